@@ -1,0 +1,16 @@
+# Hulian's entry points. The test harness is scripts/test.sh: it starts a
+# throwaway PostgreSQL so that every test runs, none skips.
+.PHONY: test demo bench
+
+# Vet and test everything against a throwaway PostgreSQL.
+test:
+	bash scripts/test.sh
+
+# Run the end-to-end demo.
+demo:
+	go run ./cmd/hulian demo
+
+# Run the benchmarks (no tests). Those that need PostgreSQL skip unless
+# HULIAN_TEST_POSTGRES names a server.
+bench:
+	go test -run XXX -bench . ./...

@@ -1,0 +1,105 @@
+// Command hulian is the Hulian interoperability switch: one binary that
+// serves the API, runs a demo with simulated wallets and banks, and
+// load-tests a switch.
+//
+//	hulian serve [--data DIR] [--store postgres://…] [--addr HOST:PORT] [--tls-cert F --tls-key F]
+//	hulian demo  [--duration 30s]
+//	hulian bench [--target URL] [--mode single|batch|lookup|mix] …
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hulian/hulian/internal/app"
+)
+
+// commands are the subcommands; each parses its own flags.
+var commands = map[string]struct {
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	usage string
+}{
+	"serve": {serve, "run the switch's HTTP API"},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "hulian: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		fmt.Fprintln(stderr, "hulian:", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hulian <command> [flags]\n\ncommands:")
+	for _, name := range []string{"serve", "demo", "bench"} {
+		if c, ok := commands[name]; ok {
+			fmt.Fprintf(w, "  %-6s %s\n", name, c.usage)
+		}
+	}
+	fmt.Fprintln(w, "\nRun 'hulian <command> -h' for its flags.")
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := app.Config{Out: stdout}
+	fs.StringVar(&cfg.DataDir, "data", "hulian-data", "data directory: embedded store and secrets")
+	fs.StringVar(&cfg.Store, "store", "", "PostgreSQL DSN (postgres://…) instead of the embedded store")
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&cfg.Region, "region", "CN", "default region for national phone numbers")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per participant (0: 20000)")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "burst of requests per participant (0: 5000)")
+	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 5*time.Second, "how long a confirm-mode payee may take to answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected arguments %v", fs.Args())
+	}
+	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
+	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := a.Serve(ctx); err != nil {
+		a.Close(context.Background())
+		return err
+	}
+	fmt.Fprintf(stdout, "Hulian is listening on %s (data in %s)\n", a.URL(), cfg.DataDir)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return a.Close(sctx)
+}

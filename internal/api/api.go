@@ -1,0 +1,305 @@
+// Package api is the switch's HTTP API, version 1: routes, JSON shapes
+// (package wire), authentication, authorization, rate limits and RFC 9457
+// problem answers. It is a thin layer: every decision about money,
+// aliases and participants is made by the core packages it calls.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"golang.org/x/time/rate"
+
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// Directory is what the API needs of the alias directory.
+type Directory interface {
+	Register(ctx context.Context, p directory.Party) (directory.Party, bool, error)
+	RegisterMany(ctx context.Context, ps []directory.Party) ([]error, error)
+	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
+	Delete(ctx context.Context, owner string, t directory.Type, value string) error
+	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
+}
+
+// Config is what the server is built from.
+type Config struct {
+	Participants *participant.Registry
+	Directory    Directory
+	Transfers    *transfer.Service
+	Fees         *quote.Fees
+	// AdminTokenHash is the SHA-256 of the operator's bearer token.
+	AdminTokenHash [sha256.Size]byte
+	// Region is the default region for national phone numbers.
+	Region string
+	// RateLimit is each participant's sustained requests per second, and
+	// RateBurst its burst; zero means the defaults (20,000 and 5,000).
+	RateLimit float64
+	RateBurst int
+	// Ready reports whether the switch takes traffic (for /healthz).
+	Ready func() bool
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Config
+	log *slog.Logger
+	mux *http.ServeMux
+
+	limMu    sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// Limits of request bodies.
+const (
+	bodyMax      = 64 << 10
+	batchBodyMax = 4 << 20
+)
+
+// New returns the server with its routes.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 20000
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 5000
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
+	}
+	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
+	for _, r := range s.routes() {
+		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
+	}
+	return s
+}
+
+// route is one endpoint: who may call it and what handles it.
+type route struct {
+	method, path string
+	access       access
+	handle       func(http.ResponseWriter, *http.Request, principal)
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	public        access = iota // no credentials
+	operator                    // the operator only
+	anyone                      // the operator or any participant
+	participantOn               // a participant only
+)
+
+// principal is who is calling.
+type principal struct {
+	operator    bool
+	participant participant.Participant
+}
+
+func (p principal) is(id string) bool { return p.operator || p.participant.ID == id }
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/openapi.json", public, s.openapi},
+
+		{"POST", "/v1/participants", operator, s.createParticipant},
+		{"GET", "/v1/participants", operator, s.listParticipants},
+		{"GET", "/v1/participants/{id}", anyone, s.getParticipant},
+		{"PATCH", "/v1/participants/{id}", anyone, s.patchParticipant},
+		{"POST", "/v1/participants/{id}/suspend", operator, s.setStatus(participant.Suspended)},
+		{"POST", "/v1/participants/{id}/resume", operator, s.setStatus(participant.Active)},
+		{"POST", "/v1/participants/{id}/funds", operator, s.moveFunds},
+		{"PUT", "/v1/participants/{id}/limits/{currency}", operator, s.setLimit},
+		{"GET", "/v1/participants/{id}/accounts", anyone, s.accounts},
+
+		{"GET", "/v1/fees", anyone, s.listFees},
+		{"PUT", "/v1/fees/{currency}", operator, s.setFees},
+
+		{"POST", "/v1/parties", participantOn, s.createParty},
+		{"POST", "/v1/parties:batch", participantOn, s.createParties},
+		{"GET", "/v1/parties", participantOn, s.listParties},
+		{"GET", "/v1/parties/{type}/{value}", anyone, s.lookupParty},
+		{"DELETE", "/v1/parties/{type}/{value}", participantOn, s.deleteParty},
+
+		{"POST", "/v1/quotes", participantOn, s.createQuote},
+		{"POST", "/v1/transfers", participantOn, s.createTransfer},
+		{"POST", "/v1/transfers:batch", participantOn, s.createTransfers},
+		{"GET", "/v1/transfers", anyone, s.listTransfers},
+		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
+	}
+}
+
+// ServeHTTP answers a request; unknown paths and methods get problems.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux would answer 404 or 405 in plain text.
+		rec := &statusOnly{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, probMethod, r.Method+" is not allowed on "+r.URL.Path)
+			return
+		}
+		writeProblem(w, probNotFound, "no route for "+r.URL.Path)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// statusOnly captures the status the mux's fallback handlers write.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+
+// wrap authenticates, authorizes and rate-limits, then calls the route.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.access == public {
+			rt.handle(w, r, principal{})
+			return
+		}
+		p, ok := s.authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
+			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>")
+			return
+		}
+		switch {
+		case rt.access == operator && !p.operator:
+			writeProblem(w, probForbidden, "only the operator may do this")
+			return
+		case rt.access == participantOn && p.operator:
+			writeProblem(w, probForbidden, "only a participant may do this")
+			return
+		}
+		if !p.operator && !s.limiter(p.participant.ID).Allow() {
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, probRateLimited, "participant "+p.participant.ID+" exceeded its request rate")
+			return
+		}
+		rt.handle(w, r, p)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (principal, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return principal{}, false
+	}
+	sum := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(sum[:], s.AdminTokenHash[:]) == 1 {
+		return principal{operator: true}, true
+	}
+	p, err := s.Participants.Authenticate(token)
+	if err != nil {
+		return principal{}, false
+	}
+	return principal{participant: p}, true
+}
+
+func (s *Server) limiter(id string) *rate.Limiter {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	l := s.limiters[id]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(s.RateLimit), s.RateBurst)
+		s.limiters[id] = l
+	}
+	return l
+}
+
+// errBody is a problem with the request body; decode returns it.
+type errBody struct {
+	kind   kind
+	detail string
+}
+
+func (e *errBody) Error() string { return e.detail }
+
+// decode reads a JSON body into v: the media type must be JSON, the
+// body at most max bytes, with no unknown or duplicate members.
+func decode(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			writeProblem(w, probMediaType, "Content-Type must be application/json")
+			return false
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeProblem(w, probTooLarge, "the body must be at most "+strconv.FormatInt(max, 10)+" bytes")
+		return false
+	}
+	if err != nil {
+		writeProblem(w, probInvalid, "reading the body: "+err.Error())
+		return false
+	}
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+		writeProblem(w, probInvalid, "malformed JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// reply writes v as JSON with status.
+func reply(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeProblem(w, probInternal, "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ principal) {
+	if !s.Ready() {
+		writeProblem(w, probUnavailable, "starting or stopping")
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ principal) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openapiDoc)
+}

@@ -1,0 +1,268 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+func toWire(p participant.Participant) wire.Participant {
+	codes := make([]string, len(p.Currencies))
+	for i, c := range p.Currencies {
+		codes[i] = c.String()
+	}
+	return wire.Participant{
+		ID: p.ID, Name: p.Name, Kind: string(p.Kind), Currencies: codes, CallbackURL: p.CallbackURL,
+		Acceptance: string(p.Acceptance), Status: string(p.Status), CreatedAt: p.CreatedAt,
+	}
+}
+
+func parseCurrencies(codes []string) ([]money.Currency, error) {
+	out := make([]money.Currency, 0, len(codes))
+	for _, code := range codes {
+		c, err := money.ParseCurrency(code)
+		if err != nil {
+			return nil, fmt.Errorf("currencies: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ principal) {
+	var req wire.NewParticipant
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	curs, err := parseCurrencies(req.Currencies)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, creds, err := s.Participants.Create(r.Context(), participant.New{
+		ID: req.ID, Name: req.Name, Kind: participant.Kind(req.Kind), Currencies: curs,
+		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := toWire(p)
+	out.APIKey, out.CallbackSecret = creds.APIKey, creds.CallbackSecret
+	w.Header().Set("Location", "/v1/participants/"+p.ID)
+	reply(w, http.StatusCreated, out)
+}
+
+func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, _ principal) {
+	ps := s.Participants.List()
+	out := wire.Participants{Participants: make([]wire.Participant, len(ps))}
+	for i, p := range ps {
+		out.Participants[i] = toWire(p)
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// subject returns the participant named in the path, if the caller may
+// see it: the operator, or that participant. Others get not-found, as if
+// it did not exist.
+func (s *Server) subject(w http.ResponseWriter, r *http.Request, who principal) (participant.Participant, bool) {
+	id := r.PathValue("id")
+	p, ok := s.Participants.Get(id)
+	if !ok || !who.is(id) {
+		writeProblem(w, probNotFound, "no participant "+strconv.Quote(id))
+		return participant.Participant{}, false
+	}
+	return p, true
+}
+
+func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request, who principal) {
+	if p, ok := s.subject(w, r, who); ok {
+		reply(w, http.StatusOK, toWire(p))
+	}
+}
+
+func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	var req wire.ParticipantPatch
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	u := participant.Update{CallbackURL: req.CallbackURL}
+	if req.Acceptance != nil {
+		a := participant.Acceptance(*req.Acceptance)
+		u.Acceptance = &a
+	}
+	p, err := s.Participants.Apply(r.Context(), p.ID, u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, toWire(p))
+}
+
+func (s *Server) setStatus(st participant.Status) func(http.ResponseWriter, *http.Request, principal) {
+	return func(w http.ResponseWriter, r *http.Request, who principal) {
+		p, ok := s.subject(w, r, who)
+		if !ok {
+			return
+		}
+		p, err := s.Participants.Apply(r.Context(), p.ID, participant.Update{Status: &st})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		reply(w, http.StatusOK, toWire(p))
+	}
+}
+
+// parseAmount reads a decimal amount of currency code.
+func parseAmount(field, amount, code string) (money.Amount, money.Currency, error) {
+	c, err := money.ParseCurrency(code)
+	if err != nil {
+		return 0, 0, fmt.Errorf("currency: %w", err)
+	}
+	a, err := money.Parse(amount, c)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", field, err)
+	}
+	return a, c, nil
+}
+
+func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	var req wire.Funds
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	if req.Participant != "" && req.Participant != p.ID {
+		writeProblem(w, probInvalid, "participant in the body differs from the path")
+		return
+	}
+	amt, c, err := parseAmount("amount", req.Amount, req.Currency)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, created, err := s.Transfers.MoveFunds(r.Context(), p, transfer.Funds{
+		ID: req.ID, Currency: c, Amount: amt, Direction: transfer.Direction(req.Direction),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	reply(w, status, wire.Funds{ID: f.ID, Participant: f.Participant, Currency: c.String(),
+		Amount: f.Amount.Format(c), Direction: string(f.Direction), CreatedAt: f.CreatedAt})
+}
+
+func (s *Server) setLimit(w http.ResponseWriter, r *http.Request, who principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	var req wire.Limit
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	code := r.PathValue("currency")
+	if req.Currency != "" && req.Currency != code {
+		writeProblem(w, probInvalid, "currency in the body differs from the path")
+		return
+	}
+	cap, c, err := parseAmount("netDebitCap", req.NetDebitCap, code)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Transfers.SetNetDebitCap(r.Context(), p, c, cap); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, wire.Limit{Currency: c.String(), NetDebitCap: cap.Format(c)})
+}
+
+func (s *Server) accounts(w http.ResponseWriter, r *http.Request, who principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	bs, err := s.Transfers.Balances(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.Accounts{Accounts: make([]wire.Account, len(bs))}
+	for i, b := range bs {
+		c := b.Currency
+		out.Accounts[i] = wire.Account{Currency: c.String(), Balance: b.Balance.Format(c), Reserved: b.Reserved.Format(c),
+			NetDebitCap: b.NetDebitCap.Format(c), Available: b.Available.Format(c)}
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// feesToWire shows a schedule; the rate in basis points becomes a
+// percentage with two decimals ("0.50").
+func feesToWire(f quote.Schedule) wire.Fees {
+	c := f.Currency
+	return wire.Fees{Currency: c.String(), Fixed: f.Fixed.Format(c), Min: f.Min.Format(c), Max: f.Max.Format(c),
+		Rate: money.FormatDecimal(f.RateBPS, 2)}
+}
+
+func (s *Server) listFees(w http.ResponseWriter, r *http.Request, _ principal) {
+	fs := s.Fees.Schedules()
+	out := wire.FeeList{Fees: make([]wire.Fees, len(fs))}
+	for i, f := range fs {
+		out.Fees[i] = feesToWire(f)
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) setFees(w http.ResponseWriter, r *http.Request, _ principal) {
+	var req wire.Fees
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	code := r.PathValue("currency")
+	if req.Currency != "" && req.Currency != code {
+		writeProblem(w, probInvalid, "currency in the body differs from the path")
+		return
+	}
+	sch := quote.Schedule{}
+	var err error
+	for _, f := range []struct {
+		name, val string
+		dst       *money.Amount
+	}{{"fixed", req.Fixed, &sch.Fixed}, {"min", req.Min, &sch.Min}, {"max", req.Max, &sch.Max}} {
+		if *f.dst, sch.Currency, err = parseAmount(f.name, f.val, code); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	// The rate is a percentage with up to two decimals: basis points.
+	bps, err := money.ParseDecimal(req.Rate, 2)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("rate (a percentage with up to two decimals): %w", err))
+		return
+	}
+	sch.RateBPS = bps
+	if err := s.Fees.Set(r.Context(), sch); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, feesToWire(sch))
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// Limits on what a party holds.
+const (
+	partyNameMax    = 200
+	partyAccountMax = 128
+	partyBatchMax   = 1000
+)
+
+func partyToWire(p directory.Party, owner bool) wire.Party {
+	w := wire.Party{Type: string(p.Type), Value: p.Value, Participant: p.Participant,
+		DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String(), CreatedAt: p.CreatedAt}
+	if owner {
+		w.Name, w.Account = p.Name, p.Account
+	}
+	return w
+}
+
+// party validates a registration by participant owner.
+func (s *Server) party(owner participant.Participant, req wire.NewParty) (directory.Party, error) {
+	t, err := directory.ParseType(req.Type)
+	if err != nil {
+		return directory.Party{}, fmt.Errorf("%w: type: %v", directory.ErrInvalidValue, err)
+	}
+	value := req.Value
+	if t == directory.RANDOM && value == "" {
+		if value, err = directory.NewRandomKey(rand.Reader); err != nil {
+			return directory.Party{}, err
+		}
+	}
+	if value, err = directory.Normalize(t, value, s.Region); err != nil {
+		return directory.Party{}, err
+	}
+	c, err := money.ParseCurrency(req.Currency)
+	if err != nil {
+		return directory.Party{}, fmt.Errorf("currency: %w", err)
+	}
+	switch {
+	case !owner.Uses(c):
+		return directory.Party{}, fmt.Errorf("%w: participant %s is not enabled for %s", directory.ErrInvalidValue, owner.ID, c)
+	case req.Name == "" || len(req.Name) > partyNameMax:
+		return directory.Party{}, fmt.Errorf("%w: name must be 1-%d bytes", directory.ErrInvalidValue, partyNameMax)
+	case req.Account == "" || len(req.Account) > partyAccountMax:
+		return directory.Party{}, fmt.Errorf("%w: account must be 1-%d bytes", directory.ErrInvalidValue, partyAccountMax)
+	}
+	return directory.Party{Type: t, Value: value, Participant: owner.ID, Name: req.Name, Account: req.Account, Currency: c, CreatedAt: s.Now().UTC()}, nil
+}
+
+func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who principal) {
+	var req wire.NewParty
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	p, err := s.party(who.participant, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, created, err := s.Directory.Register(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	reply(w, status, partyToWire(p, true))
+}
+
+func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who principal) {
+	var req wire.PartyBatch
+	if !decode(w, r, batchBodyMax, &req) {
+		return
+	}
+	if len(req.Parties) == 0 || len(req.Parties) > partyBatchMax {
+		writeProblem(w, probInvalid, "parties must hold 1 to "+strconv.Itoa(partyBatchMax)+" entries")
+		return
+	}
+	out := wire.PartyBatchResult{Results: make([]wire.PartyResult, len(req.Parties))}
+	var valid []directory.Party
+	var at []int
+	for i, np := range req.Parties {
+		p, err := s.party(who.participant, np)
+		if err != nil {
+			prob := problemOf(kindOf(err), err.Error())
+			out.Results[i] = wire.PartyResult{Status: prob.Status, Error: &prob}
+			continue
+		}
+		valid = append(valid, p)
+		at = append(at, i)
+	}
+	if len(valid) > 0 {
+		errs, err := s.Directory.RegisterMany(r.Context(), valid)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for k, i := range at {
+			if errs[k] != nil {
+				prob := problemOf(kindOf(errs[k]), errs[k].Error())
+				out.Results[i] = wire.PartyResult{Status: prob.Status, Error: &prob}
+				continue
+			}
+			wp := partyToWire(valid[k], true)
+			out.Results[i] = wire.PartyResult{Status: http.StatusCreated, Party: &wp}
+		}
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) listParties(w http.ResponseWriter, r *http.Request, who principal) {
+	limit, ok := limitParam(w, r, 100, 1000)
+	if !ok {
+		return
+	}
+	ps, err := s.Directory.List(r.Context(), who.participant.ID, r.URL.Query().Get("after"), limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.Parties{Parties: []wire.Party{}}
+	for i, p := range ps {
+		if i == limit {
+			break
+		}
+		out.Parties = append(out.Parties, partyToWire(p, true))
+	}
+	if len(ps) > limit {
+		last := ps[limit-1]
+		out.Next = last.Cursor()
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// aliasOf reads and normalises the alias in the path.
+func (s *Server) aliasOf(r *http.Request) (directory.Type, string, error) {
+	t, err := directory.ParseType(r.PathValue("type"))
+	if err != nil {
+		return "", "", fmt.Errorf("%w: type: %v", directory.ErrInvalidValue, err)
+	}
+	v, err := directory.Normalize(t, r.PathValue("value"), s.Region)
+	return t, v, err
+}
+
+func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who principal) {
+	t, v, err := s.aliasOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.Directory.Lookup(r.Context(), t, v)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, wire.PartyLookup{Type: string(p.Type), Value: p.Value, Participant: p.Participant,
+		DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String()})
+}
+
+func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who principal) {
+	t, v, err := s.aliasOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Directory.Delete(r.Context(), who.participant.ID, t, v); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// limitParam reads ?limit=, default def, at most max.
+func limitParam(w http.ResponseWriter, r *http.Request, def, max int) (int, bool) {
+	q := r.URL.Query().Get("limit")
+	if q == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 1 || n > max {
+		writeProblem(w, probInvalid, "limit must be 1 to "+strconv.Itoa(max))
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// kind is a problem type: its HTTP status, the last segment of its type
+// URI, and a title. Every refusal of the API is one of these.
+type kind struct {
+	status int
+	name   string
+	title  string
+}
+
+// The problem types. Their names are a contract: clients branch on them.
+var (
+	probInvalid        = kind{400, "invalid-request", "The request is malformed or invalid"}
+	probUnauthorized   = kind{401, "unauthorized", "Missing or invalid credentials"}
+	probForbidden      = kind{403, "forbidden", "Not allowed for these credentials"}
+	probNotFound       = kind{404, "not-found", "No such resource"}
+	probUnknownParty   = kind{404, "unknown-party", "No such alias is registered"}
+	probUnknownPayee   = kind{422, "unknown-party", "The payee alias is not registered"}
+	probMethod         = kind{405, "method-not-allowed", "Method not allowed"}
+	probConflict       = kind{409, "duplicate-conflict", "Conflicts with an existing resource"}
+	probTooLarge       = kind{413, "payload-too-large", "The request body is too large"}
+	probMediaType      = kind{415, "unsupported-media-type", "The body must be application/json"}
+	probInsufficient   = kind{422, "insufficient-funds", "The payer's available balance does not cover amount and fee"}
+	probSuspended      = kind{422, "participant-suspended", "A participant of the transfer is suspended"}
+	probCurrency       = kind{422, "currency-not-enabled", "The currency is not enabled for a participant of the transfer"}
+	probSame           = kind{422, "same-participant", "Payer and payee are the same participant"}
+	probQuoteExpired   = kind{422, "quote-expired", "The quote has expired"}
+	probQuoteMismatch  = kind{422, "quote-mismatch", "The quote does not match the transfer"}
+	probLimitPosition  = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
+	probRateLimited    = kind{429, "rate-limited", "Too many requests"}
+	probInternal       = kind{500, "internal", "Internal error"}
+	probUnavailable    = kind{503, "unavailable", "The switch is not able to take requests now"}
+	probUnknownKindErr = probInternal
+)
+
+// errorKinds maps the errors of the core packages to problem types, in
+// one table; the first match wins.
+var errorKinds = []struct {
+	err  error
+	kind kind
+}{
+	{participant.ErrInvalid, probInvalid},
+	{participant.ErrExists, probConflict},
+	{participant.ErrNotFound, probNotFound},
+	{participant.ErrUnauthorized, probUnauthorized},
+	{directory.ErrInvalidValue, probInvalid},
+	{directory.ErrInvalidType, probInvalid},
+	{directory.ErrInvalidParty, probInvalid},
+	{directory.ErrInvalidCursor, probInvalid},
+	{directory.ErrBatchTooLarge, probInvalid},
+	{directory.ErrOwnedByOther, probConflict},
+	{directory.ErrNotOwner, probForbidden},
+	{directory.ErrNotFound, probUnknownParty},
+	{quote.ErrInvalid, probInvalid},
+	{money.ErrUnknownCurrency, probInvalid},
+	{money.ErrSyntax, probInvalid},
+	{money.ErrPrecision, probInvalid},
+	{money.ErrOverflow, probInvalid},
+	{transfer.ErrInvalid, probInvalid},
+	{transfer.ErrUnknownParty, probUnknownPayee},
+	{transfer.ErrConflict, probConflict},
+	{transfer.ErrInsufficientFunds, probInsufficient},
+	{transfer.ErrSuspended, probSuspended},
+	{transfer.ErrCurrency, probCurrency},
+	{transfer.ErrSameParticipant, probSame},
+	{transfer.ErrQuoteExpired, probQuoteExpired},
+	{transfer.ErrQuoteMismatch, probQuoteMismatch},
+	{transfer.ErrNotFound, probNotFound},
+	{transfer.ErrLimitBelowPosition, probLimitPosition},
+	{journal.ErrStopped, probUnavailable},
+	{journal.ErrClosed, probUnavailable},
+}
+
+// kindOf returns the problem type of err.
+func kindOf(err error) kind {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	return probUnknownKindErr
+}
+
+// problemOf builds the problem document for an error. Internal errors
+// keep their detail out of the answer: it may name files or hosts.
+func problemOf(k kind, detail string) wire.Problem {
+	p := wire.Problem{Type: wire.ProblemBase + k.name, Title: k.title, Status: k.status, Detail: detail}
+	if k.status >= 500 {
+		p.Detail = ""
+	}
+	return p
+}
+
+// writeProblem answers with an RFC 9457 problem document.
+func writeProblem(w http.ResponseWriter, k kind, detail string) {
+	b, _ := json.Marshal(problemOf(k, detail))
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(k.status)
+	w.Write(b)
+}
+
+// writeError answers with the problem type of err.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	k := kindOf(err)
+	if k.status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeProblem(w, k, err.Error())
+}

@@ -1,0 +1,181 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"time"
+
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// request turns a wire transfer into the flow's request.
+func request(nt wire.NewTransfer) (transfer.Request, error) {
+	amt, c, err := parseAmount("amount", nt.Amount, nt.Currency)
+	if err != nil {
+		return transfer.Request{}, err
+	}
+	return transfer.Request{ID: nt.ID, PayeeType: nt.Payee.Type, PayeeValue: nt.Payee.Value, Amount: amt,
+		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note}, nil
+}
+
+// shown converts a transfer for a viewer: the payee's own account
+// reference only for the payee participant and the operator.
+func shown(t transfer.Transfer, who principal) wire.Transfer {
+	return wire.FromTransfer(t, who.operator || who.participant.ID == t.Payee.Participant)
+}
+
+func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who principal) {
+	var req wire.NewQuote
+	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	amt, c, err := parseAmount("amount", req.Amount, req.Currency)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q, err := s.Transfers.Quote(r.Context(), who.participant, transfer.Request{
+		PayeeType: req.Payee.Type, PayeeValue: req.Payee.Value, Amount: amt, Currency: c})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, wire.Quote{ID: q.ID,
+		Payee:  wire.PayeeRef{Type: q.Payee.Type, Value: q.Payee.Value, Participant: q.Payee.Participant},
+		Amount: q.Amount.Format(c), Fee: q.Fee.Format(c), Currency: c.String(), ExpiresAt: q.ExpiresAt})
+}
+
+func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who principal) {
+	var nt wire.NewTransfer
+	if !decode(w, r, bodyMax, &nt) {
+		return
+	}
+	req, err := request(nt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, created, err := s.Transfers.Create(r.Context(), who.participant, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/v1/transfers/"+t.ID)
+	reply(w, status, shown(t, who))
+}
+
+func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who principal) {
+	var batch wire.TransferBatch
+	if !decode(w, r, batchBodyMax, &batch) {
+		return
+	}
+	if len(batch.Transfers) == 0 || len(batch.Transfers) > transfer.BatchMax {
+		writeProblem(w, probInvalid, "transfers must hold 1 to 1000 entries")
+		return
+	}
+	out := wire.TransferBatchResult{Results: make([]wire.TransferResult, len(batch.Transfers))}
+	var reqs []transfer.Request
+	var at []int
+	for i, nt := range batch.Transfers {
+		req, err := request(nt)
+		if err != nil {
+			prob := problemOf(kindOf(err), err.Error())
+			out.Results[i] = wire.TransferResult{Status: prob.Status, Error: &prob}
+			continue
+		}
+		reqs = append(reqs, req)
+		at = append(at, i)
+	}
+	for k, o := range s.Transfers.CreateMany(r.Context(), who.participant, reqs) {
+		i := at[k]
+		switch {
+		case o.Err != nil:
+			prob := problemOf(kindOf(o.Err), o.Err.Error())
+			out.Results[i] = wire.TransferResult{Status: prob.Status, Error: &prob}
+		default:
+			t := shown(o.Transfer, who)
+			status := http.StatusCreated
+			if !o.Created {
+				status = http.StatusOK
+			}
+			out.Results[i] = wire.TransferResult{Status: status, Transfer: &t}
+		}
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who principal) {
+	v := transfer.Viewer{Participant: who.participant.ID}
+	t, err := s.Transfers.Get(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, shown(t, who))
+}
+
+// cursor encodes a listing position; since accepts it or an RFC 3339 time.
+func cursor(pos int64) string {
+	return base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte("c1"), uint64(pos)))
+}
+
+func parseSince(s string) (int64, bool) {
+	if s == "" {
+		return 0, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return max(t.UnixNano(), 0), true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 10 || string(b[:2]) != "c1" {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[2:])), true
+}
+
+func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who principal) {
+	q := r.URL.Query()
+	since, ok := parseSince(q.Get("since"))
+	if !ok {
+		writeProblem(w, probInvalid, "since must be an RFC 3339 time or a cursor from next")
+		return
+	}
+	limit, ok := limitParam(w, r, 100, transfer.ListMax)
+	if !ok {
+		return
+	}
+	var p participant.Participant
+	switch {
+	case !who.operator:
+		p = who.participant
+	case q.Get("participant") == "":
+		writeProblem(w, probInvalid, "the operator lists a participant's transfers with ?participant=")
+		return
+	default:
+		var found bool
+		if p, found = s.Participants.Get(q.Get("participant")); !found {
+			writeProblem(w, probNotFound, "no participant "+q.Get("participant"))
+			return
+		}
+	}
+	ts, next, err := s.Transfers.List(r.Context(), p, since, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.Transfers{Transfers: make([]wire.Transfer, len(ts))}
+	for i, t := range ts {
+		out.Transfers[i] = shown(t, who)
+	}
+	if next != 0 {
+		out.Next = cursor(next)
+	}
+	reply(w, http.StatusOK, out)
+}

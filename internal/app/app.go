@@ -1,0 +1,341 @@
+// Package app wires the switch together: storage, the ledger's journal,
+// the registries, the payment flow, callbacks and the HTTP API. The
+// binary's subcommands and the end-to-end tests build the switch through
+// it, so that tests run exactly what ships.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hulian/hulian/internal/api"
+	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/sqldb"
+	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/store/postgres"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// Config is what the switch is started with.
+type Config struct {
+	// DataDir holds the embedded store and the switch's secrets (operator
+	// token hash, quote key); it is created if missing.
+	DataDir string
+	// Store is empty for the embedded engine, or a PostgreSQL DSN
+	// (postgres://…) for the ledger and the app database.
+	Store string
+	// Addr is the listen address, e.g. 127.0.0.1:8080 (":0" picks a port).
+	Addr string
+	// TLSCert and TLSKey, when both set, make the API serve HTTPS.
+	TLSCert, TLSKey string
+	// AdminToken is the operator's bearer token (HULIAN_ADMIN_TOKEN). If
+	// empty, the token is the one stored in DataDir, or a new one is
+	// generated, stored (as a hash) and printed once to Out.
+	AdminToken string
+	// Region is the default region for national phone numbers.
+	Region string
+	// RateLimit and RateBurst bound each participant's requests per
+	// second (zero: the API's defaults).
+	RateLimit float64
+	RateBurst int
+	// ConfirmTimeout bounds a confirm-mode payee's answer.
+	ConfirmTimeout time.Duration
+	Log            *slog.Logger
+	Out            io.Writer
+	Now            func() time.Time
+}
+
+// App is a running switch.
+type App struct {
+	Config
+	Journal      *journal.Journal
+	DB           *sqldb.DB
+	Participants *participant.Registry
+	Directory    *directory.Directory
+	Fees         *quote.Fees
+	Transfers    *transfer.Service
+	Deliverer    *callback.Deliverer
+	API          *api.Server
+	// AdminToken is the operator's token when this process knows it: it
+	// was given, or generated at this start.
+	AdminToken string
+
+	ledgerStore journal.Store
+	server      *http.Server
+	listener    net.Listener
+	ready       atomic.Bool
+	cancel      context.CancelFunc
+}
+
+// Open opens storage, recovers the ledger and builds the switch. It does
+// not listen yet: Serve does.
+func Open(ctx context.Context, cfg Config) (a *App, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "hulian-data"
+	}
+	if cfg.Region == "" {
+		cfg.Region = "CN"
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	a = &App{Config: cfg}
+	defer func() {
+		if err != nil {
+			a.closeStores()
+		}
+	}()
+	start := time.Now()
+	if cfg.Store == "" {
+		l, err := store.Open(cfg.DataDir, store.Options{})
+		if err != nil {
+			return nil, err
+		}
+		a.ledgerStore = l
+		if a.DB, err = sqldb.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "hulian.db")); err != nil {
+			return nil, err
+		}
+	} else {
+		if !strings.HasPrefix(cfg.Store, "postgres://") && !strings.HasPrefix(cfg.Store, "postgresql://") {
+			return nil, fmt.Errorf("--store must be a postgres:// DSN, or empty for the embedded store")
+		}
+		pg, err := postgres.Open(ctx, cfg.Store)
+		if err != nil {
+			return nil, err
+		}
+		a.ledgerStore = pg
+		if a.DB, err = sqldb.OpenPostgres(ctx, cfg.Store); err != nil {
+			return nil, err
+		}
+	}
+	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now}); err != nil {
+		return nil, err
+	}
+	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "took", time.Since(start).Round(time.Millisecond))
+	if a.Participants, err = participant.Load(ctx, a.DB, a.Journal, cfg.Now); err != nil {
+		return nil, err
+	}
+	if a.Fees, err = quote.LoadFees(ctx, a.DB, cfg.Now); err != nil {
+		return nil, err
+	}
+	key, err := secretFile(filepath.Join(cfg.DataDir, "quote.key"))
+	if err != nil {
+		return nil, err
+	}
+	signer, err := quote.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	a.Directory = directory.New(a.DB, directory.Options{})
+	client := callback.NewClient(cfg.Now)
+	a.Transfers = transfer.NewService(a.Journal, a.Participants, a.Directory, a.Fees, signer, client, nil,
+		transfer.Options{Now: cfg.Now, Region: cfg.Region, ConfirmTimeout: cfg.ConfirmTimeout})
+	a.Deliverer = callback.NewDeliverer(source{a.Journal, a.Transfers}, a.Participants, a.DB, client, callback.Options{})
+	a.Transfers.SetNotifier(a.Deliverer)
+	hash, err := a.adminToken()
+	if err != nil {
+		return nil, err
+	}
+	a.API = api.New(api.Config{
+		Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees,
+		AdminTokenHash: hash, Region: cfg.Region, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		Ready: a.ready.Load, Log: cfg.Log, Now: cfg.Now,
+	})
+	return a, nil
+}
+
+// source is what callback delivery reads: the journal's account events
+// and the payments the transfer flow finds in them.
+type source struct {
+	*journal.Journal
+	*transfer.Service
+}
+
+// secretFile returns the 32-byte secret in path, creating it if missing.
+func secretFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, writeFileSync(path, b)
+}
+
+// writeFileSync writes a new file durably: temp file, fsync, rename.
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// adminToken works out the operator token's hash: from the configured
+// token, or the hash stored in the data directory, or a new token,
+// printed once.
+func (a *App) adminToken() ([sha256.Size]byte, error) {
+	var hash [sha256.Size]byte
+	if a.Config.AdminToken != "" {
+		a.AdminToken = a.Config.AdminToken
+		return sha256.Sum256([]byte(a.AdminToken)), nil
+	}
+	path := filepath.Join(a.DataDir, "admin-token.sha256")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		h, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(h) != sha256.Size {
+			return hash, fmt.Errorf("%s: not a SHA-256 in hex", path)
+		}
+		copy(hash[:], h)
+		return hash, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return hash, err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return hash, err
+	}
+	a.AdminToken = "op." + base64.RawURLEncoding.EncodeToString(raw[:])
+	hash = sha256.Sum256([]byte(a.AdminToken))
+	if err := writeFileSync(path, []byte(hex.EncodeToString(hash[:])+"\n")); err != nil {
+		return hash, err
+	}
+	fmt.Fprintf(a.Out, "Operator token (shown once; only its hash is kept in %s):\n  %s\n", path, a.AdminToken)
+	return hash, nil
+}
+
+// Serve starts the HTTP API and the callback deliveries; it returns once
+// listening. URL tells where.
+func (a *App) Serve(ctx context.Context) error {
+	addr := a.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	a.server = &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	if a.TLSCert != "" || a.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(a.TLSCert, a.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS: %w", err)
+		}
+		a.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, a.server.TLSConfig)
+	}
+	a.listener = ln
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.Deliverer.Start(dctx)
+	go func() {
+		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("http server", "err", err)
+		}
+	}()
+	a.ready.Store(true)
+	a.Log.Info("listening", "url", a.URL())
+	return nil
+}
+
+// URL is the API's base URL once Serve returned.
+func (a *App) URL() string {
+	if a.listener == nil {
+		return ""
+	}
+	scheme := "http"
+	if a.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + a.listener.Addr().String()
+}
+
+// Close stops taking requests, lets those in flight finish, stops the
+// deliveries and closes the ledger and the databases.
+func (a *App) Close(ctx context.Context) error {
+	a.ready.Store(false)
+	var errs []error
+	if a.server != nil {
+		errs = append(errs, a.server.Shutdown(ctx))
+	}
+	if a.Deliverer != nil {
+		a.Deliverer.Stop()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	errs = append(errs, a.closeStores())
+	return errors.Join(errs...)
+}
+
+func (a *App) closeStores() error {
+	var errs []error
+	if a.Journal != nil {
+		errs = append(errs, a.Journal.Close())
+	}
+	if a.ledgerStore != nil {
+		errs = append(errs, a.ledgerStore.Close())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,629 @@
+// Package directory owns the alias directory: which participant (wallet
+// or bank) an alias such as a phone number, e-mail address, national ID,
+// random key or wallet handle belongs to, and that participant's own
+// reference for the end user behind it. It owns the rules that make one
+// alias one key (Normalize), the masking of names shown to payers
+// (MaskName), and the parties table of the app database (internal/sqldb),
+// with an in-process cache of lookups in front of it.
+//
+// The directory does not authenticate anyone: callers pass the
+// participant on whose behalf they act, as established by the API layer.
+package directory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/sqldb"
+)
+
+// Errors of the directory. Branch on them with errors.Is; the wrapping
+// error adds context but never the alias value or another participant's
+// identity.
+var (
+	// ErrNotFound: no such alias. For a lookup, tell the payer the payee
+	// is not registered (HTTP 404); for a delete, there is nothing to do.
+	ErrNotFound = errors.New("directory: alias not found")
+	// ErrOwnedByOther: the alias is registered to another participant.
+	// Refuse the registration (HTTP 409); the end user must first have
+	// the other participant delete it (portability is a process, not an
+	// API call).
+	ErrOwnedByOther = errors.New("directory: alias is registered to another participant")
+	// ErrNotOwner: a participant tried to delete an alias it does not
+	// own. Refuse (HTTP 403 or 404); do not retry.
+	ErrNotOwner = errors.New("directory: alias is owned by another participant")
+	// ErrInvalidParty: a field of a Party to register other than its
+	// alias is unusable (participant, name, account, currency). Refuse
+	// the request (HTTP 400); do not retry. (An unusable alias is
+	// ErrInvalidType or ErrInvalidValue, which a value not in normalized
+	// form also is.)
+	ErrInvalidParty = errors.New("directory: invalid party")
+	// ErrUnknownParticipant: the owning participant does not exist. A
+	// bug or a race with participant administration; do not retry.
+	ErrUnknownParticipant = errors.New("directory: unknown participant")
+	// ErrInvalidCursor: List was given a cursor it did not make. Start
+	// again without one.
+	ErrInvalidCursor = errors.New("directory: invalid list cursor")
+	// ErrBatchTooLarge: RegisterMany was given more than MaxBatch
+	// parties. Split the batch.
+	ErrBatchTooLarge = errors.New("directory: batch too large")
+)
+
+// Limits.
+const (
+	// MaxBatch is the most parties RegisterMany takes in one call (one
+	// transaction): large enough to amortize a commit, small enough not
+	// to hold SQLite's single write lock for long.
+	MaxBatch = 1000
+	// DefaultListLimit is List's page size when limit <= 0.
+	DefaultListLimit = 100
+	// MaxListLimit is the largest page List returns.
+	MaxListLimit = 1000
+	// DefaultCacheEntries is the cache size when Options.CacheEntries is
+	// 0. An entry takes about 250 bytes with typical names and account
+	// numbers, so a full default cache some 270 MB.
+	DefaultCacheEntries = 1 << 20
+
+	maxNameRunes    = 140
+	maxAccountBytes = 128
+	maxParticipant  = 128
+)
+
+// Party is an alias and whom it designates.
+type Party struct {
+	// Type and Value are the alias; Value is normalized (see Normalize).
+	Type  Type
+	Value string
+	// Participant is the id of the owning participant.
+	Participant string
+	// Name is the end user's full name. It is private: show other
+	// participants only MaskName(Name).
+	Name string
+	// Account is the owner's own reference for the end user (an account
+	// or wallet number); it is private to the owner and the switch,
+	// which passes it back to the owner when crediting.
+	Account string
+	// Currency is the currency of the end user's account, which a payer
+	// needs to know to quote the payment.
+	Currency money.Currency
+	// CreatedAt is when the alias was first registered; re-registering
+	// by the same owner keeps it. Register sets it to the current time
+	// when zero.
+	CreatedAt time.Time
+}
+
+// MaskedName returns the name as another participant may see it.
+func (p Party) MaskedName() string { return MaskName(p.Name) }
+
+// Cursor returns the List cursor that continues after p.
+func (p Party) Cursor() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(string(p.Type) + "\x00" + p.Value))
+}
+
+// Options configure a Directory.
+type Options struct {
+	// CacheEntries bounds the lookup cache: 0 means DefaultCacheEntries,
+	// a negative number means no cache. The cache is per process: turn
+	// it off when another process writes the same database, as it would
+	// not see those writes.
+	CacheEntries int
+}
+
+// Directory is the alias directory. It is safe for concurrent use.
+type Directory struct {
+	db    *sqldb.DB
+	cache *cache // nil: no cache
+
+	mu     sync.Mutex               // serializes preparing and closing
+	lookup atomic.Pointer[sql.Stmt] // prepared on first use: New has no context and no error
+}
+
+// New returns the directory over db, whose migrations have created the
+// parties table.
+func New(db *sqldb.DB, opts Options) *Directory {
+	d := &Directory{db: db}
+	switch n := opts.CacheEntries; {
+	case n == 0:
+		d.cache = newCache(DefaultCacheEntries)
+	case n > 0:
+		d.cache = newCache(n)
+	}
+	return d
+}
+
+// Close releases the directory's prepared statement; call it when
+// lookups have ended. It does not close the database.
+func (d *Directory) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.lookup.Swap(nil)
+	if s == nil {
+		return nil
+	}
+	return s.Close()
+}
+
+// The statements. They are the same for SQLite and PostgreSQL.
+const (
+	qLookup = `SELECT participant, name, account, currency, created_at FROM parties WHERE type = $1 AND value = $2`
+	// qInsert does nothing, rather than failing, on an existing alias:
+	// on PostgreSQL a failed statement would abort the transaction, and
+	// ON CONFLICT waits for a concurrent insert of the same alias to end,
+	// which is what makes registration race-safe.
+	qInsert = `INSERT INTO parties (type, value, participant, name, account, currency, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (type, value) DO NOTHING`
+	qUpdate = `UPDATE parties SET name = $4, account = $5, currency = $6
+		WHERE type = $1 AND value = $2 AND participant = $3 RETURNING created_at`
+	qOwner  = `SELECT participant FROM parties WHERE type = $1 AND value = $2`
+	qDelete = `DELETE FROM parties WHERE type = $1 AND value = $2 AND participant = $3`
+	qKnown  = `SELECT count(*) FROM participants WHERE id = $1`
+	// Row-value comparison lets both databases walk the
+	// parties_participant index from the cursor on.
+	qList = `SELECT type, value, name, account, currency, created_at FROM parties
+		WHERE participant = $1 AND (type, value) > ($2, $3)
+		ORDER BY type, value LIMIT $4`
+	qListFirst = `SELECT type, value, name, account, currency, created_at FROM parties
+		WHERE participant = $1 ORDER BY type, value LIMIT $2`
+)
+
+// Lookup returns the party registered under the alias (t, value), or
+// ErrNotFound. The value must be normalized already (see Normalize); a
+// value that is not is simply not found.
+func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, error) {
+	t, err := ParseType(string(t))
+	if err != nil {
+		return Party{}, fmt.Errorf("directory: lookup: %w", err)
+	}
+	var gen uint64
+	if d.cache != nil {
+		e, ok, g := d.cache.get(t, value)
+		if ok {
+			return Party{
+				Type: t, Value: value, Participant: e.participant, Name: e.name, Account: e.account,
+				Currency: e.currency, CreatedAt: time.Unix(0, e.created).UTC(),
+			}, nil
+		}
+		gen = g
+	}
+	stmt, err := d.lookupStmt(ctx)
+	if err != nil {
+		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, err)
+	}
+	p := Party{Type: t, Value: value}
+	var (
+		cur     string
+		created int64
+	)
+	err = stmt.QueryRowContext(ctx, string(t), value).Scan(&p.Participant, &p.Name, &p.Account, &cur, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, ErrNotFound)
+	}
+	if err != nil {
+		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, err)
+	}
+	if p.Currency, err = money.ParseCurrency(cur); err != nil {
+		return Party{}, fmt.Errorf("directory: lookup %s alias: stored currency: %w", t, err)
+	}
+	p.CreatedAt = time.Unix(0, created).UTC()
+	if d.cache != nil {
+		d.cache.put(p, gen)
+	}
+	return p, nil
+}
+
+func (d *Directory) lookupStmt(ctx context.Context) (*sql.Stmt, error) {
+	if s := d.lookup.Load(); s != nil {
+		return s, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s := d.lookup.Load(); s != nil {
+		return s, nil
+	}
+	s, err := d.db.PrepareContext(ctx, qLookup)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	d.lookup.Store(s)
+	return s, nil
+}
+
+// Register registers p.Value (normalized) of p.Type to p.Participant and
+// returns the party as stored and true. If the alias is already
+// registered to the same participant, its name, account and currency are
+// replaced and Register returns false (CreatedAt is the original one); if
+// it is registered to another participant, ErrOwnedByOther. Of
+// concurrent registrations of one alias by different participants
+// exactly one succeeds.
+func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) {
+	p, err := checkParty(p, time.Now())
+	if err != nil {
+		return Party{}, false, fmt.Errorf("directory: register: %w", err)
+	}
+	var (
+		stored  Party
+		created bool
+	)
+	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
+		var err error
+		stored, created, err = (&writer{tx: tx}).put(ctx, p)
+		return err
+	})
+	// Even on error: a commit that failed in flight may have happened.
+	d.invalidate(p.Type, p.Value)
+	if err != nil {
+		return Party{}, false, fmt.Errorf("directory: register %s alias: %w", p.Type, err)
+	}
+	return stored, created, nil
+}
+
+// RegisterMany registers up to MaxBatch parties in one transaction, each
+// as Register would, in order (so a later duplicate in the batch updates
+// an earlier one). It returns one error per party: nil when registered or
+// updated, else wrapping ErrInvalidValue, ErrInvalidParty,
+// ErrOwnedByOther or ErrUnknownParticipant. Those do not stop the
+// others. Any other failure (the database's) returns a nil slice and the
+// error, and then nothing of the batch was written.
+func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, error) {
+	if len(ps) > MaxBatch {
+		return nil, fmt.Errorf("directory: register %d parties: %w (at most %d)", len(ps), ErrBatchTooLarge, MaxBatch)
+	}
+	checked, invalid := checkParties(ps, time.Now())
+	owners := make(map[string]bool) // whether each participant exists
+	for i, p := range checked {
+		if invalid[i] == nil {
+			owners[p.Participant] = false
+		}
+	}
+	errs := make([]error, len(ps))
+	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
+		copy(errs, invalid) // Transact may run this again
+		// Check owners first, not by the foreign key failing: on
+		// PostgreSQL that would abort the whole transaction.
+		for o := range owners {
+			var n int
+			if err := tx.QueryRowContext(ctx, qKnown, o).Scan(&n); err != nil {
+				return fmt.Errorf("participant: %w", err)
+			}
+			owners[o] = n > 0
+		}
+		w := &writer{tx: tx}
+		if err := w.prepare(ctx); err != nil {
+			return err
+		}
+		defer w.close()
+		for i, p := range checked {
+			if errs[i] != nil {
+				continue
+			}
+			if !owners[p.Participant] {
+				errs[i] = ErrUnknownParticipant
+				continue
+			}
+			if _, _, err := w.put(ctx, p); errors.Is(err, ErrOwnedByOther) {
+				errs[i] = err
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, p := range checked {
+		if invalid[i] == nil {
+			d.invalidate(p.Type, p.Value)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("directory: register party %d: %w", i, err)
+		}
+	}
+	return errs, nil
+}
+
+// checkParties runs checkParty on each of ps. Large batches are checked
+// on all CPUs: validating a phone number costs more than inserting it.
+func checkParties(ps []Party, now time.Time) ([]Party, []error) {
+	checked := make([]Party, len(ps))
+	invalid := make([]error, len(ps))
+	check := func(from, to int) {
+		for i := from; i < to; i++ {
+			checked[i], invalid[i] = checkParty(ps[i], now)
+		}
+	}
+	const minChunk = 128
+	workers := min(runtime.GOMAXPROCS(0), len(ps)/minChunk)
+	if workers <= 1 {
+		check(0, len(ps))
+		return checked, invalid
+	}
+	var wg sync.WaitGroup
+	chunk := (len(ps) + workers - 1) / workers
+	for from := 0; from < len(ps); from += chunk {
+		wg.Go(func() { check(from, min(from+chunk, len(ps))) })
+	}
+	wg.Wait()
+	return checked, invalid
+}
+
+// Delete deletes the alias (t, value) of owner: ErrNotFound if there is
+// none, ErrNotOwner if another participant owns it.
+func (d *Directory) Delete(ctx context.Context, owner string, t Type, value string) error {
+	t, err := ParseType(string(t))
+	if err != nil {
+		return fmt.Errorf("directory: delete: %w", err)
+	}
+	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
+		// Retry when the alias changes between the statements; it can
+		// on PostgreSQL, where each statement sees the latest commits.
+		for range 3 {
+			res, err := tx.ExecContext(ctx, qDelete, string(t), value, owner)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				return nil
+			}
+			var o string
+			err = tx.QueryRowContext(ctx, qOwner, string(t), value).Scan(&o)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return ErrNotFound
+			case err != nil:
+				return err
+			case o != owner:
+				return ErrNotOwner
+			}
+		}
+		return fmt.Errorf("%w: alias kept changing", sqldb.ErrConflict)
+	})
+	d.invalidate(t, value)
+	if err != nil {
+		return fmt.Errorf("directory: delete %s alias: %w", t, err)
+	}
+	return nil
+}
+
+// List returns up to limit of owner's aliases in (type, value) order,
+// starting after the cursor after ("" for the first page; then the
+// Cursor of the last party of the previous page). limit <= 0 means
+// DefaultListLimit; it is capped at MaxListLimit. A page shorter than
+// the limit is the last. Pages are consistent with concurrent writes in
+// the keyset sense: an alias present for the whole listing is listed
+// exactly once.
+func (d *Directory) List(ctx context.Context, owner, after string, limit int) ([]Party, error) {
+	switch {
+	case limit <= 0:
+		limit = DefaultListLimit
+	case limit > MaxListLimit:
+		limit = MaxListLimit
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if after == "" {
+		rows, err = d.db.QueryContext(ctx, qListFirst, owner, limit)
+	} else {
+		t, v, cerr := parseCursor(after)
+		if cerr != nil {
+			return nil, fmt.Errorf("directory: list: %w", cerr)
+		}
+		rows, err = d.db.QueryContext(ctx, qList, owner, string(t), v, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Party
+	for rows.Next() {
+		p := Party{Participant: owner}
+		var (
+			t, cur  string
+			created int64
+		)
+		if err := rows.Scan(&t, &p.Value, &p.Name, &p.Account, &cur, &created); err != nil {
+			return nil, fmt.Errorf("directory: list: %w", err)
+		}
+		if p.Type, err = ParseType(t); err != nil {
+			return nil, fmt.Errorf("directory: list: stored type: %w", err)
+		}
+		if p.Currency, err = money.ParseCurrency(cur); err != nil {
+			return nil, fmt.Errorf("directory: list: stored currency: %w", err)
+		}
+		p.CreatedAt = time.Unix(0, created).UTC()
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("directory: list: %w", err)
+	}
+	return out, nil
+}
+
+func parseCursor(c string) (Type, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", "", ErrInvalidCursor
+	}
+	ts, v, ok := strings.Cut(string(b), "\x00")
+	t, err := ParseType(ts)
+	if !ok || err != nil || v == "" {
+		return "", "", ErrInvalidCursor
+	}
+	return t, v, nil
+}
+
+func (d *Directory) invalidate(t Type, v string) {
+	if d.cache != nil {
+		d.cache.invalidate(t, v)
+	}
+}
+
+// checkParty validates p for registration, makes its Type the constant
+// and sets its CreatedAt to now when zero.
+func checkParty(p Party, now time.Time) (Party, error) {
+	t, err := ParseType(string(p.Type))
+	if err != nil {
+		return p, err
+	}
+	p.Type = t
+	// Register refuses what Lookup could never find. With an empty
+	// region, an MSISDN must carry its '+', as E.164 does.
+	if n, err := Normalize(t, p.Value, ""); err != nil {
+		return p, err
+	} else if n != p.Value {
+		return p, fmt.Errorf("%w: %s: not in normalized form", ErrInvalidValue, t)
+	}
+	switch {
+	case p.Participant == "" || len(p.Participant) > maxParticipant || !utf8.ValidString(p.Participant):
+		return p, fmt.Errorf("%w: participant id empty, too long or not UTF-8", ErrInvalidParty)
+	case !validText(p.Name, maxNameRunes*utf8.UTFMax) || utf8.RuneCountInString(p.Name) > maxNameRunes:
+		return p, fmt.Errorf("%w: name empty, longer than %d characters, not UTF-8 or with control characters", ErrInvalidParty, maxNameRunes)
+	case !validText(p.Account, maxAccountBytes):
+		return p, fmt.Errorf("%w: account empty, longer than %d bytes, not UTF-8 or with control characters", ErrInvalidParty, maxAccountBytes)
+	case !p.Currency.Valid():
+		return p, fmt.Errorf("%w: no currency", ErrInvalidParty)
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = now
+	}
+	// Keep what the database keeps: nanoseconds, no monotonic reading,
+	// UTC; so that Register returns what Lookup will.
+	p.CreatedAt = time.Unix(0, p.CreatedAt.UnixNano()).UTC()
+	return p, nil
+}
+
+// validText reports whether s is non-blank UTF-8 of at most max bytes
+// without control characters.
+func validText(s string, max int) bool {
+	if len(s) > max || strings.TrimSpace(s) == "" || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// writer registers parties inside one transaction, through prepared
+// statements when prepare was called (for batches).
+type writer struct {
+	tx                    *sql.Tx
+	insert, update, owner *sql.Stmt
+}
+
+func (w *writer) prepare(ctx context.Context) error {
+	var err error
+	if w.insert, err = w.tx.PrepareContext(ctx, qInsert); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if w.update, err = w.tx.PrepareContext(ctx, qUpdate); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	if w.owner, err = w.tx.PrepareContext(ctx, qOwner); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) close() {
+	for _, s := range []*sql.Stmt{w.insert, w.update, w.owner} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+func (w *writer) exec(ctx context.Context, s *sql.Stmt, q string, args ...any) (sql.Result, error) {
+	if s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return w.tx.ExecContext(ctx, q, args...)
+}
+
+func (w *writer) queryRow(ctx context.Context, s *sql.Stmt, q string, args ...any) *sql.Row {
+	if s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return w.tx.QueryRowContext(ctx, q, args...)
+}
+
+// put inserts p, or updates it if p.Participant owns it, and says which;
+// ErrOwnedByOther if another participant owns it.
+func (w *writer) put(ctx context.Context, p Party) (Party, bool, error) {
+	t, cur := string(p.Type), p.Currency.String()
+	// Retry when the alias changes between the statements: deleted after
+	// the insert found it, or re-registered after the update did not. On
+	// SQLite, whose write transactions are serial, it cannot.
+	for range 3 {
+		res, err := w.exec(ctx, w.insert, qInsert, t, p.Value, p.Participant, p.Name, p.Account, cur, p.CreatedAt.UnixNano())
+		if err != nil {
+			if isForeignKeyViolation(err) {
+				return Party{}, false, ErrUnknownParticipant
+			}
+			return Party{}, false, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return Party{}, false, err
+		}
+		if n > 0 {
+			return p, true, nil
+		}
+		var created int64
+		err = w.queryRow(ctx, w.update, qUpdate, t, p.Value, p.Participant, p.Name, p.Account, cur).Scan(&created)
+		if err == nil {
+			p.CreatedAt = time.Unix(0, created).UTC()
+			return p, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Party{}, false, err
+		}
+		var owner string
+		err = w.queryRow(ctx, w.owner, qOwner, t, p.Value).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return Party{}, false, err
+		case owner != p.Participant:
+			return Party{}, false, ErrOwnedByOther
+		}
+	}
+	return Party{}, false, fmt.Errorf("%w: alias kept changing", sqldb.ErrConflict)
+}
+
+// isForeignKeyViolation reports whether err is a foreign-key failure (an
+// unknown participant). sqldb has only the unique-violation test.
+func isForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}

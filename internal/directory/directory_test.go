@@ -1,0 +1,564 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/sqldb"
+	"github.com/hulian/hulian/internal/store/postgres/pgtest"
+)
+
+var cny = money.MustCurrency("CNY")
+
+// openSQLite returns a fresh SQLite app database.
+func openSQLite(t testing.TB) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres returns a fresh PostgreSQL app database, or skips.
+func openPostgres(t testing.TB) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.OpenPostgres(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// forEach runs test on SQLite and PostgreSQL, each with the cache on and
+// off, with participants "alpha", "beta" and "gamma".
+func forEach(t *testing.T, test func(t *testing.T, d *Directory)) {
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) *sqldb.DB
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		for _, c := range []struct {
+			name    string
+			entries int
+		}{{"cache", 0}, {"nocache", -1}} {
+			t.Run(db.name+"/"+c.name, func(t *testing.T) {
+				sdb := db.open(t)
+				addParticipants(t, sdb, "alpha", "beta", "gamma")
+				d := New(sdb, Options{CacheEntries: c.entries})
+				t.Cleanup(func() { d.Close() })
+				test(t, d)
+			})
+		}
+	}
+}
+
+func addParticipants(t testing.TB, db *sqldb.DB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		var n int64
+		if err := db.QueryRow(`SELECT count(*) FROM participants`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.Exec(`INSERT INTO participants (id, number, name, kind, currencies, acceptance, status,
+			api_key_hash, callback_secret, created_at, updated_at)
+			VALUES ($1, $2, $3, 'wallet', 'CNY', 'notify', 'active', $4, 'secret', 0, 0)`,
+			id, n+1, "Wallet "+id, []byte("hash"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func party(owner string, t Type, value, name string) Party {
+	return Party{Type: t, Value: value, Participant: owner, Name: name, Account: "acct-" + name, Currency: cny}
+}
+
+func mustRegister(t testing.TB, d *Directory, p Party) Party {
+	t.Helper()
+	got, _, err := d.Register(context.Background(), p)
+	if err != nil {
+		t.Fatalf("register %+v: %v", p, err)
+	}
+	return got
+}
+
+func mustLookup(t testing.TB, d *Directory, ty Type, v string) Party {
+	t.Helper()
+	got, err := d.Lookup(context.Background(), ty, v)
+	if err != nil {
+		t.Fatalf("lookup %s %s: %v", ty, v, err)
+	}
+	return got
+}
+
+func TestRegisterLookup(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		if _, err := d.Lookup(ctx, MSISDN, "+8613800138000"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("lookup of nothing: %v, want ErrNotFound", err)
+		}
+
+		p := party("alpha", MSISDN, "+8613800138000", "张三")
+		got, created, err := d.Register(ctx, p)
+		if err != nil || !created {
+			t.Fatalf("register: %v, %v; want created", created, err)
+		}
+		if got.CreatedAt.IsZero() || time.Since(got.CreatedAt) > time.Minute {
+			t.Errorf("CreatedAt = %v", got.CreatedAt)
+		}
+		p.CreatedAt = got.CreatedAt
+		if got != p {
+			t.Errorf("register returned %+v, want %+v", got, p)
+		}
+		for range 2 { // from the database, then from the cache
+			if l := mustLookup(t, d, MSISDN, "+8613800138000"); l != got {
+				t.Errorf("lookup = %+v, want %+v", l, got)
+			}
+		}
+		if l := mustLookup(t, d, MSISDN, "+8613800138000"); l.MaskedName() != "*三" {
+			t.Errorf("masked name %q", l.MaskedName())
+		}
+
+		// Re-registration by the owner replaces name, account and
+		// currency, keeps CreatedAt, and the cache follows.
+		p2 := Party{Type: MSISDN, Value: "+8613800138000", Participant: "alpha", Name: "张三丰", Account: "new", Currency: money.MustCurrency("HKD"),
+			CreatedAt: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}
+		got2, created, err := d.Register(ctx, p2)
+		if err != nil || created {
+			t.Fatalf("re-register: %v, %v; want updated", created, err)
+		}
+		want := p2
+		want.CreatedAt = got.CreatedAt
+		if got2 != want {
+			t.Errorf("re-register returned %+v, want %+v", got2, want)
+		}
+		if l := mustLookup(t, d, MSISDN, "+8613800138000"); l != want {
+			t.Errorf("lookup after re-register = %+v, want %+v (stale cache?)", l, want)
+		}
+
+		// Another participant may not take it.
+		_, _, err = d.Register(ctx, party("beta", MSISDN, "+8613800138000", "李四"))
+		if !errors.Is(err, ErrOwnedByOther) {
+			t.Fatalf("register by another: %v, want ErrOwnedByOther", err)
+		}
+		if strings.Contains(err.Error(), "alpha") || strings.Contains(err.Error(), "13800138000") {
+			t.Errorf("error %q reveals the owner or the alias", err)
+		}
+		if l := mustLookup(t, d, MSISDN, "+8613800138000"); l != want {
+			t.Errorf("lookup after refused registration = %+v", l)
+		}
+
+		// The same value of another type is another alias.
+		mustRegister(t, d, party("beta", WALLET, "13800138000", "李四"))
+		mustRegister(t, d, party("gamma", NATIONAL_ID, "13800138000", "王五"))
+		if l := mustLookup(t, d, WALLET, "13800138000"); l.Participant != "beta" {
+			t.Errorf("WALLET alias owned by %q", l.Participant)
+		}
+		if l := mustLookup(t, d, NATIONAL_ID, "13800138000"); l.Participant != "gamma" {
+			t.Errorf("NATIONAL_ID alias owned by %q", l.Participant)
+		}
+
+		// An explicit CreatedAt is kept on creation, to the nanosecond.
+		at := time.Date(2020, 2, 29, 12, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+		p3 := party("gamma", EMAIL, "zs@example.com", "Zhang San")
+		p3.CreatedAt = at
+		if got := mustRegister(t, d, p3); !got.CreatedAt.Equal(at) || got.CreatedAt.Location() != time.UTC {
+			t.Errorf("CreatedAt = %v, want %v in UTC", got.CreatedAt, at)
+		}
+		if l := mustLookup(t, d, EMAIL, "zs@example.com"); !l.CreatedAt.Equal(at) {
+			t.Errorf("looked-up CreatedAt = %v, want %v", l.CreatedAt, at)
+		}
+
+		if _, err := d.Lookup(ctx, "PHONE", "+8613800138000"); !errors.Is(err, ErrInvalidType) {
+			t.Errorf("lookup of a bad type: %v", err)
+		}
+		if _, err := d.Lookup(ctx, MSISDN, "13800138000"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("lookup of an unnormalized value: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestRegisterInvalid(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		ok := party("alpha", MSISDN, "+8613800138000", "Zhang San")
+		for _, tc := range []struct {
+			name string
+			edit func(*Party)
+			want error
+		}{
+			{"type", func(p *Party) { p.Type = "msisdn" }, ErrInvalidType},
+			{"value", func(p *Party) { p.Value = "+86138" }, ErrInvalidValue},
+			{"unnormalized", func(p *Party) { p.Value = "+86 138 0013 8000" }, ErrInvalidValue},
+			{"national form", func(p *Party) { p.Value = "13800138000" }, ErrInvalidValue},
+			{"email case", func(p *Party) { p.Type, p.Value = EMAIL, "ZS@example.com" }, ErrInvalidValue},
+			{"no participant", func(p *Party) { p.Participant = "" }, ErrInvalidParty},
+			{"no name", func(p *Party) { p.Name = " " }, ErrInvalidParty},
+			{"long name", func(p *Party) { p.Name = strings.Repeat("张", 141) }, ErrInvalidParty},
+			{"control in name", func(p *Party) { p.Name = "Zhang\nSan" }, ErrInvalidParty},
+			{"bad UTF-8 name", func(p *Party) { p.Name = "Zh\xffang" }, ErrInvalidParty},
+			{"no account", func(p *Party) { p.Account = "" }, ErrInvalidParty},
+			{"long account", func(p *Party) { p.Account = strings.Repeat("1", 129) }, ErrInvalidParty},
+			{"no currency", func(p *Party) { p.Currency = 0 }, ErrInvalidParty},
+			{"bad currency", func(p *Party) { p.Currency = 999 }, ErrInvalidParty},
+			{"unknown participant", func(p *Party) { p.Participant = "nobody" }, ErrUnknownParticipant},
+		} {
+			p := ok
+			tc.edit(&p)
+			if _, _, err := d.Register(ctx, p); !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		if _, err := d.Lookup(ctx, MSISDN, "+8613800138000"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("an invalid party was registered: %v", err)
+		}
+		// Long names are counted in runes: 140 CJK characters are fine.
+		p := ok
+		p.Name = strings.Repeat("张", 140)
+		mustRegister(t, d, p)
+	})
+}
+
+func TestDelete(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		mustRegister(t, d, party("alpha", EMAIL, "zs@example.com", "Zhang San"))
+		mustLookup(t, d, EMAIL, "zs@example.com") // into the cache
+
+		if err := d.Delete(ctx, "alpha", EMAIL, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("delete of nothing: %v, want ErrNotFound", err)
+		}
+		if err := d.Delete(ctx, "beta", EMAIL, "zs@example.com"); !errors.Is(err, ErrNotOwner) {
+			t.Errorf("delete by another: %v, want ErrNotOwner", err)
+		}
+		if err := d.Delete(ctx, "alpha", "email", "zs@example.com"); !errors.Is(err, ErrInvalidType) {
+			t.Errorf("delete with a bad type: %v, want ErrInvalidType", err)
+		}
+		mustLookup(t, d, EMAIL, "zs@example.com")
+		if err := d.Delete(ctx, "alpha", EMAIL, "zs@example.com"); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		if _, err := d.Lookup(ctx, EMAIL, "zs@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("lookup after delete: %v, want ErrNotFound (stale cache?)", err)
+		}
+		if err := d.Delete(ctx, "alpha", EMAIL, "zs@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("second delete: %v, want ErrNotFound", err)
+		}
+
+		// Once deleted, another participant may register it (porting).
+		got, created, err := d.Register(ctx, party("beta", EMAIL, "zs@example.com", "Zhang San"))
+		if err != nil || !created {
+			t.Fatalf("register after delete: %v, %v", created, err)
+		}
+		if l := mustLookup(t, d, EMAIL, "zs@example.com"); l != got {
+			t.Errorf("lookup after porting = %+v, want %+v (stale cache?)", l, got)
+		}
+	})
+}
+
+// TestConcurrentRegister races registrations of the same aliases by two
+// participants: exactly one wins each, and the loser is told why.
+func TestConcurrentRegister(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		const aliases = 40
+		for i := range aliases {
+			v := fmt.Sprintf("race-%d", i)
+			owners := []string{"alpha", "beta", "alpha"} // alpha twice: one creates, one updates or loses
+			errs := make([]error, len(owners))
+			created := make([]bool, len(owners))
+			var wg sync.WaitGroup
+			for j, o := range owners {
+				wg.Go(func() {
+					_, created[j], errs[j] = d.Register(ctx, party(o, WALLET, v, o))
+				})
+			}
+			wg.Wait()
+			l := mustLookup(t, d, WALLET, v)
+			ncreated := 0
+			for j, o := range owners {
+				switch {
+				case errs[j] == nil:
+					if o != l.Participant {
+						t.Errorf("%s: %s registered it, but %s owns it", v, o, l.Participant)
+					}
+					if created[j] {
+						ncreated++
+					}
+				case errors.Is(errs[j], ErrOwnedByOther):
+					if o == l.Participant {
+						t.Errorf("%s: owner %s was told it is owned by another", v, o)
+					}
+				default:
+					t.Errorf("%s: register by %s: %v", v, o, errs[j])
+				}
+			}
+			if ncreated != 1 {
+				t.Errorf("%s: created %d times", v, ncreated)
+			}
+		}
+	})
+}
+
+// TestCacheNotStale writes while other goroutines keep looking the same
+// aliases up, and checks that every read after a write sees it.
+func TestCacheNotStale(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		values := []string{"hot-0", "hot-1", "hot-2"}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					_, err := d.Lookup(ctx, WALLET, values[i%len(values)])
+					if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+						t.Errorf("lookup: %v", err)
+						return
+					}
+				}
+			})
+		}
+		owners := []string{"alpha", "beta"}
+		for i := range 60 {
+			v := values[i%len(values)]
+			owner := owners[(i/len(values))%2]
+			name := fmt.Sprintf("name %d", i)
+			if _, _, err := d.Register(ctx, party(owner, WALLET, v, name)); err != nil {
+				t.Fatalf("register %d: %v", i, err)
+			}
+			p := mustRegister(t, d, party(owner, WALLET, v, name+" bis")) // an update
+			if l := mustLookup(t, d, WALLET, v); l != p {
+				t.Fatalf("round %d: lookup = %+v, want %+v", i, l, p)
+			}
+			if err := d.Delete(ctx, owner, WALLET, v); err != nil {
+				t.Fatalf("delete %d: %v", i, err)
+			}
+			if l, err := d.Lookup(ctx, WALLET, v); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("round %d: lookup after delete = %+v, %v", i, l, err)
+			}
+		}
+		cancel()
+		wg.Wait()
+	})
+}
+
+func TestList(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		var want []Party
+		for i := range 23 {
+			p := party("alpha", []Type{WALLET, EMAIL, RANDOM}[i%3], "", fmt.Sprint("n", i))
+			switch p.Type {
+			case WALLET:
+				p.Value = fmt.Sprintf("w%02d", i)
+			case EMAIL:
+				p.Value = fmt.Sprintf("u%02d@example.com", i)
+			case RANDOM:
+				p.Value = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+			}
+			want = append(want, mustRegister(t, d, p))
+			mustRegister(t, d, party("beta", WALLET, fmt.Sprintf("b%02d", i), "other"))
+		}
+		slices.SortFunc(want, func(a, b Party) int {
+			if c := strings.Compare(string(a.Type), string(b.Type)); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+
+		for _, limit := range []int{1, 5, 7, 23, 24, 0} {
+			var got []Party
+			after := ""
+			for pages := 0; ; pages++ {
+				page, err := d.List(ctx, "alpha", after, limit)
+				if err != nil {
+					t.Fatalf("limit %d: %v", limit, err)
+				}
+				got = append(got, page...)
+				if len(page) == 0 || (limit > 0 && len(page) < limit) || pages > 30 {
+					break
+				}
+				after = page[len(page)-1].Cursor()
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("limit %d: listed\n%v\nwant\n%v", limit, got, want)
+			}
+		}
+
+		if page, err := d.List(ctx, "gamma", "", 10); err != nil || len(page) != 0 {
+			t.Errorf("list of an owner with none: %v, %v", page, err)
+		}
+		for _, c := range []string{"!!", "bm8tbnVs", Party{Type: "X", Value: "y"}.Cursor(), Party{Type: WALLET}.Cursor()} {
+			if _, err := d.List(ctx, "alpha", c, 10); !errors.Is(err, ErrInvalidCursor) {
+				t.Errorf("cursor %q: %v, want ErrInvalidCursor", c, err)
+			}
+		}
+		// A cursor for a deleted alias still continues after it.
+		mid := want[10]
+		if err := d.Delete(ctx, "alpha", mid.Type, mid.Value); err != nil {
+			t.Fatal(err)
+		}
+		page, err := d.List(ctx, "alpha", mid.Cursor(), 2)
+		if err != nil || len(page) != 2 || page[0] != want[11] {
+			t.Errorf("list after a deleted cursor: %v, %v", page, err)
+		}
+	})
+}
+
+func TestListLimit(t *testing.T) {
+	d := New(openSQLite(t), Options{})
+	addParticipants(t, d.db, "alpha")
+	var ps []Party
+	for i := range MaxListLimit + 5 {
+		ps = append(ps, party("alpha", WALLET, fmt.Sprintf("w%05d", i), "n"))
+	}
+	for start := 0; start < len(ps); start += MaxBatch {
+		errs, err := d.RegisterMany(context.Background(), ps[start:min(start+MaxBatch, len(ps))])
+		if err != nil || slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+			t.Fatal(err, errs)
+		}
+	}
+	for _, tc := range []struct{ limit, want int }{{0, DefaultListLimit}, {-1, DefaultListLimit}, {MaxListLimit + 1, MaxListLimit}} {
+		if page, err := d.List(context.Background(), "alpha", "", tc.limit); err != nil || len(page) != tc.want {
+			t.Errorf("limit %d: %d parties, %v; want %d", tc.limit, len(page), err, tc.want)
+		}
+	}
+}
+
+func TestRegisterMany(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		mustRegister(t, d, party("beta", MSISDN, "+8613800138001", "taken"))
+		mustRegister(t, d, party("alpha", MSISDN, "+8613800138002", "old name"))
+		mustLookup(t, d, MSISDN, "+8613800138002") // into the cache
+
+		batch := []Party{
+			party("alpha", MSISDN, "+8613800138000", "new"),       // 0 created
+			party("alpha", MSISDN, "+8613800138001", "conflict"),  // 1 owned by beta
+			party("alpha", MSISDN, "+8613800138002", "new name"),  // 2 updated
+			party("alpha", MSISDN, "13800138003", "unnormalized"), // 3 invalid value
+			party("nobody", MSISDN, "+8613800138004", "who"),      // 4 unknown participant
+			party("alpha", MSISDN, "+8613800138000", "again"),     // 5 updates 0
+			party("beta", MSISDN, "+8613800138000", "late"),       // 6 owned by alpha, from 0
+			{Type: WALLET, Value: "w", Participant: "alpha"},      // 7 invalid party
+			party("gamma", WALLET, "g", "gamma"),                  // 8 created
+		}
+		errs, err := d.RegisterMany(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErrs := []error{nil, ErrOwnedByOther, nil, ErrInvalidValue, ErrUnknownParticipant, nil, ErrOwnedByOther, ErrInvalidParty, nil}
+		if len(errs) != len(batch) {
+			t.Fatalf("%d errors for %d parties", len(errs), len(batch))
+		}
+		for i, want := range wantErrs {
+			if (want == nil) != (errs[i] == nil) || !errors.Is(errs[i], want) {
+				t.Errorf("party %d: %v, want %v", i, errs[i], want)
+			}
+		}
+		for _, c := range []struct{ v, owner, name string }{
+			{"+8613800138000", "alpha", "again"},
+			{"+8613800138001", "beta", "taken"},
+			{"+8613800138002", "alpha", "new name"}, // not the cached old name
+		} {
+			if l := mustLookup(t, d, MSISDN, c.v); l.Participant != c.owner || l.Name != c.name {
+				t.Errorf("%s: %s %q, want %s %q", c.v, l.Participant, l.Name, c.owner, c.name)
+			}
+		}
+		for _, v := range []string{"+8613800138003", "+8613800138004"} {
+			if _, err := d.Lookup(ctx, MSISDN, v); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", v, err)
+			}
+		}
+		if l := mustLookup(t, d, WALLET, "g"); l.Participant != "gamma" {
+			t.Errorf("g owned by %s", l.Participant)
+		}
+
+		if errs, err := d.RegisterMany(ctx, nil); err != nil || len(errs) != 0 {
+			t.Errorf("empty batch: %v, %v", errs, err)
+		}
+		if _, err := d.RegisterMany(ctx, make([]Party, MaxBatch+1)); !errors.Is(err, ErrBatchTooLarge) {
+			t.Errorf("batch of %d: %v, want ErrBatchTooLarge", MaxBatch+1, err)
+		}
+	})
+}
+
+// TestRegisterManyRollsBack checks that a database failure leaves nothing
+// of the batch behind.
+func TestRegisterManyRollsBack(t *testing.T) {
+	d := New(openSQLite(t), Options{})
+	addParticipants(t, d.db, "alpha")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.RegisterMany(ctx, []Party{party("alpha", WALLET, "w1", "n")}); err == nil {
+		t.Fatal("RegisterMany with a cancelled context: no error")
+	}
+	if _, err := d.Lookup(context.Background(), WALLET, "w1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lookup: %v, want ErrNotFound", err)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	d := New(openSQLite(t), Options{CacheEntries: 10})
+	addParticipants(t, d.db, "alpha")
+	var ps []Party
+	for i := range 200 {
+		ps = append(ps, party("alpha", WALLET, fmt.Sprint("w", i), "n"))
+	}
+	if _, err := d.RegisterMany(context.Background(), ps); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		for _, p := range ps {
+			if l := mustLookup(t, d, p.Type, p.Value); l.Value != p.Value {
+				t.Fatalf("round %d: lookup %s = %+v", round, p.Value, l)
+			}
+		}
+	}
+	if n := d.cache.len(); n == 0 || n > 10 {
+		t.Errorf("cache holds %d entries, want 1 to 10", n)
+	}
+	if n := New(d.db, Options{}).cache.perShard * maxShards; n != DefaultCacheEntries {
+		t.Errorf("default capacity %d", n)
+	}
+	if New(d.db, Options{CacheEntries: -1}).cache != nil {
+		t.Error("CacheEntries -1: a cache")
+	}
+}
+
+// TestCacheGeneration plays the race TestCacheNotStale can only hope to
+// hit: a lookup reads the database, a write commits and invalidates, and
+// then the lookup tries to cache what it read.
+func TestCacheGeneration(t *testing.T) {
+	c := newCache(100)
+	old := party("alpha", WALLET, "w", "old")
+	_, ok, gen := c.get(WALLET, "w") // the lookup misses, then reads the database
+	if ok {
+		t.Fatal("hit in an empty cache")
+	}
+	c.invalidate(WALLET, "w") // a write ends
+	c.put(old, gen)           // the lookup would cache what it read before
+	if _, ok, _ := c.get(WALLET, "w"); ok {
+		t.Fatal("cached a read older than an invalidation")
+	}
+	_, _, gen = c.get(WALLET, "w")
+	c.put(old, gen)
+	if e, ok, _ := c.get(WALLET, "w"); !ok || e.name != "old" {
+		t.Fatalf("not cached without a write in between: %+v, %v", e, ok)
+	}
+	c.invalidate(WALLET, "w")
+	if _, ok, _ := c.get(WALLET, "w"); ok {
+		t.Fatal("invalidate left the entry")
+	}
+}

@@ -1,0 +1,448 @@
+// Package journal runs the ledger: one writer goroutine applies the
+// commands that callers on many goroutines submit, in batches, and a
+// syncer makes each batch durable through a Store in one group commit
+// before any caller in it is answered.
+//
+// Batching adapts to load by itself: the writer takes whatever has queued
+// since it last looked, so an idle switch applies a batch of one at once,
+// and a busy one collects thousands of commands while the previous batch
+// is being written. The writer applies batch N+1 while batch N is being
+// synced; a caller is answered only when its batch and every batch before
+// it are durable.
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hulian/hulian/internal/ledger"
+)
+
+// Errors of the journal.
+var (
+	// ErrClosed means the journal was closed; nothing more is applied.
+	ErrClosed = errors.New("journal: closed")
+	// ErrStopped means storage failed: the journal applies nothing more
+	// and the process should restart, which recovers the durable state.
+	// Whether commands of the failed batch took effect is unknown; their
+	// callers retry with the same ids.
+	ErrStopped = errors.New("journal: stopped after a storage failure")
+	// ErrTooMany means a submission holds more than ledger.BatchMax commands.
+	ErrTooMany = errors.New("journal: too many commands in one submission")
+)
+
+// Options tune the journal; the zero value is the default.
+type Options struct {
+	// Now is the clock that stamps batches; default time.Now. It is read
+	// only by the writer, once per batch.
+	Now func() time.Time
+	// QueueMax bounds submissions waiting for the writer (default 65536);
+	// beyond it Submit blocks, which is the backpressure callers feel.
+	QueueMax int
+	// PipelineMax bounds the applied batches waiting to be made durable
+	// (default 4).
+	PipelineMax int
+}
+
+// Journal owns a ledger and its storage.
+type Journal struct {
+	store Store
+	now   func() time.Time
+
+	// mu guards state against readers; the writer holds it while it
+	// applies a batch. Readers see applied state and then wait until it
+	// is durable before they answer.
+	mu    sync.RWMutex
+	state *ledger.State
+
+	reqs     chan *request
+	toSync   chan *batch
+	free     chan *batch
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{} // closed when the syncer has finished
+
+	durable  atomic.Uint64 // seq of the last durable batch
+	failure  atomic.Pointer[error]
+	waitMu   sync.Mutex
+	advanced chan struct{} // closed and replaced whenever durable advances
+}
+
+type request struct {
+	cmds    []ledger.Command
+	results []ledger.Result
+	err     error
+	done    chan struct{}
+}
+
+// batch is one applied batch on its way to durability.
+type batch struct {
+	committed ledger.Committed
+	seq       uint64 // the ledger's seq after this batch: durable means answered
+	reqs      []*request
+	cmds      []ledger.Command
+	results   []ledger.Result
+}
+
+// Open replays the store into a fresh ledger, checks the ledger's
+// invariants and starts the writer.
+func Open(ctx context.Context, store Store, opts Options) (*Journal, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.QueueMax <= 0 {
+		opts.QueueMax = 1 << 16
+	}
+	if opts.PipelineMax <= 0 {
+		opts.PipelineMax = 4
+	}
+	state := ledger.New()
+	if err := store.Replay(ctx, state.Replay); err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if err := state.CheckInvariants(); err != nil {
+		return nil, fmt.Errorf("open journal: recovered ledger is inconsistent: %w", err)
+	}
+	j := &Journal{
+		store:    store,
+		now:      opts.Now,
+		state:    state,
+		reqs:     make(chan *request, opts.QueueMax),
+		toSync:   make(chan *batch, opts.PipelineMax),
+		free:     make(chan *batch, opts.PipelineMax+2),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		advanced: make(chan struct{}),
+	}
+	j.durable.Store(state.Seq())
+	for i := 0; i < opts.PipelineMax+2; i++ {
+		j.free <- &batch{}
+	}
+	go j.write()
+	go j.sync()
+	return j, nil
+}
+
+// Close stops taking submissions, finishes what was submitted and waits
+// until it is durable. It does not close the store.
+func (j *Journal) Close() error {
+	j.stopOnce.Do(func() { close(j.stop) })
+	<-j.done
+	if err := j.failure.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// Submit applies cmds, in order and in one batch (so a linked chain
+// stays whole), and returns their results once they are durable. A
+// submission with no commands applies an empty batch: it expires what is
+// due and returns when everything submitted before it is durable.
+//
+// If ctx ends first, Submit returns ctx's error, but the commands may
+// still be applied: retry with the same ids to learn the outcome.
+func (j *Journal) Submit(ctx context.Context, cmds []ledger.Command) ([]ledger.Result, error) {
+	if len(cmds) > ledger.BatchMax {
+		return nil, fmt.Errorf("%w: %d > %d", ErrTooMany, len(cmds), ledger.BatchMax)
+	}
+	if err := j.failure.Load(); err != nil {
+		return nil, *err
+	}
+	r := &request{cmds: cmds, done: make(chan struct{})}
+	select {
+	case <-j.stop:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case j.reqs <- r:
+	case <-j.stop:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.results, r.err
+	case <-j.done:
+		// Closed: the writer answered everything it took; a request it
+		// did not take was never applied.
+		select {
+		case <-r.done:
+			return r.results, r.err
+		default:
+			return nil, ErrClosed
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// write is the writer goroutine: it owns the ledger's mutations.
+func (j *Journal) write() {
+	defer close(j.toSync)
+	var carry *request
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		first := carry
+		carry = nil
+		if first == nil {
+			// Idle: wait for work, for the next reservation deadline, or
+			// for Close.
+			var wake <-chan time.Time
+			if d, ok := j.state.NextDeadline(); ok {
+				timer.Reset(max(time.Duration(d-j.now().UnixNano()), time.Millisecond))
+				wake = timer.C
+			}
+			select {
+			case first = <-j.reqs:
+			case <-wake:
+				first = &request{done: make(chan struct{})} // an empty batch, to expire what is due
+			case <-j.stop:
+				j.drain()
+				return
+			}
+		}
+		b := <-j.free
+		b.reqs = append(b.reqs[:0], first)
+		b.cmds = append(b.cmds[:0], first.cmds...)
+	collect:
+		for len(b.cmds) < ledger.BatchMax {
+			select {
+			case r := <-j.reqs:
+				if len(b.cmds)+len(r.cmds) > ledger.BatchMax {
+					carry = r
+					break collect
+				}
+				b.reqs = append(b.reqs, r)
+				b.cmds = append(b.cmds, r.cmds...)
+			default:
+				break collect
+			}
+		}
+		j.apply(b)
+	}
+}
+
+// drain answers what is still queued at Close: applied, if storage is
+// still good, so that nothing accepted is dropped.
+func (j *Journal) drain() {
+	for {
+		select {
+		case r := <-j.reqs:
+			b := <-j.free
+			b.reqs = append(b.reqs[:0], r)
+			b.cmds = append(b.cmds[:0], r.cmds...)
+			j.apply(b)
+		default:
+			return
+		}
+	}
+}
+
+func (j *Journal) apply(b *batch) {
+	now := j.now().UnixNano()
+	if j.failure.Load() != nil {
+		// Storage failed: nothing more is applied.
+		b.committed.Seq = 0
+		j.toSync <- b
+		return
+	}
+	j.mu.Lock()
+	b.results = j.state.Apply(now, b.cmds, b.results, &b.committed)
+	b.seq = j.state.Seq()
+	j.mu.Unlock()
+	j.toSync <- b
+}
+
+// sync is the syncer goroutine: it makes batches durable, in order, and
+// answers their callers. When several batches wait, it stores them in one
+// Append, one more level of group commit.
+func (j *Journal) sync() {
+	defer close(j.done)
+	ctx := context.Background()
+	var group []*batch
+	var toStore []*ledger.Committed
+	for b := range j.toSync {
+		group = append(group[:0], b)
+	more:
+		for len(group) < cap(j.toSync) {
+			select {
+			case nb, ok := <-j.toSync:
+				if !ok {
+					break more
+				}
+				group = append(group, nb)
+			default:
+				break more
+			}
+		}
+		toStore = toStore[:0]
+		for _, g := range group {
+			if g.committed.Seq != 0 {
+				toStore = append(toStore, &g.committed)
+			}
+		}
+		var err error
+		if f := j.failure.Load(); f != nil {
+			err = *f
+		} else if len(toStore) > 0 {
+			if err = j.store.Append(ctx, toStore); err != nil {
+				err = fmt.Errorf("%w: %w", ErrStopped, err)
+				j.failure.Store(&err)
+			}
+		}
+		for _, g := range group {
+			if err == nil {
+				j.advance(g.seq)
+			}
+			j.answer(g, err)
+			j.free <- g
+		}
+		if err != nil {
+			j.wakeAll()
+		}
+	}
+}
+
+func (j *Journal) answer(b *batch, err error) {
+	k := 0
+	for _, r := range b.reqs {
+		if err != nil {
+			r.err = err
+		} else {
+			r.results = append([]ledger.Result(nil), b.results[k:k+len(r.cmds)]...)
+		}
+		k += len(r.cmds)
+		close(r.done)
+	}
+	b.reqs = b.reqs[:0]
+}
+
+func (j *Journal) advance(seq uint64) {
+	if seq <= j.durable.Load() {
+		return
+	}
+	j.durable.Store(seq)
+	j.wakeAll()
+}
+
+func (j *Journal) wakeAll() {
+	j.waitMu.Lock()
+	close(j.advanced)
+	j.advanced = make(chan struct{})
+	j.waitMu.Unlock()
+}
+
+// waitDurable waits until batch seq is durable, so that a reader never
+// returns state that a crash could still take back.
+func (j *Journal) waitDurable(ctx context.Context, seq uint64) error {
+	for {
+		if j.durable.Load() >= seq {
+			return nil
+		}
+		if err := j.failure.Load(); err != nil {
+			return *err
+		}
+		j.waitMu.Lock()
+		ch := j.advanced
+		j.waitMu.Unlock()
+		if j.durable.Load() >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-j.done:
+			if j.durable.Load() >= seq {
+				return nil
+			}
+			return ErrClosed
+		}
+	}
+}
+
+// read runs fn on the ledger under the read lock and waits until what
+// fn saw is durable.
+func (j *Journal) read(ctx context.Context, fn func(*ledger.State)) error {
+	j.mu.RLock()
+	fn(j.state)
+	seq := j.state.Seq()
+	j.mu.RUnlock()
+	return j.waitDurable(ctx, seq)
+}
+
+// Account returns an account's durable state.
+func (j *Journal) Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
+	var a ledger.Account
+	var ok bool
+	if err := j.read(ctx, func(s *ledger.State) { a, ok = s.Account(id) }); err != nil {
+		return ledger.Account{}, err
+	}
+	if !ok {
+		return ledger.Account{}, fmt.Errorf("account %d: %w", id, ErrNotFound)
+	}
+	return a, nil
+}
+
+// Accounts returns every account's durable state, ordered by id.
+func (j *Journal) Accounts(ctx context.Context) ([]ledger.Account, error) {
+	var out []ledger.Account
+	err := j.read(ctx, func(s *ledger.State) { out = s.Accounts() })
+	return out, err
+}
+
+// Transfer is a transfer's event and where it stands now.
+type Transfer struct {
+	ledger.Event
+	State ledger.TransferState
+}
+
+// Transfer returns a durable transfer by id.
+func (j *Journal) Transfer(ctx context.Context, id ledger.ID) (Transfer, error) {
+	var st ledger.TransferState
+	var ts int64
+	var ok bool
+	if err := j.read(ctx, func(s *ledger.State) { st, ts, ok = s.Transfer(id) }); err != nil {
+		return Transfer{}, err
+	}
+	if !ok {
+		return Transfer{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+	}
+	e, err := j.store.Event(ctx, ts)
+	if err != nil {
+		return Transfer{}, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	return Transfer{Event: e, State: st}, nil
+}
+
+// AccountEvents returns up to limit durable events of an account with
+// from <= Timestamp < to, oldest first.
+func (j *Journal) AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error) {
+	return j.store.AccountEvents(ctx, account, from, to, limit)
+}
+
+// Seq returns the sequence number of the last durable batch.
+func (j *Journal) Seq() uint64 { return j.durable.Load() }
+
+// Check verifies the ledger's invariants on its current state; for tests
+// and diagnostics.
+func (j *Journal) Check() error {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return j.state.CheckInvariants()
+}
+
+// View runs fn with the ledger under the read lock, for tests that
+// compare it with a model. fn must not keep the state.
+func (j *Journal) View(fn func(*ledger.State)) {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	fn(j.state)
+}

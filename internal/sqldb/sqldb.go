@@ -1,0 +1,236 @@
+// Package sqldb owns the switch's relational database for everything
+// that is not money: participants, aliases, fee schedules, delivery
+// cursors and settings. It is SQLite in the data directory for the
+// embedded engine, or the same PostgreSQL database as the ledger in
+// production; one set of queries serves both, written in the SQL they
+// share (numbered $n placeholders, ON CONFLICT, RETURNING).
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect says which database is underneath, for the few statements
+// that differ (schema types, mostly).
+type Dialect int
+
+// The dialects.
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+// DB is the database with its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// ErrConflict is returned by Transact when a transaction kept failing on
+// concurrent updates; the caller may retry the whole operation later.
+var ErrConflict = errors.New("sqldb: transaction conflicted too often")
+
+// OpenSQLite opens (creating) the SQLite database at file, in WAL mode
+// with synchronous=FULL so that a committed transaction survives power
+// loss, and applies the migrations.
+func OpenSQLite(ctx context.Context, file string) (*DB, error) {
+	dsn := "file:" + file + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	// SQLite has one writer; a few connections serve concurrent reads.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxLifetime(0)
+	d := &DB{DB: db, Dialect: SQLite}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	return d, nil
+}
+
+// OpenPostgres opens the PostgreSQL database at dsn through pgx and
+// applies the migrations.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	d := &DB{DB: db, Dialect: Postgres}
+	if err := d.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return d, nil
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// load returns the dialect's migrations in version order. Files are
+// migrations/<dialect>/NNNN_name.sql.
+func (db *DB) load() ([]migration, error) {
+	dir := "migrations/sqlite"
+	if db.Dialect == Postgres {
+		dir = "migrations/postgres"
+	}
+	ents, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range ents {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(migrations, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{v, name, string(b)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migrations: version %d where %d was expected", m.version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies the migrations not yet applied, each in its own
+// transaction together with its row in hulian_app_migrations. On
+// PostgreSQL an advisory lock keeps two starting processes apart.
+func (db *DB) migrate(ctx context.Context) error {
+	ms, err := db.load()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS hulian_app_migrations (
+		version integer PRIMARY KEY,
+		name text NOT NULL,
+		applied_at text NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations table: %w", err)
+	}
+	for _, m := range ms {
+		err := db.Transact(ctx, func(tx *sql.Tx) error {
+			if db.Dialect == Postgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7172635001)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM hulian_app_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO hulian_app_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d %s: %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// Transact runs fn in a transaction and commits it, retrying a few
+// times when the database reports a serialization failure or a busy
+// lock, as concurrent writers may cause. fn must be safe to re-run.
+func (db *DB) Transact(ctx context.Context, fn func(*sql.Tx) error) error {
+	const attempts = 5
+	for i := 0; ; i++ {
+		err := db.transact(ctx, fn)
+		if err == nil || !db.retryable(err) {
+			return err
+		}
+		if i == attempts-1 {
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+		select {
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (db *DB) retryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		c := lite.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure:
+// an insert of a key that exists.
+func IsUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	}
+	return false
+}

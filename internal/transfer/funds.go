@@ -1,0 +1,162 @@
+package transfer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+)
+
+// Direction is a movement of a participant's funds at the hub.
+type Direction string
+
+// The directions.
+const (
+	Deposit    Direction = "deposit"    // the settlement bank received money for the participant
+	Withdrawal Direction = "withdrawal" // the participant takes money out through the settlement bank
+)
+
+// Funds is a deposit or withdrawal.
+type Funds struct {
+	ID          string
+	Participant string
+	Currency    money.Currency
+	Amount      money.Amount
+	Direction   Direction
+	CreatedAt   time.Time
+}
+
+// MoveFunds records a deposit or withdrawal between the participant's
+// settlement account and the settlement bank's external account. id makes
+// it idempotent; empty means a fresh random id. A withdrawal beyond the
+// available balance is ErrInsufficientFunds.
+func (s *Service) MoveFunds(ctx context.Context, p participant.Participant, f Funds) (Funds, bool, error) {
+	if f.ID == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return Funds{}, false, err
+		}
+		f.ID = hex.EncodeToString(b[:])
+	}
+	switch {
+	case !ValidID(f.ID):
+		return Funds{}, false, fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
+	case f.Amount <= 0:
+		return Funds{}, false, fmt.Errorf("%w: amount must be positive", ErrInvalid)
+	case f.Direction != Deposit && f.Direction != Withdrawal:
+		return Funds{}, false, fmt.Errorf("%w: direction must be deposit or withdrawal", ErrInvalid)
+	case !p.Uses(f.Currency):
+		return Funds{}, false, fmt.Errorf("participant %s is not enabled for %s: %w", p.ID, f.Currency, ErrCurrency)
+	}
+	f.Participant = p.ID
+	cmd := ledger.Command{Kind: ledger.KindPost, Amount: f.Amount, Meta: p.ID + "/" + f.ID}
+	if f.Direction == Deposit {
+		cmd.ID, cmd.Debit, cmd.Credit, cmd.Purpose = ledgerID(legDeposit, f.ID), participant.ExternalAccount(f.Currency), p.Account(f.Currency), PurposeDeposit
+	} else {
+		cmd.ID, cmd.Debit, cmd.Credit, cmd.Purpose = ledgerID(legWithdrawal, f.ID), p.Account(f.Currency), participant.ExternalAccount(f.Currency), PurposeWithdrawal
+	}
+	res, err := s.journal.Submit(ctx, []ledger.Command{cmd})
+	if err != nil {
+		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, err)
+	}
+	switch res[0].Status {
+	case ledger.StatusOK:
+		f.CreatedAt = time.Unix(0, res[0].Timestamp).UTC()
+		return f, true, nil
+	case ledger.StatusExists:
+		f.CreatedAt = time.Unix(0, res[0].Timestamp).UTC()
+		return f, false, nil
+	case ledger.StatusExistsDifferent:
+		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, ErrConflict)
+	case ledger.StatusInsufficientFunds:
+		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, ErrInsufficientFunds)
+	}
+	return Funds{}, false, fmt.Errorf("%s %s: ledger refused: %v", f.Direction, f.ID, res[0].Status)
+}
+
+// SetNetDebitCap sets how far below zero the participant's balance in a
+// currency may go. Lowering it below what the participant already uses
+// is ErrLimitBelowPosition.
+func (s *Service) SetNetDebitCap(ctx context.Context, p participant.Participant, c money.Currency, cap money.Amount) error {
+	if cap < 0 {
+		return fmt.Errorf("%w: netDebitCap must not be negative", ErrInvalid)
+	}
+	if !p.Uses(c) {
+		return fmt.Errorf("participant %s is not enabled for %s: %w", p.ID, c, ErrCurrency)
+	}
+	res, err := s.journal.Submit(ctx, []ledger.Command{{Kind: ledger.KindSetFloor, Account: p.Account(c), Floor: cap}})
+	if err != nil {
+		return fmt.Errorf("net debit cap of %s: %w", p.ID, err)
+	}
+	switch res[0].Status {
+	case ledger.StatusOK:
+		return nil
+	case ledger.StatusFloorBelowUsage:
+		return fmt.Errorf("net debit cap of %s in %s: %w", p.ID, c, ErrLimitBelowPosition)
+	}
+	return fmt.Errorf("net debit cap of %s: ledger refused: %v", p.ID, res[0].Status)
+}
+
+// Balance is a participant's position in one currency.
+type Balance struct {
+	Currency    money.Currency
+	Balance     money.Amount
+	Reserved    money.Amount
+	NetDebitCap money.Amount
+	Available   money.Amount
+}
+
+// Balances returns the participant's positions, one per currency.
+func (s *Service) Balances(ctx context.Context, p participant.Participant) ([]Balance, error) {
+	out := make([]Balance, 0, len(p.Currencies))
+	for _, c := range p.Currencies {
+		a, err := s.journal.Account(ctx, p.Account(c))
+		if errors.Is(err, journal.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("balances of %s: %w", p.ID, err)
+		}
+		out = append(out, Balance{Currency: c, Balance: a.Balance, Reserved: a.Reserved, NetDebitCap: a.Floor, Available: a.Available()})
+	}
+	return out, nil
+}
+
+// Quote prices a payment for a payer: it resolves the payee, works out
+// the fee and signs an offer valid for the quote TTL.
+func (s *Service) Quote(ctx context.Context, payer participant.Participant, req Request) (QuoteOffer, error) {
+	req.ID = "quote"
+	req.QuoteID = ""
+	p, err := s.prepare(ctx, payer, &req)
+	if err != nil {
+		return QuoteOffer{}, err
+	}
+	q := s.signer.Issue(quoteOf(p, s.opts.Now().Add(s.opts.QuoteTTL)))
+	return QuoteOffer{ID: q.ID, Payee: Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.payee.ID},
+		Amount: req.Amount, Fee: q.Fee, Currency: req.Currency, ExpiresAt: q.ExpiresAt}, nil
+}
+
+// QuoteOffer is a signed price for a payment.
+type QuoteOffer struct {
+	ID        string
+	Payee     Payee
+	Amount    money.Amount
+	Fee       money.Amount
+	Currency  money.Currency
+	ExpiresAt time.Time
+}
+
+func quoteOf(p *pending, expires time.Time) quote.Quote {
+	return quote.Quote{
+		Payer: p.rec.Payer, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue, PayeeParticipant: p.rec.PayeeParticipant,
+		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, ExpiresAt: expires.UTC(),
+	}
+}

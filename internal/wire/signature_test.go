@@ -1,0 +1,34 @@
+package wire
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestSignature(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte(`{"event":"transfers.committed"}`)
+	h := Sign("s3cret", now, body)
+	if err := Verify(h, "s3cret", body, now.Add(time.Minute), 5*time.Minute); err != nil {
+		t.Fatalf("valid signature refused: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		header, secret string
+		body           []byte
+		at             time.Time
+	}{
+		"other secret": {h, "other", body, now},
+		"other body":   {h, "s3cret", []byte(`{}`), now},
+		"too old":      {h, "s3cret", body, now.Add(6 * time.Minute)},
+		"from future":  {h, "s3cret", body, now.Add(-6 * time.Minute)},
+		"empty":        {"", "s3cret", body, now},
+		"no v1":        {"t=1800000000", "s3cret", body, now},
+		"bad hex":      {"t=1800000000,v1=zz", "s3cret", body, now},
+		"bad time":     {"t=x,v1=00", "s3cret", body, now},
+	} {
+		if err := Verify(tc.header, tc.secret, tc.body, tc.at, 5*time.Minute); !errors.Is(err, ErrSignature) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

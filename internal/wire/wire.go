@@ -1,0 +1,268 @@
+// Package wire owns the JSON representation of API v1: the shapes the
+// HTTP API returns and accepts, the callbacks the switch sends, and the
+// problem documents of refusals. The switch, its callbacks and the
+// reference participant implementation (package sim) all use these
+// types, so the two sides cannot drift apart.
+//
+// Amounts are decimal strings in the currency's major unit, currencies
+// ISO 4217 codes, times RFC 3339 in UTC.
+package wire
+
+import (
+	"time"
+)
+
+// Participant is a participant as the API shows it.
+type Participant struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	Currencies  []string  `json:"currencies"`
+	CallbackURL string    `json:"callbackUrl,omitempty"`
+	Acceptance  string    `json:"acceptance"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"createdAt"`
+	// APIKey and CallbackSecret are only in the answer to the creation.
+	APIKey         string `json:"apiKey,omitempty"`
+	CallbackSecret string `json:"callbackSecret,omitempty"`
+}
+
+// NewParticipant is the body of POST /v1/participants.
+type NewParticipant struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Currencies  []string `json:"currencies"`
+	CallbackURL string   `json:"callbackUrl,omitempty"`
+	Acceptance  string   `json:"acceptance,omitempty"`
+}
+
+// ParticipantPatch is the body of PATCH /v1/participants/{id}.
+type ParticipantPatch struct {
+	CallbackURL *string `json:"callbackUrl,omitempty"`
+	Acceptance  *string `json:"acceptance,omitempty"`
+}
+
+// Participants is a list of participants.
+type Participants struct {
+	Participants []Participant `json:"participants"`
+}
+
+// Funds is the body and answer of POST /v1/participants/{id}/funds.
+type Funds struct {
+	ID          string    `json:"id,omitempty"`
+	Participant string    `json:"participant,omitempty"`
+	Currency    string    `json:"currency"`
+	Amount      string    `json:"amount"`
+	Direction   string    `json:"direction"`
+	CreatedAt   time.Time `json:"createdAt,omitzero"`
+}
+
+// Limit is the body of PUT /v1/participants/{id}/limits/{currency}.
+type Limit struct {
+	Currency    string `json:"currency,omitempty"`
+	NetDebitCap string `json:"netDebitCap"`
+}
+
+// Account is one currency position of a participant.
+type Account struct {
+	Currency    string `json:"currency"`
+	Balance     string `json:"balance"`
+	Reserved    string `json:"reserved"`
+	NetDebitCap string `json:"netDebitCap"`
+	Available   string `json:"available"`
+}
+
+// Accounts is the answer of GET /v1/participants/{id}/accounts.
+type Accounts struct {
+	Accounts []Account `json:"accounts"`
+}
+
+// Fees is a currency's fee schedule: fixed + amount × rate, clamped to
+// [min, max]; rate is a decimal percentage string ("0.5" = 0.5 %), max
+// "0" means no maximum.
+type Fees struct {
+	Currency string `json:"currency,omitempty"`
+	Fixed    string `json:"fixed"`
+	Rate     string `json:"rate"`
+	Min      string `json:"min"`
+	Max      string `json:"max"`
+}
+
+// FeeList lists the fee schedules.
+type FeeList struct {
+	Fees []Fees `json:"fees"`
+}
+
+// NewParty is the body of POST /v1/parties.
+type NewParty struct {
+	Type     string `json:"type"`
+	Value    string `json:"value,omitempty"`
+	Name     string `json:"name"`
+	Account  string `json:"account"`
+	Currency string `json:"currency"`
+}
+
+// Party is a registered alias as its owner sees it.
+type Party struct {
+	Type        string    `json:"type"`
+	Value       string    `json:"value"`
+	Participant string    `json:"participant"`
+	Name        string    `json:"name,omitempty"`
+	Account     string    `json:"account,omitempty"`
+	DisplayName string    `json:"displayName"`
+	Currency    string    `json:"currency"`
+	CreatedAt   time.Time `json:"createdAt,omitzero"`
+}
+
+// PartyLookup is the answer of GET /v1/parties/{type}/{value}: what any
+// participant may learn of an alias.
+type PartyLookup struct {
+	Type        string `json:"type"`
+	Value       string `json:"value"`
+	Participant string `json:"participant"`
+	DisplayName string `json:"displayName"`
+	Currency    string `json:"currency"`
+}
+
+// Parties is a page of the caller's aliases.
+type Parties struct {
+	Parties []Party `json:"parties"`
+	Next    string  `json:"next,omitempty"`
+}
+
+// PartyBatch is the body of POST /v1/parties:batch.
+type PartyBatch struct {
+	Parties []NewParty `json:"parties"`
+}
+
+// PartyBatchResult is the answer of POST /v1/parties:batch: one result
+// per party, in order.
+type PartyBatchResult struct {
+	Results []PartyResult `json:"results"`
+}
+
+// PartyResult is one party's outcome in a batch.
+type PartyResult struct {
+	Status int      `json:"status"`
+	Party  *Party   `json:"party,omitempty"`
+	Error  *Problem `json:"error,omitempty"`
+}
+
+// PayeeRef names a payee by alias.
+type PayeeRef struct {
+	Type        string `json:"type"`
+	Value       string `json:"value"`
+	Participant string `json:"participant,omitempty"`
+	Account     string `json:"account,omitempty"`
+}
+
+// NewQuote is the body of POST /v1/quotes.
+type NewQuote struct {
+	Payee    PayeeRef `json:"payee"`
+	Amount   string   `json:"amount"`
+	Currency string   `json:"currency"`
+}
+
+// Quote is a signed offer.
+type Quote struct {
+	ID        string    `json:"id"`
+	Payee     PayeeRef  `json:"payee"`
+	Amount    string    `json:"amount"`
+	Fee       string    `json:"fee"`
+	Currency  string    `json:"currency"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// NewTransfer is the body of POST /v1/transfers.
+type NewTransfer struct {
+	ID       string   `json:"id"`
+	Payee    PayeeRef `json:"payee"`
+	Amount   string   `json:"amount"`
+	Currency string   `json:"currency"`
+	QuoteID  string   `json:"quoteId,omitempty"`
+	Note     string   `json:"note,omitempty"`
+}
+
+// Transfer is a transfer.
+type Transfer struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	Payer     string    `json:"payer"`
+	Payee     PayeeRef  `json:"payee"`
+	Amount    string    `json:"amount"`
+	Fee       string    `json:"fee"`
+	Currency  string    `json:"currency"`
+	QuoteID   string    `json:"quoteId,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Transfers is a page of transfers; Next, when present, is the value of
+// since for the next page.
+type Transfers struct {
+	Transfers []Transfer `json:"transfers"`
+	Next      string     `json:"next,omitempty"`
+}
+
+// TransferBatch is the body of POST /v1/transfers:batch.
+type TransferBatch struct {
+	Transfers []NewTransfer `json:"transfers"`
+}
+
+// TransferBatchResult is the answer of POST /v1/transfers:batch: one
+// result per transfer, in order, each with the status the single
+// endpoint would have answered.
+type TransferBatchResult struct {
+	Results []TransferResult `json:"results"`
+}
+
+// TransferResult is one transfer's outcome in a batch.
+type TransferResult struct {
+	Status   int       `json:"status"`
+	Transfer *Transfer `json:"transfer,omitempty"`
+	Error    *Problem  `json:"error,omitempty"`
+}
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+}
+
+// ProblemBase is the prefix of every problem type; the last path segment
+// names the case.
+const ProblemBase = "https://hulian.dev/problems/"
+
+// Callback events.
+const (
+	// EventTransfersCommitted tells a payee participant that transfers to
+	// it are committed: credit the users. At least once, in order.
+	EventTransfersCommitted = "transfers.committed"
+	// EventTransferConfirm asks a confirm-mode payee to accept or reject.
+	EventTransferConfirm = "transfer.confirm"
+)
+
+// Callback is the body the switch POSTs to a participant's callbackUrl.
+// A committed-notification carries Transfers (one or more, oldest
+// first); a confirmation request carries Transfer.
+type Callback struct {
+	Event     string     `json:"event"`
+	Transfer  *Transfer  `json:"transfer,omitempty"`
+	Transfers []Transfer `json:"transfers,omitempty"`
+}
+
+// Decision is a confirm-mode payee's answer to EventTransferConfirm.
+type Decision struct {
+	Decision string `json:"decision"` // accept | reject
+	Reason   string `json:"reason,omitempty"`
+}
+
+// SignatureHeader carries a callback's signature:
+// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the
+// participant's callback secret>".
+const SignatureHeader = "Hulian-Signature"
