@@ -28,6 +28,8 @@ var commands = map[string]struct {
 	usage string
 }{
 	"serve": {serve, "run the switch's HTTP API"},
+	"demo":  {demo, "run the switch with simulated wallets and a bank, and show it working"},
+	"bench": {bench, "load-test a switch (one it starts, or a running one)"},
 }
 
 func main() {

@@ -156,6 +156,8 @@ func (s *Server) routes() []route {
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Handler only finds the route; ServeHTTP below matches again and
+	// sets the path values.
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// The mux would answer 404 or 405 in plain text.
@@ -169,7 +171,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, probNotFound, "no route for "+r.URL.Path)
 		return
 	}
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r)
 }
 
 // statusOnly captures the status the mux's fallback handlers write.
