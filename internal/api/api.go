@@ -137,6 +137,8 @@ func (s *Server) routes() []route {
 		{"PUT", "/v1/participants/{id}/limits/{currency}", operator, s.setLimit},
 		{"GET", "/v1/participants/{id}/accounts", anyone, s.accounts},
 
+		{"GET", "/v1/hub/accounts", operator, s.hubAccounts},
+
 		{"GET", "/v1/fees", anyone, s.listFees},
 		{"PUT", "/v1/fees/{currency}", operator, s.setFees},
 

@@ -215,6 +215,20 @@ func (s *Server) accounts(w http.ResponseWriter, r *http.Request, who principal)
 	reply(w, http.StatusOK, out)
 }
 
+func (s *Server) hubAccounts(w http.ResponseWriter, r *http.Request, _ principal) {
+	bs, err := s.Transfers.HubBalances(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.HubAccounts{Accounts: make([]wire.HubAccount, len(bs))}
+	for i, b := range bs {
+		out.Accounts[i] = wire.HubAccount{Currency: b.Currency.String(), FeeRevenue: b.FeeRevenue.Format(b.Currency),
+			SettlementBank: b.SettlementBank.Format(b.Currency)}
+	}
+	reply(w, http.StatusOK, out)
+}
+
 // feesToWire shows a schedule; the rate in basis points becomes a
 // percentage with two decimals ("0.50").
 func feesToWire(f quote.Schedule) wire.Fees {

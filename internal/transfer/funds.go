@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hulian/hulian/internal/journal"
@@ -130,13 +132,49 @@ func (s *Service) Balances(ctx context.Context, p participant.Participant) ([]Ba
 	return out, nil
 }
 
+// HubBalance is the hub's position in one currency.
+type HubBalance struct {
+	Currency       money.Currency
+	FeeRevenue     money.Amount
+	SettlementBank money.Amount
+}
+
+// HubBalances returns the hub's fee revenue and the settlement bank's
+// external balance for every currency the switch has accounts in.
+func (s *Service) HubBalances(ctx context.Context) ([]HubBalance, error) {
+	seen := map[money.Currency]bool{}
+	var out []HubBalance
+	for _, p := range s.participants.List() {
+		for _, c := range p.Currencies {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			fees, err := s.journal.Account(ctx, participant.FeeAccount(c))
+			if err != nil {
+				return nil, fmt.Errorf("hub fee account %s: %w", c, err)
+			}
+			ext, err := s.journal.Account(ctx, participant.ExternalAccount(c))
+			if err != nil {
+				return nil, fmt.Errorf("settlement bank account %s: %w", c, err)
+			}
+			out = append(out, HubBalance{Currency: c, FeeRevenue: fees.Balance, SettlementBank: ext.Balance})
+		}
+	}
+	slices.SortFunc(out, func(a, b HubBalance) int { return strings.Compare(a.Currency.String(), b.Currency.String()) })
+	return out, nil
+}
+
 // Quote prices a payment for a payer: it resolves the payee, works out
 // the fee and signs an offer valid for the quote TTL.
 func (s *Service) Quote(ctx context.Context, payer participant.Participant, req Request) (QuoteOffer, error) {
 	req.ID = "quote"
 	req.QuoteID = ""
-	p, err := s.prepare(ctx, payer, &req)
+	p, typ, err := s.parse(payer, &req)
 	if err != nil {
+		return QuoteOffer{}, err
+	}
+	if err := s.resolve(ctx, payer, p, typ); err != nil {
 		return QuoteOffer{}, err
 	}
 	q := s.signer.Issue(quoteOf(p, s.opts.Now().Add(s.opts.QuoteTTL)))

@@ -233,7 +233,7 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 	var cmds []ledger.Command
 	seen := map[string]int{}
 	for i := range reqs {
-		p, err := s.prepare(ctx, payer, &reqs[i])
+		p, typ, err := s.parse(payer, &reqs[i])
 		if err == nil {
 			if _, dup := seen[p.rec.ID]; dup {
 				err = fmt.Errorf("%w: transfer id %q appears twice in the batch", ErrInvalid, p.rec.ID)
@@ -243,8 +243,14 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 			out[i].Err = err
 			continue
 		}
+		// A retry is answered from the ledger before anything else is
+		// checked: what was true then is what the client gets again.
 		if t, found, err := s.existing(ctx, p); found || err != nil {
 			out[i] = Outcome{Transfer: t, Err: err}
+			continue
+		}
+		if err := s.resolve(ctx, payer, p, typ); err != nil {
+			out[i].Err = err
 			continue
 		}
 		seen[p.rec.ID] = i
@@ -298,70 +304,84 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 	return out
 }
 
-// prepare validates a request, resolves its payee and works out the fee.
-func (s *Service) prepare(ctx context.Context, payer participant.Participant, req *Request) (*pending, error) {
+// parse validates a request and normalises its payee alias: enough to
+// recognise a retry, before anything is looked up.
+func (s *Service) parse(payer participant.Participant, req *Request) (*pending, directory.Type, error) {
 	switch {
 	case !ValidID(req.ID):
-		return nil, fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
+		return nil, "", fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
 	case req.Amount <= 0:
-		return nil, fmt.Errorf("%w: amount must be positive", ErrInvalid)
+		return nil, "", fmt.Errorf("%w: amount must be positive", ErrInvalid)
 	case len(req.Note) > NoteMax:
-		return nil, fmt.Errorf("%w: note must be at most %d bytes", ErrInvalid, NoteMax)
-	case payer.Status != participant.Active:
-		return nil, fmt.Errorf("payer %s: %w", payer.ID, ErrSuspended)
-	case !payer.Uses(req.Currency):
-		return nil, fmt.Errorf("payer %s is not enabled for %s: %w", payer.ID, req.Currency, ErrCurrency)
+		return nil, "", fmt.Errorf("%w: note must be at most %d bytes", ErrInvalid, NoteMax)
+	case !req.Currency.Valid():
+		return nil, "", fmt.Errorf("%w: unknown currency", ErrInvalid)
 	}
 	typ, err := directory.ParseType(req.PayeeType)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payee type: %v", ErrInvalid, err)
+		return nil, "", fmt.Errorf("%w: payee type: %v", ErrInvalid, err)
 	}
 	value, err := directory.Normalize(typ, req.PayeeValue, s.opts.Region)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
+		return nil, "", fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
 	}
+	p := &pending{req: *req, rec: record{
+		ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
+	}}
+	p.digest = p.rec.digest(req.Amount, req.Currency)
+	return p, typ, nil
+}
+
+// resolve checks that the payer may pay, finds the payee and works out
+// the fee.
+func (s *Service) resolve(ctx context.Context, payer participant.Participant, p *pending, typ directory.Type) error {
+	req := &p.req
+	switch {
+	case payer.Status != participant.Active:
+		return fmt.Errorf("payer %s: %w", payer.ID, ErrSuspended)
+	case !payer.Uses(req.Currency):
+		return fmt.Errorf("payer %s is not enabled for %s: %w", payer.ID, req.Currency, ErrCurrency)
+	}
+	value := p.rec.PayeeValue
 	party, err := s.directory.Lookup(ctx, typ, value)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
 	} else if err != nil {
-		return nil, fmt.Errorf("payee %s %s: %w", typ, value, err)
+		return fmt.Errorf("payee %s %s: %w", typ, value, err)
 	}
 	payee, ok := s.participants.Get(party.Participant)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
 	case payee.ID == payer.ID:
-		return nil, fmt.Errorf("payee %s %s: %w", typ, value, ErrSameParticipant)
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrSameParticipant)
 	case payee.Status != participant.Active:
-		return nil, fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
+		return fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
 	case !payee.Uses(req.Currency) || party.Currency != req.Currency:
-		return nil, fmt.Errorf("payee %s %s does not take %s: %w", typ, value, req.Currency, ErrCurrency)
+		return fmt.Errorf("payee %s %s does not take %s: %w", typ, value, req.Currency, ErrCurrency)
 	}
-	p := &pending{req: *req, payee: payee, rec: record{
-		ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value,
-		PayeeParticipant: payee.ID, PayeeAccount: party.Account, QuoteID: req.QuoteID, Note: req.Note,
-	}}
+	p.payee = payee
+	p.rec.PayeeParticipant, p.rec.PayeeAccount = payee.ID, party.Account
 	if req.QuoteID != "" {
 		q, err := s.signer.Verify(req.QuoteID, s.opts.Now())
 		switch {
 		case errors.Is(err, quote.ErrExpired):
-			return nil, fmt.Errorf("quote: %w", ErrQuoteExpired)
+			return fmt.Errorf("quote: %w", ErrQuoteExpired)
 		case err != nil:
-			return nil, fmt.Errorf("quote: %w", ErrQuoteMismatch)
+			return fmt.Errorf("quote: %w", ErrQuoteMismatch)
 		case q.Payer != payer.ID || q.PayeeType != string(typ) || q.PayeeValue != value ||
 			q.PayeeParticipant != payee.ID || q.Amount != req.Amount || q.Currency != req.Currency:
-			return nil, fmt.Errorf("quote is for another transfer: %w", ErrQuoteMismatch)
+			return fmt.Errorf("quote is for another transfer: %w", ErrQuoteMismatch)
 		}
 		p.rec.Fee = q.Fee
-	} else {
-		fee, err := s.fees.Schedule(req.Currency).Fee(req.Amount)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		p.rec.Fee = fee
+		return nil
 	}
-	p.digest = p.rec.digest(req.Amount, req.Currency)
-	return p, nil
+	fee, err := s.fees.Schedule(req.Currency).Fee(req.Amount)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	p.rec.Fee = fee
+	return nil
 }
 
 // existing answers a request whose id is taken: the stored transfer if
@@ -645,3 +665,7 @@ func (s *Service) Credit(ctx context.Context, account ledger.AccountID, e ledger
 // SetNotifier sets who is told of new incoming transfers. It is set once,
 // before the service takes requests (the notifier reads the service).
 func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
+
+// SetClock replaces the clock that quotes are issued and checked with;
+// tests use it to let a quote expire. Not for use while serving.
+func (s *Service) SetClock(now func() time.Time) { s.opts.Now = now }

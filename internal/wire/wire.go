@@ -78,6 +78,20 @@ type Accounts struct {
 	Accounts []Account `json:"accounts"`
 }
 
+// HubAccount is the hub's own position in one currency: the fee revenue
+// it collected, and the settlement bank's external account, which mirrors
+// the money participants deposited (negative) and withdrew.
+type HubAccount struct {
+	Currency       string `json:"currency"`
+	FeeRevenue     string `json:"feeRevenue"`
+	SettlementBank string `json:"settlementBank"`
+}
+
+// HubAccounts is the answer of GET /v1/hub/accounts.
+type HubAccounts struct {
+	Accounts []HubAccount `json:"accounts"`
+}
+
 // Fees is a currency's fee schedule: fixed + amount × rate, clamped to
 // [min, max]; rate is a decimal percentage string ("0.5" = 0.5 %), max
 // "0" means no maximum.
