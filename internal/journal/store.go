@@ -26,6 +26,9 @@ type Store interface {
 	// AccountEvents returns up to limit stored events that debit, credit
 	// or change account, with from <= Timestamp < to, oldest first.
 	AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error)
+	// Scan calls fn with every stored event with from <= Timestamp < to,
+	// oldest first, until fn returns an error, which Scan returns.
+	Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error
 	// Close releases the store.
 	Close() error
 }

@@ -97,7 +97,7 @@ func TestSimulation(t *testing.T) {
 			events[e.Kind]++
 		}
 	}
-	for k := ledger.KindCreateAccount; k <= ledger.KindExpire; k++ {
+	for k := ledger.KindCreateAccount; k <= ledger.KindMark; k++ {
 		if events[k] == 0 {
 			t.Errorf("workload produced no %v event", k)
 		}

@@ -223,7 +223,7 @@ func (s *State) prefetch(cmds []Command) {
 	for i := range cmds {
 		c := &cmds[i]
 		switch c.Kind {
-		case KindPost, KindReserve:
+		case KindPost, KindReserve, KindMark:
 			hs = append(hs, s.transfers.hash(c.ID))
 		case KindCommit, KindAbort:
 			// The reservation's entry is rewritten too.
@@ -294,6 +294,8 @@ func (s *State) apply(c *Command, now int64, events []Event) (Result, []Event) {
 		return s.transfer(c, now, events)
 	case KindCommit, KindAbort:
 		return s.finish(c, now, events)
+	case KindMark:
+		return s.mark(c, now, events)
 	}
 	return Result{Status: StatusInvalidKind}, events
 }
@@ -438,6 +440,31 @@ func (s *State) transfer(c *Command, now int64, events []Event) (Result, []Event
 	})
 }
 
+// mark records a point in the event stream under an idempotent id.
+func (s *State) mark(c *Command, now int64, events []Event) (Result, []Event) {
+	switch {
+	case c.ID.IsZero():
+		return Result{Status: StatusIDZero}, events
+	case !c.Currency.Valid():
+		return Result{Status: StatusCurrencyInvalid}, events
+	}
+	sum := fingerprint(c)
+	at, ok := s.transfers.find(c.ID)
+	if ok {
+		e := s.transfers.at(at)
+		if e.sameContent(sum) {
+			return Result{Status: StatusExists, Timestamp: e.ts}, events
+		}
+		return Result{Status: StatusExistsDifferent, Timestamp: e.ts}, events
+	}
+	ts := s.stamp(now)
+	s.index(at, c.ID, entry{sum: sum, ts: ts}.with(StatePosted))
+	return Result{Timestamp: ts}, append(events, Event{
+		Timestamp: ts, Kind: KindMark, Flags: linked(c), Purpose: c.Purpose, Currency: c.Currency,
+		ID: c.ID, Ref: c.Ref, Meta: c.Meta,
+	})
+}
+
 // checkDebit says whether a may be debited amount more: its balance
 // minus reservations minus amount must stay at or above −Floor.
 func (s *State) checkDebit(a *account, amount money.Amount) Status {
@@ -568,9 +595,12 @@ func fingerprint(c *Command) uint64 {
 	h := mix(uint64(c.Kind)<<16 | uint64(c.Purpose))
 	h = mix(h ^ le64(c.Ref[:8]))
 	h = mix(h ^ le64(c.Ref[8:]))
-	if c.Kind == KindCommit || c.Kind == KindAbort {
+	switch c.Kind {
+	case KindCommit, KindAbort:
 		h = mix(h ^ le64(c.Pending[:8]))
 		return mix(h ^ le64(c.Pending[8:]))
+	case KindMark:
+		return mix(h ^ uint64(c.Currency))
 	}
 	h = mix(h ^ uint64(c.Debit))
 	h = mix(h ^ uint64(c.Credit))
@@ -637,7 +667,7 @@ func commandOf(e *Event) Command {
 		Purpose: e.Purpose, Account: e.Account, Floor: e.Floor, Debit: e.Debit, Credit: e.Credit,
 		Amount: e.Amount, Timeout: e.Timeout, Meta: e.Meta,
 	}
-	if e.Kind == KindCreateAccount {
+	if e.Kind == KindCreateAccount || e.Kind == KindMark {
 		c.Currency = e.Currency
 		if e.Flags&EventUnbounded != 0 {
 			c.AccountFlags = AccountUnbounded

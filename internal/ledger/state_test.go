@@ -332,6 +332,19 @@ func TestCommands(t *testing.T) {
 			want:  []Status{StatusExists},
 		},
 		{
+			name: "marks record a point, idempotently",
+			cmds: []Command{
+				{Kind: KindMark, ID: id(1), Currency: cny, Purpose: 9},
+				{Kind: KindMark, ID: id(1), Currency: cny, Purpose: 9},
+				{Kind: KindMark, ID: id(1), Currency: usd, Purpose: 9},
+				{Kind: KindMark, Currency: cny},
+				{Kind: KindMark, ID: id(2)},
+				{Kind: KindMark, ID: id(3), Currency: cny, Meta: string(make([]byte, MetaMax+1))},
+			},
+			want:  []Status{StatusOK, StatusExists, StatusExistsDifferent, StatusIDZero, StatusCurrencyInvalid, StatusMetaTooLong},
+			after: map[AccountID]bal{walletA: {10000, 0}},
+		},
+		{
 			name:  "reserved funds count when lowering a floor",
 			setup: []Command{reserve(1, walletB, walletA, 600, time.Minute)},
 			cmds:  []Command{{Kind: KindSetFloor, Account: walletB, Floor: 599}, {Kind: KindSetFloor, Account: walletB, Floor: 600}},

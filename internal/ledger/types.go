@@ -45,10 +45,11 @@ const (
 	KindCommit                        // move reserved money (phase two)
 	KindAbort                         // release reserved money (phase two)
 	KindExpire                        // reservation timed out and was released (event only)
+	KindMark                          // record a point in the event stream; moves no money
 	kindEnd
 )
 
-var kindNames = [...]string{"", "create-account", "set-floor", "post", "reserve", "commit", "abort", "expire"}
+var kindNames = [...]string{"", "create-account", "set-floor", "post", "reserve", "commit", "abort", "expire", "mark"}
 
 // String names the kind.
 func (k Kind) String() string {
@@ -91,6 +92,9 @@ const MetaMax = 2048
 //     Timeout for KindReserve.
 //   - KindCommit, KindAbort: ID, Pending, Purpose, Ref; Debit, Credit and
 //     Amount may be zero or must equal the reservation's.
+//   - KindMark: ID, Currency, Purpose, Ref. A mark moves no money; its
+//     place in the event order is what it records (a settlement window
+//     closes there: what came before belongs to the closing window).
 //
 // Linked chains a command to the next one in the batch: a chain is
 // applied atomically, all of it or none. Meta is carried into the event

@@ -650,6 +650,58 @@ func (l *Log) Event(ctx context.Context, ts int64) (ledger.Event, error) {
 	return e, err
 }
 
+// Scan calls fn with the events with from <= ts < to, oldest first.
+// The read lock is held chunk by chunk, not across fn, so a long scan
+// does not hold up appends.
+func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
+	l.mu.RLock()
+	if !l.replayed {
+		l.mu.RUnlock()
+		return ErrNotReplayed
+	}
+	k := max(sort.Search(len(l.points), func(i int) bool { return l.points[i].ts > from })-1, 0)
+	l.mu.RUnlock()
+	for ; ; k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.mu.RLock()
+		if k >= len(l.points) || l.points[k].ts >= to {
+			l.mu.RUnlock()
+			return nil
+		}
+		b, err := l.readChunk(k)
+		l.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		var ferr error
+		done := false
+		err = eachEvent(b, func(raw []byte) bool {
+			ts := ledger.EventTimestamp(raw)
+			if ts < from {
+				return true
+			}
+			if ts >= to {
+				done = true
+				return false
+			}
+			e, _, err := ledger.DecodeEvent(raw)
+			if err == nil {
+				err = fn(e)
+			}
+			ferr = err
+			return err == nil
+		})
+		if err == nil {
+			err = ferr
+		}
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
 // AccountEvents returns the account's events with from <= ts < to.
 func (l *Log) AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error) {
 	l.mu.RLock()

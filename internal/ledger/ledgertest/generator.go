@@ -153,8 +153,13 @@ func (g *Generator) command() ledger.Command {
 		} else {
 			c.Account = g.newAccount()
 		}
-	case r < 97:
+	case r < 95:
 		c = ledger.Command{Kind: ledger.KindSetFloor, Account: g.account(), Floor: money.Amount(g.rng.IntN(5) * 1000)}
+	case r < 97:
+		c = ledger.Command{Kind: ledger.KindMark, ID: g.newID(), Currency: currencies[g.rng.IntN(2)], Purpose: 9}
+		if g.rng.IntN(20) == 0 {
+			c.Currency = 1 // not a currency
+		}
 	default:
 		c = ledger.Command{Kind: ledger.KindPost, ID: g.newID(), Debit: g.account(), Credit: g.account(), Amount: g.amount(), Timeout: time.Second}
 	}

@@ -243,6 +243,21 @@ func (m *Model) apply(c *ledger.Command, now int64) ledger.Result {
 		m.Transfers[c.ID] = t
 		return ledger.Result{Timestamp: ts}
 
+	case ledger.KindMark:
+		switch {
+		case c.ID.IsZero():
+			return fail(ledger.StatusIDZero)
+		case !c.Currency.Valid():
+			return fail(ledger.StatusCurrencyInvalid)
+		}
+		if r, done := m.existing(c); done {
+			return r
+		}
+		m.touch(c.ID)
+		ts := m.stamp(now)
+		m.Transfers[c.ID] = &Transfer{Cmd: *c, TS: ts}
+		return ledger.Result{Timestamp: ts}
+
 	case ledger.KindCommit, ledger.KindAbort:
 		switch {
 		case c.ID.IsZero():
@@ -297,9 +312,12 @@ func (m *Model) existing(c *ledger.Command) (ledger.Result, bool) {
 	}
 	a, b := t.Cmd, *c
 	same := a.Kind == b.Kind && a.Purpose == b.Purpose && a.Ref == b.Ref
-	if b.Kind == ledger.KindCommit || b.Kind == ledger.KindAbort {
+	switch b.Kind {
+	case ledger.KindCommit, ledger.KindAbort:
 		same = same && a.Pending == b.Pending
-	} else {
+	case ledger.KindMark:
+		same = same && a.Currency == b.Currency
+	default:
 		same = same && a.Debit == b.Debit && a.Credit == b.Credit && a.Amount == b.Amount && a.Timeout == b.Timeout
 	}
 	if same {

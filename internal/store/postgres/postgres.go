@@ -653,3 +653,30 @@ func collect(rows pgx.Rows, limit int) ([]ledger.Event, error) {
 	}
 	return evs, nil
 }
+
+// Scan calls fn with the events with from <= ts < to, oldest first,
+// streaming them from one query.
+func (s *Store) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
+	if from >= to {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+eventSelect+` FROM ledger_events WHERE ts >= $1 AND ts < $2 ORDER BY ts`, from, to)
+	if err != nil {
+		return fmt.Errorf("postgres: scan events: %w", err)
+	}
+	defer rows.Close()
+	var sc eventScanner
+	for rows.Next() {
+		e, _, _, err := sc.scan(rows)
+		if err != nil {
+			return fmt.Errorf("postgres: scan events: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: scan events: %w", err)
+	}
+	return nil
+}

@@ -145,6 +145,13 @@ func testGap(t *testing.T, open Opener) {
 	if err := s.Append(ctx, ptrs(batches[4:5])); err == nil {
 		t.Fatal("append with a gap in sequence numbers was accepted")
 	}
+	// The refused batch stored nothing: the next one in sequence follows.
+	if err := s.Append(ctx, ptrs(batches[3:4])); err != nil {
+		t.Fatalf("append after a refused gap: %v", err)
+	}
+	if _, err := s.Event(ctx, batches[4].Events[0].Timestamp); !errors.Is(err, journal.ErrNotFound) {
+		t.Fatalf("the refused batch is readable: %v", err)
+	}
 }
 
 func testLargeBatch(t *testing.T, open Opener) {
@@ -244,4 +251,31 @@ func testQueries(t *testing.T, open Opener) {
 	defer s.Close()
 	replayAll(t, s)
 	check(s)
+
+	// Scan returns exactly the events in the range, in order, and stops
+	// when fn says so.
+	first, last := all[0].Timestamp, all[len(all)-1].Timestamp
+	for _, r := range [][2]int64{{0, 1 << 62}, {first + (last-first)/4, first + (last-first)/2}, {last, last + 1}, {7, 7}} {
+		var got, want []ledger.Event
+		for _, e := range all {
+			if e.Timestamp >= r[0] && e.Timestamp < r[1] {
+				want = append(want, e)
+			}
+		}
+		err := s.Scan(ctx, r[0], r[1], func(e ledger.Event) error { got = append(got, e); return nil })
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("Scan(%d, %d): %d events, %v; want %d", r[0], r[1], len(got), err, len(want))
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.Scan(ctx, 0, 1<<62, func(ledger.Event) error {
+		if n++; n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 10 {
+		t.Fatalf("Scan did not stop: %d %v", n, err)
+	}
 }

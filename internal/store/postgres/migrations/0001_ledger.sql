@@ -58,7 +58,7 @@ COMMENT ON COLUMN ledger_events.batch IS
 COMMENT ON COLUMN ledger_events.pos IS
     'Position of the event in its batch, from 0.';
 COMMENT ON COLUMN ledger_events.kind IS
-    'What happened: 1 create-account, 2 set-floor, 3 post (one-phase transfer), 4 reserve (phase one), 5 commit (phase two), 6 abort (phase two), 7 expire (reservation timed out).';
+    'What happened: 1 create-account, 2 set-floor, 3 post (one-phase transfer), 4 reserve (phase one), 5 commit (phase two), 6 abort (phase two), 7 expire (reservation timed out), 8 mark (a point in the event order, e.g. a settlement window closing; moves no money).';
 COMMENT ON COLUMN ledger_events.flags IS
     'Bit set: 1 linked (atomic with the next event), 2 the account created is unbounded (the settlement bank''s external account).';
 COMMENT ON COLUMN ledger_events.purpose IS
