@@ -82,11 +82,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per participant (0: 20000)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "burst of requests per participant (0: 5000)")
 	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 5*time.Second, "how long a confirm-mode payee may take to answer")
+	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")
+	cutoff := fs.String("settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %v", fs.Args())
+	}
+	if *cutoff != "none" {
+		cfg.SettlementDaily = true
+		t, err := time.Parse("15:04", *cutoff)
+		if err != nil {
+			return fmt.Errorf("serve: --settlement-cutoff %q: want HH:MM or none", *cutoff)
+		}
+		cfg.SettlementCutoff = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 	}
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))

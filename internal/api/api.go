@@ -23,8 +23,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -43,6 +45,8 @@ type Config struct {
 	Directory    Directory
 	Transfers    *transfer.Service
 	Fees         *quote.Fees
+	Settlement   *settlement.Service
+	Liquidity    *liquidity.Monitor
 	// AdminTokenHash is the SHA-256 of the operator's bearer token.
 	AdminTokenHash [sha256.Size]byte
 	// Region is the default region for national phone numbers.
@@ -136,6 +140,9 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/participants/{id}/funds", operator, s.moveFunds},
 		{"PUT", "/v1/participants/{id}/limits/{currency}", operator, s.setLimit},
 		{"GET", "/v1/participants/{id}/accounts", anyone, s.accounts},
+		{"PUT", "/v1/participants/{id}/liquidity/{currency}", anyone, s.setLiquidity},
+		{"GET", "/v1/participants/{id}/liquidity/{currency}", anyone, s.getLiquidity},
+		{"GET", "/v1/liquidity-alerts", anyone, s.listAlerts},
 
 		{"GET", "/v1/hub/accounts", operator, s.hubAccounts},
 
@@ -153,6 +160,12 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/transfers:batch", participantOn, s.createTransfers},
 		{"GET", "/v1/transfers", anyone, s.listTransfers},
 		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
+
+		{"GET", "/v1/settlement-windows", anyone, s.listWindows},
+		{"GET", "/v1/settlement-windows/{id}", anyone, s.getWindow},
+		{"POST", "/v1/settlement-windows/{id}/close", operator, s.closeWindow},
+		{"GET", "/v1/settlement-windows/{id}/report", anyone, s.report},
+		{"POST", "/v1/settlement-windows/{id}/confirmations", operator, s.confirmSettlement},
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -43,6 +45,8 @@ var (
 	probQuoteMismatch  = kind{422, "quote-mismatch", "The quote does not match the transfer"}
 	probLimitPosition  = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
 	probRateLimited    = kind{429, "rate-limited", "Too many requests"}
+	probWindowOpen     = kind{409, "window-open", "The settlement window is still open"}
+	probSettleAmount   = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
 	probInternal       = kind{500, "internal", "Internal error"}
 	probUnavailable    = kind{503, "unavailable", "The switch is not able to take requests now"}
 	probUnknownKindErr = probInternal
@@ -82,6 +86,11 @@ var errorKinds = []struct {
 	{transfer.ErrQuoteMismatch, probQuoteMismatch},
 	{transfer.ErrNotFound, probNotFound},
 	{transfer.ErrLimitBelowPosition, probLimitPosition},
+	{liquidity.ErrInvalid, probInvalid},
+	{settlement.ErrNotFound, probNotFound},
+	{settlement.ErrOpen, probWindowOpen},
+	{settlement.ErrAmount, probSettleAmount},
+	{settlement.ErrInsufficientFunds, probInsufficient},
 	{journal.ErrStopped, probUnavailable},
 	{journal.ErrClosed, probUnavailable},
 }

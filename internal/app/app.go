@@ -27,8 +27,11 @@ import (
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/store"
 	"github.com/hulian/hulian/internal/store/postgres"
@@ -59,6 +62,12 @@ type Config struct {
 	RateBurst int
 	// ConfirmTimeout bounds a confirm-mode payee's answer.
 	ConfirmTimeout time.Duration
+	// SettlementInterval, if not zero, closes every currency's open
+	// settlement window that often; with SettlementDaily, they also close
+	// every day at SettlementCutoff after midnight UTC.
+	SettlementInterval time.Duration
+	SettlementDaily    bool
+	SettlementCutoff   time.Duration
 	Log            *slog.Logger
 	Out            io.Writer
 	Now            func() time.Time
@@ -74,6 +83,8 @@ type App struct {
 	Fees         *quote.Fees
 	Transfers    *transfer.Service
 	Deliverer    *callback.Deliverer
+	Settlement   *settlement.Service
+	Liquidity    *liquidity.Monitor
 	API          *api.Server
 	// AdminToken is the operator's token when this process knows it: it
 	// was given, or generated at this start.
@@ -136,7 +147,15 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return nil, err
 		}
 	}
-	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now}); err != nil {
+	// The liquidity monitor hears of durable batches; it is built after
+	// the journal, which it reads, so the hook finds it through a pointer.
+	var monitor atomic.Pointer[liquidity.Monitor]
+	onDurable := func(b []*ledger.Committed) {
+		if m := monitor.Load(); m != nil {
+			m.Durable(b)
+		}
+	}
+	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable}); err != nil {
 		return nil, err
 	}
 	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "took", time.Since(start).Round(time.Millisecond))
@@ -160,12 +179,19 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		transfer.Options{Now: cfg.Now, Region: cfg.Region, ConfirmTimeout: cfg.ConfirmTimeout})
 	a.Deliverer = callback.NewDeliverer(source{a.Journal, a.Transfers}, a.Participants, a.DB, client, callback.Options{})
 	a.Transfers.SetNotifier(a.Deliverer)
+	if a.Settlement, err = settlement.Load(ctx, a.Journal, a.Participants, a.DB, cfg.Now); err != nil {
+		return nil, err
+	}
+	if a.Liquidity, err = liquidity.Load(ctx, a.Journal, a.Participants, a.DB, client, cfg.Log, cfg.Now); err != nil {
+		return nil, err
+	}
+	monitor.Store(a.Liquidity)
 	hash, err := a.adminToken()
 	if err != nil {
 		return nil, err
 	}
 	a.API = api.New(api.Config{
-		Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees,
+		Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees, Settlement: a.Settlement, Liquidity: a.Liquidity,
 		AdminTokenHash: hash, Region: cfg.Region, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Ready: a.ready.Load, Log: cfg.Log, Now: cfg.Now,
 	})
@@ -286,6 +312,16 @@ func (a *App) Serve(ctx context.Context) error {
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Deliverer.Start(dctx)
+	go a.Liquidity.Run(dctx)
+	cutoff := a.SettlementCutoff
+	if !a.SettlementDaily {
+		cutoff = -1
+	}
+	if a.SettlementInterval > 0 || cutoff >= 0 {
+		go a.Settlement.Schedule(dctx, a.SettlementInterval, cutoff, func(err error) {
+			a.Log.Error("scheduled settlement close", "err", err)
+		})
+	}
 	go func() {
 		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("http server", "err", err)

@@ -209,6 +209,7 @@ type hook struct {
 	mu        sync.Mutex
 	committed []wire.Transfer
 	confirms  []wire.Transfer
+	alerts    []wire.LiquidityAlert
 	badSigs   int
 	srv       *http.Server
 	url       string
@@ -248,6 +249,11 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case wire.EventTransfersCommitted:
 		h.mu.Lock()
 		h.committed = append(h.committed, cb.Transfers...)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case wire.EventLiquidityLow, wire.EventLiquidityRestored:
+		h.mu.Lock()
+		h.alerts = append(h.alerts, *cb.Alert)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	case wire.EventTransferConfirm:

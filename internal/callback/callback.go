@@ -79,6 +79,12 @@ func (c *Client) post(ctx context.Context, p participant.Participant, body []byt
 	return b, nil
 }
 
+// Notify sends a signed callback with body to p; any 2xx is success.
+func (c *Client) Notify(ctx context.Context, p participant.Participant, body []byte) error {
+	_, err := c.post(ctx, p, body)
+	return err
+}
+
 // Confirm asks a confirm-mode payee whether it accepts t. It implements
 // transfer.Confirmer.
 func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {

@@ -46,12 +46,17 @@ type Options struct {
 	// PipelineMax bounds the applied batches waiting to be made durable
 	// (default 4).
 	PipelineMax int
+	// OnDurable, if set, is called by the syncer with batches as soon as
+	// they are durable, before their callers are answered. It must be
+	// quick and must not keep the batches: they are reused.
+	OnDurable func([]*ledger.Committed)
 }
 
 // Journal owns a ledger and its storage.
 type Journal struct {
-	store Store
-	now   func() time.Time
+	store     Store
+	now       func() time.Time
+	onDurable func([]*ledger.Committed)
 
 	// mu guards state against readers; the writer holds it while it
 	// applies a batch. Readers see applied state and then wait until it
@@ -108,15 +113,16 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal: recovered ledger is inconsistent: %w", err)
 	}
 	j := &Journal{
-		store:    store,
-		now:      opts.Now,
-		state:    state,
-		reqs:     make(chan *request, opts.QueueMax),
-		toSync:   make(chan *batch, opts.PipelineMax),
-		free:     make(chan *batch, opts.PipelineMax+2),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		advanced: make(chan struct{}),
+		store:     store,
+		now:       opts.Now,
+		onDurable: opts.OnDurable,
+		state:     state,
+		reqs:      make(chan *request, opts.QueueMax),
+		toSync:    make(chan *batch, opts.PipelineMax),
+		free:      make(chan *batch, opts.PipelineMax+2),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		advanced:  make(chan struct{}),
 	}
 	j.durable.Store(state.Seq())
 	for i := 0; i < opts.PipelineMax+2; i++ {
@@ -295,6 +301,8 @@ func (j *Journal) sync() {
 			if err = j.store.Append(ctx, toStore); err != nil {
 				err = fmt.Errorf("%w: %w", ErrStopped, err)
 				j.failure.Store(&err)
+			} else if j.onDurable != nil {
+				j.onDurable(toStore)
 			}
 		}
 		for _, g := range group {
@@ -426,6 +434,12 @@ func (j *Journal) Transfer(ctx context.Context, id ledger.ID) (Transfer, error) 
 // from <= Timestamp < to, oldest first.
 func (j *Journal) AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error) {
 	return j.store.AccountEvents(ctx, account, from, to, limit)
+}
+
+// Scan calls fn with every durable event with from <= Timestamp < to,
+// oldest first.
+func (j *Journal) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
+	return j.store.Scan(ctx, from, to, fn)
 }
 
 // Seq returns the sequence number of the last durable batch.

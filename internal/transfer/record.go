@@ -16,6 +16,11 @@ const (
 	PurposeFee        uint16 = 2
 	PurposeDeposit    uint16 = 3
 	PurposeWithdrawal uint16 = 4
+	// PurposeSettlement moves a window's net position between a
+	// participant and the settlement bank's external account.
+	PurposeSettlement uint16 = 5
+	// PurposeWindowClose marks where a settlement window closed.
+	PurposeWindowClose uint16 = 6
 )
 
 // Leg names the ledger transfers that make up one payment. Each has its

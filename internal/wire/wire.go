@@ -252,6 +252,84 @@ type Problem struct {
 // names the case.
 const ProblemBase = "https://hulian.dev/problems/"
 
+// SettlementWindow is a settlement window.
+type SettlementWindow struct {
+	ID       string    `json:"id"`
+	Currency string    `json:"currency"`
+	State    string    `json:"state"`
+	OpenedAt time.Time `json:"openedAt"`
+	ClosedAt time.Time `json:"closedAt,omitzero"`
+	// Next is the window that opened when this one closed.
+	Next string `json:"next,omitempty"`
+}
+
+// SettlementWindows is the answer of GET /v1/settlement-windows.
+type SettlementWindows struct {
+	Windows []SettlementWindow `json:"windows"`
+}
+
+// Position is a participant's multilateral net position in a window.
+type Position struct {
+	Participant string `json:"participant"`
+	Sent        string `json:"sent"`
+	Received    string `json:"received"`
+	Fees        string `json:"fees"`
+	Net         string `json:"net"`
+	Transfers   int64  `json:"transfers"`
+}
+
+// Instruction is what the settlement bank does for one participant.
+type Instruction struct {
+	Participant string    `json:"participant"`
+	Direction   string    `json:"direction"` // pay | receive
+	Amount      string    `json:"amount"`
+	Confirmed   bool      `json:"confirmed"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+}
+
+// SettlementReport is the answer of GET /v1/settlement-windows/{id}/report.
+type SettlementReport struct {
+	Window       SettlementWindow `json:"window"`
+	Positions    []Position       `json:"positions"`
+	HubFees      string           `json:"hubFees"`
+	Transfers    int64            `json:"transfers"`
+	Volume       string           `json:"volume"`
+	Instructions []Instruction    `json:"instructions"`
+}
+
+// Confirmation is the body of POST /v1/settlement-windows/{id}/confirmations.
+type Confirmation struct {
+	Participant string `json:"participant"`
+	Amount      string `json:"amount,omitempty"`
+}
+
+// LiquidityThreshold is the body and answer of
+// PUT /v1/participants/{id}/liquidity/{currency}: warn when the available
+// balance falls below Threshold ("0" turns the alert off).
+type LiquidityThreshold struct {
+	Currency  string `json:"currency,omitempty"`
+	Threshold string `json:"threshold"`
+	Below     bool   `json:"below"`
+}
+
+// LiquidityAlert is one crossing of a liquidity threshold.
+type LiquidityAlert struct {
+	Seq         int64     `json:"seq"`
+	Participant string    `json:"participant"`
+	Currency    string    `json:"currency"`
+	Kind        string    `json:"kind"` // low | restored
+	Available   string    `json:"available"`
+	Threshold   string    `json:"threshold"`
+	At          time.Time `json:"at"`
+}
+
+// LiquidityAlerts is the answer of GET /v1/liquidity-alerts; Next, when
+// present, is the value of after for the next page.
+type LiquidityAlerts struct {
+	Alerts []LiquidityAlert `json:"alerts"`
+	Next   string           `json:"next,omitempty"`
+}
+
 // Callback events.
 const (
 	// EventTransfersCommitted tells a payee participant that transfers to
@@ -259,15 +337,20 @@ const (
 	EventTransfersCommitted = "transfers.committed"
 	// EventTransferConfirm asks a confirm-mode payee to accept or reject.
 	EventTransferConfirm = "transfer.confirm"
+	// EventLiquidityLow tells a participant its available balance fell
+	// below its threshold; EventLiquidityRestored that it is back.
+	EventLiquidityLow      = "liquidity.low"
+	EventLiquidityRestored = "liquidity.restored"
 )
 
 // Callback is the body the switch POSTs to a participant's callbackUrl.
 // A committed-notification carries Transfers (one or more, oldest
 // first); a confirmation request carries Transfer.
 type Callback struct {
-	Event     string     `json:"event"`
-	Transfer  *Transfer  `json:"transfer,omitempty"`
-	Transfers []Transfer `json:"transfers,omitempty"`
+	Event     string          `json:"event"`
+	Transfer  *Transfer       `json:"transfer,omitempty"`
+	Transfers []Transfer      `json:"transfers,omitempty"`
+	Alert     *LiquidityAlert `json:"alert,omitempty"`
 }
 
 // Decision is a confirm-mode payee's answer to EventTransferConfirm.
