@@ -278,7 +278,6 @@ func (l *Log) Replay(ctx context.Context, fn func(*ledger.Committed) error) erro
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", l.dir, err)
 	}
-	var c ledger.Committed
 	next := uint64(1)
 	if len(segs) > 0 {
 		next = segs[0].first
@@ -286,62 +285,34 @@ func (l *Log) Replay(ctx context.Context, fn func(*ledger.Committed) error) erro
 			return fmt.Errorf("replay: %w: first segment starts at batch %d", ErrCorrupt, next)
 		}
 	}
-	lastTS := int64(-1 << 63)
-	for i, s := range segs {
-		if s.first != next {
-			return fmt.Errorf("replay: %w: segment %s starts at batch %d, expected %d", ErrCorrupt, filepath.Base(s.path), s.first, next)
-		}
+	for _, s := range segs {
 		f, err := os.Open(s.path)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
 		s.f = f
 		l.segs = append(l.segs, s) // so Close closes it on any error below
-		r := bufio.NewReaderSize(f, readBufSize)
-		var hdr [headerSize]byte
-		var body []byte
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			torn := ""
-			h, err := readFrame(r, hdr[:], &body)
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				torn = err.Error()
-			}
-			if torn != "" {
-				if i < len(segs)-1 {
-					return fmt.Errorf("replay: %w: %s at offset %d: %s", ErrCorrupt, filepath.Base(s.path), s.size, torn)
-				}
-				if at, ok := validFrameAfter(s.path, s.size); ok {
-					return fmt.Errorf("replay: %w: %s: damaged frame at offset %d (%s) is followed by a whole frame at offset %d; a crash leaves damage only at the end", ErrCorrupt, filepath.Base(s.path), s.size, torn, at)
-				}
-				if err := cutTail(s); err != nil {
-					return err
-				}
-				break
-			}
-			// From here on the frame was written whole: any fault is
-			// corruption, not a torn write.
-			if h.seq != next {
-				return fmt.Errorf("replay: %w: batch %d where %d was expected", ErrCorrupt, h.seq, next)
-			}
-			if err := decodeBody(h, body, &c); err != nil {
-				return fmt.Errorf("replay: %w: batch %d: %v", ErrCorrupt, h.seq, err)
-			}
-			if c.Events[0].Timestamp <= lastTS {
-				return fmt.Errorf("replay: %w: batch %d goes back in time", ErrCorrupt, h.seq)
-			}
-			if err := fn(&c); err != nil {
-				return fmt.Errorf("replay batch %d: %w", h.seq, err)
-			}
-			l.indexFrame(int32(i), s.size, &c)
-			s.size += headerSize + int64(h.bodyLen)
-			lastTS = c.Events[len(c.Events)-1].Timestamp
-			next++
+	}
+	// A reader goroutine reads, checks and decodes frames while this one
+	// applies them: restart time is the slower of the two, not the sum.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	items, free := make(chan *replayItem, 8), make(chan *replayItem, 10)
+	for i := 0; i < cap(free); i++ {
+		free <- &replayItem{}
+	}
+	go readFrames(ctx, segs, items, free)
+	for it := range items {
+		if it.err != nil {
+			return it.err
 		}
+		if err := fn(&it.c); err != nil {
+			return fmt.Errorf("replay batch %d: %w", it.c.Seq, err)
+		}
+		l.indexFrame(it.seg, it.off, &it.c)
+		l.segs[it.seg].size = it.off + it.size
+		next = it.c.Seq + 1
+		free <- it
 	}
 	l.lastSeq = next - 1
 	if n := len(l.segs); n > 0 {
@@ -355,6 +326,92 @@ func (l *Log) Replay(ctx context.Context, fn func(*ledger.Committed) error) erro
 	l.replayed = true
 	l.mu.Unlock()
 	return nil
+}
+
+// replayItem is one frame on its way from the reader to the applier; a
+// final item with err set ends the stream early.
+type replayItem struct {
+	c         ledger.Committed
+	seg       int32
+	off, size int64
+	err       error
+}
+
+// readFrames reads every segment's frames in order and sends them, with
+// their place, to items; it closes items at the end. A torn tail of the
+// last segment is cut off; any other fault ends the stream with an error.
+func readFrames(ctx context.Context, segs []*segment, items chan<- *replayItem, free chan *replayItem) {
+	defer close(items)
+	fail := func(err error) {
+		select {
+		case items <- &replayItem{err: err}:
+		case <-ctx.Done():
+		}
+	}
+	next := uint64(1)
+	lastTS := int64(-1 << 63)
+	var hdr [headerSize]byte
+	var body []byte
+	for i, s := range segs {
+		if s.first != next {
+			fail(fmt.Errorf("replay: %w: segment %s starts at batch %d, expected %d", ErrCorrupt, filepath.Base(s.path), s.first, next))
+			return
+		}
+		r := bufio.NewReaderSize(io.NewSectionReader(s.f, 0, 1<<62), readBufSize)
+		var off int64
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			h, err := readFrame(r, hdr[:], &body)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if i < len(segs)-1 {
+					fail(fmt.Errorf("replay: %w: %s at offset %d: %v", ErrCorrupt, filepath.Base(s.path), off, err))
+					return
+				}
+				if at, ok := validFrameAfter(s.path, off); ok {
+					fail(fmt.Errorf("replay: %w: %s: damaged frame at offset %d (%v) is followed by a whole frame at offset %d; a crash leaves damage only at the end", ErrCorrupt, filepath.Base(s.path), off, err, at))
+					return
+				}
+				if err := cutTail(s.path, off); err != nil {
+					fail(err)
+				}
+				return
+			}
+			// From here on the frame was written whole: any fault is
+			// corruption, not a torn write.
+			if h.seq != next {
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d where %d was expected", ErrCorrupt, filepath.Base(s.path), off, h.seq, next))
+				return
+			}
+			var it *replayItem
+			select {
+			case it = <-free:
+			case <-ctx.Done():
+				return
+			}
+			if err := decodeBody(h, body, &it.c); err != nil {
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d: %v", ErrCorrupt, filepath.Base(s.path), off, h.seq, err))
+				return
+			}
+			if it.c.Events[0].Timestamp <= lastTS {
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d goes back in time", ErrCorrupt, filepath.Base(s.path), off, h.seq))
+				return
+			}
+			lastTS = it.c.Events[len(it.c.Events)-1].Timestamp
+			it.seg, it.off, it.size = int32(i), off, headerSize+int64(h.bodyLen)
+			off += it.size
+			next++
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // readFrame reads one whole frame: io.EOF at a clean end, another error
@@ -401,15 +458,16 @@ func validFrameAfter(path string, off int64) (int64, bool) {
 	return 0, false
 }
 
-// cutTail truncates the last segment after its last whole frame: what a
-// crash in the middle of a write leaves behind was never acknowledged.
-func cutTail(s *segment) error {
-	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+// cutTail truncates the last segment after its last whole frame, at
+// size: what a crash in the middle of a write leaves behind was never
+// acknowledged.
+func cutTail(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("replay: cut torn tail: %w", err)
 	}
 	defer f.Close()
-	if err := f.Truncate(s.size); err != nil {
+	if err := f.Truncate(size); err != nil {
 		return fmt.Errorf("replay: cut torn tail: %w", err)
 	}
 	if err := f.Sync(); err != nil {
