@@ -33,7 +33,7 @@ import (
 // Directory is what the API needs of the alias directory.
 type Directory interface {
 	Register(ctx context.Context, p directory.Party) (directory.Party, bool, error)
-	RegisterMany(ctx context.Context, ps []directory.Party) ([]error, error)
+	RegisterBatch(ctx context.Context, ps []directory.Party) ([]bool, []error, error)
 	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
 	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
@@ -167,6 +167,18 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/settlement-windows/{id}/report", anyone, s.report},
 		{"POST", "/v1/settlement-windows/{id}/confirmations", operator, s.confirmSettlement},
 	}
+}
+
+// Routes lists the server's routes as "METHOD /pattern" with who may
+// call each (public, operator, any, participant), in registration order;
+// the OpenAPI test compares them with the document.
+func (s *Server) Routes() [][2]string {
+	names := map[access]string{public: "public", operator: "operator", anyone: "any", participantOn: "participant"}
+	var out [][2]string
+	for _, r := range s.routes() {
+		out = append(out, [2]string{r.method + " " + r.path, names[r.access]})
+	}
+	return out
 }
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
@@ -318,5 +330,6 @@ var openapiDoc []byte
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ principal) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Write(openapiDoc)
 }

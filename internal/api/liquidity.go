@@ -18,7 +18,7 @@ func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who princi
 	if !ok {
 		return
 	}
-	var req wire.LiquidityThreshold
+	var req wire.NewLiquidityThreshold
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}

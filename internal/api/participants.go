@@ -3,7 +3,9 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
@@ -146,8 +148,12 @@ func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who principal
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	if req.Participant != "" && req.Participant != p.ID {
+	switch {
+	case req.Participant != "" && req.Participant != p.ID:
 		writeProblem(w, probInvalid, "participant in the body differs from the path")
+		return
+	case !req.CreatedAt.IsZero():
+		writeProblem(w, probInvalid, "createdAt is set by the switch, not the request")
 		return
 	}
 	amt, c, err := parseAmount("amount", req.Amount, req.Currency)
@@ -239,6 +245,7 @@ func feesToWire(f quote.Schedule) wire.Fees {
 
 func (s *Server) listFees(w http.ResponseWriter, r *http.Request, _ principal) {
 	fs := s.Fees.Schedules()
+	slices.SortFunc(fs, func(a, b quote.Schedule) int { return strings.Compare(a.Currency.String(), b.Currency.String()) })
 	out := wire.FeeList{Fees: make([]wire.Fees, len(fs))}
 	for i, f := range fs {
 		out.Fees[i] = feesToWire(f)

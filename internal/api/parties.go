@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/money"
@@ -14,7 +15,7 @@ import (
 
 // Limits on what a party holds.
 const (
-	partyNameMax    = 200
+	partyNameMax    = 140 // characters, as the directory stores them
 	partyAccountMax = 128
 	partyBatchMax   = 1000
 )
@@ -50,8 +51,8 @@ func (s *Server) party(owner participant.Participant, req wire.NewParty) (direct
 	switch {
 	case !owner.Uses(c):
 		return directory.Party{}, fmt.Errorf("%w: participant %s is not enabled for %s", directory.ErrInvalidValue, owner.ID, c)
-	case req.Name == "" || len(req.Name) > partyNameMax:
-		return directory.Party{}, fmt.Errorf("%w: name must be 1-%d bytes", directory.ErrInvalidValue, partyNameMax)
+	case req.Name == "" || utf8.RuneCountInString(req.Name) > partyNameMax:
+		return directory.Party{}, fmt.Errorf("%w: name must be 1-%d characters", directory.ErrInvalidValue, partyNameMax)
 	case req.Account == "" || len(req.Account) > partyAccountMax:
 		return directory.Party{}, fmt.Errorf("%w: account must be 1-%d bytes", directory.ErrInvalidValue, partyAccountMax)
 	}
@@ -103,7 +104,7 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who princ
 		at = append(at, i)
 	}
 	if len(valid) > 0 {
-		errs, err := s.Directory.RegisterMany(r.Context(), valid)
+		created, errs, err := s.Directory.RegisterBatch(r.Context(), valid)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -115,7 +116,11 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who princ
 				continue
 			}
 			wp := partyToWire(valid[k], true)
-			out.Results[i] = wire.PartyResult{Status: http.StatusCreated, Party: &wp}
+			status := http.StatusOK
+			if created[k] {
+				status = http.StatusCreated
+			}
+			out.Results[i] = wire.PartyResult{Status: status, Party: &wp}
 		}
 	}
 	reply(w, http.StatusOK, out)
@@ -180,6 +185,7 @@ func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -75,8 +75,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, who principal) {
 		return
 	}
 	c := rep.Window.Currency
-	out := wire.SettlementReport{Window: windowToWire(rep.Window), HubFees: rep.HubFees.Format(c),
-		Transfers: rep.Transfers, Volume: rep.Volume.Format(c), Positions: []wire.Position{}, Instructions: []wire.Instruction{}}
+	out := wire.SettlementReport{Window: windowToWire(rep.Window), Positions: []wire.Position{}, Instructions: []wire.Instruction{}}
+	if who.operator {
+		// The totals are the scheme's; a participant sees its own part.
+		n := rep.Transfers
+		out.HubFees, out.Transfers, out.Volume = rep.HubFees.Format(c), &n, rep.Volume.Format(c)
+	}
 	for _, p := range rep.Positions {
 		if who.is(p.Participant) {
 			out.Positions = append(out.Positions, wire.Position{Participant: p.Participant, Sent: p.Sent.Format(c),
@@ -88,10 +92,6 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, who principal) {
 			out.Instructions = append(out.Instructions, wire.Instruction{Participant: in.Participant, Direction: string(in.Direction),
 				Amount: in.Amount.Format(c), Confirmed: in.Confirmed, ConfirmedAt: in.ConfirmedAt})
 		}
-	}
-	if !who.operator {
-		// The totals are the scheme's, not the participant's.
-		out.HubFees, out.Transfers, out.Volume = "", 0, ""
 	}
 	if wantsCSV(r) {
 		writeCSV(w, out)
@@ -134,6 +134,7 @@ func writeCSV(w http.ResponseWriter, rep wire.SettlementReport) {
 	}
 	cw.Flush()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+rep.Window.ID+`.csv"`)
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
@@ -142,6 +143,10 @@ func writeCSV(w http.ResponseWriter, rep wire.SettlementReport) {
 func (s *Server) confirmSettlement(w http.ResponseWriter, r *http.Request, _ principal) {
 	var req wire.Confirmation
 	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	if req.Participant == "" {
+		writeProblem(w, probInvalid, "participant is required")
 		return
 	}
 	win, err := s.Settlement.Window(r.Context(), r.PathValue("id"))

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,8 +12,14 @@ import (
 	"github.com/hulian/hulian/internal/wire"
 )
 
+// errPayeeFields refuses what answers carry but requests must not.
+var errPayeeFields = fmt.Errorf("%w: payee takes only type and value", transfer.ErrInvalid)
+
 // request turns a wire transfer into the flow's request.
 func request(nt wire.NewTransfer) (transfer.Request, error) {
+	if nt.Payee.Participant != "" || nt.Payee.Account != "" {
+		return transfer.Request{}, errPayeeFields
+	}
 	amt, c, err := parseAmount("amount", nt.Amount, nt.Currency)
 	if err != nil {
 		return transfer.Request{}, err
@@ -30,6 +37,10 @@ func shown(t transfer.Transfer, who principal) wire.Transfer {
 func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who principal) {
 	var req wire.NewQuote
 	if !decode(w, r, bodyMax, &req) {
+		return
+	}
+	if req.Payee.Participant != "" || req.Payee.Account != "" {
+		s.writeError(w, r, errPayeeFields)
 		return
 	}
 	amt, c, err := parseAmount("amount", req.Amount, req.Currency)
@@ -153,6 +164,9 @@ func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who princ
 	}
 	var p participant.Participant
 	switch {
+	case !who.operator && q.Get("participant") != "" && q.Get("participant") != who.participant.ID:
+		writeProblem(w, probForbidden, "a participant lists only its own transfers")
+		return
 	case !who.operator:
 		p = who.participant
 	case q.Get("participant") == "":

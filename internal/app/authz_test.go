@@ -116,6 +116,9 @@ func TestAuthorization(t *testing.T) {
 	s.problem(403, "forbidden", "POST", "/v1/transfers", opToken, pay("t-2", "MSISDN", "+8613800000001", "1.00"))
 	s.problem(403, "forbidden", "POST", "/v1/parties", opToken, wire.NewParty{Type: "RANDOM", Name: "x", Account: "x", Currency: "CNY"})
 	s.problem(401, "unauthorized", "GET", "/v1/fees", "Basic Zm9vOmJhcg==", nil)
+	// A participant cannot list another's transfers by naming it.
+	s.problem(403, "forbidden", "GET", "/v1/transfers?participant=wallet-b", a, nil)
+	s.ok(200, "GET", "/v1/transfers?participant=wallet-a", a, nil, nil)
 	// Unknown routes and methods are problems too.
 	s.problem(404, "not-found", "GET", "/v1/nothing", a, nil)
 	s.problem(405, "method-not-allowed", "DELETE", "/v1/transfers/t-1", a, nil)

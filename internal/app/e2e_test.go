@@ -305,5 +305,12 @@ func TestParties(t *testing.T) {
 				t.Errorf("batch result %d: %+v, want %d", i, br.Results[i], w)
 			}
 		}
+		// Registering again by the owner is an update: 200, not 201.
+		s.ok(200, "POST", "/v1/parties:batch", b, wire.PartyBatch{Parties: []wire.NewParty{
+			{Type: "MSISDN", Value: "+8613700000001", Name: "One again", Account: "1", Currency: "CNY"},
+		}}, &br)
+		if br.Results[0].Status != 200 || br.Results[0].Party.Name != "One again" {
+			t.Errorf("re-registration in a batch: %+v", br.Results[0])
+		}
 	})
 }

@@ -22,12 +22,12 @@ func TestLiquidityAlerts(t *testing.T) {
 		s.party(b, "WALLET", "b:1", "B One", "1")
 		s.deposit("wallet-a", "100.00")
 		var th wire.LiquidityThreshold
-		s.ok(200, "PUT", "/v1/participants/wallet-a/liquidity/CNY", a, wire.LiquidityThreshold{Threshold: "20.00"}, &th)
+		s.ok(200, "PUT", "/v1/participants/wallet-a/liquidity/CNY", a, wire.NewLiquidityThreshold{Threshold: "20.00"}, &th)
 		if th.Below || th.Threshold != "20.00" {
 			t.Fatalf("threshold %+v", th)
 		}
-		s.problem(404, "not-found", "PUT", "/v1/participants/wallet-a/liquidity/CNY", b, wire.LiquidityThreshold{Threshold: "1.00"})
-		s.problem(400, "invalid-request", "PUT", "/v1/participants/wallet-a/liquidity/CNY", a, wire.LiquidityThreshold{Threshold: "-1.00"})
+		s.problem(404, "not-found", "PUT", "/v1/participants/wallet-a/liquidity/CNY", b, wire.NewLiquidityThreshold{Threshold: "1.00"})
+		s.problem(400, "invalid-request", "PUT", "/v1/participants/wallet-a/liquidity/CNY", a, wire.NewLiquidityThreshold{Threshold: "-1.00"})
 
 		waitAlerts := func(token string, n int) []wire.LiquidityAlert {
 			t.Helper()

@@ -189,8 +189,8 @@ func TestSettlementReport(t *testing.T) {
 			closed := sc.close(w.ID)
 			r := sc.report(closed.ID)
 			checkReport(t, s.app, r)
-			if r.Transfers != int64(n) {
-				t.Errorf("%s: %d transfers, %d committed", w.ID, r.Transfers, n)
+			if *r.Transfers != int64(n) {
+				t.Errorf("%s: %d transfers, %d committed", w.ID, *r.Transfers, n)
 			}
 			if next := sc.openWindow(); next.ID != closed.Next || !next.OpenedAt.Equal(closed.ClosedAt) {
 				t.Errorf("next window %+v after %+v", next, closed)
@@ -224,7 +224,7 @@ func TestSettlementReport(t *testing.T) {
 		// A participant sees only its own part.
 		var own wire.SettlementReport
 		s.ok(200, "GET", "/v1/settlement-windows/CNY-2/report", sc.keys["wallet-b"], nil, &own)
-		if len(own.Positions) != 1 || own.Positions[0].Participant != "wallet-b" || own.HubFees != "" || len(own.Instructions) > 1 {
+		if len(own.Positions) != 1 || own.Positions[0].Participant != "wallet-b" || own.HubFees != "" || own.Transfers != nil || len(own.Instructions) > 1 {
 			t.Fatalf("participant's view %+v", own)
 		}
 		var ws wire.SettlementWindows
@@ -282,7 +282,7 @@ func TestSettlementConcurrentClose(t *testing.T) {
 		for i, id := range closed {
 			r := sc.report(id)
 			checkReport(t, s.app, r)
-			n += r.Transfers
+			n += *r.Transfers
 			vol += int64(amt(t, r.Volume))
 			if i > 0 && !r.Window.OpenedAt.Equal(prev.ClosedAt) {
 				t.Errorf("%s opened at %v, %s closed at %v", id, r.Window.OpenedAt, prev.ID, prev.ClosedAt)
@@ -320,6 +320,7 @@ func TestSettlementConfirmations(t *testing.T) {
 		first := sc.report(windows[0])
 		s.problem(409, "window-open", "POST", "/v1/settlement-windows/"+sc.openWindow().ID+"/confirmations", opToken, wire.Confirmation{Participant: "wallet-a"})
 		s.problem(404, "not-found", "POST", "/v1/settlement-windows/"+windows[0]+"/confirmations", opToken, wire.Confirmation{Participant: "nobody"})
+		s.problem(400, "invalid-request", "POST", "/v1/settlement-windows/"+windows[0]+"/confirmations", opToken, wire.Confirmation{})
 		if len(first.Instructions) < 2 {
 			t.Fatalf("instructions %+v", first.Instructions)
 		}
@@ -418,8 +419,8 @@ func TestSettlementCloseRecovery(t *testing.T) {
 			}
 			r2 := sc.report(sc.close("CNY-2").ID)
 			checkReport(t, a, r2)
-			if r.Transfers == 0 || r2.Transfers == 0 {
-				t.Fatalf("transfers %d, %d", r.Transfers, r2.Transfers)
+			if *r.Transfers == 0 || *r2.Transfers == 0 {
+				t.Fatalf("transfers %d, %d", *r.Transfers, *r2.Transfers)
 			}
 		})
 	}

@@ -280,10 +280,19 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 // others. Any other failure (the database's) returns a nil slice and the
 // error, and then nothing of the batch was written.
 func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, error) {
+	_, errs, err := d.RegisterBatch(ctx, ps)
+	return errs, err
+}
+
+// RegisterBatch is RegisterMany that also says, per party, whether it
+// was created (true) or an existing registration of the same owner was
+// updated (false).
+func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []error, error) {
 	if len(ps) > MaxBatch {
-		return nil, fmt.Errorf("directory: register %d parties: %w (at most %d)", len(ps), ErrBatchTooLarge, MaxBatch)
+		return nil, nil, fmt.Errorf("directory: register %d parties: %w (at most %d)", len(ps), ErrBatchTooLarge, MaxBatch)
 	}
 	checked, invalid := checkParties(ps, time.Now())
+	created := make([]bool, len(ps))
 	owners := make(map[string]bool) // whether each participant exists
 	for i, p := range checked {
 		if invalid[i] == nil {
@@ -293,6 +302,7 @@ func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, erro
 	errs := make([]error, len(ps))
 	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
 		copy(errs, invalid) // Transact may run this again
+		clear(created)
 		// Check owners first, not by the foreign key failing: on
 		// PostgreSQL that would abort the whole transaction.
 		for o := range owners {
@@ -315,11 +325,13 @@ func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, erro
 				errs[i] = ErrUnknownParticipant
 				continue
 			}
-			if _, _, err := w.put(ctx, p); errors.Is(err, ErrOwnedByOther) {
+			_, isNew, err := w.put(ctx, p)
+			if errors.Is(err, ErrOwnedByOther) {
 				errs[i] = err
 			} else if err != nil {
 				return err
 			}
+			created[i] = isNew
 		}
 		return nil
 	})
@@ -329,14 +341,14 @@ func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, erro
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
+		return nil, nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
 	}
 	for i, err := range errs {
 		if err != nil {
 			errs[i] = fmt.Errorf("directory: register party %d: %w", i, err)
 		}
 	}
-	return errs, nil
+	return created, errs, nil
 }
 
 // checkParties runs checkParty on each of ps. Large batches are checked
@@ -415,8 +427,10 @@ func (d *Directory) List(ctx context.Context, owner, after string, limit int) ([
 	switch {
 	case limit <= 0:
 		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		limit = MaxListLimit
+	case limit > MaxListLimit+1:
+		// One more than a page, so that a caller can tell whether a
+		// full page is the last.
+		limit = MaxListLimit + 1
 	}
 	var (
 		rows *sql.Rows

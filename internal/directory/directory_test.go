@@ -429,7 +429,7 @@ func TestListLimit(t *testing.T) {
 			t.Fatal(err, errs)
 		}
 	}
-	for _, tc := range []struct{ limit, want int }{{0, DefaultListLimit}, {-1, DefaultListLimit}, {MaxListLimit + 1, MaxListLimit}} {
+	for _, tc := range []struct{ limit, want int }{{0, DefaultListLimit}, {-1, DefaultListLimit}, {MaxListLimit + 1, MaxListLimit + 1}, {MaxListLimit + 2, MaxListLimit + 1}} {
 		if page, err := d.List(context.Background(), "alpha", "", tc.limit); err != nil || len(page) != tc.want {
 			t.Errorf("limit %d: %d parties, %v; want %d", tc.limit, len(page), err, tc.want)
 		}

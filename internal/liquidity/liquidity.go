@@ -55,8 +55,13 @@ type Threshold struct {
 	Below       bool
 }
 
-// ErrInvalid means a threshold is malformed.
-var ErrInvalid = errors.New("invalid liquidity threshold")
+// Errors of Set.
+var (
+	// ErrInvalid means a threshold is malformed.
+	ErrInvalid = errors.New("invalid liquidity threshold")
+	// ErrCurrency means the participant is not enabled for the currency.
+	ErrCurrency = errors.New("currency not enabled for the participant")
+)
 
 // Accounts reads ledger accounts.
 type Accounts interface {
@@ -118,7 +123,7 @@ func (m *Monitor) Set(ctx context.Context, p participant.Participant, c money.Cu
 	case threshold < 0:
 		return Threshold{}, fmt.Errorf("%w: threshold must not be negative", ErrInvalid)
 	case !p.Uses(c):
-		return Threshold{}, fmt.Errorf("%w: participant %s is not enabled for %s", ErrInvalid, p.ID, c)
+		return Threshold{}, fmt.Errorf("participant %s, %s: %w", p.ID, c, ErrCurrency)
 	}
 	acct := p.Account(c)
 	m.mu.Lock()

@@ -294,6 +294,9 @@ func (s *Service) Windows(ctx context.Context, c money.Currency, st State) ([]Wi
 
 // Window returns one window.
 func (s *Service) Window(ctx context.Context, id string) (Window, error) {
+	if err := s.Sync(ctx); err != nil {
+		return Window{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, err := s.find(id)

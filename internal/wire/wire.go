@@ -48,7 +48,9 @@ type Participants struct {
 	Participants []Participant `json:"participants"`
 }
 
-// Funds is the body and answer of POST /v1/participants/{id}/funds.
+// Funds is the body and answer of POST /v1/participants/{id}/funds; in
+// the body, id (optional) makes the request idempotent, participant (if
+// given) must be the path's, and createdAt is not accepted.
 type Funds struct {
 	ID          string    `json:"id,omitempty"`
 	Participant string    `json:"participant,omitempty"`
@@ -163,7 +165,9 @@ type PartyResult struct {
 	Error  *Problem `json:"error,omitempty"`
 }
 
-// PayeeRef names a payee by alias.
+// PayeeRef names a payee by alias. In requests only type and value are
+// accepted; answers add the payee participant, and for the payee
+// participant and the operator, the payee's account reference.
 type PayeeRef struct {
 	Type        string `json:"type"`
 	Value       string `json:"value"`
@@ -288,12 +292,14 @@ type Instruction struct {
 }
 
 // SettlementReport is the answer of GET /v1/settlement-windows/{id}/report.
+// The scheme-wide totals (HubFees, Transfers, Volume) are only in the
+// operator's view.
 type SettlementReport struct {
 	Window       SettlementWindow `json:"window"`
 	Positions    []Position       `json:"positions"`
-	HubFees      string           `json:"hubFees"`
-	Transfers    int64            `json:"transfers"`
-	Volume       string           `json:"volume"`
+	HubFees      string           `json:"hubFees,omitempty"`
+	Transfers    *int64           `json:"transfers,omitempty"`
+	Volume       string           `json:"volume,omitempty"`
 	Instructions []Instruction    `json:"instructions"`
 }
 
@@ -303,9 +309,16 @@ type Confirmation struct {
 	Amount      string `json:"amount,omitempty"`
 }
 
-// LiquidityThreshold is the body and answer of
+// NewLiquidityThreshold is the body of
 // PUT /v1/participants/{id}/liquidity/{currency}: warn when the available
 // balance falls below Threshold ("0" turns the alert off).
+type NewLiquidityThreshold struct {
+	Currency  string `json:"currency,omitempty"` // if given, the path's
+	Threshold string `json:"threshold"`
+}
+
+// LiquidityThreshold is a participant's threshold and whether its
+// available balance is below it now.
 type LiquidityThreshold struct {
 	Currency  string `json:"currency,omitempty"`
 	Threshold string `json:"threshold"`

@@ -1,0 +1,1576 @@
+package api_test
+
+// These tests keep openapi.json true to the server: the document is
+// valid OpenAPI 3.1 with resolvable references and valid schemas; its
+// operations are exactly the server's routes; and a real switch,
+// exercised over HTTP, answers every operation only with statuses,
+// media types, headers and bodies the document declares.
+
+import (
+	"bytes"
+	"context"
+	stdjson "encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hulian/hulian/internal/api"
+	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// docURL is where the document is registered with the schema compiler;
+// nothing is fetched from it.
+const docURL = "https://hulian.test/openapi.json"
+
+// spec is the document, with a schema compiler over it.
+type spec struct {
+	raw []byte
+	doc map[string]any
+
+	mu       sync.Mutex
+	compiler *jsonschema.Compiler
+	compiled map[string]*jsonschema.Schema
+}
+
+var (
+	specOnce sync.Once
+	specVal  *spec
+	specErr  error
+)
+
+// loadSpec reads openapi.json once per test binary.
+func loadSpec(t testing.TB) *spec {
+	t.Helper()
+	specOnce.Do(func() { specVal, specErr = readSpec("openapi.json") })
+	if specErr != nil {
+		t.Fatal(specErr)
+	}
+	return specVal
+}
+
+func readSpec(path string) (*spec, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	// The strict decoder refuses duplicate names and invalid UTF-8,
+	// which encoding/json would let through.
+	var strict any
+	if err := json.Unmarshal(raw, &strict); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a JSON object", path)
+	}
+	// The compiler gets its own copy, with every object schema closed
+	// (see closeObjects).
+	closed, _ := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	closeObjects(closed, false)
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(docURL, closed); err != nil {
+		return nil, err
+	}
+	return &spec{raw: raw, doc: doc, compiler: c, compiled: map[string]*jsonschema.Schema{}}, nil
+}
+
+// closeObjects adds "additionalProperties": false to every object schema
+// that lists its properties and says nothing of others, so that the
+// tests catch members the server sends but the document does not
+// declare. The document itself leaves answers open, so that clients
+// accept members added later. Members of allOf are left alone: closing
+// them would refuse their siblings' properties.
+func closeObjects(v any, inAllOf bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v["properties"].(map[string]any); ok && v["type"] == "object" && !inAllOf {
+			_, a := v["additionalProperties"]
+			_, u := v["unevaluatedProperties"]
+			if !a && !u {
+				v["additionalProperties"] = false
+			}
+		}
+		for k, x := range v {
+			if a, ok := x.([]any); ok && k == "allOf" {
+				for _, e := range a {
+					closeObjects(e, true)
+				}
+				continue
+			}
+			closeObjects(x, false)
+		}
+	case []any:
+		for _, x := range v {
+			closeObjects(x, false)
+		}
+	}
+}
+
+// ptrEscape escapes a JSON pointer token.
+func ptrEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// at returns the value at a JSON pointer ("/paths/~1healthz/get").
+func (s *spec) at(ptr string) (any, bool) {
+	var v any = s.doc
+	if ptr == "" {
+		return v, true
+	}
+	if !strings.HasPrefix(ptr, "/") {
+		return nil, false
+	}
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[tok]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func (s *spec) obj(ptr string) map[string]any {
+	v, _ := s.at(ptr)
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// deref follows the $ref of a response, parameter, header or request
+// body object and returns where the object really is.
+func (s *spec) deref(ptr string) (string, map[string]any) {
+	for range 8 {
+		m := s.obj(ptr)
+		r, ok := m["$ref"].(string)
+		if !ok {
+			return ptr, m
+		}
+		ptr = strings.TrimPrefix(r, "#")
+	}
+	return ptr, nil
+}
+
+// schema compiles the schema at ptr.
+func (s *spec) schema(ptr string) (*jsonschema.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.compiled[ptr]; ok {
+		return sch, nil
+	}
+	// The compiler takes the fragment percent-encoded, token by token.
+	toks := strings.Split(ptr, "/")
+	for i, tok := range toks {
+		toks[i] = url.PathEscape(tok)
+	}
+	sch, err := s.compiler.Compile(docURL + "#" + strings.Join(toks, "/"))
+	if err != nil {
+		return nil, err
+	}
+	s.compiled[ptr] = sch
+	return sch, nil
+}
+
+// validate checks JSON text against the schema at ptr.
+func (s *spec) validate(ptr string, body []byte) error {
+	sch, err := s.schema(ptr)
+	if err != nil {
+		return err
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("not JSON: %v: %q", err, truncate(body))
+	}
+	if err := sch.Validate(v); err != nil {
+		return fmt.Errorf("%v\nbody: %s", err, truncate(body))
+	}
+	return nil
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > 2000 {
+		return append(b[:2000:2000], "…"...)
+	}
+	return b
+}
+
+// operation is one operation of the document.
+type operation struct {
+	method, path string // "POST", "/v1/participants"
+	ptr          string // JSON pointer of the operation object
+	obj          map[string]any
+}
+
+func (o operation) key() string { return o.method + " " + o.path }
+
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// operations lists the document's operations, sorted.
+func (s *spec) operations() []operation {
+	var out []operation
+	paths, _ := s.doc["paths"].(map[string]any)
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		item, _ := paths[p].(map[string]any)
+		for _, m := range httpMethods {
+			if o, ok := item[m].(map[string]any); ok {
+				out = append(out, operation{strings.ToUpper(m), p, "/paths/" + ptrEscape(p) + "/" + m, o})
+			}
+		}
+	}
+	return out
+}
+
+func (s *spec) operation(key string) (operation, bool) {
+	for _, o := range s.operations() {
+		if o.key() == key {
+			return o, true
+		}
+	}
+	return operation{}, false
+}
+
+// checkResponse reports how an answer departs from what the document
+// declares for the operation at opPtr: an undeclared status or media
+// type, a missing declared header, or a body that fails the schema.
+func (s *spec) checkResponse(opPtr string, status int, h http.Header, body []byte) []string {
+	var errs []string
+	code := strconv.Itoa(status)
+	if _, ok := s.at(opPtr + "/responses/" + code); !ok {
+		return []string{fmt.Sprintf("status %d is not declared (body %s)", status, truncate(body))}
+	}
+	rptr, r := s.deref(opPtr + "/responses/" + code)
+	headers, _ := r["headers"].(map[string]any)
+	for name := range headers {
+		if h.Get(name) == "" {
+			errs = append(errs, fmt.Sprintf("status %d: declared header %s missing", status, name))
+		}
+	}
+	content, _ := r["content"].(map[string]any)
+	if len(content) == 0 {
+		if len(body) != 0 {
+			errs = append(errs, fmt.Sprintf("status %d declares no body, got %q", status, truncate(body)))
+		}
+		return errs
+	}
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return append(errs, fmt.Sprintf("status %d: Content-Type %q: %v", status, h.Get("Content-Type"), err))
+	}
+	if _, ok := content[mt]; !ok {
+		return append(errs, fmt.Sprintf("status %d: media type %s is not declared (declared: %v)", status, mt, slices.Sorted(maps.Keys(content))))
+	}
+	sptr := rptr + "/content/" + ptrEscape(mt) + "/schema"
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		// Not JSON: the document can only say it is text.
+		if typ, _ := s.obj(sptr)["type"].(string); typ != "string" {
+			errs = append(errs, fmt.Sprintf("status %d: %s is declared with a schema that is not a string", status, mt))
+		}
+		return errs
+	}
+	if err := s.validate(sptr, body); err != nil {
+		errs = append(errs, fmt.Sprintf("status %d: %v", status, err))
+	}
+	return errs
+}
+
+// routedRoutes reads the route table of the real server from api.go:
+// the method and path of each element of the slice routes() returns,
+// which New registers one by one. (The server does not export its
+// routes; see the report for a proposed helper.)
+func routedRoutes(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "api.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "routes" || fn.Recv == nil {
+			continue
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			list, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if at, ok := list.Type.(*ast.ArrayType); !ok || fmt.Sprint(at.Elt) != "route" {
+				return true
+			}
+			for _, e := range list.Elts {
+				lit, ok := e.(*ast.CompositeLit)
+				if !ok || len(lit.Elts) < 2 {
+					t.Fatalf("%v: a route that is not a literal", fset.Position(e.Pos()))
+				}
+				var mp [2]string
+				for i := range mp {
+					b, ok := lit.Elts[i].(*ast.BasicLit)
+					if !ok || b.Kind != token.STRING {
+						t.Fatalf("%v: route method and path must be string literals", fset.Position(lit.Pos()))
+					}
+					mp[i], _ = strconv.Unquote(b.Value)
+				}
+				out = append(out, mp[0]+" "+mp[1])
+			}
+			return false
+		})
+	}
+	if len(out) == 0 {
+		t.Fatal("api.go: found no routes in (*Server).routes")
+	}
+	return out
+}
+
+// serverKinds reads the problem types of problem.go: name → statuses.
+func serverKinds(t *testing.T) map[string][]int {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "problem.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]int{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "kind" || len(lit.Elts) != 3 {
+			return true
+		}
+		st, ok1 := lit.Elts[0].(*ast.BasicLit)
+		nm, ok2 := lit.Elts[1].(*ast.BasicLit)
+		if ok1 && ok2 {
+			status, _ := strconv.Atoi(st.Value)
+			name, _ := strconv.Unquote(nm.Value)
+			out[name] = append(out[name], status)
+		}
+		return false
+	})
+	if len(out) == 0 {
+		t.Fatal("problem.go: found no problem kinds")
+	}
+	return out
+}
+
+// placeholder is a value for each path parameter when probing.
+var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000"}
+
+var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
+
+// fill replaces the path template's parameters with args, in order, or
+// with placeholders when args run out.
+func fill(tmpl string, args ...string) string {
+	i := 0
+	return paramRE.ReplaceAllStringFunc(tmpl, func(m string) string {
+		if i < len(args) {
+			i++
+			return url.PathEscape(args[i-1])
+		}
+		return url.PathEscape(placeholder[m[1:len(m)-1]])
+	})
+}
+
+// TestOpenAPIDocument checks the document on its own: OpenAPI 3.1,
+// references that resolve, schemas and examples that are valid, and
+// operations that are complete.
+func TestOpenAPIDocument(t *testing.T) {
+	s := loadSpec(t)
+	if v, _ := s.doc["openapi"].(string); !regexp.MustCompile(`^3\.1\.\d+$`).MatchString(v) {
+		t.Errorf("openapi = %q, want 3.1.x", v)
+	}
+	for _, k := range []string{"title", "version", "description"} {
+		if v, _ := s.obj("/info")[k].(string); v == "" {
+			t.Errorf("info.%s is missing", k)
+		}
+	}
+	if bearer := s.obj("/components/securitySchemes/bearerAuth"); bearer["type"] != "http" || bearer["scheme"] != "bearer" {
+		t.Errorf("components.securitySchemes.bearerAuth = %v, want HTTP bearer", bearer)
+	}
+
+	// Every $ref resolves, inside the document.
+	var refs func(v any, at string)
+	refs = func(v any, at string) {
+		switch v := v.(type) {
+		case map[string]any:
+			if r, ok := v["$ref"].(string); ok {
+				if !strings.HasPrefix(r, "#") {
+					t.Errorf("%s: $ref %q leaves the document", at, r)
+				} else if _, ok := s.at(strings.TrimPrefix(r, "#")); !ok {
+					t.Errorf("%s: $ref %q does not resolve", at, r)
+				}
+			}
+			for k, x := range v {
+				refs(x, at+"/"+ptrEscape(k))
+			}
+		case []any:
+			for i, x := range v {
+				refs(x, at+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	refs(s.doc, "")
+
+	// Every schema compiles (which validates it against the draft
+	// 2020-12 meta-schema) and its examples are valid; so are the
+	// examples of media types and parameters.
+	var schemas func(v any, at string)
+	checkExample := func(schemaPtr, at string, example any) {
+		b, _ := stdjson.Marshal(example)
+		if err := s.validate(schemaPtr, b); err != nil {
+			t.Errorf("%s: example does not match its schema: %v", at, err)
+		}
+	}
+	schemas = func(v any, at string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			if a, ok := v.([]any); ok {
+				for i, x := range a {
+					schemas(x, at+"/"+strconv.Itoa(i))
+				}
+			}
+			return
+		}
+		if _, ok := m["schema"].(map[string]any); ok {
+			if _, err := s.schema(at + "/schema"); err != nil {
+				t.Errorf("%s/schema: %v", at, err)
+			}
+			if ex, ok := m["example"]; ok {
+				checkExample(at+"/schema", at+"/example", ex)
+			}
+			if exs, ok := m["examples"].(map[string]any); ok {
+				for name, ex := range exs {
+					if val, ok := ex.(map[string]any)["value"]; ok {
+						checkExample(at+"/schema", at+"/examples/"+name, val)
+					}
+				}
+			}
+		}
+		for k, x := range m {
+			if k != "schema" && k != "schemas" {
+				schemas(x, at+"/"+ptrEscape(k))
+			}
+		}
+	}
+	schemas(s.doc["paths"], "/paths")
+	schemas(s.doc["webhooks"], "/webhooks")
+	schemas(s.obj("/components"), "/components")
+	for name, sch := range s.obj("/components/schemas") {
+		ptr := "/components/schemas/" + ptrEscape(name)
+		if _, err := s.schema(ptr); err != nil {
+			t.Errorf("%s: %v", ptr, err)
+			continue
+		}
+		if exs, ok := sch.(map[string]any)["examples"].([]any); ok {
+			for i, ex := range exs {
+				checkExample(ptr, fmt.Sprintf("%s/examples/%d", ptr, i), ex)
+			}
+		}
+	}
+
+	// Operations: unique ids, documented, with their parameters and
+	// the answers every operation of their kind has.
+	ids := map[string]string{}
+	for _, op := range s.operations() {
+		if id, _ := op.obj["operationId"].(string); id == "" {
+			t.Errorf("%s: no operationId", op.key())
+		} else if prev, dup := ids[id]; dup {
+			t.Errorf("%s: operationId %q already used by %s", op.key(), id, prev)
+		} else {
+			ids[id] = op.key()
+		}
+		for _, k := range []string{"summary", "description"} {
+			if v, _ := op.obj[k].(string); v == "" {
+				t.Errorf("%s: no %s", op.key(), k)
+			}
+		}
+		// Path parameters match the template.
+		want := map[string]bool{}
+		for _, m := range paramRE.FindAllStringSubmatch(op.path, -1) {
+			want[m[1]] = true
+		}
+		got := map[string]bool{}
+		params, _ := op.obj["parameters"].([]any)
+		for i := range params {
+			_, p := s.deref(fmt.Sprintf("%s/parameters/%d", op.ptr, i))
+			if p["in"] == "path" {
+				got[p["name"].(string)] = true
+				if p["required"] != true {
+					t.Errorf("%s: path parameter %v is not required", op.key(), p["name"])
+				}
+			}
+		}
+		if !maps.Equal(want, got) {
+			t.Errorf("%s: path parameters %v, template has %v", op.key(), slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+		}
+		// Access and security agree; refusals are declared.
+		access, _ := op.obj["x-hulian-access"].(string)
+		sec, hasSec := op.obj["security"].([]any)
+		responses, _ := op.obj["responses"].(map[string]any)
+		need := []string{}
+		switch access {
+		case "public":
+			if !hasSec || len(sec) != 0 {
+				t.Errorf("%s: public, but security is not []", op.key())
+			}
+		case "operator", "participant", "any":
+			if hasSec {
+				t.Errorf("%s: authenticated, but overrides the document's security", op.key())
+			}
+			need = append(need, "401", "500")
+			if access == "any" || access == "participant" {
+				need = append(need, "429")
+			}
+			if access == "operator" || access == "participant" {
+				need = append(need, "403")
+			}
+		default:
+			t.Errorf("%s: x-hulian-access = %q", op.key(), access)
+		}
+		if _, ok := op.obj["requestBody"]; ok {
+			need = append(need, "400", "413", "415")
+			_, rb := s.deref(op.ptr + "/requestBody")
+			if rb["required"] != true {
+				t.Errorf("%s: request body not required", op.key())
+			}
+			sptr, _ := get(rb, "content", "application/json", "schema", "$ref").(string)
+			if body := s.obj(strings.TrimPrefix(sptr, "#")); body["additionalProperties"] != false {
+				t.Errorf("%s: request body schema %q does not refuse unknown members", op.key(), sptr)
+			}
+		}
+		for _, code := range need {
+			if _, ok := responses[code]; !ok {
+				t.Errorf("%s: no %s answer", op.key(), code)
+			}
+		}
+		// The description lists the problem types of the answers.
+		desc, _ := op.obj["description"].(string)
+		for code := range responses {
+			_, r := s.deref(op.ptr + "/responses/" + code)
+			types, _ := r["x-problem-types"].([]any)
+			for _, n := range types {
+				if !strings.Contains(desc, fmt.Sprintf("`%s` (%s)", n, code)) {
+					t.Errorf("%s: description does not list problem type %s (%s)", op.key(), n, code)
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIProblemTypes checks that the document names exactly the
+// server's problem types, with their statuses.
+func TestOpenAPIProblemTypes(t *testing.T) {
+	s := loadSpec(t)
+	kinds := serverKinds(t)
+	used := map[string]bool{}
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			if a, ok := v.([]any); ok {
+				for i, x := range a {
+					walk(x, at+"/"+strconv.Itoa(i))
+				}
+			}
+			return
+		}
+		if names, ok := m["x-problem-types"].([]any); ok {
+			// A response: its schema fixes the status, which is its
+			// key unless it is a component.
+			sch := s.obj(at + "/content/application~1problem+json/schema")
+			code, _ := strconv.Atoi(fmt.Sprint(get(sch, "properties", "status", "const")))
+			if key := at[strings.LastIndex(at, "/")+1:]; !strings.HasPrefix(at, "/components/") && key != strconv.Itoa(code) {
+				t.Errorf("%s: problem status %d", at, code)
+			}
+			var want []any
+			for _, n := range names {
+				name := n.(string)
+				used[name] = true
+				if !slices.Contains(kinds[name], code) {
+					t.Errorf("%s: problem type %s with status %d is not one of the server's (%v)", at, name, code, kinds[name])
+				}
+				want = append(want, wire.ProblemBase+name)
+			}
+			if got, _ := get(sch, "properties", "type", "enum").([]any); !slices.Equal(got, want) {
+				t.Errorf("%s: schema allows types %v, x-problem-types says %v", at, got, want)
+			}
+		}
+		if typ, ok := m["type"].(map[string]any); ok {
+			if enum, ok := typ["enum"].([]any); ok {
+				for _, e := range enum {
+					if u, ok := e.(string); ok && strings.HasPrefix(u, wire.ProblemBase) {
+						if name := strings.TrimPrefix(u, wire.ProblemBase); kinds[name] == nil {
+							t.Errorf("%s: unknown problem type %s", at, name)
+						}
+					}
+				}
+			}
+		}
+		for k, x := range m {
+			walk(x, at+"/"+ptrEscape(k))
+		}
+	}
+	walk(s.doc, "")
+	table, _ := s.obj("/components/schemas/Problem")["description"].(string)
+	for name, statuses := range kinds {
+		for _, st := range statuses {
+			if !strings.Contains(table, fmt.Sprintf("| `%s` | %d |", name, st)) {
+				t.Errorf("the Problem schema's table lacks %s (%d)", name, st)
+			}
+		}
+		if !used[name] {
+			t.Errorf("problem type %s is not declared by any answer", name)
+		}
+	}
+}
+
+// TestOpenAPIRoutes checks that the document's operations are exactly
+// the routes of the server: the route table of api.go, and what a
+// server built by api.New routes when probed.
+func TestOpenAPIRoutes(t *testing.T) {
+	s := loadSpec(t)
+	var documented []string
+	byPath := map[string][]string{}
+	for _, op := range s.operations() {
+		documented = append(documented, op.key())
+		byPath[op.path] = append(byPath[op.path], op.method)
+	}
+	routed := routedRoutes(t)
+	slices.Sort(routed)
+	for _, r := range routed {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %s is not in the document", r)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(routed, d) {
+			t.Errorf("operation %s is not a route of the server", d)
+		}
+	}
+
+	// Probe a server: each documented path, with a method no route
+	// has, is answered 405 with the methods the server has for it in
+	// Allow (HEAD comes with GET); and each documented operation is
+	// routed, not answered as an unknown path or method.
+	ts := httptest.NewServer(api.New(api.Config{}))
+	defer ts.Close()
+	probe := func(method, path string) (*http.Response, []byte) {
+		req, err := http.NewRequest(method, ts.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	probed := 0
+	for path, methods := range byPath {
+		resp, body := probe("BREW", fill(path))
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("BREW %s: status %d, want 405: %s", path, resp.StatusCode, body)
+			continue
+		}
+		var allowed []string
+		for m := range strings.SplitSeq(resp.Header.Get("Allow"), ",") {
+			if m = strings.TrimSpace(m); m != "HEAD" && m != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		probed += len(allowed)
+		slices.Sort(allowed)
+		slices.Sort(methods)
+		if !slices.Equal(allowed, methods) {
+			t.Errorf("%s: the server has methods %v, the document %v", path, allowed, methods)
+		}
+	}
+	if probed != len(routed) || len(routed) != len(documented) {
+		t.Errorf("the server routes %d operations by probing and %d in api.go; the document has %d", probed, len(routed), len(documented))
+	}
+	for _, op := range s.operations() {
+		resp, body := probe(op.method, fill(op.path))
+		var p wire.Problem
+		stdjson.Unmarshal(body, &p)
+		if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound && strings.HasPrefix(p.Detail, "no route") {
+			t.Errorf("%s: not routed: %d %s", op.key(), resp.StatusCode, body)
+			continue
+		}
+		if errs := s.checkResponse(op.ptr, resp.StatusCode, resp.Header, body); len(errs) > 0 {
+			t.Errorf("%s without credentials: %s", op.key(), strings.Join(errs, "; "))
+		}
+	}
+	// Paths that are not routed get problems of the shapes the
+	// document describes for any request.
+	for _, c := range []struct{ method, path, resp string }{
+		{"GET", "/v1", "NoRoute"},
+		{"GET", "/v1/participants/wallet-a/nothing", "NoRoute"},
+		{"DELETE", "/v1/transfers", "MethodNotAllowed"},
+	} {
+		resp, body := probe(c.method, c.path)
+		ptr := "/components/responses/" + c.resp
+		want, _ := s.at(ptr + "/content/application~1problem+json/schema/properties/status/const")
+		if fmt.Sprint(want) != strconv.Itoa(resp.StatusCode) {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, want)
+		}
+		if err := s.validate(ptr+"/content/application~1problem+json/schema", body); err != nil {
+			t.Errorf("%s %s: %v", c.method, c.path, err)
+		}
+	}
+}
+
+// clock is the switch's clock, which the test can move forward.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// client calls a switch and checks every answer against the document.
+type client struct {
+	t    *testing.T
+	spec *spec
+	base string
+	http *http.Client
+
+	mu   sync.Mutex
+	seen map[string]map[int]bool // operation → statuses answered
+}
+
+// call is one request: who, which operation, the path values in order,
+// the query and the body (marshaled to JSON unless []byte or string).
+type call struct {
+	tok    string
+	op     string
+	args   []string
+	query  url.Values
+	body   any
+	ctype  string // Content-Type; application/json when there is a body
+	accept string
+}
+
+// answer is a checked answer.
+type answer struct {
+	status int
+	header http.Header
+	raw    []byte
+	v      any // the decoded body
+}
+
+// do sends c and checks the answer against the document.
+func (cl *client) do(c call) answer {
+	t := cl.t
+	t.Helper()
+	op, ok := cl.spec.operation(c.op)
+	if !ok {
+		t.Fatalf("%s: no such operation in the document", c.op)
+	}
+	var body io.Reader
+	var sent []byte
+	switch b := c.body.(type) {
+	case nil:
+	case []byte:
+		sent = b
+	case string:
+		sent = []byte(b)
+	default:
+		var err error
+		if sent, err = stdjson.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.body != nil {
+		body = bytes.NewReader(sent)
+	}
+	u := cl.base + fill(op.path, c.args...)
+	if len(c.query) > 0 {
+		u += "?" + c.query.Encode()
+	}
+	req, err := http.NewRequest(op.method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tok != "" {
+		req.Header.Set("Authorization", "Bearer "+c.tok)
+	}
+	if c.accept != "" {
+		req.Header.Set("Accept", c.accept)
+	}
+	if c.body != nil {
+		ct := c.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	resp, err := cl.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", op.method, u, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		stdjson.Unmarshal(raw, &a.v)
+	}
+	for _, e := range cl.spec.checkResponse(op.ptr, resp.StatusCode, resp.Header, raw) {
+		t.Errorf("%s %s: %s", op.method, u, e)
+	}
+	// A body the server accepted must be one the document accepts;
+	// for a batch, the entries it accepted.
+	if resp.StatusCode < 300 && c.body != nil {
+		sent = acceptedEntries(sent, a.v)
+		_, rb := cl.spec.deref(op.ptr + "/requestBody")
+		if rb == nil {
+			t.Errorf("%s: the server accepted a body, the document declares none", c.op)
+		} else if err := cl.spec.validate(op.ptr+"/requestBody/content/application~1json/schema", sent); err != nil {
+			t.Errorf("%s %s: the server accepted a body the document refuses: %v", op.method, u, err)
+		}
+	}
+	cl.mu.Lock()
+	if cl.seen[c.op] == nil {
+		cl.seen[c.op] = map[int]bool{}
+	}
+	cl.seen[c.op][resp.StatusCode] = true
+	cl.mu.Unlock()
+	return a
+}
+
+// acceptedEntries returns a batch request without the entries its
+// answer refused (results with a status of 300 or more); other requests
+// as they are.
+func acceptedEntries(sent []byte, answer any) []byte {
+	results, ok := get(answer, "results").([]any)
+	if !ok {
+		return sent
+	}
+	var req map[string]any
+	if stdjson.Unmarshal(sent, &req) != nil {
+		return sent
+	}
+	for k, v := range req {
+		entries, ok := v.([]any)
+		if !ok || len(entries) != len(results) {
+			continue
+		}
+		var kept []any
+		for i, e := range entries {
+			if st, _ := get(results[i], "status").(float64); st < 300 {
+				kept = append(kept, e)
+			}
+		}
+		req[k] = kept
+	}
+	b, _ := stdjson.Marshal(req)
+	return b
+}
+
+// expect sends c and requires the status and, for a problem, its type.
+func (cl *client) expect(c call, status int, problem string) answer {
+	cl.t.Helper()
+	a := cl.do(c)
+	if a.status != status {
+		cl.t.Errorf("%s %v: status %d, want %d: %s", c.op, c.args, a.status, status, truncate(a.raw))
+		return a
+	}
+	if problem != "" {
+		if got := str(a.v, "type"); got != wire.ProblemBase+problem {
+			cl.t.Errorf("%s %v: problem %s, want %s", c.op, c.args, got, problem)
+		}
+	}
+	return a
+}
+
+// get walks decoded JSON by member names and indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func str(v any, path ...any) string {
+	s, _ := get(v, path...).(string)
+	return s
+}
+
+func length(v any, path ...any) int {
+	a, _ := get(v, path...).([]any)
+	return len(a)
+}
+
+// receiver is a participant's callback endpoint: it checks each
+// callback's signature and body against the document, records it, and
+// answers confirmations (rejecting transfers whose note is "reject").
+type receiver struct {
+	spec *spec
+	now  func() time.Time
+	srv  *httptest.Server
+
+	mu        sync.Mutex
+	secrets   map[string]string   // path → callback secret
+	committed map[string][]string // path → committed transfer ids
+	confirms  map[string][]string // path → transfer ids asked about
+	alerts    map[string][]string // path → liquidity events
+	errs      []string
+}
+
+func newReceiver(s *spec, now func() time.Time) *receiver {
+	r := &receiver{spec: s, now: now, secrets: map[string]string{}, committed: map[string][]string{}, confirms: map[string][]string{}, alerts: map[string][]string{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	return r
+}
+
+func (r *receiver) fail(format string, args ...any) {
+	r.mu.Lock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	secret, ok := r.secrets[req.URL.Path]
+	r.mu.Unlock()
+	if !ok {
+		r.fail("callback to %s, which has no participant", req.URL.Path)
+		http.Error(w, "who?", http.StatusNotFound)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); req.Method != http.MethodPost || mt != "application/json" {
+		r.fail("callback %s %s with Content-Type %q", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
+	}
+	sig := req.Header.Get(wire.SignatureHeader)
+	if err := wire.Verify(sig, secret, body, r.now(), 5*time.Minute); err != nil {
+		r.fail("callback to %s: signature %q: %v", req.URL.Path, sig, err)
+	}
+	var cb wire.Callback
+	if err := stdjson.Unmarshal(body, &cb); err != nil {
+		r.fail("callback to %s: %v", req.URL.Path, err)
+		return
+	}
+	hook := "/webhooks/" + ptrEscape(cb.Event) + "/post"
+	if r.spec.obj(hook) == nil {
+		r.fail("callback to %s: event %q is not a webhook of the document", req.URL.Path, cb.Event)
+		return
+	}
+	params, _ := r.spec.obj(hook)["parameters"].([]any)
+	for i := range params {
+		name, _ := get(params[i], "name").(string)
+		pattern, _ := get(params[i], "schema", "pattern").(string)
+		if get(params[i], "in") == "header" && !regexp.MustCompile(pattern).MatchString(req.Header.Get(name)) {
+			r.fail("callback to %s: header %s = %q does not match the document", req.URL.Path, name, req.Header.Get(name))
+		}
+	}
+	if err := r.spec.validate(hook+"/requestBody/content/application~1json/schema", body); err != nil {
+		r.fail("callback %s to %s: %v", cb.Event, req.URL.Path, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch cb.Event {
+	case wire.EventTransfersCommitted:
+		for _, t := range cb.Transfers {
+			r.committed[req.URL.Path] = append(r.committed[req.URL.Path], t.ID)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case wire.EventTransferConfirm:
+		if cb.Transfer == nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		r.confirms[req.URL.Path] = append(r.confirms[req.URL.Path], cb.Transfer.ID)
+		d := wire.Decision{Decision: "accept"}
+		if cb.Transfer.Note == "reject" {
+			d = wire.Decision{Decision: "reject", Reason: "no thanks"}
+		}
+		b, _ := stdjson.Marshal(d)
+		if err := r.spec.validate(hook+"/responses/200/content/application~1json/schema", b); err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("the Decision schema refuses %s: %v", b, err))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	default:
+		r.alerts[req.URL.Path] = append(r.alerts[req.URL.Path], cb.Event)
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// startSwitch starts a switch on a temporary data directory.
+func startSwitch(t *testing.T, cfg app.Config) *app.App {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.AdminToken = "test-op"
+	ctx := context.Background()
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Serve(ctx); err != nil {
+		a.Close(ctx)
+		t.Fatal(err)
+	}
+	return a
+}
+
+func newClient(t *testing.T, s *spec, base string) *client {
+	return &client{t: t, spec: s, base: base, http: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
+}
+
+// TestOpenAPIEndToEnd runs a switch, exercises every operation over
+// HTTP, successes and refusals, and checks every answer and callback
+// against the document.
+func TestOpenAPIEndToEnd(t *testing.T) {
+	s := loadSpec(t)
+	clk := &clock{}
+	recv := newReceiver(s, clk.now)
+	defer recv.srv.Close()
+	a := startSwitch(t, app.Config{Now: clk.now, ConfirmTimeout: 3 * time.Second})
+	var closeOnce sync.Once
+	closeApp := func() { closeOnce.Do(func() { a.Close(context.Background()) }) }
+	defer closeApp()
+	cl := newClient(t, s, a.URL())
+	const op = "test-op"
+	type M = map[string]any
+
+	// Service.
+	cl.expect(call{op: "GET /healthz"}, 200, "")
+	if got := cl.expect(call{op: "GET /openapi.json"}, 200, ""); !bytes.Equal(got.raw, s.raw) {
+		t.Errorf("GET /openapi.json does not serve openapi.json")
+	}
+
+	// Participants.
+	create := func(body M) answer {
+		return cl.expect(call{tok: op, op: "POST /v1/participants", body: body}, 201, "")
+	}
+	pa := create(M{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY", "JPY"}})
+	pb := create(M{"id": "wallet-b", "name": "Wallet B", "kind": "wallet", "currencies": []string{"CNY"}, "callbackUrl": recv.srv.URL + "/b"})
+	pc := create(M{"id": "bank-c", "name": "Bank C", "kind": "bank", "currencies": []string{"CNY"}, "callbackUrl": recv.srv.URL + "/c", "acceptance": "confirm"})
+	keyA, keyB, keyC := str(pa.v, "apiKey"), str(pb.v, "apiKey"), str(pc.v, "apiKey")
+	if keyA == "" || keyB == "" || keyC == "" {
+		t.Fatal("no API keys")
+	}
+	recv.mu.Lock()
+	recv.secrets["/b"], recv.secrets["/c"] = str(pb.v, "callbackSecret"), str(pc.v, "callbackSecret")
+	recv.mu.Unlock()
+	if loc := pa.header.Get("Location"); loc != "/v1/participants/wallet-a" {
+		t.Errorf("Location = %q", loc)
+	}
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "wallet-a", "name": "Again", "kind": "wallet", "currencies": []string{"CNY"}}}, 409, "duplicate-conflict")
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "X", "name": "Bad", "kind": "wallet", "currencies": []string{"CNY"}}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "w-x", "name": "X", "kind": "wallet", "currencies": []string{"CNY"}, "colour": "red"}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: `{"id":"w-x"}`, ctype: "text/plain"}, 415, "unsupported-media-type")
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: `{"name":"` + strings.Repeat("x", 70<<10) + `"}`}, 413, "payload-too-large")
+	cl.expect(call{op: "GET /v1/participants"}, 401, "unauthorized")
+	cl.expect(call{tok: "wallet-a.wrong", op: "GET /v1/participants"}, 401, "unauthorized")
+	cl.expect(call{tok: keyA, op: "POST /v1/participants", body: M{}}, 403, "forbidden")
+	if l := cl.expect(call{tok: op, op: "GET /v1/participants"}, 200, ""); length(l.v, "participants") != 3 {
+		t.Errorf("GET /v1/participants: %s", l.raw)
+	}
+	cl.expect(call{tok: keyA, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+	cl.expect(call{tok: op, op: "GET /v1/participants/{id}", args: []string{"bank-c"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 404, "not-found")
+	cl.expect(call{tok: op, op: "GET /v1/participants/{id}", args: []string{"nobody"}}, 404, "not-found")
+	cl.expect(call{tok: keyA, op: "PATCH /v1/participants/{id}", args: []string{"wallet-a"}, body: M{"acceptance": "confirm"}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "PATCH /v1/participants/{id}", args: []string{"wallet-a"}, body: M{"colour": "red"}}, 400, "invalid-request")
+	cl.expect(call{tok: keyB, op: "PATCH /v1/participants/{id}", args: []string{"wallet-a"}, body: M{}}, 404, "not-found")
+	cl.expect(call{tok: keyB, op: "PATCH /v1/participants/{id}", args: []string{"wallet-b"}, body: M{"callbackUrl": recv.srv.URL + "/b"}}, 200, "")
+	cl.expect(call{tok: op, op: "PATCH /v1/participants/{id}", args: []string{"wallet-a"}, body: M{"acceptance": "notify"}}, 200, "")
+
+	// Funds, limits, accounts.
+	funds := func(tok, id string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/participants/{id}/funds", args: []string{id}, body: body}, status, problem)
+	}
+	dep := M{"id": "dep-a-1", "currency": "CNY", "amount": "100000.00", "direction": "deposit"}
+	funds(op, "wallet-a", dep, 201, "")
+	funds(op, "wallet-a", dep, 200, "")
+	funds(op, "wallet-a", M{"id": "dep-a-1", "currency": "CNY", "amount": "1.00", "direction": "deposit"}, 409, "duplicate-conflict")
+	funds(op, "wallet-a", M{"currency": "JPY", "amount": "50000", "direction": "deposit", "participant": "wallet-a"}, 201, "")
+	funds(op, "wallet-a", M{"currency": "EUR", "amount": "1.00", "direction": "deposit"}, 422, "currency-not-enabled")
+	funds(op, "wallet-b", M{"currency": "CNY", "amount": "1.00", "direction": "withdrawal"}, 422, "insufficient-funds")
+	funds(op, "wallet-a", M{"currency": "CNY", "amount": "1.001", "direction": "deposit"}, 400, "invalid-request")
+	funds(op, "wallet-a", M{"participant": "wallet-b", "currency": "CNY", "amount": "1.00", "direction": "deposit"}, 400, "invalid-request")
+	funds(op, "nobody", M{"currency": "CNY", "amount": "1.00", "direction": "deposit"}, 404, "not-found")
+	funds(keyA, "wallet-a", M{"currency": "CNY", "amount": "1.00", "direction": "deposit"}, 403, "forbidden")
+	limit := func(id, cur string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: op, op: "PUT /v1/participants/{id}/limits/{currency}", args: []string{id, cur}, body: body}, status, problem)
+	}
+	limit("wallet-a", "CNY", M{"netDebitCap": "500.00"}, 200, "")
+	limit("wallet-b", "CNY", M{"currency": "CNY", "netDebitCap": "100"}, 200, "")
+	limit("wallet-a", "CNY", M{"currency": "USD", "netDebitCap": "1.00"}, 400, "invalid-request")
+	limit("wallet-a", "XYZ", M{"netDebitCap": "1.00"}, 400, "invalid-request")
+	limit("wallet-b", "JPY", M{"netDebitCap": "100"}, 422, "currency-not-enabled")
+	limit("nobody", "CNY", M{"netDebitCap": "1.00"}, 404, "not-found")
+	if acc := cl.expect(call{tok: keyA, op: "GET /v1/participants/{id}/accounts", args: []string{"wallet-a"}}, 200, ""); length(acc.v, "accounts") != 2 {
+		t.Errorf("accounts of wallet-a: %s", acc.raw)
+	}
+	cl.expect(call{tok: op, op: "GET /v1/participants/{id}/accounts", args: []string{"wallet-b"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "GET /v1/participants/{id}/accounts", args: []string{"wallet-a"}}, 404, "not-found")
+
+	// Fees.
+	fees := func(tok, cur string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "PUT /v1/fees/{currency}", args: []string{cur}, body: body}, status, problem)
+	}
+	fees(op, "CNY", M{"fixed": "0.10", "rate": "0.10", "min": "0.10", "max": "5.00"}, 200, "")
+	fees(op, "JPY", M{"currency": "JPY", "fixed": "0", "rate": "0", "min": "0", "max": "0"}, 200, "")
+	fees(op, "CNY", M{"fixed": "0", "rate": "0", "min": "2.00", "max": "1.00"}, 400, "invalid-request")
+	fees(op, "CNY", M{"fixed": "0", "rate": "0.001", "min": "0", "max": "0"}, 400, "invalid-request")
+	fees(op, "XYZ", M{"fixed": "0", "rate": "0", "min": "0", "max": "0"}, 400, "invalid-request")
+	fees(keyA, "CNY", M{"fixed": "0", "rate": "0", "min": "0", "max": "0"}, 403, "forbidden")
+	if f := cl.expect(call{tok: keyA, op: "GET /v1/fees"}, 200, ""); length(f.v, "fees") != 2 {
+		t.Errorf("GET /v1/fees: %s", f.raw)
+	}
+
+	// Parties.
+	party := func(tok string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/parties", body: body}, status, problem)
+	}
+	zhang := M{"type": "MSISDN", "value": "+86 138 0013 8000", "name": "Zhang San", "account": "u-123", "currency": "CNY"}
+	if p := party(keyB, zhang, 201, ""); str(p.v, "value") != "+8613800138000" || str(p.v, "displayName") != "Z**** S**" {
+		t.Errorf("registered %s", p.raw)
+	}
+	party(keyB, zhang, 200, "")
+	party(keyA, zhang, 409, "duplicate-conflict")
+	party(keyB, M{"type": "PHONE", "value": "1", "name": "X", "account": "x", "currency": "CNY"}, 400, "invalid-request")
+	party(keyB, M{"type": "EMAIL", "value": "x@example.com", "name": "X", "account": "x", "currency": "JPY"}, 400, "invalid-request")
+	random := str(party(keyB, M{"type": "RANDOM", "name": "Li Si", "account": "u-456", "currency": "CNY"}, 201, "").v, "value")
+	party(keyC, M{"type": "EMAIL", "value": "Zhang.San@Example.com", "name": "张三", "account": "c-1", "currency": "CNY"}, 201, "")
+	party(keyA, M{"type": "WALLET", "value": "alice", "name": "Alice", "account": "a-1", "currency": "CNY"}, 201, "")
+	party(op, zhang, 403, "forbidden")
+	batch := cl.expect(call{tok: keyB, op: "POST /v1/parties:batch", body: M{"parties": []M{
+		{"type": "NATIONAL_ID", "value": "11010519491231002x", "name": "Wang Wu", "account": "u-789", "currency": "CNY"},
+		{"type": "EMAIL", "value": "not-an-email", "name": "Wang Wu", "account": "u-789", "currency": "CNY"},
+		{"type": "WALLET", "value": "alice", "name": "Not Alice", "account": "u-000", "currency": "CNY"},
+	}}}, 200, "")
+	for i, want := range []float64{201, 400, 409} {
+		if got, _ := get(batch.v, "results", i, "status").(float64); got != want {
+			t.Errorf("parties:batch result %d: status %v, want %v", i, got, want)
+		}
+	}
+	cl.expect(call{tok: keyB, op: "POST /v1/parties:batch", body: M{"parties": []M{}}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "POST /v1/parties:batch", body: M{"parties": []M{}}}, 403, "forbidden")
+	var listed []string
+	q := url.Values{"limit": {"1"}}
+	for range 10 {
+		page := cl.expect(call{tok: keyB, op: "GET /v1/parties", query: q}, 200, "")
+		for i := range length(page.v, "parties") {
+			listed = append(listed, str(page.v, "parties", i, "value"))
+		}
+		next := str(page.v, "next")
+		if next == "" {
+			break
+		}
+		q = url.Values{"limit": {"1"}, "after": {next}}
+	}
+	if len(listed) != 3 {
+		t.Errorf("wallet-b's parties, a page at a time: %v, want 3", listed)
+	}
+	cl.expect(call{tok: keyB, op: "GET /v1/parties", query: url.Values{"limit": {"0"}}}, 400, "invalid-request")
+	cl.expect(call{tok: keyB, op: "GET /v1/parties", query: url.Values{"after": {"!!"}}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "GET /v1/parties"}, 403, "forbidden")
+	lookup := func(tok, typ, value string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/parties/{type}/{value}", args: []string{typ, value}}, status, problem)
+	}
+	if l := lookup(keyA, "MSISDN", "+8613800138000", 200, ""); str(l.v, "participant") != "wallet-b" || get(l.v, "name") != nil {
+		t.Errorf("lookup: %s", l.raw)
+	}
+	lookup(keyA, "MSISDN", "138 0013 8000", 200, "")
+	lookup(op, "EMAIL", "zhang.san@example.com", 200, "")
+	lookup(keyA, "MSISDN", "+8613900139000", 404, "unknown-party")
+	lookup(keyA, "PHONE", "1", 400, "invalid-request")
+	del := func(tok, typ, value string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "DELETE /v1/parties/{type}/{value}", args: []string{typ, value}}, status, problem)
+	}
+	del(keyB, "RANDOM", random, 204, "")
+	del(keyB, "RANDOM", random, 404, "unknown-party")
+	del(keyA, "MSISDN", "+8613800138000", 403, "forbidden")
+	del(op, "MSISDN", "+8613800138000", 403, "forbidden")
+	del(keyB, "EMAIL", "not-an-email", 400, "invalid-request")
+
+	// Quotes.
+	msisdn := M{"type": "MSISDN", "value": "+8613800138000"}
+	email := M{"type": "EMAIL", "value": "zhang.san@example.com"}
+	quote := func(tok string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/quotes", body: body}, status, problem)
+	}
+	q1 := quote(keyA, M{"payee": msisdn, "amount": "100.00", "currency": "CNY"}, 201, "")
+	if str(q1.v, "fee") != "0.20" || str(q1.v, "payee", "participant") != "wallet-b" {
+		t.Errorf("quote: %s", q1.raw)
+	}
+	quote(keyA, M{"payee": M{"type": "MSISDN", "value": "+8613900139000"}, "amount": "1.00", "currency": "CNY"}, 422, "unknown-party")
+	quote(keyA, M{"payee": msisdn, "amount": "1.001", "currency": "CNY"}, 400, "invalid-request")
+	quote(keyA, M{"payee": msisdn, "amount": "100", "currency": "JPY"}, 422, "currency-not-enabled")
+	quote(keyA, M{"payee": M{"type": "WALLET", "value": "alice"}, "amount": "1.00", "currency": "CNY"}, 422, "same-participant")
+	quote(op, M{"payee": msisdn, "amount": "1.00", "currency": "CNY"}, 403, "forbidden")
+
+	// Suspension.
+	setStatus := func(verb, tok, id string, code int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/participants/{id}/" + verb, args: []string{id}}, code, problem)
+	}
+	if p := setStatus("suspend", op, "wallet-b", 200, ""); str(p.v, "status") != "suspended" {
+		t.Errorf("suspend: %s", p.raw)
+	}
+	quote(keyA, M{"payee": msisdn, "amount": "1.00", "currency": "CNY"}, 422, "participant-suspended")
+	cl.expect(call{tok: keyA, op: "POST /v1/transfers", body: M{"id": "a-susp", "payee": msisdn, "amount": "1.00", "currency": "CNY"}}, 422, "participant-suspended")
+	setStatus("suspend", keyA, "wallet-b", 403, "forbidden")
+	setStatus("suspend", op, "nobody", 404, "not-found")
+	setStatus("resume", keyB, "wallet-b", 403, "forbidden")
+	setStatus("resume", op, "nobody", 404, "not-found")
+	if p := setStatus("resume", op, "wallet-b", 200, ""); str(p.v, "status") != "active" {
+		t.Errorf("resume: %s", p.raw)
+	}
+
+	// Transfers.
+	pay := func(tok string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/transfers", body: body}, status, problem)
+	}
+	t1 := M{"id": "a-0001", "payee": msisdn, "amount": "100.00", "currency": "CNY", "quoteId": str(q1.v, "id"), "note": "dinner"}
+	if tr := pay(keyA, t1, 201, ""); str(tr.v, "state") != "COMMITTED" || str(tr.v, "fee") != "0.20" || tr.header.Get("Location") != "/v1/transfers/a-0001" {
+		t.Errorf("transfer: %s", tr.raw)
+	}
+	pay(keyA, t1, 200, "")
+	pay(keyA, M{"id": "a-0001", "payee": msisdn, "amount": "99.00", "currency": "CNY"}, 409, "duplicate-conflict")
+	pay(keyA, M{"id": "a-0002", "payee": msisdn, "amount": "99.00", "currency": "CNY", "quoteId": str(q1.v, "id")}, 422, "quote-mismatch")
+	if tr := pay(keyA, M{"id": "a-0003", "payee": email, "amount": "50.00", "currency": "CNY"}, 201, ""); str(tr.v, "state") != "COMMITTED" {
+		t.Errorf("transfer to a confirm-mode payee that accepts: %s", tr.raw)
+	}
+	if tr := pay(keyA, M{"id": "a-0004", "payee": email, "amount": "10.00", "currency": "CNY", "note": "reject"}, 201, ""); str(tr.v, "state") != "ABORTED" || str(tr.v, "reason") != "rejected: no thanks" {
+		t.Errorf("transfer to a confirm-mode payee that rejects: %s", tr.raw)
+	}
+	pay(keyA, M{"id": "a-0005", "payee": msisdn, "amount": "1000000.00", "currency": "CNY"}, 422, "insufficient-funds")
+	pay(keyA, M{"id": "bad id", "payee": msisdn, "amount": "1.00", "currency": "CNY"}, 400, "invalid-request")
+	pay(keyA, M{"id": "a-0007", "payee": M{"type": "WALLET", "value": "alice"}, "amount": "1.00", "currency": "CNY"}, 422, "same-participant")
+	pay(op, M{"id": "op-1", "payee": msisdn, "amount": "1.00", "currency": "CNY"}, 403, "forbidden")
+	q2 := quote(keyA, M{"payee": msisdn, "amount": "1.00", "currency": "CNY"}, 201, "")
+	clk.advance(2 * time.Minute)
+	pay(keyA, M{"id": "a-0006", "payee": msisdn, "amount": "1.00", "currency": "CNY", "quoteId": str(q2.v, "id")}, 422, "quote-expired")
+	// wallet-b pays wallet-a more than it has: it uses its net debit
+	// cap, below which the cap cannot then be lowered.
+	pay(keyB, M{"id": "b-0001", "payee": M{"type": "WALLET", "value": "alice"}, "amount": "120.00", "currency": "CNY"}, 201, "")
+	limit("wallet-b", "CNY", M{"netDebitCap": "10.00"}, 422, "limit-below-position")
+	tb := cl.expect(call{tok: keyA, op: "POST /v1/transfers:batch", body: M{"transfers": []M{
+		{"id": "a-0010", "payee": msisdn, "amount": "1.00", "currency": "CNY"},
+		{"id": "a-0003", "payee": email, "amount": "50.00", "currency": "CNY"},
+		{"id": "a-0011", "payee": msisdn, "amount": "abc", "currency": "CNY"},
+		{"id": "a-0012", "payee": M{"type": "MSISDN", "value": "+8613900139000"}, "amount": "1.00", "currency": "CNY"},
+	}}}, 200, "")
+	for i, want := range []float64{201, 200, 400, 422} {
+		if got, _ := get(tb.v, "results", i, "status").(float64); got != want {
+			t.Errorf("transfers:batch result %d: status %v, want %v", i, got, want)
+		}
+	}
+	cl.expect(call{tok: keyA, op: "POST /v1/transfers:batch", body: M{"transfers": []M{}}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "POST /v1/transfers:batch", body: M{"transfers": []M{}}}, 403, "forbidden")
+
+	list := func(tok string, q url.Values, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/transfers", query: q}, status, problem)
+	}
+	var ids []string
+	q = url.Values{"limit": {"2"}}
+	for range 10 {
+		page := list(keyA, q, 200, "")
+		for i := range length(page.v, "transfers") {
+			ids = append(ids, str(page.v, "transfers", i, "id"))
+		}
+		next := str(page.v, "next")
+		if next == "" {
+			break
+		}
+		q = url.Values{"limit": {"2"}, "since": {next}}
+	}
+	if want := []string{"a-0001", "a-0003", "a-0004", "b-0001", "a-0010"}; !slices.Equal(ids, want) {
+		t.Errorf("wallet-a's transfers, a page at a time: %v, want %v", ids, want)
+	}
+	list(keyB, url.Values{"since": {"2000-01-01T00:00:00Z"}}, 200, "")
+	list(op, url.Values{"participant": {"wallet-b"}}, 200, "")
+	list(keyA, url.Values{"since": {"yesterday"}}, 400, "invalid-request")
+	list(keyA, url.Values{"limit": {"5000"}}, 400, "invalid-request")
+	list(op, nil, 400, "invalid-request")
+	list(op, url.Values{"participant": {"nobody"}}, 404, "not-found")
+	getT := func(tok, id string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/transfers/{id}", args: []string{id}}, status, problem)
+	}
+	if tr := getT(keyA, "a-0001", 200, ""); get(tr.v, "payee", "account") != nil {
+		t.Errorf("the payer sees the payee's account: %s", tr.raw)
+	}
+	if tr := getT(keyB, "a-0001", 200, ""); str(tr.v, "payee", "account") != "u-123" {
+		t.Errorf("the payee does not see its account: %s", tr.raw)
+	}
+	getT(op, "a-0004", 200, "")
+	getT(keyC, "a-0001", 404, "not-found")
+	getT(keyA, "nothing", 404, "not-found")
+
+	// Liquidity alerts: wallet-b, which used its net debit cap, asks to
+	// be warned below 1000.00, which it is at once; then turns it off.
+	liq := func(tok, id, cur string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "PUT /v1/participants/{id}/liquidity/{currency}", args: []string{id, cur}, body: body}, status, problem)
+	}
+	getLiq := func(tok, id, cur string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/participants/{id}/liquidity/{currency}", args: []string{id, cur}}, status, problem)
+	}
+	alerts := func(tok string, q url.Values, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/liquidity-alerts", query: q}, status, problem)
+	}
+	liq(keyB, "wallet-b", "CNY", M{"threshold": "1000.00"}, 200, "")
+	liq(op, "wallet-a", "CNY", M{"currency": "CNY", "threshold": "0"}, 200, "")
+	liq(keyB, "wallet-b", "JPY", M{"threshold": "1"}, 422, "currency-not-enabled")
+	liq(keyB, "wallet-b", "CNY", M{"threshold": "-1.00"}, 400, "invalid-request")
+	liq(keyB, "wallet-b", "CNY", M{"currency": "USD", "threshold": "1.00"}, 400, "invalid-request")
+	liq(keyA, "wallet-b", "CNY", M{"threshold": "1.00"}, 404, "not-found")
+	getLiq(keyA, "wallet-a", "CNY", 200, "")
+	getLiq(keyA, "wallet-a", "JPY", 404, "not-found")
+	getLiq(keyA, "wallet-a", "XYZ", 400, "invalid-request")
+	getLiq(keyA, "wallet-b", "CNY", 404, "not-found")
+	// The monitor checks asynchronously.
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited in vain for %s", what)
+			}
+		}
+	}
+	eventually("wallet-b's low alert", func() bool {
+		return length(alerts(keyB, nil, 200, "").v, "alerts") == 1 && get(getLiq(op, "wallet-b", "CNY", 200, "").v, "below") == true
+	})
+	liq(keyB, "wallet-b", "CNY", M{"threshold": "0"}, 200, "")
+	eventually("wallet-b's restored alert", func() bool {
+		return length(alerts(keyB, nil, 200, "").v, "alerts") == 2 && get(getLiq(keyB, "wallet-b", "CNY", 200, "").v, "below") == false
+	})
+	if page := alerts(op, url.Values{"limit": {"1"}}, 200, ""); str(page.v, "next") == "" {
+		t.Errorf("a page of one alert of two has no next: %s", page.raw)
+	} else {
+		alerts(op, url.Values{"limit": {"1"}, "after": {str(page.v, "next")}}, 200, "")
+	}
+	alerts(keyA, url.Values{"after": {"-1"}}, 400, "invalid-request")
+	alerts(keyA, url.Values{"limit": {"0"}}, 400, "invalid-request")
+
+	// The hub's accounts.
+	if h := cl.expect(call{tok: op, op: "GET /v1/hub/accounts"}, 200, ""); length(h.v, "accounts") != 2 {
+		t.Errorf("hub accounts: %s", h.raw)
+	}
+	cl.expect(call{tok: keyA, op: "GET /v1/hub/accounts"}, 403, "forbidden")
+
+	// Settlement: close the CNY window, read its report, confirm the
+	// instructions.
+	windows := func(tok string, q url.Values, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/settlement-windows", query: q}, status, problem)
+	}
+	window := func(tok, id string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/settlement-windows/{id}", args: []string{id}}, status, problem)
+	}
+	closeW := func(tok, id string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/settlement-windows/{id}/close", args: []string{id}}, status, problem)
+	}
+	report := func(tok, id, accept string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "GET /v1/settlement-windows/{id}/report", args: []string{id}, accept: accept}, status, problem)
+	}
+	confirm := func(id string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: op, op: "POST /v1/settlement-windows/{id}/confirmations", args: []string{id}, body: body}, status, problem)
+	}
+	windows(keyA, url.Values{"currency": {"CNY"}}, 200, "")
+	if w := window(keyA, "CNY-1", 200, ""); str(w.v, "state") != "OPEN" {
+		t.Errorf("window CNY-1: %s", w.raw)
+	}
+	window(keyA, "CNY-99", 404, "not-found")
+	report(op, "CNY-1", "", 409, "window-open")
+	confirm("CNY-1", M{"participant": "wallet-a"}, 409, "window-open")
+	closeW(keyA, "CNY-1", 403, "forbidden")
+	closeW(op, "XYZ-1", 404, "not-found")
+	if w := closeW(op, "CNY-1", 200, ""); str(w.v, "state") != "CLOSED" || str(w.v, "next") != "CNY-2" {
+		t.Errorf("closed CNY-1: %s", w.raw)
+	}
+	closeW(op, "CNY-1", 200, "")
+	full := report(op, "CNY-1", "", 200, "")
+	if csv := report(op, "CNY-1", "text/csv", 200, ""); !strings.HasPrefix(string(csv.raw), "window,currency,participant,") {
+		t.Errorf("CSV report: %q", csv.raw)
+	}
+	if own := report(keyA, "CNY-1", "application/json", 200, ""); length(own.v, "positions") != 1 || str(own.v, "hubFees") != "" {
+		t.Errorf("wallet-a's report: %s", own.raw)
+	}
+	owed := map[string]string{}
+	for i := range length(full.v, "instructions") {
+		owed[str(full.v, "instructions", i, "participant")] = str(full.v, "instructions", i, "amount")
+	}
+	if len(owed) != 4 || owed["bank-c"] != "50.00" {
+		t.Fatalf("instructions of CNY-1: %s", full.raw)
+	}
+	// bank-c spends, in the next window, what it is to be paid out.
+	pay(keyC, M{"id": "c-0001", "payee": msisdn, "amount": "40.00", "currency": "CNY"}, 201, "")
+	confirm("CNY-1", M{"participant": "bank-c"}, 422, "insufficient-funds")
+	confirm("CNY-1", M{"participant": "wallet-a", "amount": "0.01"}, 422, "settlement-amount-mismatch")
+	confirm("CNY-1", M{"participant": "wallet-a", "amount": "abc"}, 400, "invalid-request")
+	confirm("CNY-1", M{"participant": "nobody"}, 404, "not-found")
+	confirm("CNY-9", M{"participant": "wallet-a"}, 404, "not-found")
+	confirm("CNY-1", M{"participant": "wallet-a", "amount": owed["wallet-a"]}, 201, "")
+	confirm("CNY-1", M{"participant": "wallet-a"}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/settlement-windows/{id}/confirmations", args: []string{"CNY-1"}, body: M{"participant": "wallet-a"}}, 403, "forbidden")
+	if l := windows(op, url.Values{"state": {"SETTLING"}}, 200, ""); str(l.v, "windows", 0, "id") != "CNY-1" {
+		t.Errorf("settling windows: %s", l.raw)
+	}
+	windows(keyA, url.Values{"state": {"DONE"}}, 400, "invalid-request")
+	windows(keyA, url.Values{"currency": {"XYZ"}}, 400, "invalid-request")
+
+	// Who may call what, as each operation says: without credentials,
+	// and with the wrong kind of credentials.
+	for _, o := range s.operations() {
+		access := o.obj["x-hulian-access"]
+		c := call{op: o.key()}
+		if access == "public" {
+			if a := cl.do(c); a.status != 200 {
+				t.Errorf("%s without credentials: %d", o.key(), a.status)
+			}
+			continue
+		}
+		cl.expect(c, 401, "unauthorized")
+		switch access {
+		case "operator":
+			cl.expect(call{tok: keyA, op: o.key()}, 403, "forbidden")
+		case "participant":
+			cl.expect(call{tok: op, op: o.key()}, 403, "forbidden")
+		}
+	}
+
+	// Callbacks: wallet-b was notified of its incoming transfers and
+	// bank-c asked about its own, then notified of the accepted one.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		recv.mu.Lock()
+		b, c := slices.Clone(recv.committed["/b"]), slices.Clone(recv.committed["/c"])
+		confirms := slices.Clone(recv.confirms["/c"])
+		recv.mu.Unlock()
+		liquidity := slices.Clone(recv.alerts["/b"])
+		if slices.Contains(b, "a-0001") && slices.Contains(b, "a-0010") && slices.Contains(c, "a-0003") &&
+			slices.Contains(liquidity, "liquidity.low") && slices.Contains(liquidity, "liquidity.restored") {
+			if !slices.Equal(confirms, []string{"a-0003", "a-0004"}) {
+				t.Errorf("bank-c was asked about %v, want a-0003 and a-0004", confirms)
+			}
+			if slices.Contains(c, "a-0004") {
+				t.Errorf("bank-c was notified of the rejected a-0004")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("callbacks: wallet-b notified of %v and %v, bank-c of %v; want a-0001, a-0010, liquidity.low and .restored, and a-0003", b, liquidity, c)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	recv.mu.Lock()
+	for _, e := range recv.errs {
+		t.Error(e)
+	}
+	recv.mu.Unlock()
+
+	// Every operation was called, and every success it declares seen.
+	for _, o := range s.operations() {
+		seen := cl.seen[o.key()]
+		if len(seen) == 0 {
+			t.Errorf("%s was not exercised", o.key())
+		}
+		for code := range o.obj["responses"].(map[string]any) {
+			if n, _ := strconv.Atoi(code); n < 300 && !seen[n] {
+				t.Errorf("%s: success %s was not exercised", o.key(), code)
+			}
+		}
+		t.Logf("%-45s %v", o.key(), slices.Sorted(maps.Keys(seen)))
+	}
+
+	// A stopping switch: not ready, its ledger takes no writes, its
+	// database is closed. Its answers still match the document.
+	closeApp()
+	for _, c := range []struct {
+		call   call
+		status int
+	}{
+		{call{op: "GET /healthz"}, 503},
+		{call{tok: op, op: "POST /v1/participants/{id}/funds", args: []string{"wallet-a"}, body: M{"currency": "CNY", "amount": "1.00", "direction": "deposit"}}, 503},
+		{call{tok: keyB, op: "GET /v1/parties"}, 500},
+	} {
+		o, _ := s.operation(c.call.op)
+		var body io.Reader
+		if c.call.body != nil {
+			b, _ := stdjson.Marshal(c.call.body)
+			body = bytes.NewReader(b)
+		}
+		req := httptest.NewRequest(o.method, fill(o.path, c.call.args...), body)
+		if c.call.tok != "" {
+			req.Header.Set("Authorization", "Bearer "+c.call.tok)
+		}
+		rec := httptest.NewRecorder()
+		a.API.ServeHTTP(rec, req)
+		if rec.Code != c.status {
+			t.Errorf("%s on a closed switch: %d, want %d: %s", c.call.op, rec.Code, c.status, rec.Body.Bytes())
+		}
+		for _, e := range s.checkResponse(o.ptr, rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("%s on a closed switch: %s", c.call.op, e)
+		}
+	}
+}
+
+// TestOpenAPIRateLimited checks the answer to a participant over its
+// request rate.
+func TestOpenAPIRateLimited(t *testing.T) {
+	s := loadSpec(t)
+	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1})
+	defer a.Close(context.Background())
+	cl := newClient(t, s, a.URL())
+	p := cl.expect(call{tok: "test-op", op: "POST /v1/participants", body: map[string]any{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
+	key := str(p.v, "apiKey")
+	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 429, "rate-limited")
+	cl.expect(call{tok: key, op: "GET /v1/transfers"}, 429, "rate-limited")
+	// The operator is not limited.
+	cl.expect(call{tok: "test-op", op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+	cl.expect(call{tok: "test-op", op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+}
