@@ -56,8 +56,8 @@ type Transfer struct {
 	QuoteID   string
 	Note      string
 	CreatedAt time.Time
-	// Reason says why an ABORTED transfer was aborted: "rejected: …",
-	// "timeout" or "expired".
+	// Reason says why an ABORTED transfer was aborted: "rejected: …" (the
+	// payee's reason), "timeout", "payee unreachable" or "expired".
 	Reason string
 	// seq orders transfers in listings: the timestamp of the payment
 	// event.
@@ -456,7 +456,9 @@ func (s *Service) confirm(ctx context.Context, ps []*pending, out []Outcome) {
 			case err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 				answers[k] = answer{false, "timeout"}
 			case err != nil:
-				answers[k] = answer{false, "rejected: " + err.Error()}
+				// Not the payee's decision, and the error may name its
+				// internal address: the payer only learns it failed.
+				answers[k] = answer{false, "payee unreachable"}
 			case !accept:
 				answers[k] = answer{false, "rejected: " + reason}
 			default:

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo runs the demo end to end, as a user would, and checks that it
+// passes its own checks. It asserts correctness, never speed: on a loaded
+// machine the demo makes fewer payments, and must still balance.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for 10 s")
+	}
+	// The demo's default data directory is a new one in the temp dir:
+	// point the temp dir at the test's, so that it is removed afterwards.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("HULIAN_ADMIN_TOKEN", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"demo", "--duration", "10s"}, &out, &errOut)
+	t.Logf("stdout:\n%s", out.String())
+	if errOut.Len() > 0 {
+		t.Logf("stderr:\n%s", errOut.String())
+	}
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"/openapi.json",
+		"operator token  op.",
+		"transfers/s",
+		"PASS  ledger zero-sum CNY",
+		"PASS  peony-pay books agree with the switch",
+		"PASS  bamboo-wallet books agree with the switch",
+		"PASS  lotus-pay books agree with the switch",
+		"PASS  river-bank books agree with the switch",
+		"All checks passed",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(s, "FAIL") {
+		t.Errorf("a check failed")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "hulian-demo-*"))
+	if len(dirs) != 1 || !strings.Contains(s, dirs[0]) {
+		t.Errorf("data directories %v, not named in the output", dirs)
+	}
+}
+
+// TestDemoInterrupted stops the demo with the context, as Ctrl-C does:
+// it must finish the payments in flight and still balance.
+func TestDemoInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(4*time.Second, cancel)
+	var out, errOut bytes.Buffer
+	dir := filepath.Join(t.TempDir(), "data")
+	code := run(ctx, []string{"demo", "--duration", "0", "--users", "200", "--concurrency", "4", "--data", dir}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"interrupted", "PASS  ledger zero-sum CNY", "All checks passed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hulian.db")); err != nil {
+		t.Errorf("the switch did not use --data: %v", err)
+	}
+	// A second run refuses the used directory rather than mixing runs.
+	if code := run(context.Background(), []string{"demo", "--data", dir}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "not empty") {
+		t.Errorf("reused data directory: exit %d, %s", code, errOut.String())
+	}
+}

@@ -1,0 +1,480 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/hulian/hulian/internal/money"
+)
+
+// Books is a participant's own ledger: its end users' balances, and what
+// it knows of its position at the switch. A real wallet or bank keeps
+// these in its core banking system; the switch never sees its users'
+// balances, only the participant's settlement account. Keeping both sides
+// in one structure, under one lock, is what lets the participant prove at
+// any time that
+//
+//	position at the switch = deposits − withdrawals − sent − fees paid + received
+//	                         + settled in − settled out
+//	Σ users' balances      = opening balances + received − sent − fees charged to users
+//
+// Amounts are int64 minor units of the participant's one currency: exact,
+// never float.
+//
+// Money leaves a user in two steps, as with a card: Hold before the
+// payment is sent (so that two concurrent payments cannot both spend the
+// same balance), then Settle when the switch's answer is final — the
+// hold becomes a debit on COMMITTED and is released on a refusal or
+// ABORTED. Money arrives with Credit, once per transfer id, however many
+// times the switch notifies it.
+type Books struct {
+	currency money.Currency
+
+	mu       sync.Mutex
+	users    map[string]*User
+	suspense money.Amount // credits for accounts the participant cannot credit: returned to the payer by other means
+
+	opening     money.Amount // users' balances when they were opened (their money before the simulation)
+	deposits    money.Amount
+	withdrawals money.Amount
+	sent        money.Amount // committed outgoing payments, without fees
+	feesPaid    money.Amount // scheme fees the switch charged the participant
+	feesCharged money.Amount // the part of those the participant passed on to its users
+	received    money.Amount // committed incoming payments credited
+	held        money.Amount // sum of open holds
+	settledIn   money.Amount // net settlement it paid in at the settlement bank (restores its position)
+	settledOut  money.Amount // net settlement the settlement bank paid out to it
+
+	outgoing map[string]*Outgoing    // every outgoing payment, by transfer id
+	credited map[string]money.Amount // every credited incoming transfer id, and its amount
+	nSent    int
+	nRecv    int
+	dupes    int // notifications of transfers already credited (redeliveries)
+}
+
+// User is an end user's account in the participant's books.
+type User struct {
+	ID      string
+	Name    string
+	Balance money.Amount // booked balance
+	Held    money.Amount // part of Balance promised to payments in flight
+	// Closed accounts take no incoming payment: a confirm-mode
+	// participant rejects transfers to them.
+	Closed bool
+}
+
+// Available is what the user may still spend.
+func (u *User) Available() money.Amount { return u.Balance - u.Held }
+
+// Outgoing is the participant's record of one outgoing payment.
+type Outgoing struct {
+	ID     string
+	User   string
+	Amount money.Amount
+	Hold   money.Amount // amount plus the fee the user may be charged
+	Fee    money.Amount // the fee the switch charged (known once committed)
+	State  OutState
+}
+
+// OutState is where an outgoing payment stands in the participant's books.
+type OutState int
+
+// The states of an outgoing payment.
+const (
+	OutHeld      OutState = iota // sent or about to be; money held
+	OutCommitted                 // the switch committed it: the user was debited
+	OutReleased                  // refused or aborted: the hold was released
+)
+
+// Errors of the books.
+var (
+	// ErrBalance means the user's available balance does not cover the
+	// payment: the participant declines it without asking the switch.
+	ErrBalance = errors.New("balance too low")
+	// ErrNoUser means there is no such user, or the account is closed.
+	ErrNoUser = errors.New("no such open account")
+	// ErrDuplicate means the transfer id is already in the books.
+	ErrDuplicate = errors.New("transfer id already used")
+)
+
+// NewBooks returns empty books in currency c.
+func NewBooks(c money.Currency) *Books {
+	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]money.Amount{}}
+}
+
+// Currency is the books' currency.
+func (b *Books) Currency() money.Currency { return b.currency }
+
+// Open opens a user account with an opening balance: money the user
+// brought to the participant outside the switch (a top-up, a salary).
+func (b *Books) Open(id, name string, opening money.Amount) error {
+	if opening < 0 {
+		return fmt.Errorf("open %s: negative opening balance", id)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.users[id]; ok {
+		return fmt.Errorf("open %s: account exists", id)
+	}
+	b.users[id] = &User{ID: id, Name: name, Balance: opening}
+	b.opening += opening
+	return nil
+}
+
+// Close closes a user account: it keeps its balance, takes no more
+// incoming payments.
+func (b *Books) Close(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.users[id]
+	if !ok {
+		return fmt.Errorf("close %s: %w", id, ErrNoUser)
+	}
+	u.Closed = true
+	return nil
+}
+
+// User returns a copy of a user's account.
+func (b *Books) User(id string) (User, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.users[id]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// CanReceive reports whether the user exists and is open: what a
+// confirm-mode participant checks before it accepts a transfer.
+func (b *Books) CanReceive(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.users[id]
+	return ok && !u.Closed
+}
+
+// Deposit records money the participant moved to its settlement account
+// at the switch (the operator confirmed it).
+func (b *Books) Deposit(a money.Amount) {
+	b.mu.Lock()
+	b.deposits += a
+	b.mu.Unlock()
+}
+
+// Withdraw records money the participant took out of its settlement
+// account.
+func (b *Books) Withdraw(a money.Amount) {
+	b.mu.Lock()
+	b.withdrawals += a
+	b.mu.Unlock()
+}
+
+// Settle records a settlement instruction the settlement bank carried
+// out: "pay" (the participant paid in its net debit, which the switch
+// credits to its position) or "receive" (it was paid its net credit,
+// which the switch debits).
+func (b *Books) Settle(direction string, a money.Amount) {
+	b.mu.Lock()
+	if direction == "pay" {
+		b.settledIn += a
+	} else {
+		b.settledOut += a
+	}
+	b.mu.Unlock()
+}
+
+// Hold reserves amount+fee of user for outgoing payment id, or declines
+// with ErrBalance or ErrNoUser. fee is what the user may be charged: zero
+// when the participant absorbs the scheme fee.
+func (b *Books) Hold(id, user string, amount, fee money.Amount) error {
+	if amount <= 0 || fee < 0 {
+		return fmt.Errorf("hold %s: amount must be positive, fee not negative", id)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.outgoing[id]; ok {
+		return fmt.Errorf("hold %s: %w", id, ErrDuplicate)
+	}
+	u, ok := b.users[user]
+	switch {
+	case !ok || u.Closed:
+		return fmt.Errorf("hold %s for %s: %w", id, user, ErrNoUser)
+	case u.Available() < amount+fee:
+		return fmt.Errorf("hold %s for %s: %w", id, user, ErrBalance)
+	}
+	u.Held += amount + fee
+	b.held += amount + fee
+	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, Hold: amount + fee, State: OutHeld}
+	return nil
+}
+
+// Commit turns payment id's hold into a debit: the switch answered
+// COMMITTED with scheme fee fee. The user is debited the amount, plus
+// the fee when chargeUser (never more than was held). Committing twice is
+// a no-op; committing a released payment is an error (the books and the
+// switch disagree: investigate).
+func (b *Books) Commit(id string, fee money.Amount, chargeUser bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.outgoing[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("commit %s: no such payment", id)
+	case o.State == OutCommitted:
+		return nil
+	case o.State == OutReleased:
+		return fmt.Errorf("commit %s: the payment was released", id)
+	}
+	u := b.users[o.User]
+	charged := money.Amount(0)
+	if chargeUser {
+		charged = min(fee, o.Hold-o.Amount)
+	}
+	u.Held -= o.Hold
+	b.held -= o.Hold
+	u.Balance -= o.Amount + charged
+	o.Fee, o.State = fee, OutCommitted
+	b.sent += o.Amount
+	b.feesPaid += fee
+	b.feesCharged += charged
+	b.nSent++
+	return nil
+}
+
+// Release releases payment id's hold: the switch refused or aborted it.
+// Releasing twice is a no-op; releasing a committed payment is an error.
+func (b *Books) Release(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.outgoing[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("release %s: no such payment", id)
+	case o.State == OutReleased:
+		return nil
+	case o.State == OutCommitted:
+		return fmt.Errorf("release %s: the payment was committed", id)
+	}
+	u := b.users[o.User]
+	u.Held -= o.Hold
+	b.held -= o.Hold
+	o.State = OutReleased
+	return nil
+}
+
+// Credit books incoming transfer id of amount to user, once: it returns
+// false, changing nothing, if id was credited before (a redelivered
+// notification). A transfer to an unknown or closed account goes to
+// suspense, from where a real participant returns it; it is still
+// received.
+func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
+	if amount <= 0 {
+		return false, fmt.Errorf("credit %s: amount must be positive", id)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.credited[id]; ok {
+		b.dupes++
+		return false, nil
+	}
+	b.credited[id] = amount
+	if u, ok := b.users[user]; ok && !u.Closed {
+		u.Balance += amount
+	} else {
+		b.suspense += amount
+	}
+	b.received += amount
+	b.nRecv++
+	return true, nil
+}
+
+// Credited returns the amount credited for incoming transfer id.
+func (b *Books) Credited(id string) (money.Amount, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, ok := b.credited[id]
+	return a, ok
+}
+
+// Missing returns how many of ids are not credited yet.
+func (b *Books) Missing(ids []string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if _, ok := b.credited[id]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// Outgoing returns a copy of the record of outgoing payment id.
+func (b *Books) Outgoing(id string) (Outgoing, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.outgoing[id]
+	if !ok {
+		return Outgoing{}, false
+	}
+	return *o, true
+}
+
+// Summary is the books' totals at one moment.
+type Summary struct {
+	Currency    money.Currency
+	Users       int
+	Opening     money.Amount
+	Deposits    money.Amount
+	Withdrawals money.Amount
+	Sent        money.Amount
+	FeesPaid    money.Amount
+	FeesCharged money.Amount
+	Received    money.Amount
+	SettledIn   money.Amount
+	SettledOut  money.Amount
+	Held        money.Amount
+	Suspense    money.Amount
+	UsersTotal  money.Amount // Σ users' booked balances, plus suspense
+	NSent       int          // committed outgoing payments
+	NReceived   int          // credited incoming transfers
+	Duplicates  int          // redelivered notifications ignored
+	Open        int          // outgoing payments still held
+}
+
+// Position is where the participant believes its settlement account at
+// the switch stands: deposits − withdrawals − sent − fees paid + received
+// + settled in − settled out.
+func (s Summary) Position() money.Amount {
+	return s.Deposits - s.Withdrawals - s.Sent - s.FeesPaid + s.Received + s.SettledIn - s.SettledOut
+}
+
+// ExpectedUsersTotal is what the users' balances must add up to:
+// opening balances + received − sent − fees charged to users.
+func (s Summary) ExpectedUsersTotal() money.Amount {
+	return s.Opening + s.Received - s.Sent - s.FeesCharged
+}
+
+// Summary totals the books.
+func (b *Books) Summary() Summary {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := Summary{Currency: b.currency, Users: len(b.users), Opening: b.opening, Deposits: b.deposits,
+		Withdrawals: b.withdrawals, Sent: b.sent, FeesPaid: b.feesPaid, FeesCharged: b.feesCharged,
+		Received: b.received, SettledIn: b.settledIn, SettledOut: b.settledOut, Held: b.held, Suspense: b.suspense, NSent: b.nSent, NReceived: b.nRecv, Duplicates: b.dupes}
+	s.UsersTotal = b.suspense
+	for _, u := range b.users {
+		s.UsersTotal += u.Balance
+	}
+	for _, o := range b.outgoing {
+		if o.State == OutHeld {
+			s.Open++
+		}
+	}
+	return s
+}
+
+// Verify checks the books' own invariants: the users' balances add up to
+// what the journal of payments says, no balance is negative or
+// over-held, the holds add up, and the credited transfers add up to what
+// was received. It is what a participant runs at the end of every day,
+// before it compares with the switch.
+func (b *Books) Verify() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	var total, held money.Amount
+	for _, u := range b.users {
+		total += u.Balance
+		held += u.Held
+		if u.Balance < 0 || u.Held < 0 || u.Held > u.Balance {
+			errs = append(errs, fmt.Errorf("user %s: balance %s, held %s", u.ID, u.Balance.Format(b.currency), u.Held.Format(b.currency)))
+		}
+	}
+	total += b.suspense
+	if want := b.opening + b.received - b.sent - b.feesCharged; total != want {
+		errs = append(errs, fmt.Errorf("users' balances add up to %s, the payments to %s", total.Format(b.currency), want.Format(b.currency)))
+	}
+	var open money.Amount
+	var nSent int
+	var sent, fees money.Amount
+	for _, o := range b.outgoing {
+		switch o.State {
+		case OutHeld:
+			open += o.Hold
+		case OutCommitted:
+			nSent++
+			sent += o.Amount
+			fees += o.Fee
+		}
+	}
+	if held != b.held || open != b.held {
+		errs = append(errs, fmt.Errorf("holds: users %s, total %s, open payments %s", held.Format(b.currency), b.held.Format(b.currency), open.Format(b.currency)))
+	}
+	if nSent != b.nSent || sent != b.sent || fees != b.feesPaid {
+		errs = append(errs, fmt.Errorf("committed payments: %d for %s with fees %s, totals say %d for %s with fees %s",
+			nSent, sent.Format(b.currency), fees.Format(b.currency), b.nSent, b.sent.Format(b.currency), b.feesPaid.Format(b.currency)))
+	}
+	var recv money.Amount
+	for _, a := range b.credited {
+		recv += a
+	}
+	if recv != b.received || len(b.credited) != b.nRecv {
+		errs = append(errs, fmt.Errorf("credits: %d for %s, totals say %d for %s", len(b.credited), recv.Format(b.currency), b.nRecv, b.received.Format(b.currency)))
+	}
+	return errors.Join(errs...)
+}
+
+// openPayments returns the ids of outgoing payments still held, sorted.
+func (b *Books) openPayments() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for id, o := range b.outgoing {
+		if o.State == OutHeld {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// committedOutgoing returns the committed outgoing payments: id → amount
+// and fee.
+func (b *Books) committedOutgoing() map[string]Outgoing {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]Outgoing, b.nSent)
+	for id, o := range b.outgoing {
+		if o.State == OutCommitted {
+			out[id] = *o
+		}
+	}
+	return out
+}
+
+// creditedIDs returns a copy of the credited incoming transfers.
+func (b *Books) creditedIDs() map[string]money.Amount {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string]money.Amount, len(b.credited))
+	for id, a := range b.credited {
+		out[id] = a
+	}
+	return out
+}
+
+// userIDs returns the users' ids, sorted.
+func (b *Books) userIDs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids := make([]string, 0, len(b.users))
+	for id := range b.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

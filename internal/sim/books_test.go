@@ -1,0 +1,181 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/hulian/hulian/internal/money"
+)
+
+var cny = money.MustCurrency("CNY")
+
+func mustVerify(t *testing.T, b *Books) {
+	t.Helper()
+	if err := b.Verify(); err != nil {
+		t.Fatalf("books: %v", err)
+	}
+}
+
+func TestBooksPayments(t *testing.T) {
+	b := NewBooks(cny)
+	if err := b.Open("alice", "王伟", 100_00); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open("bob", "李娜", 0); err != nil {
+		t.Fatal(err)
+	}
+	b.Deposit(100_00)
+
+	// A hold makes the money unavailable to a second payment.
+	if err := b.Hold("t1", "alice", 60_00, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Hold("t2", "alice", 60_00, 0); !errors.Is(err, ErrBalance) {
+		t.Fatalf("second hold: %v, want ErrBalance", err)
+	}
+	if err := b.Hold("t1", "alice", 1_00, 0); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("reused id: %v, want ErrDuplicate", err)
+	}
+	if err := b.Hold("t3", "nobody", 1_00, 0); !errors.Is(err, ErrNoUser) {
+		t.Fatalf("unknown user: %v, want ErrNoUser", err)
+	}
+	mustVerify(t, b)
+
+	// Committed: debited once, with the fee paid by the participant, not
+	// charged to the user.
+	if err := b.Commit("t1", 16, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit("t1", 16, false); err != nil {
+		t.Fatalf("second commit: %v", err)
+	}
+	if err := b.Release("t1"); err == nil {
+		t.Fatal("released a committed payment")
+	}
+	u, _ := b.User("alice")
+	if u.Balance != 40_00 || u.Held != 0 {
+		t.Fatalf("alice: %+v", u)
+	}
+
+	// Refused: the hold is released, nothing debited.
+	if err := b.Hold("t4", "alice", 30_00, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Release("t4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Release("t4"); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+	if err := b.Commit("t4", 0, false); err == nil {
+		t.Fatal("committed a released payment")
+	}
+	u, _ = b.User("alice")
+	if u.Balance != 40_00 || u.Held != 0 {
+		t.Fatalf("alice after release: %+v", u)
+	}
+
+	// Incoming: credited once however often notified.
+	for range 3 {
+		if _, err := b.Credit("in-1", "bob", 25_00); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := b.Summary()
+	if s.Received != 25_00 || s.NReceived != 1 || s.Duplicates != 2 {
+		t.Fatalf("summary after redelivery: %+v", s)
+	}
+	u, _ = b.User("bob")
+	if u.Balance != 25_00 {
+		t.Fatalf("bob: %+v", u)
+	}
+	mustVerify(t, b)
+	// position = 100.00 − 60.00 − 0.16 + 25.00
+	if got := s.Position(); got != 64_84 {
+		t.Errorf("position %s", got.Format(cny))
+	}
+	if s.UsersTotal != s.ExpectedUsersTotal() || s.UsersTotal != 65_00 {
+		t.Errorf("users total %s, expected %s", s.UsersTotal.Format(cny), s.ExpectedUsersTotal().Format(cny))
+	}
+}
+
+func TestBooksFeesCharged(t *testing.T) {
+	b := NewBooks(cny)
+	b.Open("carol", "Zhang Min", 10_00)
+	// The hold covers amount and the largest fee; the user is charged the
+	// actual fee.
+	if err := b.Hold("t1", "carol", 9_00, 5_00); !errors.Is(err, ErrBalance) {
+		t.Fatalf("hold beyond the balance: %v", err)
+	}
+	if err := b.Hold("t1", "carol", 9_00, 1_00); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit("t1", 10, true); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := b.User("carol")
+	if u.Balance != 90 || u.Held != 0 {
+		t.Fatalf("carol: %+v", u)
+	}
+	s := b.Summary()
+	if s.FeesPaid != 10 || s.FeesCharged != 10 || s.Sent != 9_00 {
+		t.Fatalf("summary: %+v", s)
+	}
+	mustVerify(t, b)
+}
+
+func TestBooksClosedAccount(t *testing.T) {
+	b := NewBooks(cny)
+	b.Open("dave", "赵强", 5_00)
+	b.Close("dave")
+	if b.CanReceive("dave") || b.CanReceive("nobody") {
+		t.Fatal("closed or unknown accounts can receive")
+	}
+	// A notified transfer to a closed account is received into suspense.
+	if ok, err := b.Credit("in-1", "dave", 3_00); !ok || err != nil {
+		t.Fatalf("credit: %v %v", ok, err)
+	}
+	s := b.Summary()
+	if s.Suspense != 3_00 || s.UsersTotal != 8_00 {
+		t.Fatalf("summary: %+v", s)
+	}
+	if err := b.Hold("t1", "dave", 1_00, 0); !errors.Is(err, ErrNoUser) {
+		t.Fatalf("hold on a closed account: %v", err)
+	}
+	mustVerify(t, b)
+}
+
+func TestBooksConcurrent(t *testing.T) {
+	// Many goroutines spending the same users' money: holds never let the
+	// balances go negative, and the books still add up.
+	b := NewBooks(cny)
+	for i := range 10 {
+		b.Open(fmt.Sprint("u", i), "user", 100_00)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				user := fmt.Sprint("u", i%10)
+				if err := b.Hold(id, user, 7_00, 0); err != nil {
+					continue
+				}
+				if i%3 == 0 {
+					b.Release(id)
+				} else {
+					b.Commit(id, 10, false)
+				}
+				b.Credit("in-"+id, fmt.Sprint("u", (i+1)%10), 1_00)
+			}
+		})
+	}
+	wg.Wait()
+	mustVerify(t, b)
+	s := b.Summary()
+	if s.Open != 0 || s.Held != 0 {
+		t.Errorf("open holds: %+v", s)
+	}
+}

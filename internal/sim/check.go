@@ -1,0 +1,457 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// CheckResult is one check's verdict, with the figures behind it.
+type CheckResult struct {
+	Name   string
+	Pass   bool
+	Detail string
+}
+
+// String formats the verdict as the demo prints it: "PASS  name: detail".
+func (c CheckResult) String() string {
+	v := "PASS"
+	if !c.Pass {
+		v = "FAIL"
+	}
+	return v + "  " + c.Name + ": " + c.Detail
+}
+
+// Ledger is a participant's side of the comparison: its books and the
+// switch's records of it.
+type Ledger struct {
+	ID, Kind, Acceptance string
+	Currency             money.Currency
+	// Books are the participant's own totals.
+	Books Summary
+	// Position is its settlement account at the switch.
+	Position Position
+	// Reserved is what the switch holds for its payments awaiting a
+	// payee's answer (zero once traffic stopped).
+	Reserved money.Amount
+	// What the switch's transfer listing says: committed payments sent
+	// (and their fees), committed payments received, aborted payments.
+	SwitchSent, SwitchFees, SwitchReceived money.Amount
+	NSwitchSent, NSwitchReceived, NAborted int
+	// Callbacks are its callback server's counters.
+	Callbacks CallbackStats
+}
+
+// ZeroSum is the ledger's balance check of one currency, from API
+// answers: Σ participants' balances + fees collected − deposits +
+// withdrawals − settled in + settled out must be zero, since every
+// movement is a double entry between those accounts (settlement moves
+// money between a participant, or the hub's fee revenue, and the
+// settlement bank).
+//
+// The hub's own accounts (GET /v1/hub/accounts) are a second opinion:
+// its fee revenue must equal Fees − HubPaidOut, and the settlement bank's
+// account Withdrawals − Deposits − SettledIn + SettledOut + HubPaidOut.
+type ZeroSum struct {
+	Currency    money.Currency
+	Balances    money.Amount // Σ participants' balances (GET …/accounts)
+	Fees        money.Amount // Σ fees of committed transfers (GET /v1/transfers)
+	Deposits    money.Amount // Σ deposits the switch recorded (POST …/funds answers)
+	Withdrawals money.Amount
+	SettledIn   money.Amount // Σ "pay" settlement instructions carried out
+	SettledOut  money.Amount // Σ participants' "receive" instructions carried out
+	HubPaidOut  money.Amount // the hub's fee revenue paid out by settlement
+	// HubKnown says whether the switch showed its hub accounts;
+	// HubFeeRevenue and SettlementBank are their balances.
+	HubKnown       bool
+	HubFeeRevenue  money.Amount
+	SettlementBank money.Amount
+}
+
+// OK reports whether the currency balances: the total is zero and the
+// hub's accounts, when known, agree with the fees and the funds moved.
+func (z ZeroSum) OK() bool {
+	return z.Total() == 0 && (!z.HubKnown || z.HubFeeRevenue == z.Fees-z.HubPaidOut &&
+		z.SettlementBank == z.Withdrawals-z.Deposits-z.SettledIn+z.SettledOut+z.HubPaidOut)
+}
+
+// Total is Balances + Fees − Deposits + Withdrawals − SettledIn +
+// SettledOut: zero when the books balance.
+func (z ZeroSum) Total() money.Amount {
+	return z.Balances + z.Fees - z.Deposits + z.Withdrawals - z.SettledIn + z.SettledOut
+}
+
+// Report is the outcome of Check.
+type Report struct {
+	Checks       []CheckResult
+	Participants []Ledger
+	ZeroSums     []ZeroSum
+	// Drained is how long after Check started (when the traffic had
+	// stopped) every committed transfer had been notified to its payee.
+	Drained time.Duration
+}
+
+// OK reports whether every check passed.
+func (r *Report) OK() bool {
+	for _, c := range r.Checks {
+		if !c.Pass {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Failed returns the checks that failed.
+func (r *Report) Failed() []CheckResult {
+	var out []CheckResult
+	for _, c := range r.Checks {
+		if !c.Pass {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// switchView is what the switch's listing says of one participant.
+type switchView struct {
+	sent     map[string]Outgoing     // committed outgoing: amount, fee
+	received map[string]money.Amount // committed incoming
+	aborted  int
+	reserved int
+	fees     money.Amount // fees of committed outgoing
+}
+
+// list reads every transfer of m, as m itself sees them.
+func list(ctx context.Context, m *member) (switchView, error) {
+	v := switchView{sent: map[string]Outgoing{}, received: map[string]money.Amount{}}
+	c := m.Books().Currency()
+	err := m.API().EachTransfer(ctx, "", func(t wire.Transfer) error {
+		if t.Currency != c.String() {
+			return fmt.Errorf("transfer %s in %s", t.ID, t.Currency)
+		}
+		amt, err := money.Parse(t.Amount, c)
+		if err != nil {
+			return fmt.Errorf("transfer %s: amount: %w", t.ID, err)
+		}
+		fee, err := money.Parse(t.Fee, c)
+		if err != nil {
+			return fmt.Errorf("transfer %s: fee: %w", t.ID, err)
+		}
+		switch t.State {
+		case "COMMITTED":
+			if t.Payer == m.ID() {
+				v.sent[t.ID] = Outgoing{ID: t.ID, Amount: amt, Fee: fee}
+				v.fees += fee
+			}
+			if t.Payee.Participant == m.ID() {
+				v.received[t.ID] = amt
+			}
+		case "ABORTED":
+			v.aborted++
+		default:
+			v.reserved++
+		}
+		return nil
+	})
+	return v, err
+}
+
+// Check compares every simulated participant's books with the switch,
+// once the traffic has stopped:
+//
+//  1. Each participant reconciles payments without a final answer.
+//  2. Each lists its transfers at the switch and waits (at most
+//     DrainTimeout) until it has been notified of every committed
+//     incoming transfer.
+//  3. Per participant: the position at the switch equals deposits −
+//     withdrawals − sent − fees + received from its own books; the
+//     committed payments it sent and received are exactly the switch's,
+//     with the same amounts and fees (so none was credited twice, none
+//     missed); its users' balances add up.
+//  4. Per currency: the ledger sums to zero (see ZeroSum).
+//
+// The error is for failures to ask (the switch unreachable); a
+// disagreement is a failed check in the report.
+func (s *Scenario) Check(ctx context.Context) (*Report, error) {
+	rep := &Report{}
+	start := time.Now()
+	open := make([]int, len(s.members))
+	var reconcileErrs []error
+	for i, m := range s.members {
+		n, err := m.Reconcile(ctx)
+		open[i] = n
+		if err != nil {
+			reconcileErrs = append(reconcileErrs, fmt.Errorf("%s: %w", m.ID(), err))
+		}
+	}
+	views := make([]switchView, len(s.members))
+	for i, m := range s.members {
+		v, err := list(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("transfers of %s: %w", m.ID(), err)
+		}
+		views[i] = v
+	}
+
+	// Notifications are asynchronous: wait for them, bounded.
+	incoming := make([][]string, len(s.members))
+	for i, v := range views {
+		for id := range v.received {
+			incoming[i] = append(incoming[i], id)
+		}
+		sort.Strings(incoming[i])
+	}
+	deadline := time.Now().Add(s.cfg.DrainTimeout)
+	for {
+		missing := 0
+		for i, m := range s.members {
+			missing += m.Books().Missing(incoming[i])
+		}
+		if missing == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	rep.Drained = time.Since(start)
+
+	for i, m := range s.members {
+		l, res, err := s.checkMember(ctx, m, views[i], open[i])
+		if err != nil {
+			return nil, err
+		}
+		rep.Participants = append(rep.Participants, l)
+		rep.Checks = append(rep.Checks, res)
+	}
+	st := s.stats.Snapshot()
+	rep.Checks = append(rep.Checks, CheckResult{Name: "traffic", Pass: st.Errors == 0,
+		Detail: fmt.Sprintf("%s transfers answered, %s lookups, %d unexpected errors%s", groupInt(st.Transfers), groupInt(st.Lookups), st.Errors, lastErr(st))})
+	if len(reconcileErrs) > 0 {
+		rep.Checks = append(rep.Checks, CheckResult{Name: "reconciliation", Detail: errors.Join(reconcileErrs...).Error()})
+	}
+	zs, err := s.zeroSums(ctx, views)
+	if err != nil {
+		return nil, err
+	}
+	rep.ZeroSums = zs
+	var sums []CheckResult
+	for _, z := range zs {
+		c := z.Currency
+		detail := fmt.Sprintf("balances %s + fees %s − deposits %s + withdrawals %s − settled in %s + settled out %s = %s",
+			Grouped(z.Balances, c), Grouped(z.Fees, c), Grouped(z.Deposits, c), Grouped(z.Withdrawals, c),
+			Grouped(z.SettledIn, c), Grouped(z.SettledOut, c), Grouped(z.Total(), c))
+		if z.HubKnown {
+			detail += fmt.Sprintf("; hub fee revenue %s, settlement bank %s", Grouped(z.HubFeeRevenue, c), Grouped(z.SettlementBank, c))
+		}
+		sums = append(sums, CheckResult{Name: "ledger zero-sum " + c.String(), Pass: z.OK(), Detail: detail})
+	}
+	rep.Checks = append(sums, rep.Checks...)
+	return rep, nil
+}
+
+func lastErr(st StatsSnapshot) string {
+	if st.Errors == 0 {
+		return ""
+	}
+	return " (the last: " + st.LastError + ")"
+}
+
+// checkMember compares one participant's books with the switch's view.
+func (s *Scenario) checkMember(ctx context.Context, m *member, v switchView, open int) (Ledger, CheckResult, error) {
+	c := m.Books().Currency()
+	l := Ledger{ID: m.ID(), Kind: m.plan.kind, Acceptance: m.plan.acceptance, Currency: c, Books: m.Books().Summary(),
+		NAborted: v.aborted, SwitchFees: v.fees, Callbacks: m.CallbackStats()}
+	accts, err := m.API().Accounts(ctx, m.ID())
+	if err != nil {
+		return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+	}
+	for _, a := range accts {
+		if a.Currency != c.String() {
+			continue
+		}
+		if l.Position, err = parseAccount(a); err != nil {
+			return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+		}
+		l.Position.Participant, l.Position.Kind, l.Position.Acceptance = m.ID(), m.plan.kind, m.plan.acceptance
+		if l.Reserved, err = money.Parse(a.Reserved, c); err != nil {
+			return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+		}
+	}
+	for _, o := range v.sent {
+		l.SwitchSent += o.Amount
+	}
+	for _, a := range v.received {
+		l.SwitchReceived += a
+	}
+	l.NSwitchSent, l.NSwitchReceived = len(v.sent), len(v.received)
+
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	b := l.Books
+	if got, want := l.Position.Balance, b.Position(); got != want {
+		add("position at the switch %s, books say %s", Grouped(got, c), Grouped(want, c))
+	}
+	if l.Reserved != 0 || v.reserved != 0 {
+		add("%d transfers still reserved (%s)", v.reserved, Grouped(l.Reserved, c))
+	}
+	if open > 0 {
+		add("%d payments without a final outcome", open)
+	}
+	if err := m.Books().Verify(); err != nil {
+		add("books: %v", err)
+	}
+	// Outgoing: the same committed payments, amounts and fees.
+	mine := m.Books().committedOutgoing()
+	diff := func(what string, n int, example string) {
+		if n > 0 {
+			add("%d %s (e.g. %s)", n, what, example)
+		}
+	}
+	var n int
+	var ex string
+	for id, o := range mine {
+		if so, ok := v.sent[id]; !ok {
+			n, ex = n+1, id
+		} else if so.Amount != o.Amount || so.Fee != o.Fee {
+			add("payment %s: switch %s fee %s, books %s fee %s", id, Grouped(so.Amount, c), Grouped(so.Fee, c), Grouped(o.Amount, c), Grouped(o.Fee, c))
+		}
+	}
+	diff("payments debited in the books but not committed at the switch", n, ex)
+	n = 0
+	for id := range v.sent {
+		if _, ok := mine[id]; !ok {
+			n, ex = n+1, id
+		}
+	}
+	diff("payments committed at the switch but not debited in the books", n, ex)
+	// Incoming: every committed transfer credited once, nothing else.
+	credited := m.Books().creditedIDs()
+	n = 0
+	for id, amt := range v.received {
+		if got, ok := credited[id]; !ok {
+			n, ex = n+1, id
+		} else if got != amt {
+			add("transfer %s: switch %s, credited %s", id, Grouped(amt, c), Grouped(got, c))
+		}
+	}
+	diff("committed transfers never credited (notifications not drained)", n, ex)
+	n = 0
+	for id := range credited {
+		if _, ok := v.received[id]; !ok {
+			n, ex = n+1, id
+		}
+	}
+	diff("credits of transfers the switch did not commit to this participant", n, ex)
+	if cs := l.Callbacks; cs.Anomalies > 0 {
+		add("%d anomalous callbacks (last: %s)", cs.Anomalies, cs.LastAnomaly)
+	}
+
+	res := CheckResult{Name: m.ID() + " books agree with the switch", Pass: len(problems) == 0}
+	if res.Pass {
+		res.Detail = fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent, %s received, %s redeliveries ignored; users' balances add up to %s",
+			Grouped(l.Position.Balance, c), Grouped(b.Deposits, c), Grouped(b.Withdrawals, c), Grouped(b.Sent, c), Grouped(b.FeesPaid, c),
+			Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.NReceived), groupInt(b.Duplicates), Grouped(b.UsersTotal, c))
+	} else {
+		res.Detail = strings.Join(problems, "; ")
+	}
+	return l, res, nil
+}
+
+// zeroSums computes the ledger's balance per currency from the API: the
+// operator's view of every participant's accounts, the fees of committed
+// transfers, and the funds the operator moved.
+func (s *Scenario) zeroSums(ctx context.Context, views []switchView) ([]ZeroSum, error) {
+	ps, err := s.op.Participants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("participants: %w", err)
+	}
+	byCur := map[money.Currency]*ZeroSum{}
+	get := func(c money.Currency) *ZeroSum {
+		if byCur[c] == nil {
+			byCur[c] = &ZeroSum{Currency: c}
+		}
+		return byCur[c]
+	}
+	viewOf := map[string]*switchView{}
+	for i, m := range s.members {
+		viewOf[m.ID()] = &views[i]
+	}
+	for _, p := range ps {
+		accts, err := s.op.Accounts(ctx, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("accounts of %s: %w", p.ID, err)
+		}
+		for _, a := range accts {
+			pos, err := parseAccount(a)
+			if err != nil {
+				return nil, fmt.Errorf("accounts of %s: %w", p.ID, err)
+			}
+			get(pos.Currency).Balances += pos.Balance
+		}
+		if v := viewOf[p.ID]; v != nil {
+			get(s.currency).Fees += v.fees
+			continue
+		}
+		// A participant the scenario does not simulate: its fees from the
+		// operator's listing of its transfers.
+		err = s.op.EachTransfer(ctx, p.ID, func(t wire.Transfer) error {
+			if t.State != "COMMITTED" || t.Payer != p.ID {
+				return nil
+			}
+			c, err := money.ParseCurrency(t.Currency)
+			if err != nil {
+				return err
+			}
+			fee, err := money.Parse(t.Fee, c)
+			get(c).Fees += fee
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("transfers of %s: %w", p.ID, err)
+		}
+	}
+	s.mu.Lock()
+	z := get(s.currency)
+	z.Deposits += s.deposits
+	z.Withdrawals += s.withdrawals
+	z.SettledIn += s.settledIn
+	z.SettledOut += s.settledOut
+	z.HubPaidOut += s.hubPaidOut
+	s.mu.Unlock()
+	hub, err := s.op.HubAccounts(ctx)
+	switch {
+	case IsProblem(err, ProblemNotFound):
+		// A switch without the endpoint: the sum alone must do.
+	case err != nil:
+		return nil, fmt.Errorf("hub accounts: %w", err)
+	default:
+		for _, a := range hub {
+			c, err := money.ParseCurrency(a.Currency)
+			if err != nil {
+				return nil, fmt.Errorf("hub accounts: %w", err)
+			}
+			z := get(c)
+			z.HubKnown = true
+			if z.HubFeeRevenue, err = money.Parse(a.FeeRevenue, c); err != nil {
+				return nil, fmt.Errorf("hub accounts: %w", err)
+			}
+			if z.SettlementBank, err = money.Parse(a.SettlementBank, c); err != nil {
+				return nil, fmt.Errorf("hub accounts: %w", err)
+			}
+		}
+	}
+	out := make([]ZeroSum, 0, len(byCur))
+	for _, z := range byCur {
+		out = append(out, *z)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out, nil
+}

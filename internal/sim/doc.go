@@ -1,0 +1,64 @@
+// Package sim is the reference implementation of a participant's side of
+// Hulian — a wallet or a bank connected to the switch — and a driver that
+// runs simulated participants against a switch and checks the books.
+// `hulian demo` and the end-to-end tests use it; a wallet developer can
+// read it as a worked example of how to connect.
+//
+// # What a participant does
+//
+// A participant holds its users' money in its own books (Books) and a
+// settlement position at the switch. It talks to the switch over API v1
+// with its API key (Client), and takes the switch's callbacks on an HTTPS
+// endpoint of its own (Participant.ServeHTTP). The rules it follows, each
+// shown in the code:
+//
+//   - Onboarding. The operator creates the participant with its callback
+//     URL; the answer holds the API key and the callback secret, once.
+//     The participant registers its users' aliases (phone numbers,
+//     e-mails, random keys), in batches of up to 1,000.
+//
+//   - Paying (Participant.Pay). Optionally look the payee's alias up and
+//     show the masked name (confirmation of payee), and get a quote (the
+//     fee, fixed until it expires). Hold the user's money in the books
+//     before sending, so that concurrent payments cannot spend it twice.
+//     Send the transfer with an id of the participant's own making: the id
+//     makes it idempotent, so a request whose answer was lost (a timeout, a
+//     5xx, a 429) is retried with the same id and the switch answers with
+//     the stored transfer rather than paying twice. Book the final answer:
+//     COMMITTED turns the hold into a debit; a refusal (a problem document,
+//     whose type says why: insufficient-funds, unknown-party, …) or
+//     ABORTED releases it. Without a final answer the money stays held
+//     until Participant.Reconcile asks the switch (GET /v1/transfers/{id}).
+//
+//   - Being paid. The switch POSTs transfers.committed callbacks, at least
+//     once and in order, with one or more transfers. Verify the
+//     Hulian-Signature header against the exact body (wire.Verify) and
+//     answer 401 to anything unsigned, since anyone can reach the URL.
+//     Credit each transfer once by its id (Books.Credit): a redelivery
+//     must change nothing. Answer 2xx only once the credits are booked.
+//
+//   - Confirm mode. A participant that takes transfers in confirm mode is
+//     asked first (transfer.confirm): it answers {"decision":"accept"} or
+//     {"decision":"reject","reason":"…"} within the switch's confirm
+//     timeout, typically rejecting transfers to closed accounts. Accepting
+//     credits nothing yet: the transfers.committed notification that
+//     follows does.
+//
+//   - Reconciling. At the end of the day the participant compares its
+//     books with the switch: its position (GET
+//     /v1/participants/{id}/accounts) must equal deposits − withdrawals −
+//     sent − fees + received, and the committed transfers it sent and
+//     received (GET /v1/transfers) must be exactly those in its books.
+//
+// # The scenario
+//
+// Scenario creates two e-wallets (one in notify mode, one in confirm
+// mode), a small under-funded wallet and a bank with a net debit cap that
+// passes the scheme fee on to its customers; prefunds them; registers a
+// few thousand users; drives a mix of payments, lookups and deliberate
+// refusals from many goroutines; and Check compares every participant's
+// books with the switch and verifies that the ledger sums to zero.
+//
+// Money is int64 minor units (money.Amount) throughout; floats appear
+// only in statistics (rates, latencies).
+package sim

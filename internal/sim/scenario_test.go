@@ -1,0 +1,102 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hulian/hulian/internal/app"
+)
+
+// startSwitch runs a whole switch in-process on a fresh embedded store.
+func startSwitch(t *testing.T) *app.App {
+	t.Helper()
+	ctx := context.Background()
+	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Serve(ctx); err != nil {
+		a.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.Close(cctx); err != nil {
+			t.Errorf("closing the switch: %v", err)
+		}
+	})
+	return a
+}
+
+func TestScenario(t *testing.T) {
+	a := startSwitch(t)
+	var log strings.Builder
+	s, err := NewScenario(a.URL(), a.AdminToken, ScenarioConfig{
+		Users: 300, Concurrency: 8, Duration: 3 * time.Second, MaxPayments: 3000,
+		DrainTimeout: 2 * time.Minute, Seed: 42, Log: &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	t.Cleanup(func() { s.Close(context.Background()) })
+	if err := s.Setup(ctx); err != nil {
+		t.Fatalf("setup: %v\n%s", err, log.String())
+	}
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats().Snapshot()
+	t.Logf("%d transfers (%d committed), %d lookups, %d batches; p50 %v p99 %v; reasons %v",
+		st.Transfers, st.Committed, st.Lookups, st.Batches, st.Latency.QuantileDuration(0.5), st.Latency.QuantileDuration(0.99), st.Reasons)
+	if st.Errors > 0 {
+		t.Errorf("%d unexpected errors, the last: %s", st.Errors, st.LastError)
+	}
+	if st.Committed == 0 {
+		t.Errorf("nothing committed")
+	}
+	// The probes make each deliberate refusal happen at least once.
+	for _, reason := range []string{ProblemUnknownParty, ProblemInsufficientFunds, "aborted: rejected"} {
+		if st.Reasons[reason] == 0 {
+			t.Errorf("no refusal %q: %v", reason, st.Reasons)
+		}
+	}
+
+	rep, err := s.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		t.Log(c)
+	}
+	if !rep.OK() {
+		t.Fatalf("checks failed: %v", rep.Failed())
+	}
+	if len(rep.ZeroSums) != 1 || rep.ZeroSums[0].Fees == 0 || !rep.ZeroSums[0].HubKnown {
+		t.Errorf("zero sums %+v: want one currency with fee revenue, checked against the hub's accounts", rep.ZeroSums)
+	}
+	for _, l := range rep.Participants {
+		if l.Callbacks.BadSignatures > 0 {
+			t.Errorf("%s refused %d callbacks of the switch", l.ID, l.Callbacks.BadSignatures)
+		}
+	}
+	// A notification answered 503 after booking comes again, and is not
+	// credited twice (the checks above passed). The redelivery may come
+	// after Check: wait for it, bounded.
+	for _, p := range s.Participants() {
+		deadline := time.Now().Add(time.Minute)
+		for p.CallbackStats().LostAnswers > 0 && p.CallbackStats().Duplicates == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if cs := p.CallbackStats(); cs.LostAnswers > 0 && cs.Duplicates == 0 {
+			t.Errorf("%s: %d answers lost, no redelivery", p.ID(), cs.LostAnswers)
+		}
+		if err := p.Books().Verify(); err != nil {
+			t.Errorf("%s after redeliveries: %v", p.ID(), err)
+		}
+	}
+}
