@@ -414,14 +414,17 @@ type Transfer struct {
 
 // Transfer returns a durable transfer by id.
 func (j *Journal) Transfer(ctx context.Context, id ledger.ID) (Transfer, error) {
-	var st ledger.TransferState
-	var ts int64
-	var ok bool
-	if err := j.read(ctx, func(s *ledger.State) { st, ts, ok = s.Transfer(id) }); err != nil {
-		return Transfer{}, err
-	}
+	j.mu.RLock()
+	st, ts, ok := j.state.Transfer(id)
+	seq := j.state.Seq()
+	j.mu.RUnlock()
 	if !ok {
+		// Absence needs no wait: a caller that goes on to submit the id
+		// meets whatever was applied meanwhile in the ledger's own check.
 		return Transfer{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+	}
+	if err := j.waitDurable(ctx, seq); err != nil {
+		return Transfer{}, err
 	}
 	e, err := j.store.Event(ctx, ts)
 	if err != nil {
