@@ -5,6 +5,8 @@
 //	hulian serve [--data DIR] [--store postgres://…] [--addr HOST:PORT] [--tls-cert F --tls-key F]
 //	hulian demo  [--duration 30s]
 //	hulian bench [--target URL] [--mode single|batch|lookup|mix] …
+//	hulian witness --switch URL --switch-key VERIFIER --key FILE --state FILE [--once]
+//	hulian verify --data DIR [--store postgres://…] [--key VERIFIER] | --switch URL --token KEY
 package main
 
 import (
@@ -27,9 +29,11 @@ var commands = map[string]struct {
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	usage string
 }{
-	"serve": {serve, "run the switch's HTTP API"},
-	"demo":  {demo, "run the switch with simulated wallets and a bank, and show it working"},
-	"bench": {bench, "load-test a switch (one it starts, or a running one)"},
+	"serve":   {serve, "run the switch's HTTP API"},
+	"demo":    {demo, "run the switch with simulated wallets and a bank, and show it working"},
+	"bench":   {bench, "load-test a switch (one it starts, or a running one)"},
+	"witness": {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
+	"verify":  {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
 }
 
 func main() {
@@ -61,9 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hulian <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "demo", "bench"} {
+	for _, name := range []string{"serve", "demo", "bench", "witness", "verify"} {
 		if c, ok := commands[name]; ok {
-			fmt.Fprintf(w, "  %-6s %s\n", name, c.usage)
+			fmt.Fprintf(w, "  %-7s %s\n", name, c.usage)
 		}
 	}
 	fmt.Fprintln(w, "\nRun 'hulian <command> -h' for its flags.")
@@ -83,6 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "burst of requests per participant (0: 5000)")
 	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 5*time.Second, "how long a confirm-mode payee may take to answer")
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")
+	fs.StringVar(&cfg.AuditKey, "audit-key", "", "file with the audit log's checkpoint signing key (default: DIR/audit.key, generated)")
 	cutoff := fs.String("settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,6 +104,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.SettlementCutoff = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 	}
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
+	cfg.RegulatorToken = os.Getenv("HULIAN_REGULATOR_TOKEN")
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))
 	a, err := app.Open(ctx, cfg)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"golang.org/x/time/rate"
 
+	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
@@ -47,8 +48,12 @@ type Config struct {
 	Fees         *quote.Fees
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
+	Audit        *audit.Log
 	// AdminTokenHash is the SHA-256 of the operator's bearer token.
 	AdminTokenHash [sha256.Size]byte
+	// RegulatorTokenHash is the SHA-256 of the regulator's read-only
+	// bearer token; zero: there is no regulator.
+	RegulatorTokenHash [sha256.Size]byte
 	// Region is the default region for national phone numbers.
 	Region string
 	// RateLimit is each participant's sustained requests per second, and
@@ -116,11 +121,16 @@ const (
 	operator                    // the operator only
 	anyone                      // the operator or any participant
 	participantOn               // a participant only
+	auditor                     // the operator or the regulator
+	cosigner                    // the operator, the regulator or any participant: witnesses post co-signatures
 )
 
-// principal is who is calling.
+// principal is who is calling. The regulator reads what the operator
+// reads: its requests reach handlers with operator set too, and only
+// those that wrap lets it make (GETs, co-signatures).
 type principal struct {
 	operator    bool
+	regulator   bool
 	participant participant.Participant
 }
 
@@ -166,6 +176,14 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/settlement-windows/{id}/close", operator, s.closeWindow},
 		{"GET", "/v1/settlement-windows/{id}/report", anyone, s.report},
 		{"POST", "/v1/settlement-windows/{id}/confirmations", operator, s.confirmSettlement},
+
+		{"GET", "/v1/audit/verifier", public, s.auditVerifier},
+		{"GET", "/v1/audit/checkpoint", anyone, s.auditCheckpoint},
+		{"GET", "/v1/audit/transfers/{id}/proof", anyone, s.auditProof},
+		{"GET", "/v1/audit/consistency", anyone, s.auditConsistency},
+		{"GET", "/v1/audit/leaves", auditor, s.auditLeaves},
+		{"POST", "/v1/audit/witnesses", operator, s.addWitness},
+		{"POST", "/v1/audit/cosignatures", cosigner, s.addCosignature},
 	}
 }
 
@@ -224,7 +242,20 @@ func (s *Server) wrap(rt route) http.Handler {
 			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>")
 			return
 		}
+		if p.regulator {
+			// Read-only: GETs of what the operator or anyone may read,
+			// and the routes open to the regulator by name.
+			read := r.Method == http.MethodGet && (rt.access == operator || rt.access == anyone)
+			if !read && rt.access != auditor && rt.access != cosigner {
+				writeProblem(w, probForbidden, "the regulator's token is read-only")
+				return
+			}
+			p.operator = true
+		}
 		switch {
+		case rt.access == auditor && !p.operator:
+			writeProblem(w, probForbidden, "only the operator or the regulator may do this")
+			return
 		case rt.access == operator && !p.operator:
 			writeProblem(w, probForbidden, "only the operator may do this")
 			return
@@ -250,6 +281,9 @@ func (s *Server) authenticate(r *http.Request) (principal, bool) {
 	sum := sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare(sum[:], s.AdminTokenHash[:]) == 1 {
 		return principal{operator: true}, true
+	}
+	if s.RegulatorTokenHash != ([sha256.Size]byte{}) && subtle.ConstantTimeCompare(sum[:], s.RegulatorTokenHash[:]) == 1 {
+		return principal{regulator: true}, true
 	}
 	p, err := s.Participants.Authenticate(token)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/liquidity"
@@ -93,6 +94,10 @@ var errorKinds = []struct {
 	{settlement.ErrOpen, probWindowOpen},
 	{settlement.ErrAmount, probSettleAmount},
 	{settlement.ErrInsufficientFunds, probInsufficient},
+	{audit.ErrInvalid, probInvalid},
+	{audit.ErrNotFound, probNotFound},
+	{audit.ErrUnknownWitness, probForbidden},
+	{audit.ErrWitnessExists, probConflict},
 	{journal.ErrStopped, probUnavailable},
 	{journal.ErrClosed, probUnavailable},
 }
@@ -122,6 +127,9 @@ func writeProblem(w http.ResponseWriter, k kind, detail string) {
 	b, _ := json.Marshal(problemOf(k, detail))
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if k.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	w.WriteHeader(k.status)
 	w.Write(b)
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/api"
+	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/journal"
@@ -68,6 +69,14 @@ type Config struct {
 	SettlementInterval time.Duration
 	SettlementDaily    bool
 	SettlementCutoff   time.Duration
+	// AuditKey is the file holding the audit log's checkpoint signing key
+	// (a note signer key); empty: audit.key in DataDir, generated at
+	// first start.
+	AuditKey string
+	// RegulatorToken, if set, is a read-only bearer token
+	// (HULIAN_REGULATOR_TOKEN): it reads what the operator reads, the
+	// audit log's leaves included, and may post witness co-signatures.
+	RegulatorToken string
 	Log            *slog.Logger
 	Out            io.Writer
 	Now            func() time.Time
@@ -85,6 +94,7 @@ type App struct {
 	Deliverer    *callback.Deliverer
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
+	Audit        *audit.Log
 	API          *api.Server
 	// AdminToken is the operator's token when this process knows it: it
 	// was given, or generated at this start.
@@ -119,9 +129,11 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	a = &App{Config: cfg}
+	// self, because returning nil, err sets a to nil before this runs.
+	self := a
 	defer func() {
 		if err != nil {
-			a.closeStores()
+			self.closeStores()
 		}
 	}()
 	start := time.Now()
@@ -147,18 +159,38 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 			return nil, err
 		}
 	}
-	// The liquidity monitor hears of durable batches; it is built after
-	// the journal, which it reads, so the hook finds it through a pointer.
+	// The liquidity monitor and the audit log hear of durable batches;
+	// they are built after the journal, which they read, so the hook
+	// finds them through pointers. Waking the audit log is a
+	// non-blocking send: it reads the events itself.
 	var monitor atomic.Pointer[liquidity.Monitor]
+	var auditLog atomic.Pointer[audit.Log]
 	onDurable := func(b []*ledger.Committed) {
 		if m := monitor.Load(); m != nil {
 			m.Durable(b)
+		}
+		if l := auditLog.Load(); l != nil {
+			l.Wake()
 		}
 	}
 	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable}); err != nil {
 		return nil, err
 	}
 	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "took", time.Since(start).Round(time.Millisecond))
+	keyFile := cfg.AuditKey
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "audit.key")
+	}
+	akey, err := audit.LoadKey(keyFile, "", cfg.AuditKey == "")
+	if err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	if a.Audit, err = audit.Open(ctx, a.Journal, audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log}); err != nil {
+		return nil, err
+	}
+	auditLog.Store(a.Audit)
+	cfg.Log.Info("audit log ready", "leaves", a.Audit.Size(), "origin", a.Audit.Origin(), "took", time.Since(start).Round(time.Millisecond))
 	if a.Participants, err = participant.Load(ctx, a.DB, a.Journal, cfg.Now); err != nil {
 		return nil, err
 	}
@@ -190,9 +222,16 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var regulator [sha256.Size]byte
+	if cfg.RegulatorToken != "" {
+		regulator = sha256.Sum256([]byte(cfg.RegulatorToken))
+		if regulator == hash {
+			return nil, errors.New("the regulator token must differ from the operator token")
+		}
+	}
 	a.API = api.New(api.Config{
 		Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees, Settlement: a.Settlement, Liquidity: a.Liquidity,
-		AdminTokenHash: hash, Region: cfg.Region, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		Audit: a.Audit, AdminTokenHash: hash, RegulatorTokenHash: regulator, Region: cfg.Region, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Ready: a.ready.Load, Log: cfg.Log, Now: cfg.Now,
 	})
 	return a, nil
@@ -350,7 +389,13 @@ func (a *App) Close(ctx context.Context) error {
 	a.ready.Store(false)
 	var errs []error
 	if a.server != nil {
-		errs = append(errs, a.server.Shutdown(ctx))
+		// Let requests in flight finish, but do not wait for idle or
+		// silent connections longer than a few seconds.
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if err := a.server.Shutdown(sctx); err != nil {
+			a.server.Close()
+		}
+		cancel()
 	}
 	if a.Deliverer != nil {
 		a.Deliverer.Stop()
@@ -366,6 +411,11 @@ func (a *App) closeStores() error {
 	var errs []error
 	if a.Journal != nil {
 		errs = append(errs, a.Journal.Close())
+	}
+	// After the journal, so that it hashes the last durable events, and
+	// before the store, which it reads.
+	if a.Audit != nil {
+		errs = append(errs, a.Audit.Close())
 	}
 	if a.ledgerStore != nil {
 		errs = append(errs, a.ledgerStore.Close())

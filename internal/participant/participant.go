@@ -17,6 +17,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/url"
@@ -412,6 +413,35 @@ func (r *Registry) Authenticate(key string) (Participant, error) {
 	return *p, nil
 }
 
+// PurposeStatus is the ledger purpose of the mark that records a
+// participant's suspension or resumption (transfer.PurposeStatus).
+const PurposeStatus uint16 = 7
+
+// markStatus submits a ledger mark recording p's new status: purpose
+// PurposeStatus, in p's first currency, with Meta "<id>/<status>" and an
+// id derived from the participant, the status and the time of the
+// change.
+func (r *Registry) markStatus(ctx context.Context, p *Participant) error {
+	b := []byte("hulian/participant-status/v1")
+	for _, s := range []string{p.ID, string(p.Status)} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(p.UpdatedAt.UnixNano()))
+	sum := sha256.Sum256(b)
+	var id ledger.ID
+	copy(id[:], sum[:])
+	cmd := ledger.Command{Kind: ledger.KindMark, ID: id, Currency: p.Currencies[0], Purpose: PurposeStatus, Meta: p.ID + "/" + string(p.Status)}
+	res, err := r.ledger.Submit(ctx, []ledger.Command{cmd})
+	if err != nil {
+		return fmt.Errorf("record status: %w", err)
+	}
+	if !res[0].Status.Succeeded() {
+		return fmt.Errorf("record status: %v", res[0].Status)
+	}
+	return nil
+}
+
 // Update is a change to a participant; nil fields stay as they are.
 type Update struct {
 	Status      *Status
@@ -452,6 +482,14 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 		return Participant{}, fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
 	}
 	next.UpdatedAt = r.now().UTC()
+	if next.Status != cur.Status {
+		// The change goes on the ledger first, so that the audit log
+		// records every suspension that took effect: a failure after it
+		// leaves a recorded attempt, never an unrecorded change.
+		if err := r.markStatus(ctx, &next); err != nil {
+			return Participant{}, fmt.Errorf("update %s: %w", id, err)
+		}
+	}
 	err := r.db.Transact(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3, updated_at = $4 WHERE id = $5`,
 			string(next.Status), next.CallbackURL, string(next.Acceptance), next.UpdatedAt.UnixNano(), id)

@@ -709,30 +709,43 @@ func (l *Log) Event(ctx context.Context, ts int64) (ledger.Event, error) {
 }
 
 // Scan calls fn with the events with from <= ts < to, oldest first.
-// The read lock is held chunk by chunk, not across fn, so a long scan
-// does not hold up appends.
+// It reads from a position in the log (segment and offset) rather than by
+// chunk number, so that frames appended to the last chunk while it scans
+// are read before the next chunk: a scan that follows the log's tail, as
+// the audit log does, misses nothing. The read lock is held while a piece
+// is read, not across fn, so a long scan does not hold up appends.
 func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
 	l.mu.RLock()
 	if !l.replayed {
 		l.mu.RUnlock()
 		return ErrNotReplayed
 	}
-	k := max(sort.Search(len(l.points), func(i int) bool { return l.points[i].ts > from })-1, 0)
+	k := sort.Search(len(l.points), func(i int) bool { return l.points[i].ts > from }) - 1
+	if k < 0 {
+		k = 0
+	}
+	if len(l.points) == 0 {
+		l.mu.RUnlock()
+		return nil
+	}
+	seg, off := l.points[k].seg, l.points[k].off
 	l.mu.RUnlock()
-	for ; ; k++ {
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		l.mu.RLock()
-		if k >= len(l.points) || l.points[k].ts >= to {
-			l.mu.RUnlock()
-			return nil
-		}
-		b, err := l.readChunk(k)
-		l.mu.RUnlock()
+		b, next, nextOff, err := l.readFrom(seg, off)
 		if err != nil {
 			return err
 		}
+		if b == nil {
+			if next == seg {
+				return nil // the end of the durable log
+			}
+			seg, off = next, nextOff
+			continue
+		}
+		off += int64(len(b))
 		var ferr error
 		done := false
 		err = eachEvent(b, func(raw []byte) bool {
@@ -758,6 +771,35 @@ func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) er
 			return err
 		}
 	}
+}
+
+// readFrom reads whole frames of segment seg from off: up to the next
+// point of the sparse index in the segment, or its durable end. At the end
+// of a segment it returns no bytes and where to go on: the next segment,
+// or seg itself at the end of the log.
+func (l *Log) readFrom(seg int32, off int64) ([]byte, int32, int64, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	s := l.segs[seg]
+	if off >= s.size {
+		if int(seg)+1 < len(l.segs) {
+			return nil, seg + 1, 0, nil
+		}
+		return nil, seg, off, nil
+	}
+	end := s.size
+	k := sort.Search(len(l.points), func(i int) bool {
+		p := l.points[i]
+		return p.seg > seg || p.seg == seg && p.off > off
+	})
+	if k < len(l.points) && l.points[k].seg == seg {
+		end = l.points[k].off
+	}
+	b := make([]byte, end-off)
+	if _, err := s.f.ReadAt(b, off); err != nil {
+		return nil, 0, 0, fmt.Errorf("read %s at %d: %w", filepath.Base(s.path), off, err)
+	}
+	return b, seg, off, nil
 }
 
 // AccountEvents returns the account's events with from <= ts < to.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
 )
 
 // Purposes of ledger transfers, recorded in each event's Purpose. They
@@ -21,6 +22,10 @@ const (
 	PurposeSettlement uint16 = 5
 	// PurposeWindowClose marks where a settlement window closed.
 	PurposeWindowClose uint16 = 6
+	// PurposeStatus marks a participant's suspension or resumption (a
+	// mark whose Meta is "<participant>/suspended" or "/active"); the
+	// registry submits it, so the number is defined there.
+	PurposeStatus uint16 = participant.PurposeStatus
 )
 
 // Leg names the ledger transfers that make up one payment. Each has its
@@ -55,6 +60,11 @@ func ledgerID(l leg, clientID string) ledger.ID {
 	copy(id[:], h.Sum(nil))
 	return id
 }
+
+// LedgerID returns the ledger id of a payment's first transfer (its
+// payment leg) for the client's transfer id: how the audit log finds the
+// event that proves a transfer.
+func LedgerID(clientID string) ledger.ID { return ledgerID(legPayment, clientID) }
 
 // record is what a payment's ledger event carries besides the money, in
 // its Meta: who asked, to which alias, for which fee, with which note.

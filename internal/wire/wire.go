@@ -376,3 +376,48 @@ type Decision struct {
 // "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the
 // participant's callback secret>".
 const SignatureHeader = "Hulian-Signature"
+
+// AuditProof is the answer of GET /v1/audit/transfers/{id}/proof: the
+// transfer's leaf (its payment event in the canonical encoding of
+// docs/formats.md, base64), its index in the audit log, and the proof
+// that it is in the tree of TreeSize leaves whose root the signed
+// Checkpoint note gives. With golang.org/x/mod/sumdb/tlog:
+// CheckRecord(Proof, TreeSize, root, Index, RecordHash(leaf)) == nil.
+// Hashes are standard base64.
+type AuditProof struct {
+	Leaf       string   `json:"leaf"`
+	Index      int64    `json:"index"`
+	TreeSize   int64    `json:"treeSize"`
+	Proof      []string `json:"proof"`
+	Checkpoint string   `json:"checkpoint"`
+}
+
+// AuditConsistency is the answer of GET /v1/audit/consistency: the proof
+// that the tree of From leaves is a prefix of the tree of To leaves
+// (tlog.ProveTree(To, From); check it with tlog.CheckTree).
+type AuditConsistency struct {
+	From  int64    `json:"from"`
+	To    int64    `json:"to"`
+	Proof []string `json:"proof"`
+}
+
+// AuditLeaves is the answer of GET /v1/audit/leaves: leaves Start to
+// End-1, base64.
+type AuditLeaves struct {
+	Start  int64    `json:"start"`
+	End    int64    `json:"end"`
+	Leaves []string `json:"leaves"`
+}
+
+// Witness is the body and answer of POST /v1/audit/witnesses: a witness
+// name and its note verifier key (name+hash+key).
+type Witness struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// Cosigned is the answer of POST /v1/audit/cosignatures.
+type Cosigned struct {
+	TreeSize int64 `json:"treeSize"`
+	Added    int   `json:"added"`
+}

@@ -28,6 +28,65 @@ func Run(t *testing.T, fresh func(t *testing.T) Opener) {
 	t.Run("Gap", func(t *testing.T) { testGap(t, fresh(t)) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, fresh(t)) })
 	t.Run("Queries", func(t *testing.T) { testQueries(t, fresh(t)) })
+	t.Run("TailWhileAppending", func(t *testing.T) { testTail(t, fresh(t)) })
+}
+
+// testTail follows the log with Scan from the last event seen while
+// batches are appended, as the audit log does: every event is seen once,
+// in order, however the scans and appends interleave.
+func testTail(t *testing.T, open Opener) {
+	ctx := context.Background()
+	batches := Workload(9, 1200)
+	s := open(t)
+	defer s.Close()
+	replayAll(t, s)
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < len(batches); i += 3 {
+			if err := s.Append(ctx, ptrs(batches[i:min(i+3, len(batches))])); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var seen []ledger.Event
+	last := int64(-1 << 63)
+	tail := func() {
+		err := s.Scan(ctx, last+1, 1<<62, func(e ledger.Event) error {
+			seen = append(seen, e)
+			last = e.Timestamp
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	finished := false
+	for !finished {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		tail()
+	}
+	tail()
+	var want []ledger.Event
+	for _, b := range batches {
+		want = append(want, b.Events...)
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("tailing saw %d events, %d were appended", len(seen), len(want))
+	}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Fatalf("event %d: saw %+v, appended %+v", i, seen[i], want[i])
+		}
+	}
 }
 
 func replayAll(t *testing.T, s journal.Store) []ledger.Committed {

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/hulian/hulian/internal/audit"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// errVerify means verification found a discrepancy; the details are
+// already printed.
+var errVerify = errors.New("verification failed")
+
+// verify checks the audit log: offline against the stored ledger, or
+// online, a participant's own transfers' proofs.
+func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", "offline: the switch's data directory (stop the switch first)")
+	dsn := fs.String("store", "", "offline: PostgreSQL DSN (postgres://…) of the ledger, with --data for the audit log")
+	key := fs.String("key", "", "offline: the switch's verifier key (name+hash+key) or a file holding it; default: derived from DIR/audit.key")
+	target := fs.String("switch", "", "online: the switch's URL; checks the proofs of the --token participant's transfers")
+	token := fs.String("token", os.Getenv("HULIAN_TOKEN"), "online: the participant's API key (default $HULIAN_TOKEN)")
+	switchKey := fs.String("switch-key", "", "online: the switch's verifier key or a file holding it; default: fetched from the switch")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hulian verify --data DIR [--store postgres://…] [--key VERIFIER]\n       hulian verify --switch URL --token KEY [--switch-key VERIFIER]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("verify: unexpected arguments %v", fs.Args())
+	}
+	if *target != "" {
+		return verifyOnline(ctx, *target, *token, *switchKey, stdout)
+	}
+	if *data == "" {
+		fs.Usage()
+		return errors.New("verify: --data (offline) or --switch (online) is required")
+	}
+	vkey, err := keyArg(*key)
+	if err != nil {
+		return fmt.Errorf("verify: --key: %w", err)
+	}
+	if vkey == "" {
+		skey, err := audit.LoadKey(filepath.Join(*data, "audit.key"), "", false)
+		if err != nil {
+			return fmt.Errorf("verify: no --key and %w", err)
+		}
+		if vkey, err = audit.VerifierKey(skey); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		fmt.Fprintf(stdout, "note: verifying with the key in %s; pass the switch's published verifier key with --key to rule out a replaced key\n", filepath.Join(*data, "audit.key"))
+	}
+	var src audit.Source
+	if *dsn != "" {
+		src, err = audit.Postgres(ctx, *dsn)
+	} else {
+		src, err = audit.Embedded(*data)
+	}
+	if errors.Is(err, audit.ErrRunning) {
+		return fmt.Errorf("verify: %w: offline verification reads the stored ledger as it is, which a running switch changes", err)
+	}
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer src.Close()
+	rep, err := audit.Verify(ctx, audit.VerifyOptions{Source: src, Dir: filepath.Join(*data, "audit"), VerifierKey: vkey})
+	rep.Print(stdout)
+	if errors.Is(err, audit.ErrMismatch) {
+		return fmt.Errorf("%w: %s", errVerify, rep.Problems[0])
+	}
+	return err
+}
+
+// keyArg returns a verifier key given as itself or as a file holding it.
+func keyArg(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if _, err := os.Stat(s); err != nil {
+		return s, nil // not a file: the key itself
+	}
+	b, err := os.ReadFile(s)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// auditClient is a small API client for the commands that talk to a switch.
+type auditClient struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+func newAuditClient(base, token string) *auditClient {
+	return &auditClient{base: strings.TrimSuffix(base, "/"), token: token, hc: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// do sends a request and returns the body of a 2xx answer.
+func (c *auditClient) do(ctx context.Context, method, path, ctype string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
+
+func (c *auditClient) getJSON(ctx context.Context, path string, out any) error {
+	b, err := c.do(ctx, "GET", path, "", nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// switchVerifier returns the switch's verifier: the one given, or the
+// one the switch publishes (trusted on first use, and said so).
+func switchVerifier(ctx context.Context, c *auditClient, given string, out io.Writer) (note.Verifier, error) {
+	vkey, err := keyArg(given)
+	if err != nil {
+		return nil, err
+	}
+	if vkey == "" {
+		b, err := c.do(ctx, "GET", "/v1/audit/verifier", "", nil)
+		if err != nil {
+			return nil, err
+		}
+		vkey = strings.TrimSpace(string(b))
+		fmt.Fprintf(out, "note: using the verifier key the switch serves, %s; pass the one published out of band with --switch-key\n", vkey)
+	}
+	return note.NewVerifier(vkey)
+}
+
+func decodeHashes(ss []string) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(ss))
+	for i, s := range ss {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("hash %d: not a base64 SHA-256", i)
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+// verifyOnline checks every transfer of the participant: its proof,
+// against a checkpoint signed by the switch, and its leaf, against the
+// transfer's id and amount; and that the checkpoints seen are one log.
+func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Writer) error {
+	if token == "" {
+		return errors.New("verify: --switch needs --token (a participant's API key)")
+	}
+	c := newAuditClient(base, token)
+	v, err := switchVerifier(ctx, c, switchKey, out)
+	if err != nil {
+		return fmt.Errorf("verify: switch key: %w", err)
+	}
+	var newest audit.Checkpoint
+	checked, bad := 0, 0
+	fail := func(format string, a ...any) {
+		bad++
+		fmt.Fprintf(out, "FAIL: "+format+"\n", a...)
+	}
+	since := ""
+	for {
+		var page wire.Transfers
+		if err := c.getJSON(ctx, "/v1/transfers?limit=1000&since="+url.QueryEscape(since), &page); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		for _, t := range page.Transfers {
+			var p wire.AuditProof
+			if err := c.getJSON(ctx, "/v1/audit/transfers/"+url.PathEscape(t.ID)+"/proof", &p); err != nil {
+				fail("transfer %q: no proof: %v", t.ID, err)
+				continue
+			}
+			n, err := note.Open([]byte(p.Checkpoint), note.VerifierList(v))
+			if err != nil {
+				fail("transfer %q: checkpoint not signed by %s: %v", t.ID, v.Name(), err)
+				continue
+			}
+			cp, err := audit.ParseCheckpoint(n.Text)
+			if err != nil || cp.Origin != v.Name() || cp.Size != p.TreeSize {
+				fail("transfer %q: the checkpoint is not the switch's tree of size %d (%v)", t.ID, p.TreeSize, err)
+				continue
+			}
+			leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
+			if err != nil {
+				fail("transfer %q: leaf is not base64", t.ID)
+				continue
+			}
+			proof, err := decodeHashes(p.Proof)
+			if err != nil {
+				fail("transfer %q: proof: %v", t.ID, err)
+				continue
+			}
+			if err := tlog.CheckRecord(proof, p.TreeSize, cp.Root, p.Index, tlog.RecordHash(leaf)); err != nil {
+				fail("transfer %q: leaf %d is not in the signed tree of size %d: %v", t.ID, p.Index, p.TreeSize, err)
+				continue
+			}
+			if err := checkLeaf(leaf, t); err != nil {
+				fail("transfer %q: leaf %d: %v", t.ID, p.Index, err)
+				continue
+			}
+			// Every checkpoint seen must extend the newest one before.
+			if err := consistent(ctx, c, &newest, cp); err != nil {
+				fail("checkpoints of sizes %d and %d: %v", newest.Size, cp.Size, err)
+				continue
+			}
+			checked++
+		}
+		if page.Next == "" {
+			break
+		}
+		since = page.Next
+	}
+	fmt.Fprintf(out, "transfers: %d checked: each leaf is the transfer (id and amount) and is in a tree signed by %s\n", checked, v.Name())
+	fmt.Fprintf(out, "checkpoints: all consistent with the newest seen, tree size %d, root %s\n", newest.Size, newest.Root)
+	if bad > 0 {
+		return fmt.Errorf("%w: %d discrepancies", errVerify, bad)
+	}
+	fmt.Fprintln(out, "OK")
+	return nil
+}
+
+// checkLeaf decodes a leaf (docs/formats.md: ledger event v1, payment
+// record v1) and checks that it is the transfer's first event.
+func checkLeaf(leaf []byte, t wire.Transfer) error {
+	e, n, err := ledger.DecodeEvent(leaf)
+	if err != nil || n != len(leaf) {
+		return fmt.Errorf("not one ledger event (%v)", err)
+	}
+	if !audit.IsPayment(&e) {
+		return fmt.Errorf("a %s event, not a payment", e.Kind)
+	}
+	r, err := audit.DecodePaymentRecord(e.Meta)
+	if err != nil {
+		return err
+	}
+	if r.ID != t.ID {
+		return fmt.Errorf("names transfer %q", r.ID)
+	}
+	cur, err := money.ParseCurrency(t.Currency)
+	if err != nil {
+		return err
+	}
+	amt, err := money.Parse(t.Amount, cur)
+	if err != nil {
+		return err
+	}
+	if e.Currency != cur || e.Amount != amt {
+		return fmt.Errorf("records %s %s, the switch shows %s %s", e.Currency, e.Amount.Format(e.Currency), t.Currency, t.Amount)
+	}
+	return nil
+}
+
+// consistent checks that cp and *newest are one log, and keeps the
+// larger in *newest.
+func consistent(ctx context.Context, c *auditClient, newest *audit.Checkpoint, cp audit.Checkpoint) error {
+	old, cur := *newest, cp
+	if cur.Size < old.Size {
+		old, cur = cur, old
+	}
+	switch {
+	case old.Size == 0:
+	case old.Size == cur.Size:
+		if old.Root != cur.Root {
+			return errors.New("same size, different roots: the log forked")
+		}
+	default:
+		var p wire.AuditConsistency
+		if err := c.getJSON(ctx, fmt.Sprintf("/v1/audit/consistency?from=%d&to=%d", old.Size, cur.Size), &p); err != nil {
+			return err
+		}
+		proof, err := decodeHashes(p.Proof)
+		if err != nil {
+			return err
+		}
+		if err := tlog.CheckTree(proof, cur.Size, cur.Root, old.Size, old.Root); err != nil {
+			return fmt.Errorf("not consistent: %w", err)
+		}
+	}
+	*newest = cur
+	return nil
+}
