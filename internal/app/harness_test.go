@@ -23,10 +23,10 @@ const opToken = "test-operator-token"
 // engines are the storage configurations the end-to-end tests run on.
 var engines = []struct {
 	name  string
-	store func(t *testing.T) string
+	store func(t testing.TB) string
 }{
-	{"embedded", func(*testing.T) string { return "" }},
-	{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+	{"embedded", func(testing.TB) string { return "" }},
+	{"postgres", func(t testing.TB) string { return pgtest.DSN(t) }},
 }
 
 // sw is a switch running in this process, reached over real HTTP.
