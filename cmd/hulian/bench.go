@@ -2,11 +2,177 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/loadgen"
 )
 
-// bench is being built (issue 4).
+// bench load-tests a switch: one it starts in this process on a fresh
+// data directory (or a PostgreSQL database), or a running one given by
+// --target. It prints progress on stderr and the result on stdout, and
+// writes the result as JSON with --out. It fails (exit status 1) if any
+// request or transfer went wrong, so that CI can run it as a check.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		target      = fs.String("target", "", "base URL of a running switch (default: start one in this process)")
+		token       = fs.String("token", "", "operator token of the --target switch (default: $HULIAN_ADMIN_TOKEN)")
+		allowRemote = fs.Bool("allow-remote", false, "allow a --target that is not on this machine (loopback)")
+		store       = fs.String("store", "", "for the switch bench starts: PostgreSQL DSN (postgres://…) instead of the embedded store")
+		rateLimit   = fs.Float64("rate-limit", 1e9, "for the switch bench starts: requests per second per participant")
+		fees        = fs.Bool("fees", true, "for the switch bench starts: set a CNY fee schedule, so that transfers carry a fee")
+		mode        = fs.String("mode", "single", "traffic: single, batch, lookup or mix (70% transfers, 25% lookups, 5% quote+transfer)")
+		concurrency = fs.Int("concurrency", 64, "workers, each with one request in flight")
+		duration    = fs.Duration("duration", 10*time.Second, "how long to measure (0: until --requests)")
+		requests    = fs.Int64("requests", 0, "stop after this many measured requests (0: until --duration)")
+		warmup      = fs.Duration("warmup", time.Second, "traffic before measuring, not counted")
+		batchSize   = fs.Int("batch-size", 1000, "transfers per request in batch mode (1-1000)")
+		aliases     = fs.Int("aliases", 10000, "phone-number aliases to register and pay to or look up")
+		parts       = fs.Int("participants", 4, "participants to spread aliases and payers over (2-26)")
+		timeout     = fs.Duration("timeout", 30*time.Second, "bound on each request")
+		out         = fs.String("out", "", "write the result as JSON to this file")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hulian bench [flags]\n\nLoad-tests a switch and reports throughput, latency percentiles and errors.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %v", fs.Args())
+	}
+	cfg := loadgen.Config{
+		Mode: loadgen.Mode(*mode), Concurrency: *concurrency, Duration: *duration, Requests: *requests,
+		Warmup: *warmup, BatchSize: *batchSize, Aliases: *aliases, Participants: *parts, Timeout: *timeout,
+		Progress: stderr, Terminal: isTerminal(stderr), Command: append([]string{"hulian", "bench"}, args...),
+	}
+	if cfg.Duration == 0 && cfg.Requests == 0 {
+		return errors.New("bench: the run must be bounded: give --duration or --requests")
+	}
+	if *target != "" {
+		if *store != "" {
+			return errors.New("bench: --store is for the switch bench starts, not for a --target")
+		}
+		u, err := loadgen.CheckTarget(*target, *allowRemote)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		cfg.Target, cfg.Token, cfg.Switch = u, *token, "external"
+		if cfg.Token == "" {
+			cfg.Token = os.Getenv("HULIAN_ADMIN_TOKEN")
+		}
+		if cfg.Token == "" {
+			return errors.New("bench: the --target switch's operator token is needed: --token or HULIAN_ADMIN_TOKEN")
+		}
+	} else {
+		stop, err := startSwitch(ctx, &cfg, *store, *rateLimit)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer stop()
+		cfg.SetFees = *fees
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	res.WriteText(stdout)
+	if *out != "" {
+		b, err := res.JSON()
+		if err != nil {
+			return fmt.Errorf("bench: result: %w", err)
+		}
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	switch {
+	case res.Interrupted:
+		return errors.New("bench: interrupted")
+	case res.ErrorCount > 0:
+		return fmt.Errorf("bench: %d errors", res.ErrorCount)
+	}
+	return nil
+}
+
+// startSwitch starts a switch in this process on a fresh temporary data
+// directory, with a random operator token and a rate limit that does not
+// throttle the bench, and points cfg at it. stop closes it and removes
+// the directory.
+func startSwitch(ctx context.Context, cfg *loadgen.Config, store string, rateLimit float64) (stop func(), err error) {
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	token := "bench." + hex.EncodeToString(raw[:])
+	dir, err := os.MkdirTemp("", "hulian-bench-")
+	if err != nil {
+		return nil, err
+	}
+	// The burst matches the rate so that a high limit is not undone by
+	// the default burst (5000).
+	burst := int(min(rateLimit, 1e9))
+	a, err := app.Open(ctx, app.Config{DataDir: dir, Store: store, Addr: "127.0.0.1:0", AdminToken: token,
+		RateLimit: rateLimit, RateBurst: burst})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := a.Serve(ctx); err != nil {
+		a.Close(context.Background())
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if cfg.Target, err = loadgen.CheckTarget(a.URL(), false); err != nil {
+		a.Close(context.Background())
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cfg.Token, cfg.InProcess = token, true
+	cfg.Switch = "in-process, embedded store"
+	if store != "" {
+		cfg.Switch = "in-process, PostgreSQL " + redactDSN(store)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		a.Close(sctx)
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// redactDSN drops the password and the parameters (which may hold one)
+// from a DSN, for the record.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(DSN)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// isTerminal reports whether w is a terminal, where progress redraws
+// one line in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

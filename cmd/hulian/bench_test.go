@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/loadgen"
+)
+
+// TestBench runs each mode against a switch bench starts in this
+// process, bounded by a number of requests, and checks the JSON result.
+// It asserts counts and correctness, never speed.
+func TestBench(t *testing.T) {
+	for _, mode := range loadgen.Modes {
+		t.Run(string(mode), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "result.json")
+			args := []string{"bench", "--mode", string(mode), "--requests", "300", "--concurrency", "8",
+				"--aliases", "200", "--out", out, "--warmup", "100ms"}
+			batch := 0
+			if mode == loadgen.Batch {
+				// 300 requests of the default 1000 would take several
+				// seconds of a small machine; 20 exercise the same code.
+				batch = 20
+				args = append(args, "--batch-size", "20")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			if code := run(ctx, args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res loadgen.Result
+			if err := json.Unmarshal(b, &res); err != nil {
+				t.Fatalf("result: %v\n%s", err, b)
+			}
+			if res.Mode != mode || res.Concurrency != 8 || res.Requests != 300 || res.RequestLimit != 300 ||
+				res.Machine.NumCPU == 0 || res.Machine.GoVersion == "" || res.Start.IsZero() || len(res.Command) < 3 {
+				t.Errorf("result header: %+v", res)
+			}
+			if res.ErrorCount != 0 || len(res.Errors) != 0 {
+				t.Errorf("errors: %d %v", res.ErrorCount, res.Errors)
+			}
+			if res.Latency.P50 <= 0 || res.Latency.P50 > res.Latency.P99 || res.Latency.P99 > res.Latency.Max {
+				t.Errorf("latency: %+v", res.Latency)
+			}
+			var sum int64
+			for _, o := range res.Operations {
+				sum += o.Requests
+			}
+			if sum != res.Requests {
+				t.Errorf("operations add up to %d requests, want %d: %+v", sum, res.Requests, res.Operations)
+			}
+			var wantTransfers int64
+			switch mode {
+			case loadgen.Single:
+				wantTransfers = 300
+				if res.Operations["transfer"].Statuses["201"] != 300 {
+					t.Errorf("transfer statuses: %v", res.Operations["transfer"].Statuses)
+				}
+			case loadgen.Batch:
+				wantTransfers = 300 * int64(batch)
+				if res.BatchSize != batch || res.Operations["batch"].Statuses["200"] != 300 {
+					t.Errorf("batch size %d, statuses %v", res.BatchSize, res.Operations["batch"].Statuses)
+				}
+			case loadgen.Lookup:
+				if res.Operations["lookup"].Statuses["200"] != 300 {
+					t.Errorf("lookup statuses: %v", res.Operations["lookup"].Statuses)
+				}
+			case loadgen.Mix:
+				// Each quote is followed by its transfer, unless the
+				// request bound fell between the two.
+				wantTransfers = res.Operations["transfer"].Requests
+				q := res.Operations["quote"].Requests
+				if wantTransfers < 150 || res.Operations["lookup"].Requests < 20 || q < 1 {
+					t.Errorf("mix proportions: %+v", res.Operations)
+				}
+			}
+			if res.Transfers != wantTransfers || res.Committed != wantTransfers || res.TransferStatuses["201"] != wantTransfers {
+				t.Errorf("transfers %d, committed %d, statuses %v; want %d", res.Transfers, res.Committed, res.TransferStatuses, wantTransfers)
+			}
+			if !strings.Contains(stdout.String(), "errors      none") {
+				t.Errorf("stdout:\n%s", &stdout)
+			}
+		})
+	}
+}
+
+// TestBenchRefuses checks the guards that keep a load test from running
+// unbounded or at another machine by mistake; none of them connects.
+func TestBenchRefuses(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--duration", "0"}, "bounded"},
+		{[]string{"bench", "--target", "http://10.0.0.1:1", "--token", "x"}, "--allow-remote"},
+		{[]string{"bench", "--target", "http://example.com", "--token", "x"}, "--allow-remote"},
+		{[]string{"bench", "--target", "http://127.0.0.1:1", "--store", "postgres://x@127.0.0.1/db"}, "--store"},
+		{[]string{"bench", "--mode", "nope", "--target", "http://127.0.0.1:1", "--token", "x"}, "--mode"},
+		{[]string{"bench", "--mode", "batch", "--batch-size", "1001", "--target", "http://127.0.0.1:1", "--token", "x"}, "--batch-size"},
+	}
+	t.Setenv("HULIAN_ADMIN_TOKEN", "")
+	for _, tc := range cases {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, &stdout, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a refusal mentioning %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}

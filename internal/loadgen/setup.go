@@ -1,0 +1,255 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// Setup constants. Amounts are decimal strings in CNY, as the API takes
+// them; nothing here is computed in floating point.
+const (
+	currency = "CNY"
+	// prefund is each participant's deposit: a trillion yuan covers any
+	// run (300,000 transfers/s of at most 100 + 5 yuan for an hour is
+	// 1.1e11), so that insufficient-funds only ever means a bug.
+	prefund = "1000000000000.00"
+	// partyBatch is the most parties per POST /v1/parties:batch.
+	partyBatch = 1000
+)
+
+// party is one of the run's participants.
+type party struct {
+	id      string
+	auth    string // "Bearer <api key>"
+	aliases []*alias
+}
+
+// alias is a registered phone number.
+type alias struct {
+	value  string // E.164: +8613812345678
+	owner  int    // index in fleet.parties
+	lookup *url.URL
+}
+
+// fleet is what a run set up on the switch.
+type fleet struct {
+	runID   string
+	parties []*party
+	aliases []*alias
+	dropped int // aliases an earlier run had taken
+}
+
+// names are the display names of bench users: Chinese, so that the
+// switch's name masking sees multi-byte text as in production.
+var names = []string{"张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴婷", "徐明", "孙丽", "马超", "朱红", "胡斌", "郭强"}
+
+// setup creates the run's participants (ids unique to the run, so that
+// runs can repeat against one switch), funds them, and registers the
+// aliases in parallel batches.
+func (g *gen) setup(ctx context.Context) (*fleet, error) {
+	var raw [4]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	f := &fleet{runID: hex.EncodeToString(raw[:])}
+	op := "Bearer " + g.cfg.Token
+	for i := range g.cfg.Participants {
+		id := "bench-" + f.runID + "-" + string(rune('a'+i))
+		var p wire.Participant
+		err := g.call(ctx, "POST", "/v1/participants", op, wire.NewParticipant{
+			ID: id, Name: "Bench wallet " + strconv.Itoa(i+1), Kind: "wallet", Currencies: []string{currency},
+		}, &p)
+		if err != nil {
+			return nil, fmt.Errorf("create participant %s: %w", id, err)
+		}
+		if p.APIKey == "" {
+			return nil, fmt.Errorf("create participant %s: no apiKey in the answer", id)
+		}
+		f.parties = append(f.parties, &party{id: id, auth: "Bearer " + p.APIKey})
+		err = g.call(ctx, "POST", "/v1/participants/"+id+"/funds", op, wire.Funds{
+			Currency: currency, Amount: prefund, Direction: "deposit"}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("fund participant %s: %w", id, err)
+		}
+	}
+	if g.cfg.SetFees {
+		err := g.call(ctx, "PUT", "/v1/fees/"+currency, op,
+			wire.Fees{Fixed: "0.10", Rate: "0.10", Min: "0.10", Max: "5.00"}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("set fees: %w", err)
+		}
+	}
+	if err := g.registerAliases(ctx, f); err != nil {
+		return nil, err
+	}
+	for _, p := range f.parties {
+		if len(p.aliases) == 0 {
+			return nil, fmt.Errorf("participant %s has no alias left to be paid at", p.id)
+		}
+	}
+	return f, nil
+}
+
+// registerAliases registers cfg.Aliases random mobile numbers (+86 13x
+// xxxx xxxx, a billion of them, so that runs rarely collide), dealt to
+// the participants in turn, 1000 per request on several connections.
+// A number an earlier run registered is dropped from this run's set.
+func (g *gen) registerAliases(ctx context.Context, f *fleet) error {
+	n := g.cfg.Aliases
+	seen := make(map[uint64]bool, n)
+	byOwner := make([][]string, len(f.parties))
+	for i := 0; i < n; {
+		v := mrand.Uint64N(1_000_000_000)
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		o := i % len(f.parties)
+		byOwner[o] = append(byOwner[o], fmt.Sprintf("+8613%09d", v))
+		i++
+	}
+	type job struct {
+		owner  int
+		values []string
+	}
+	var jobs []job
+	for o, vs := range byOwner {
+		for len(vs) > 0 {
+			k := min(len(vs), partyBatch)
+			jobs = append(jobs, job{o, vs[:k]})
+			vs = vs[k:]
+		}
+	}
+	var (
+		mu      sync.Mutex
+		errs    []error
+		next    = make(chan job)
+		wg      sync.WaitGroup
+		workers = min(8, g.cfg.Concurrency, len(jobs))
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		wg.Go(func() {
+			for j := range next {
+				kept, dropped, err := g.registerBatch(ctx, f.parties[j.owner], j.values)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+					cancel()
+				}
+				f.dropped += dropped
+				for _, v := range kept {
+					a := &alias{value: v, owner: j.owner, lookup: g.url("/v1/parties/MSISDN/" + v)}
+					f.parties[j.owner].aliases = append(f.parties[j.owner].aliases, a)
+					f.aliases = append(f.aliases, a)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		return fmt.Errorf("register aliases: %w", errs[0])
+	}
+	return ctx.Err()
+}
+
+// registerBatch registers one participant's numbers in one request.
+func (g *gen) registerBatch(ctx context.Context, p *party, values []string) (kept []string, dropped int, err error) {
+	batch := wire.PartyBatch{Parties: make([]wire.NewParty, len(values))}
+	for i, v := range values {
+		batch.Parties[i] = wire.NewParty{Type: "MSISDN", Value: v, Name: names[mrand.IntN(len(names))],
+			Account: "u-" + v[3:], Currency: currency}
+	}
+	var res wire.PartyBatchResult
+	if err := g.call(ctx, "POST", "/v1/parties:batch", p.auth, batch, &res); err != nil {
+		return nil, 0, err
+	}
+	if len(res.Results) != len(values) {
+		return nil, 0, fmt.Errorf("%d results for %d parties", len(res.Results), len(values))
+	}
+	for i, r := range res.Results {
+		switch {
+		case r.Status == http.StatusCreated || r.Status == http.StatusOK:
+			if r.Party == nil || r.Party.Value != values[i] {
+				return nil, 0, fmt.Errorf("party %s: answered as %+v", values[i], r.Party)
+			}
+			kept = append(kept, values[i])
+		case r.Status == http.StatusConflict:
+			dropped++
+		case r.Error != nil:
+			return nil, 0, fmt.Errorf("party %s: %d %s: %s", values[i], r.Status, r.Error.Type, r.Error.Detail)
+		default:
+			return nil, 0, fmt.Errorf("party %s: status %d", values[i], r.Status)
+		}
+	}
+	return kept, dropped, nil
+}
+
+// call is a setup request: JSON in, JSON out, the reflective way, which
+// is fine outside the measured loop.
+func (g *gen) call(ctx context.Context, method, path, auth string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, g.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", auth)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var p wire.Problem
+		if json.Unmarshal(b, &p) == nil && p.Type != "" {
+			if resp.StatusCode == http.StatusUnauthorized && auth == "Bearer "+g.cfg.Token {
+				return errors.New("the switch refused the operator token (--token or HULIAN_ADMIN_TOKEN)")
+			}
+			return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Type, p.Detail)
+		}
+		return fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
