@@ -156,7 +156,7 @@ func (s *Server) aliasOf(r *http.Request) (directory.Type, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("%w: type: %v", directory.ErrInvalidValue, err)
 	}
-	v, err := directory.Normalize(t, r.PathValue("value"), s.Region)
+	v, err := directory.LookupKey(t, r.PathValue("value"), s.Region)
 	return t, v, err
 }
 

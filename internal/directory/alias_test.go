@@ -225,3 +225,25 @@ func TestNewRandomKey(t *testing.T) {
 		t.Error("NewRandomKey of a short reader: no error")
 	}
 }
+
+func TestLookupKey(t *testing.T) {
+	for _, tc := range []struct {
+		t      Type
+		in     string
+		want   string
+		wantOK bool
+	}{
+		{MSISDN, "+8613800138000", "+8613800138000", true},
+		{MSISDN, "13800138000", "+8613800138000", true}, // national form: full normalisation
+		{MSISDN, "+86 138 0013 8000", "+8613800138000", true},
+		{MSISDN, "+861234567890123", "+861234567890123", true}, // E.164 shape: not validated, simply not registered
+		{MSISDN, "+86123", "", false},
+		{MSISDN, "+0861380013800", "", false},
+		{EMAIL, "A@B.CN", "a@b.cn", true},
+	} {
+		got, err := LookupKey(tc.t, tc.in, "CN")
+		if (err == nil) != tc.wantOK || got != tc.want {
+			t.Errorf("LookupKey(%s, %q) = %q, %v", tc.t, tc.in, got, err)
+		}
+	}
+}

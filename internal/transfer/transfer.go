@@ -321,7 +321,7 @@ func (s *Service) parse(payer participant.Participant, req *Request) (*pending, 
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: payee type: %v", ErrInvalid, err)
 	}
-	value, err := directory.Normalize(typ, req.PayeeValue, s.opts.Region)
+	value, err := directory.LookupKey(typ, req.PayeeValue, s.opts.Region)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
 	}
