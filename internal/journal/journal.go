@@ -433,6 +433,19 @@ func (j *Journal) Transfer(ctx context.Context, id ledger.ID) (Transfer, error) 
 	return Transfer{Event: e, State: st}, nil
 }
 
+// Known reports, for each id, whether the ledger has a transfer with it
+// (applied, durable or about to be), under one read lock: a batch checks
+// its ids for retries at the cost of one.
+func (j *Journal) Known(ids []ledger.ID) []bool {
+	out := make([]bool, len(ids))
+	j.mu.RLock()
+	for i, id := range ids {
+		_, _, out[i] = j.state.Transfer(id)
+	}
+	j.mu.RUnlock()
+	return out
+}
+
 // AccountEvents returns up to limit durable events of an account with
 // from <= Timestamp < to, oldest first.
 func (j *Journal) AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error) {

@@ -99,6 +99,7 @@ var (
 type Journal interface {
 	Submit(ctx context.Context, cmds []ledger.Command) ([]ledger.Result, error)
 	Transfer(ctx context.Context, id ledger.ID) (journal.Transfer, error)
+	Known(ids []ledger.ID) []bool
 	Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error)
 	AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error)
 }
@@ -232,6 +233,9 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 	var ps []*pending
 	var cmds []ledger.Command
 	seen := map[string]int{}
+	parsed := make([]*pending, len(reqs))
+	types := make([]directory.Type, len(reqs))
+	ids := make([]ledger.ID, 0, len(reqs))
 	for i := range reqs {
 		p, typ, err := s.parse(payer, &reqs[i])
 		if err == nil {
@@ -243,17 +247,30 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 			out[i].Err = err
 			continue
 		}
+		seen[p.rec.ID] = i
+		parsed[i], types[i] = p, typ
+		ids = append(ids, ledgerID(legPayment, p.rec.ID))
+	}
+	known := s.journal.Known(ids)
+	k := 0
+	for i, p := range parsed {
+		if p == nil {
+			continue
+		}
+		isKnown, typ := known[k], types[i]
+		k++
 		// A retry is answered from the ledger before anything else is
 		// checked: what was true then is what the client gets again.
-		if t, found, err := s.existing(ctx, p); found || err != nil {
-			out[i] = Outcome{Transfer: t, Err: err}
-			continue
+		if isKnown {
+			if t, found, err := s.existing(ctx, p); found || err != nil {
+				out[i] = Outcome{Transfer: t, Err: err}
+				continue
+			}
 		}
 		if err := s.resolve(ctx, payer, p, typ); err != nil {
 			out[i].Err = err
 			continue
 		}
-		seen[p.rec.ID] = i
 		p.i = i
 		p.first = len(cmds)
 		cmds = append(cmds, s.commands(p, payer)...)
