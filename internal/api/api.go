@@ -188,10 +188,12 @@ func (s *Server) routes() []route {
 }
 
 // Routes lists the server's routes as "METHOD /pattern" with who may
-// call each (public, operator, any, participant), in registration order;
+// call each (public, operator, any, participant, auditor, cosigner), in
+// registration order;
 // the OpenAPI test compares them with the document.
 func (s *Server) Routes() [][2]string {
-	names := map[access]string{public: "public", operator: "operator", anyone: "any", participantOn: "participant"}
+	names := map[access]string{public: "public", operator: "operator", anyone: "any", participantOn: "participant",
+		auditor: "auditor", cosigner: "cosigner"}
 	var out [][2]string
 	for _, r := range s.routes() {
 		out = append(out, [2]string{r.method + " " + r.path, names[r.access]})
@@ -245,7 +247,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if p.regulator {
 			// Read-only: GETs of what the operator or anyone may read,
 			// and the routes open to the regulator by name.
-			read := r.Method == http.MethodGet && (rt.access == operator || rt.access == anyone)
+			read := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (rt.access == operator || rt.access == anyone)
 			if !read && rt.access != auditor && rt.access != cosigner {
 				writeProblem(w, probForbidden, "the regulator's token is read-only")
 				return

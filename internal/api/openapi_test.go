@@ -9,6 +9,10 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	stdjson "encoding/json"
 	"fmt"
 	"go/ast"
@@ -29,9 +33,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/app"
@@ -267,12 +274,17 @@ func (s *spec) operation(key string) (operation, bool) {
 
 // checkResponse reports how an answer departs from what the document
 // declares for the operation at opPtr: an undeclared status or media
-// type, a missing declared header, or a body that fails the schema.
+// type, a missing declared header, a body that fails the schema, or an
+// answer that may be cached (the document promises Cache-Control:
+// no-store on every answer).
 func (s *spec) checkResponse(opPtr string, status int, h http.Header, body []byte) []string {
 	var errs []string
 	code := strconv.Itoa(status)
 	if _, ok := s.at(opPtr + "/responses/" + code); !ok {
 		return []string{fmt.Sprintf("status %d is not declared (body %s)", status, truncate(body))}
+	}
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
+		errs = append(errs, fmt.Sprintf("status %d: Cache-Control %q, want no-store", status, cc))
 	}
 	rptr, r := s.deref(opPtr + "/responses/" + code)
 	headers, _ := r["headers"].(map[string]any)
@@ -296,24 +308,54 @@ func (s *spec) checkResponse(opPtr string, status int, h http.Header, body []byt
 		return append(errs, fmt.Sprintf("status %d: media type %s is not declared (declared: %v)", status, mt, slices.Sorted(maps.Keys(content))))
 	}
 	sptr := rptr + "/content/" + ptrEscape(mt) + "/schema"
-	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		// Not JSON: the document can only say it is text.
-		if typ, _ := s.obj(sptr)["type"].(string); typ != "string" {
-			errs = append(errs, fmt.Sprintf("status %d: %s is declared with a schema that is not a string", status, mt))
-		}
-		return errs
-	}
-	if err := s.validate(sptr, body); err != nil {
+	if err := s.validateBody(sptr, mt, body); err != nil {
 		errs = append(errs, fmt.Sprintf("status %d: %v", status, err))
 	}
 	return errs
 }
 
+// isJSON reports whether a media type is JSON.
+func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
+
+// validateBody checks a body of media type mt against the schema at
+// sptr. A body that is not JSON is text: its schema must be a string
+// schema, which the text must satisfy as a string (its pattern, its
+// length).
+func (s *spec) validateBody(sptr, mt string, body []byte) error {
+	if isJSON(mt) {
+		return s.validate(sptr, body)
+	}
+	if _, sch := s.deref(sptr); sch["type"] != "string" {
+		return fmt.Errorf("%s is declared with a schema that is not a string", mt)
+	}
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%s body is not UTF-8: %q", mt, truncate(body))
+	}
+	asJSON, _ := stdjson.Marshal(string(body))
+	if err := s.validate(sptr, asJSON); err != nil {
+		return fmt.Errorf("%s body: %v", mt, err)
+	}
+	return nil
+}
+
+// accessNames maps the access levels of api.go to the values of
+// x-hulian-access.
+var accessNames = map[string]string{
+	"public":        "public",
+	"operator":      "operator",
+	"anyone":        "any",
+	"participantOn": "participant",
+	"auditor":       "auditor",
+	"cosigner":      "cosigner",
+}
+
 // routedRoutes reads the route table of the real server from api.go:
 // the method and path of each element of the slice routes() returns,
-// which New registers one by one. (The server does not export its
-// routes; see the report for a proposed helper.)
-func routedRoutes(t *testing.T) []string {
+// which New registers one by one, and who may call each (its access
+// level, as named by x-hulian-access). The server's Routes reports the
+// same, but reads names from a table of its own; the source is the
+// truth.
+func routedRoutes(t *testing.T) ([]string, map[string]string) {
 	t.Helper()
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "api.go", nil, 0)
@@ -321,6 +363,7 @@ func routedRoutes(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var out []string
+	access := map[string]string{}
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
 		if !ok || fn.Name.Name != "routes" || fn.Recv == nil {
@@ -336,7 +379,7 @@ func routedRoutes(t *testing.T) []string {
 			}
 			for _, e := range list.Elts {
 				lit, ok := e.(*ast.CompositeLit)
-				if !ok || len(lit.Elts) < 2 {
+				if !ok || len(lit.Elts) < 3 {
 					t.Fatalf("%v: a route that is not a literal", fset.Position(e.Pos()))
 				}
 				var mp [2]string
@@ -347,7 +390,15 @@ func routedRoutes(t *testing.T) []string {
 					}
 					mp[i], _ = strconv.Unquote(b.Value)
 				}
-				out = append(out, mp[0]+" "+mp[1])
+				key := mp[0] + " " + mp[1]
+				out = append(out, key)
+				id, ok := lit.Elts[2].(*ast.Ident)
+				if !ok {
+					t.Fatalf("%v: route access must be one of the access constants", fset.Position(lit.Pos()))
+				}
+				if access[key], ok = accessNames[id.Name]; !ok {
+					t.Errorf("%v: access level %s has no x-hulian-access name: add it to accessNames, the document and its tests", fset.Position(id.Pos()), id.Name)
+				}
 			}
 			return false
 		})
@@ -355,7 +406,7 @@ func routedRoutes(t *testing.T) []string {
 	if len(out) == 0 {
 		t.Fatal("api.go: found no routes in (*Server).routes")
 	}
-	return out
+	return out, access
 }
 
 // serverKinds reads the problem types of problem.go: name → statuses.
@@ -407,6 +458,25 @@ func fill(tmpl string, args ...string) string {
 	})
 }
 
+// regulatorMayCall reports whether the regulator's read-only token opens
+// an operation: the GETs of operator and any operations, and the
+// auditor and cosigner operations.
+func regulatorMayCall(access, method string) bool {
+	switch access {
+	case "auditor", "cosigner":
+		return true
+	case "operator", "any":
+		return method == http.MethodGet
+	}
+	return false
+}
+
+// participantMayCall reports whether a participant's API key opens an
+// operation of this access level.
+func participantMayCall(access string) bool {
+	return access == "any" || access == "participant" || access == "cosigner"
+}
+
 // TestOpenAPIDocument checks the document on its own: OpenAPI 3.1,
 // references that resolve, schemas and examples that are valid, and
 // operations that are complete.
@@ -422,6 +492,8 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	if bearer := s.obj("/components/securitySchemes/bearerAuth"); bearer["type"] != "http" || bearer["scheme"] != "bearer" {
 		t.Errorf("components.securitySchemes.bearerAuth = %v, want HTTP bearer", bearer)
+	} else if desc, _ := bearer["description"].(string); !strings.Contains(desc, "HULIAN_REGULATOR_TOKEN") || !strings.Contains(desc, "regulator") {
+		t.Errorf("components.securitySchemes.bearerAuth does not describe the regulator's token: %q", desc)
 	}
 
 	// Every $ref resolves, inside the document.
@@ -549,29 +621,57 @@ func TestOpenAPIDocument(t *testing.T) {
 			if !hasSec || len(sec) != 0 {
 				t.Errorf("%s: public, but security is not []", op.key())
 			}
-		case "operator", "participant", "any":
+		case "operator", "participant", "any", "auditor", "cosigner":
 			if hasSec {
 				t.Errorf("%s: authenticated, but overrides the document's security", op.key())
 			}
 			need = append(need, "401", "500")
-			if access == "any" || access == "participant" {
+			// Participants are rate-limited; the operator and the
+			// regulator are not.
+			if participantMayCall(access) {
 				need = append(need, "429")
+			} else if _, ok := responses["429"]; ok {
+				t.Errorf("%s: only the operator or the regulator may call it, yet it declares 429", op.key())
 			}
-			if access == "operator" || access == "participant" {
+			// A participant where only the operator (and the regulator)
+			// may go, the reverse, or the regulator where its read-only
+			// token may not go.
+			if access == "operator" || access == "participant" || access == "auditor" || !regulatorMayCall(access, op.method) {
 				need = append(need, "403")
+			}
+			// The regulator's part is said wherever it may knock.
+			who := regexp.MustCompile(`\*\*Who:\*\*[^\n]*`).FindString(op.obj["description"].(string))
+			if !strings.Contains(who, "regulator") {
+				t.Errorf("%s: the description's **Who:** line does not say what of the regulator: %q", op.key(), who)
 			}
 		default:
 			t.Errorf("%s: x-hulian-access = %q", op.key(), access)
 		}
+		if !regexp.MustCompile("\\| `" + regexp.QuoteMeta(access) + "` \\| [^|\n]+ \\|").MatchString(s.obj("/info")["description"].(string)) {
+			t.Errorf("%s: access %q is not described in info.description's table", op.key(), access)
+		}
 		if _, ok := op.obj["requestBody"]; ok {
 			need = append(need, "400", "413", "415")
-			_, rb := s.deref(op.ptr + "/requestBody")
+			rbPtr, rb := s.deref(op.ptr + "/requestBody")
 			if rb["required"] != true {
 				t.Errorf("%s: request body not required", op.key())
 			}
-			sptr, _ := get(rb, "content", "application/json", "schema", "$ref").(string)
-			if body := s.obj(strings.TrimPrefix(sptr, "#")); body["additionalProperties"] != false {
-				t.Errorf("%s: request body schema %q does not refuse unknown members", op.key(), sptr)
+			content, _ := rb["content"].(map[string]any)
+			if len(content) == 0 {
+				t.Errorf("%s: request body without content", op.key())
+			}
+			for mt := range content {
+				if !isJSON(mt) {
+					// Text: a string schema (see validateBody).
+					if _, sch := s.deref(rbPtr + "/content/" + ptrEscape(mt) + "/schema"); sch["type"] != "string" {
+						t.Errorf("%s: request body %s with a schema that is not a string", op.key(), mt)
+					}
+					continue
+				}
+				sptr, _ := get(content, mt, "schema", "$ref").(string)
+				if body := s.obj(strings.TrimPrefix(sptr, "#")); body["additionalProperties"] != false {
+					t.Errorf("%s: request body schema %q does not refuse unknown members", op.key(), sptr)
+				}
 			}
 		}
 		for _, code := range need {
@@ -671,11 +771,16 @@ func TestOpenAPIRoutes(t *testing.T) {
 		documented = append(documented, op.key())
 		byPath[op.path] = append(byPath[op.path], op.method)
 	}
-	routed := routedRoutes(t)
+	routed, access := routedRoutes(t)
 	slices.Sort(routed)
 	for _, r := range routed {
-		if !slices.Contains(documented, r) {
+		op, ok := s.operation(r)
+		if !ok {
 			t.Errorf("route %s is not in the document", r)
+			continue
+		}
+		if got := op.obj["x-hulian-access"]; got != access[r] {
+			t.Errorf("%s: x-hulian-access %v, the route's access is %s", r, got, access[r])
 		}
 	}
 	for _, d := range documented {
@@ -833,8 +938,8 @@ func (cl *client) do(c call) answer {
 	if c.accept != "" {
 		req.Header.Set("Accept", c.accept)
 	}
+	ct := c.ctype
 	if c.body != nil {
-		ct := c.ctype
 		if ct == "" {
 			ct = "application/json"
 		}
@@ -860,10 +965,13 @@ func (cl *client) do(c call) answer {
 	// for a batch, the entries it accepted.
 	if resp.StatusCode < 300 && c.body != nil {
 		sent = acceptedEntries(sent, a.v)
-		_, rb := cl.spec.deref(op.ptr + "/requestBody")
+		mt, _, _ := mime.ParseMediaType(ct)
+		rbPtr, rb := cl.spec.deref(op.ptr + "/requestBody")
 		if rb == nil {
 			t.Errorf("%s: the server accepted a body, the document declares none", c.op)
-		} else if err := cl.spec.validate(op.ptr+"/requestBody/content/application~1json/schema", sent); err != nil {
+		} else if get(rb, "content", mt) == nil {
+			t.Errorf("%s %s: the server accepted a body of type %s, which the document does not declare", op.method, u, mt)
+		} else if err := cl.spec.validateBody(rbPtr+"/content/"+ptrEscape(mt)+"/schema", mt, sent); err != nil {
 			t.Errorf("%s %s: the server accepted a body the document refuses: %v", op.method, u, err)
 		}
 	}
@@ -1067,6 +1175,26 @@ func newClient(t *testing.T, s *spec, base string) *client {
 	return &client{t: t, spec: s, base: base, http: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 }
 
+// paymentOf reads a leaf of the audit log as docs/formats.md lays it
+// out and returns the transfer id of its payment record, if it is a
+// payment's first event: version 1, kind post (3) or reserve (4),
+// purpose payment (1) at byte 6, the meta's length at byte 112 and the
+// meta from byte 114 — version 1, then the id, uvarint-length-prefixed.
+func paymentOf(leaf []byte) (string, bool) {
+	if len(leaf) < 116 || leaf[0] != 1 || leaf[1] != 3 && leaf[1] != 4 || binary.BigEndian.Uint16(leaf[6:]) != 1 {
+		return "", false
+	}
+	meta := leaf[114:]
+	if int(binary.BigEndian.Uint16(leaf[112:])) != len(meta) || meta[0] != 1 {
+		return "", false
+	}
+	n, k := binary.Uvarint(meta[1:])
+	if k <= 0 || n > uint64(len(meta)-1-k) {
+		return "", false
+	}
+	return string(meta[1+k : 1+k+int(n)]), true
+}
+
 // TestOpenAPIEndToEnd runs a switch, exercises every operation over
 // HTTP, successes and refusals, and checks every answer and callback
 // against the document.
@@ -1075,7 +1203,8 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	clk := &clock{}
 	recv := newReceiver(s, clk.now)
 	defer recv.srv.Close()
-	a := startSwitch(t, app.Config{Now: clk.now, ConfirmTimeout: 3 * time.Second})
+	const reg = "test-regulator"
+	a := startSwitch(t, app.Config{Now: clk.now, ConfirmTimeout: 3 * time.Second, RegulatorToken: reg})
 	var closeOnce sync.Once
 	closeApp := func() { closeOnce.Do(func() { a.Close(context.Background()) }) }
 	defer closeApp()
@@ -1461,23 +1590,300 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	windows(keyA, url.Values{"state": {"DONE"}}, 400, "invalid-request")
 	windows(keyA, url.Values{"currency": {"XYZ"}}, 400, "invalid-request")
 
+	// The audit log, checked as a wallet, a regulator or a witness
+	// would: with note and tlog, the documented formats, and nothing
+	// else of the switch's.
+	vk := cl.expect(call{op: "GET /v1/audit/verifier"}, 200, "")
+	verifier, err := note.NewVerifier(strings.TrimSuffix(string(vk.raw), "\n"))
+	if err != nil {
+		t.Fatalf("verifier key %q: %v", vk.raw, err)
+	}
+	cl.expect(call{tok: reg, op: "GET /v1/audit/verifier"}, 200, "")
+	// openCheckpoint verifies a checkpoint note with the switch's key
+	// (and the given witnesses') and reads its size and root.
+	type checkpoint struct {
+		note *note.Note
+		size int64
+		root tlog.Hash
+	}
+	openCheckpoint := func(msg []byte, witnesses ...note.Verifier) checkpoint {
+		t.Helper()
+		n, err := note.Open(msg, note.VerifierList(append([]note.Verifier{verifier}, witnesses...)...))
+		if err != nil {
+			t.Fatalf("checkpoint %q: %v", msg, err)
+		}
+		lines := strings.Split(n.Text, "\n")
+		if len(lines) != 4 || lines[0] != verifier.Name() || lines[3] != "" {
+			t.Fatalf("checkpoint text %q: want <origin %s>, size, root", n.Text, verifier.Name())
+		}
+		size, err := strconv.ParseInt(lines[1], 10, 64)
+		root, err2 := base64.StdEncoding.DecodeString(lines[2])
+		if err != nil || err2 != nil || len(root) != tlog.HashSize {
+			t.Fatalf("checkpoint text %q: size or root", n.Text)
+		}
+		c := checkpoint{note: n, size: size}
+		copy(c.root[:], root)
+		return c
+	}
+	getCheckpoint := func(tok string) checkpoint {
+		t.Helper()
+		return openCheckpoint(cl.expect(call{tok: tok, op: "GET /v1/audit/checkpoint"}, 200, "").raw)
+	}
+	hashes := func(ss []string) []tlog.Hash {
+		t.Helper()
+		out := make([]tlog.Hash, len(ss))
+		for i, s := range ss {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil || copy(out[i][:], b) != tlog.HashSize {
+				t.Fatalf("hash %q", s)
+			}
+		}
+		return out
+	}
+	before := getCheckpoint(keyA)
+	for _, tok := range []string{op, reg, keyC} {
+		getCheckpoint(tok)
+	}
+
+	// Inclusion proofs, for the payer, the payee participant, the
+	// operator and the regulator.
+	proof := func(tok, id string, status int, problem string) (wire.AuditProof, []byte, checkpoint) {
+		t.Helper()
+		a := cl.expect(call{tok: tok, op: "GET /v1/audit/transfers/{id}/proof", args: []string{id}}, status, problem)
+		var p wire.AuditProof
+		if status != 200 || a.status != 200 {
+			return p, nil, checkpoint{}
+		}
+		if err := stdjson.Unmarshal(a.raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		cp := openCheckpoint([]byte(p.Checkpoint))
+		leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
+		if err != nil || cp.size != p.TreeSize || p.Index >= p.TreeSize {
+			t.Fatalf("proof of %s: leaf %v, index %d, tree %d, checkpoint of %d", id, err, p.Index, p.TreeSize, cp.size)
+		}
+		if err := tlog.CheckRecord(hashes(p.Proof), p.TreeSize, cp.root, p.Index, tlog.RecordHash(leaf)); err != nil {
+			t.Errorf("proof of %s does not verify: %v", id, err)
+		}
+		if got, ok := paymentOf(leaf); !ok || got != id {
+			t.Errorf("proof of %s: the leaf is not its payment: %x", id, leaf)
+		}
+		return p, leaf, cp
+	}
+	p1, leaf1, _ := proof(keyA, "a-0001", 200, "")
+	proof(keyB, "a-0001", 200, "")
+	proof(op, "a-0003", 200, "")
+	proof(reg, "b-0001", 200, "")
+	if _, leaf, _ := proof(keyC, "a-0004", 200, ""); len(leaf) > 1 && leaf[1] != 4 {
+		t.Errorf("a-0004 went to a payee that confirms: its payment is a reservation, not kind %d", leaf[1])
+	}
+	proof(keyC, "a-0001", 404, "not-found")
+	proof(keyA, "nothing", 404, "not-found")
+
+	// A new payment: the proof's checkpoint, newer than the one read
+	// before, extends it.
+	pay(keyA, M{"id": "a-0020", "payee": msisdn, "amount": "2.00", "currency": "CNY"}, 201, "")
+	_, _, after := proof(keyA, "a-0020", 200, "")
+	if after.size <= before.size {
+		t.Fatalf("checkpoint of size %d after one of %d", after.size, before.size)
+	}
+	consistency := func(tok string, q url.Values, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "GET /v1/audit/consistency", query: q}, status, problem)
+	}
+	sizes := func(from, to int64) url.Values {
+		return url.Values{"from": {strconv.FormatInt(from, 10)}, "to": {strconv.FormatInt(to, 10)}}
+	}
+	var cons wire.AuditConsistency
+	if err := stdjson.Unmarshal(consistency(keyB, sizes(before.size, after.size), 200, "").raw, &cons); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlog.CheckTree(hashes(cons.Proof), after.size, after.root, before.size, before.root); err != nil || cons.From != before.size || cons.To != after.size {
+		t.Errorf("consistency %d..%d (%d..%d): %v", before.size, after.size, cons.From, cons.To, err)
+	}
+	if same := consistency(reg, sizes(after.size, after.size), 200, ""); length(same.v, "proof") != 0 {
+		t.Errorf("consistency of a tree with itself: %s", same.raw)
+	}
+	consistency(op, sizes(1, after.size), 200, "")
+	consistency(keyA, sizes(0, 1), 400, "invalid-request")
+	consistency(keyA, sizes(5, 2), 400, "invalid-request")
+	consistency(keyA, url.Values{"from": {"1"}}, 400, "invalid-request")
+	consistency(keyA, url.Values{"from": {"1"}, "to": {"many"}}, 400, "invalid-request")
+	consistency(keyA, sizes(1, after.size+1_000_000), 404, "not-found")
+
+	// The leaves: the operator reads them all and recomputes the root
+	// of the checkpoint; the regulator reads one.
+	leaves := func(tok string, q url.Values, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "GET /v1/audit/leaves", query: q}, status, problem)
+	}
+	span := func(start, end int64) url.Values {
+		return url.Values{"start": {strconv.FormatInt(start, 10)}, "end": {strconv.FormatInt(end, 10)}}
+	}
+	var all wire.AuditLeaves
+	if err := stdjson.Unmarshal(leaves(op, span(0, after.size), 200, "").raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	var rootOf func(hs []tlog.Hash) tlog.Hash // RFC 6962
+	rootOf = func(hs []tlog.Hash) tlog.Hash {
+		if len(hs) == 1 {
+			return hs[0]
+		}
+		k := 1
+		for 2*k < len(hs) {
+			k *= 2
+		}
+		return tlog.NodeHash(rootOf(hs[:k]), rootOf(hs[k:]))
+	}
+	if int64(len(all.Leaves)) != after.size || all.Start != 0 || all.End != after.size {
+		t.Fatalf("leaves [0, %d): start %d, end %d, %d leaves", after.size, all.Start, all.End, len(all.Leaves))
+	}
+	var leafHashes []tlog.Hash
+	for _, l := range all.Leaves {
+		b, err := base64.StdEncoding.DecodeString(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leafHashes = append(leafHashes, tlog.RecordHash(b))
+	}
+	if rootOf(leafHashes) != after.root {
+		t.Errorf("the leaves do not hash to the checkpoint's root")
+	}
+	if rootOf(leafHashes[:before.size]) != before.root {
+		t.Errorf("the first %d leaves do not hash to the older checkpoint's root", before.size)
+	}
+	if one := leaves(reg, span(p1.Index, p1.Index+1), 200, ""); str(one.v, "leaves", 0) != base64.StdEncoding.EncodeToString(leaf1) {
+		t.Errorf("leaf %d is not a-0001's payment: %s", p1.Index, one.raw)
+	}
+	leaves(keyA, span(0, 1), 403, "forbidden")
+	leaves(op, span(0, 10_001), 400, "invalid-request")
+	leaves(reg, span(3, 3), 400, "invalid-request")
+	leaves(op, url.Values{"end": {"3"}}, 400, "invalid-request")
+	leaves(op, span(1<<40, 1<<40+1), 404, "not-found")
+
+	// Witnesses: registered by the operator.
+	wskey, wvkey, err := note.GenerateKey(rand.Reader, "witness.example/w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsigner, _ := note.NewSigner(wskey)
+	wverifier, _ := note.NewVerifier(wvkey)
+	witness := func(tok string, body any, ctype string, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/audit/witnesses", body: body, ctype: ctype}, status, problem)
+	}
+	if w := witness(op, M{"name": "witness.example/w1", "key": wvkey}, "", 201, ""); str(w.v, "name") != "witness.example/w1" || str(w.v, "key") != wvkey {
+		t.Errorf("registered %s", w.raw)
+	}
+	witness(op, M{"name": "witness.example/w1", "key": wvkey}, "", 200, "")
+	_, otherKey, _ := note.GenerateKey(rand.Reader, "witness.example/w1")
+	witness(op, M{"name": "witness.example/w1", "key": otherKey}, "", 409, "duplicate-conflict")
+	witness(op, M{"name": "witness.example/w2", "key": wvkey}, "", 400, "invalid-request")
+	witness(op, M{"name": "w", "key": "not a key"}, "", 400, "invalid-request")
+	_, switchNamed, _ := note.GenerateKey(rand.Reader, verifier.Name())
+	witness(op, M{"name": verifier.Name(), "key": switchNamed}, "", 400, "invalid-request")
+	witness(op, M{"name": "witness.example/w1", "key": wvkey, "colour": "red"}, "", 400, "invalid-request")
+	witness(op, `{"name":"witness.example/w1"}`, "text/plain", 415, "unsupported-media-type")
+	witness(op, `{"name":"`+strings.Repeat("x", 70<<10)+`"}`, "", 413, "payload-too-large")
+	witness(keyA, M{"name": "witness.example/w1", "key": wvkey}, "", 403, "forbidden")
+	witness(reg, M{"name": "witness.example/w1", "key": wvkey}, "", 403, "forbidden")
+
+	// Co-signatures: the witness signs the checkpoint's text and anyone
+	// authenticated posts it; the switch publishes it.
+	cosign := func(tok string, body []byte, ctype string, status int, problem string) answer {
+		t.Helper()
+		if ctype == "" {
+			ctype = "text/plain; charset=utf-8"
+		}
+		return cl.expect(call{tok: tok, op: "POST /v1/audit/cosignatures", body: body, ctype: ctype}, status, problem)
+	}
+	latest := getCheckpoint(reg)
+	cosigned, err := note.Sign(latest.note, wsigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cosign(keyB, cosigned, "", 200, ""); get(c.v, "treeSize") != float64(latest.size) || get(c.v, "added") != 1.0 {
+		t.Errorf("co-signed %d: %s", latest.size, c.raw)
+	}
+	if c := cosign(reg, cosigned, "text/plain", 200, ""); get(c.v, "added") != 0.0 {
+		t.Errorf("co-signed again: %s", c.raw)
+	}
+	cosign(op, cosigned, "", 200, "")
+	published := cl.expect(call{tok: keyA, op: "GET /v1/audit/checkpoint"}, 200, "")
+	if pub := openCheckpoint(published.raw, wverifier); pub.size != latest.size {
+		t.Logf("a checkpoint of size %d was signed since the co-signed one of %d", pub.size, latest.size)
+	} else if len(pub.note.Sigs) != 2 {
+		t.Errorf("the checkpoint of size %d is published without its co-signature: %q", pub.size, published.raw)
+	}
+	if p, _, cp := proof(keyA, "a-0020", 200, ""); cp.size == latest.size {
+		if n, err := note.Open([]byte(p.Checkpoint), note.VerifierList(verifier, wverifier)); err != nil || len(n.Sigs) != 2 {
+			t.Errorf("a proof's checkpoint of size %d is without its co-signature: %q", cp.size, p.Checkpoint)
+		}
+	}
+	strangerKey, _, _ := note.GenerateKey(rand.Reader, "stranger.example/w")
+	stranger, _ := note.NewSigner(strangerKey)
+	byStranger, _ := note.Sign(latest.note, stranger)
+	cosign(reg, byStranger, "", 403, "forbidden")
+	cosign(keyA, byStranger, "", 403, "forbidden")
+	onlySwitch, _ := note.Sign(latest.note)
+	cosign(keyA, onlySwitch, "", 400, "invalid-request")
+	onlyWitness, _ := note.Sign(&note.Note{Text: latest.note.Text}, wsigner)
+	cosign(keyA, onlyWitness, "", 400, "invalid-request")
+	sizeLine := "\n" + strconv.FormatInt(latest.size, 10) + "\n"
+	tampered := bytes.Replace(cosigned, []byte(sizeLine), []byte("\n"+strconv.FormatInt(latest.size+1, 10)+"\n"), 1)
+	cosign(keyA, tampered, "", 400, "invalid-request")
+	cosign(keyA, []byte("not a note\n"), "", 400, "invalid-request")
+	cosign(keyA, cosigned, "application/json", 415, "unsupported-media-type")
+	cosign(keyA, bytes.Repeat([]byte("x"), 17<<10), "", 413, "payload-too-large")
+
 	// Who may call what, as each operation says: without credentials,
-	// and with the wrong kind of credentials.
+	// with the wrong kind of credentials, and as the regulator.
 	for _, o := range s.operations() {
-		access := o.obj["x-hulian-access"]
+		access, _ := o.obj["x-hulian-access"].(string)
 		c := call{op: o.key()}
 		if access == "public" {
 			if a := cl.do(c); a.status != 200 {
 				t.Errorf("%s without credentials: %d", o.key(), a.status)
 			}
+			// Credentials are not looked at.
+			if a := cl.do(call{tok: reg, op: o.key()}); a.status != 200 {
+				t.Errorf("%s as the regulator: %d", o.key(), a.status)
+			}
 			continue
 		}
 		cl.expect(c, 401, "unauthorized")
 		switch access {
-		case "operator":
+		case "operator", "auditor":
 			cl.expect(call{tok: keyA, op: o.key()}, 403, "forbidden")
 		case "participant":
 			cl.expect(call{tok: op, op: o.key()}, 403, "forbidden")
+		case "cosigner":
+			if a := cl.do(call{tok: keyA, op: o.key()}); a.status == 401 || a.status == 403 {
+				t.Errorf("%s as a participant: %d %s", o.key(), a.status, a.raw)
+			}
+		}
+		// The regulator is answered as the operator where its token
+		// may go, and refused elsewhere before anything is read.
+		if regulatorMayCall(access, o.method) {
+			r, byOp := cl.do(call{tok: reg, op: o.key()}), cl.do(call{tok: op, op: o.key()})
+			if r.status == 401 || r.status == 403 || r.status != byOp.status {
+				t.Errorf("%s as the regulator: %d %s; as the operator: %d", o.key(), r.status, r.raw, byOp.status)
+			}
+		} else {
+			cl.expect(call{tok: reg, op: o.key()}, 403, "forbidden")
+		}
+	}
+	// HEAD is accepted wherever GET is, for the regulator too.
+	for tok, want := range map[string]int{op: 200, reg: 200} {
+		req, _ := http.NewRequest(http.MethodHead, a.URL()+"/v1/participants", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := cl.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("HEAD /v1/participants with %s: %d, want %d", tok, resp.StatusCode, want)
 		}
 	}
 
@@ -1536,6 +1942,12 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 		{call{op: "GET /healthz"}, 503},
 		{call{tok: op, op: "POST /v1/participants/{id}/funds", args: []string{"wallet-a"}, body: M{"currency": "CNY", "amount": "1.00", "direction": "deposit"}}, 503},
 		{call{tok: keyB, op: "GET /v1/parties"}, 500},
+		// The audit log's key and newest checkpoint are still served;
+		// its closed files are an internal error (audit.ErrClosed is
+		// not mapped to unavailable).
+		{call{op: "GET /v1/audit/verifier"}, 200},
+		{call{tok: keyA, op: "GET /v1/audit/checkpoint"}, 200},
+		{call{tok: reg, op: "GET /v1/audit/consistency", query: url.Values{"from": {"1"}, "to": {"3"}}}, 500},
 	} {
 		o, _ := s.operation(c.call.op)
 		var body io.Reader
@@ -1543,7 +1955,11 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 			b, _ := stdjson.Marshal(c.call.body)
 			body = bytes.NewReader(b)
 		}
-		req := httptest.NewRequest(o.method, fill(o.path, c.call.args...), body)
+		u := fill(o.path, c.call.args...)
+		if len(c.call.query) > 0 {
+			u += "?" + c.call.query.Encode()
+		}
+		req := httptest.NewRequest(o.method, u, body)
 		if c.call.tok != "" {
 			req.Header.Set("Authorization", "Bearer "+c.call.tok)
 		}
@@ -1558,11 +1974,38 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	}
 }
 
+// TestOpenAPIAuditWithoutLog checks the answers of the audit operations
+// of a server built without an audit log.
+func TestOpenAPIAuditWithoutLog(t *testing.T) {
+	s := loadSpec(t)
+	srv := api.New(api.Config{AdminTokenHash: sha256.Sum256([]byte("test-op"))})
+	n := 0
+	for _, o := range s.operations() {
+		if !strings.HasPrefix(o.path, "/v1/audit/") {
+			continue
+		}
+		n++
+		req := httptest.NewRequest(o.method, fill(o.path), nil)
+		req.Header.Set("Authorization", "Bearer test-op")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s without an audit log: %d, want 503: %s", o.key(), rec.Code, rec.Body.Bytes())
+		}
+		for _, e := range s.checkResponse(o.ptr, rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("%s without an audit log: %s", o.key(), e)
+		}
+	}
+	if n == 0 {
+		t.Error("the document has no audit operations")
+	}
+}
+
 // TestOpenAPIRateLimited checks the answer to a participant over its
 // request rate.
 func TestOpenAPIRateLimited(t *testing.T) {
 	s := loadSpec(t)
-	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1})
+	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1, RegulatorToken: "test-regulator"})
 	defer a.Close(context.Background())
 	cl := newClient(t, s, a.URL())
 	p := cl.expect(call{tok: "test-op", op: "POST /v1/participants", body: map[string]any{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
@@ -1570,7 +2013,12 @@ func TestOpenAPIRateLimited(t *testing.T) {
 	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
 	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 429, "rate-limited")
 	cl.expect(call{tok: key, op: "GET /v1/transfers"}, 429, "rate-limited")
-	// The operator is not limited.
-	cl.expect(call{tok: "test-op", op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
-	cl.expect(call{tok: "test-op", op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+	cl.expect(call{tok: key, op: "GET /v1/audit/checkpoint"}, 429, "rate-limited")
+	cl.expect(call{tok: key, op: "POST /v1/audit/cosignatures", body: "not a note\n", ctype: "text/plain"}, 429, "rate-limited")
+	// The operator and the regulator are not limited.
+	for _, tok := range []string{"test-op", "test-regulator"} {
+		cl.expect(call{tok: tok, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+		cl.expect(call{tok: tok, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+		cl.expect(call{tok: tok, op: "GET /v1/audit/checkpoint"}, 200, "")
+	}
 }

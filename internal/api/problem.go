@@ -14,6 +14,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/settlement"
+	"github.com/hulian/hulian/internal/store"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -98,6 +99,8 @@ var errorKinds = []struct {
 	{audit.ErrNotFound, probNotFound},
 	{audit.ErrUnknownWitness, probForbidden},
 	{audit.ErrWitnessExists, probConflict},
+	{audit.ErrClosed, probUnavailable},
+	{store.ErrClosed, probUnavailable},
 	{journal.ErrStopped, probUnavailable},
 	{journal.ErrClosed, probUnavailable},
 }

@@ -112,6 +112,9 @@ const (
 	SparseFile = "sparse"
 )
 
+// WitnessNameMax bounds a witness's name.
+const WitnessNameMax = 256
+
 // sparseEvery is the spacing of the timestamp index: the timestamp of
 // every sparseEvery-th leaf is kept, so that a leaf's index is found by
 // scanning at most that many events.
@@ -793,6 +796,10 @@ func (l *Log) AddWitness(name, vkey string) (Witness, bool, error) {
 	}
 	if v.Name() != name {
 		return Witness{}, false, fmt.Errorf("%w: the key is named %q, not %q", ErrInvalid, v.Name(), name)
+	}
+	if len(name) > WitnessNameMax {
+		// A co-signature is kept in a fixed-size slot with the name.
+		return Witness{}, false, fmt.Errorf("%w: witness name longer than %d bytes", ErrInvalid, WitnessNameMax)
 	}
 	if name == l.origin {
 		return Witness{}, false, fmt.Errorf("%w: a witness cannot have the switch's name", ErrInvalid)

@@ -68,6 +68,8 @@ var (
 	ErrNotReplayed = errors.New("store: Replay must come first")
 	// ErrFailed means an earlier Append failed; the store takes no more.
 	ErrFailed = errors.New("store: an earlier append failed")
+	// ErrClosed means the store was closed.
+	ErrClosed = errors.New("store: closed")
 )
 
 // Options tune the engine; the zero value is the default.
@@ -90,6 +92,7 @@ type Log struct {
 	points   []point
 	accounts map[ledger.AccountID][]int32 // chunk numbers (points) where the account appears
 	replayed bool
+	closed   bool
 
 	// Only Append (one caller at a time) touches these.
 	appendMu sync.Mutex
@@ -152,6 +155,7 @@ func (l *Log) Close() error {
 		errs = append(errs, s.f.Close())
 	}
 	l.segs = nil
+	l.closed = true
 	if l.lock != nil {
 		errs = append(errs, l.lock.Close()) // closing releases the flock
 		l.lock = nil
@@ -682,6 +686,9 @@ func (l *Log) Event(ctx context.Context, ts int64) (ledger.Event, error) {
 	if !l.replayed {
 		return ledger.Event{}, ErrNotReplayed
 	}
+	if l.closed {
+		return ledger.Event{}, ErrClosed
+	}
 	k := sort.Search(len(l.points), func(i int) bool { return l.points[i].ts > ts }) - 1
 	if k < 0 {
 		return ledger.Event{}, fmt.Errorf("event %d: %w", ts, journal.ErrNotFound)
@@ -780,6 +787,9 @@ func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) er
 func (l *Log) readFrom(seg int32, off int64) ([]byte, int32, int64, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, 0, 0, ErrClosed
+	}
 	s := l.segs[seg]
 	if off >= s.size {
 		if int(seg)+1 < len(l.segs) {
@@ -808,6 +818,9 @@ func (l *Log) AccountEvents(ctx context.Context, account ledger.AccountID, from,
 	defer l.mu.RUnlock()
 	if !l.replayed {
 		return nil, ErrNotReplayed
+	}
+	if l.closed {
+		return nil, ErrClosed
 	}
 	var out []ledger.Event
 	if limit <= 0 || from >= to {
