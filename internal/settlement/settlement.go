@@ -120,6 +120,7 @@ type Journal interface {
 	Submit(ctx context.Context, cmds []ledger.Command) ([]ledger.Result, error)
 	Transfer(ctx context.Context, id ledger.ID) (journal.Transfer, error)
 	Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error
+	Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error)
 }
 
 // Service runs settlement.
@@ -184,7 +185,13 @@ func (s *Service) Sync(ctx context.Context) error {
 			if len(s.windows[c]) > 0 {
 				continue
 			}
-			w := &Window{ID: windowID(c, 1), Currency: c, Number: 1, State: Open, OpenedAt: s.now().UTC()}
+			// The first window opened with the currency itself: when the
+			// hub's fee account of it was created.
+			opened := s.now().UTC()
+			if a, err := s.journal.Account(ctx, participant.FeeAccount(c)); err == nil {
+				opened = time.Unix(0, a.Created).UTC()
+			}
+			w := &Window{ID: windowID(c, 1), Currency: c, Number: 1, State: Open, OpenedAt: opened}
 			if err := s.insert(ctx, nil, w); err != nil {
 				return err
 			}
