@@ -24,10 +24,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/sqldb"
 )
@@ -629,15 +625,5 @@ func (w *writer) put(ctx context.Context, p Party) (Party, bool, error) {
 }
 
 // isForeignKeyViolation reports whether err is a foreign-key failure (an
-// unknown participant). sqldb has only the unique-violation test.
-func isForeignKeyViolation(err error) bool {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		return pg.Code == "23503"
-	}
-	var lite *sqlite.Error
-	if errors.As(err, &lite) {
-		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-	}
-	return false
-}
+// unknown participant).
+func isForeignKeyViolation(err error) bool { return sqldb.IsForeignKeyViolation(err) }

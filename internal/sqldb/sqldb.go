@@ -221,6 +221,20 @@ func (db *DB) retryable(err error) bool {
 	return false
 }
 
+// IsForeignKeyViolation reports whether err is a foreign-key failure: a
+// row refers to one that does not exist.
+func IsForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint failure:
 // an insert of a key that exists.
 func IsUniqueViolation(err error) bool {

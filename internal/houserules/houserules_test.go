@@ -1,0 +1,134 @@
+package houserules
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// file is a parsed Go file of the tree, tests excluded.
+type file struct {
+	path string // relative to the module root, e.g. internal/ledger/state.go
+	ast  *ast.File
+}
+
+func sources(t *testing.T) []file {
+	t.Helper()
+	root := "../.."
+	var out []file
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && p != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, file{filepath.ToSlash(rel), f})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 50 {
+		t.Fatalf("found only %d source files: is the walk rooted right?", len(out))
+	}
+	return out
+}
+
+func under(path string, dirs ...string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNoFloatInMoneyCode: money is int64 minor units; no float type may
+// appear in the packages that handle it.
+func TestNoFloatInMoneyCode(t *testing.T) {
+	money := []string{"internal/money", "internal/ledger", "internal/journal", "internal/transfer",
+		"internal/settlement", "internal/quote", "internal/liquidity", "internal/store"}
+	// Sizing the ledger's hash table is not money.
+	exempt := map[string]bool{"internal/ledger/index.go": true}
+	for _, f := range sources(t) {
+		if !under(f.path, money...) || exempt[f.path] {
+			continue
+		}
+		ast.Inspect(f.ast, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && (id.Name == "float64" || id.Name == "float32") {
+				t.Errorf("%s: %s in money code", f.path, id.Name)
+			}
+			return true
+		})
+	}
+}
+
+// TestLedgerReadsNoClock: the ledger is deterministic; time is an input.
+func TestLedgerReadsNoClock(t *testing.T) {
+	for _, f := range sources(t) {
+		if !under(f.path, "internal/ledger") {
+			continue
+		}
+		ast.Inspect(f.ast, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "time" && (sel.Sel.Name == "Now" || sel.Sel.Name == "Since" || sel.Sel.Name == "Until") {
+					t.Errorf("%s: time.%s in the ledger", f.path, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// TestLedgerImports: the ledger imports nothing of ours but money, and
+// does no I/O.
+func TestLedgerImports(t *testing.T) {
+	banned := []string{"os", "net", "net/http", "database/sql", "io/ioutil", "syscall"}
+	for _, f := range sources(t) {
+		if !under(f.path, "internal/ledger") || under(f.path, "internal/ledger/ledgertest") {
+			continue
+		}
+		for _, imp := range f.ast.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, "github.com/hulian/hulian/") && p != "github.com/hulian/hulian/internal/money" {
+				t.Errorf("%s imports %s", f.path, p)
+			}
+			for _, b := range banned {
+				if p == b {
+					t.Errorf("%s imports %s: the ledger does no I/O", f.path, p)
+				}
+			}
+		}
+	}
+}
+
+// TestPgxStaysAtTheEdge: only the PostgreSQL engine and the app database
+// talk to pgx; everything else goes through them. The one exception is
+// offline verification, which reads the ledger's rows as they are stored,
+// on purpose without the engine it is checking.
+func TestPgxStaysAtTheEdge(t *testing.T) {
+	exempt := map[string]bool{"internal/audit/source.go": true}
+	for _, f := range sources(t) {
+		for _, imp := range f.ast.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, "github.com/jackc/pgx") && !under(f.path, "internal/store/postgres", "internal/sqldb") && !exempt[f.path] {
+				t.Errorf("%s imports %s", f.path, p)
+			}
+		}
+	}
+}
