@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/hulian/hulian/internal/atomicfile"
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -192,30 +193,9 @@ func (w *witnessRun) round(ctx context.Context) error {
 	if _, err := w.c.do(ctx, "POST", "/v1/audit/cosignatures", "text/plain", cosigned); err != nil {
 		return fmt.Errorf("witness: post co-signature: %w", err)
 	}
-	if err := writeAtomic(w.state, cosigned); err != nil {
+	if err := atomicfile.Write(w.state, cosigned, 0o600); err != nil {
 		return fmt.Errorf("witness: state: %w", err)
 	}
 	fmt.Fprintf(w.out, "witnessed %s: tree size %d, root %s (consistent with size %d); co-signed as %s\n", cur.Origin, cur.Size, cur.Root, old.Size, w.signer.Name())
 	return nil
-}
-
-// writeAtomic replaces path with b: temporary file, fsync, rename.
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -22,14 +22,8 @@ func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who princi
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	code := r.PathValue("currency")
-	if req.Currency != "" && req.Currency != code {
-		writeProblem(w, probInvalid, "currency in the body differs from the path")
-		return
-	}
-	amt, c, err := parseAmount("threshold", req.Threshold, code)
-	if err != nil {
-		s.writeError(w, r, err)
+	amt, c, ok := s.pathAmount(w, r, "threshold", req.Threshold, req.Currency)
+	if !ok {
 		return
 	}
 	t, err := s.Liquidity.Set(r.Context(), p, c, amt)

@@ -139,6 +139,22 @@ func parseAmount(field, amount, code string) (money.Amount, money.Currency, erro
 	return a, c, nil
 }
 
+// pathAmount reads an amount of the path's {currency}; a currency in the
+// body, if any, must be the same. It answers the refusal itself.
+func (s *Server) pathAmount(w http.ResponseWriter, r *http.Request, field, amount, bodyCurrency string) (money.Amount, money.Currency, bool) {
+	code := r.PathValue("currency")
+	if bodyCurrency != "" && bodyCurrency != code {
+		writeProblem(w, probInvalid, "currency in the body differs from the path")
+		return 0, 0, false
+	}
+	a, c, err := parseAmount(field, amount, code)
+	if err != nil {
+		s.writeError(w, r, err)
+		return 0, 0, false
+	}
+	return a, c, true
+}
+
 func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
@@ -185,14 +201,8 @@ func (s *Server) setLimit(w http.ResponseWriter, r *http.Request, who principal)
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	code := r.PathValue("currency")
-	if req.Currency != "" && req.Currency != code {
-		writeProblem(w, probInvalid, "currency in the body differs from the path")
-		return
-	}
-	cap, c, err := parseAmount("netDebitCap", req.NetDebitCap, code)
-	if err != nil {
-		s.writeError(w, r, err)
+	cap, c, ok := s.pathAmount(w, r, "netDebitCap", req.NetDebitCap, req.Currency)
+	if !ok {
 		return
 	}
 	if err := s.Transfers.SetNetDebitCap(r.Context(), p, c, cap); err != nil {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/api"
+	"github.com/hulian/hulian/internal/atomicfile"
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
@@ -260,28 +261,7 @@ func secretFile(path string) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	return b, writeFileSync(path, b)
-}
-
-// writeFileSync writes a new file durably: temp file, fsync, rename.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return b, atomicfile.Write(path, b, 0o600)
 }
 
 // adminToken works out the operator token's hash: from the configured
@@ -312,7 +292,7 @@ func (a *App) adminToken() ([sha256.Size]byte, error) {
 	}
 	a.AdminToken = "op." + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash = sha256.Sum256([]byte(a.AdminToken))
-	if err := writeFileSync(path, []byte(hex.EncodeToString(hash[:])+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(hex.EncodeToString(hash[:])+"\n"), 0o600); err != nil {
 		return hash, err
 	}
 	fmt.Fprintf(a.Out, "Operator token (shown once; only its hash is kept in %s):\n  %s\n", path, a.AdminToken)

@@ -48,6 +48,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/hulian/hulian/internal/atomicfile"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/transfer"
@@ -816,7 +817,7 @@ func (l *Log) AddWitness(name, vkey string) (Witness, bool, error) {
 		return Witness{}, false, fmt.Errorf("witness %s: %w", name, ErrWitnessExists)
 	}
 	all := append(slices.Clone(l.witnesses), vkey)
-	if err := writeFileSync(filepath.Join(l.dir, WitnessesFile), []byte(strings.Join(all, "\n")+"\n"), 0o640); err != nil {
+	if err := atomicfile.Write(filepath.Join(l.dir, WitnessesFile), []byte(strings.Join(all, "\n")+"\n"), 0o640); err != nil {
 		return Witness{}, false, fmt.Errorf("audit: register witness: %w", err)
 	}
 	l.witnesses, l.witnessVs = all, append(l.witnessVs, v)

@@ -10,13 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/hulian/hulian/internal/atomicfile"
 )
 
 // Checkpoint is a tree head: the log's origin (the signing key's name),
@@ -111,7 +112,7 @@ func LoadKey(path, name string, create bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("audit key: %w", err)
 	}
-	if err := writeFileSync(path, []byte(skey+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(skey+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("audit key: %w", err)
 	}
 	return skey, nil
@@ -135,35 +136,6 @@ func VerifierKey(skey string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return vkey, nil
-}
-
-// writeFileSync writes a file durably: temporary file, fsync, rename,
-// fsync of the directory.
-func writeFileSync(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // SlotSize is the size of a record in the checkpoints and co-signatures

@@ -387,11 +387,7 @@ func (s *State) transfer(c *Command, now int64, events []Event) (Result, []Event
 	// where index will put it.
 	at, ok := s.transfers.find(c.ID)
 	if ok {
-		e := s.transfers.at(at)
-		if e.sameContent(sum) {
-			return Result{Status: StatusExists, Timestamp: e.ts}, events
-		}
-		return Result{Status: StatusExistsDifferent, Timestamp: e.ts}, events
+		return s.existing(at, sum), events
 	}
 	dr, ok := s.accounts[c.Debit]
 	if !ok {
@@ -451,11 +447,7 @@ func (s *State) mark(c *Command, now int64, events []Event) (Result, []Event) {
 	sum := fingerprint(c)
 	at, ok := s.transfers.find(c.ID)
 	if ok {
-		e := s.transfers.at(at)
-		if e.sameContent(sum) {
-			return Result{Status: StatusExists, Timestamp: e.ts}, events
-		}
-		return Result{Status: StatusExistsDifferent, Timestamp: e.ts}, events
+		return s.existing(at, sum), events
 	}
 	ts := s.stamp(now)
 	s.index(at, c.ID, entry{sum: sum, ts: ts}.with(StatePosted))
@@ -463,6 +455,17 @@ func (s *State) mark(c *Command, now int64, events []Event) (Result, []Event) {
 		Timestamp: ts, Kind: KindMark, Flags: linked(c), Purpose: c.Purpose, Currency: c.Currency,
 		ID: c.ID, Ref: c.Ref, Meta: c.Meta,
 	})
+}
+
+// existing answers a command whose id the index holds at slot at: the
+// same content is StatusExists, anything else StatusExistsDifferent, with
+// the original's timestamp either way.
+func (s *State) existing(at ref, sum uint64) Result {
+	e := s.transfers.at(at)
+	if e.sameContent(sum) {
+		return Result{Status: StatusExists, Timestamp: e.ts}
+	}
+	return Result{Status: StatusExistsDifferent, Timestamp: e.ts}
 }
 
 // checkDebit says whether a may be debited amount more: its balance
@@ -497,11 +500,7 @@ func (s *State) finish(c *Command, now int64, events []Event) (Result, []Event) 
 	// where index will put it.
 	at, ok := s.transfers.find(c.ID)
 	if ok {
-		e := s.transfers.at(at)
-		if e.sameContent(sum) {
-			return Result{Status: StatusExists, Timestamp: e.ts}, events
-		}
-		return Result{Status: StatusExistsDifferent, Timestamp: e.ts}, events
+		return s.existing(at, sum), events
 	}
 	r, ok := s.pending[c.Pending]
 	if !ok {

@@ -460,16 +460,19 @@ func (s *Service) Positions(ctx context.Context, c money.Currency, from, to int6
 		p.Net = p.Received - p.Sent - p.Fees
 		out = append(out, *p)
 	}
-	slices.SortFunc(out, func(a, b Position) int {
-		if (a.Participant == Hub) != (b.Participant == Hub) {
-			if a.Participant == Hub {
-				return 1
-			}
-			return -1
-		}
-		return strings.Compare(a.Participant, b.Participant)
-	})
+	slices.SortFunc(out, hubLast)
 	return out, nil
+}
+
+// hubLast orders positions by participant, the hub's line last.
+func hubLast(a, b Position) int {
+	if (a.Participant == Hub) != (b.Participant == Hub) {
+		if a.Participant == Hub {
+			return 1
+		}
+		return -1
+	}
+	return strings.Compare(a.Participant, b.Participant)
 }
 
 // Report returns a closed window's report, with what has been settled.
@@ -504,15 +507,7 @@ func (s *Service) report(ctx context.Context, w *Window) (Report, error) {
 		return Report{}, fmt.Errorf("report of %s: %w", w.ID, err)
 	}
 	rows.Close()
-	slices.SortFunc(r.Positions, func(a, b Position) int {
-		if (a.Participant == Hub) != (b.Participant == Hub) {
-			if a.Participant == Hub {
-				return 1
-			}
-			return -1
-		}
-		return strings.Compare(a.Participant, b.Participant)
-	})
+	slices.SortFunc(r.Positions, hubLast)
 	for _, p := range r.Positions {
 		if p.Participant == Hub {
 			r.HubFees = p.Net
