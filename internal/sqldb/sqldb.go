@@ -39,6 +39,44 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+
+	stop chan struct{} // ends the SQLite checkpointer
+	done chan struct{}
+}
+
+// Close stops the background work and closes the database.
+func (db *DB) Close() error {
+	if db.stop != nil {
+		close(db.stop)
+		<-db.done
+		db.stop = nil
+	}
+	return db.DB.Close()
+}
+
+// checkpointEvery is how often the SQLite write-ahead log is folded back
+// into the database and truncated.
+var checkpointEvery = 5 * time.Second
+
+// checkpoint keeps SQLite's write-ahead log bounded. SQLite's automatic
+// checkpoints are passive: under steady reads and writes they never get
+// to restart the log, which then grows without end (gigabytes while
+// millions of aliases are registered). A TRUNCATE checkpoint waits for
+// the readers of the moment and resets the log.
+func (db *DB) checkpoint() {
+	defer close(db.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) // best effort: the next tick tries again
+		cancel()
+	}
 }
 
 // ErrConflict is returned by Transact when a transaction kept failing on
@@ -63,6 +101,8 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
+	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	go d.checkpoint()
 	return d, nil
 }
 
