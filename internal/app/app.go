@@ -206,7 +206,9 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Directory = directory.New(a.DB, directory.Options{})
+	// 256 Ki cached aliases (~65 MB): hot aliases stay in memory, the
+	// rest are one SQLite lookup away, within the memory budget.
+	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: 1 << 18})
 	client := callback.NewClient(cfg.Now)
 	a.Transfers = transfer.NewService(a.Journal, a.Participants, a.Directory, a.Fees, signer, client, nil,
 		transfer.Options{Now: cfg.Now, Region: cfg.Region, ConfirmTimeout: cfg.ConfirmTimeout})
