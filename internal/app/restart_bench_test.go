@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"flag"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +21,21 @@ import (
 )
 
 var restartTransfers = flag.Int("restart-transfers", 10_000_000, "transfers stored before BenchmarkAppRestart reopens the switch")
+
+// rssKiB returns the process's resident set size (Linux), 0 elsewhere.
+func rssKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
 
 // BenchmarkAppRestart measures how long the whole switch takes to be
 // ready again with -restart-transfers transfers stored: the ledger's
@@ -89,6 +108,8 @@ func BenchmarkAppRestart(b *testing.B) {
 				b.ReportMetric(time.Since(start).Seconds(), "s/restart")
 				b.ReportMetric(float64(stored), "transfers")
 				b.ReportMetric(float64(a.Audit.Size()), "leaves")
+				runtime.GC()
+				b.ReportMetric(float64(rssKiB())/1024, "MiB-rss")
 				a.Close(context.Background())
 			}
 		})
