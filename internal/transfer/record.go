@@ -110,7 +110,9 @@ func decodeRecord(s string) (record, error) {
 	rest := []byte(s[1:])
 	for _, f := range []*string{&r.ID, &r.Payer, &r.PayeeType, &r.PayeeValue, &r.PayeeParticipant, &r.PayeeAccount, &r.QuoteID, &r.Note} {
 		n, k := binary.Uvarint(rest)
-		if k <= 0 || uint64(len(rest)-k) < n {
+		// The encoding is canonical: a length in more bytes than it
+		// needs (0x80 0x00 for 0) is refused, so one record has one form.
+		if k <= 0 || uint64(len(rest)-k) < n || k != uvarintLen(n) {
 			return r, errRecord
 		}
 		*f = string(rest[k : k+int(n)])
@@ -121,6 +123,11 @@ func decodeRecord(s string) (record, error) {
 	}
 	r.Fee = money.Amount(binary.BigEndian.Uint64(rest))
 	return r, nil
+}
+
+func uvarintLen(n uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], n)
 }
 
 // digest condenses the request that created a payment, so that a retry
