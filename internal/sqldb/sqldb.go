@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,8 +41,9 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 
-	stop chan struct{} // ends the SQLite checkpointer
-	done chan struct{}
+	stop      chan struct{} // ends the SQLite checkpointer
+	done      chan struct{}
+	lastWrite atomic.Int64 // when Transact last committed, ns
 }
 
 // Close stops the background work and closes the database.
@@ -55,14 +57,17 @@ func (db *DB) Close() error {
 }
 
 // checkpointEvery is how often the SQLite write-ahead log is folded back
-// into the database and truncated.
+// into the database.
 var checkpointEvery = 5 * time.Second
 
 // checkpoint keeps SQLite's write-ahead log bounded. SQLite's automatic
-// checkpoints are passive: under steady reads and writes they never get
-// to restart the log, which then grows without end (gigabytes while
-// millions of aliases are registered). A TRUNCATE checkpoint waits for
-// the readers of the moment and resets the log.
+// checkpoints are passive and restart the log only when no reader holds
+// a snapshot in it, which under steady lookups is never: the log then
+// grows without end (gigabytes while millions of aliases are registered),
+// and every page read searches a larger log index. While writes go on,
+// this runs passive checkpoints, which never block writers; once writes
+// have paused, a TRUNCATE checkpoint, which waits for the readers of the
+// moment, resets the log, with little left to copy.
 func (db *DB) checkpoint() {
 	defer close(db.done)
 	t := time.NewTicker(checkpointEvery)
@@ -73,8 +78,12 @@ func (db *DB) checkpoint() {
 			return
 		case <-t.C:
 		}
+		mode := "PASSIVE"
+		if time.Since(time.Unix(0, db.lastWrite.Load())) > checkpointEvery {
+			mode = "TRUNCATE"
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) // best effort: the next tick tries again
+		db.ExecContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`) // best effort: the next tick tries again
 		cancel()
 	}
 }
@@ -245,6 +254,7 @@ func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) (err error) 
 	if err := fn(tx); err != nil {
 		return err
 	}
+	defer db.lastWrite.Store(time.Now().UnixNano())
 	return tx.Commit()
 }
 
