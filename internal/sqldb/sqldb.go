@@ -13,11 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,9 +42,11 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 
-	stop      chan struct{} // ends the SQLite checkpointer
-	done      chan struct{}
-	lastWrite atomic.Int64 // when Transact last committed, ns
+	file string        // the SQLite database file
+	stop chan struct{} // ends the SQLite checkpointer
+	done chan struct{}
+	// ckpt lets the checkpointer hold new write transactions back.
+	ckpt sync.RWMutex
 }
 
 // Close stops the background work and closes the database.
@@ -56,18 +59,23 @@ func (db *DB) Close() error {
 	return db.DB.Close()
 }
 
-// checkpointEvery is how often the SQLite write-ahead log is folded back
-// into the database.
-var checkpointEvery = 5 * time.Second
+// checkpointEvery is how often the SQLite write-ahead log is checked,
+// and walMax the size beyond which it is reset.
+var (
+	checkpointEvery       = 5 * time.Second
+	walMax          int64 = 64 << 20
+)
 
 // checkpoint keeps SQLite's write-ahead log bounded. SQLite's automatic
-// checkpoints are passive and restart the log only when no reader holds
-// a snapshot in it, which under steady lookups is never: the log then
-// grows without end (gigabytes while millions of aliases are registered),
-// and every page read searches a larger log index. While writes go on,
-// this runs passive checkpoints, which never block writers; once writes
-// have paused, a TRUNCATE checkpoint, which waits for the readers of the
-// moment, resets the log, with little left to copy.
+// checkpoints are passive: they copy the log back into the database but
+// restart it only when no transaction is in the way, which under a steady
+// stream of writes (or of reads) never happens; the log then grows
+// without end (tens of gigabytes while millions of aliases are
+// registered) and every page read searches a larger log index. When the
+// log passes walMax, this holds new write transactions back (Transact
+// takes ckpt shared) and runs a TRUNCATE checkpoint, which waits for the
+// readers of the moment and resets the log; writers wait for that, a
+// short pause every few seconds at most.
 func (db *DB) checkpoint() {
 	defer close(db.done)
 	t := time.NewTicker(checkpointEvery)
@@ -78,12 +86,13 @@ func (db *DB) checkpoint() {
 			return
 		case <-t.C:
 		}
-		mode := "PASSIVE"
-		if time.Since(time.Unix(0, db.lastWrite.Load())) > checkpointEvery {
-			mode = "TRUNCATE"
+		if fi, err := os.Stat(db.file + "-wal"); err != nil || fi.Size() < walMax {
+			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		db.ExecContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`) // best effort: the next tick tries again
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		db.ckpt.Lock()
+		db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) // best effort: the next tick tries again
+		db.ckpt.Unlock()
 		cancel()
 	}
 }
@@ -105,7 +114,7 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxLifetime(0)
-	d := &DB{DB: db, Dialect: SQLite}
+	d := &DB{DB: db, Dialect: SQLite, file: file}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
@@ -242,6 +251,10 @@ func (db *DB) Transact(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	if db.Dialect == SQLite {
+		db.ckpt.RLock()
+		defer db.ckpt.RUnlock()
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -254,7 +267,6 @@ func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) (err error) 
 	if err := fn(tx); err != nil {
 		return err
 	}
-	defer db.lastWrite.Store(time.Now().UnixNano())
 	return tx.Commit()
 }
 

@@ -12,8 +12,8 @@ import (
 // TestCheckpointTruncatesWAL writes while readers keep reading and checks
 // that the write-ahead log is reset rather than left to grow.
 func TestCheckpointTruncatesWAL(t *testing.T) {
-	checkpointEvery = 100 * time.Millisecond
-	defer func() { checkpointEvery = 5 * time.Second }()
+	checkpointEvery, walMax = 100*time.Millisecond, 1
+	defer func() { checkpointEvery, walMax = 5*time.Second, 64<<20 }()
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "app.db")
 	db, err := OpenSQLite(ctx, file)
