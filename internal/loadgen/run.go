@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	g := newGen(cfg)
-	defer g.tr.CloseIdleConnections()
+	defer g.tr.CloseIdleConnections() // the setup's connections
 	p := newProgress(&cfg)
 	setupStart := time.Now()
 	p.say("setting up %d participants and %d aliases on %s", cfg.Participants, cfg.Aliases, g.base)
@@ -77,8 +77,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		p.say("%d of %d aliases were taken by earlier runs; using %d", f.dropped, cfg.Aliases, len(f.aliases))
 	}
 	p.say("set up in %.1fs (participants bench-%s-*)", setup.Seconds(), f.runID)
-	r := &runner{g: g, f: f, cfg: &g.cfg,
-		transferURL: g.url("/v1/transfers"), batchURL: g.url("/v1/transfers:batch"), quoteURL: g.url("/v1/quotes")}
+	r := &runner{g: g, f: f, cfg: &g.cfg}
 	res := r.run(ctx, p)
 	res.SetupSeconds = round(setup.Seconds(), 3)
 	res.Aliases = len(f.aliases)
@@ -90,8 +89,6 @@ type runner struct {
 	g   *gen
 	f   *fleet
 	cfg *Config
-
-	transferURL, batchURL, quoteURL *url.URL
 
 	measuring atomic.Bool  // the warm-up is over: record and count
 	stopped   atomic.Bool  // a bound was reached: send nothing more
@@ -289,12 +286,15 @@ type worker struct {
 	r        *runner
 	n        int
 	payer    int
-	tmpl     *http.Request // carries the context; copied for each request
-	hdrPost  http.Header
-	hdrGet   http.Header
+	ctx      context.Context
+	conn     *conn
+	hdrPost  []byte // header lines of a POST, Content-Length aside
+	hdrGet   []byte
+	path     []byte // a lookup's path, rebuilt per request
 	idPrefix []byte
 	seq      uint64
 	resp     []byte // the last answer's body
+	body     []byte // the request body being sent
 	quoteID  []byte
 	measured bool // the current request counts
 
@@ -315,12 +315,13 @@ type worker struct {
 
 func newWorker(ctx context.Context, r *runner, n int) *worker {
 	payer := r.f.parties[n%len(r.f.parties)]
-	tmpl, _ := http.NewRequestWithContext(ctx, "GET", r.g.base, nil)
+	t := r.cfg.Target
+	hdrGet := []byte("Host: " + t.Host + "\r\nAuthorization: " + payer.auth + "\r\nUser-Agent: hulian-bench\r\n")
 	w := &worker{
-		r: r, n: n, payer: n % len(r.f.parties), tmpl: tmpl,
-		hdrPost: http.Header{"Authorization": {payer.auth}, "Content-Type": {"application/json"},
-			"User-Agent": {"hulian-bench"}},
-		hdrGet:           http.Header{"Authorization": {payer.auth}, "User-Agent": {"hulian-bench"}},
+		r: r, n: n, payer: n % len(r.f.parties), ctx: ctx,
+		conn:             newConn(t.Host, t.Scheme == "https", t.Hostname(), r.cfg.Timeout),
+		hdrGet:           hdrGet,
+		hdrPost:          append(hdrGet[:len(hdrGet):len(hdrGet)], "Content-Type: application/json\r\n"...),
 		idPrefix:         fmt.Appendf(nil, "b%s-%d-", r.f.runID, n),
 		transferStatuses: make([]int64, maxStatus),
 		errs:             map[string]int64{},
@@ -334,7 +335,8 @@ func newWorker(ctx context.Context, r *runner, n int) *worker {
 }
 
 func (w *worker) loop() {
-	ctx := w.tmpl.Context()
+	defer w.conn.close()
+	ctx := w.ctx
 	for !w.r.stopped.Load() && ctx.Err() == nil {
 		switch w.r.cfg.Mode {
 		case Single:
@@ -371,30 +373,12 @@ func (w *worker) begin() bool {
 	return true
 }
 
-// newBody returns an empty buffer for a request body of about n bytes.
-// Each request gets its own: the Transport may still read a body after
-// RoundTrip returns, and the only body types that let it send headers
-// and body in one write (one TCP segment, Go issue 22088) are the
-// standard library's in-memory readers, which give no signal when the
-// Transport is done with them. A small allocation is cheaper than the
-// second write system call.
-func newBody(n int) []byte { return make([]byte, 0, n) }
-
-// send runs one request and reads the whole answer into w.resp.
-func (w *worker) send(method string, u *url.URL, hdr http.Header, body []byte) (int, error) {
-	req := new(http.Request)
-	*req = *w.tmpl
-	req.Method, req.URL, req.Host, req.Header = method, u, u.Host, hdr
-	if body != nil {
-		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-	}
-	resp, err := w.r.g.tr.RoundTrip(req)
-	if err != nil {
-		return 0, err
-	}
-	w.resp, err = readAll(resp.Body, w.resp[:0])
-	resp.Body.Close()
-	return resp.StatusCode, err
+// send runs one request on the worker's connection and reads the whole
+// answer into w.resp.
+func (w *worker) send(method, path string, hdr, body []byte) (int, error) {
+	status, resp, err := w.conn.do(w.ctx, method, path, hdr, body, w.resp[:0])
+	w.resp = resp
+	return status, err
 }
 
 // readAll appends r's content to buf, growing it as needed; unlike
@@ -420,7 +404,7 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 // request carried.
 func (w *worker) finish(o op, start time.Time, status int, err error, transfers int) bool {
 	now := time.Now()
-	if err != nil && w.tmpl.Context().Err() != nil {
+	if err != nil && w.ctx.Err() != nil {
 		return false // interrupted: neither a result nor an error
 	}
 	if !w.measured {
@@ -493,7 +477,7 @@ func (w *worker) payee() *alias {
 	ps := w.r.f.parties
 	o := (w.payer + 1 + randN(len(ps)-1)) % len(ps)
 	as := ps[o].aliases
-	return as[randN(len(as))]
+	return &w.r.f.aliases[as[randN(len(as))]]
 }
 
 // appendAmount appends a random amount from 0.01 to 100.00 yuan, made
@@ -518,7 +502,7 @@ func (w *worker) appendTransfer(b []byte, payee *alias, fen int64, quoteID []byt
 	w.seq++
 	b = strconv.AppendUint(b, w.seq, 10)
 	b = append(b, `","payee":{"type":"MSISDN","value":"`...)
-	b = append(b, payee.value...)
+	b = payee.appendValue(b)
 	b = append(b, `"},"amount":"`...)
 	b = appendAmount(b, fen)
 	b = append(b, `","currency":"`+currency+`"`...)
@@ -537,12 +521,13 @@ func (w *worker) transfer(quote *quoted) {
 	}
 	var b []byte
 	if quote != nil {
-		b = w.appendTransfer(newBody(512), quote.payee, quote.fen, w.quoteID)
+		b = w.appendTransfer(w.body[:0], quote.payee, quote.fen, w.quoteID)
 	} else {
-		b = w.appendTransfer(newBody(192), w.payee(), randAmount(), nil)
+		b = w.appendTransfer(w.body[:0], w.payee(), randAmount(), nil)
 	}
+	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", w.r.transferURL, w.hdrPost, b)
+	status, err := w.send("POST", "/v1/transfers", w.hdrPost, b)
 	if !w.finish(opTransfer, start, status, err, 1) || !w.measured {
 		return
 	}
@@ -561,7 +546,7 @@ func (w *worker) batch() {
 		return
 	}
 	n := w.r.cfg.BatchSize
-	b := append(newBody(160*n+32), `{"transfers":[`...)
+	b := append(w.body[:0], `{"transfers":[`...)
 	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
@@ -569,8 +554,9 @@ func (w *worker) batch() {
 		b = w.appendTransfer(b, w.payee(), randAmount(), nil)
 	}
 	b = append(b, "]}"...)
+	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", w.r.batchURL, w.hdrPost, b)
+	status, err := w.send("POST", "/v1/transfers:batch", w.hdrPost, b)
 	if !w.finish(opBatch, start, status, err, n) || !w.measured {
 		return
 	}
@@ -596,9 +582,10 @@ func (w *worker) lookup() {
 		return
 	}
 	as := w.r.f.aliases
-	a := as[randN(len(as))]
+	a := &as[randN(len(as))]
+	w.path = a.appendValue(append(w.path[:0], "/v1/parties/MSISDN/"...))
 	start := time.Now()
-	status, err := w.send("GET", a.lookup, w.hdrGet, nil)
+	status, err := w.send("GET", string(w.path), w.hdrGet, nil)
 	if !w.finish(opLookup, start, status, err, 0) || !w.measured {
 		return
 	}
@@ -623,13 +610,14 @@ func (w *worker) quoted() {
 		return
 	}
 	q := quoted{payee: w.payee(), fen: randAmount()}
-	b := append(newBody(160), `{"payee":{"type":"MSISDN","value":"`...)
-	b = append(b, q.payee.value...)
+	b := append(w.body[:0], `{"payee":{"type":"MSISDN","value":"`...)
+	b = q.payee.appendValue(b)
 	b = append(b, `"},"amount":"`...)
 	b = appendAmount(b, q.fen)
 	b = append(b, `","currency":"`+currency+`"}`...)
+	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", w.r.quoteURL, w.hdrPost, b)
+	status, err := w.send("POST", "/v1/quotes", w.hdrPost, b)
 	if !w.finish(opQuote, start, status, err, 0) {
 		return
 	}

@@ -119,7 +119,7 @@ func TestTopString(t *testing.T) {
 // (no unknown members) takes, with the values meant.
 func TestTransferTemplate(t *testing.T) {
 	w := &worker{idPrefix: []byte("b0011aabb-3-")}
-	a := &alias{value: "+8613912345678"}
+	a := &alias{num: 912345678}
 	for _, fen := range []int64{1, 9, 10, 99, 100, 101, 1234, 10000} {
 		b := w.appendTransfer(nil, a, fen, nil)
 		var nt wire.NewTransfer
@@ -127,7 +127,7 @@ func TestTransferTemplate(t *testing.T) {
 			t.Fatalf("%s: %v", b, err)
 		}
 		want := fmt.Sprintf("%d.%02d", fen/100, fen%100)
-		if nt.Amount != want || nt.Payee.Value != a.value || nt.Payee.Type != "MSISDN" || nt.Currency != "CNY" ||
+		if nt.Amount != want || nt.Payee.Value != "+8613912345678" || nt.Payee.Type != "MSISDN" || nt.Currency != "CNY" ||
 			nt.ID != "b0011aabb-3-"+strconv.FormatUint(w.seq, 10) || nt.QuoteID != "" {
 			t.Fatalf("%s decoded as %+v", b, nt)
 		}
@@ -142,8 +142,11 @@ func TestTransferTemplate(t *testing.T) {
 // The numbers bench registers are valid Chinese mobile numbers, already
 // in the switch's normal form, and safe in a URL path as they are.
 func TestAliasNumbers(t *testing.T) {
-	for _, n := range []uint64{0, 1, 123456789, 999_999_999, 380013800, 500000000} {
+	for _, n := range []uint32{0, 1, 123456789, 999_999_999, 380013800, 500000000} {
 		v := fmt.Sprintf("+8613%09d", n)
+		if got := (&alias{num: n}).value(); got != v {
+			t.Errorf("alias %d is %s, want %s", n, got, v)
+		}
 		got, err := directory.Normalize(directory.MSISDN, v, "CN")
 		if err != nil || got != v {
 			t.Errorf("Normalize(%s) = %q, %v", v, got, err)
