@@ -171,8 +171,16 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, wire.PartyLookup{Type: string(p.Type), Value: p.Value, Participant: p.Participant,
-		DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String()})
+	bp := getBuf()
+	defer putBuf(bp)
+	b, err := wire.AppendPartyLookup((*bp)[:0], &wire.PartyLookup{Type: string(p.Type), Value: p.Value,
+		Participant: p.Participant, DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String()})
+	*bp = b
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	replyJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who principal) {

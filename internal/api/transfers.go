@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hulian/hulian/internal/participant"
@@ -31,7 +32,13 @@ func request(nt wire.NewTransfer) (transfer.Request, error) {
 // shown converts a transfer for a viewer: the payee's own account
 // reference only for the payee participant and the operator.
 func shown(t transfer.Transfer, who principal) wire.Transfer {
-	return wire.FromTransfer(t, who.operator || who.participant.ID == t.Payee.Participant)
+	return wire.FromTransfer(t, showAccount(&t, who))
+}
+
+// showAccount says whether who may see the payee's account reference:
+// the payee participant and the operator may.
+func showAccount(t *transfer.Transfer, who principal) bool {
+	return who.operator || who.participant.ID == t.Payee.Participant
 }
 
 func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who principal) {
@@ -79,7 +86,20 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who prin
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
-	reply(w, status, shown(t, who))
+	replyTransfer(w, status, &t, who)
+}
+
+// replyTransfer answers with the transfer as who may see it.
+func replyTransfer(w http.ResponseWriter, status int, t *transfer.Transfer, who principal) {
+	bp := getBuf()
+	defer putBuf(bp)
+	b, err := wire.AppendTransfer((*bp)[:0], t, showAccount(t, who))
+	*bp = b
+	if err != nil {
+		writeProblem(w, probInternal, "")
+		return
+	}
+	replyJSON(w, status, b)
 }
 
 func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who principal) {
@@ -91,35 +111,72 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who pri
 		writeProblem(w, probInvalid, "transfers must hold 1 to 1000 entries")
 		return
 	}
-	out := wire.TransferBatchResult{Results: make([]wire.TransferResult, len(batch.Transfers))}
+	// Each result is written as soon as it is known: refusals of the
+	// request's own checks now, the payment flow's outcomes after.
+	results := make([][]byte, len(batch.Transfers))
+	bp := getBuf()
+	defer putBuf(bp)
+	b := (*bp)[:0]
+	problem := func(i int, err error) {
+		prob := problemOf(kindOf(err), err.Error())
+		start := len(b)
+		b = append(b, `{"status":`...)
+		b = strconv.AppendInt(b, int64(prob.Status), 10)
+		b = append(b, `,"error":`...)
+		b, _ = wire.AppendProblem(b, &prob) // texts of this switch: valid UTF-8
+		b = append(b, '}')
+		results[i] = b[start:len(b):len(b)]
+	}
 	var reqs []transfer.Request
 	var at []int
 	for i, nt := range batch.Transfers {
 		req, err := request(nt)
 		if err != nil {
-			prob := problemOf(kindOf(err), err.Error())
-			out.Results[i] = wire.TransferResult{Status: prob.Status, Error: &prob}
+			problem(i, err)
 			continue
 		}
 		reqs = append(reqs, req)
 		at = append(at, i)
 	}
+	var encErr error
 	for k, o := range s.Transfers.CreateMany(r.Context(), who.participant, reqs) {
 		i := at[k]
-		switch {
-		case o.Err != nil:
-			prob := problemOf(kindOf(o.Err), o.Err.Error())
-			out.Results[i] = wire.TransferResult{Status: prob.Status, Error: &prob}
-		default:
-			t := shown(o.Transfer, who)
-			status := http.StatusCreated
-			if !o.Created {
-				status = http.StatusOK
-			}
-			out.Results[i] = wire.TransferResult{Status: status, Transfer: &t}
+		if o.Err != nil {
+			problem(i, o.Err)
+			continue
 		}
+		status := http.StatusCreated
+		if !o.Created {
+			status = http.StatusOK
+		}
+		start := len(b)
+		b = append(b, `{"status":`...)
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, `,"transfer":`...)
+		var err error
+		if b, err = wire.AppendTransfer(b, &o.Transfer, showAccount(&o.Transfer, who)); err != nil {
+			encErr = err
+		}
+		b = append(b, '}')
+		results[i] = b[start:len(b):len(b)]
 	}
-	reply(w, http.StatusOK, out)
+	if encErr != nil {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", encErr)
+		writeProblem(w, probInternal, "")
+		return
+	}
+	// The results in the request's order, after the parts written above.
+	n := len(b)
+	b = append(b, `{"results":[`...)
+	for i, res := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, res...)
+	}
+	b = append(b, "]}"...)
+	*bp = b
+	replyJSON(w, http.StatusOK, b[n:])
 }
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who principal) {
@@ -129,7 +186,7 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, shown(t, who))
+	replyTransfer(w, http.StatusOK, &t, who)
 }
 
 // cursor encodes a listing position; since accepts it or an RFC 3339 time.

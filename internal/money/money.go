@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"strconv"
 )
 
 // Currency is an ISO 4217 currency, held as its numeric code (CNY = 156).
@@ -197,23 +196,36 @@ func (a Amount) Format(cur Currency) string {
 // FormatDecimal writes v units of 10^-exp as a decimal string with
 // exactly exp decimals.
 func FormatDecimal(a int64, exp int) string {
-	var buf [32]byte
+	var buf [40]byte
+	return string(AppendDecimal(buf[:0], a, exp))
+}
+
+// AppendFormat appends a as Format writes it.
+func (a Amount) AppendFormat(b []byte, cur Currency) []byte {
+	return AppendDecimal(b, int64(a), cur.Exponent())
+}
+
+// AppendDecimal appends a as FormatDecimal writes it, without the
+// allocation of a string: answers that carry a thousand amounts append
+// them straight into the body.
+func AppendDecimal(b []byte, a int64, exp int) []byte {
+	var buf [24]byte // 20 digits and the point, never more
 	u := uint64(a)
 	if a < 0 {
 		u = uint64(-(a + 1)) + 1 // correct for MinInt64 too
+		b = append(b, '-')
 	}
-	s := strconv.AppendUint(buf[:0], u, 10)
-	if exp > 0 {
-		for len(s) <= exp {
-			s = append([]byte{'0'}, s...)
+	i := len(buf)
+	for n := 0; u > 0 || n <= exp; n++ {
+		if n == exp && exp > 0 {
+			i--
+			buf[i] = '.'
 		}
-		n := len(s) - exp
-		s = append(s[:n], append([]byte{'.'}, s[n:]...)...)
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
 	}
-	if a < 0 {
-		return "-" + string(s)
-	}
-	return string(s)
+	return append(b, buf[i:]...)
 }
 
 // Add returns a+b, or ErrOverflow.

@@ -3,7 +3,9 @@ package money
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestParseCurrency(t *testing.T) {
@@ -110,6 +112,35 @@ func TestFormat(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.a.Format(tt.cur); got != tt.want {
 			t.Errorf("Format(%d, %s) = %q, want %q", tt.a, tt.cur, got, tt.want)
+		}
+		if got := string(tt.a.AppendFormat([]byte("x"), tt.cur)); got != "x"+tt.want {
+			t.Errorf("AppendFormat(%d, %s) = %q, want x%q", tt.a, tt.cur, got, tt.want)
+		}
+	}
+}
+
+// FormatDecimal round-trips through ParseDecimal for every exponent in
+// use, across the whole int64 range.
+func TestFormatDecimalRoundTrip(t *testing.T) {
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	for i := range 100000 {
+		a := int64(rng.Uint64())
+		if i%2 == 0 {
+			a >>= rng.IntN(64) // small values too
+		}
+		if a == math.MinInt64 {
+			continue // beyond ParseDecimal's range, which is symmetric
+		}
+		for exp := range 5 {
+			s := FormatDecimal(a, exp)
+			got, err := ParseDecimal(s, exp)
+			if err != nil || got != a {
+				t.Fatalf("seed %d: FormatDecimal(%d, %d) = %q, parsed back as %d, %v", seed, a, exp, s, got, err)
+			}
+			if exp > 0 && (len(s) < exp+2 || s[len(s)-exp-1] != '.') {
+				t.Fatalf("seed %d: FormatDecimal(%d, %d) = %q: not %d decimals", seed, a, exp, s, exp)
+			}
 		}
 	}
 }

@@ -48,17 +48,14 @@ const (
 // the first 16 bytes of SHA-256 over a versioned, length-prefixed input.
 // Transfer ids are global: two participants cannot use the same one.
 func ledgerID(l leg, clientID string) ledger.ID {
-	h := sha256.New()
-	var b []byte
-	b = append(b, "hulian/transfer/v1"...)
+	var buf [128]byte // room for the prefix, a leg and the longest id: no allocation
+	b := append(buf[:0], "hulian/transfer/v1"...)
 	b = binary.AppendUvarint(b, uint64(len(l)))
 	b = append(b, l...)
 	b = binary.AppendUvarint(b, uint64(len(clientID)))
 	b = append(b, clientID...)
-	h.Write(b)
-	var id ledger.ID
-	copy(id[:], h.Sum(nil))
-	return id
+	sum := sha256.Sum256(b)
+	return ledger.ID(sum[:len(ledger.ID{})])
 }
 
 // LedgerID returns the ledger id of a payment's first transfer (its
@@ -134,16 +131,14 @@ func uvarintLen(n uint64) int {
 // with the same id is recognised as the same request (it becomes the
 // ledger transfers' Ref, which their idempotency check compares).
 func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
-	h := sha256.New()
-	b := []byte("hulian/request/v1")
+	var buf [256]byte // most requests fit: no allocation
+	b := append(buf[:0], "hulian/request/v1"...)
 	for _, s := range []string{r.ID, r.Payer, r.PayeeType, r.PayeeValue, r.QuoteID, r.Note} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(amount))
 	b = binary.BigEndian.AppendUint16(b, uint16(c))
-	h.Write(b)
-	var id ledger.ID
-	copy(id[:], h.Sum(nil))
-	return id
+	sum := sha256.Sum256(b)
+	return ledger.ID(sum[:len(ledger.ID{})])
 }

@@ -217,7 +217,8 @@ type pending struct {
 	req    Request
 	payee  participant.Participant
 	digest ledger.ID
-	first  int // index of its first command in the submission
+	id     ledger.ID // of the payment leg
+	first  int       // index of its first command in the submission
 }
 
 // CreateMany runs up to BatchMax payments of one payer in one ledger
@@ -249,7 +250,7 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 		}
 		seen[p.rec.ID] = i
 		parsed[i], types[i] = p, typ
-		ids = append(ids, ledgerID(legPayment, p.rec.ID))
+		ids = append(ids, p.id)
 	}
 	known := s.journal.Known(ids)
 	k := 0
@@ -346,6 +347,7 @@ func (s *Service) parse(payer participant.Participant, req *Request) (*pending, 
 		ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
 	}}
 	p.digest = p.rec.digest(req.Amount, req.Currency)
+	p.id = ledgerID(legPayment, req.ID)
 	return p, typ, nil
 }
 
@@ -428,7 +430,7 @@ func (s *Service) commands(p *pending, payer participant.Participant) []ledger.C
 	}
 	c := p.req.Currency
 	cmds := []ledger.Command{{
-		Kind: kind, ID: ledgerID(legPayment, p.rec.ID), Debit: payer.Account(c), Credit: p.payee.Account(c),
+		Kind: kind, ID: p.id, Debit: payer.Account(c), Credit: p.payee.Account(c),
 		Amount: p.req.Amount, Timeout: timeout, Purpose: PurposePayment, Ref: p.digest, Meta: p.rec.encode(),
 	}}
 	if p.rec.Fee > 0 {

@@ -1,0 +1,124 @@
+package wire
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// The Append functions write the answers of the busiest endpoints
+// (transfers, batches of a thousand of them, lookups) straight into a
+// byte slice, byte for byte what json.Marshal makes of the same shapes
+// (a test holds them to it): the reflective encoder and the strings of
+// FromTransfer cost about a microsecond per transfer, a sixth of what the
+// switch spends on a transfer in a batch.
+
+// AppendTransfer appends the JSON of FromTransfer(t, showAccount).
+func AppendTransfer(b []byte, t *transfer.Transfer, showAccount bool) ([]byte, error) {
+	var err error
+	b = append(b, `{"id":`...)
+	b, err = appendString(b, t.ID, err)
+	b = append(b, `,"state":`...)
+	b, err = appendString(b, string(t.State), err)
+	b = append(b, `,"payer":`...)
+	b, err = appendString(b, t.Payer, err)
+	b = append(b, `,"payee":{"type":`...)
+	b, err = appendString(b, t.Payee.Type, err)
+	b = append(b, `,"value":`...)
+	b, err = appendString(b, t.Payee.Value, err)
+	if t.Payee.Participant != "" {
+		b = append(b, `,"participant":`...)
+		b, err = appendString(b, t.Payee.Participant, err)
+	}
+	if showAccount && t.Payee.Account != "" {
+		b = append(b, `,"account":`...)
+		b, err = appendString(b, t.Payee.Account, err)
+	}
+	b = append(b, `},"amount":"`...)
+	b = t.Amount.AppendFormat(b, t.Currency)
+	b = append(b, `","fee":"`...)
+	b = t.Fee.AppendFormat(b, t.Currency)
+	b = append(b, `","currency":`...)
+	b, err = appendString(b, t.Currency.String(), err)
+	for _, f := range [...]struct{ name, v string }{{`,"quoteId":`, t.QuoteID}, {`,"note":`, t.Note}, {`,"reason":`, t.Reason}} {
+		if f.v != "" {
+			b = append(b, f.name...)
+			b, err = appendString(b, f.v, err)
+		}
+	}
+	b = append(b, `,"createdAt":`...)
+	b, err = appendTime(b, t.CreatedAt, err)
+	return append(b, '}'), err
+}
+
+// AppendProblem appends p's JSON.
+func AppendProblem(b []byte, p *Problem) ([]byte, error) {
+	var err error
+	b = append(b, `{"type":`...)
+	b, err = appendString(b, p.Type, err)
+	b = append(b, `,"title":`...)
+	b, err = appendString(b, p.Title, err)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(p.Status), 10)
+	if p.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b, err = appendString(b, p.Detail, err)
+	}
+	if p.Instance != "" {
+		b = append(b, `,"instance":`...)
+		b, err = appendString(b, p.Instance, err)
+	}
+	return append(b, '}'), err
+}
+
+// AppendPartyLookup appends p's JSON.
+func AppendPartyLookup(b []byte, p *PartyLookup) ([]byte, error) {
+	var err error
+	b = append(b, `{"type":`...)
+	b, err = appendString(b, p.Type, err)
+	b = append(b, `,"value":`...)
+	b, err = appendString(b, p.Value, err)
+	b = append(b, `,"participant":`...)
+	b, err = appendString(b, p.Participant, err)
+	b = append(b, `,"displayName":`...)
+	b, err = appendString(b, p.DisplayName, err)
+	b = append(b, `,"currency":`...)
+	b, err = appendString(b, p.Currency, err)
+	return append(b, '}'), err
+}
+
+// appendString appends s as a JSON string as json.Marshal writes it
+// (escaping only what RFC 8785 requires), keeping the first error: a
+// string that is not valid UTF-8 is one json.Marshal refuses too.
+func appendString(b []byte, s string, err error) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			b, qerr := jsontext.AppendQuote(b, s)
+			if err == nil {
+				err = qerr
+			}
+			return b, err
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), err
+}
+
+var errYear = errors.New("wire: time outside the years 0 to 9999 of RFC 3339")
+
+// appendTime appends t as json.Marshal writes a time.Time: RFC 3339
+// with as many fractional digits as needed, refusing what RFC 3339
+// cannot express.
+func appendTime(b []byte, t time.Time, err error) ([]byte, error) {
+	if y := t.Year(); (y < 0 || y > 9999) && err == nil {
+		err = errYear
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), err
+}
