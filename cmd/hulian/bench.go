@@ -41,6 +41,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		parts       = fs.Int("participants", 4, "participants to spread aliases and payers over (2-26)")
 		timeout     = fs.Duration("timeout", 30*time.Second, "bound on each request")
 		out         = fs.String("out", "", "write the result as JSON to this file")
+		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile of this process (generator, and the switch it starts) to this file")
+		memprofile  = fs.String("memprofile", "", "write an allocation profile of this process to this file at the end")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hulian bench [flags]\n\nLoad-tests a switch and reports throughput, latency percentiles and errors.\n\nflags:")
@@ -83,7 +85,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		cfg.SetFees = *fees
 	}
+	stopProfiles, err := startProfiles(*cpuprofile, *memprofile)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
 	res, err := loadgen.Run(ctx, cfg)
+	stopProfiles(stderr)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

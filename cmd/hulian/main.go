@@ -106,6 +106,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")
 	fs.StringVar(&cfg.AuditKey, "audit-key", "", "file with the audit log's checkpoint signing key (default: DIR/audit.key, generated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
+	memprofile := fs.String("memprofile", "", "write an allocation profile of the switch to this file when it stops (for performance work)")
 	cutoff := fs.String("settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,17 +125,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
 	cfg.RegulatorToken = os.Getenv("HULIAN_REGULATOR_TOKEN")
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfiles, err := startProfiles(*cpuprofile, *memprofile)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
+	defer stopProfiles(stderr)
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -149,4 +144,40 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return a.Close(sctx)
+}
+
+// startProfiles starts a CPU profile into cpu and arranges an allocation
+// profile into mem (either may be empty); stop ends them, reporting
+// failures to w.
+func startProfiles(cpu, mem string) (stop func(w io.Writer), err error) {
+	var cpuFile *os.File
+	if cpu != "" {
+		if cpuFile, err = os.Create(cpu); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpuFile); err != nil {
+			cpuFile.Close()
+			return nil, err
+		}
+	}
+	return func(w io.Writer) {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			if err := cpuFile.Close(); err != nil {
+				fmt.Fprintln(w, "cpu profile:", err)
+			}
+		}
+		if mem != "" {
+			f, err := os.Create(mem)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintln(w, "allocation profile:", err)
+			}
+		}
+	}, nil
 }

@@ -75,9 +75,13 @@ func openHashStore(path string, maxLeaves int64) (*hashStore, error) {
 
 // appendLeaf adds the leaf with record hash h as leaf s.n.
 func (s *hashStore) appendLeaf(h tlog.Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(s.n, h, s)
-	if err != nil {
-		return fmt.Errorf("audit: hash leaf %d: %w", s.n, err)
+	var stack [64]tlog.Hash
+	hashes, ok := s.storedHashes(h, stack[:0])
+	if !ok {
+		var err error
+		if hashes, err = tlog.StoredHashesForRecordHash(s.n, h, s); err != nil {
+			return fmt.Errorf("audit: hash leaf %d: %w", s.n, err)
+		}
 	}
 	start := s.count + int64(len(s.buf))/tlog.HashSize
 	if want := tlog.StoredHashIndex(0, s.n); start != want {
@@ -90,6 +94,26 @@ func (s *hashStore) appendLeaf(h tlog.Hash) error {
 	}
 	s.n++
 	return nil
+}
+
+// storedHashes computes what tlog.StoredHashesForRecordHash does for the
+// next leaf, from the frontier alone and into dst: the leaf hash, then
+// one new node per level for as long as the new node is a right child,
+// hashed with its left sibling, which is the newest stored hash of that
+// level. It runs for every ledger event, where tlog's version would
+// allocate twice; it reports false if the frontier lacks a sibling
+// (which a test checks never happens), and appendLeaf then asks tlog.
+func (s *hashStore) storedHashes(h tlog.Hash, dst []tlog.Hash) ([]tlog.Hash, bool) {
+	dst = append(dst, h)
+	for level, n := 0, s.n; n&1 == 1; level, n = level+1, n>>1 {
+		f := &s.frontier[level]
+		if !f.ok || f.index != tlog.StoredHashIndex(level, n-1) {
+			return dst, false
+		}
+		h = tlog.NodeHash(f.hash, h)
+		dst = append(dst, h)
+	}
+	return dst, true
 }
 
 // ReadHashes implements tlog.HashReader: from the frontier cache, the

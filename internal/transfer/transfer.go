@@ -232,8 +232,8 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 		return out
 	}
 	var ps []*pending
-	var cmds []ledger.Command
-	seen := map[string]int{}
+	cmds := make([]ledger.Command, 0, 2*len(reqs))
+	seen := make(map[string]int, len(reqs))
 	parsed := make([]*pending, len(reqs))
 	types := make([]directory.Type, len(reqs))
 	ids := make([]ledger.ID, 0, len(reqs))
@@ -274,7 +274,7 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 		}
 		p.i = i
 		p.first = len(cmds)
-		cmds = append(cmds, s.commands(p, payer)...)
+		cmds = s.commands(cmds, p, payer)
 		ps = append(ps, p)
 	}
 	if len(ps) == 0 {
@@ -421,7 +421,7 @@ func (s *Service) existing(ctx context.Context, p *pending) (Transfer, bool, err
 }
 
 // commands returns a payment's ledger chain.
-func (s *Service) commands(p *pending, payer participant.Participant) []ledger.Command {
+func (s *Service) commands(cmds []ledger.Command, p *pending, payer participant.Participant) []ledger.Command {
 	kind, timeout := ledger.KindPost, time.Duration(0)
 	if p.payee.Acceptance == participant.Confirm {
 		// The reservation outlives the confirmation by a margin, so that
@@ -429,12 +429,12 @@ func (s *Service) commands(p *pending, payer participant.Participant) []ledger.C
 		kind, timeout = ledger.KindReserve, s.opts.ConfirmTimeout+30*time.Second
 	}
 	c := p.req.Currency
-	cmds := []ledger.Command{{
+	cmds = append(cmds, ledger.Command{
 		Kind: kind, ID: p.id, Debit: payer.Account(c), Credit: p.payee.Account(c),
 		Amount: p.req.Amount, Timeout: timeout, Purpose: PurposePayment, Ref: p.digest, Meta: p.rec.encode(),
-	}}
+	})
 	if p.rec.Fee > 0 {
-		cmds[0].Linked = true
+		cmds[len(cmds)-1].Linked = true
 		cmds = append(cmds, ledger.Command{
 			Kind: kind, ID: ledgerID(legFee, p.rec.ID), Debit: payer.Account(c), Credit: participant.FeeAccount(c),
 			Amount: p.rec.Fee, Timeout: timeout, Purpose: PurposeFee, Ref: p.digest,
