@@ -41,6 +41,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		parts       = fs.Int("participants", 4, "participants to spread aliases and payers over (2-26)")
 		timeout     = fs.Duration("timeout", 30*time.Second, "bound on each request")
 		out         = fs.String("out", "", "write the result as JSON to this file")
+		fleet       = fs.String("fleet", "", "with --target: reuse the participants and aliases saved in this file, or set up and save them there")
 		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile of this process (generator, and the switch it starts) to this file")
 		memprofile  = fs.String("memprofile", "", "write an allocation profile of this process to this file at the end")
 	)
@@ -58,6 +59,10 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Mode: loadgen.Mode(*mode), Concurrency: *concurrency, Duration: *duration, Requests: *requests,
 		Warmup: *warmup, BatchSize: *batchSize, Aliases: *aliases, Participants: *parts, Timeout: *timeout,
 		Progress: stderr, Terminal: isTerminal(stderr), Command: append([]string{"hulian", "bench"}, args...),
+		Fleet: *fleet,
+	}
+	if *fleet != "" && *target == "" {
+		return errors.New("bench: --fleet is for a --target switch: the switch bench starts is new every time")
 	}
 	if cfg.Duration == 0 && cfg.Requests == 0 {
 		return errors.New("bench: the run must be bounded: give --duration or --requests")

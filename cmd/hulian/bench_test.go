@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/loadgen"
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // TestBench runs each mode against a switch bench starts in this
@@ -109,6 +112,7 @@ func TestBenchRefuses(t *testing.T) {
 		{[]string{"bench", "--target", "http://127.0.0.1:1", "--store", "postgres://x@127.0.0.1/db"}, "--store"},
 		{[]string{"bench", "--mode", "nope", "--target", "http://127.0.0.1:1", "--token", "x"}, "--mode"},
 		{[]string{"bench", "--mode", "batch", "--batch-size", "1001", "--target", "http://127.0.0.1:1", "--token", "x"}, "--batch-size"},
+		{[]string{"bench", "--fleet", "f"}, "--target"},
 	}
 	t.Setenv("HULIAN_ADMIN_TOKEN", "")
 	for _, tc := range cases {
@@ -117,5 +121,62 @@ func TestBenchRefuses(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want a refusal mentioning %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestBenchFleet sets up a fleet on a running switch, saves it, and
+// reuses it in a second run without registering anything; a fleet file
+// of another switch is refused.
+func TestBenchFleet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-token",
+		RateLimit: 1e9, RateBurst: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	if err := a.Serve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fleet := filepath.Join(t.TempDir(), "fleet")
+	bench := func(target string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, []string{"bench", "--target", target, "--token", "op-token", "--fleet", fleet,
+			"--mode", "lookup", "--requests", "100", "--aliases", "300", "--warmup", "0"}, &stdout, &stderr)
+		return code, stderr.String() + stdout.String()
+	}
+	participants := func() int {
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/v1/participants", nil)
+		req.Header.Set("Authorization", "Bearer op-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ps wire.Participants
+		if err := json.UnmarshalRead(resp.Body, &ps); err != nil {
+			t.Fatal(err)
+		}
+		return len(ps.Participants)
+	}
+	if code, out := bench(a.URL()); code != 0 || !strings.Contains(out, "saved the participants") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	st, err := os.Stat(fleet)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("fleet file: %v, %v", st, err)
+	}
+	n := participants()
+	code, out := bench(a.URL())
+	if code != 0 || !strings.Contains(out, "using the 4 participants and 300 aliases") || !strings.Contains(out, "errors      none") {
+		t.Fatalf("second run: exit %d\n%s", code, out)
+	}
+	if participants() != n {
+		t.Errorf("the second run created participants: %d, then %d", n, participants())
+	}
+	other := strings.Replace(a.URL(), "127.0.0.1", "localhost", 1)
+	if code, out := bench(other); code == 0 || !strings.Contains(out, "another target") {
+		t.Fatalf("fleet of another target: exit %d\n%s", code, out)
 	}
 }

@@ -71,6 +71,10 @@ type Config struct {
 	// transfers carry a fee as in production. Only for a switch the run
 	// started: another switch's fees are its operator's business.
 	SetFees bool
+	// Fleet, when set, is a file that keeps the participants and aliases
+	// a run set up, for later runs against the same switch to reuse
+	// instead of setting up their own (see fleet.go).
+	Fleet string
 	// Timeout bounds each request (default 30 s).
 	Timeout time.Duration
 	// Progress receives the progress display (nil: none); Terminal makes

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -67,8 +68,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer g.tr.CloseIdleConnections() // the setup's connections
 	p := newProgress(&cfg)
 	setupStart := time.Now()
-	p.say("setting up %d participants and %d aliases on %s", cfg.Participants, cfg.Aliases, g.base)
-	f, err := g.setup(ctx)
+	f, err := g.fleet(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +82,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.SetupSeconds = round(setup.Seconds(), 3)
 	res.Aliases = len(f.aliases)
 	return res, nil
+}
+
+// fleet sets up the run's participants and aliases, or takes them from
+// cfg.Fleet when that file exists (and saves them there when not).
+func (g *gen) fleet(ctx context.Context, p *progress) (*fleet, error) {
+	if path := g.cfg.Fleet; path != "" {
+		f, err := loadFleet(path, g.base)
+		switch {
+		case err == nil:
+			p.say("using the %d participants and %d aliases of %s (not setting up)", len(f.parties), len(f.aliases), path)
+			if err := g.checkFleet(ctx, f); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return f, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, err
+		}
+	}
+	p.say("setting up %d participants and %d aliases on %s", g.cfg.Participants, g.cfg.Aliases, g.base)
+	f, err := g.setup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if g.cfg.Fleet != "" {
+		if err := saveFleet(g.cfg.Fleet, g.base, f); err != nil {
+			return nil, err
+		}
+		p.say("saved the participants and aliases to %s", g.cfg.Fleet)
+	}
+	return f, nil
 }
 
 // runner is one run's load phase.
