@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -363,19 +364,9 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64, buf []byte) ([]
 		}
 		return buf, nil
 	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	b := bytes.NewBuffer(buf[:0])
+	_, err := b.ReadFrom(body)
+	return b.Bytes(), err
 }
 
 // Header values shared by every answer; net/http only reads them.
