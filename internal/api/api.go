@@ -397,6 +397,18 @@ func reply(w http.ResponseWriter, status int, v any) {
 	replyJSON(w, status, b)
 }
 
+// replyAppended writes the JSON document b that a wire.Append function
+// made, or, if it failed (only text that is not UTF-8 can make it fail,
+// and the switch's texts are checked on the way in), a logged 500.
+func (s *Server) replyAppended(w http.ResponseWriter, r *http.Request, status int, b []byte, err error) {
+	if err != nil {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeProblem(w, probInternal, "")
+		return
+	}
+	replyJSON(w, status, b)
+}
+
 // replyJSON writes the JSON document b with status.
 func replyJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()

@@ -176,11 +176,7 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who princip
 	b, err := wire.AppendPartyLookup((*bp)[:0], &wire.PartyLookup{Type: string(p.Type), Value: p.Value,
 		Participant: p.Participant, DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String()})
 	*bp = b
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	replyJSON(w, http.StatusOK, b)
+	s.replyAppended(w, r, http.StatusOK, b, err)
 }
 
 func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who principal) {

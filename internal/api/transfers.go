@@ -86,20 +86,16 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who prin
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
-	replyTransfer(w, status, &t, who)
+	s.replyTransfer(w, r, status, &t, who)
 }
 
 // replyTransfer answers with the transfer as who may see it.
-func replyTransfer(w http.ResponseWriter, status int, t *transfer.Transfer, who principal) {
+func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who principal) {
 	bp := getBuf()
 	defer putBuf(bp)
 	b, err := wire.AppendTransfer((*bp)[:0], t, showAccount(t, who))
 	*bp = b
-	if err != nil {
-		writeProblem(w, probInternal, "")
-		return
-	}
-	replyJSON(w, status, b)
+	s.replyAppended(w, r, status, b, err)
 }
 
 func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who principal) {
@@ -111,72 +107,60 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who pri
 		writeProblem(w, probInvalid, "transfers must hold 1 to 1000 entries")
 		return
 	}
-	// Each result is written as soon as it is known: refusals of the
-	// request's own checks now, the payment flow's outcomes after.
-	results := make([][]byte, len(batch.Transfers))
-	bp := getBuf()
-	defer putBuf(bp)
-	b := (*bp)[:0]
-	problem := func(i int, err error) {
-		prob := problemOf(kindOf(err), err.Error())
-		start := len(b)
-		b = append(b, `{"status":`...)
-		b = strconv.AppendInt(b, int64(prob.Status), 10)
-		b = append(b, `,"error":`...)
-		b, _ = wire.AppendProblem(b, &prob) // texts of this switch: valid UTF-8
-		b = append(b, '}')
-		results[i] = b[start:len(b):len(b)]
-	}
+	// Refusals of the request's own checks and the payment flow's
+	// outcomes, in the request's order.
+	outs := make([]transfer.Outcome, len(batch.Transfers))
 	var reqs []transfer.Request
 	var at []int
 	for i, nt := range batch.Transfers {
 		req, err := request(nt)
 		if err != nil {
-			problem(i, err)
+			outs[i].Err = err
 			continue
 		}
 		reqs = append(reqs, req)
 		at = append(at, i)
 	}
-	var encErr error
 	for k, o := range s.Transfers.CreateMany(r.Context(), who.participant, reqs) {
-		i := at[k]
-		if o.Err != nil {
-			problem(i, o.Err)
-			continue
-		}
-		status := http.StatusCreated
-		if !o.Created {
-			status = http.StatusOK
-		}
-		start := len(b)
-		b = append(b, `{"status":`...)
-		b = strconv.AppendInt(b, int64(status), 10)
-		b = append(b, `,"transfer":`...)
-		var err error
-		if b, err = wire.AppendTransfer(b, &o.Transfer, showAccount(&o.Transfer, who)); err != nil {
-			encErr = err
-		}
-		b = append(b, '}')
-		results[i] = b[start:len(b):len(b)]
+		outs[at[k]] = o
 	}
-	if encErr != nil {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", encErr)
-		writeProblem(w, probInternal, "")
-		return
-	}
-	// The results in the request's order, after the parts written above.
-	n := len(b)
-	b = append(b, `{"results":[`...)
-	for i, res := range results {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := append((*bp)[:0], `{"results":[`...)
+	var err error
+	for i := range outs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, res...)
+		if b, err = appendResult(b, &outs[i], who); err != nil {
+			break
+		}
 	}
 	b = append(b, "]}"...)
 	*bp = b
-	replyJSON(w, http.StatusOK, b[n:])
+	s.replyAppended(w, r, http.StatusOK, b, err)
+}
+
+// appendResult appends one entry of a batch answer: the status the
+// single endpoint would have answered, with the transfer or the problem.
+func appendResult(b []byte, o *transfer.Outcome, who principal) ([]byte, error) {
+	if o.Err != nil {
+		prob := problemOf(kindOf(o.Err), o.Err.Error())
+		b = append(b, `{"status":`...)
+		b = strconv.AppendInt(b, int64(prob.Status), 10)
+		b = append(b, `,"error":`...)
+		b, err := wire.AppendProblem(b, &prob)
+		return append(b, '}'), err
+	}
+	status := http.StatusCreated
+	if !o.Created {
+		status = http.StatusOK
+	}
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"transfer":`...)
+	b, err := wire.AppendTransfer(b, &o.Transfer, showAccount(&o.Transfer, who))
+	return append(b, '}'), err
 }
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who principal) {
@@ -186,7 +170,7 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
-	replyTransfer(w, http.StatusOK, &t, who)
+	s.replyTransfer(w, r, http.StatusOK, &t, who)
 }
 
 // cursor encodes a listing position; since accepts it or an RFC 3339 time.

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -180,6 +181,30 @@ func TestBadInput(t *testing.T) {
 	req.Header.Set("Content-Type", "text/plain")
 	if r, err := s.hc.Do(req); err != nil || r.StatusCode != 415 {
 		t.Fatalf("text/plain body: %v %v", r.StatusCode, err)
+	}
+
+	// Bodies without a declared length (chunked) are read and limited
+	// the same way.
+	for _, tc := range []struct {
+		body   string
+		status int
+		prob   string
+	}{
+		{strings.Replace(good, `"1.00"`, `"0.00"`, 1), 400, "invalid-request"},
+		{`{"id":"x-1","note":"` + strings.Repeat("n", 70<<10) + `"}`, 413, "payload-too-large"},
+	} {
+		req, _ := http.NewRequest("POST", s.url+"/v1/transfers", io.MultiReader(strings.NewReader(tc.body)))
+		req.Header.Set("Authorization", "Bearer "+a)
+		req.Header.Set("Content-Type", "application/json")
+		r, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != tc.status || !strings.Contains(string(body), "/"+tc.prob+`"`) {
+			t.Errorf("chunked body of %d bytes: %d %s, want %d %s", len(tc.body), r.StatusCode, body, tc.status, tc.prob)
+		}
 	}
 
 	// An expired quote.

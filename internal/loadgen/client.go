@@ -82,7 +82,7 @@ func (c *conn) close() {
 // do sends method path with the header lines hdr (each ending in CRLF,
 // without Content-Length) and body (nil: none), and appends the answer's
 // body to resp. It returns the status code and the grown resp.
-func (c *conn) do(ctx context.Context, method, path string, hdr, body, resp []byte) (int, []byte, error) {
+func (c *conn) do(ctx context.Context, method string, path, hdr, body, resp []byte) (int, []byte, error) {
 	if c.c == nil {
 		if err := c.dial(ctx); err != nil {
 			return 0, resp, err

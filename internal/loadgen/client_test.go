@@ -77,7 +77,7 @@ func TestConn(t *testing.T) {
 			ctx := context.Background()
 			hdr := []byte("Host: " + u.Host + "\r\nAuthorization: Bearer k\r\n")
 			do := func(method, path string, body []byte) (int, string, error) {
-				st, b, err := c.do(ctx, method, path, hdr, body, nil)
+				st, b, err := c.do(ctx, method, []byte(path), hdr, body, nil)
 				return st, string(b), err
 			}
 			for i := range 3 {
@@ -149,7 +149,7 @@ func TestConnMalformed(t *testing.T) {
 			c.Close()
 		}()
 		c := newConn(ln.Addr().String(), false, "", time.Second)
-		st, _, err := c.do(context.Background(), "GET", "/", nil, nil, nil)
+		st, _, err := c.do(context.Background(), "GET", []byte("/"), nil, nil, nil)
 		if err == nil {
 			t.Errorf("%q: status %d, no error", answer, st)
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // A fleet file keeps what a run set up on a switch (its participants,
@@ -136,9 +138,7 @@ func (g *gen) checkFleet(ctx context.Context, f *fleet) error {
 			return fmt.Errorf("fleet participant %s: %w", p.id, err)
 		}
 		a := &f.aliases[p.aliases[0]]
-		var found struct {
-			Participant string `json:"participant"`
-		}
+		var found wire.PartyLookup
 		if err := g.call(ctx, "GET", "/v1/parties/MSISDN/"+a.value(), p.auth, nil, &found); err != nil {
 			return fmt.Errorf("fleet alias %s: %w", a.value(), err)
 		}

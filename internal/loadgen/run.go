@@ -11,7 +11,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime"
 	"sort"
 	"strconv"
@@ -48,13 +47,6 @@ func newGen(cfg Config) *gen {
 		ReadBufferSize:  64 << 10,
 	}
 	return &gen{cfg: cfg, base: cfg.Target.String(), tr: tr, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
-}
-
-// url returns the target's URL for path.
-func (g *gen) url(path string) *url.URL {
-	u := *g.cfg.Target
-	u.Path = path
-	return &u
 }
 
 // Run sets up a fleet on the target and runs the load. An interrupted
@@ -403,9 +395,16 @@ func (w *worker) begin() bool {
 	return true
 }
 
+// The paths the workers send to.
+var (
+	pathTransfers = []byte("/v1/transfers")
+	pathBatch     = []byte("/v1/transfers:batch")
+	pathQuotes    = []byte("/v1/quotes")
+)
+
 // send runs one request on the worker's connection and reads the whole
 // answer into w.resp.
-func (w *worker) send(method, path string, hdr, body []byte) (int, error) {
+func (w *worker) send(method string, path, hdr, body []byte) (int, error) {
 	status, resp, err := w.conn.do(w.ctx, method, path, hdr, body, w.resp[:0])
 	w.resp = resp
 	return status, err
@@ -557,7 +556,7 @@ func (w *worker) transfer(quote *quoted) {
 	}
 	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", "/v1/transfers", w.hdrPost, b)
+	status, err := w.send("POST", pathTransfers, w.hdrPost, b)
 	if !w.finish(opTransfer, start, status, err, 1) || !w.measured {
 		return
 	}
@@ -586,7 +585,7 @@ func (w *worker) batch() {
 	b = append(b, "]}"...)
 	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", "/v1/transfers:batch", w.hdrPost, b)
+	status, err := w.send("POST", pathBatch, w.hdrPost, b)
 	if !w.finish(opBatch, start, status, err, n) || !w.measured {
 		return
 	}
@@ -615,7 +614,7 @@ func (w *worker) lookup() {
 	a := &as[randN(len(as))]
 	w.path = a.appendValue(append(w.path[:0], "/v1/parties/MSISDN/"...))
 	start := time.Now()
-	status, err := w.send("GET", string(w.path), w.hdrGet, nil)
+	status, err := w.send("GET", w.path, w.hdrGet, nil)
 	if !w.finish(opLookup, start, status, err, 0) || !w.measured {
 		return
 	}
@@ -647,7 +646,7 @@ func (w *worker) quoted() {
 	b = append(b, `","currency":"`+currency+`"}`...)
 	w.body = b
 	start := time.Now()
-	status, err := w.send("POST", "/v1/quotes", w.hdrPost, b)
+	status, err := w.send("POST", pathQuotes, w.hdrPost, b)
 	if !w.finish(opQuote, start, status, err, 0) {
 		return
 	}

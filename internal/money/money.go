@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"strconv"
 )
 
 // Currency is an ISO 4217 currency, held as its numeric code (CNY = 156).
@@ -196,7 +197,7 @@ func (a Amount) Format(cur Currency) string {
 // FormatDecimal writes v units of 10^-exp as a decimal string with
 // exactly exp decimals.
 func FormatDecimal(a int64, exp int) string {
-	var buf [40]byte
+	var buf [32]byte
 	return string(AppendDecimal(buf[:0], a, exp))
 }
 
@@ -209,23 +210,27 @@ func (a Amount) AppendFormat(b []byte, cur Currency) []byte {
 // allocation of a string: answers that carry a thousand amounts append
 // them straight into the body.
 func AppendDecimal(b []byte, a int64, exp int) []byte {
-	var buf [24]byte // 20 digits and the point, never more
 	u := uint64(a)
 	if a < 0 {
 		u = uint64(-(a + 1)) + 1 // correct for MinInt64 too
 		b = append(b, '-')
 	}
-	i := len(buf)
-	for n := 0; u > 0 || n <= exp; n++ {
-		if n == exp && exp > 0 {
-			i--
-			buf[i] = '.'
-		}
-		i--
-		buf[i] = byte('0' + u%10)
-		u /= 10
+	var buf [20]byte
+	d := strconv.AppendUint(buf[:0], u, 10)
+	if exp <= 0 {
+		return append(b, d...)
 	}
-	return append(b, buf[i:]...)
+	n := len(d) - exp // digits before the point
+	if n <= 0 {
+		b = append(b, '0', '.')
+		for ; n < 0; n++ {
+			b = append(b, '0')
+		}
+		return append(b, d...)
+	}
+	b = append(b, d[:n]...)
+	b = append(b, '.')
+	return append(b, d[n:]...)
 }
 
 // Add returns a+b, or ErrOverflow.

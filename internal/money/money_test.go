@@ -119,6 +119,22 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+// FormatDecimal pads with zeros for any number of decimals.
+func TestFormatDecimalExponents(t *testing.T) {
+	for _, tc := range []struct {
+		a    int64
+		exp  int
+		want string
+	}{
+		{5, 6, "0.000005"}, {-5, 6, "-0.000005"}, {123456, 6, "0.123456"}, {1234567, 6, "1.234567"},
+		{-123, 1, "-12.3"}, {0, 3, "0.000"}, {7, 0, "7"}, {7, -2, "7"}, {1, 25, "0.0000000000000000000000001"},
+	} {
+		if got := FormatDecimal(tc.a, tc.exp); got != tc.want {
+			t.Errorf("FormatDecimal(%d, %d) = %q, want %q", tc.a, tc.exp, got, tc.want)
+		}
+	}
+}
+
 // FormatDecimal round-trips through ParseDecimal for every exponent in
 // use, across the whole int64 range.
 func TestFormatDecimalRoundTrip(t *testing.T) {

@@ -406,7 +406,7 @@ func (s *Service) resolve(ctx context.Context, payer participant.Participant, p 
 // existing answers a request whose id is taken: the stored transfer if
 // it is the same request, ErrConflict if not.
 func (s *Service) existing(ctx context.Context, p *pending) (Transfer, bool, error) {
-	jt, err := s.journal.Transfer(ctx, ledgerID(legPayment, p.rec.ID))
+	jt, err := s.journal.Transfer(ctx, p.id)
 	if errors.Is(err, journal.ErrNotFound) {
 		return Transfer{}, false, nil
 	}
