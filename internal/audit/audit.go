@@ -30,6 +30,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -83,7 +84,9 @@ var (
 // Journal is what the log reads: the ledger's durable events, in commit
 // order, and a transfer's event by id.
 type Journal interface {
-	Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error
+	// ScanEncoded calls fn with the events with from <= Timestamp < to
+	// in their canonical encoding (the leaves), oldest first.
+	ScanEncoded(ctx context.Context, from, to int64, fn func(raw []byte) error) error
 	Transfer(ctx context.Context, id ledger.ID) (journal.Transfer, error)
 }
 
@@ -292,18 +295,19 @@ func (l *Log) open(ctx context.Context) error {
 	return nil
 }
 
-// appendEvent hashes e as the next leaf. The caller holds mu.
-func (l *Log) appendEvent(e *ledger.Event) error {
-	var buf [ledger.EventFixedSize + ledger.MetaMax]byte
-	if err := l.hashes.appendLeaf(tlog.RecordHash(e.AppendBinary(buf[:0]))); err != nil {
+// appendEvent hashes the encoded event raw as the next leaf. The caller
+// holds mu.
+func (l *Log) appendEvent(raw []byte) error {
+	if err := l.hashes.appendLeaf(tlog.RecordHash(raw)); err != nil {
 		return err
 	}
+	ts := ledger.EventTimestamp(raw)
 	if (l.hashes.n-1)%sparseEvery == 0 {
-		if err := l.addSparse(e.Timestamp); err != nil {
+		if err := l.addSparse(ts); err != nil {
 			return err
 		}
 	}
-	l.lastTS = e.Timestamp
+	l.lastTS = ts
 	return nil
 }
 
@@ -318,30 +322,30 @@ func (l *Log) catchUpFromSparse(ctx context.Context, have int64) (int64, error) 
 		return 0, err
 	}
 	checked := count == 0
-	err = l.j.Scan(ctx, from, math.MaxInt64, func(e ledger.Event) error {
+	err = l.j.ScanEncoded(ctx, from, math.MaxInt64, func(raw []byte) error {
 		if !checked {
 			checked = true
 			hs, err := l.hashes.ReadHashes([]int64{tlog.StoredHashIndex(0, count)})
 			if err != nil {
 				return err
 			}
-			var buf [ledger.EventFixedSize + ledger.MetaMax]byte
-			if tlog.RecordHash(e.AppendBinary(buf[:0])) != hs[0] {
+			if tlog.RecordHash(raw) != hs[0] {
 				return errSparseStale
 			}
 		}
 		if count < have {
+			ts := ledger.EventTimestamp(raw)
 			if count%sparseEvery == 0 && count/sparseEvery >= int64(len(l.sparse)) {
-				if err := l.addSparse(e.Timestamp); err != nil {
+				if err := l.addSparse(ts); err != nil {
 					return err
 				}
 			}
-			l.lastTS = e.Timestamp
+			l.lastTS = ts
 			count++
 			return nil
 		}
 		count++
-		if err := l.appendEvent(&e); err != nil {
+		if err := l.appendEvent(raw); err != nil {
 			return err
 		}
 		if len(l.hashes.buf) > stepMax*tlog.HashSize {
@@ -473,11 +477,11 @@ func (l *Log) catchUp(ctx context.Context) (closed bool, err error) {
 	}
 	for {
 		n := 0
-		err := l.j.Scan(ctx, l.lastTS+1, math.MaxInt64, func(e ledger.Event) error {
-			if err := l.appendEvent(&e); err != nil {
+		err := l.j.ScanEncoded(ctx, l.lastTS+1, math.MaxInt64, func(raw []byte) error {
+			if err := l.appendEvent(raw); err != nil {
 				return err
 			}
-			if e.Kind == ledger.KindMark && e.Purpose == transfer.PurposeWindowClose {
+			if kind, purpose := ledger.EventKindPurpose(raw); kind == ledger.KindMark && purpose == transfer.PurposeWindowClose {
 				closed = true
 			}
 			if n++; n >= stepMax {
@@ -678,8 +682,8 @@ func (l *Log) indexOf(ctx context.Context, ts int64) (int64, error) {
 	// The leaves between from and ts are durable and hashed; count them.
 	index := int64(k) * sparseEvery
 	found := false
-	err := l.j.Scan(ctx, from, ts+1, func(e ledger.Event) error {
-		if e.Timestamp == ts {
+	err := l.j.ScanEncoded(ctx, from, ts+1, func(raw []byte) error {
+		if ledger.EventTimestamp(raw) == ts {
 			found = true
 			return nil
 		}
@@ -715,9 +719,9 @@ func (l *Log) Leaves(ctx context.Context, start, end int64) ([][]byte, error) {
 	}
 	i := start / sparseEvery * sparseEvery
 	out := make([][]byte, 0, end-start)
-	err := l.j.Scan(ctx, from, math.MaxInt64, func(e ledger.Event) error {
+	err := l.j.ScanEncoded(ctx, from, math.MaxInt64, func(raw []byte) error {
 		if i >= start {
-			out = append(out, e.AppendBinary(nil))
+			out = append(out, bytes.Clone(raw))
 		}
 		if i++; i >= end {
 			return errStepFull

@@ -458,6 +458,25 @@ func (j *Journal) Scan(ctx context.Context, from, to int64, fn func(ledger.Event
 	return j.store.Scan(ctx, from, to, fn)
 }
 
+// encodedScanner is a store that can hand out events as stored, without
+// decoding them (the embedded engine).
+type encodedScanner interface {
+	ScanEncoded(ctx context.Context, from, to int64, fn func(raw []byte) error) error
+}
+
+// ScanEncoded is Scan with each event in its canonical encoding
+// (ledger.Event.AppendBinary), valid only during the call. The embedded
+// engine passes its stored bytes; other engines' events are encoded.
+func (j *Journal) ScanEncoded(ctx context.Context, from, to int64, fn func(raw []byte) error) error {
+	if s, ok := j.store.(encodedScanner); ok {
+		return s.ScanEncoded(ctx, from, to, fn)
+	}
+	var buf [ledger.EventFixedSize + ledger.MetaMax]byte
+	return j.store.Scan(ctx, from, to, func(e ledger.Event) error {
+		return fn(e.AppendBinary(buf[:0]))
+	})
+}
+
 // Seq returns the sequence number of the last durable batch.
 func (j *Journal) Seq() uint64 { return j.durable.Load() }
 

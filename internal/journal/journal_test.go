@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -150,6 +151,7 @@ func TestSubmitAndQuery(t *testing.T) {
 		if err != nil || len(evs) != 3 || evs[2].Kind != ledger.KindCommit {
 			t.Fatalf("account 3 events: %+v %v", evs, err)
 		}
+		checkScanEncoded(t, r.Journal)
 		if _, err := r.Submit(ctx, make([]ledger.Command, ledger.BatchMax+1)); !errors.Is(err, journal.ErrTooMany) {
 			t.Fatalf("oversized submission: %v", err)
 		}
@@ -347,4 +349,40 @@ func TestSimulation(t *testing.T) {
 			t.Fatal("no restart happened")
 		}
 	})
+}
+
+// checkScanEncoded checks that ScanEncoded hands out each event in the
+// encoding AppendBinary gives it, over the whole log and a part of it.
+func checkScanEncoded(t *testing.T, j *journal.Journal) {
+	t.Helper()
+	ctx := context.Background()
+	var evs []ledger.Event
+	if err := j.Scan(ctx, 0, 1<<62, func(e ledger.Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 3 {
+		t.Fatalf("%d events", len(evs))
+	}
+	for _, r := range [][2]int{{0, len(evs)}, {1, len(evs) - 1}} {
+		var got [][]byte
+		from, to := evs[r[0]].Timestamp, evs[r[1]-1].Timestamp+1
+		err := j.ScanEncoded(ctx, from, to, func(raw []byte) error { got = append(got, bytes.Clone(raw)); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := evs[r[0]:r[1]]
+		if len(got) != len(want) {
+			t.Fatalf("ScanEncoded(%d, %d): %d events, want %d", from, to, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i].AppendBinary(nil)) {
+				t.Fatalf("ScanEncoded event %d differs from its encoding", i)
+			}
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := j.ScanEncoded(ctx, 0, 1<<62, func([]byte) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("ScanEncoded did not stop: %d %v", n, err)
+	}
 }

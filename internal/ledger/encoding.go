@@ -113,3 +113,9 @@ func EventTimestamp(b []byte) int64 { return int64(binary.BigEndian.Uint64(b[8:]
 // EventLen returns the length of the encoded event at the start of b,
 // which must hold at least EventFixedSize bytes.
 func EventLen(b []byte) int { return EventFixedSize + int(binary.BigEndian.Uint16(b[112:])) }
+
+// EventKindPurpose reads the kind and purpose of the encoded event at the
+// start of b (at least EventFixedSize bytes).
+func EventKindPurpose(b []byte) (Kind, uint16) {
+	return Kind(b[1]), binary.BigEndian.Uint16(b[6:])
+}

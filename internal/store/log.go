@@ -722,6 +722,19 @@ func (l *Log) Event(ctx context.Context, ts int64) (ledger.Event, error) {
 // the audit log does, misses nothing. The read lock is held while a piece
 // is read, not across fn, so a long scan does not hold up appends.
 func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
+	return l.ScanEncoded(ctx, from, to, func(raw []byte) error {
+		e, _, err := ledger.DecodeEvent(raw)
+		if err != nil {
+			return err
+		}
+		return fn(e)
+	})
+}
+
+// ScanEncoded is Scan with each event in its stored encoding (the
+// canonical one of ledger.Event.AppendBinary), valid only during the
+// call: readers that hash or copy events need not decode them.
+func (l *Log) ScanEncoded(ctx context.Context, from, to int64, fn func(raw []byte) error) error {
 	l.mu.RLock()
 	if !l.replayed {
 		l.mu.RUnlock()
@@ -764,12 +777,8 @@ func (l *Log) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) er
 				done = true
 				return false
 			}
-			e, _, err := ledger.DecodeEvent(raw)
-			if err == nil {
-				err = fn(e)
-			}
-			ferr = err
-			return err == nil
+			ferr = fn(raw)
+			return ferr == nil
 		})
 		if err == nil {
 			err = ferr
