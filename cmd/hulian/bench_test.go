@@ -140,10 +140,12 @@ func TestBenchFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	fleet := filepath.Join(t.TempDir(), "fleet")
+	// Each run pays as well as looks up: a rerun with the same fleet must
+	// not reuse the transfer ids of the run before.
 	bench := func(target string) (int, string) {
 		var stdout, stderr bytes.Buffer
 		code := run(ctx, []string{"bench", "--target", target, "--token", "op-token", "--fleet", fleet,
-			"--mode", "lookup", "--requests", "100", "--aliases", "300", "--warmup", "0"}, &stdout, &stderr)
+			"--mode", "mix", "--requests", "300", "--aliases", "300", "--warmup", "0", "--concurrency", "4"}, &stdout, &stderr)
 		return code, stderr.String() + stdout.String()
 	}
 	participants := func() int {

@@ -3,7 +3,9 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +71,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		p.say("%d of %d aliases were taken by earlier runs; using %d", f.dropped, cfg.Aliases, len(f.aliases))
 	}
 	p.say("set up in %.1fs (participants bench-%s-*)", setup.Seconds(), f.runID)
-	r := &runner{g: g, f: f, cfg: &g.cfg}
+	var raw [4]byte
+	rand.Read(raw[:])
+	r := &runner{g: g, f: f, cfg: &g.cfg, nonce: hex.EncodeToString(raw[:])}
 	res := r.run(ctx, p)
 	res.SetupSeconds = round(setup.Seconds(), 3)
 	res.Aliases = len(f.aliases)
@@ -111,6 +115,9 @@ type runner struct {
 	g   *gen
 	f   *fleet
 	cfg *Config
+	// nonce tells this run's transfer ids from those of earlier runs
+	// that used the same fleet against the same switch.
+	nonce string
 
 	measuring atomic.Bool  // the warm-up is over: record and count
 	stopped   atomic.Bool  // a bound was reached: send nothing more
@@ -344,7 +351,7 @@ func newWorker(ctx context.Context, r *runner, n int) *worker {
 		conn:             newConn(t.Host, t.Scheme == "https", t.Hostname(), r.cfg.Timeout),
 		hdrGet:           hdrGet,
 		hdrPost:          append(hdrGet[:len(hdrGet):len(hdrGet)], "Content-Type: application/json\r\n"...),
-		idPrefix:         fmt.Appendf(nil, "b%s-%d-", r.f.runID, n),
+		idPrefix:         fmt.Appendf(nil, "b%s-%s-%d-", r.f.runID, r.nonce, n),
 		transferStatuses: make([]int64, maxStatus),
 		errs:             map[string]int64{},
 	}
