@@ -45,17 +45,24 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// goMemoryLimit bounds the memory Go manages. The process's budget is
+// 1 GiB resident; what Go does not manage, SQLite's page caches (eight
+// connections of 8 MiB) and its allocator, sits outside this limit: with
+// 10 M transfers and 10 M aliases and a limit of 1 GiB the switch was
+// measured at 1.09 GiB resident under lookup load, at 993 MiB with this one.
+const goMemoryLimit = 896 << 20
+
 // tuneGC trades memory the switch does not need for CPU it does: the
 // garbage collector runs when the heap has grown by 400% rather than
-// 100%, but never lets it pass 1 GiB, where it collects as often as it
-// must. The ledger's large index is free of pointers, so collections
-// stay cheap. GOGC and GOMEMLIMIT, when set, win.
+// 100%, but never lets it pass goMemoryLimit, where it collects as often
+// as it must. The ledger's large index is free of pointers, so
+// collections stay cheap. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(goMemoryLimit)
 	}
 }
 
