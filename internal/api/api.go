@@ -37,6 +37,7 @@ type Directory interface {
 	Register(ctx context.Context, p directory.Party) (directory.Party, bool, error)
 	RegisterBatch(ctx context.Context, ps []directory.Party) ([]bool, []error, error)
 	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
+	Route(ctx context.Context, t directory.Type, value string) (directory.Route, error)
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
 	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
 }

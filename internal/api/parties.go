@@ -166,7 +166,7 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.Directory.Lookup(r.Context(), t, v)
+	p, err := s.Directory.Route(r.Context(), t, v)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -174,7 +174,7 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who princip
 	bp := getBuf()
 	defer putBuf(bp)
 	b, err := wire.AppendPartyLookup((*bp)[:0], &wire.PartyLookup{Type: string(p.Type), Value: p.Value,
-		Participant: p.Participant, DisplayName: directory.MaskName(p.Name), Currency: p.Currency.String()})
+		Participant: p.Participant, DisplayName: p.DisplayName, Currency: p.Currency.String()})
 	*bp = b
 	s.replyAppended(w, r, http.StatusOK, b, err)
 }

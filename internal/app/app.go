@@ -206,9 +206,19 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// 256 Ki cached aliases (~65 MB): hot aliases stay in memory, the
-	// rest are one SQLite lookup away, within the memory budget.
-	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: 1 << 18})
+	// 256 Ki cached aliases (~65 MB): the hot payees of transfers stay in
+	// memory, the rest are one SQLite lookup away. Lookups by phone
+	// number are answered from routes of all of them held in memory
+	// (~22 bytes each), loaded in the background.
+	log := cfg.Log
+	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: 1 << 18, Routes: true,
+		RoutesLoaded: func(n int, took time.Duration, err error) {
+			if err != nil {
+				log.Error("directory routes not loaded; lookups go to the database", "read", n, "err", err)
+				return
+			}
+			log.Info("directory routes loaded", "aliases", n, "took", took.Round(time.Millisecond))
+		}})
 	client := callback.NewClient(cfg.Now)
 	a.Transfers = transfer.NewService(a.Journal, a.Participants, a.Directory, a.Fees, signer, client, nil,
 		transfer.Options{Now: cfg.Now, Region: cfg.Region, ConfirmTimeout: cfg.ConfirmTimeout})
@@ -401,6 +411,9 @@ func (a *App) closeStores() error {
 	}
 	if a.ledgerStore != nil {
 		errs = append(errs, a.ledgerStore.Close())
+	}
+	if a.Directory != nil {
+		errs = append(errs, a.Directory.Close())
 	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())

@@ -4,7 +4,8 @@
 // reference for the end user behind it. It owns the rules that make one
 // alias one key (Normalize), the masking of names shown to payers
 // (MaskName), and the parties table of the app database (internal/sqldb),
-// with an in-process cache of lookups in front of it.
+// with an in-process cache of lookups in front of it and, optionally,
+// the routes of all phone numbers in memory (Route).
 //
 // The directory does not authenticate anyone: callers pass the
 // participant on whose behalf they act, as established by the API layer.
@@ -118,12 +119,23 @@ type Options struct {
 	// it off when another process writes the same database, as it would
 	// not see those writes.
 	CacheEntries int
+	// Routes keeps the routes of all phone-number aliases in memory
+	// (about 22 bytes per alias), loaded in the background from New on,
+	// for Route. Like the cache, it is per process.
+	Routes bool
+	// RoutesLoaded, if set, is called once the routes are loaded, with
+	// how many aliases were read, or the error that stopped loading.
+	RoutesLoaded func(n int, took time.Duration, err error)
 }
 
 // Directory is the alias directory. It is safe for concurrent use.
 type Directory struct {
-	db    *sqldb.DB
-	cache *cache // nil: no cache
+	db     *sqldb.DB
+	cache  *cache  // nil: no cache
+	routes *routes // nil: no routes in memory
+
+	stopLoad context.CancelFunc // stops loading the routes
+	loaded   chan struct{}      // closed when loading the routes ended
 
 	mu     sync.Mutex               // serializes preparing and closing
 	lookup atomic.Pointer[sql.Stmt] // prepared on first use: New has no context and no error
@@ -139,12 +151,20 @@ func New(db *sqldb.DB, opts Options) *Directory {
 	case n > 0:
 		d.cache = newCache(n)
 	}
+	if opts.Routes {
+		d.routes = newRoutes()
+		d.startLoading(opts.RoutesLoaded)
+	}
 	return d
 }
 
-// Close releases the directory's prepared statement; call it when
+// Close stops loading routes and releases the prepared statement; call it when
 // lookups have ended. It does not close the database.
 func (d *Directory) Close() error {
+	if d.stopLoad != nil {
+		d.stopLoad()
+		<-d.loaded
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.lookup.Swap(nil)
@@ -491,6 +511,11 @@ func parseCursor(c string) (Type, string, error) {
 func (d *Directory) invalidate(t Type, v string) {
 	if d.cache != nil {
 		d.cache.invalidate(t, v)
+	}
+	if d.routes != nil && t == MSISDN {
+		if k, ok := phoneKey(v); ok {
+			d.routes.invalidate(k)
+		}
 	}
 }
 

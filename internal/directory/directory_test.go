@@ -41,20 +41,21 @@ func openPostgres(t testing.TB) *sqldb.DB {
 }
 
 // forEach runs test on SQLite and PostgreSQL, each with the cache on and
-// off, with participants "alpha", "beta" and "gamma".
+// off and with the routes in memory, with participants "alpha", "beta"
+// and "gamma".
 func forEach(t *testing.T, test func(t *testing.T, d *Directory)) {
 	for _, db := range []struct {
 		name string
 		open func(testing.TB) *sqldb.DB
 	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
 		for _, c := range []struct {
-			name    string
-			entries int
-		}{{"cache", 0}, {"nocache", -1}} {
+			name string
+			opts Options
+		}{{"cache", Options{}}, {"nocache", Options{CacheEntries: -1}}, {"routes", Options{Routes: true}}} {
 			t.Run(db.name+"/"+c.name, func(t *testing.T) {
 				sdb := db.open(t)
 				addParticipants(t, sdb, "alpha", "beta", "gamma")
-				d := New(sdb, Options{CacheEntries: c.entries})
+				d := New(sdb, c.opts)
 				t.Cleanup(func() { d.Close() })
 				test(t, d)
 			})

@@ -1,0 +1,245 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hulian/hulian/internal/money"
+)
+
+func TestPhoneKey(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"+8613800138000", 8613800138000, true},
+		{"+1", 1, true},
+		{"+999999999999999", 999999999999999, true},
+		{"+9999999999999999", 0, false}, // 16 digits: not E.164
+		{"+0123", 0, false},
+		{"8613800138000", 0, false},
+		{"+", 0, false},
+		{"", 0, false},
+		{"+86138x0138000", 0, false},
+		{"+86 138", 0, false},
+	} {
+		got, ok := phoneKey(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("phoneKey(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestRouteTable checks the open-addressing tables against a map through
+// random puts, overwrites, removals and lookups, many of them on keys of
+// few shards so that probe runs wrap around and removals shift entries.
+func TestRouteTable(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	rs := newRoutes()
+	model := map[uint64]Route{}
+	keys := make([]uint64, 3000)
+	for i := range keys {
+		keys[i] = 8613800000000 + uint64(rng.IntN(1_000_000))
+	}
+	usd := money.MustCurrency("USD")
+	for op := range 60000 {
+		k := keys[rng.IntN(len(keys))]
+		switch rng.IntN(4) {
+		case 0, 1:
+			name := fmt.Sprint("Name ", rng.IntN(50))
+			r := Route{Participant: fmt.Sprint("p", rng.IntN(5)), DisplayName: MaskName(name), Currency: cny}
+			if rng.IntN(2) == 0 {
+				r.Currency = usd
+			}
+			_, _, gen := rs.get(k)
+			rs.put(k, r.Participant, name, r.Currency, gen)
+			model[k] = r
+		case 2:
+			rs.invalidate(k)
+			delete(model, k)
+		case 3:
+			got, ok, _ := rs.get(k)
+			want, wok := model[k]
+			if ok != wok || got != want {
+				t.Fatalf("op %d: get(%d) = %+v, %v; want %+v, %v (seed %d)", op, k, got, ok, want, wok, seed)
+			}
+		}
+	}
+	if rs.len() != len(model) {
+		t.Fatalf("%d routes held, want %d (seed %d)", rs.len(), len(model), seed)
+	}
+	for k, want := range model {
+		if got, ok, _ := rs.get(k); !ok || got != want {
+			t.Fatalf("get(%d) = %+v, %v; want %+v (seed %d)", k, got, ok, want, seed)
+		}
+	}
+}
+
+// TestRoutePutAfterWrite checks that a fill which read the database
+// before a write is dropped.
+func TestRoutePutAfterWrite(t *testing.T) {
+	rs := newRoutes()
+	_, _, gen := rs.get(8613800138000)
+	rs.invalidate(8613800138000) // a write lands between the read and the fill
+	rs.put(8613800138000, "alpha", "Zhang San", cny, gen)
+	if _, ok, _ := rs.get(8613800138000); ok {
+		t.Fatal("a fill older than a write was kept")
+	}
+}
+
+// routeOf is what Route must answer for p.
+func routeOf(p Party) Route {
+	return Route{Type: p.Type, Value: p.Value, Participant: p.Participant, DisplayName: MaskName(p.Name), Currency: p.Currency}
+}
+
+func TestRoute(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx := context.Background()
+		ps := []Party{
+			mustRegister(t, d, party("alpha", MSISDN, "+8613800138000", "Zhang San")),
+			mustRegister(t, d, party("beta", EMAIL, "li.si@example.com", "李四")),
+		}
+		for range 2 { // the second time from memory, where it is held
+			for _, p := range ps {
+				got, err := d.Route(ctx, p.Type, p.Value)
+				if err != nil || got != routeOf(p) {
+					t.Fatalf("Route(%s %s) = %+v, %v; want %+v", p.Type, p.Value, got, err, routeOf(p))
+				}
+			}
+		}
+		p := mustRegister(t, d, party("alpha", MSISDN, "+8613800138000", "Wang Wu"))
+		if got, err := d.Route(ctx, MSISDN, p.Value); err != nil || got.DisplayName != "W*** W*" {
+			t.Fatalf("after an update: %+v, %v", got, err)
+		}
+		if err := d.Delete(ctx, "alpha", MSISDN, p.Value); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := d.Route(ctx, MSISDN, p.Value); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after a delete: %+v, %v", got, err)
+		}
+		if _, err := d.Route(ctx, MSISDN, "+8613900000000"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown alias: %v", err)
+		}
+	})
+}
+
+// TestRoutesLoad checks that a directory opened over existing aliases
+// loads their routes, more than one chunk of them, while other aliases
+// are written, and that every route it then answers is the database's.
+func TestRoutesLoad(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	db := benchDB(t)
+	n := routeChunk*2 + 517
+	values := loadMSISDNs(t, New(db, Options{CacheEntries: -1}), 0, n)
+
+	var loaded struct {
+		sync.Mutex
+		n   int
+		err error
+	}
+	done := make(chan struct{})
+	d := New(db, Options{Routes: true, RoutesLoaded: func(n int, _ time.Duration, err error) {
+		loaded.Lock()
+		loaded.n, loaded.err = n, err
+		loaded.Unlock()
+		close(done)
+	}})
+	defer d.Close()
+
+	// Writes while the loader runs: renames, deletes, registrations.
+	ctx := context.Background()
+	owner := func(i int) string { return fmt.Sprint("p", i%benchParticipants) }
+	deleted := map[int]bool{}
+	for k := 0; k < 300; k++ {
+		i := rng.IntN(n)
+		switch rng.IntN(3) {
+		case 0:
+			if !deleted[i] {
+				mustRegister(t, d, party(owner(i), MSISDN, values[i], fmt.Sprint("Renamed ", k)))
+			}
+		case 1:
+			if !deleted[i] {
+				if err := d.Delete(ctx, owner(i), MSISDN, values[i]); err != nil {
+					t.Fatal(err)
+				}
+				deleted[i] = true
+			}
+		case 2:
+			if _, err := d.Route(ctx, MSISDN, values[i]); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+	}
+	<-done
+	if loaded.err != nil || loaded.n < n-len(deleted) {
+		t.Fatalf("loaded %d routes, %v; want at least %d", loaded.n, loaded.err, n-len(deleted))
+	}
+	if held := d.routes.len(); held < (n-len(deleted))*9/10 {
+		t.Fatalf("%d routes held of %d aliases", held, n)
+	}
+	truth := New(db, Options{CacheEntries: -1})
+	for i, v := range values {
+		got, err := d.Route(ctx, MSISDN, v)
+		want, werr := truth.Lookup(ctx, MSISDN, v)
+		if deleted[i] {
+			if !errors.Is(err, ErrNotFound) || !errors.Is(werr, ErrNotFound) {
+				t.Fatalf("deleted alias %d: %+v, %v (seed %d)", i, got, err, seed)
+			}
+			continue
+		}
+		if err != nil || werr != nil || got != routeOf(want) {
+			t.Fatalf("alias %d: Route = %+v, %v; database %+v, %v (seed %d)", i, got, err, routeOf(want), werr, seed)
+		}
+	}
+}
+
+// TestRoutesNotStale runs lookups through Route while the same phone
+// numbers are registered, renamed, moved between owners and deleted: a
+// lookup after a write has returned must see that write.
+func TestRoutesNotStale(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		values := []string{"+8613800000001", "+8613800000002", "+8613800000003"}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil; i++ {
+					_, err := d.Route(ctx, MSISDN, values[i%len(values)])
+					if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+						t.Errorf("route: %v", err)
+						return
+					}
+				}
+			})
+		}
+		owners := []string{"alpha", "beta"}
+		for i := range 60 {
+			v := values[i%len(values)]
+			owner := owners[(i/len(values))%2]
+			mustRegister(t, d, party(owner, MSISDN, v, fmt.Sprintf("Name %d", i)))
+			p := mustRegister(t, d, party(owner, MSISDN, v, fmt.Sprintf("Other Name %d", i)))
+			if r, err := d.Route(ctx, MSISDN, v); err != nil || r != routeOf(p) {
+				t.Fatalf("round %d: route = %+v, %v; want %+v", i, r, err, routeOf(p))
+			}
+			if err := d.Delete(ctx, owner, MSISDN, v); err != nil {
+				t.Fatalf("delete %d: %v", i, err)
+			}
+			if r, err := d.Route(ctx, MSISDN, v); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("round %d: route after delete = %+v, %v", i, r, err)
+			}
+		}
+		cancel()
+		wg.Wait()
+	})
+}
