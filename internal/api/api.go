@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +106,9 @@ func New(cfg Config) *Server {
 	for _, r := range s.routes() {
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
 	}
+	// What no route matches: one pattern for all of it, so that a
+	// request is matched once.
+	s.mux.HandleFunc("/", s.noRoute)
 	return s
 }
 
@@ -205,33 +209,36 @@ func (s *Server) Routes() [][2]string {
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// Handler only finds the route; ServeHTTP below matches again and
-	// sets the path values.
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		// The mux would answer 404 or 405 in plain text.
-		rec := &statusOnly{header: http.Header{}}
-		h.ServeHTTP(rec, r)
-		if rec.status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeProblem(w, probMethod, r.Method+" is not allowed on "+r.URL.Path)
-			return
-		}
+	if path.Clean(r.URL.Path) != r.URL.Path {
+		// The mux would redirect to the clean path; no route has any
+		// other.
 		writeProblem(w, probNotFound, "no route for "+r.URL.Path)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// statusOnly captures the status the mux's fallback handlers write.
-type statusOnly struct {
-	header http.Header
-	status int
-}
+// methods are those a route may have.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-func (s *statusOnly) Header() http.Header         { return s.header }
-func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
-func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+// noRoute answers what no route matches: 405 with the methods the path
+// has, or 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range methods {
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := s.mux.Handler(other); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, probMethod, r.Method+" is not allowed on "+r.URL.Path)
+		return
+	}
+	writeProblem(w, probNotFound, "no route for "+r.URL.Path)
+}
 
 // wrap authenticates, authorizes and rate-limits, then calls the route.
 func (s *Server) wrap(rt route) http.Handler {

@@ -102,11 +102,14 @@ const (
 type routeShard struct {
 	mu    sync.RWMutex
 	gen   uint64
-	keys  []uint64 // 0: a free slot (phoneKey is never 0)
-	vals  []uint64
+	slots []routeSlot
 	count int
 	_     [64]byte // keeps shards' locks on separate cache lines
 }
+
+// routeSlot is a key and its packed route, side by side so that a
+// lookup misses the cache once. Key 0 is a free slot (phoneKey is never 0).
+type routeSlot struct{ key, val uint64 }
 
 func newRoutes() *routes {
 	return &routes{seed: maphash.Comparable(maphash.MakeSeed(), uint64(0)) | 1}
@@ -154,14 +157,14 @@ func (rs *routes) get(key uint64) (Route, bool, uint64) {
 }
 
 func (s *routeShard) find(h, key uint64) (uint64, bool) {
-	n := len(s.keys)
+	n := len(s.slots)
 	if n == 0 {
 		return 0, false
 	}
 	for i := slot(h, n); ; {
-		switch s.keys[i] {
+		switch s.slots[i].key {
 		case key:
-			return s.vals[i], true
+			return s.slots[i].val, true
 		case 0:
 			return 0, false
 		}
@@ -197,17 +200,17 @@ func (rs *routes) put(key uint64, participant, name string, c money.Currency, ge
 }
 
 func (s *routeShard) insert(h, key, v, seed uint64) {
-	if (s.count+1)*8 > len(s.keys)*7 {
+	if (s.count+1)*8 > len(s.slots)*7 {
 		s.grow(seed)
 	}
-	n := len(s.keys)
+	n := len(s.slots)
 	for i := slot(h, n); ; {
-		switch s.keys[i] {
+		switch s.slots[i].key {
 		case key:
-			s.vals[i] = v
+			s.slots[i].val = v
 			return
 		case 0:
-			s.keys[i], s.vals[i] = key, v
+			s.slots[i] = routeSlot{key, v}
 			s.count++
 			return
 		}
@@ -221,16 +224,16 @@ func (s *routeShard) insert(h, key, v, seed uint64) {
 // alias stays between 18 and 27 bytes, and a step moves 1/64 of the
 // aliases.
 func (s *routeShard) grow(seed uint64) {
-	keys, vals := s.keys, s.vals
-	n := max(64, len(keys)*3/2)
-	s.keys, s.vals = make([]uint64, n), make([]uint64, n)
-	for i, k := range keys {
-		if k == 0 {
+	old := s.slots
+	n := max(64, len(old)*3/2)
+	s.slots = make([]routeSlot, n)
+	for _, e := range old {
+		if e.key == 0 {
 			continue
 		}
-		for j := slot(mix(k, seed), n); ; {
-			if s.keys[j] == 0 {
-				s.keys[j], s.vals[j] = k, vals[i]
+		for j := slot(mix(e.key, seed), n); ; {
+			if s.slots[j].key == 0 {
+				s.slots[j] = e
 				break
 			}
 			if j++; j == n {
@@ -254,13 +257,13 @@ func (rs *routes) invalidate(key uint64) {
 // remove deletes key, shifting the entries of its probe run back so that
 // no probe ever stops early at the hole.
 func (s *routeShard) remove(h, key, seed uint64) {
-	n := len(s.keys)
+	n := len(s.slots)
 	if n == 0 {
 		return
 	}
 	i := slot(h, n)
-	for s.keys[i] != key {
-		if s.keys[i] == 0 {
+	for s.slots[i].key != key {
+		if s.slots[i].key == 0 {
 			return
 		}
 		if i++; i == n {
@@ -271,18 +274,18 @@ func (s *routeShard) remove(h, key, seed uint64) {
 		if j++; j == n {
 			j = 0
 		}
-		if s.keys[j] == 0 {
+		if s.slots[j].key == 0 {
 			break
 		}
 		// The entry at j may move to the hole at i if its probe starts
 		// at or before i (cyclically), i.e. not within (i, j].
-		home := slot(mix(s.keys[j], seed), n)
+		home := slot(mix(s.slots[j].key, seed), n)
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-			s.keys[i], s.vals[i] = s.keys[j], s.vals[j]
+			s.slots[i] = s.slots[j]
 			i = j
 		}
 	}
-	s.keys[i], s.vals[i] = 0, 0
+	s.slots[i] = routeSlot{}
 	s.count--
 }
 
