@@ -286,7 +286,7 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		return err
 	})
 	// Even on error: a commit that failed in flight may have happened.
-	d.invalidate(p.Type, p.Value)
+	d.written(p, err == nil)
 	if err != nil {
 		return Party{}, false, fmt.Errorf("directory: register %s alias: %w", p.Type, err)
 	}
@@ -358,7 +358,7 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 	})
 	for i, p := range checked {
 		if invalid[i] == nil {
-			d.invalidate(p.Type, p.Value)
+			d.written(p, err == nil && errs[i] == nil)
 		}
 	}
 	if err != nil {
@@ -506,6 +506,24 @@ func parseCursor(c string) (Type, string, error) {
 		return "", "", ErrInvalidCursor
 	}
 	return t, v, nil
+}
+
+// written forgets the alias of p after a write to it and, if the write
+// stored p, holds its route: an alias registered while the switch runs
+// is answered from memory from the start.
+func (d *Directory) written(p Party, stored bool) {
+	if d.routes == nil || p.Type != MSISDN {
+		d.invalidate(p.Type, p.Value)
+		return
+	}
+	if d.cache != nil {
+		d.cache.invalidate(p.Type, p.Value)
+	}
+	if k, ok := phoneKey(p.Value); ok {
+		if gen := d.routes.invalidate(k); stored {
+			d.routes.put(k, p.Participant, p.Name, p.Currency, gen)
+		}
+	}
 }
 
 func (d *Directory) invalidate(t Type, v string) {

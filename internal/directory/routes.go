@@ -244,14 +244,16 @@ func (s *routeShard) grow(seed uint64) {
 }
 
 // invalidate forgets key and stops fills that read the database before
-// now from holding what they read.
-func (rs *routes) invalidate(key uint64) {
+// now from holding what they read. It returns the shard's new
+// generation, with which a writer may put what it wrote.
+func (rs *routes) invalidate(key uint64) uint64 {
 	h := rs.hash(key)
 	s := rs.shard(h)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.gen++
 	s.remove(h, key, rs.seed)
-	s.mu.Unlock()
+	return s.gen
 }
 
 // remove deletes key, shifting the entries of its probe run back so that

@@ -107,6 +107,12 @@ func TestRoute(t *testing.T) {
 			mustRegister(t, d, party("alpha", MSISDN, "+8613800138000", "Zhang San")),
 			mustRegister(t, d, party("beta", EMAIL, "li.si@example.com", "李四")),
 		}
+		if d.routes != nil {
+			// Held from the registration on, before any lookup.
+			if r, ok, _ := d.routes.get(8613800138000); !ok || r.DisplayName != "Z**** S**" {
+				t.Fatalf("route after registering: %+v, %v", r, ok)
+			}
+		}
 		for range 2 { // the second time from memory, where it is held
 			for _, p := range ps {
 				got, err := d.Route(ctx, p.Type, p.Value)
@@ -118,6 +124,12 @@ func TestRoute(t *testing.T) {
 		p := mustRegister(t, d, party("alpha", MSISDN, "+8613800138000", "Wang Wu"))
 		if got, err := d.Route(ctx, MSISDN, p.Value); err != nil || got.DisplayName != "W*** W*" {
 			t.Fatalf("after an update: %+v, %v", got, err)
+		}
+		if _, _, err := d.Register(ctx, party("beta", MSISDN, p.Value, "Someone Else")); !errors.Is(err, ErrOwnedByOther) {
+			t.Fatalf("registering another's alias: %v", err)
+		}
+		if got, err := d.Route(ctx, MSISDN, p.Value); err != nil || got.DisplayName != "W*** W*" || got.Participant != "alpha" {
+			t.Fatalf("after a refused registration: %+v, %v", got, err)
 		}
 		if err := d.Delete(ctx, "alpha", MSISDN, p.Value); err != nil {
 			t.Fatal(err)
@@ -242,4 +254,26 @@ func TestRoutesNotStale(t *testing.T) {
 		cancel()
 		wg.Wait()
 	})
+}
+
+// TestRoutesHeldOnRegisterMany checks that a batch's phone numbers are
+// answered from memory once registered, a number given twice with the
+// later registration's name.
+func TestRoutesHeldOnRegisterMany(t *testing.T) {
+	db := benchDB(t)
+	d := New(db, Options{Routes: true})
+	defer d.Close()
+	<-d.loaded
+	values := loadMSISDNs(t, d, 0, 1500)
+	again := party("p0", MSISDN, values[0], "Li Si")
+	if errs, err := d.RegisterMany(context.Background(), []Party{party("p0", MSISDN, values[0], "Wang Wu"), again}); err != nil || errs[0] != nil || errs[1] != nil {
+		t.Fatal(err, errs)
+	}
+	if n := d.routes.len(); n != len(values) {
+		t.Fatalf("%d routes held after registering %d numbers", n, len(values))
+	}
+	k, _ := phoneKey(values[0])
+	if r, ok, _ := d.routes.get(k); !ok || r.DisplayName != MaskName("Li Si") {
+		t.Fatalf("route of a number registered twice in a batch: %+v, %v", r, ok)
+	}
 }
