@@ -209,9 +209,10 @@ func (s *Server) Routes() [][2]string {
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if path.Clean(r.URL.Path) != r.URL.Path {
-		// The mux would redirect to the clean path; no route has any
-		// other.
+	// The mux would redirect an unclean path to the clean one, and
+	// answer "*" itself; no route has either. It matches the escaped
+	// path, in which an alias's "/" or "." is escaped.
+	if p := r.URL.EscapedPath(); !strings.HasPrefix(p, "/") || path.Clean(p) != p {
 		writeProblem(w, probNotFound, "no route for "+r.URL.Path)
 		return
 	}
@@ -226,9 +227,9 @@ var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.Me
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range methods {
-		other := r.Clone(r.Context())
+		other := *r
 		other.Method = m
-		if _, pattern := s.mux.Handler(other); pattern != "/" {
+		if _, pattern := s.mux.Handler(&other); pattern != "/" {
 			allow = append(allow, m)
 		}
 	}

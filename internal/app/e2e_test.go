@@ -291,6 +291,20 @@ func TestParties(t *testing.T) {
 		s.ok(204, "DELETE", "/v1/parties/WALLET/wa:Wang", a, nil, nil)
 		s.problem(404, "unknown-party", "GET", "/v1/parties/WALLET/wa:Wang", b, nil)
 		s.problem(404, "unknown-party", "DELETE", "/v1/parties/WALLET/wa:Wang", a, nil)
+		// Aliases with "/" and "." in them are escaped in the path, and
+		// routed as any other.
+		for _, c := range []struct{ typ, value string }{{"EMAIL", "a//b@example.com"}, {"EMAIL", "a/./b@example.com"}, {"WALLET", ".."}} {
+			s.party(a, c.typ, c.value, "Zhao Liu", "z6")
+			// PathEscape leaves dots alone; a client escapes them too,
+			// or ".." is a step up, not an alias.
+			p := "/v1/parties/" + c.typ + "/" + strings.ReplaceAll(url.PathEscape(c.value), ".", "%2E")
+			s.ok(200, "GET", p, b, nil, &look)
+			if look.Value != c.value || look.DisplayName != "Z*** L**" {
+				t.Fatalf("lookup of %s %q: %+v", c.typ, c.value, look)
+			}
+			s.ok(204, "DELETE", p, a, nil, nil)
+		}
+		s.problem(404, "not-found", "GET", "/v1/parties/WALLET/a/../b", b, nil)
 
 		// A batch: each party its own result.
 		var br wire.PartyBatchResult

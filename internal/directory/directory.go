@@ -280,13 +280,14 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		stored  Party
 		created bool
 	)
+	gens := d.routeGens()
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		var err error
 		stored, created, err = (&writer{tx: tx}).put(ctx, p)
 		return err
 	})
 	// Even on error: a commit that failed in flight may have happened.
-	d.written(p, err == nil)
+	d.written([]Party{p}, func(int) bool { return err == nil }, gens)
 	if err != nil {
 		return Party{}, false, fmt.Errorf("directory: register %s alias: %w", p.Type, err)
 	}
@@ -321,6 +322,7 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 	}
 	errs := make([]error, len(ps))
+	gens := d.routeGens()
 	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
 		copy(errs, invalid) // Transact may run this again
 		clear(created)
@@ -356,11 +358,15 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 		return nil
 	})
+	var touched []Party
+	var stored []bool
 	for i, p := range checked {
 		if invalid[i] == nil {
-			d.written(p, err == nil && errs[i] == nil)
+			touched = append(touched, p)
+			stored = append(stored, err == nil && errs[i] == nil)
 		}
 	}
+	d.written(touched, func(i int) bool { return stored[i] }, gens)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
 	}
@@ -508,21 +514,34 @@ func parseCursor(c string) (Type, string, error) {
 	return t, v, nil
 }
 
-// written forgets the alias of p after a write to it and, if the write
-// stored p, holds its route: an alias registered while the switch runs
-// is answered from memory from the start.
-func (d *Directory) written(p Party, stored bool) {
-	if d.routes == nil || p.Type != MSISDN {
-		d.invalidate(p.Type, p.Value)
-		return
+// routeGens reads the routes' generations before a write's transaction,
+// for written; nil without routes.
+func (d *Directory) routeGens() *[routeShards]uint64 {
+	if d.routes == nil {
+		return nil
 	}
-	if d.cache != nil {
-		d.cache.invalidate(p.Type, p.Value)
-	}
-	if k, ok := phoneKey(p.Value); ok {
-		if gen := d.routes.invalidate(k); stored {
-			d.routes.put(k, p.Participant, p.Name, p.Currency, gen)
+	return d.routes.gens()
+}
+
+// written forgets the aliases ps after a write to them and holds the
+// routes of those it stored (stored(i)), as routes.wrote allows: an
+// alias registered while the switch runs is answered from memory from
+// the start. gens is routeGens from before the write's transaction.
+func (d *Directory) written(ps []Party, stored func(i int) bool, gens *[routeShards]uint64) {
+	var ws []routeWrite
+	for i, p := range ps {
+		if d.cache != nil {
+			d.cache.invalidate(p.Type, p.Value)
 		}
+		if d.routes == nil || p.Type != MSISDN {
+			continue
+		}
+		if k, ok := phoneKey(p.Value); ok {
+			ws = append(ws, routeWrite{key: k, stored: stored(i), participant: p.Participant, name: p.Name, currency: p.Currency})
+		}
+	}
+	if len(ws) > 0 {
+		d.routes.wrote(ws, gens)
 	}
 }
 

@@ -2,11 +2,11 @@ package directory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hulian/hulian/internal/money"
@@ -104,6 +104,9 @@ type routeShard struct {
 	gen   uint64
 	slots []routeSlot
 	count int
+	// dirty, while the loader reads a chunk, holds the keys written
+	// since it began: the loader must not put back what it read of them.
+	dirty map[uint64]struct{}
 	_     [64]byte // keeps shards' locks on separate cache lines
 }
 
@@ -175,28 +178,33 @@ func (s *routeShard) find(h, key uint64) (uint64, bool) {
 }
 
 // put holds key's route unless its shard's generation has moved on from
-// gen (a write came in since the route was read): then it returns false.
-// (It also holds nothing, but returns true, past 2^20 participants or
-// 2^28 distinct masked names.)
-func (rs *routes) put(key uint64, participant, name string, c money.Currency, gen uint64) bool {
-	pid, ok := rs.parts.id(participant, 1<<routePartBits)
+// gen (a write came in since the route was read).
+func (rs *routes) put(key uint64, participant, name string, c money.Currency, gen uint64) {
+	v, ok := rs.pack(participant, name, c)
 	if !ok {
-		return true
+		return
 	}
-	nid, ok := rs.names.id(MaskName(name), 1<<routeNameBits)
-	if !ok {
-		return true
-	}
-	v := uint64(c) | uint64(pid)<<16 | uint64(nid)<<(16+routePartBits)
 	h := rs.hash(key)
 	s := rs.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen != gen {
-		return false
+	if s.gen == gen {
+		s.insert(h, key, v, rs.seed)
 	}
-	s.insert(h, key, v, rs.seed)
-	return true
+}
+
+// pack packs a route into a table value, or returns false past 2^20
+// participants or 2^28 distinct masked names.
+func (rs *routes) pack(participant, name string, c money.Currency) (uint64, bool) {
+	pid, ok := rs.parts.id(participant, 1<<routePartBits)
+	if !ok {
+		return 0, false
+	}
+	nid, ok := rs.names.id(MaskName(name), 1<<routeNameBits)
+	if !ok {
+		return 0, false
+	}
+	return uint64(c) | uint64(pid)<<16 | uint64(nid)<<(16+routePartBits), true
 }
 
 func (s *routeShard) insert(h, key, v, seed uint64) {
@@ -244,16 +252,85 @@ func (s *routeShard) grow(seed uint64) {
 }
 
 // invalidate forgets key and stops fills that read the database before
-// now from holding what they read. It returns the shard's new
-// generation, with which a writer may put what it wrote.
-func (rs *routes) invalidate(key uint64) uint64 {
+// now from holding what they read.
+func (rs *routes) invalidate(key uint64) {
 	h := rs.hash(key)
 	s := rs.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	s.remove(h, key, rs.seed)
-	return s.gen
+	s.forget(h, key, rs.seed)
+}
+
+// forget removes key and, while a chunk is loading, marks it written.
+// The caller holds s.mu.
+func (s *routeShard) forget(h, key, seed uint64) {
+	s.remove(h, key, seed)
+	if s.dirty != nil {
+		s.dirty[key] = struct{}{}
+	}
+}
+
+// gens returns the shards' generations, read before a write's
+// transaction, for wrote.
+func (rs *routes) gens() *[routeShards]uint64 {
+	var g [routeShards]uint64
+	for i := range rs.shards {
+		s := &rs.shards[i]
+		s.mu.RLock()
+		g[i] = s.gen
+		s.mu.RUnlock()
+	}
+	return &g
+}
+
+// routeWrite is a phone number a write touched: its route if the write
+// stored one.
+type routeWrite struct {
+	key         uint64
+	stored      bool
+	participant string
+	name        string
+	currency    money.Currency
+}
+
+// wrote follows a write's transaction: each of its numbers is forgotten,
+// as by invalidate, and the routes it stored are held, in order (a later
+// one for the same number wins), in each shard that no other write has
+// touched since gens was read, before the transaction. A write that
+// committed in between may be newer than this one; its own call to
+// wrote or invalidate may not have come yet.
+func (rs *routes) wrote(ws []routeWrite, gens *[routeShards]uint64) {
+	vals := make([]uint64, len(ws))
+	held := make([]bool, len(ws))
+	var byShard [routeShards][]int
+	for i, w := range ws {
+		if w.stored {
+			vals[i], held[i] = rs.pack(w.participant, w.name, w.currency)
+		}
+		sh := rs.hash(w.key) % routeShards
+		byShard[sh] = append(byShard[sh], i)
+	}
+	for sh, is := range byShard {
+		if len(is) == 0 {
+			continue
+		}
+		s := &rs.shards[sh]
+		s.mu.Lock()
+		untouched := s.gen == gens[sh]
+		s.gen++
+		for _, i := range is {
+			s.forget(rs.hash(ws[i].key), ws[i].key, rs.seed)
+		}
+		if untouched {
+			for _, i := range is {
+				if held[i] {
+					s.insert(rs.hash(ws[i].key), ws[i].key, vals[i], rs.seed)
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // remove deletes key, shifting the entries of its probe run back so that
@@ -303,11 +380,13 @@ func (rs *routes) len() int {
 	return n
 }
 
-// interner numbers strings, each stored once.
+// interner numbers strings, each stored once. Reading a number's string
+// takes no lock: strs is replaced, never changed in place, and a number
+// is handed out only after the slice that holds it is published.
 type interner struct {
-	mu   sync.RWMutex
+	mu   sync.RWMutex // guards ids and writing strs
 	ids  map[string]uint32
-	strs []string
+	strs atomic.Pointer[[]string]
 }
 
 // id returns s's number, numbering it if new, or false if limit numbers
@@ -324,23 +403,26 @@ func (in *interner) id(s string, limit int) (uint32, bool) {
 	if id, ok := in.ids[s]; ok {
 		return id, true
 	}
-	if len(in.strs) >= limit {
+	var strs []string
+	if p := in.strs.Load(); p != nil {
+		strs = *p
+	}
+	if len(strs) >= limit {
 		return 0, false
 	}
 	if in.ids == nil {
 		in.ids = map[string]uint32{}
 	}
-	id = uint32(len(in.strs))
+	id = uint32(len(strs))
+	// Appending may write past the length of a slice readers hold, never
+	// within it.
+	strs = append(strs, s)
+	in.strs.Store(&strs)
 	in.ids[s] = id
-	in.strs = append(in.strs, s)
 	return id, true
 }
 
-func (in *interner) str(id uint32) string {
-	in.mu.RLock()
-	defer in.mu.RUnlock()
-	return in.strs[id]
-}
+func (in *interner) str(id uint32) string { return (*in.strs.Load())[id] }
 
 // routeChunk is how many aliases the loader reads per query: each query
 // is a short read transaction, which does not hold back SQLite's
@@ -350,24 +432,17 @@ const routeChunk = 10000
 const qRoutes = `SELECT value, participant, name, currency FROM parties WHERE type = $1 AND value > $2 ORDER BY value LIMIT $3`
 
 // loadRoutes reads every phone-number alias into d.routes, a chunk at a
-// time. A chunk's routes go in only where no write has come in since
-// just before the chunk was read (the generations), so the loader never
-// puts back what a write removed; a chunk that lost routes that way is
-// read again, up to routeTries times, and what is still left out is
-// looked up in the database when asked for, and held then.
+// time. While a chunk is read, the shards note the numbers written
+// (dirty): the loader leaves those out, since what it read of them may
+// be older than the write; they are looked up in the database when
+// asked for, and held then.
 func (d *Directory) loadRoutes(ctx context.Context) (int, error) {
+	rs := d.routes
+	defer rs.setDirty(false)
 	after, n := "", 0
 	for {
-		var (
-			got, dropped int
-			last         string
-			err          error
-		)
-		for range routeTries {
-			if got, dropped, last, err = d.loadChunk(ctx, after); err != nil || dropped == 0 {
-				break
-			}
-		}
+		rs.setDirty(true)
+		got, last, err := d.loadChunk(ctx, after)
 		if err != nil {
 			return n, fmt.Errorf("directory: load routes: %w", err)
 		}
@@ -379,30 +454,33 @@ func (d *Directory) loadRoutes(ctx context.Context) (int, error) {
 	}
 }
 
-// routeTries bounds the reads of one chunk of routes.
-const routeTries = 3
-
-// loadChunk reads the routes of up to routeChunk phone numbers after
-// after. It returns how many it read, how many it could not hold because
-// of writes, and the last number.
-func (d *Directory) loadChunk(ctx context.Context, after string) (got, dropped int, last string, err error) {
-	rs := d.routes
-	var gens [routeShards]uint64
+// setDirty starts the shards' notes of written numbers afresh, or ends
+// them.
+func (rs *routes) setDirty(on bool) {
 	for i := range rs.shards {
 		s := &rs.shards[i]
-		s.mu.RLock()
-		gens[i] = s.gen
-		s.mu.RUnlock()
+		s.mu.Lock()
+		s.dirty = nil
+		if on {
+			s.dirty = map[uint64]struct{}{}
+		}
+		s.mu.Unlock()
 	}
+}
+
+// loadChunk reads the routes of up to routeChunk phone numbers after
+// after, and returns how many it read and the last number.
+func (d *Directory) loadChunk(ctx context.Context, after string) (got int, last string, err error) {
+	rs := d.routes
 	rows, err := d.db.QueryContext(ctx, qRoutes, string(MSISDN), after, routeChunk)
 	if err != nil {
-		return 0, 0, "", err
+		return 0, "", err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var value, participant, name, cur string
 		if err := rows.Scan(&value, &participant, &name, &cur); err != nil {
-			return got, dropped, last, err
+			return got, last, err
 		}
 		last = value
 		got++
@@ -411,11 +489,19 @@ func (d *Directory) loadChunk(ctx context.Context, after string) (got, dropped i
 		if !ok || err != nil {
 			continue
 		}
-		if !rs.put(key, participant, name, c, gens[rs.hash(key)%routeShards]) {
-			dropped++
+		v, ok := rs.pack(participant, name, c)
+		if !ok {
+			continue
 		}
+		h := rs.hash(key)
+		s := rs.shard(h)
+		s.mu.Lock()
+		if _, written := s.dirty[key]; !written {
+			s.insert(h, key, v, rs.seed)
+		}
+		s.mu.Unlock()
 	}
-	return got, dropped, last, rows.Err()
+	return got, last, rows.Err()
 }
 
 // startLoading loads the routes in the background; Close stops it.
@@ -427,8 +513,8 @@ func (d *Directory) startLoading(logf func(n int, took time.Duration, err error)
 		defer close(d.loaded)
 		start := time.Now()
 		n, err := d.loadRoutes(ctx)
-		if errors.Is(err, context.Canceled) {
-			return
+		if ctx.Err() != nil {
+			return // closed: the driver's error may not say so
 		}
 		if logf != nil {
 			logf(n, time.Since(start), err)

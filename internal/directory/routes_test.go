@@ -95,6 +95,32 @@ func TestRoutePutAfterWrite(t *testing.T) {
 	}
 }
 
+// TestRouteWriteOrder checks that a writer whose transaction began
+// before another write's returned does not hold its route: the other
+// write (here a delete) may have committed after it.
+func TestRouteWriteOrder(t *testing.T) {
+	rs := newRoutes()
+	const k = 8613800138000
+	w := []routeWrite{{key: k, stored: true, participant: "alpha", name: "Zhang San", currency: cny}}
+	gens := rs.gens() // the registration's transaction begins
+	rs.invalidate(k)  // a delete commits, forgets the number and returns
+	rs.wrote(w, gens) // the registration, committed before the delete, follows up
+	if r, ok, _ := rs.get(k); ok {
+		t.Fatalf("a write older than a returned delete was held: %+v", r)
+	}
+	rs.wrote(w, rs.gens()) // nothing in between: held
+	if _, ok, _ := rs.get(k); !ok {
+		t.Fatal("a write with no other in between was not held")
+	}
+	// While the loader reads, a written number is noted for it to skip.
+	rs.setDirty(true)
+	rs.invalidate(k)
+	if _, dirty := rs.shard(rs.hash(k)).dirty[k]; !dirty {
+		t.Fatal("a number written while loading is not noted")
+	}
+	rs.setDirty(false)
+}
+
 // routeOf is what Route must answer for p.
 func routeOf(p Party) Route {
 	return Route{Type: p.Type, Value: p.Value, Participant: p.Participant, DisplayName: MaskName(p.Name), Currency: p.Currency}
