@@ -280,7 +280,7 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		stored  Party
 		created bool
 	)
-	gens := d.routeGens()
+	gens := d.routeGens([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		var err error
 		stored, created, err = (&writer{tx: tx}).put(ctx, p)
@@ -322,7 +322,13 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 	}
 	errs := make([]error, len(ps))
-	gens := d.routeGens()
+	var touched []Party
+	for i, p := range checked {
+		if invalid[i] == nil {
+			touched = append(touched, p)
+		}
+	}
+	gens := d.routeGens(touched)
 	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
 		copy(errs, invalid) // Transact may run this again
 		clear(created)
@@ -358,11 +364,9 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 		return nil
 	})
-	var touched []Party
 	var stored []bool
-	for i, p := range checked {
+	for i := range checked {
 		if invalid[i] == nil {
-			touched = append(touched, p)
 			stored = append(stored, err == nil && errs[i] == nil)
 		}
 	}
@@ -514,20 +518,30 @@ func parseCursor(c string) (Type, string, error) {
 	return t, v, nil
 }
 
-// routeGens reads the routes' generations before a write's transaction,
-// for written; nil without routes.
-func (d *Directory) routeGens() *[routeShards]uint64 {
+// routeGens reads, before a write's transaction, the generations of the
+// routes of the parties ps it is about to write, for written: one per
+// party, 0 for those without a route in memory; nil without routes.
+func (d *Directory) routeGens(ps []Party) []uint64 {
 	if d.routes == nil {
 		return nil
 	}
-	return d.routes.gens()
+	var gens []uint64
+	for i, p := range ps {
+		if k, ok := phoneKey(p.Value); ok && p.Type == MSISDN {
+			if gens == nil {
+				gens = make([]uint64, len(ps))
+			}
+			gens[i] = d.routes.gen(k)
+		}
+	}
+	return gens
 }
 
 // written forgets the aliases ps after a write to them and holds the
 // routes of those it stored (stored(i)), as routes.wrote allows: an
 // alias registered while the switch runs is answered from memory from
-// the start. gens is routeGens from before the write's transaction.
-func (d *Directory) written(ps []Party, stored func(i int) bool, gens *[routeShards]uint64) {
+// the start. gens is routeGens(ps) from before the write's transaction.
+func (d *Directory) written(ps []Party, stored func(i int) bool, gens []uint64) {
 	var ws []routeWrite
 	for i, p := range ps {
 		if d.cache != nil {
@@ -537,11 +551,11 @@ func (d *Directory) written(ps []Party, stored func(i int) bool, gens *[routeSha
 			continue
 		}
 		if k, ok := phoneKey(p.Value); ok {
-			ws = append(ws, routeWrite{key: k, stored: stored(i), participant: p.Participant, name: p.Name, currency: p.Currency})
+			ws = append(ws, routeWrite{key: k, gen: gens[i], stored: stored(i), participant: p.Participant, name: p.Name, currency: p.Currency})
 		}
 	}
 	if len(ws) > 0 {
-		d.routes.wrote(ws, gens)
+		d.routes.wrote(ws)
 	}
 }
 

@@ -102,13 +102,14 @@ func TestRouteWriteOrder(t *testing.T) {
 	rs := newRoutes()
 	const k = 8613800138000
 	w := []routeWrite{{key: k, stored: true, participant: "alpha", name: "Zhang San", currency: cny}}
-	gens := rs.gens() // the registration's transaction begins
-	rs.invalidate(k)  // a delete commits, forgets the number and returns
-	rs.wrote(w, gens) // the registration, committed before the delete, follows up
+	w[0].gen = rs.gen(k) // the registration's transaction begins
+	rs.invalidate(k)     // a delete commits, forgets the number and returns
+	rs.wrote(w)          // the registration, committed before the delete, follows up
 	if r, ok, _ := rs.get(k); ok {
 		t.Fatalf("a write older than a returned delete was held: %+v", r)
 	}
-	rs.wrote(w, rs.gens()) // nothing in between: held
+	w[0].gen = rs.gen(k)
+	rs.wrote(w) // nothing in between: held
 	if _, ok, _ := rs.get(k); !ok {
 		t.Fatal("a write with no other in between was not held")
 	}
@@ -301,5 +302,35 @@ func TestRoutesHeldOnRegisterMany(t *testing.T) {
 	k, _ := phoneKey(values[0])
 	if r, ok, _ := d.routes.get(k); !ok || r.DisplayName != MaskName("Li Si") {
 		t.Fatalf("route of a number registered twice in a batch: %+v, %v", r, ok)
+	}
+}
+
+// TestRoutesHeldUnderConcurrentBatches checks that batches registered at
+// the same time hold nearly all their routes: they spoil each other's
+// only where their numbers share a bucket.
+func TestRoutesHeldUnderConcurrentBatches(t *testing.T) {
+	db := benchDB(t)
+	d := New(db, Options{Routes: true})
+	defer d.Close()
+	<-d.loaded
+	var wg sync.WaitGroup
+	const writers, batches = 4, 5
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				ps := make([]Party, 500)
+				for i := range ps {
+					ps[i] = party(fmt.Sprint("p", w), MSISDN, fmt.Sprintf("+8613%d%08d", w, b*1000+i), "Zhang San")
+				}
+				if errs, err := d.RegisterMany(context.Background(), ps); err != nil || errs[0] != nil {
+					t.Error(err, errs[0])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, all := d.routes.len(), writers*batches*500; n < all*9/10 {
+		t.Fatalf("%d of %d routes held", n, all)
 	}
 }
