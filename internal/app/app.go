@@ -209,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 	// 256 Ki cached aliases (~65 MB): the hot payees of transfers stay in
 	// memory, the rest are one SQLite lookup away. Lookups by phone
 	// number are answered from routes of all of them held in memory
-	// (~22 bytes each), loaded in the background.
+	// (~21 bytes each), loaded in the background.
 	log := cfg.Log
 	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: 1 << 18, Routes: true,
 		RoutesLoaded: func(n int, took time.Duration, err error) {

@@ -120,7 +120,7 @@ type Options struct {
 	// not see those writes.
 	CacheEntries int
 	// Routes keeps the routes of all phone-number aliases in memory
-	// (about 22 bytes per alias), loaded in the background from New on,
+	// (about 21 bytes per alias), loaded in the background from New on,
 	// for Route. Like the cache, it is per process.
 	Routes bool
 	// RoutesLoaded, if set, is called once the routes are loaded, with
@@ -287,7 +287,7 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		return err
 	})
 	// Even on error: a commit that failed in flight may have happened.
-	d.written([]Party{p}, func(int) bool { return err == nil }, gens)
+	d.written([]Party{p}, []bool{err == nil}, gens)
 	if err != nil {
 		return Party{}, false, fmt.Errorf("directory: register %s alias: %w", p.Type, err)
 	}
@@ -370,7 +370,7 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 			stored = append(stored, err == nil && errs[i] == nil)
 		}
 	}
-	d.written(touched, func(i int) bool { return stored[i] }, gens)
+	d.written(touched, stored, gens)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
 	}
@@ -538,10 +538,10 @@ func (d *Directory) routeGens(ps []Party) []uint64 {
 }
 
 // written forgets the aliases ps after a write to them and holds the
-// routes of those it stored (stored(i)), as routes.wrote allows: an
+// routes of those it stored (stored[i]), as routes.wrote allows: an
 // alias registered while the switch runs is answered from memory from
 // the start. gens is routeGens(ps) from before the write's transaction.
-func (d *Directory) written(ps []Party, stored func(i int) bool, gens []uint64) {
+func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
 	var ws []routeWrite
 	for i, p := range ps {
 		if d.cache != nil {
@@ -551,7 +551,7 @@ func (d *Directory) written(ps []Party, stored func(i int) bool, gens []uint64) 
 			continue
 		}
 		if k, ok := phoneKey(p.Value); ok {
-			ws = append(ws, routeWrite{key: k, gen: gens[i], stored: stored(i), participant: p.Participant, name: p.Name, currency: p.Currency})
+			ws = append(ws, routeWrite{key: k, gen: gens[i], stored: stored[i], participant: p.Participant, name: p.Name, currency: p.Currency})
 		}
 	}
 	if len(ws) > 0 {

@@ -315,43 +315,52 @@ func TestConcurrentRegister(t *testing.T) {
 // aliases up, and checks that every read after a write sees it.
 func TestCacheNotStale(t *testing.T) {
 	forEach(t, func(t *testing.T, d *Directory) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		values := []string{"hot-0", "hot-1", "hot-2"}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					_, err := d.Lookup(ctx, WALLET, values[i%len(values)])
-					if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
-						t.Errorf("lookup: %v", err)
-						return
-					}
-				}
-			})
-		}
-		owners := []string{"alpha", "beta"}
-		for i := range 60 {
-			v := values[i%len(values)]
-			owner := owners[(i/len(values))%2]
-			name := fmt.Sprintf("name %d", i)
-			if _, _, err := d.Register(ctx, party(owner, WALLET, v, name)); err != nil {
-				t.Fatalf("register %d: %v", i, err)
-			}
-			p := mustRegister(t, d, party(owner, WALLET, v, name+" bis")) // an update
-			if l := mustLookup(t, d, WALLET, v); l != p {
-				t.Fatalf("round %d: lookup = %+v, want %+v", i, l, p)
-			}
-			if err := d.Delete(ctx, owner, WALLET, v); err != nil {
-				t.Fatalf("delete %d: %v", i, err)
-			}
-			if l, err := d.Lookup(ctx, WALLET, v); !errors.Is(err, ErrNotFound) {
-				t.Fatalf("round %d: lookup after delete = %+v, %v", i, l, err)
-			}
-		}
-		cancel()
-		wg.Wait()
+		churn(t, d, WALLET, []string{"hot-0", "hot-1", "hot-2"},
+			func(ctx context.Context, v string) (any, error) { return d.Lookup(ctx, WALLET, v) },
+			func(p Party) any { return p })
 	})
+}
+
+// churn looks values (of type ty) up through look from four goroutines
+// while, in 60 rounds, each is registered, updated, moved between owners
+// and deleted: a lookup after a write has returned must see that write,
+// as want makes it of the party stored.
+func churn(t *testing.T, d *Directory, ty Type, values []string, look func(context.Context, string) (any, error), want func(Party) any) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				_, err := look(ctx, values[i%len(values)])
+				if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+					t.Errorf("lookup: %v", err)
+					return
+				}
+			}
+		})
+	}
+	owners := []string{"alpha", "beta"}
+	for i := range 60 {
+		v := values[i%len(values)]
+		owner := owners[(i/len(values))%2]
+		name := fmt.Sprintf("name %d", i)
+		if _, _, err := d.Register(ctx, party(owner, ty, v, name)); err != nil {
+			t.Fatalf("register %d: %v", i, err)
+		}
+		p := mustRegister(t, d, party(owner, ty, v, name+" bis")) // an update
+		if got, err := look(ctx, v); err != nil || got != want(p) {
+			t.Fatalf("round %d: lookup = %+v, %v; want %+v", i, got, err, want(p))
+		}
+		if err := d.Delete(ctx, owner, ty, v); err != nil {
+			t.Fatalf("delete %d: %v", i, err)
+		}
+		if got, err := look(ctx, v); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("round %d: lookup after delete = %+v, %v", i, got, err)
+		}
+	}
+	cancel()
+	wg.Wait()
 }
 
 func TestList(t *testing.T) {

@@ -71,10 +71,10 @@ func phoneKey(v string) (uint64, bool) {
 }
 
 // routes holds the routes of phone-number aliases in memory, 16 bytes
-// per alias in open-addressing tables (about 22 bytes per alias with the
+// per alias in open-addressing tables (about 21 bytes per alias with the
 // tables' free slots), so that lookups of tens of millions of aliases
 // need not read SQLite's B-tree pages. It is a cache that is filled
-// completely at start (see load), not a second source of truth: a key
+// completely at start (see loadRoutes), not a second source of truth: a key
 // that is missing is looked up in the database, and it keeps the
 // cache's rule against stale data (see cache): every write removes its
 // key after its transaction, and bumps its bucket's generation; a fill,
@@ -120,7 +120,6 @@ type routeShard struct {
 	// dirty, while the loader reads a chunk, holds the keys written
 	// since it began: the loader must not put back what it read of them.
 	dirty map[uint64]struct{}
-	_     [64]byte // keeps shards' locks on separate cache lines
 }
 
 // routeSlot is a key and its packed route, side by side so that a
@@ -193,15 +192,19 @@ func (s *routeShard) find(h, key uint64) (uint64, bool) {
 // put holds key's route unless its bucket's generation has moved on
 // from gen (a write came in since the route was read).
 func (rs *routes) put(key uint64, participant, name string, c money.Currency, gen uint64) {
-	v, ok := rs.pack(participant, name, c)
-	if !ok {
-		return
+	if v, ok := rs.pack(participant, name, c); ok {
+		rs.holdIf(key, v, func(s *routeShard, h uint64) bool { return s.gens[bucket(h)] == gen })
 	}
+}
+
+// holdIf holds key's packed route v if keep, called with key's shard
+// locked, allows.
+func (rs *routes) holdIf(key, v uint64, keep func(s *routeShard, h uint64) bool) {
 	h := rs.hash(key)
 	s := rs.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gens[bucket(h)] == gen {
+	if keep(s, h) {
 		s.insert(h, key, v, rs.seed)
 	}
 }
@@ -315,13 +318,14 @@ type routeWrite struct {
 func (rs *routes) wrote(ws []routeWrite) {
 	vals := make([]uint64, len(ws))
 	held := make([]bool, len(ws))
+	hs := make([]uint64, len(ws))
 	var byShard [routeShards][]int
 	for i, w := range ws {
 		if w.stored {
 			vals[i], held[i] = rs.pack(w.participant, w.name, w.currency)
 		}
-		sh := rs.hash(w.key) % routeShards
-		byShard[sh] = append(byShard[sh], i)
+		hs[i] = rs.hash(w.key)
+		byShard[hs[i]%routeShards] = append(byShard[hs[i]%routeShards], i)
 	}
 	for sh, is := range byShard {
 		if len(is) == 0 {
@@ -332,16 +336,15 @@ func (rs *routes) wrote(ws []routeWrite) {
 		// All checks before any bump: the write's own numbers in one
 		// bucket must not spoil each other.
 		for _, i := range is {
-			held[i] = held[i] && s.gens[bucket(rs.hash(ws[i].key))] == ws[i].gen
+			held[i] = held[i] && s.gens[bucket(hs[i])] == ws[i].gen
 		}
 		for _, i := range is {
-			h := rs.hash(ws[i].key)
-			s.gens[bucket(h)]++
-			s.forget(h, ws[i].key, rs.seed)
+			s.gens[bucket(hs[i])]++
+			s.forget(hs[i], ws[i].key, rs.seed)
 		}
 		for _, i := range is {
 			if held[i] {
-				s.insert(rs.hash(ws[i].key), ws[i].key, vals[i], rs.seed)
+				s.insert(hs[i], ws[i].key, vals[i], rs.seed)
 			}
 		}
 		s.mu.Unlock()
@@ -504,17 +507,12 @@ func (d *Directory) loadChunk(ctx context.Context, after string) (got int, last 
 		if !ok || err != nil {
 			continue
 		}
-		v, ok := rs.pack(participant, name, c)
-		if !ok {
-			continue
+		if v, ok := rs.pack(participant, name, c); ok {
+			rs.holdIf(key, v, func(s *routeShard, _ uint64) bool {
+				_, written := s.dirty[key]
+				return !written
+			})
 		}
-		h := rs.hash(key)
-		s := rs.shard(h)
-		s.mu.Lock()
-		if _, written := s.dirty[key]; !written {
-			s.insert(h, key, v, rs.seed)
-		}
-		s.mu.Unlock()
 	}
 	return got, last, rows.Err()
 }

@@ -247,40 +247,27 @@ func TestRoutesLoad(t *testing.T) {
 // lookup after a write has returned must see that write.
 func TestRoutesNotStale(t *testing.T) {
 	forEach(t, func(t *testing.T, d *Directory) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		values := []string{"+8613800000001", "+8613800000002", "+8613800000003"}
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					_, err := d.Route(ctx, MSISDN, values[i%len(values)])
-					if err != nil && !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
-						t.Errorf("route: %v", err)
-						return
-					}
-				}
-			})
-		}
-		owners := []string{"alpha", "beta"}
-		for i := range 60 {
-			v := values[i%len(values)]
-			owner := owners[(i/len(values))%2]
-			mustRegister(t, d, party(owner, MSISDN, v, fmt.Sprintf("Name %d", i)))
-			p := mustRegister(t, d, party(owner, MSISDN, v, fmt.Sprintf("Other Name %d", i)))
-			if r, err := d.Route(ctx, MSISDN, v); err != nil || r != routeOf(p) {
-				t.Fatalf("round %d: route = %+v, %v; want %+v", i, r, err, routeOf(p))
-			}
-			if err := d.Delete(ctx, owner, MSISDN, v); err != nil {
-				t.Fatalf("delete %d: %v", i, err)
-			}
-			if r, err := d.Route(ctx, MSISDN, v); !errors.Is(err, ErrNotFound) {
-				t.Fatalf("round %d: route after delete = %+v, %v", i, r, err)
-			}
-		}
-		cancel()
-		wg.Wait()
+		churn(t, d, MSISDN, []string{"+8613800000001", "+8613800000002", "+8613800000003"},
+			func(ctx context.Context, v string) (any, error) { return d.Route(ctx, MSISDN, v) },
+			func(p Party) any { return routeOf(p) })
 	})
+}
+
+// TestInternerLimit checks that an interner refuses new strings past its
+// limit, and still numbers the ones it has.
+func TestInternerLimit(t *testing.T) {
+	var in interner
+	a, ok := in.id("alpha", 2)
+	b, ok2 := in.id("beta", 2)
+	if !ok || !ok2 || a == b || in.str(a) != "alpha" || in.str(b) != "beta" {
+		t.Fatalf("ids %d %v, %d %v", a, ok, b, ok2)
+	}
+	if _, ok := in.id("gamma", 2); ok {
+		t.Fatal("a third string numbered past a limit of 2")
+	}
+	if id, ok := in.id("alpha", 2); !ok || id != a {
+		t.Fatalf("alpha again: %d %v", id, ok)
+	}
 }
 
 // TestRoutesHeldOnRegisterMany checks that a batch's phone numbers are

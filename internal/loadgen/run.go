@@ -3,9 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -71,9 +69,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		p.say("%d of %d aliases were taken by earlier runs; using %d", f.dropped, cfg.Aliases, len(f.aliases))
 	}
 	p.say("set up in %.1fs (participants bench-%s-*)", setup.Seconds(), f.runID)
-	var raw [4]byte
-	rand.Read(raw[:])
-	r := &runner{g: g, f: f, cfg: &g.cfg, nonce: hex.EncodeToString(raw[:])}
+	r := &runner{g: g, f: f, cfg: &g.cfg, nonce: randomTag()}
 	res := r.run(ctx, p)
 	res.SetupSeconds = round(setup.Seconds(), 3)
 	res.Aliases = len(f.aliases)

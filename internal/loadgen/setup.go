@@ -76,11 +76,7 @@ var names = []string{"张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊",
 // runs can repeat against one switch), funds them, and registers the
 // aliases in parallel batches.
 func (g *gen) setup(ctx context.Context) (*fleet, error) {
-	var raw [4]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, err
-	}
-	f := &fleet{runID: hex.EncodeToString(raw[:])}
+	f := &fleet{runID: randomTag()}
 	op := "Bearer " + g.cfg.Token
 	for i := range g.cfg.Participants {
 		id := "bench-" + f.runID + "-" + string(rune('a'+i))
@@ -271,4 +267,12 @@ func (g *gen) call(ctx context.Context, method, path, auth string, in, out any) 
 		}
 	}
 	return nil
+}
+
+// randomTag returns 8 random hex digits, to tell one run's names from
+// another's.
+func randomTag() string {
+	var raw [4]byte
+	rand.Read(raw[:]) // never fails: it crashes the program rather than return an error
+	return hex.EncodeToString(raw[:])
 }
