@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/url"
 	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -179,6 +180,46 @@ type CPU struct {
 	GCCycles         uint32  `json:"gcCycles"`
 	AllocatedMB      float64 `json:"allocatedMB"`
 	AllocsPerRequest float64 `json:"allocsPerRequest"`
+	// The switch's CPU, when it runs on this machine in another process
+	// (the one listening on the target's port; Linux only).
+	SwitchPID              int     `json:"switchPID,omitzero"`
+	SwitchSeconds          float64 `json:"switchSeconds,omitzero"`
+	SwitchMicrosPerRequest float64 `json:"switchMicrosPerRequest,omitzero"`
+	SwitchUtilisation      float64 `json:"switchUtilisation,omitzero"`
+	// MachineIdle is the share of all CPUs' time that nothing used
+	// during the measured phase (Linux only).
+	MachineIdle float64 `json:"machineIdle,omitzero"`
+}
+
+// addSystem fills in the switch's and the machine's figures from the
+// samples taken when the measured phase began and ended.
+func (c *CPU) addSystem(pid int, s0, s1 systemSample, res *Result) {
+	if busy, idle := s1.busy-s0.busy, s1.idle-s0.idle; busy+idle > 0 {
+		c.MachineIdle = round(float64(idle)/float64(busy+idle), 3)
+	}
+	if pid == 0 || s1.switchCPU <= 0 {
+		return
+	}
+	c.SwitchPID = pid
+	sec := (s1.switchCPU - s0.switchCPU).Seconds()
+	c.SwitchSeconds = round(sec, 3)
+	if res.ElapsedSeconds > 0 {
+		c.SwitchUtilisation = round(sec/res.ElapsedSeconds/float64(runtime.NumCPU()), 3)
+	}
+	if res.Requests > 0 {
+		c.SwitchMicrosPerRequest = round(sec*1e6/float64(res.Requests), 2)
+	}
+}
+
+// targetPort is the port of the switch's URL, or its scheme's default.
+func targetPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
 
 func machine() Machine {

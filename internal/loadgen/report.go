@@ -83,6 +83,10 @@ func (r *Result) WriteText(w io.Writer) {
 		p("  CPU         %.1f µs/request%s (%s; %.0f%% of %d CPUs); %d GCs, %.1f allocs/request",
 			c.MicrosPerRequest, perTransfer, who, c.Utilisation*100, r.Machine.NumCPU, c.GCCycles, c.AllocsPerRequest)
 	}
+	if c := r.CPU; c.SwitchPID != 0 {
+		p("  switch CPU  %.1f µs/request (process %d; %.0f%% of %d CPUs); the machine stood idle %.0f%% of the time",
+			c.SwitchMicrosPerRequest, c.SwitchPID, c.SwitchUtilisation*100, r.Machine.NumCPU, c.MachineIdle*100)
+	}
 }
 
 // String formats a latency distribution.

@@ -122,6 +122,12 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context, p *progress) *Result {
+	var sys *systemSampler
+	if !r.cfg.InProcess {
+		sys = newSystemSampler(r.cfg.Target.Hostname(), targetPort(r.cfg.Target))
+	} else {
+		sys = &systemSampler{} // the switch's CPU is the process's own
+	}
 	var wg sync.WaitGroup
 	for i := range r.cfg.Concurrency {
 		w := newWorker(ctx, r, i)
@@ -144,7 +150,7 @@ func (r *runner) run(ctx context.Context, p *progress) *Result {
 	runtime.GC() // start the measured phase with the warm-up's garbage gone
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0, sys0 := cpuTime(), sys.sample()
 	start := time.Now()
 	r.measuring.Store(true)
 	p.phase("bench", start, r.cfg.Duration, r.cfg.Requests)
@@ -165,7 +171,7 @@ func (r *runner) run(ctx context.Context, p *progress) *Result {
 	}
 	r.stopped.Store(true)
 	<-done
-	cpu1 := cpuTime()
+	cpu1, sys1 := cpuTime(), sys.sample()
 	var ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms1)
 	stopProgress()
@@ -187,6 +193,7 @@ func (r *runner) run(ctx context.Context, p *progress) *Result {
 		}
 		c.ProcessSeconds = round(c.ProcessSeconds, 3)
 	}
+	res.CPU.addSystem(sys.pid, sys0, sys1, res)
 	res.CPU.GCCycles = ms1.NumGC - ms0.NumGC
 	res.CPU.AllocatedMB = round(float64(ms1.TotalAlloc-ms0.TotalAlloc)/(1<<20), 1)
 	if res.Requests > 0 {
