@@ -36,23 +36,40 @@ type cache struct {
 type shard struct {
 	mu  sync.RWMutex
 	gen uint64
-	m   map[cacheKey]cacheEntry
-	_   [64]byte // keeps shards' locks on separate cache lines
+	// m is keyed by a hash of the alias, and each entry holds its alias
+	// to check against: a map keyed by two strings costs twice as much to
+	// hash and compare, and a payment looks its payee up here.
+	m map[uint64]cacheEntry
+	_ [64]byte // keeps shards' locks on separate cache lines
 }
 
-type cacheKey struct {
-	t Type
-	v string
-}
-
-// cacheEntry is a Party without its key, compactly: at a million entries
-// every word counts.
+// cacheEntry is a Party, compactly: at a million entries every word
+// counts.
 type cacheEntry struct {
+	value       string
 	participant string
 	name        string
 	account     string
 	created     int64
 	currency    money.Currency
+	typ         uint8 // typeCode
+}
+
+// typeCode numbers the alias types for cache entries and keys.
+func typeCode(t Type) uint8 {
+	switch t {
+	case MSISDN:
+		return 1
+	case EMAIL:
+		return 2
+	case NATIONAL_ID:
+		return 3
+	case RANDOM:
+		return 4
+	case WALLET:
+		return 5
+	}
+	return 0
 }
 
 // newCache returns a cache of at most entries entries (entries > 0).
@@ -63,42 +80,52 @@ func newCache(entries int) *cache {
 	}
 	c := &cache{seed: maphash.MakeSeed(), perShard: entries / n, shards: make([]shard, n)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[cacheKey]cacheEntry)
+		c.shards[i].m = make(map[uint64]cacheEntry)
 	}
 	return c
 }
 
-func (c *cache) shard(v string) *shard {
-	// The value alone spreads keys well enough; the type adds nothing.
-	return &c.shards[maphash.String(c.seed, v)&uint64(len(c.shards)-1)]
+// slot returns the shard of (t, v) and its key there. Keys of distinct
+// aliases may collide; an entry is only a hit if its alias is the one
+// asked for, and an alias has one key, so that a put overwrites and an
+// invalidation removes whatever held its key.
+func (c *cache) slot(t Type, v string) (*shard, uint64, uint8) {
+	h := maphash.String(c.seed, v)
+	code := typeCode(t)
+	// The value alone picks the shard; the type moves the key within it.
+	return &c.shards[h&uint64(len(c.shards)-1)], h ^ uint64(code)*0x9e3779b97f4a7c15, code
 }
 
 // get returns the entry for (t, v) if cached, and the shard's generation
 // to pass to put after reading the database.
 func (c *cache) get(t Type, v string) (cacheEntry, bool, uint64) {
-	s := c.shard(v)
+	s, k, code := c.slot(t, v)
 	s.mu.RLock()
-	e, ok := s.m[cacheKey{t, v}]
+	e, ok := s.m[k]
 	gen := s.gen
 	s.mu.RUnlock()
+	if ok && (e.typ != code || e.value != v) {
+		return cacheEntry{}, false, gen
+	}
 	return e, ok, gen
 }
 
 // put caches p if no invalidation happened in its shard since gen was
 // read.
 func (c *cache) put(p Party, gen uint64) {
-	s := c.shard(p.Value)
+	s, k, code := c.slot(p.Type, p.Value)
 	e := cacheEntry{
+		// The caller's value may be a slice of a large request body; do
+		// not keep that alive.
+		value: strings.Clone(p.Value),
 		// Few participants own millions of aliases: share their ids.
 		participant: unique.Make(p.Participant).Value(),
 		name:        p.Name,
 		account:     p.Account,
 		created:     p.CreatedAt.UnixNano(),
 		currency:    p.Currency,
+		typ:         code,
 	}
-	// The caller's value may be a slice of a large request body; do not
-	// keep that alive.
-	k := cacheKey{p.Type, strings.Clone(p.Value)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen != gen {
@@ -116,10 +143,10 @@ func (c *cache) put(p Party, gen uint64) {
 // invalidate forgets (t, v) and stops lookups that are reading the
 // database now from caching what they read.
 func (c *cache) invalidate(t Type, v string) {
-	s := c.shard(v)
+	s, k, _ := c.slot(t, v)
 	s.mu.Lock()
 	s.gen++
-	delete(s.m, cacheKey{t, v})
+	delete(s.m, k)
 	s.mu.Unlock()
 }
 

@@ -572,3 +572,42 @@ func TestCacheGeneration(t *testing.T) {
 		t.Fatal("invalidate left the entry")
 	}
 }
+
+// TestCacheKeys checks that one value under two types is two entries,
+// and that an entry whose key collides with another alias's is neither
+// served for it nor left behind by its invalidation.
+func TestCacheKeys(t *testing.T) {
+	c := newCache(4 * maxShards) // one value's entries share a shard: room for four
+	for _, typ := range []Type{WALLET, RANDOM} {
+		_, _, gen := c.get(typ, "same")
+		c.put(party("alpha", typ, "same", string(typ)), gen)
+	}
+	for _, typ := range []Type{WALLET, RANDOM} {
+		if e, ok, _ := c.get(typ, "same"); !ok || e.name != string(typ) {
+			t.Errorf("%s same: %+v, %v", typ, e, ok)
+		}
+	}
+	if _, ok, _ := c.get(EMAIL, "same"); ok {
+		t.Error("EMAIL same: hit, never cached")
+	}
+
+	// Another alias sits under x's key, as if their hashes collided.
+	s, k, _ := c.slot(WALLET, "x")
+	s.m[k] = cacheEntry{value: "y", typ: typeCode(WALLET), name: "y's"}
+	if e, ok, _ := c.get(WALLET, "x"); ok {
+		t.Fatalf("served another alias's entry: %+v", e)
+	}
+	_, _, gen := c.get(WALLET, "x")
+	c.put(party("alpha", WALLET, "x", "x's"), gen)
+	if e, ok, _ := c.get(WALLET, "x"); !ok || e.name != "x's" {
+		t.Fatalf("after put: %+v, %v", e, ok)
+	}
+	s.m[k] = cacheEntry{value: "x", typ: typeCode(RANDOM), name: "RANDOM x"}
+	if e, ok, _ := c.get(WALLET, "x"); ok {
+		t.Fatalf("served another type's entry: %+v", e)
+	}
+	c.invalidate(WALLET, "x")
+	if _, found := s.m[k]; found {
+		t.Error("invalidate left an entry under the key")
+	}
+}
