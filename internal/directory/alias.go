@@ -59,28 +59,27 @@ const (
 func ParseType(s string) (Type, error) {
 	// Return the constants rather than Type(s), so that a Type held for
 	// long (in the cache) does not pin the caller's string.
-	switch Type(s) {
-	case MSISDN:
-		return MSISDN, nil
-	case EMAIL:
-		return EMAIL, nil
-	case NATIONAL_ID:
-		return NATIONAL_ID, nil
-	case RANDOM:
-		return RANDOM, nil
-	case WALLET:
-		return WALLET, nil
+	if c := typeCode(Type(s)); c != 0 {
+		return types[c-1], nil
 	}
 	return "", fmt.Errorf("%w %.32q", ErrInvalidType, s)
 }
 
 // Valid reports whether t is one of the alias types.
-func (t Type) Valid() bool {
-	switch t {
-	case MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET:
-		return true
+func (t Type) Valid() bool { return typeCode(t) != 0 }
+
+// types lists the alias types, once for all that needs the set.
+var types = [...]Type{MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET}
+
+// typeCode numbers the alias types from 1 (the cache keys entries by
+// it); 0 is not a type.
+func typeCode(t Type) uint8 {
+	for i, x := range types {
+		if t == x {
+			return uint8(i + 1)
+		}
 	}
-	return false
+	return 0
 }
 
 // Normalize returns the canonical form of an alias value of type t, the

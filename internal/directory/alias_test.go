@@ -247,3 +247,27 @@ func TestLookupKey(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeCodes checks that every alias type parses to itself and has a
+// code of its own: the cache tells entries apart by it.
+func TestTypeCodes(t *testing.T) {
+	seen := map[uint8]Type{}
+	for _, typ := range types {
+		if got, err := ParseType(string(typ)); err != nil || got != typ || !typ.Valid() {
+			t.Errorf("%s: ParseType %q, %v; Valid %v", typ, got, err, typ.Valid())
+		}
+		c := typeCode(typ)
+		if c == 0 || seen[c] != "" {
+			t.Errorf("%s: code %d, already %q", typ, c, seen[c])
+		}
+		seen[c] = typ
+	}
+	for _, bad := range []Type{"", "msisdn", "PHONE", "MSISDN "} {
+		if typeCode(bad) != 0 || bad.Valid() {
+			t.Errorf("%q: a type", bad)
+		}
+		if _, err := ParseType(string(bad)); !errors.Is(err, ErrInvalidType) {
+			t.Errorf("ParseType(%q): %v", bad, err)
+		}
+	}
+}

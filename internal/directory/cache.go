@@ -55,23 +55,6 @@ type cacheEntry struct {
 	typ         uint8 // typeCode
 }
 
-// typeCode numbers the alias types for cache entries and keys.
-func typeCode(t Type) uint8 {
-	switch t {
-	case MSISDN:
-		return 1
-	case EMAIL:
-		return 2
-	case NATIONAL_ID:
-		return 3
-	case RANDOM:
-		return 4
-	case WALLET:
-		return 5
-	}
-	return 0
-}
-
 // newCache returns a cache of at most entries entries (entries > 0).
 func newCache(entries int) *cache {
 	n := maxShards
