@@ -166,9 +166,11 @@ type Machine struct {
 	GoVersion  string `json:"goVersion"`
 }
 
-// CPU is the process's CPU time during the measured phase. When the
-// switch runs in the same process it is the sum of both; against an
-// external switch it is the generator's own cost.
+// CPU is the CPU time used during the measured phase. ProcessSeconds
+// and what follows from it are this process's: when the switch runs in
+// the same process the sum of both, against an external switch the
+// generator's own cost. The Switch fields are an external switch's on
+// the same machine, and MachineIdle the machine's.
 type CPU struct {
 	ProcessSeconds    float64 `json:"processSeconds"`
 	MicrosPerRequest  float64 `json:"microsPerRequest"`
@@ -180,35 +182,19 @@ type CPU struct {
 	GCCycles         uint32  `json:"gcCycles"`
 	AllocatedMB      float64 `json:"allocatedMB"`
 	AllocsPerRequest float64 `json:"allocsPerRequest"`
-	// The switch's CPU, when it runs on this machine in another process
-	// (the one listening on the target's port; Linux only).
+	// The switch's CPU, when it runs on this machine in another process:
+	// the one process listening on the target's port (Linux only).
+	// SwitchCommand is its command name, to tell a proxy from the switch.
 	SwitchPID              int     `json:"switchPID,omitzero"`
+	SwitchCommand          string  `json:"switchCommand,omitzero"`
 	SwitchSeconds          float64 `json:"switchSeconds,omitzero"`
 	SwitchMicrosPerRequest float64 `json:"switchMicrosPerRequest,omitzero"`
-	SwitchUtilisation      float64 `json:"switchUtilisation,omitzero"`
-	// MachineIdle is the share of all CPUs' time that nothing used
-	// during the measured phase (Linux only).
-	MachineIdle float64 `json:"machineIdle,omitzero"`
-}
-
-// addSystem fills in the switch's and the machine's figures from the
-// samples taken when the measured phase began and ended.
-func (c *CPU) addSystem(pid int, s0, s1 systemSample, res *Result) {
-	if busy, idle := s1.busy-s0.busy, s1.idle-s0.idle; busy+idle > 0 {
-		c.MachineIdle = round(float64(idle)/float64(busy+idle), 3)
-	}
-	if pid == 0 || s1.switchCPU <= 0 {
-		return
-	}
-	c.SwitchPID = pid
-	sec := (s1.switchCPU - s0.switchCPU).Seconds()
-	c.SwitchSeconds = round(sec, 3)
-	if res.ElapsedSeconds > 0 {
-		c.SwitchUtilisation = round(sec/res.ElapsedSeconds/float64(runtime.NumCPU()), 3)
-	}
-	if res.Requests > 0 {
-		c.SwitchMicrosPerRequest = round(sec*1e6/float64(res.Requests), 2)
-	}
+	// SwitchUtilisation is over all of the machine's CPUs.
+	SwitchUtilisation float64 `json:"switchUtilisation,omitzero"`
+	// MachineIdle is the share of the CPU time of the machine bench runs
+	// on that nothing used during the measured phase (Linux only; absent
+	// when not measured).
+	MachineIdle *float64 `json:"machineIdle,omitzero"`
 }
 
 // targetPort is the port of the switch's URL, or its scheme's default.

@@ -84,8 +84,11 @@ func (r *Result) WriteText(w io.Writer) {
 			c.MicrosPerRequest, perTransfer, who, c.Utilisation*100, r.Machine.NumCPU, c.GCCycles, c.AllocsPerRequest)
 	}
 	if c := r.CPU; c.SwitchPID != 0 {
-		p("  switch CPU  %.1f µs/request (process %d; %.0f%% of %d CPUs); the machine stood idle %.0f%% of the time",
-			c.SwitchMicrosPerRequest, c.SwitchPID, c.SwitchUtilisation*100, r.Machine.NumCPU, c.MachineIdle*100)
+		p("  switch CPU  %.1f µs/request (process %d, %q; %.0f%% of the machine)",
+			c.SwitchMicrosPerRequest, c.SwitchPID, c.SwitchCommand, c.SwitchUtilisation*100)
+	}
+	if c := r.CPU; c.MachineIdle != nil {
+		p("  idle        %.0f%% of this machine's CPU time went unused", *c.MachineIdle*100)
 	}
 }
 

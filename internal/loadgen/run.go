@@ -193,7 +193,7 @@ func (r *runner) run(ctx context.Context, p *progress) *Result {
 		}
 		c.ProcessSeconds = round(c.ProcessSeconds, 3)
 	}
-	res.CPU.addSystem(sys.pid, sys0, sys1, res)
+	res.CPU.addSystem(sys, sys0, sys1, res)
 	res.CPU.GCCycles = ms1.NumGC - ms0.NumGC
 	res.CPU.AllocatedMB = round(float64(ms1.TotalAlloc-ms0.TotalAlloc)/(1<<20), 1)
 	if res.Requests > 0 {
