@@ -122,11 +122,9 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context, p *progress) *Result {
-	var sys *systemSampler
+	sys := &systemSampler{} // in process, the switch's CPU is the process's own
 	if !r.cfg.InProcess {
 		sys = newSystemSampler(r.cfg.Target.Hostname(), targetPort(r.cfg.Target))
-	} else {
-		sys = &systemSampler{} // the switch's CPU is the process's own
 	}
 	var wg sync.WaitGroup
 	for i := range r.cfg.Concurrency {
