@@ -316,18 +316,18 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 	checked, invalid := checkParties(ps, time.Now())
 	created := make([]bool, len(ps))
 	owners := make(map[string]bool) // whether each participant exists
+	var (
+		valid   []int   // the indexes of the parties that passed the checks
+		touched []Party // and the parties
+	)
 	for i, p := range checked {
 		if invalid[i] == nil {
 			owners[p.Participant] = false
-		}
-	}
-	errs := make([]error, len(ps))
-	var touched []Party
-	for i, p := range checked {
-		if invalid[i] == nil {
+			valid = append(valid, i)
 			touched = append(touched, p)
 		}
 	}
+	errs := make([]error, len(ps))
 	gens := d.routeGens(touched)
 	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
 		copy(errs, invalid) // Transact may run this again
@@ -364,11 +364,9 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 		return nil
 	})
-	var stored []bool
-	for i := range checked {
-		if invalid[i] == nil {
-			stored = append(stored, err == nil && errs[i] == nil)
-		}
+	stored := make([]bool, len(valid))
+	for k, i := range valid {
+		stored[k] = err == nil && errs[i] == nil
 	}
 	d.written(touched, stored, gens)
 	if err != nil {
@@ -540,7 +538,8 @@ func (d *Directory) routeGens(ps []Party) []uint64 {
 // written forgets the aliases ps after a write to them and holds the
 // routes of those it stored (stored[i]), as routes.wrote allows: an
 // alias registered while the switch runs is answered from memory from
-// the start. gens is routeGens(ps) from before the write's transaction.
+// the start. gens is routeGens(ps) from before the write's transaction;
+// nil when the write stores nothing.
 func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
 	var ws []routeWrite
 	for i, p := range ps {
@@ -551,7 +550,11 @@ func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
 			continue
 		}
 		if k, ok := phoneKey(p.Value); ok {
-			ws = append(ws, routeWrite{key: k, gen: gens[i], stored: stored[i], participant: p.Participant, name: p.Name, currency: p.Currency})
+			w := routeWrite{key: k, stored: stored[i], participant: p.Participant, name: p.Name, currency: p.Currency}
+			if gens != nil {
+				w.gen = gens[i]
+			}
+			ws = append(ws, w)
 		}
 	}
 	if len(ws) > 0 {
@@ -559,15 +562,10 @@ func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
 	}
 }
 
+// invalidate forgets the alias (t, v) after a write that stored nothing
+// (a delete).
 func (d *Directory) invalidate(t Type, v string) {
-	if d.cache != nil {
-		d.cache.invalidate(t, v)
-	}
-	if d.routes != nil && t == MSISDN {
-		if k, ok := phoneKey(v); ok {
-			d.routes.invalidate(k)
-		}
-	}
+	d.written([]Party{{Type: t, Value: v}}, []bool{false}, nil)
 }
 
 // checkParty validates p for registration, makes its Type the constant

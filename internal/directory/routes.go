@@ -172,16 +172,23 @@ func (rs *routes) get(key uint64) (Route, bool, uint64) {
 }
 
 func (s *routeShard) find(h, key uint64) (uint64, bool) {
-	n := len(s.slots)
-	if n == 0 {
+	if len(s.slots) == 0 {
 		return 0, false
 	}
+	i, ok := s.probe(h, key)
+	return s.slots[i].val, ok
+}
+
+// probe returns the slot holding key, or the free slot where its probe
+// run ends; the table must have slots, and free ones.
+func (s *routeShard) probe(h, key uint64) (int, bool) {
+	n := len(s.slots)
 	for i := slot(h, n); ; {
 		switch s.slots[i].key {
 		case key:
-			return s.slots[i].val, true
+			return i, true
 		case 0:
-			return 0, false
+			return i, false
 		}
 		if i++; i == n {
 			i = 0
@@ -227,21 +234,11 @@ func (s *routeShard) insert(h, key, v, seed uint64) {
 	if (s.count+1)*8 > len(s.slots)*7 {
 		s.grow(seed)
 	}
-	n := len(s.slots)
-	for i := slot(h, n); ; {
-		switch s.slots[i].key {
-		case key:
-			s.slots[i].val = v
-			return
-		case 0:
-			s.slots[i] = routeSlot{key, v}
-			s.count++
-			return
-		}
-		if i++; i == n {
-			i = 0
-		}
+	i, found := s.probe(h, key)
+	if !found {
+		s.count++
 	}
+	s.slots[i] = routeSlot{key, v}
 }
 
 // grow rebuilds the table half as large again: the shard's cost per
@@ -252,38 +249,10 @@ func (s *routeShard) grow(seed uint64) {
 	n := max(64, len(old)*3/2)
 	s.slots = make([]routeSlot, n)
 	for _, e := range old {
-		if e.key == 0 {
-			continue
+		if e.key != 0 {
+			i, _ := s.probe(mix(e.key, seed), e.key)
+			s.slots[i] = e
 		}
-		for j := slot(mix(e.key, seed), n); ; {
-			if s.slots[j].key == 0 {
-				s.slots[j] = e
-				break
-			}
-			if j++; j == n {
-				j = 0
-			}
-		}
-	}
-}
-
-// invalidate forgets key and stops fills that read the database before
-// now from holding what they read.
-func (rs *routes) invalidate(key uint64) {
-	h := rs.hash(key)
-	s := rs.shard(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.gens[bucket(h)]++
-	s.forget(h, key, rs.seed)
-}
-
-// forget removes key and, while a chunk is loading, marks it written.
-// The caller holds s.mu.
-func (s *routeShard) forget(h, key, seed uint64) {
-	s.remove(h, key, seed)
-	if s.dirty != nil {
-		s.dirty[key] = struct{}{}
 	}
 }
 
@@ -309,8 +278,10 @@ type routeWrite struct {
 	currency    money.Currency
 }
 
-// wrote follows a write's transaction: each of its numbers is forgotten,
-// as by invalidate, and the routes it stored are held, in order (a later
+// wrote follows a write's transaction: each of its numbers is forgotten
+// (removed, its bucket's generation bumped so that fills which read the
+// database before now are dropped, and, while the loader reads a chunk,
+// marked written), and the routes it stored are held, in order (a later
 // one for the same number wins), where no other write has touched the
 // number's bucket since its generation was read, before the
 // transaction. A write that committed in between may be newer than this
@@ -340,7 +311,10 @@ func (rs *routes) wrote(ws []routeWrite) {
 		}
 		for _, i := range is {
 			s.gens[bucket(hs[i])]++
-			s.forget(hs[i], ws[i].key, rs.seed)
+			s.remove(hs[i], ws[i].key, rs.seed)
+			if s.dirty != nil {
+				s.dirty[ws[i].key] = struct{}{}
+			}
 		}
 		for _, i := range is {
 			if held[i] {
@@ -358,14 +332,9 @@ func (s *routeShard) remove(h, key, seed uint64) {
 	if n == 0 {
 		return
 	}
-	i := slot(h, n)
-	for s.slots[i].key != key {
-		if s.slots[i].key == 0 {
-			return
-		}
-		if i++; i == n {
-			i = 0
-		}
+	i, found := s.probe(h, key)
+	if !found {
+		return
 	}
 	for j := i; ; {
 		if j++; j == n {

@@ -274,10 +274,7 @@ func TestInternerLimit(t *testing.T) {
 // answered from memory once registered, a number given twice with the
 // later registration's name.
 func TestRoutesHeldOnRegisterMany(t *testing.T) {
-	db := benchDB(t)
-	d := New(db, Options{Routes: true})
-	defer d.Close()
-	<-d.loaded
+	d := loadedRoutes(t)
 	values := loadMSISDNs(t, d, 0, 1500)
 	again := party("p0", MSISDN, values[0], "Li Si")
 	if errs, err := d.RegisterMany(context.Background(), []Party{party("p0", MSISDN, values[0], "Wang Wu"), again}); err != nil || errs[0] != nil || errs[1] != nil {
@@ -296,10 +293,7 @@ func TestRoutesHeldOnRegisterMany(t *testing.T) {
 // the same time hold nearly all their routes: they spoil each other's
 // only where their numbers share a bucket.
 func TestRoutesHeldUnderConcurrentBatches(t *testing.T) {
-	db := benchDB(t)
-	d := New(db, Options{Routes: true})
-	defer d.Close()
-	<-d.loaded
+	d := loadedRoutes(t)
 	var wg sync.WaitGroup
 	const writers, batches = 4, 5
 	for w := range writers {
@@ -320,4 +314,16 @@ func TestRoutesHeldUnderConcurrentBatches(t *testing.T) {
 	if n, all := d.routes.len(), writers*batches*500; n < all*97/100 {
 		t.Fatalf("%d of %d routes held", n, all)
 	}
+}
+
+// invalidate forgets key as a delete does.
+func (rs *routes) invalidate(key uint64) { rs.wrote([]routeWrite{{key: key}}) }
+
+// loadedRoutes returns a directory holding routes on a fresh database,
+// done loading them.
+func loadedRoutes(t *testing.T) *Directory {
+	d := New(benchDB(t), Options{Routes: true})
+	t.Cleanup(func() { d.Close() })
+	<-d.loaded
+	return d
 }
