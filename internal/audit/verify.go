@@ -69,147 +69,26 @@ func Verify(ctx context.Context, opts VerifyOptions) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	// Checkpoints by tree size, for the pass over the events.
-	bySize := map[int64][]int{}
-	for i, c := range cps {
-		bySize[c.c.Size] = append(bySize[c.c.Size], i)
+	hf, err := openHashes(opts.Dir, &rep)
+	if err != nil {
+		return rep, err
 	}
-	hf, err := os.Open(filepath.Join(opts.Dir, HashesFile))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return rep, fmt.Errorf("audit: %w", err)
-	}
-	var hr *bufio.Reader
 	if hf != nil {
 		defer hf.Close()
-		st, err := hf.Stat()
-		if err != nil {
-			return rep, fmt.Errorf("audit: %w", err)
-		}
-		rep.StoredLeaves = leavesIn(st.Size() / tlog.HashSize)
-		if extra := st.Size() - tlog.StoredHashCount(rep.StoredLeaves)*tlog.HashSize; extra > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %d bytes after the hashes of leaf %d, a write a crash cut short; the switch recomputes them", HashesFile, extra, rep.StoredLeaves-1))
-		}
-		hr = bufio.NewReaderSize(hf, 1<<20)
 	}
-
-	var (
-		fr          frontierReader
-		leafBad     int64
-		rootBad     int
-		lastGood    int64 // size of the last checkpoint that matched
-		diag        *leafDiagnosis
-		stored      = make([]byte, 64*tlog.HashSize)
-		problem     = func(s string) { rep.Problems = append(rep.Problems, s) }
-		matchRoots  func(n int64)
-		nodeBad     int
-		storedLeafN = rep.StoredLeaves
-	)
-	matchRoots = func(n int64) {
-		idx := bySize[n]
-		if len(idx) == 0 {
-			return
-		}
-		root, err := tlog.TreeHash(n, &fr)
-		if err != nil {
-			problem(fmt.Sprintf("internal error hashing the tree of size %d: %v", n, err))
-			return
-		}
-		for _, i := range idx {
-			c := cps[i]
-			if root == c.c.Root {
-				rep.Roots++
-				lastGood = n
-				continue
-			}
-			if rootBad++; rootBad <= maxProblems {
-				problem(fmt.Sprintf("checkpoint #%d (%s slot %d, tree size %d): the ledger's first %d records hash to %s, the signed checkpoint says %s: records among leaves [%d, %d) were altered, removed or reordered after it was signed",
-					c.slot, CheckpointsFile, c.slot, n, n, root, c.c.Root, lastGood, n))
-			}
-		}
-	}
-	matchRoots(0)
-	var prev *Record
-	err = opts.Source.Events(ctx, func(r Record) error {
-		var buf [ledger.EventFixedSize + ledger.MetaMax]byte
-		h := tlog.RecordHash(r.Event.AppendBinary(buf[:0]))
-		i := fr.n
-		hashes, err := fr.add(h)
-		if err != nil {
-			return err
-		}
-		if diag != nil {
-			problem(diag.finish(&r, &h))
-			diag = nil
-		}
-		if i < storedLeafN {
-			b := stored[:len(hashes)*tlog.HashSize]
-			if _, err := io.ReadFull(hr, b); err != nil {
-				return fmt.Errorf("audit: read %s: %w", HashesFile, err)
-			}
-			rep.Compared++
-			var got tlog.Hash
-			copy(got[:], b)
-			if got != h {
-				if leafBad++; leafBad == 1 {
-					diag = &leafDiagnosis{index: i, rec: r, hash: h, stored: got}
-					diag.next = readLeafHash(hf, i+1, storedLeafN)
-				}
-			} else if leafBad == 0 {
-				for k := 1; k < len(hashes); k++ {
-					copy(got[:], b[k*tlog.HashSize:])
-					if got != hashes[k] {
-						if nodeBad++; nodeBad <= maxProblems {
-							problem(fmt.Sprintf("%s: stored hash %d (level %d, completed by leaf %d) is wrong: the file was altered", HashesFile, tlog.StoredHashIndex(0, i)+int64(k), k, i))
-						}
-					}
-				}
-			}
-		}
-		rep.Records++
-		matchRoots(fr.n)
-		rr := r
-		prev = &rr
-		return nil
-	}, problem)
-	if diag != nil {
-		problem(diag.finish(nil, nil))
+	p := newLeafPass(&rep, cps, hf)
+	p.matchRoots(0)
+	err = opts.Source.Events(ctx, p.record, p.problem)
+	if p.diag != nil {
+		p.problem(p.diag.finish(nil, nil))
 	}
 	rep.Notes = append(rep.Notes, opts.Source.Notes()...)
 	if err != nil {
-		place := ""
-		if prev != nil {
-			place = fmt.Sprintf(" (after leaf %d, %s)", fr.n-1, prev.Place)
-		}
-		problem(fmt.Sprintf("the ledger cannot be read on%s: %v", place, err))
+		p.unreadable(err)
 		return rep, fmt.Errorf("%w: %s", ErrMismatch, rep.Problems[0])
 	}
-	if leafBad > 1 {
-		problem(fmt.Sprintf("%d leaves in all differ from the audit log's hashes", leafBad))
-	}
-	if rootBad > maxProblems {
-		problem(fmt.Sprintf("%d checkpoints in all do not match the ledger", rootBad))
-	}
-	// Truncation: a signed checkpoint, or the hash file, covers more
-	// records than the ledger holds.
-	var newest *storedCheckpoint
-	for i := range cps {
-		if newest == nil || cps[i].c.Size > newest.c.Size {
-			newest = &cps[i]
-		}
-	}
-	if newest != nil && newest.c.Size > rep.Records {
-		how := "removed"
-		if leafBad == 0 && rootBad == 0 {
-			how = "removed from the end: the log was truncated"
-		}
-		problem(fmt.Sprintf("the ledger holds %d records but checkpoint #%d (%s slot %d) was signed for %d: %s %s",
-			rep.Records, newest.slot, CheckpointsFile, newest.slot, newest.c.Size, records(newest.c.Size-rep.Records), how))
-	}
-	if rep.StoredLeaves > rep.Records {
-		problem(fmt.Sprintf("%s holds the hashes of %d leaves but the ledger only %d records: %s missing", HashesFile, rep.StoredLeaves, rep.Records, records(rep.StoredLeaves-rep.Records)))
-	} else if rep.StoredLeaves < rep.Records {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d records are not hashed yet (the switch stopped before it hashed them, or was killed): it hashes them at its next start; they were recomputed and checked here", rep.Records-rep.StoredLeaves))
-	}
+	p.totals()
+	p.truncation()
 	if err := verifyCosignatures(opts.Dir, cps, &rep); err != nil {
 		return rep, err
 	}
@@ -217,6 +96,191 @@ func Verify(ctx context.Context, opts VerifyOptions) (Report, error) {
 		return rep, fmt.Errorf("%w: %s", ErrMismatch, rep.Problems[0])
 	}
 	return rep, nil
+}
+
+// openHashes opens the audit log's hash file and counts the leaves it
+// holds into rep. It returns nil if there is no file: no leaf is stored.
+func openHashes(dir string, rep *Report) (*os.File, error) {
+	f, err := os.Open(filepath.Join(dir, HashesFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	rep.StoredLeaves = leavesIn(st.Size() / tlog.HashSize)
+	if extra := st.Size() - tlog.StoredHashCount(rep.StoredLeaves)*tlog.HashSize; extra > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %d bytes after the hashes of leaf %d, a write a crash cut short; the switch recomputes them", HashesFile, extra, rep.StoredLeaves-1))
+	}
+	return f, nil
+}
+
+// leafPass is Verify's one pass over the ledger's records: it hashes
+// each into the tree, compares the leaf and the nodes it completes with
+// the hash file, and recomputes the root wherever a checkpoint was
+// signed, writing what it finds into the report.
+type leafPass struct {
+	rep    *Report
+	cps    []storedCheckpoint
+	bySize map[int64][]int // indexes into cps by tree size
+	hf     *os.File        // the hash file; nil if there is none
+	hr     *bufio.Reader   // reads hf's stored hashes in order
+	stored []byte          // room for the stored hashes one leaf adds
+
+	fr       frontierReader
+	leafBad  int64 // leaves that differ from the hash file
+	rootBad  int   // checkpoints whose root differs
+	nodeBad  int   // interior hashes of the file that are wrong
+	lastGood int64 // size of the last checkpoint that matched
+	diag     *leafDiagnosis
+	prev     *Record // the last record read
+}
+
+func newLeafPass(rep *Report, cps []storedCheckpoint, hf *os.File) *leafPass {
+	p := &leafPass{rep: rep, cps: cps, bySize: map[int64][]int{}, hf: hf, stored: make([]byte, 64*tlog.HashSize)}
+	for i, c := range cps {
+		p.bySize[c.c.Size] = append(p.bySize[c.c.Size], i)
+	}
+	if hf != nil {
+		p.hr = bufio.NewReaderSize(hf, 1<<20)
+	}
+	return p
+}
+
+func (p *leafPass) problem(s string) { p.rep.Problems = append(p.rep.Problems, s) }
+
+// matchRoots compares the root of the tree of the first n leaves with
+// every checkpoint signed for that size.
+func (p *leafPass) matchRoots(n int64) {
+	idx := p.bySize[n]
+	if len(idx) == 0 {
+		return
+	}
+	root, err := tlog.TreeHash(n, &p.fr)
+	if err != nil {
+		p.problem(fmt.Sprintf("internal error hashing the tree of size %d: %v", n, err))
+		return
+	}
+	for _, i := range idx {
+		c := p.cps[i]
+		if root == c.c.Root {
+			p.rep.Roots++
+			p.lastGood = n
+			continue
+		}
+		if p.rootBad++; p.rootBad <= maxProblems {
+			p.problem(fmt.Sprintf("checkpoint #%d (%s slot %d, tree size %d): the ledger's first %d records hash to %s, the signed checkpoint says %s: records among leaves [%d, %d) were altered, removed or reordered after it was signed",
+				c.slot, CheckpointsFile, c.slot, n, n, root, c.c.Root, p.lastGood, n))
+		}
+	}
+}
+
+// record takes the next record of the ledger: the Source's callback.
+func (p *leafPass) record(r Record) error {
+	var buf [ledger.EventFixedSize + ledger.MetaMax]byte
+	h := tlog.RecordHash(r.Event.AppendBinary(buf[:0]))
+	i := p.fr.n
+	hashes, err := p.fr.add(h)
+	if err != nil {
+		return err
+	}
+	if p.diag != nil {
+		p.problem(p.diag.finish(&r, &h))
+		p.diag = nil
+	}
+	if i < p.rep.StoredLeaves {
+		if err := p.compare(i, r, h, hashes); err != nil {
+			return err
+		}
+	}
+	p.rep.Records++
+	p.matchRoots(p.fr.n)
+	rr := r
+	p.prev = &rr
+	return nil
+}
+
+// compare reads from the hash file the stored hashes leaf i added, its
+// own (h) and those of the nodes it completed, and compares them with
+// the recomputed ones. The first leaf that differs starts a diagnosis;
+// the nodes are only judged while every leaf so far matched.
+func (p *leafPass) compare(i int64, r Record, h tlog.Hash, hashes []tlog.Hash) error {
+	b := p.stored[:len(hashes)*tlog.HashSize]
+	if _, err := io.ReadFull(p.hr, b); err != nil {
+		return fmt.Errorf("audit: read %s: %w", HashesFile, err)
+	}
+	p.rep.Compared++
+	var got tlog.Hash
+	copy(got[:], b)
+	if got != h {
+		if p.leafBad++; p.leafBad == 1 {
+			p.diag = &leafDiagnosis{index: i, rec: r, hash: h, stored: got}
+			p.diag.next = readLeafHash(p.hf, i+1, p.rep.StoredLeaves)
+		}
+		return nil
+	}
+	if p.leafBad != 0 {
+		return nil
+	}
+	for k := 1; k < len(hashes); k++ {
+		copy(got[:], b[k*tlog.HashSize:])
+		if got != hashes[k] {
+			if p.nodeBad++; p.nodeBad <= maxProblems {
+				p.problem(fmt.Sprintf("%s: stored hash %d (level %d, completed by leaf %d) is wrong: the file was altered", HashesFile, tlog.StoredHashIndex(0, i)+int64(k), k, i))
+			}
+		}
+	}
+	return nil
+}
+
+// unreadable reports that the ledger could not be read on, err saying
+// why, after the last record read.
+func (p *leafPass) unreadable(err error) {
+	place := ""
+	if p.prev != nil {
+		place = fmt.Sprintf(" (after leaf %d, %s)", p.fr.n-1, p.prev.Place)
+	}
+	p.problem(fmt.Sprintf("the ledger cannot be read on%s: %v", place, err))
+}
+
+// totals counts the bad leaves and checkpoints beyond those listed.
+func (p *leafPass) totals() {
+	if p.leafBad > 1 {
+		p.problem(fmt.Sprintf("%d leaves in all differ from the audit log's hashes", p.leafBad))
+	}
+	if p.rootBad > maxProblems {
+		p.problem(fmt.Sprintf("%d checkpoints in all do not match the ledger", p.rootBad))
+	}
+}
+
+// truncation reports a signed checkpoint, or the hash file, that covers
+// more records than the ledger holds, and notes hashes not stored yet.
+func (p *leafPass) truncation() {
+	rep := p.rep
+	var newest *storedCheckpoint
+	for i := range p.cps {
+		if newest == nil || p.cps[i].c.Size > newest.c.Size {
+			newest = &p.cps[i]
+		}
+	}
+	if newest != nil && newest.c.Size > rep.Records {
+		how := "removed"
+		if p.leafBad == 0 && p.rootBad == 0 {
+			how = "removed from the end: the log was truncated"
+		}
+		p.problem(fmt.Sprintf("the ledger holds %d records but checkpoint #%d (%s slot %d) was signed for %d: %s %s",
+			rep.Records, newest.slot, CheckpointsFile, newest.slot, newest.c.Size, records(newest.c.Size-rep.Records), how))
+	}
+	if rep.StoredLeaves > rep.Records {
+		p.problem(fmt.Sprintf("%s holds the hashes of %d leaves but the ledger only %d records: %s missing", HashesFile, rep.StoredLeaves, rep.Records, records(rep.StoredLeaves-rep.Records)))
+	} else if rep.StoredLeaves < rep.Records {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d records are not hashed yet (the switch stopped before it hashed them, or was killed): it hashes them at its next start; they were recomputed and checked here", rep.Records-rep.StoredLeaves))
+	}
 }
 
 // leafDiagnosis is the first leaf that differs from the hash file; the

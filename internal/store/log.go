@@ -17,43 +17,36 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/store/frame"
 )
 
-// The log's layout. A frame is a 40-byte header and a body:
-//
-//	0  magic "HLB1"        4  body length (uint32)   8  CRC-32C of bytes 12.. of the header and the body
-//	12 seq (uint64)        20 now (int64)            28 event count (uint32)
-//	32 records length (uint32, 0: reserved for records of other packages)   36 zero (uint32)
-//
-// and the body is the events, one after the other in the ledger's
-// canonical encoding (ledger.Event.AppendBinary). All integers are
-// big-endian.
+// The log's layout is package frame's: segment files of frames, each a
+// 40-byte header and a body of events in the ledger's canonical encoding
+// (ledger.Event.AppendBinary).
 const (
-	frameMagic  = "HLB1"
-	headerSize  = 40
-	bodyMax     = 64 << 20  // BatchMax commands and BatchMax expiries with the largest Meta fit
 	segmentMax  = 256 << 20 // default Options.SegmentBytes
 	chunkBytes  = 64 << 10  // the sparse index has a point about every chunkBytes
-	logDir      = "ledger"
-	segmentExt  = ".seg"
 	lockName    = "LOCK"
 	readBufSize = 4 << 20
 )
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// frameMagic and headerSize are the names this package's tests know the
+// format by.
+const (
+	frameMagic = frame.Magic
+	headerSize = frame.HeaderSize
+)
 
 // Errors of the embedded engine.
 var (
@@ -125,7 +118,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = segmentMax
 	}
-	ld := filepath.Join(dir, logDir)
+	ld := filepath.Join(dir, frame.Dir)
 	if err := os.MkdirAll(ld, 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
@@ -163,8 +156,6 @@ func (l *Log) Close() error {
 	return errors.Join(errs...)
 }
 
-func segmentName(first uint64) string { return fmt.Sprintf("%020d%s", first, segmentExt) }
-
 // listSegments returns the segment files in seq order.
 func (l *Log) listSegments() ([]*segment, error) {
 	ents, err := os.ReadDir(l.dir)
@@ -174,11 +165,11 @@ func (l *Log) listSegments() ([]*segment, error) {
 	var segs []*segment
 	for _, e := range ents {
 		name := e.Name()
-		if !strings.HasSuffix(name, segmentExt) {
+		if !strings.HasSuffix(name, frame.Ext) {
 			continue
 		}
-		first, err := strconv.ParseUint(strings.TrimSuffix(name, segmentExt), 10, 64)
-		if err != nil || segmentName(first) != name {
+		first, ok := frame.ParseSegmentName(name)
+		if !ok {
 			return nil, fmt.Errorf("%w: unexpected file %s", ErrCorrupt, name)
 		}
 		segs = append(segs, &segment{first: first, path: filepath.Join(l.dir, name)})
@@ -195,35 +186,21 @@ func (l *Log) listSegments() ([]*segment, error) {
 	return segs, nil
 }
 
-// header is a decoded frame header.
-type header struct {
-	bodyLen uint32
-	sum     uint32
-	seq     uint64
-	now     int64
-	count   uint32
-	records uint32
-}
-
-func parseHeader(b []byte) (header, error) {
-	if string(b[:4]) != frameMagic {
-		return header{}, errors.New("bad magic")
-	}
-	h := header{
-		bodyLen: binary.BigEndian.Uint32(b[4:]),
-		sum:     binary.BigEndian.Uint32(b[8:]),
-		seq:     binary.BigEndian.Uint64(b[12:]),
-		now:     int64(binary.BigEndian.Uint64(b[20:])),
-		count:   binary.BigEndian.Uint32(b[28:]),
-		records: binary.BigEndian.Uint32(b[32:]),
+// parseHeader decodes a frame header and checks what this engine writes:
+// a body within bounds holding at least its events' fixed parts, and the
+// reserved fields zero.
+func parseHeader(b []byte) (frame.Header, error) {
+	h, err := frame.Decode(b)
+	if err != nil {
+		return frame.Header{}, err
 	}
 	switch {
-	case h.bodyLen > bodyMax:
-		return header{}, fmt.Errorf("body of %d bytes", h.bodyLen)
-	case h.records != 0 || binary.BigEndian.Uint32(b[36:]) != 0:
-		return header{}, errors.New("reserved fields set")
-	case h.count == 0 || uint64(h.count)*ledger.EventFixedSize > uint64(h.bodyLen):
-		return header{}, fmt.Errorf("%d events in %d bytes", h.count, h.bodyLen)
+	case h.BodyLen > frame.BodyMax:
+		return frame.Header{}, fmt.Errorf("body of %d bytes", h.BodyLen)
+	case h.Records != 0 || h.Reserved != 0:
+		return frame.Header{}, errors.New("reserved fields set")
+	case h.Count == 0 || uint64(h.Count)*ledger.EventFixedSize > uint64(h.BodyLen):
+		return frame.Header{}, fmt.Errorf("%d events in %d bytes", h.Count, h.BodyLen)
 	}
 	return h, nil
 }
@@ -235,24 +212,19 @@ func appendFrame(b []byte, c *ledger.Committed) []byte {
 	for i := range c.Events {
 		size += c.Events[i].EncodedSize()
 	}
-	b = append(b, frameMagic...)
-	b = binary.BigEndian.AppendUint32(b, uint32(size))
-	b = binary.BigEndian.AppendUint32(b, 0) // checksum, below
-	b = binary.BigEndian.AppendUint64(b, c.Seq)
-	b = binary.BigEndian.AppendUint64(b, uint64(c.Now))
-	b = binary.BigEndian.AppendUint32(b, uint32(len(c.Events)))
-	b = binary.BigEndian.AppendUint32(b, 0)
-	b = binary.BigEndian.AppendUint32(b, 0)
+	h := frame.Header{BodyLen: uint32(size), Seq: c.Seq, Now: c.Now, Count: uint32(len(c.Events))}
+	b = h.Append(b) // checksum 0, set below
 	for i := range c.Events {
 		b = c.Events[i].AppendBinary(b)
 	}
-	binary.BigEndian.PutUint32(b[start+8:], crc32.Checksum(b[start+12:], crcTable))
+	hdr := b[start : start+frame.HeaderSize]
+	binary.BigEndian.PutUint32(hdr[frame.OffSum:], frame.Checksum(hdr, b[start+frame.HeaderSize:]))
 	return b
 }
 
 // decodeBody decodes a frame's events into c.
-func decodeBody(h header, body []byte, c *ledger.Committed) error {
-	c.Seq, c.Now, c.Events = h.seq, h.now, c.Events[:0]
+func decodeBody(h frame.Header, body []byte, c *ledger.Committed) error {
+	c.Seq, c.Now, c.Events = h.Seq, h.Now, c.Events[:0]
 	for off := 0; off < len(body); {
 		e, n, err := ledger.DecodeEvent(body[off:])
 		if err != nil {
@@ -264,8 +236,8 @@ func decodeBody(h header, body []byte, c *ledger.Committed) error {
 		}
 		c.Events = append(c.Events, e)
 	}
-	if len(c.Events) != int(h.count) {
-		return fmt.Errorf("%d events where the header says %d", len(c.Events), h.count)
+	if len(c.Events) != int(h.Count) {
+		return fmt.Errorf("%d events where the header says %d", len(c.Events), h.Count)
 	}
 	return nil
 }
@@ -354,7 +326,7 @@ func readFrames(ctx context.Context, segs []*segment, items chan<- *replayItem, 
 	}
 	next := uint64(1)
 	lastTS := int64(-1 << 63)
-	var hdr [headerSize]byte
+	var hdr [frame.HeaderSize]byte
 	var body []byte
 	for i, s := range segs {
 		if s.first != next {
@@ -387,8 +359,8 @@ func readFrames(ctx context.Context, segs []*segment, items chan<- *replayItem, 
 			}
 			// From here on the frame was written whole: any fault is
 			// corruption, not a torn write.
-			if h.seq != next {
-				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d where %d was expected", ErrCorrupt, filepath.Base(s.path), off, h.seq, next))
+			if h.Seq != next {
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d where %d was expected", ErrCorrupt, filepath.Base(s.path), off, h.Seq, next))
 				return
 			}
 			var it *replayItem
@@ -398,15 +370,15 @@ func readFrames(ctx context.Context, segs []*segment, items chan<- *replayItem, 
 				return
 			}
 			if err := decodeBody(h, body, &it.c); err != nil {
-				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d: %v", ErrCorrupt, filepath.Base(s.path), off, h.seq, err))
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d: %v", ErrCorrupt, filepath.Base(s.path), off, h.Seq, err))
 				return
 			}
 			if it.c.Events[0].Timestamp <= lastTS {
-				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d goes back in time", ErrCorrupt, filepath.Base(s.path), off, h.seq))
+				fail(fmt.Errorf("replay: %w: %s at offset %d: batch %d goes back in time", ErrCorrupt, filepath.Base(s.path), off, h.Seq))
 				return
 			}
 			lastTS = it.c.Events[len(it.c.Events)-1].Timestamp
-			it.seg, it.off, it.size = int32(i), off, headerSize+int64(h.bodyLen)
+			it.seg, it.off, it.size = int32(i), off, frame.HeaderSize+int64(h.BodyLen)
 			off += it.size
 			next++
 			select {
@@ -420,22 +392,22 @@ func readFrames(ctx context.Context, segs []*segment, items chan<- *replayItem, 
 
 // readFrame reads one whole frame: io.EOF at a clean end, another error
 // for a frame that is cut short or does not check out.
-func readFrame(r io.Reader, hdr []byte, body *[]byte) (header, error) {
+func readFrame(r io.Reader, hdr []byte, body *[]byte) (frame.Header, error) {
 	if _, err := io.ReadFull(r, hdr); err == io.EOF {
-		return header{}, io.EOF
+		return frame.Header{}, io.EOF
 	} else if err != nil {
-		return header{}, errors.New("torn header")
+		return frame.Header{}, errors.New("torn header")
 	}
 	h, err := parseHeader(hdr)
 	if err != nil {
-		return header{}, err
+		return frame.Header{}, err
 	}
-	*body = slices.Grow((*body)[:0], int(h.bodyLen))[:h.bodyLen]
+	*body = slices.Grow((*body)[:0], int(h.BodyLen))[:h.BodyLen]
 	if _, err := io.ReadFull(r, *body); err != nil {
-		return header{}, errors.New("torn body")
+		return frame.Header{}, errors.New("torn body")
 	}
-	if crc32.Update(crc32.Checksum(hdr[12:], crcTable), crcTable, *body) != h.sum {
-		return header{}, errors.New("checksum mismatch")
+	if frame.Checksum(hdr, *body) != h.Sum {
+		return frame.Header{}, errors.New("checksum mismatch")
 	}
 	return h, nil
 }
@@ -449,13 +421,13 @@ func validFrameAfter(path string, off int64) (int64, bool) {
 		return 0, false
 	}
 	var body []byte
-	for i := off + 1; i+headerSize <= int64(len(b)); i++ {
-		j := bytes.Index(b[i:], []byte(frameMagic))
+	for i := off + 1; i+frame.HeaderSize <= int64(len(b)); i++ {
+		j := bytes.Index(b[i:], []byte(frame.Magic))
 		if j < 0 {
 			return 0, false
 		}
 		i += int64(j)
-		if _, err := readFrame(bytes.NewReader(b[i:]), make([]byte, headerSize), &body); err == nil {
+		if _, err := readFrame(bytes.NewReader(b[i:]), make([]byte, frame.HeaderSize), &body); err == nil {
 			return i, true
 		}
 	}
@@ -549,14 +521,14 @@ func (l *Log) write(batches []*ledger.Committed) error {
 	var created []*segment
 	l.buf = l.buf[:0]
 	for i, c := range batches {
-		frame := int64(headerSize)
+		frameLen := int64(frame.HeaderSize)
 		for k := range c.Events {
-			frame += int64(c.Events[k].EncodedSize())
+			frameLen += int64(c.Events[k].EncodedSize())
 		}
-		if frame-headerSize > bodyMax {
-			return fmt.Errorf("batch %d: %d bytes is more than a frame holds", c.Seq, frame)
+		if frameLen-frame.HeaderSize > frame.BodyMax {
+			return fmt.Errorf("batch %d: %d bytes is more than a frame holds", c.Seq, frameLen)
 		}
-		if used := size + int64(len(l.buf)); l.w == nil || (used+frame > l.segmentBytes && used > 0) {
+		if used := size + int64(len(l.buf)); l.w == nil || (used+frameLen > l.segmentBytes && used > 0) {
 			// Finish the current segment, durably, and start the next.
 			if l.w != nil {
 				if err := writeSync(l.w, l.buf); err != nil {
@@ -577,7 +549,7 @@ func (l *Log) write(batches []*ledger.Committed) error {
 			seg++
 			size = 0
 		}
-		where[i] = placed{seg, size + int64(len(l.buf)), frame}
+		where[i] = placed{seg, size + int64(len(l.buf)), frameLen}
 		l.buf = appendFrame(l.buf, c)
 	}
 	if err := writeSync(l.w, l.buf); err != nil {
@@ -608,7 +580,7 @@ func writeSync(f *os.File, b []byte) error {
 // createSegment creates the segment file for batches from first on and
 // makes its directory entry durable.
 func (l *Log) createSegment(first uint64) (*segment, *os.File, error) {
-	path := filepath.Join(l.dir, segmentName(first))
+	path := filepath.Join(l.dir, frame.SegmentName(first))
 	w, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, nil, err
@@ -657,10 +629,10 @@ func eachEvent(b []byte, fn func(e []byte) bool) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
-		if int(h.bodyLen) > len(b)-headerSize {
+		if int(h.BodyLen) > len(b)-frame.HeaderSize {
 			return fmt.Errorf("%w: frame runs past its chunk", ErrCorrupt)
 		}
-		body := b[headerSize : headerSize+h.bodyLen]
+		body := b[frame.HeaderSize : frame.HeaderSize+h.BodyLen]
 		for off := 0; off < len(body); {
 			if len(body)-off < ledger.EventFixedSize {
 				return fmt.Errorf("%w: short event", ErrCorrupt)
@@ -674,7 +646,7 @@ func eachEvent(b []byte, fn func(e []byte) bool) error {
 			}
 			off += n
 		}
-		b = b[headerSize+h.bodyLen:]
+		b = b[frame.HeaderSize+h.BodyLen:]
 	}
 	return nil
 }

@@ -154,153 +154,179 @@ func (m *Model) Apply(now int64, cmds []ledger.Command) []ledger.Result {
 	return results
 }
 
+// apply applies one command, by its kind.
 func (m *Model) apply(c *ledger.Command, now int64) ledger.Result {
-	fail := func(s ledger.Status) ledger.Result { return ledger.Result{Status: s} }
 	if len(c.Meta) > ledger.MetaMax {
 		return fail(ledger.StatusMetaTooLong)
 	}
 	switch c.Kind {
 	case ledger.KindCreateAccount:
-		switch {
-		case c.Account == 0:
-			return fail(ledger.StatusAccountIDZero)
-		case !c.Currency.Valid():
-			return fail(ledger.StatusCurrencyInvalid)
-		case c.AccountFlags&^ledger.AccountUnbounded != 0:
-			return fail(ledger.StatusFlagsInvalid)
-		case c.Floor < 0:
-			return fail(ledger.StatusFloorNegative)
-		}
-		if a, ok := m.Accounts[c.Account]; ok {
-			if a.Currency == c.Currency && a.CreateFloor == c.Floor && a.Flags == c.AccountFlags {
-				return ledger.Result{Status: ledger.StatusExists, Timestamp: a.Created}
-			}
-			return ledger.Result{Status: ledger.StatusExistsDifferent, Timestamp: a.Created}
-		}
-		ts := m.stamp(now)
-		m.Accounts[c.Account] = &Account{Account: ledger.Account{ID: c.Account, Currency: c.Currency, Flags: c.AccountFlags, Floor: c.Floor, Created: ts}, CreateFloor: c.Floor}
-		return ledger.Result{Timestamp: ts}
-
+		return m.createAccount(c, now)
 	case ledger.KindSetFloor:
-		a, ok := m.Accounts[c.Account]
-		switch {
-		case c.Account == 0:
-			return fail(ledger.StatusAccountIDZero)
-		case !ok:
-			return fail(ledger.StatusAccountNotFound)
-		case c.Floor < 0:
-			return fail(ledger.StatusFloorNegative)
-		case c.Floor == a.Floor:
-			return ledger.Result{}
-		case a.Flags&ledger.AccountUnbounded == 0 && c.Floor < a.Floor && a.Balance-a.Reserved+c.Floor < 0:
-			return fail(ledger.StatusFloorBelowUsage)
-		}
-		a.Floor = c.Floor
-		return ledger.Result{Timestamp: m.stamp(now)}
-
+		return m.setFloor(c, now)
 	case ledger.KindPost, ledger.KindReserve:
-		switch {
-		case c.ID.IsZero():
-			return fail(ledger.StatusIDZero)
-		case c.Amount <= 0:
-			return fail(ledger.StatusAmountNotPositive)
-		case c.Debit == c.Credit:
-			return fail(ledger.StatusSameAccount)
-		case c.Kind == ledger.KindReserve && (c.Timeout <= 0 || c.Timeout > ledger.TimeoutMax):
-			return fail(ledger.StatusTimeoutInvalid)
-		case c.Kind == ledger.KindPost && c.Timeout != 0:
-			return fail(ledger.StatusTimeoutInvalid)
-		}
-		if r, done := m.existing(c); done {
-			return r
-		}
-		dr, ok := m.Accounts[c.Debit]
-		if !ok {
-			return fail(ledger.StatusDebitNotFound)
-		}
-		cr, ok := m.Accounts[c.Credit]
-		if !ok {
-			return fail(ledger.StatusCreditNotFound)
-		}
-		if dr.Currency != cr.Currency {
-			return fail(ledger.StatusCurrencyMismatch)
-		}
-		if dr.Flags&ledger.AccountUnbounded == 0 && dr.Balance-dr.Reserved-c.Amount < -dr.Floor {
-			return fail(ledger.StatusInsufficientFunds)
-		}
-		m.touch(c.ID)
-		ts := m.stamp(now)
-		t := &Transfer{Cmd: *c, TS: ts}
-		if c.Kind == ledger.KindPost {
-			dr.Balance -= c.Amount
-			cr.Balance += c.Amount
-		} else {
-			dr.Reserved += c.Amount
-			t.State = ledger.StatePending
-			t.Deadline = ts + int64(c.Timeout)
-			m.pending[c.ID] = true
-		}
-		m.Transfers[c.ID] = t
-		return ledger.Result{Timestamp: ts}
-
+		return m.transfer(c, now)
 	case ledger.KindMark:
-		switch {
-		case c.ID.IsZero():
-			return fail(ledger.StatusIDZero)
-		case !c.Currency.Valid():
-			return fail(ledger.StatusCurrencyInvalid)
-		}
-		if r, done := m.existing(c); done {
-			return r
-		}
-		m.touch(c.ID)
-		ts := m.stamp(now)
-		m.Transfers[c.ID] = &Transfer{Cmd: *c, TS: ts}
-		return ledger.Result{Timestamp: ts}
-
+		return m.mark(c, now)
 	case ledger.KindCommit, ledger.KindAbort:
-		switch {
-		case c.ID.IsZero():
-			return fail(ledger.StatusIDZero)
-		case c.Pending.IsZero():
-			return fail(ledger.StatusPendingIDZero)
-		}
-		if r, done := m.existing(c); done {
-			return r
-		}
-		p, ok := m.Transfers[c.Pending]
-		if !ok || p.Cmd.Kind != ledger.KindReserve {
-			return fail(ledger.StatusPendingNotFound)
-		}
-		switch p.State {
-		case ledger.StateCommitted:
-			return fail(ledger.StatusPendingCommitted)
-		case ledger.StateAborted:
-			return fail(ledger.StatusPendingAborted)
-		case ledger.StateExpired:
-			return fail(ledger.StatusPendingExpired)
-		}
-		if (c.Debit != 0 && c.Debit != p.Cmd.Debit) || (c.Credit != 0 && c.Credit != p.Cmd.Credit) ||
-			(c.Amount != 0 && c.Amount != p.Cmd.Amount) {
-			return fail(ledger.StatusPendingMismatch)
-		}
-		m.touch(c.Pending)
-		m.touch(c.ID)
-		p = m.Transfers[c.Pending]
-		dr, cr := m.Accounts[p.Cmd.Debit], m.Accounts[p.Cmd.Credit]
-		dr.Reserved -= p.Cmd.Amount
-		p.State = ledger.StateAborted
-		delete(m.pending, c.Pending)
-		if c.Kind == ledger.KindCommit {
-			dr.Balance -= p.Cmd.Amount
-			cr.Balance += p.Cmd.Amount
-			p.State = ledger.StateCommitted
-		}
-		ts := m.stamp(now)
-		m.Transfers[c.ID] = &Transfer{Cmd: *c, TS: ts}
-		return ledger.Result{Timestamp: ts}
+		return m.resolve(c, now)
 	}
 	return fail(ledger.StatusInvalidKind)
+}
+
+// fail is the result of a refused command.
+func fail(s ledger.Status) ledger.Result { return ledger.Result{Status: s} }
+
+// createAccount applies an account creation; the same account again is
+// StatusExists, any difference StatusExistsDifferent.
+func (m *Model) createAccount(c *ledger.Command, now int64) ledger.Result {
+	switch {
+	case c.Account == 0:
+		return fail(ledger.StatusAccountIDZero)
+	case !c.Currency.Valid():
+		return fail(ledger.StatusCurrencyInvalid)
+	case c.AccountFlags&^ledger.AccountUnbounded != 0:
+		return fail(ledger.StatusFlagsInvalid)
+	case c.Floor < 0:
+		return fail(ledger.StatusFloorNegative)
+	}
+	if a, ok := m.Accounts[c.Account]; ok {
+		if a.Currency == c.Currency && a.CreateFloor == c.Floor && a.Flags == c.AccountFlags {
+			return ledger.Result{Status: ledger.StatusExists, Timestamp: a.Created}
+		}
+		return ledger.Result{Status: ledger.StatusExistsDifferent, Timestamp: a.Created}
+	}
+	ts := m.stamp(now)
+	m.Accounts[c.Account] = &Account{Account: ledger.Account{ID: c.Account, Currency: c.Currency, Flags: c.AccountFlags, Floor: c.Floor, Created: ts}, CreateFloor: c.Floor}
+	return ledger.Result{Timestamp: ts}
+}
+
+// setFloor applies a floor change; lowering it below what a bounded
+// account already uses is refused.
+func (m *Model) setFloor(c *ledger.Command, now int64) ledger.Result {
+	a, ok := m.Accounts[c.Account]
+	switch {
+	case c.Account == 0:
+		return fail(ledger.StatusAccountIDZero)
+	case !ok:
+		return fail(ledger.StatusAccountNotFound)
+	case c.Floor < 0:
+		return fail(ledger.StatusFloorNegative)
+	case c.Floor == a.Floor:
+		return ledger.Result{}
+	case a.Flags&ledger.AccountUnbounded == 0 && c.Floor < a.Floor && a.Balance-a.Reserved+c.Floor < 0:
+		return fail(ledger.StatusFloorBelowUsage)
+	}
+	a.Floor = c.Floor
+	return ledger.Result{Timestamp: m.stamp(now)}
+}
+
+// transfer applies a post or a reserve.
+func (m *Model) transfer(c *ledger.Command, now int64) ledger.Result {
+	switch {
+	case c.ID.IsZero():
+		return fail(ledger.StatusIDZero)
+	case c.Amount <= 0:
+		return fail(ledger.StatusAmountNotPositive)
+	case c.Debit == c.Credit:
+		return fail(ledger.StatusSameAccount)
+	case c.Kind == ledger.KindReserve && (c.Timeout <= 0 || c.Timeout > ledger.TimeoutMax):
+		return fail(ledger.StatusTimeoutInvalid)
+	case c.Kind == ledger.KindPost && c.Timeout != 0:
+		return fail(ledger.StatusTimeoutInvalid)
+	}
+	if r, done := m.existing(c); done {
+		return r
+	}
+	dr, ok := m.Accounts[c.Debit]
+	if !ok {
+		return fail(ledger.StatusDebitNotFound)
+	}
+	cr, ok := m.Accounts[c.Credit]
+	if !ok {
+		return fail(ledger.StatusCreditNotFound)
+	}
+	if dr.Currency != cr.Currency {
+		return fail(ledger.StatusCurrencyMismatch)
+	}
+	if dr.Flags&ledger.AccountUnbounded == 0 && dr.Balance-dr.Reserved-c.Amount < -dr.Floor {
+		return fail(ledger.StatusInsufficientFunds)
+	}
+	m.touch(c.ID)
+	ts := m.stamp(now)
+	t := &Transfer{Cmd: *c, TS: ts}
+	if c.Kind == ledger.KindPost {
+		dr.Balance -= c.Amount
+		cr.Balance += c.Amount
+	} else {
+		dr.Reserved += c.Amount
+		t.State = ledger.StatePending
+		t.Deadline = ts + int64(c.Timeout)
+		m.pending[c.ID] = true
+	}
+	m.Transfers[c.ID] = t
+	return ledger.Result{Timestamp: ts}
+}
+
+// mark applies a mark: a transfer record that moves no money.
+func (m *Model) mark(c *ledger.Command, now int64) ledger.Result {
+	switch {
+	case c.ID.IsZero():
+		return fail(ledger.StatusIDZero)
+	case !c.Currency.Valid():
+		return fail(ledger.StatusCurrencyInvalid)
+	}
+	if r, done := m.existing(c); done {
+		return r
+	}
+	m.touch(c.ID)
+	ts := m.stamp(now)
+	m.Transfers[c.ID] = &Transfer{Cmd: *c, TS: ts}
+	return ledger.Result{Timestamp: ts}
+}
+
+// resolve applies a commit or an abort of a pending transfer.
+func (m *Model) resolve(c *ledger.Command, now int64) ledger.Result {
+	switch {
+	case c.ID.IsZero():
+		return fail(ledger.StatusIDZero)
+	case c.Pending.IsZero():
+		return fail(ledger.StatusPendingIDZero)
+	}
+	if r, done := m.existing(c); done {
+		return r
+	}
+	p, ok := m.Transfers[c.Pending]
+	if !ok || p.Cmd.Kind != ledger.KindReserve {
+		return fail(ledger.StatusPendingNotFound)
+	}
+	switch p.State {
+	case ledger.StateCommitted:
+		return fail(ledger.StatusPendingCommitted)
+	case ledger.StateAborted:
+		return fail(ledger.StatusPendingAborted)
+	case ledger.StateExpired:
+		return fail(ledger.StatusPendingExpired)
+	}
+	if (c.Debit != 0 && c.Debit != p.Cmd.Debit) || (c.Credit != 0 && c.Credit != p.Cmd.Credit) ||
+		(c.Amount != 0 && c.Amount != p.Cmd.Amount) {
+		return fail(ledger.StatusPendingMismatch)
+	}
+	m.touch(c.Pending)
+	m.touch(c.ID)
+	p = m.Transfers[c.Pending]
+	dr, cr := m.Accounts[p.Cmd.Debit], m.Accounts[p.Cmd.Credit]
+	dr.Reserved -= p.Cmd.Amount
+	p.State = ledger.StateAborted
+	delete(m.pending, c.Pending)
+	if c.Kind == ledger.KindCommit {
+		dr.Balance -= p.Cmd.Amount
+		cr.Balance += p.Cmd.Amount
+		p.State = ledger.StateCommitted
+	}
+	ts := m.stamp(now)
+	m.Transfers[c.ID] = &Transfer{Cmd: *c, TS: ts}
+	return ledger.Result{Timestamp: ts}
 }
 
 // existing answers a transfer command whose id is taken: the same
