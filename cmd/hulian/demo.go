@@ -266,10 +266,10 @@ func (p *progress) refresh(ctx context.Context) {
 	if dt > 0 {
 		rate = float64(st.Transfers-p.prev.Transfers) / dt
 	}
-	window := st.Latency.Sub(&p.prev.Latency)
+	window := st.Latency.Sub(p.prev.Latency)
 	p.prev, p.prevAt = st, now
 	lat := "p50 –  p99 –"
-	if window.Count > 0 {
+	if window.Count() > 0 {
 		lat = fmt.Sprintf("p50 %s  p99 %s", ms(window.QuantileDuration(0.5)), ms(window.QuantileDuration(0.99)))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -359,7 +359,7 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 		count(st.Lookups), count(st.Misses), count(st.Quotes), count(st.Batches))
 	fmt.Fprintf(tw, "  latency\tp50 %s · p90 %s · p99 %s · max %s (single transfers over HTTP, retries included)\n",
 		ms(st.Latency.QuantileDuration(0.5)), ms(st.Latency.QuantileDuration(0.9)), ms(st.Latency.QuantileDuration(0.99)),
-		ms(time.Duration(st.Latency.Max)))
+		ms(time.Duration(st.Latency.Max())))
 	var dupes int64
 	for _, l := range rep.Participants {
 		dupes += int64(l.Books.Duplicates)

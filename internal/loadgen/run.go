@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hulian/hulian/internal/histogram"
 )
 
 // gen is the generator's HTTP side.
@@ -213,9 +215,9 @@ func (r *runner) merge(start time.Time) *Result {
 	if cfg.Mode == Batch {
 		res.BatchSize = cfg.BatchSize
 	}
-	all := NewHistogram()
+	all := new(histogram.Histogram)
 	end := start
-	var ops [numOps]*Histogram
+	var ops [numOps]*histogram.Histogram
 	var statuses [numOps]map[string]int64
 	var requests [numOps]int64
 	for _, w := range r.workers {
@@ -229,7 +231,7 @@ func (r *runner) merge(start time.Time) *Result {
 				continue
 			}
 			if ops[o] == nil {
-				ops[o], statuses[o] = NewHistogram(), map[string]int64{}
+				ops[o], statuses[o] = new(histogram.Histogram), map[string]int64{}
 			}
 			ops[o].Merge(w.hist[o])
 			all.Merge(w.hist[o])
@@ -275,7 +277,7 @@ func (r *runner) merge(start time.Time) *Result {
 	return res
 }
 
-func latencyOf(h *Histogram) Latency {
+func latencyOf(h *histogram.Histogram) Latency {
 	ms := func(ns int64) float64 { return round(float64(ns)/1e6, 3) }
 	return Latency{Min: ms(h.Min()), Mean: round(h.Mean()/1e6, 3), P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)),
 		P99: ms(h.Quantile(0.99)), P999: ms(h.Quantile(0.999)), Max: ms(h.Max())}
@@ -333,7 +335,7 @@ type worker struct {
 	failures  atomic.Int64
 
 	last              time.Time
-	hist              [numOps]*Histogram
+	hist              [numOps]*histogram.Histogram
 	opRequests        [numOps]int64
 	statuses          [numOps][]int64 // by HTTP status, allocated on use
 	transportFailures [numOps]int64
@@ -449,7 +451,7 @@ func (w *worker) finish(o op, start time.Time, status int, err error, transfers 
 	}
 	w.last = now
 	if w.hist[o] == nil {
-		w.hist[o] = NewHistogram()
+		w.hist[o] = new(histogram.Histogram)
 		w.statuses[o] = make([]int64, maxStatus)
 	}
 	w.hist[o].RecordDuration(now.Sub(start))

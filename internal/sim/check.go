@@ -266,23 +266,48 @@ func lastErr(st StatsSnapshot) string {
 
 // checkMember compares one participant's books with the switch's view.
 func (s *Scenario) checkMember(ctx context.Context, m *member, v switchView, open int) (Ledger, CheckResult, error) {
+	l, err := memberLedger(ctx, m, v)
+	if err != nil {
+		return l, CheckResult{}, err
+	}
+	c := l.Currency
+	var p findings
+	p.totals(m, l, v, open)
+	p.outgoing(m.Books().committedOutgoing(), v.sent, c)
+	p.incoming(m.Books().creditedIDs(), v.received, c)
+	if cs := l.Callbacks; cs.Anomalies > 0 {
+		p.add("%d anomalous callbacks (last: %s)", cs.Anomalies, cs.LastAnomaly)
+	}
+
+	res := CheckResult{Name: m.ID() + " books agree with the switch", Pass: len(p) == 0}
+	if res.Pass {
+		res.Detail = agreement(l)
+	} else {
+		res.Detail = strings.Join(p, "; ")
+	}
+	return l, res, nil
+}
+
+// memberLedger gathers m's side of the comparison: its books, its
+// account at the switch, and the totals of v, the switch's listing.
+func memberLedger(ctx context.Context, m *member, v switchView) (Ledger, error) {
 	c := m.Books().Currency()
 	l := Ledger{ID: m.ID(), Kind: m.plan.kind, Acceptance: m.plan.acceptance, Currency: c, Books: m.Books().Summary(),
 		NAborted: v.aborted, SwitchFees: v.fees, Callbacks: m.CallbackStats()}
 	accts, err := m.API().Accounts(ctx, m.ID())
 	if err != nil {
-		return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+		return l, fmt.Errorf("accounts of %s: %w", m.ID(), err)
 	}
 	for _, a := range accts {
 		if a.Currency != c.String() {
 			continue
 		}
 		if l.Position, err = parseAccount(a); err != nil {
-			return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+			return l, fmt.Errorf("accounts of %s: %w", m.ID(), err)
 		}
 		l.Position.Participant, l.Position.Kind, l.Position.Acceptance = m.ID(), m.plan.kind, m.plan.acceptance
 		if l.Reserved, err = money.Parse(a.Reserved, c); err != nil {
-			return l, CheckResult{}, fmt.Errorf("accounts of %s: %w", m.ID(), err)
+			return l, fmt.Errorf("accounts of %s: %w", m.ID(), err)
 		}
 	}
 	for _, o := range v.sent {
@@ -292,77 +317,95 @@ func (s *Scenario) checkMember(ctx context.Context, m *member, v switchView, ope
 		l.SwitchReceived += a
 	}
 	l.NSwitchSent, l.NSwitchReceived = len(v.sent), len(v.received)
+	return l, nil
+}
 
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	b := l.Books
-	if got, want := l.Position.Balance, b.Position(); got != want {
-		add("position at the switch %s, books say %s", Grouped(got, c), Grouped(want, c))
+// findings are the disagreements one check found, in the order found;
+// none means the check passed.
+type findings []string
+
+// add records one disagreement.
+func (p *findings) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// some records n payments of one kind with one example, if there are any:
+// listing every id of a large disagreement would drown the report.
+func (p *findings) some(what string, n int, example string) {
+	if n > 0 {
+		p.add("%d %s (e.g. %s)", n, what, example)
+	}
+}
+
+// totals compares m's position with its books, and looks for what should
+// be settled once traffic stopped: reservations, payments without a
+// final outcome (open of them), books that do not add up.
+func (p *findings) totals(m *member, l Ledger, v switchView, open int) {
+	c := l.Currency
+	if got, want := l.Position.Balance, l.Books.Position(); got != want {
+		p.add("position at the switch %s, books say %s", Grouped(got, c), Grouped(want, c))
 	}
 	if l.Reserved != 0 || v.reserved != 0 {
-		add("%d transfers still reserved (%s)", v.reserved, Grouped(l.Reserved, c))
+		p.add("%d transfers still reserved (%s)", v.reserved, Grouped(l.Reserved, c))
 	}
 	if open > 0 {
-		add("%d payments without a final outcome", open)
+		p.add("%d payments without a final outcome", open)
 	}
 	if err := m.Books().Verify(); err != nil {
-		add("books: %v", err)
+		p.add("books: %v", err)
 	}
-	// Outgoing: the same committed payments, amounts and fees.
-	mine := m.Books().committedOutgoing()
-	diff := func(what string, n int, example string) {
-		if n > 0 {
-			add("%d %s (e.g. %s)", n, what, example)
-		}
-	}
+}
+
+// outgoing checks that the books (mine) and the switch (sent) hold the
+// same committed payments, with the same amounts and fees.
+func (p *findings) outgoing(mine, sent map[string]Outgoing, c money.Currency) {
 	var n int
 	var ex string
 	for id, o := range mine {
-		if so, ok := v.sent[id]; !ok {
+		if so, ok := sent[id]; !ok {
 			n, ex = n+1, id
 		} else if so.Amount != o.Amount || so.Fee != o.Fee {
-			add("payment %s: switch %s fee %s, books %s fee %s", id, Grouped(so.Amount, c), Grouped(so.Fee, c), Grouped(o.Amount, c), Grouped(o.Fee, c))
+			p.add("payment %s: switch %s fee %s, books %s fee %s", id, Grouped(so.Amount, c), Grouped(so.Fee, c), Grouped(o.Amount, c), Grouped(o.Fee, c))
 		}
 	}
-	diff("payments debited in the books but not committed at the switch", n, ex)
+	p.some("payments debited in the books but not committed at the switch", n, ex)
 	n = 0
-	for id := range v.sent {
+	for id := range sent {
 		if _, ok := mine[id]; !ok {
 			n, ex = n+1, id
 		}
 	}
-	diff("payments committed at the switch but not debited in the books", n, ex)
-	// Incoming: every committed transfer credited once, nothing else.
-	credited := m.Books().creditedIDs()
-	n = 0
-	for id, amt := range v.received {
+	p.some("payments committed at the switch but not debited in the books", n, ex)
+}
+
+// incoming checks that every transfer the switch committed to the
+// participant (received) was credited once in its books (credited), with
+// its amount, and nothing else was.
+func (p *findings) incoming(credited, received map[string]money.Amount, c money.Currency) {
+	var n int
+	var ex string
+	for id, amt := range received {
 		if got, ok := credited[id]; !ok {
 			n, ex = n+1, id
 		} else if got != amt {
-			add("transfer %s: switch %s, credited %s", id, Grouped(amt, c), Grouped(got, c))
+			p.add("transfer %s: switch %s, credited %s", id, Grouped(amt, c), Grouped(got, c))
 		}
 	}
-	diff("committed transfers never credited (notifications not drained)", n, ex)
+	p.some("committed transfers never credited (notifications not drained)", n, ex)
 	n = 0
 	for id := range credited {
-		if _, ok := v.received[id]; !ok {
+		if _, ok := received[id]; !ok {
 			n, ex = n+1, id
 		}
 	}
-	diff("credits of transfers the switch did not commit to this participant", n, ex)
-	if cs := l.Callbacks; cs.Anomalies > 0 {
-		add("%d anomalous callbacks (last: %s)", cs.Anomalies, cs.LastAnomaly)
-	}
+	p.some("credits of transfers the switch did not commit to this participant", n, ex)
+}
 
-	res := CheckResult{Name: m.ID() + " books agree with the switch", Pass: len(problems) == 0}
-	if res.Pass {
-		res.Detail = fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent, %s received, %s redeliveries ignored; users' balances add up to %s",
-			Grouped(l.Position.Balance, c), Grouped(b.Deposits, c), Grouped(b.Withdrawals, c), Grouped(b.Sent, c), Grouped(b.FeesPaid, c),
-			Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.NReceived), groupInt(b.Duplicates), Grouped(b.UsersTotal, c))
-	} else {
-		res.Detail = strings.Join(problems, "; ")
-	}
-	return l, res, nil
+// agreement is a passed member check's detail: the position's equation
+// and the counts behind it.
+func agreement(l Ledger) string {
+	b, c := l.Books, l.Currency
+	return fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent, %s received, %s redeliveries ignored; users' balances add up to %s",
+		Grouped(l.Position.Balance, c), Grouped(b.Deposits, c), Grouped(b.Withdrawals, c), Grouped(b.Sent, c), Grouped(b.FeesPaid, c),
+		Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.NReceived), groupInt(b.Duplicates), Grouped(b.UsersTotal, c))
 }
 
 // zeroSums computes the ledger's balance per currency from the API: the
@@ -373,85 +416,126 @@ func (s *Scenario) zeroSums(ctx context.Context, views []switchView) ([]ZeroSum,
 	if err != nil {
 		return nil, fmt.Errorf("participants: %w", err)
 	}
-	byCur := map[money.Currency]*ZeroSum{}
-	get := func(c money.Currency) *ZeroSum {
-		if byCur[c] == nil {
-			byCur[c] = &ZeroSum{Currency: c}
-		}
-		return byCur[c]
-	}
+	sums := zeroSumSet{}
 	viewOf := map[string]*switchView{}
 	for i, m := range s.members {
 		viewOf[m.ID()] = &views[i]
 	}
 	for _, p := range ps {
-		accts, err := s.op.Accounts(ctx, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("accounts of %s: %w", p.ID, err)
+		if err := s.addBalances(ctx, sums, p.ID); err != nil {
+			return nil, err
 		}
-		for _, a := range accts {
-			pos, err := parseAccount(a)
-			if err != nil {
-				return nil, fmt.Errorf("accounts of %s: %w", p.ID, err)
-			}
-			get(pos.Currency).Balances += pos.Balance
-		}
-		if v := viewOf[p.ID]; v != nil {
-			get(s.currency).Fees += v.fees
-			continue
-		}
-		// A participant the scenario does not simulate: its fees from the
-		// operator's listing of its transfers.
-		err = s.op.EachTransfer(ctx, p.ID, func(t wire.Transfer) error {
-			if t.State != "COMMITTED" || t.Payer != p.ID {
-				return nil
-			}
-			c, err := money.ParseCurrency(t.Currency)
-			if err != nil {
-				return err
-			}
-			fee, err := money.Parse(t.Fee, c)
-			get(c).Fees += fee
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("transfers of %s: %w", p.ID, err)
+		if err := s.addFees(ctx, sums, p.ID, viewOf[p.ID]); err != nil {
+			return nil, err
 		}
 	}
+	s.addFunds(sums.get(s.currency))
+	if err := s.addHub(ctx, sums); err != nil {
+		return nil, err
+	}
+	return sums.sorted(), nil
+}
+
+// zeroSumSet holds the zero-sums being added up, by currency.
+type zeroSumSet map[money.Currency]*ZeroSum
+
+// get returns c's zero-sum, starting it if need be.
+func (zs zeroSumSet) get(c money.Currency) *ZeroSum {
+	if zs[c] == nil {
+		zs[c] = &ZeroSum{Currency: c}
+	}
+	return zs[c]
+}
+
+// sorted returns the zero-sums in currency order.
+func (zs zeroSumSet) sorted() []ZeroSum {
+	out := make([]ZeroSum, 0, len(zs))
+	for _, z := range zs {
+		out = append(out, *z)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
+	return out
+}
+
+// addBalances adds participant id's account balances, as the operator
+// sees them.
+func (s *Scenario) addBalances(ctx context.Context, sums zeroSumSet, id string) error {
+	accts, err := s.op.Accounts(ctx, id)
+	if err != nil {
+		return fmt.Errorf("accounts of %s: %w", id, err)
+	}
+	for _, a := range accts {
+		pos, err := parseAccount(a)
+		if err != nil {
+			return fmt.Errorf("accounts of %s: %w", id, err)
+		}
+		sums.get(pos.Currency).Balances += pos.Balance
+	}
+	return nil
+}
+
+// addFees adds the fees participant id paid on committed transfers: from
+// v, its own listing, when the scenario simulates it (v not nil).
+func (s *Scenario) addFees(ctx context.Context, sums zeroSumSet, id string, v *switchView) error {
+	if v != nil {
+		sums.get(s.currency).Fees += v.fees
+		return nil
+	}
+	// A participant the scenario does not simulate: its fees from the
+	// operator's listing of its transfers.
+	err := s.op.EachTransfer(ctx, id, func(t wire.Transfer) error {
+		if t.State != "COMMITTED" || t.Payer != id {
+			return nil
+		}
+		c, err := money.ParseCurrency(t.Currency)
+		if err != nil {
+			return err
+		}
+		fee, err := money.Parse(t.Fee, c)
+		sums.get(c).Fees += fee
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("transfers of %s: %w", id, err)
+	}
+	return nil
+}
+
+// addFunds adds to z the funds the operator moved during the scenario.
+func (s *Scenario) addFunds(z *ZeroSum) {
 	s.mu.Lock()
-	z := get(s.currency)
+	defer s.mu.Unlock()
 	z.Deposits += s.deposits
 	z.Withdrawals += s.withdrawals
 	z.SettledIn += s.settledIn
 	z.SettledOut += s.settledOut
 	z.HubPaidOut += s.hubPaidOut
-	s.mu.Unlock()
+}
+
+// addHub adds the hub's own accounts, the zero-sum's second opinion, when
+// the switch shows them.
+func (s *Scenario) addHub(ctx context.Context, sums zeroSumSet) error {
 	hub, err := s.op.HubAccounts(ctx)
 	switch {
 	case IsProblem(err, ProblemNotFound):
 		// A switch without the endpoint: the sum alone must do.
+		return nil
 	case err != nil:
-		return nil, fmt.Errorf("hub accounts: %w", err)
-	default:
-		for _, a := range hub {
-			c, err := money.ParseCurrency(a.Currency)
-			if err != nil {
-				return nil, fmt.Errorf("hub accounts: %w", err)
-			}
-			z := get(c)
-			z.HubKnown = true
-			if z.HubFeeRevenue, err = money.Parse(a.FeeRevenue, c); err != nil {
-				return nil, fmt.Errorf("hub accounts: %w", err)
-			}
-			if z.SettlementBank, err = money.Parse(a.SettlementBank, c); err != nil {
-				return nil, fmt.Errorf("hub accounts: %w", err)
-			}
+		return fmt.Errorf("hub accounts: %w", err)
+	}
+	for _, a := range hub {
+		c, err := money.ParseCurrency(a.Currency)
+		if err != nil {
+			return fmt.Errorf("hub accounts: %w", err)
+		}
+		z := sums.get(c)
+		z.HubKnown = true
+		if z.HubFeeRevenue, err = money.Parse(a.FeeRevenue, c); err != nil {
+			return fmt.Errorf("hub accounts: %w", err)
+		}
+		if z.SettlementBank, err = money.Parse(a.SettlementBank, c); err != nil {
+			return fmt.Errorf("hub accounts: %w", err)
 		}
 	}
-	out := make([]ZeroSum, 0, len(byCur))
-	for _, z := range byCur {
-		out = append(out, *z)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
-	return out, nil
+	return nil
 }

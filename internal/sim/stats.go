@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hulian/hulian/internal/histogram"
 )
 
 // Stats collects what the traffic driver saw, from many goroutines. Its
@@ -28,8 +30,8 @@ type Stats struct {
 	mu       sync.Mutex
 	reasons  map[string]int64 // refusals and aborts by reason
 	lastErr  string
-	latency  Histogram // transfer requests (single ones; a batch is one request for many)
-	batchLat Histogram
+	latency  histogram.Histogram // transfer requests (single ones; a batch is one request for many)
+	batchLat histogram.Histogram
 }
 
 // NewStats starts collecting now.
@@ -132,8 +134,9 @@ type StatsSnapshot struct {
 	LastError string
 	// Reasons counts refusals, aborts, declines and unknowns by reason.
 	Reasons map[string]int64
-	// Latency of single transfer requests; BatchLatency of batches.
-	Latency, BatchLatency HistogramSnapshot
+	// Latency of single transfer requests; BatchLatency of batches. They
+	// are copies, for reading and for Sub with an earlier snapshot's.
+	Latency, BatchLatency *histogram.Histogram
 }
 
 // Snapshot copies the stats.
