@@ -100,34 +100,31 @@ func usage(w io.Writer) {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// Flags default to the configuration's defaults, stated in app.Config.
+	var def app.Config
+	def.EnsureDefaults()
 	cfg := app.Config{Out: stdout}
-	fs.StringVar(&cfg.DataDir, "data", "hulian-data", "data directory: embedded store and secrets")
+	fs.StringVar(&cfg.DataDir, "data", def.DataDir, "data directory: embedded store and secrets")
 	fs.StringVar(&cfg.Store, "store", "", "PostgreSQL DSN (postgres://…) instead of the embedded store")
-	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.Addr, "addr", def.Addr, "listen address")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
-	fs.StringVar(&cfg.Region, "region", "CN", "default region for national phone numbers")
-	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second per participant (0: 20000)")
-	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "burst of requests per participant (0: 5000)")
-	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", 5*time.Second, "how long a confirm-mode payee may take to answer")
+	fs.StringVar(&cfg.Region, "region", def.Region, "default region for national phone numbers")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", def.RateLimit, "requests per second per participant")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", def.RateBurst, "burst of requests per participant")
+	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", def.ConfirmTimeout, "how long a confirm-mode payee may take to answer")
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")
+	// A running switch settles daily unless told not to; the library's
+	// zero value, for tests and tools, schedules nothing.
+	fs.StringVar(&cfg.SettlementCutoff, "settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	fs.StringVar(&cfg.AuditKey, "audit-key", "", "file with the audit log's checkpoint signing key (default: DIR/audit.key, generated)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the switch to this file when it stops (for performance work)")
-	cutoff := fs.String("settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %v", fs.Args())
-	}
-	if *cutoff != "none" {
-		cfg.SettlementDaily = true
-		t, err := time.Parse("15:04", *cutoff)
-		if err != nil {
-			return fmt.Errorf("serve: --settlement-cutoff %q: want HH:MM or none", *cutoff)
-		}
-		cfg.SettlementCutoff = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 	}
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
 	cfg.RegulatorToken = os.Getenv("HULIAN_REGULATOR_TOKEN")

@@ -7,12 +7,12 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"path"
@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hulian/hulian/internal/audit"
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
@@ -43,8 +44,49 @@ type Directory interface {
 	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
 }
 
-// Config is what the server is built from.
+// Config tunes the server. EnsureDefaults states every default;
+// Validate refuses what is out of range.
 type Config struct {
+	// Region is the default region for national phone numbers ("CN").
+	Region string
+	// RateLimit is each participant's sustained requests per second
+	// (20,000), and RateBurst its burst (5,000).
+	RateLimit float64
+	RateBurst int
+}
+
+// EnsureDefaults fills the fields left zero with their defaults.
+func (c *Config) EnsureDefaults() {
+	if c.Region == "" {
+		c.Region = directory.DefaultRegion
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = 20000
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = 5000
+	}
+}
+
+// Validate reports the first field out of range.
+func (c *Config) Validate() error {
+	switch {
+	case !directory.ValidRegion(c.Region):
+		return fmt.Errorf("region %q: not a two-letter region code of phone numbers", c.Region)
+	case !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0):
+		return fmt.Errorf("rate limit %v: must be a positive number of requests per second", c.RateLimit)
+	case c.RateBurst < 1:
+		return fmt.Errorf("rate burst %d: must be at least 1", c.RateBurst)
+	}
+	return nil
+}
+
+// Deps are what the server is built on. Auth is required; the handlers
+// of the routes need the others (a server without Audit answers the
+// audit log's routes 503; a test of routing alone needs none). A nil
+// Ready is always ready, a nil Log discards, a nil Now is time.Now.
+type Deps struct {
+	Auth         *auth.Authenticator
 	Participants *participant.Registry
 	Directory    Directory
 	Transfers    *transfer.Service
@@ -52,17 +94,6 @@ type Config struct {
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
 	Audit        *audit.Log
-	// AdminTokenHash is the SHA-256 of the operator's bearer token.
-	AdminTokenHash [sha256.Size]byte
-	// RegulatorTokenHash is the SHA-256 of the regulator's read-only
-	// bearer token; zero: there is no regulator.
-	RegulatorTokenHash [sha256.Size]byte
-	// Region is the default region for national phone numbers.
-	Region string
-	// RateLimit is each participant's sustained requests per second, and
-	// RateBurst its burst; zero means the defaults (20,000 and 5,000).
-	RateLimit float64
-	RateBurst int
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -71,7 +102,8 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	Config
+	Deps
+	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
 
@@ -85,62 +117,51 @@ const (
 	batchBodyMax = 4 << 20
 )
 
-// New returns the server with its routes.
-func New(cfg Config) *Server {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+// New returns the server with its routes; cfg must be valid
+// (EnsureDefaults first).
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if d.Auth == nil {
+		return nil, errors.New("api: an authenticator is required")
 	}
-	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 20000
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if cfg.RateBurst <= 0 {
-		cfg.RateBurst = 5000
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if cfg.Ready == nil {
-		cfg.Ready = func() bool { return true }
+	if d.Ready == nil {
+		d.Ready = func() bool { return true }
 	}
-	s := &Server{Config: cfg, log: cfg.Log, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
+	s := &Server{Deps: d, cfg: cfg, log: d.Log, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
 	for _, r := range s.routes() {
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
 	}
 	// What no route matches: one pattern for all of it, so that a
 	// request is matched once.
 	s.mux.HandleFunc("/", s.noRoute)
-	return s
+	return s, nil
 }
 
 // route is one endpoint: who may call it and what handles it.
 type route struct {
 	method, path string
-	access       access
-	handle       func(http.ResponseWriter, *http.Request, principal)
+	access       auth.Access
+	handle       func(http.ResponseWriter, *http.Request, *auth.Principal)
 }
 
-// access says who may call a route.
-type access int
-
+// The access levels, as the route table names them (and the OpenAPI
+// document's x-hulian-access, which a test holds to the table).
 const (
-	public        access = iota // no credentials
-	operator                    // the operator only
-	anyone                      // the operator or any participant
-	participantOn               // a participant only
-	auditor                     // the operator or the regulator
-	cosigner                    // the operator, the regulator or any participant: witnesses post co-signatures
+	public        = auth.Public
+	operator      = auth.OperatorOnly
+	anyone        = auth.Anyone
+	participantOn = auth.ParticipantOnly
+	auditor       = auth.AuditorOnly
+	cosigner      = auth.Cosigner
 )
-
-// principal is who is calling. The regulator reads what the operator
-// reads: its requests reach handlers with operator set too, and only
-// those that wrap lets it make (GETs, co-signatures).
-type principal struct {
-	operator    bool
-	regulator   bool
-	participant participant.Participant
-}
-
-func (p principal) is(id string) bool { return p.operator || p.participant.ID == id }
 
 func (s *Server) routes() []route {
 	return []route{
@@ -198,7 +219,7 @@ func (s *Server) routes() []route {
 // registration order;
 // the OpenAPI test compares them with the document.
 func (s *Server) Routes() [][2]string {
-	names := map[access]string{public: "public", operator: "operator", anyone: "any", participantOn: "participant",
+	names := map[auth.Access]string{public: "public", operator: "operator", anyone: "any", participantOn: "participant",
 		auditor: "auditor", cosigner: "cosigner"}
 	var out [][2]string
 	for _, r := range s.routes() {
@@ -241,67 +262,32 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, probNotFound, "no route for "+r.URL.Path)
 }
 
-// wrap authenticates, authorizes and rate-limits, then calls the route.
+// wrap authenticates, asks auth whether the principal may call the
+// route, rate-limits participants, then calls the route.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.access == public {
-			rt.handle(w, r, principal{})
+			rt.handle(w, r, &auth.Principal{})
 			return
 		}
-		p, ok := s.authenticate(r)
-		if !ok {
+		p, err := s.Auth.Bearer(r.Header.Get("Authorization"))
+		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
 			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>")
 			return
 		}
-		if p.regulator {
-			// Read-only: GETs of what the operator or anyone may read,
-			// and the routes open to the regulator by name.
-			read := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (rt.access == operator || rt.access == anyone)
-			if !read && rt.access != auditor && rt.access != cosigner {
-				writeProblem(w, probForbidden, "the regulator's token is read-only")
-				return
-			}
-			p.operator = true
-		}
-		switch {
-		case rt.access == auditor && !p.operator:
-			writeProblem(w, probForbidden, "only the operator or the regulator may do this")
-			return
-		case rt.access == operator && !p.operator:
-			writeProblem(w, probForbidden, "only the operator may do this")
-			return
-		case rt.access == participantOn && p.operator:
-			writeProblem(w, probForbidden, "only a participant may do this")
+		read := r.Method == http.MethodGet || r.Method == http.MethodHead
+		if err := auth.Allow(&p, rt.access, read); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
-		if !p.operator && !s.limiter(p.participant.ID).Allow() {
+		if p.Role == auth.RoleParticipant && !s.limiter(p.Participant.ID).Allow() {
 			w.Header().Set("Retry-After", "1")
-			writeProblem(w, probRateLimited, "participant "+p.participant.ID+" exceeded its request rate")
+			writeProblem(w, probRateLimited, "participant "+p.Participant.ID+" exceeded its request rate")
 			return
 		}
-		rt.handle(w, r, p)
+		rt.handle(w, r, &p)
 	})
-}
-
-func (s *Server) authenticate(r *http.Request) (principal, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return principal{}, false
-	}
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(sum[:], s.AdminTokenHash[:]) == 1 {
-		return principal{operator: true}, true
-	}
-	if s.RegulatorTokenHash != ([sha256.Size]byte{}) && subtle.ConstantTimeCompare(sum[:], s.RegulatorTokenHash[:]) == 1 {
-		return principal{regulator: true}, true
-	}
-	p, err := s.Participants.Authenticate(token)
-	if err != nil {
-		return principal{}, false
-	}
-	return principal{participant: p}, true
 }
 
 func (s *Server) limiter(id string) *rate.Limiter {
@@ -309,7 +295,7 @@ func (s *Server) limiter(id string) *rate.Limiter {
 	defer s.limMu.Unlock()
 	l := s.limiters[id]
 	if l == nil {
-		l = rate.NewLimiter(rate.Limit(s.RateLimit), s.RateBurst)
+		l = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
 		s.limiters[id] = l
 	}
 	return l
@@ -429,7 +415,7 @@ func replyJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Write(b)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.Ready() {
 		writeProblem(w, probUnavailable, "starting or stopping")
 		return
@@ -440,7 +426,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ principal) {
 //go:embed openapi.json
 var openapiDoc []byte
 
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(openapiDoc)

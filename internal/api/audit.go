@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -44,28 +45,28 @@ func hashes(hs []tlog.Hash) []string {
 	return out
 }
 
-func (s *Server) auditVerifier(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) auditVerifier(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
 	replyText(w, http.StatusOK, []byte(s.Audit.VerifierKey()+"\n"))
 }
 
-func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
 	replyText(w, http.StatusOK, s.Audit.Checkpoint())
 }
 
-func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
 	id := r.PathValue("id")
 	// Visible to whom the transfer is: its payer, its payee participant,
 	// the operator (and the regulator).
-	if _, err := s.Transfers.Get(r.Context(), transfer.Viewer{Participant: who.participant.ID}, id); err != nil {
+	if _, err := s.Transfers.Get(r.Context(), transfer.Viewer{Participant: who.ParticipantID()}, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -90,7 +91,7 @@ func int64Param(w http.ResponseWriter, r *http.Request, name string) (int64, boo
 	return v, true
 }
 
-func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -110,7 +111,7 @@ func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ prin
 	reply(w, http.StatusOK, wire.AuditConsistency{From: from, To: to, Proof: hashes(p)})
 }
 
-func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -134,7 +135,7 @@ func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ principal
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -157,7 +158,7 @@ func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ principal)
 // cosignatureMax bounds a co-signed checkpoint note.
 const cosignatureMax = 16 << 10
 
-func (s *Server) addCosignature(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) addCosignature(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
@@ -13,7 +14,13 @@ func thresholdToWire(t liquidity.Threshold) wire.LiquidityThreshold {
 	return wire.LiquidityThreshold{Currency: t.Currency.String(), Threshold: t.Threshold.Format(t.Currency), Below: t.Below}
 }
 
-func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who principal) {
+// alertToWire converts an alert.
+func alertToWire(a *liquidity.Alert) wire.LiquidityAlert {
+	return wire.LiquidityAlert{Seq: a.Seq, Participant: a.Participant, Currency: a.Currency.String(), Kind: string(a.Kind),
+		Available: a.Available.Format(a.Currency), Threshold: a.Threshold.Format(a.Currency), At: a.At}
+}
+
+func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -34,7 +41,7 @@ func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who princi
 	reply(w, http.StatusOK, thresholdToWire(t))
 }
 
-func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -52,7 +59,7 @@ func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who princi
 	reply(w, http.StatusOK, thresholdToWire(t))
 }
 
-func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	limit, ok := limitParam(w, r, 100, 1000)
 	if !ok {
 		return
@@ -65,7 +72,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who principa
 			return
 		}
 	}
-	as, err := s.Liquidity.Alerts(r.Context(), who.participant.ID, after, limit+1)
+	as, err := s.Liquidity.Alerts(r.Context(), who.ParticipantID(), after, limit+1)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -76,7 +83,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who principa
 			out.Next = strconv.FormatInt(as[i-1].Seq, 10)
 			break
 		}
-		out.Alerts = append(out.Alerts, a.ToWire())
+		out.Alerts = append(out.Alerts, alertToWire(&a))
 	}
 	reply(w, http.StatusOK, out)
 }

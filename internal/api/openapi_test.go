@@ -42,6 +42,7 @@ import (
 
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -793,7 +794,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 	// has, is answered 405 with the methods the server has for it in
 	// Allow (HEAD comes with GET); and each documented operation is
 	// routed, not answered as an unknown path or method.
-	ts := httptest.NewServer(api.New(api.Config{}))
+	ts := httptest.NewServer(routingServer(t, "operator"))
 	defer ts.Close()
 	probe := func(method, path string) (*http.Response, []byte) {
 		req, err := http.NewRequest(method, ts.URL+path, nil)
@@ -1978,7 +1979,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 // of a server built without an audit log.
 func TestOpenAPIAuditWithoutLog(t *testing.T) {
 	s := loadSpec(t)
-	srv := api.New(api.Config{AdminTokenHash: sha256.Sum256([]byte("test-op"))})
+	srv := routingServer(t, "test-op")
 	n := 0
 	for _, o := range s.operations() {
 		if !strings.HasPrefix(o.path, "/v1/audit/") {
@@ -2021,4 +2022,22 @@ func TestOpenAPIRateLimited(t *testing.T) {
 		cl.expect(call{tok: tok, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
 		cl.expect(call{tok: tok, op: "GET /v1/audit/checkpoint"}, 200, "")
 	}
+}
+
+// routingServer is a server with no core behind it, for tests of its
+// routing and its refusals before any handler's work; opToken is the
+// operator's token.
+func routingServer(t *testing.T, opToken string) *api.Server {
+	t.Helper()
+	authn, err := auth.NewAuthenticator(sha256.Sum256([]byte(opToken)), [sha256.Size]byte{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg api.Config
+	cfg.EnsureDefaults()
+	s, err := api.New(cfg, api.Deps{Auth: authn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

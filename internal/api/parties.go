@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
@@ -41,7 +42,7 @@ func (s *Server) party(owner participant.Participant, req wire.NewParty) (direct
 			return directory.Party{}, err
 		}
 	}
-	if value, err = directory.Normalize(t, value, s.Region); err != nil {
+	if value, err = directory.Normalize(t, value, s.cfg.Region); err != nil {
 		return directory.Party{}, err
 	}
 	c, err := money.ParseCurrency(req.Currency)
@@ -59,12 +60,12 @@ func (s *Server) party(owner participant.Participant, req wire.NewParty) (direct
 	return directory.Party{Type: t, Value: value, Participant: owner.ID, Name: req.Name, Account: req.Account, Currency: c, CreatedAt: s.Now().UTC()}, nil
 }
 
-func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	var req wire.NewParty
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	p, err := s.party(who.participant, req)
+	p, err := s.party(who.Participant, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -81,7 +82,7 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who princip
 	reply(w, status, partyToWire(p, true))
 }
 
-func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	var req wire.PartyBatch
 	if !decode(w, r, batchBodyMax, &req) {
 		return
@@ -94,7 +95,7 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who princ
 	var valid []directory.Party
 	var at []int
 	for i, np := range req.Parties {
-		p, err := s.party(who.participant, np)
+		p, err := s.party(who.Participant, np)
 		if err != nil {
 			prob := problemOf(kindOf(err), err.Error())
 			out.Results[i] = wire.PartyResult{Status: prob.Status, Error: &prob}
@@ -126,12 +127,12 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who princ
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) listParties(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) listParties(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	limit, ok := limitParam(w, r, 100, 1000)
 	if !ok {
 		return
 	}
-	ps, err := s.Directory.List(r.Context(), who.participant.ID, r.URL.Query().Get("after"), limit+1)
+	ps, err := s.Directory.List(r.Context(), who.Participant.ID, r.URL.Query().Get("after"), limit+1)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -156,11 +157,11 @@ func (s *Server) aliasOf(r *http.Request) (directory.Type, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("%w: type: %v", directory.ErrInvalidValue, err)
 	}
-	v, err := directory.LookupKey(t, r.PathValue("value"), s.Region)
+	v, err := directory.LookupKey(t, r.PathValue("value"), s.cfg.Region)
 	return t, v, err
 }
 
-func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -179,13 +180,13 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who princip
 	s.replyAppended(w, r, http.StatusOK, b, err)
 }
 
-func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.Directory.Delete(r.Context(), who.participant.ID, t, v); err != nil {
+	if err := s.Directory.Delete(r.Context(), who.Participant.ID, t, v); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

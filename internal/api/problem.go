@@ -1,21 +1,11 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/go-json-experiment/json"
 
-	"github.com/hulian/hulian/internal/audit"
-	"github.com/hulian/hulian/internal/directory"
-	"github.com/hulian/hulian/internal/journal"
-	"github.com/hulian/hulian/internal/liquidity"
-	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/participant"
-	"github.com/hulian/hulian/internal/quote"
-	"github.com/hulian/hulian/internal/settlement"
-	"github.com/hulian/hulian/internal/store"
-	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -28,91 +18,78 @@ type kind struct {
 }
 
 // The problem types. Their names are a contract: clients branch on them.
+// A core error's fault code names its problem type, and its fault kind
+// gives the status (statusOf); the HTTP layer's own refusals (method,
+// media type, size, rate) are the API's alone.
 var (
-	probInvalid        = kind{400, "invalid-request", "The request is malformed or invalid"}
-	probUnauthorized   = kind{401, "unauthorized", "Missing or invalid credentials"}
-	probForbidden      = kind{403, "forbidden", "Not allowed for these credentials"}
-	probNotFound       = kind{404, "not-found", "No such resource"}
-	probUnknownParty   = kind{404, "unknown-party", "No such alias is registered"}
-	probUnknownPayee   = kind{422, "unknown-party", "The payee alias is not registered"}
-	probMethod         = kind{405, "method-not-allowed", "Method not allowed"}
-	probConflict       = kind{409, "duplicate-conflict", "Conflicts with an existing resource"}
-	probTooLarge       = kind{413, "payload-too-large", "The request body is too large"}
-	probMediaType      = kind{415, "unsupported-media-type", "The body must be application/json"}
-	probInsufficient   = kind{422, "insufficient-funds", "The payer's available balance does not cover amount and fee"}
-	probSuspended      = kind{422, "participant-suspended", "A participant of the transfer is suspended"}
-	probCurrency       = kind{422, "currency-not-enabled", "The currency is not enabled for a participant of the transfer"}
-	probSame           = kind{422, "same-participant", "Payer and payee are the same participant"}
-	probQuoteExpired   = kind{422, "quote-expired", "The quote has expired"}
-	probQuoteMismatch  = kind{422, "quote-mismatch", "The quote does not match the transfer"}
-	probLimitPosition  = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
-	probRateLimited    = kind{429, "rate-limited", "Too many requests"}
-	probWindowOpen     = kind{409, "window-open", "The settlement window is still open"}
-	probSettleAmount   = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
-	probInternal       = kind{500, "internal", "Internal error"}
-	probUnavailable    = kind{503, "unavailable", "The switch is not able to take requests now"}
-	probUnknownKindErr = probInternal
+	probInvalid       = kind{400, "invalid-request", "The request is malformed or invalid"}
+	probUnauthorized  = kind{401, "unauthorized", "Missing or invalid credentials"}
+	probForbidden     = kind{403, "forbidden", "Not allowed for these credentials"}
+	probNotFound      = kind{404, "not-found", "No such resource"}
+	probUnknownParty  = kind{404, "unknown-party", "No such alias is registered"}
+	probUnknownPayee  = kind{422, "unknown-party", "The payee alias is not registered"}
+	probMethod        = kind{405, "method-not-allowed", "Method not allowed"}
+	probConflict      = kind{409, "duplicate-conflict", "Conflicts with an existing resource"}
+	probTooLarge      = kind{413, "payload-too-large", "The request body is too large"}
+	probMediaType     = kind{415, "unsupported-media-type", "The body must be application/json"}
+	probInsufficient  = kind{422, "insufficient-funds", "The payer's available balance does not cover amount and fee"}
+	probSuspended     = kind{422, "participant-suspended", "A participant of the transfer is suspended"}
+	probCurrency      = kind{422, "currency-not-enabled", "The currency is not enabled for a participant of the transfer"}
+	probSame          = kind{422, "same-participant", "Payer and payee are the same participant"}
+	probQuoteExpired  = kind{422, "quote-expired", "The quote has expired"}
+	probQuoteMismatch = kind{422, "quote-mismatch", "The quote does not match the transfer"}
+	probLimitPosition = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
+	probRateLimited   = kind{429, "rate-limited", "Too many requests"}
+	probWindowOpen    = kind{409, "window-open", "The settlement window is still open"}
+	probSettleAmount  = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
+	probInternal      = kind{500, "internal", "Internal error"}
+	probUnavailable   = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
 
-// errorKinds maps the errors of the core packages to problem types, in
-// one table; the first match wins.
-var errorKinds = []struct {
-	err  error
-	kind kind
-}{
-	{participant.ErrInvalid, probInvalid},
-	{participant.ErrExists, probConflict},
-	{participant.ErrNotFound, probNotFound},
-	{participant.ErrUnauthorized, probUnauthorized},
-	{directory.ErrInvalidValue, probInvalid},
-	{directory.ErrInvalidType, probInvalid},
-	{directory.ErrInvalidParty, probInvalid},
-	{directory.ErrInvalidCursor, probInvalid},
-	{directory.ErrBatchTooLarge, probInvalid},
-	{directory.ErrUnknownParticipant, probNotFound},
-	{directory.ErrOwnedByOther, probConflict},
-	{directory.ErrNotOwner, probForbidden},
-	{directory.ErrNotFound, probUnknownParty},
-	{quote.ErrInvalid, probInvalid},
-	{money.ErrUnknownCurrency, probInvalid},
-	{money.ErrSyntax, probInvalid},
-	{money.ErrPrecision, probInvalid},
-	{money.ErrOverflow, probInvalid},
-	{transfer.ErrInvalid, probInvalid},
-	{transfer.ErrUnknownParty, probUnknownPayee},
-	{transfer.ErrConflict, probConflict},
-	{transfer.ErrInsufficientFunds, probInsufficient},
-	{transfer.ErrSuspended, probSuspended},
-	{transfer.ErrCurrency, probCurrency},
-	{transfer.ErrSameParticipant, probSame},
-	{transfer.ErrQuoteExpired, probQuoteExpired},
-	{transfer.ErrQuoteMismatch, probQuoteMismatch},
-	{transfer.ErrNotFound, probNotFound},
-	{transfer.ErrLimitBelowPosition, probLimitPosition},
-	{liquidity.ErrInvalid, probInvalid},
-	{liquidity.ErrCurrency, probCurrency},
-	{settlement.ErrNotFound, probNotFound},
-	{settlement.ErrOpen, probWindowOpen},
-	{settlement.ErrAmount, probSettleAmount},
-	{settlement.ErrInsufficientFunds, probInsufficient},
-	{audit.ErrInvalid, probInvalid},
-	{audit.ErrNotFound, probNotFound},
-	{audit.ErrUnknownWitness, probForbidden},
-	{audit.ErrWitnessExists, probConflict},
-	{audit.ErrClosed, probUnavailable},
-	{store.ErrClosed, probUnavailable},
-	{journal.ErrStopped, probUnavailable},
-	{journal.ErrClosed, probUnavailable},
+// statusName keys problem types by status and name.
+type statusName struct {
+	status int
+	name   string
 }
 
-// kindOf returns the problem type of err.
-func kindOf(err error) kind {
-	for _, k := range errorKinds {
-		if errors.Is(err, k.err) {
-			return k.kind
-		}
+// faultKinds are the problem types that core errors become.
+var faultKinds = func() map[statusName]kind {
+	m := map[statusName]kind{}
+	for _, k := range []kind{probInvalid, probUnauthorized, probForbidden, probNotFound, probUnknownParty, probUnknownPayee,
+		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
+		probLimitPosition, probWindowOpen, probSettleAmount, probInternal, probUnavailable} {
+		m[statusName{k.status, k.name}] = k
 	}
-	return probUnknownKindErr
+	return m
+}()
+
+// statusOf is the HTTP status of each fault kind: the one place the JSON
+// API maps the core's kinds.
+var statusOf = [...]int{
+	fault.Internal:     http.StatusInternalServerError,
+	fault.Invalid:      http.StatusBadRequest,
+	fault.Unauthorized: http.StatusUnauthorized,
+	fault.Forbidden:    http.StatusForbidden,
+	fault.NotFound:     http.StatusNotFound,
+	fault.Conflict:     http.StatusConflict,
+	fault.Refused:      http.StatusUnprocessableEntity,
+	fault.Unavailable:  http.StatusServiceUnavailable,
+}
+
+// kindOf returns the problem type of err: the one its fault code names,
+// with the status of its fault kind. A code the API has no problem type
+// for yet keeps its name, with the kind's status and a generic title; an
+// error of no fault kind is internal.
+func kindOf(err error) kind {
+	e := fault.Of(err)
+	if e == nil || e.Kind() == fault.Internal {
+		return probInternal
+	}
+	status := statusOf[e.Kind()]
+	if k, ok := faultKinds[statusName{status, e.Code()}]; ok {
+		return k
+	}
+	return kind{status, e.Code(), http.StatusText(status)}
 }
 
 // problemOf builds the problem document for an error. Internal errors

@@ -7,14 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/wire"
 )
 
 // TestNoRoute checks the answers to what no route matches: problems, not
 // the mux's plain text or redirects.
 func TestNoRoute(t *testing.T) {
-	s := api.New(api.Config{})
+	s := routingServer(t, "operator")
 	for _, c := range []struct {
 		method, target string
 		status         int

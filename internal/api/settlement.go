@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/wire"
@@ -18,7 +19,7 @@ func windowToWire(w settlement.Window) wire.SettlementWindow {
 		OpenedAt: w.OpenedAt, ClosedAt: w.ClosedAt, Next: w.Next}
 }
 
-func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	q := r.URL.Query()
 	var c money.Currency
 	if code := q.Get("currency"); code != "" {
@@ -47,7 +48,7 @@ func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ principal
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	x, err := s.Settlement.Window(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -56,7 +57,7 @@ func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ principal) 
 	reply(w, http.StatusOK, windowToWire(x))
 }
 
-func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	x, err := s.Settlement.Close(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -68,7 +69,7 @@ func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ principal
 // report shows a closed window's report: everything to the operator, a
 // participant's own position and instruction to that participant. With
 // Accept: text/csv it is a CSV table.
-func (s *Server) report(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) report(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	rep, err := s.Settlement.Report(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -76,19 +77,19 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, who principal) {
 	}
 	c := rep.Window.Currency
 	out := wire.SettlementReport{Window: windowToWire(rep.Window), Positions: []wire.Position{}, Instructions: []wire.Instruction{}}
-	if who.operator {
+	if who.SeesAll() {
 		// The totals are the scheme's; a participant sees its own part.
 		n := rep.Transfers
 		out.HubFees, out.Transfers, out.Volume = rep.HubFees.Format(c), &n, rep.Volume.Format(c)
 	}
 	for _, p := range rep.Positions {
-		if who.is(p.Participant) {
+		if who.Covers(p.Participant) {
 			out.Positions = append(out.Positions, wire.Position{Participant: p.Participant, Sent: p.Sent.Format(c),
 				Received: p.Received.Format(c), Fees: p.Fees.Format(c), Net: p.Net.Format(c), Transfers: p.Transfers})
 		}
 	}
 	for _, in := range rep.Instructions {
-		if who.is(in.Participant) {
+		if who.Covers(in.Participant) {
 			out.Instructions = append(out.Instructions, wire.Instruction{Participant: in.Participant, Direction: string(in.Direction),
 				Amount: in.Amount.Format(c), Confirmed: in.Confirmed, ConfirmedAt: in.ConfirmedAt})
 		}
@@ -140,7 +141,7 @@ func writeCSV(w http.ResponseWriter, rep wire.SettlementReport) {
 	w.Write(buf.Bytes())
 }
 
-func (s *Server) confirmSettlement(w http.ResponseWriter, r *http.Request, _ principal) {
+func (s *Server) confirmSettlement(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	var req wire.Confirmation
 	if !decode(w, r, bodyMax, &req) {
 		return

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
@@ -29,19 +30,34 @@ func request(nt wire.NewTransfer) (transfer.Request, error) {
 		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note}, nil
 }
 
-// shown converts a transfer for a viewer: the payee's own account
-// reference only for the payee participant and the operator.
-func shown(t transfer.Transfer, who principal) wire.Transfer {
-	return wire.FromTransfer(t, showAccount(&t, who))
+// transferOut converts a transfer for an answer; the payee's account
+// reference is included only if showAccount.
+func transferOut(t *transfer.Transfer, showAccount bool) wire.TransferOut {
+	o := wire.TransferOut{
+		ID: t.ID, State: string(t.State), Payer: t.Payer,
+		Payee:  wire.PayeeRef{Type: t.Payee.Type, Value: t.Payee.Value, Participant: t.Payee.Participant},
+		Amount: t.Amount, Fee: t.Fee, Currency: t.Currency,
+		QuoteID: t.QuoteID, Note: t.Note, Reason: t.Reason, CreatedAt: t.CreatedAt,
+	}
+	if showAccount {
+		o.Payee.Account = t.Payee.Account
+	}
+	return o
+}
+
+// shown converts a transfer for a viewer.
+func shown(t *transfer.Transfer, who *auth.Principal) wire.Transfer {
+	o := transferOut(t, showAccount(t, who))
+	return o.Transfer()
 }
 
 // showAccount says whether who may see the payee's account reference:
-// the payee participant and the operator may.
-func showAccount(t *transfer.Transfer, who principal) bool {
-	return who.operator || who.participant.ID == t.Payee.Participant
+// the payee participant, the operator and the regulator may.
+func showAccount(t *transfer.Transfer, who *auth.Principal) bool {
+	return who.SeesAll() || who.Participant.ID == t.Payee.Participant
 }
 
-func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	var req wire.NewQuote
 	if !decode(w, r, bodyMax, &req) {
 		return
@@ -55,7 +71,7 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who princip
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := s.Transfers.Quote(r.Context(), who.participant, transfer.Request{
+	q, err := s.Transfers.Quote(r.Context(), who.Participant, transfer.Request{
 		PayeeType: req.Payee.Type, PayeeValue: req.Payee.Value, Amount: amt, Currency: c})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -66,7 +82,7 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who princip
 		Amount: q.Amount.Format(c), Fee: q.Fee.Format(c), Currency: c.String(), ExpiresAt: q.ExpiresAt})
 }
 
-func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	var nt wire.NewTransfer
 	if !decode(w, r, bodyMax, &nt) {
 		return
@@ -76,7 +92,7 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who prin
 		s.writeError(w, r, err)
 		return
 	}
-	t, created, err := s.Transfers.Create(r.Context(), who.participant, req)
+	t, created, err := s.Transfers.Create(r.Context(), who.Participant, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -90,15 +106,16 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who prin
 }
 
 // replyTransfer answers with the transfer as who may see it.
-func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who principal) {
+func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who *auth.Principal) {
 	bp := getBuf()
 	defer putBuf(bp)
-	b, err := wire.AppendTransfer((*bp)[:0], t, showAccount(t, who))
+	o := transferOut(t, showAccount(t, who))
+	b, err := wire.AppendTransfer((*bp)[:0], &o)
 	*bp = b
 	s.replyAppended(w, r, status, b, err)
 }
 
-func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	var batch wire.TransferBatch
 	if !decode(w, r, batchBodyMax, &batch) {
 		return
@@ -121,7 +138,7 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who pri
 		reqs = append(reqs, req)
 		at = append(at, i)
 	}
-	for k, o := range s.Transfers.CreateMany(r.Context(), who.participant, reqs) {
+	for k, o := range s.Transfers.CreateMany(r.Context(), who.Participant, reqs) {
 		outs[at[k]] = o
 	}
 	bp := getBuf()
@@ -143,7 +160,7 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who pri
 
 // appendResult appends one entry of a batch answer: the status the
 // single endpoint would have answered, with the transfer or the problem.
-func appendResult(b []byte, o *transfer.Outcome, who principal) ([]byte, error) {
+func appendResult(b []byte, o *transfer.Outcome, who *auth.Principal) ([]byte, error) {
 	if o.Err != nil {
 		prob := problemOf(kindOf(o.Err), o.Err.Error())
 		b = append(b, `{"status":`...)
@@ -159,12 +176,13 @@ func appendResult(b []byte, o *transfer.Outcome, who principal) ([]byte, error) 
 	b = append(b, `{"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"transfer":`...)
-	b, err := wire.AppendTransfer(b, &o.Transfer, showAccount(&o.Transfer, who))
+	t := transferOut(&o.Transfer, showAccount(&o.Transfer, who))
+	b, err := wire.AppendTransfer(b, &t)
 	return append(b, '}'), err
 }
 
-func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who principal) {
-	v := transfer.Viewer{Participant: who.participant.ID}
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+	v := transfer.Viewer{Participant: who.ParticipantID()}
 	t, err := s.Transfers.Get(r.Context(), v, r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -192,7 +210,7 @@ func parseSince(s string) (int64, bool) {
 	return int64(binary.BigEndian.Uint64(b[2:])), true
 }
 
-func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who principal) {
+func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
 	q := r.URL.Query()
 	since, ok := parseSince(q.Get("since"))
 	if !ok {
@@ -205,11 +223,11 @@ func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who princ
 	}
 	var p participant.Participant
 	switch {
-	case !who.operator && q.Get("participant") != "" && q.Get("participant") != who.participant.ID:
+	case !who.SeesAll() && q.Get("participant") != "" && q.Get("participant") != who.Participant.ID:
 		writeProblem(w, probForbidden, "a participant lists only its own transfers")
 		return
-	case !who.operator:
-		p = who.participant
+	case !who.SeesAll():
+		p = who.Participant
 	case q.Get("participant") == "":
 		writeProblem(w, probInvalid, "the operator lists a participant's transfers with ?participant=")
 		return
@@ -227,7 +245,7 @@ func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who princ
 	}
 	out := wire.Transfers{Transfers: make([]wire.Transfer, len(ts))}
 	for i, t := range ts {
-		out.Transfers[i] = shown(t, who)
+		out.Transfers[i] = shown(&t, who)
 	}
 	if next != 0 {
 		out.Next = cursor(next)

@@ -17,7 +17,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
-	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/purpose"
 )
 
 var restartTransfers = flag.Int("restart-transfers", 10_000_000, "transfers stored before BenchmarkAppRestart reopens the switch")
@@ -80,7 +80,7 @@ func BenchmarkAppRestart(b *testing.B) {
 							var id ledger.ID
 							binary.BigEndian.PutUint64(id[8:], n)
 							cmds[i] = ledger.Command{Kind: ledger.KindPost, ID: id, Debit: accts[n%2], Credit: accts[1-n%2],
-								Amount: money.Amount(1 + n%1000), Purpose: transfer.PurposePayment}
+								Amount: money.Amount(1 + n%1000), Purpose: purpose.Payment}
 						}
 						if _, err := a.Journal.Submit(context.Background(), cmds); err != nil {
 							b.Error(err)

@@ -16,8 +16,8 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/settlement"
-	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -116,14 +116,14 @@ func recompute(t *testing.T, a *app.App, from, to int64) map[string][4]money.Amo
 			return nil
 		}
 		switch e.Purpose {
-		case transfer.PurposePayment:
+		case purpose.Payment:
 			d, c := out[name(e.Debit)], out[name(e.Credit)]
 			d[0] += e.Amount
 			d[3] -= e.Amount
 			c[1] += e.Amount
 			c[3] += e.Amount
 			out[name(e.Debit)], out[name(e.Credit)] = d, c
-		case transfer.PurposeFee:
+		case purpose.Fee:
 			d, c := out[name(e.Debit)], out[name(e.Credit)]
 			d[2] += e.Amount
 			d[3] -= e.Amount

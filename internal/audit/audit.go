@@ -46,39 +46,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
+
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/hulian/hulian/internal/atomicfile"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
-	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/purpose"
 )
 
 // Errors of the audit log.
 var (
 	// ErrNotFound means there is no such leaf, transfer or tree size.
-	ErrNotFound = errors.New("audit: not found")
+	ErrNotFound = fault.New(fault.NotFound, "", "audit: not found")
 	// ErrInvalid means a malformed request, checkpoint or key.
-	ErrInvalid = errors.New("audit: invalid")
+	ErrInvalid = fault.New(fault.Invalid, "", "audit: invalid")
 	// ErrUnknownWitness means a co-signature by a key that is not
 	// registered as a witness.
-	ErrUnknownWitness = errors.New("audit: unknown witness")
+	ErrUnknownWitness = fault.New(fault.Forbidden, "", "audit: unknown witness")
 	// ErrWitnessExists means a witness of that name is registered with
 	// another key.
-	ErrWitnessExists = errors.New("audit: witness registered with another key")
+	ErrWitnessExists = fault.New(fault.Conflict, "", "audit: witness registered with another key")
 	// ErrRollback means the ledger holds fewer events than the audit log
 	// has signed for: events were removed, or an older copy restored.
-	ErrRollback = errors.New("audit: the ledger has fewer events than the audit log signed")
+	ErrRollback = fault.New(fault.Conflict, "audit-rollback", "audit: the ledger has fewer events than the audit log signed")
 	// ErrFork means the ledger's events do not hash to a checkpoint the
 	// switch signed: events were altered or reordered.
-	ErrFork = errors.New("audit: the ledger does not match a signed checkpoint")
+	ErrFork = fault.New(fault.Conflict, "audit-fork", "audit: the ledger does not match a signed checkpoint")
 	// ErrMismatch means offline verification found a discrepancy.
-	ErrMismatch = errors.New("audit: verification failed")
+	ErrMismatch = fault.New(fault.Internal, "", "audit: verification failed")
 	// ErrCorruptFile means one of the audit log's own files is damaged.
-	ErrCorruptFile = errors.New("audit: damaged file")
+	ErrCorruptFile = fault.New(fault.Internal, "", "audit: damaged file")
 	// ErrClosed means the log was closed.
-	ErrClosed = errors.New("audit: closed")
+	ErrClosed = fault.New(fault.Unavailable, "", "audit: closed")
 )
 
 // Journal is what the log reads: the ledger's durable events, in commit
@@ -481,7 +483,7 @@ func (l *Log) catchUp(ctx context.Context) (closed bool, err error) {
 			if err := l.appendEvent(raw); err != nil {
 				return err
 			}
-			if kind, purpose := ledger.EventKindPurpose(raw); kind == ledger.KindMark && purpose == transfer.PurposeWindowClose {
+			if kind, p := ledger.EventKindPurpose(raw); kind == ledger.KindMark && p == purpose.WindowClose {
 				closed = true
 			}
 			if n++; n >= stepMax {

@@ -16,9 +16,8 @@ import (
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/store"
-	"github.com/hulian/hulian/internal/transfer"
 )
 
 var cny = money.MustCurrency("CNY")
@@ -250,7 +249,7 @@ func TestWindowCloseSigns(t *testing.T) {
 	if got := l.Latest().Size; got != 4 {
 		t.Fatalf("signed %d before the hour passed", got)
 	}
-	if _, err := f.j.Submit(ctx, []ledger.Command{{Kind: ledger.KindMark, ID: tid(7, 1), Currency: cny, Purpose: transfer.PurposeWindowClose, Meta: "CNY-1"}}); err != nil {
+	if _, err := f.j.Submit(ctx, []ledger.Command{{Kind: ledger.KindMark, ID: tid(7, 1), Currency: cny, Purpose: purpose.WindowClose, Meta: "CNY-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -303,14 +302,8 @@ func TestCosignature(t *testing.T) {
 	}
 }
 
-// TestParticipantStatusPurpose keeps the two definitions of the status
-// mark's purpose one.
-func TestParticipantStatusPurpose(t *testing.T) {
-	// docs/formats.md documents 7.
-	purposes := []uint16{transfer.PurposeStatus, participant.PurposeStatus}
-	if purposes[0] != 7 || purposes[1] != 7 {
-		t.Fatal(purposes)
-	}
+// TestDecodePaymentRecordRefusesShort: a record cut short is refused.
+func TestDecodePaymentRecordRefusesShort(t *testing.T) {
 	if _, err := audit.DecodePaymentRecord(string([]byte{1, 0})); err == nil {
 		t.Fatal("short record decoded")
 	}

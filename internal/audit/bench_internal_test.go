@@ -9,7 +9,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/purpose"
 )
 
 // BenchmarkAppend measures appending leaves: encoding a payment-sized
@@ -21,7 +21,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.close()
-	e := ledger.Event{Kind: ledger.KindPost, Purpose: transfer.PurposePayment, Currency: money.MustCurrency("CNY"),
+	e := ledger.Event{Kind: ledger.KindPost, Purpose: purpose.Payment, Currency: money.MustCurrency("CNY"),
 		Debit: 1, Credit: 2, Amount: 12345, Meta: string(make([]byte, 80))}
 	var buf [ledger.EventFixedSize + ledger.MetaMax]byte
 	b.ResetTimer()

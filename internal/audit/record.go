@@ -9,7 +9,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/purpose"
 )
 
 // PaymentRecord is a payment's own record, the Meta of its first ledger
@@ -46,17 +46,7 @@ func DecodePaymentRecord(meta string) (PaymentRecord, error) {
 // IsPayment reports whether e is a payment's first event, the one whose
 // Meta is its payment record and whose leaf proves the payment.
 func IsPayment(e *ledger.Event) bool {
-	return e.Purpose == transfer.PurposePayment && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve)
-}
-
-var purposeNames = map[uint16]string{
-	transfer.PurposePayment:     "payment",
-	transfer.PurposeFee:         "fee",
-	transfer.PurposeDeposit:     "deposit",
-	transfer.PurposeWithdrawal:  "withdrawal",
-	transfer.PurposeSettlement:  "settlement",
-	transfer.PurposeWindowClose: "window-close",
-	transfer.PurposeStatus:      "participant-status",
+	return e.Purpose == purpose.Payment && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve)
 }
 
 // Describe names an event for a person: its time, kind, purpose, money
@@ -65,7 +55,7 @@ var purposeNames = map[uint16]string{
 func Describe(e *ledger.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ts %d (%s), %s", e.Timestamp, time.Unix(0, e.Timestamp).UTC().Format(time.RFC3339Nano), e.Kind)
-	if p, ok := purposeNames[e.Purpose]; ok {
+	if p, ok := purpose.Name(e.Purpose); ok {
 		b.WriteString(" " + p)
 	} else if e.Purpose != 0 {
 		b.WriteString(" purpose " + strconv.Itoa(int(e.Purpose)))

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -47,7 +49,7 @@ type Source interface {
 }
 
 // ErrRunning means the switch has the store open: stop it first.
-var ErrRunning = errors.New("audit: the switch is running on this store: stop it first")
+var ErrRunning = fault.New(fault.Conflict, "", "audit: the switch is running on this store: stop it first")
 
 // embedded reads the embedded store's segment files, read-only, with its
 // own code: it shares the format (package frame) with the engine but not

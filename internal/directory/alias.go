@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hulian/hulian/internal/fault"
+
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -36,11 +38,11 @@ const (
 // sent something unusable: refuse the request (HTTP 400), do not retry.
 var (
 	// ErrInvalidType: the alias type is not one of the five types.
-	ErrInvalidType = errors.New("directory: unknown alias type")
+	ErrInvalidType = fault.New(fault.Invalid, "", "directory: unknown alias type")
 	// ErrInvalidValue: the value is not a valid alias of its type; the
 	// wrapping error says why, without echoing the value (it is personal
 	// data and errors end up in logs).
-	ErrInvalidValue = errors.New("directory: invalid alias value")
+	ErrInvalidValue = fault.New(fault.Invalid, "", "directory: invalid alias value")
 )
 
 // Limits of alias values, after normalization.
@@ -155,6 +157,17 @@ func LookupKey(t Type, value, defaultRegion string) (string, error) {
 		return value, nil
 	}
 	return Normalize(t, value, defaultRegion)
+}
+
+// DefaultRegion is the default region of national phone numbers: the
+// switch was first built for China's wallets.
+const DefaultRegion = "CN"
+
+// ValidRegion reports whether r is a region whose national phone numbers
+// can be read (a two-letter code such as "CN", in either case): the
+// switch's default region for numbers given without '+'.
+func ValidRegion(r string) bool {
+	return len(r) == 2 && phonenumbers.GetCountryCodeForRegion(strings.ToUpper(r)) != 0
 }
 
 func isE164(v string) bool {

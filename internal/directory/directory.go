@@ -25,6 +25,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/sqldb"
 )
@@ -35,30 +36,30 @@ import (
 var (
 	// ErrNotFound: no such alias. For a lookup, tell the payer the payee
 	// is not registered (HTTP 404); for a delete, there is nothing to do.
-	ErrNotFound = errors.New("directory: alias not found")
+	ErrNotFound = fault.New(fault.NotFound, "unknown-party", "directory: alias not found")
 	// ErrOwnedByOther: the alias is registered to another participant.
 	// Refuse the registration (HTTP 409); the end user must first have
 	// the other participant delete it (portability is a process, not an
 	// API call).
-	ErrOwnedByOther = errors.New("directory: alias is registered to another participant")
+	ErrOwnedByOther = fault.New(fault.Conflict, "", "directory: alias is registered to another participant")
 	// ErrNotOwner: a participant tried to delete an alias it does not
 	// own. Refuse (HTTP 403 or 404); do not retry.
-	ErrNotOwner = errors.New("directory: alias is owned by another participant")
+	ErrNotOwner = fault.New(fault.Forbidden, "", "directory: alias is owned by another participant")
 	// ErrInvalidParty: a field of a Party to register other than its
 	// alias is unusable (participant, name, account, currency). Refuse
 	// the request (HTTP 400); do not retry. (An unusable alias is
 	// ErrInvalidType or ErrInvalidValue, which a value not in normalized
 	// form also is.)
-	ErrInvalidParty = errors.New("directory: invalid party")
+	ErrInvalidParty = fault.New(fault.Invalid, "", "directory: invalid party")
 	// ErrUnknownParticipant: the owning participant does not exist. A
 	// bug or a race with participant administration; do not retry.
-	ErrUnknownParticipant = errors.New("directory: unknown participant")
+	ErrUnknownParticipant = fault.New(fault.NotFound, "", "directory: unknown participant")
 	// ErrInvalidCursor: List was given a cursor it did not make. Start
 	// again without one.
-	ErrInvalidCursor = errors.New("directory: invalid list cursor")
+	ErrInvalidCursor = fault.New(fault.Invalid, "", "directory: invalid list cursor")
 	// ErrBatchTooLarge: RegisterMany was given more than MaxBatch
 	// parties. Split the batch.
-	ErrBatchTooLarge = errors.New("directory: batch too large")
+	ErrBatchTooLarge = fault.New(fault.Invalid, "", "directory: batch too large")
 )
 
 // Limits.

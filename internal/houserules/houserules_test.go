@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -95,8 +96,8 @@ func TestLedgerReadsNoClock(t *testing.T) {
 	}
 }
 
-// TestLedgerImports: the ledger imports nothing of ours but money, and
-// does no I/O.
+// TestLedgerImports: the ledger imports nothing of ours but money and
+// fault (the names of its refusals), and does no I/O.
 func TestLedgerImports(t *testing.T) {
 	banned := []string{"os", "net", "net/http", "database/sql", "io/ioutil", "syscall"}
 	for _, f := range sources(t) {
@@ -105,7 +106,7 @@ func TestLedgerImports(t *testing.T) {
 		}
 		for _, imp := range f.ast.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			if strings.HasPrefix(p, "github.com/hulian/hulian/") && p != "github.com/hulian/hulian/internal/money" {
+			if strings.HasPrefix(p, "github.com/hulian/hulian/") && p != "github.com/hulian/hulian/internal/money" && p != "github.com/hulian/hulian/internal/fault" {
 				t.Errorf("%s imports %s", f.path, p)
 			}
 			for _, b := range banned {
@@ -131,4 +132,107 @@ func TestPgxStaysAtTheEdge(t *testing.T) {
 			}
 		}
 	}
+}
+
+// imports returns, for each package directory of the tree, the import
+// paths its files (tests excluded) import.
+func imports(t *testing.T) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range sources(t) {
+		dir := path.Dir(f.path)
+		for _, imp := range f.ast.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			out[dir] = append(out[dir], p)
+		}
+	}
+	return out
+}
+
+const module = "github.com/hulian/hulian/"
+
+// closure returns every import path that the package in dir depends on,
+// through the packages of the tree.
+func closure(graph map[string][]string, dir string) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(d string) {
+		for _, p := range graph[d] {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if strings.HasPrefix(p, module) {
+				walk(strings.TrimPrefix(p, module))
+			}
+		}
+	}
+	walk(dir)
+	return seen
+}
+
+// TestWireDependsOnNothingInside: the JSON contract imports only money
+// (which brings fault, its errors' kinds) and libraries outside the
+// tree, so that a participant's side can use it without the switch.
+func TestWireDependsOnNothingInside(t *testing.T) {
+	allowed := map[string]bool{module + "internal/money": true, module + "internal/fault": true}
+	for p := range closure(imports(t), "internal/wire") {
+		if strings.HasPrefix(p, module) && !allowed[p] {
+			t.Errorf("internal/wire depends on %s", p)
+		}
+	}
+}
+
+// TestParticipantSideLinksNoDatabase: the simulated participants and the
+// load generator speak to the switch over HTTP only; they link no
+// database driver and no storage of the switch.
+func TestParticipantSideLinksNoDatabase(t *testing.T) {
+	graph := imports(t)
+	for _, dir := range []string{"internal/sim", "internal/loadgen"} {
+		for p := range closure(graph, dir) {
+			if strings.HasPrefix(p, "github.com/jackc/pgx") || strings.HasPrefix(p, "modernc.org/sqlite") ||
+				p == "database/sql" || p == module+"internal/sqldb" || strings.HasPrefix(p, module+"internal/store") {
+				t.Errorf("%s depends on %s", dir, p)
+			}
+		}
+	}
+}
+
+// TestSentinelErrorsHaveKinds: every exported sentinel error of the
+// switch's own packages is a fault.Error (or another package's), so that
+// every refusal reaches a front end with a kind and a code, never as an
+// untyped error answered 500.
+func TestSentinelErrorsHaveKinds(t *testing.T) {
+	// The participant side's packages do not answer requests.
+	exempt := []string{"internal/sim", "internal/loadgen", "internal/wire", "internal/houserules"}
+	for _, f := range sources(t) {
+		if under(f.path, exempt...) {
+			continue
+		}
+		for _, d := range f.ast.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !name.IsExported() || !strings.HasPrefix(name.Name, "Err") || i >= len(vs.Values) {
+						continue
+					}
+					call, ok := vs.Values[i].(*ast.CallExpr)
+					if !ok {
+						continue // an alias of another sentinel
+					}
+					if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "New" || !isIdent(sel.X, "fault") {
+						t.Errorf("%s: %s is not made by fault.New", f.path, name.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
 }

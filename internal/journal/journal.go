@@ -13,26 +13,26 @@ package journal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 )
 
 // Errors of the journal.
 var (
 	// ErrClosed means the journal was closed; nothing more is applied.
-	ErrClosed = errors.New("journal: closed")
+	ErrClosed = fault.New(fault.Unavailable, "", "journal: closed")
 	// ErrStopped means storage failed: the journal applies nothing more
 	// and the process should restart, which recovers the durable state.
 	// Whether commands of the failed batch took effect is unknown; their
 	// callers retry with the same ids.
-	ErrStopped = errors.New("journal: stopped after a storage failure")
+	ErrStopped = fault.New(fault.Unavailable, "", "journal: stopped after a storage failure")
 	// ErrTooMany means a submission holds more than ledger.BatchMax commands.
-	ErrTooMany = errors.New("journal: too many commands in one submission")
+	ErrTooMany = fault.New(fault.Internal, "", "journal: too many commands in one submission")
 )
 
 // Options tune the journal; the zero value is the default.

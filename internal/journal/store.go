@@ -2,8 +2,8 @@ package journal
 
 import (
 	"context"
-	"errors"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 )
 
@@ -34,4 +34,4 @@ type Store interface {
 }
 
 // ErrNotFound means there is no such event or transfer.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fault.New(fault.NotFound, "", "not found")

@@ -2,10 +2,10 @@ package ledger
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
 )
 
@@ -18,7 +18,7 @@ const EventFixedSize = 114
 const eventVersion = 1
 
 // ErrEncoding means bytes are not a valid encoded event.
-var ErrEncoding = errors.New("ledger: invalid event encoding")
+var ErrEncoding = fault.New(fault.Internal, "", "ledger: invalid event encoding")
 
 // AppendBinary appends the canonical encoding of e to b, big-endian at
 // fixed offsets, documented in docs/formats.md:

@@ -2,11 +2,11 @@ package ledger
 
 import (
 	"container/heap"
-	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
 )
 
@@ -625,7 +625,7 @@ func le64(b []byte) uint64 {
 // ErrReplay means stored events do not re-apply to the same result: the
 // storage is corrupt or from another ledger. The caller must not serve
 // from this state.
-var ErrReplay = errors.New("ledger: stored events do not replay")
+var ErrReplay = fault.New(fault.Internal, "", "ledger: stored events do not replay")
 
 // Replay re-applies a committed batch read back from storage. It turns
 // the events back into the commands that made them, applies those at the

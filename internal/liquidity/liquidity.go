@@ -18,13 +18,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-json-experiment/json"
-
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/wire"
 )
 
 // Kind is what an alert says.
@@ -58,9 +56,9 @@ type Threshold struct {
 // Errors of Set.
 var (
 	// ErrInvalid means a threshold is malformed.
-	ErrInvalid = errors.New("invalid liquidity threshold")
+	ErrInvalid = fault.New(fault.Invalid, "", "invalid liquidity threshold")
 	// ErrCurrency means the participant is not enabled for the currency.
-	ErrCurrency = errors.New("currency not enabled for the participant")
+	ErrCurrency = fault.New(fault.Refused, "currency-not-enabled", "currency not enabled for the participant")
 )
 
 // Accounts reads ledger accounts.
@@ -68,19 +66,32 @@ type Accounts interface {
 	Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error)
 }
 
-// Notifier tells a participant of an alert (a signed callback).
+// Notifier is told that a participant has a new alert to be called back
+// with: the callback deliverer, which delivers alerts in order, durably
+// and retried, from the alerts table.
 type Notifier interface {
-	Notify(ctx context.Context, p participant.Participant, body []byte) error
+	Wake(participant string)
+}
+
+// Participants is what the monitor needs of the participant registry.
+type Participants interface {
+	Get(id string) (participant.Participant, bool)
+}
+
+// Deps are what the monitor is built on; a nil Notifier leaves the
+// deliverer to find alerts at its next poll, a nil Now is time.Now.
+type Deps struct {
+	Accounts     Accounts
+	Participants Participants
+	DB           *sqldb.DB
+	Notifier     Notifier
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // Monitor watches thresholds.
 type Monitor struct {
-	accounts     Accounts
-	participants *participant.Registry
-	db           *sqldb.DB
-	notifier     Notifier
-	log          *slog.Logger
-	now          func() time.Time
+	Deps
 
 	mu         sync.Mutex
 	thresholds map[ledger.AccountID]*Threshold
@@ -89,10 +100,15 @@ type Monitor struct {
 }
 
 // Load reads the thresholds.
-func Load(ctx context.Context, a Accounts, p *participant.Registry, db *sqldb.DB, n Notifier, log *slog.Logger, now func() time.Time) (*Monitor, error) {
-	m := &Monitor{accounts: a, participants: p, db: db, notifier: n, log: log, now: now,
-		thresholds: map[ledger.AccountID]*Threshold{}, dirty: map[ledger.AccountID]bool{}, wake: make(chan struct{}, 1)}
-	rows, err := db.QueryContext(ctx, `SELECT participant, currency, threshold, below FROM liquidity_thresholds`)
+func Load(ctx context.Context, d Deps) (*Monitor, error) {
+	if d.Accounts == nil || d.Participants == nil || d.DB == nil || d.Log == nil {
+		return nil, errors.New("liquidity: accounts, participants, database and log are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	m := &Monitor{Deps: d, thresholds: map[ledger.AccountID]*Threshold{}, dirty: map[ledger.AccountID]bool{}, wake: make(chan struct{}, 1)}
+	rows, err := d.DB.QueryContext(ctx, `SELECT participant, currency, threshold, below FROM liquidity_thresholds`)
 	if err != nil {
 		return nil, fmt.Errorf("load liquidity thresholds: %w", err)
 	}
@@ -108,7 +124,7 @@ func Load(ctx context.Context, a Accounts, p *participant.Registry, db *sqldb.DB
 			return nil, err
 		}
 		t.Below = below != 0
-		if pp, ok := p.Get(t.Participant); ok {
+		if pp, ok := d.Participants.Get(t.Participant); ok {
 			m.thresholds[pp.Account(t.Currency)] = &t
 			m.dirty[pp.Account(t.Currency)] = true // check once at start
 		}
@@ -132,11 +148,11 @@ func (m *Monitor) Set(ctx context.Context, p participant.Participant, c money.Cu
 	if old := m.thresholds[acct]; old != nil {
 		t.Below = old.Below
 	}
-	err := m.db.Transact(ctx, func(tx *sql.Tx) error {
+	err := m.DB.Transact(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO liquidity_thresholds (participant, currency, threshold, below, updated_at)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (participant, currency) DO UPDATE SET threshold = excluded.threshold, updated_at = excluded.updated_at`,
-			p.ID, c.String(), int64(threshold), boolInt(t.Below), m.now().UnixNano())
+			p.ID, c.String(), int64(threshold), boolInt(t.Below), m.Now().UnixNano())
 		return err
 	})
 	if err != nil {
@@ -207,7 +223,7 @@ func (m *Monitor) Run(ctx context.Context) {
 		m.mu.Unlock()
 		for a := range dirty {
 			if err := m.check(ctx, a); err != nil && ctx.Err() == nil {
-				m.log.Error("liquidity check", "account", a, "err", err)
+				m.Log.Error("liquidity check", "account", a, "err", err)
 				m.mu.Lock()
 				m.dirty[a] = true // try again at the next wake
 				m.mu.Unlock()
@@ -233,7 +249,7 @@ func (m *Monitor) check(ctx context.Context, acct ledger.AccountID) error {
 	}
 	cur := *t
 	m.mu.Unlock()
-	a, err := m.accounts.Account(ctx, acct)
+	a, err := m.Accounts.Account(ctx, acct)
 	if err != nil {
 		return err
 	}
@@ -246,8 +262,8 @@ func (m *Monitor) check(ctx context.Context, acct ledger.AccountID) error {
 	if below {
 		kind = Low
 	}
-	al := Alert{Participant: cur.Participant, Currency: cur.Currency, Kind: kind, Available: avail, Threshold: cur.Threshold, At: m.now().UTC()}
-	err = m.db.Transact(ctx, func(tx *sql.Tx) error {
+	al := Alert{Participant: cur.Participant, Currency: cur.Currency, Kind: kind, Available: avail, Threshold: cur.Threshold, At: m.Now().UTC()}
+	err = m.DB.Transact(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE liquidity_thresholds SET below = $1, updated_at = $2 WHERE participant = $3 AND currency = $4`,
 			boolInt(below), al.At.UnixNano(), cur.Participant, cur.Currency.String()); err != nil {
 			return err
@@ -264,47 +280,19 @@ func (m *Monitor) check(ctx context.Context, acct ledger.AccountID) error {
 		t.Below = below
 	}
 	m.mu.Unlock()
-	m.log.Warn("liquidity alert", "participant", al.Participant, "currency", al.Currency.String(), "kind", al.Kind,
+	m.Log.Warn("liquidity alert", "participant", al.Participant, "currency", al.Currency.String(), "kind", al.Kind,
 		"available", al.Available.Format(al.Currency), "threshold", al.Threshold.Format(al.Currency))
-	if p, ok := m.participants.Get(al.Participant); ok && p.CallbackURL != "" && m.notifier != nil {
-		go m.notify(context.WithoutCancel(ctx), p, al)
+	if m.Notifier != nil {
+		m.Notifier.Wake(al.Participant)
 	}
 	return nil
-}
-
-// ToWire converts an alert.
-func (a Alert) ToWire() wire.LiquidityAlert {
-	return wire.LiquidityAlert{Seq: a.Seq, Participant: a.Participant, Currency: a.Currency.String(), Kind: string(a.Kind),
-		Available: a.Available.Format(a.Currency), Threshold: a.Threshold.Format(a.Currency), At: a.At}
-}
-
-// notify sends the alert to the participant, retrying a few times: an
-// alert is advice, and the operator's feed keeps it regardless.
-func (m *Monitor) notify(ctx context.Context, p participant.Participant, al Alert) {
-	w := al.ToWire()
-	body, err := json.Marshal(wire.Callback{Event: "liquidity." + string(al.Kind), Alert: &w})
-	if err != nil {
-		return
-	}
-	delay := 200 * time.Millisecond
-	for attempt := 0; attempt < 5; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = m.notifier.Notify(cctx, p, body)
-		cancel()
-		if err == nil {
-			return
-		}
-		time.Sleep(delay)
-		delay *= 2
-	}
-	m.log.Error("liquidity alert callback", "participant", p.ID, "err", err)
 }
 
 // Alerts returns alerts after seq, oldest first: all of them for the
 // operator (participant empty), or one participant's.
 func (m *Monitor) Alerts(ctx context.Context, participantID string, after int64, limit int) ([]Alert, error) {
 	q := `SELECT seq, participant, currency, kind, available, threshold, at FROM liquidity_alerts WHERE seq > $1 AND ($2 = '' OR participant = $2) ORDER BY seq LIMIT $3`
-	rows, err := m.db.QueryContext(ctx, q, after, participantID, limit)
+	rows, err := m.DB.QueryContext(ctx, q, after, participantID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("liquidity alerts: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // Currency is an ISO 4217 currency, held as its numeric code (CNY = 156).
@@ -25,13 +27,13 @@ type Amount int64
 // branch on these with errors.Is.
 var (
 	// ErrUnknownCurrency means the code is not an active ISO 4217 currency.
-	ErrUnknownCurrency = errors.New("unknown currency")
+	ErrUnknownCurrency = fault.New(fault.Invalid, "", "unknown currency")
 	// ErrSyntax means the text is not a plain decimal number.
-	ErrSyntax = errors.New("not a decimal amount")
+	ErrSyntax = fault.New(fault.Invalid, "", "not a decimal amount")
 	// ErrPrecision means the text has more decimals than the currency's exponent.
-	ErrPrecision = errors.New("too many decimals for the currency")
+	ErrPrecision = fault.New(fault.Invalid, "", "too many decimals for the currency")
 	// ErrOverflow means the result does not fit in an int64 of minor units.
-	ErrOverflow = errors.New("amount out of range")
+	ErrOverflow = fault.New(fault.Invalid, "", "amount out of range")
 )
 
 var (

@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -26,8 +25,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/sqldb"
 )
 
@@ -125,13 +126,13 @@ func ExternalAccount(c money.Currency) ledger.AccountID { return AccountID(Hub, 
 // Errors of the registry. The API maps each to a problem type.
 var (
 	// ErrExists means a participant with that id exists: choose another id.
-	ErrExists = errors.New("participant exists")
+	ErrExists = fault.New(fault.Conflict, "", "participant exists")
 	// ErrNotFound means there is no such participant.
-	ErrNotFound = errors.New("participant not found")
+	ErrNotFound = fault.New(fault.NotFound, "", "participant not found")
 	// ErrInvalid means the request is malformed; the message says which field.
-	ErrInvalid = errors.New("invalid participant")
+	ErrInvalid = fault.New(fault.Invalid, "", "invalid participant")
 	// ErrUnauthorized means the credentials are missing or wrong.
-	ErrUnauthorized = errors.New("unauthorized")
+	ErrUnauthorized = fault.New(fault.Unauthorized, "", "unauthorized")
 )
 
 // Ledger is what the registry needs of the ledger: to open accounts.
@@ -300,8 +301,8 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: open accounts: %w", n.ID, err)
 	}
 	for i, x := range res {
-		if !x.Status.Succeeded() {
-			return Participant{}, Credentials{}, fmt.Errorf("create %s: open account %d: %v", n.ID, cmds[i].Account, x.Status)
+		if err := x.Status.Err(); err != nil {
+			return Participant{}, Credentials{}, fmt.Errorf("create %s: open account %d: %w", n.ID, cmds[i].Account, err)
 		}
 	}
 	secret, err := randomToken()
@@ -413,12 +414,8 @@ func (r *Registry) Authenticate(key string) (Participant, error) {
 	return *p, nil
 }
 
-// PurposeStatus is the ledger purpose of the mark that records a
-// participant's suspension or resumption (transfer.PurposeStatus).
-const PurposeStatus uint16 = 7
-
 // markStatus submits a ledger mark recording p's new status: purpose
-// PurposeStatus, in p's first currency, with Meta "<id>/<status>" and an
+// purpose.Status, in p's first currency, with Meta "<id>/<status>" and an
 // id derived from the participant, the status and the time of the
 // change.
 func (r *Registry) markStatus(ctx context.Context, p *Participant) error {
@@ -431,13 +428,13 @@ func (r *Registry) markStatus(ctx context.Context, p *Participant) error {
 	sum := sha256.Sum256(b)
 	var id ledger.ID
 	copy(id[:], sum[:])
-	cmd := ledger.Command{Kind: ledger.KindMark, ID: id, Currency: p.Currencies[0], Purpose: PurposeStatus, Meta: p.ID + "/" + string(p.Status)}
+	cmd := ledger.Command{Kind: ledger.KindMark, ID: id, Currency: p.Currencies[0], Purpose: purpose.Status, Meta: p.ID + "/" + string(p.Status)}
 	res, err := r.ledger.Submit(ctx, []ledger.Command{cmd})
 	if err != nil {
 		return fmt.Errorf("record status: %w", err)
 	}
-	if !res[0].Status.Succeeded() {
-		return fmt.Errorf("record status: %v", res[0].Status)
+	if err := res[0].Status.Err(); err != nil {
+		return fmt.Errorf("record status: %w", err)
 	}
 	return nil
 }

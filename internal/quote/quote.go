@@ -16,11 +16,11 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/sqldb"
 )
@@ -39,7 +39,7 @@ type Schedule struct {
 const RateBPSMax = 10000
 
 // ErrInvalid means a schedule or quote request is malformed.
-var ErrInvalid = errors.New("invalid fee schedule")
+var ErrInvalid = fault.New(fault.Invalid, "", "invalid fee schedule")
 
 // Validate checks the schedule's fields.
 func (s Schedule) Validate() error {
@@ -164,9 +164,9 @@ type Quote struct {
 // Errors of quote verification.
 var (
 	// ErrUnknown means the quote id is not one this switch issued.
-	ErrUnknown = errors.New("unknown quote")
+	ErrUnknown = fault.New(fault.Refused, "quote-mismatch", "unknown quote")
 	// ErrExpired means the quote's time is up: ask for a new one.
-	ErrExpired = errors.New("quote expired")
+	ErrExpired = fault.New(fault.Refused, "quote-expired", "quote expired")
 )
 
 // quoteVersion is the first byte of a quote token's payload.

@@ -25,12 +25,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/transfer"
 )
 
 // State is where a window stands.
@@ -104,15 +105,15 @@ type Report struct {
 var (
 	// ErrNotFound means there is no such window, or no instruction for
 	// that participant in it.
-	ErrNotFound = errors.New("settlement window not found")
+	ErrNotFound = fault.New(fault.NotFound, "", "settlement window not found")
 	// ErrOpen means the window is still open: close it first.
-	ErrOpen = errors.New("settlement window is open")
+	ErrOpen = fault.New(fault.Conflict, "window-open", "settlement window is open")
 	// ErrAmount means a confirmation's amount is not the instruction's:
 	// settling more (or less) than owed is refused.
-	ErrAmount = errors.New("amount differs from the settlement instruction")
+	ErrAmount = fault.New(fault.Refused, "settlement-amount-mismatch", "amount differs from the settlement instruction")
 	// ErrInsufficientFunds means a participant to be paid out no longer
 	// has the funds at the hub (it spent them in a later window).
-	ErrInsufficientFunds = errors.New("insufficient funds to pay out")
+	ErrInsufficientFunds = ledger.ErrInsufficientFunds
 )
 
 // Journal is what settlement needs of the ledger.
@@ -123,10 +124,25 @@ type Journal interface {
 	Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error)
 }
 
+// Participants is what settlement needs of the participant registry.
+type Participants interface {
+	Get(id string) (participant.Participant, bool)
+	ByNumber(n uint32) (participant.Participant, bool)
+	List() []participant.Participant
+}
+
+// Deps are what settlement is built on; a nil Now is time.Now.
+type Deps struct {
+	Journal      Journal
+	Participants Participants
+	DB           *sqldb.DB
+	Now          func() time.Time
+}
+
 // Service runs settlement.
 type Service struct {
 	journal      Journal
-	participants *participant.Registry
+	participants Participants
 	db           *sqldb.DB
 	now          func() time.Time
 
@@ -136,9 +152,15 @@ type Service struct {
 
 // Load reads the windows, finishes any close a crash interrupted, and
 // opens a first window for every currency in use.
-func Load(ctx context.Context, j Journal, p *participant.Registry, db *sqldb.DB, now func() time.Time) (*Service, error) {
-	s := &Service{journal: j, participants: p, db: db, now: now, windows: map[money.Currency][]*Window{}}
-	rows, err := db.QueryContext(ctx, `SELECT id, currency, number, opened_at, open_ts, close_ts FROM settlement_windows ORDER BY currency, number`)
+func Load(ctx context.Context, d Deps) (*Service, error) {
+	if d.Journal == nil || d.Participants == nil || d.DB == nil {
+		return nil, errors.New("settlement: journal, participants and database are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{journal: d.Journal, participants: d.Participants, db: d.DB, now: d.Now, windows: map[money.Currency][]*Window{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, currency, number, opened_at, open_ts, close_ts FROM settlement_windows ORDER BY currency, number`)
 	if err != nil {
 		return nil, fmt.Errorf("load settlement windows: %w", err)
 	}
@@ -363,7 +385,7 @@ func (s *Service) CloseAll(ctx context.Context) ([]Window, error) {
 func CloseCommand(w Window) ledger.Command {
 	return ledger.Command{
 		Kind: ledger.KindMark, ID: closeID(w.Currency, w.Number), Currency: w.Currency,
-		Purpose: transfer.PurposeWindowClose, Meta: w.ID,
+		Purpose: purpose.WindowClose, Meta: w.ID,
 	}
 }
 
@@ -374,8 +396,8 @@ func (s *Service) close(ctx context.Context, w *Window) error {
 	if err != nil {
 		return fmt.Errorf("close %s: %w", w.ID, err)
 	}
-	if !res[0].Status.Succeeded() {
-		return fmt.Errorf("close %s: ledger refused the mark: %v", w.ID, res[0].Status)
+	if err := res[0].Status.Err(); err != nil {
+		return fmt.Errorf("close %s: the mark: %w", w.ID, err)
 	}
 	return s.finishClose(ctx, w, res[0].Timestamp)
 }
@@ -437,13 +459,13 @@ func (s *Service) Positions(ctx context.Context, c money.Currency, from, to int6
 			return nil
 		}
 		switch e.Purpose {
-		case transfer.PurposePayment:
+		case purpose.Payment:
 			dr, cr := get(e.Debit), get(e.Credit)
 			dr.Sent += e.Amount
 			cr.Received += e.Amount
 			dr.Transfers++
 			cr.Transfers++
-		case transfer.PurposeFee:
+		case purpose.Fee:
 			get(e.Debit).Fees += e.Amount
 			get(e.Credit).Received += e.Amount
 		}
@@ -595,7 +617,7 @@ func (s *Service) Confirm(ctx context.Context, id, who string, amount money.Amou
 		acct = p.Account(w.Currency)
 	}
 	cmd := ledger.Command{Kind: ledger.KindPost, ID: settleID(id, who), Amount: in.Amount,
-		Purpose: transfer.PurposeSettlement, Meta: id + "/" + who}
+		Purpose: purpose.Settlement, Meta: id + "/" + who}
 	if in.Direction == Pay {
 		cmd.Debit, cmd.Credit = participant.ExternalAccount(w.Currency), acct
 	} else {
@@ -605,14 +627,11 @@ func (s *Service) Confirm(ctx context.Context, id, who string, amount money.Amou
 	if err != nil {
 		return Instruction{}, false, fmt.Errorf("confirm %s in %s: %w", who, id, err)
 	}
-	switch res[0].Status {
-	case ledger.StatusOK, ledger.StatusExists:
-		in.Confirmed, in.ConfirmedAt = true, time.Unix(0, res[0].Timestamp).UTC()
-		return in, res[0].Status == ledger.StatusOK, nil
-	case ledger.StatusInsufficientFunds:
-		return Instruction{}, false, fmt.Errorf("confirm %s in %s: %w", who, id, ErrInsufficientFunds)
+	if err := res[0].Status.Err(); err != nil {
+		return Instruction{}, false, fmt.Errorf("confirm %s in %s: %w", who, id, err)
 	}
-	return Instruction{}, false, fmt.Errorf("confirm %s in %s: ledger refused: %v", who, id, res[0].Status)
+	in.Confirmed, in.ConfirmedAt = true, time.Unix(0, res[0].Timestamp).UTC()
+	return in, res[0].Status == ledger.StatusOK, nil
 }
 
 // Schedule closes every currency's open window every interval (if not

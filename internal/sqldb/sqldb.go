@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hulian/hulian/internal/fault"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"modernc.org/sqlite"
@@ -99,7 +101,7 @@ func (db *DB) checkpoint() {
 
 // ErrConflict is returned by Transact when a transaction kept failing on
 // concurrent updates; the caller may retry the whole operation later.
-var ErrConflict = errors.New("sqldb: transaction conflicted too often")
+var ErrConflict = fault.New(fault.Unavailable, "", "sqldb: transaction conflicted too often")
 
 // OpenSQLite opens (creating) the SQLite database at file, in WAL mode
 // with synchronous=FULL so that a committed transaction survives power

@@ -26,6 +26,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/store/frame"
@@ -51,18 +52,18 @@ const (
 // Errors of the embedded engine.
 var (
 	// ErrLocked means another process has the data directory open.
-	ErrLocked = errors.New("store: data directory is in use by another process")
+	ErrLocked = fault.New(fault.Unavailable, "", "store: data directory is in use by another process")
 	// ErrCorrupt means the log holds bytes that are not a valid frame
 	// where a crash could not have left them. Restore from a copy.
-	ErrCorrupt = errors.New("store: log is corrupt")
+	ErrCorrupt = fault.New(fault.Internal, "", "store: log is corrupt")
 	// ErrSequence means an appended batch does not follow the last one.
-	ErrSequence = errors.New("store: batch out of sequence")
+	ErrSequence = fault.New(fault.Internal, "", "store: batch out of sequence")
 	// ErrNotReplayed means Append or a query came before Replay.
-	ErrNotReplayed = errors.New("store: Replay must come first")
+	ErrNotReplayed = fault.New(fault.Internal, "", "store: Replay must come first")
 	// ErrFailed means an earlier Append failed; the store takes no more.
-	ErrFailed = errors.New("store: an earlier append failed")
+	ErrFailed = fault.New(fault.Unavailable, "", "store: an earlier append failed")
 	// ErrClosed means the store was closed.
-	ErrClosed = errors.New("store: closed")
+	ErrClosed = fault.New(fault.Unavailable, "", "store: closed")
 )
 
 // Options tune the engine; the zero value is the default.

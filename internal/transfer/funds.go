@@ -14,6 +14,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/quote"
 )
 
@@ -59,29 +60,22 @@ func (s *Service) MoveFunds(ctx context.Context, p participant.Participant, f Fu
 		return Funds{}, false, fmt.Errorf("participant %s is not enabled for %s: %w", p.ID, f.Currency, ErrCurrency)
 	}
 	f.Participant = p.ID
-	cmd := ledger.Command{Kind: ledger.KindPost, Amount: f.Amount, Meta: p.ID + "/" + f.ID}
-	if f.Direction == Deposit {
-		cmd.ID, cmd.Debit, cmd.Credit, cmd.Purpose = ledgerID(legDeposit, f.ID), participant.ExternalAccount(f.Currency), p.Account(f.Currency), PurposeDeposit
-	} else {
-		cmd.ID, cmd.Debit, cmd.Credit, cmd.Purpose = ledgerID(legWithdrawal, f.ID), p.Account(f.Currency), participant.ExternalAccount(f.Currency), PurposeWithdrawal
+	cmd := ledger.Command{Kind: ledger.KindPost, Amount: f.Amount, Meta: p.ID + "/" + f.ID,
+		Debit: participant.ExternalAccount(f.Currency), Credit: p.Account(f.Currency), Purpose: purpose.Deposit}
+	if f.Direction == Withdrawal {
+		cmd.Debit, cmd.Credit, cmd.Purpose = cmd.Credit, cmd.Debit, purpose.Withdrawal
 	}
-	res, err := s.journal.Submit(ctx, []ledger.Command{cmd})
+	name, _ := purpose.Name(cmd.Purpose)
+	cmd.ID = ledgerID(name, f.ID)
+	res, err := s.Journal.Submit(ctx, []ledger.Command{cmd})
 	if err != nil {
 		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, err)
 	}
-	switch res[0].Status {
-	case ledger.StatusOK:
-		f.CreatedAt = time.Unix(0, res[0].Timestamp).UTC()
-		return f, true, nil
-	case ledger.StatusExists:
-		f.CreatedAt = time.Unix(0, res[0].Timestamp).UTC()
-		return f, false, nil
-	case ledger.StatusExistsDifferent:
-		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, ErrConflict)
-	case ledger.StatusInsufficientFunds:
-		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, ErrInsufficientFunds)
+	if err := res[0].Status.Err(); err != nil {
+		return Funds{}, false, fmt.Errorf("%s %s: %w", f.Direction, f.ID, err)
 	}
-	return Funds{}, false, fmt.Errorf("%s %s: ledger refused: %v", f.Direction, f.ID, res[0].Status)
+	f.CreatedAt = time.Unix(0, res[0].Timestamp).UTC()
+	return f, res[0].Status == ledger.StatusOK, nil
 }
 
 // SetNetDebitCap sets how far below zero the participant's balance in a
@@ -94,17 +88,14 @@ func (s *Service) SetNetDebitCap(ctx context.Context, p participant.Participant,
 	if !p.Uses(c) {
 		return fmt.Errorf("participant %s is not enabled for %s: %w", p.ID, c, ErrCurrency)
 	}
-	res, err := s.journal.Submit(ctx, []ledger.Command{{Kind: ledger.KindSetFloor, Account: p.Account(c), Floor: cap}})
+	res, err := s.Journal.Submit(ctx, []ledger.Command{{Kind: ledger.KindSetFloor, Account: p.Account(c), Floor: cap}})
 	if err != nil {
 		return fmt.Errorf("net debit cap of %s: %w", p.ID, err)
 	}
-	switch res[0].Status {
-	case ledger.StatusOK:
-		return nil
-	case ledger.StatusFloorBelowUsage:
-		return fmt.Errorf("net debit cap of %s in %s: %w", p.ID, c, ErrLimitBelowPosition)
+	if err := res[0].Status.Err(); err != nil {
+		return fmt.Errorf("net debit cap of %s in %s: %w", p.ID, c, err)
 	}
-	return fmt.Errorf("net debit cap of %s: ledger refused: %v", p.ID, res[0].Status)
+	return nil
 }
 
 // Balance is a participant's position in one currency.
@@ -120,7 +111,7 @@ type Balance struct {
 func (s *Service) Balances(ctx context.Context, p participant.Participant) ([]Balance, error) {
 	out := make([]Balance, 0, len(p.Currencies))
 	for _, c := range p.Currencies {
-		a, err := s.journal.Account(ctx, p.Account(c))
+		a, err := s.Journal.Account(ctx, p.Account(c))
 		if errors.Is(err, journal.ErrNotFound) {
 			continue
 		}
@@ -144,17 +135,17 @@ type HubBalance struct {
 func (s *Service) HubBalances(ctx context.Context) ([]HubBalance, error) {
 	seen := map[money.Currency]bool{}
 	var out []HubBalance
-	for _, p := range s.participants.List() {
+	for _, p := range s.Participants.List() {
 		for _, c := range p.Currencies {
 			if seen[c] {
 				continue
 			}
 			seen[c] = true
-			fees, err := s.journal.Account(ctx, participant.FeeAccount(c))
+			fees, err := s.Journal.Account(ctx, participant.FeeAccount(c))
 			if err != nil {
 				return nil, fmt.Errorf("hub fee account %s: %w", c, err)
 			}
-			ext, err := s.journal.Account(ctx, participant.ExternalAccount(c))
+			ext, err := s.Journal.Account(ctx, participant.ExternalAccount(c))
 			if err != nil {
 				return nil, fmt.Errorf("settlement bank account %s: %w", c, err)
 			}
@@ -165,19 +156,23 @@ func (s *Service) HubBalances(ctx context.Context) ([]HubBalance, error) {
 	return out, nil
 }
 
-// Quote prices a payment for a payer: it resolves the payee, works out
-// the fee and signs an offer valid for the quote TTL.
+// Quote prices a payment for a payer: it runs the pipeline's parse,
+// resolve and price stages, and signs an offer valid for the quote TTL.
 func (s *Service) Quote(ctx context.Context, payer participant.Participant, req Request) (QuoteOffer, error) {
 	req.ID = "quote"
 	req.QuoteID = ""
-	p, typ, err := s.parse(payer, &req)
-	if err != nil {
+	b := s.newBatch(payer, []Request{req}, modeByPayee)
+	p := &b.items[0]
+	if err := s.parseOne(&payer, p); err != nil {
 		return QuoteOffer{}, err
 	}
-	if err := s.resolve(ctx, payer, p, typ); err != nil {
+	if err := s.resolve(ctx, &payer, p); err != nil {
 		return QuoteOffer{}, err
 	}
-	q := s.signer.Issue(quoteOf(p, s.opts.Now().Add(s.opts.QuoteTTL)))
+	if err := s.price(b, p); err != nil {
+		return QuoteOffer{}, err
+	}
+	q := s.Signer.Issue(quoteOf(p, s.Now().Add(s.cfg.QuoteTTL)))
 	return QuoteOffer{ID: q.ID, Payee: Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.payee.ID},
 		Amount: req.Amount, Fee: q.Fee, Currency: req.Currency, ExpiresAt: q.ExpiresAt}, nil
 }
@@ -192,7 +187,7 @@ type QuoteOffer struct {
 	ExpiresAt time.Time
 }
 
-func quoteOf(p *pending, expires time.Time) quote.Quote {
+func quoteOf(p *payment, expires time.Time) quote.Quote {
 	return quote.Quote{
 		Payer: p.rec.Payer, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue, PayeeParticipant: p.rec.PayeeParticipant,
 		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, ExpiresAt: expires.UTC(),

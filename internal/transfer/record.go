@@ -7,61 +7,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/participant"
 )
-
-// Purposes of ledger transfers, recorded in each event's Purpose. They
-// let settlement and reports tell a payment from its fee or a deposit.
-const (
-	PurposePayment    uint16 = 1
-	PurposeFee        uint16 = 2
-	PurposeDeposit    uint16 = 3
-	PurposeWithdrawal uint16 = 4
-	// PurposeSettlement moves a window's net position between a
-	// participant and the settlement bank's external account.
-	PurposeSettlement uint16 = 5
-	// PurposeWindowClose marks where a settlement window closed.
-	PurposeWindowClose uint16 = 6
-	// PurposeStatus marks a participant's suspension or resumption (a
-	// mark whose Meta is "<participant>/suspended" or "/active"); the
-	// registry submits it, so the number is defined there.
-	PurposeStatus uint16 = participant.PurposeStatus
-)
-
-// Leg names the ledger transfers that make up one payment. Each has its
-// own ledger id, derived from the client's id, so that every step is
-// idempotent on its own.
-type leg string
-
-const (
-	legPayment    leg = "payment"
-	legFee        leg = "fee"
-	legCommit     leg = "commit"
-	legFeeCommit  leg = "fee-commit"
-	legAbort      leg = "abort"
-	legFeeAbort   leg = "fee-abort"
-	legDeposit    leg = "deposit"
-	legWithdrawal leg = "withdrawal"
-)
-
-// ledgerID derives a leg's ledger id from the client's transfer id:
-// the first 16 bytes of SHA-256 over a versioned, length-prefixed input.
-// Transfer ids are global: two participants cannot use the same one.
-func ledgerID(l leg, clientID string) ledger.ID {
-	var buf [128]byte // room for the prefix, a leg and the longest id: no allocation
-	b := append(buf[:0], "hulian/transfer/v1"...)
-	b = binary.AppendUvarint(b, uint64(len(l)))
-	b = append(b, l...)
-	b = binary.AppendUvarint(b, uint64(len(clientID)))
-	b = append(b, clientID...)
-	sum := sha256.Sum256(b)
-	return ledger.ID(sum[:len(ledger.ID{})])
-}
-
-// LedgerID returns the ledger id of a payment's first transfer (its
-// payment leg) for the client's transfer id: how the audit log finds the
-// event that proves a transfer.
-func LedgerID(clientID string) ledger.ID { return ledgerID(legPayment, clientID) }
 
 // record is what a payment's ledger event carries besides the money, in
 // its Meta: who asked, to which alias, for which fee, with which note.

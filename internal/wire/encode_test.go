@@ -10,7 +10,6 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/money"
-	"github.com/hulian/hulian/internal/transfer"
 )
 
 // randString draws strings that exercise escaping: plain ASCII, quotes
@@ -44,20 +43,19 @@ func TestAppendMatchesMarshal(t *testing.T) {
 		}
 	}
 	for i := range 20000 {
-		tr := transfer.Transfer{
-			ID: randString(rng), State: transfer.State(randString(rng)), Payer: randString(rng),
-			Payee: transfer.Payee{Type: randString(rng), Value: randString(rng), Participant: randString(rng),
+		tr := TransferOut{
+			ID: randString(rng), State: randString(rng), Payer: randString(rng),
+			Payee: PayeeRef{Type: randString(rng), Value: randString(rng), Participant: randString(rng),
 				Account: randString(rng)},
 			Amount: amount(), Fee: amount(), Currency: currencies[rng.IntN(len(currencies))],
 			QuoteID: randString(rng), Note: randString(rng), Reason: randString(rng),
 			CreatedAt: time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
 		}
-		show := rng.IntN(2) == 0
-		want, err := json.Marshal(FromTransfer(tr, show))
+		want, err := json.Marshal(tr.Transfer())
 		if err != nil {
 			t.Fatalf("seed %d, case %d: Marshal: %v", seed, i, err)
 		}
-		got, err := AppendTransfer([]byte("["), &tr, show)
+		got, err := AppendTransfer([]byte("["), &tr)
 		if err != nil || !bytes.Equal(got[1:], want) || got[0] != '[' {
 			t.Fatalf("seed %d, case %d:\n got %s (%v)\nwant %s", seed, i, got, err, want)
 		}
@@ -81,17 +79,17 @@ func TestAppendMatchesMarshal(t *testing.T) {
 // What json.Marshal refuses, the encoders refuse: invalid UTF-8 and
 // times RFC 3339 cannot write.
 func TestAppendRefuses(t *testing.T) {
-	bad := []transfer.Transfer{
+	bad := []TransferOut{
 		{ID: "a\xffb", CreatedAt: time.Unix(0, 0)},
 		{ID: "ok", Note: "\xc3", CreatedAt: time.Unix(0, 0)},
 		{ID: "ok", CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{ID: "ok", CreatedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, tr := range bad {
-		if _, err := json.Marshal(FromTransfer(tr, true)); err == nil {
+		if _, err := json.Marshal(tr.Transfer()); err == nil {
 			t.Fatalf("json.Marshal takes %+v: the test is wrong", tr)
 		}
-		if b, err := AppendTransfer(nil, &tr, true); err == nil {
+		if b, err := AppendTransfer(nil, &tr); err == nil {
 			t.Errorf("AppendTransfer(%+v) = %s, no error", tr, b)
 		}
 	}
@@ -101,20 +99,20 @@ func TestAppendRefuses(t *testing.T) {
 }
 
 func BenchmarkAppendTransfer(b *testing.B) {
-	tr := transfer.Transfer{ID: "b0011aabb-3-123456", State: transfer.Committed, Payer: "bench-0011aabb-a",
-		Payee:  transfer.Payee{Type: "MSISDN", Value: "+8613912345678", Participant: "bench-0011aabb-b", Account: "u-13912345678"},
+	tr := TransferOut{ID: "b0011aabb-3-123456", State: "COMMITTED", Payer: "bench-0011aabb-a",
+		Payee:  PayeeRef{Type: "MSISDN", Value: "+8613912345678", Participant: "bench-0011aabb-b"},
 		Amount: 12345, Fee: 123, Currency: money.MustCurrency("CNY"), CreatedAt: time.Now().UTC()}
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 512)
 		for b.Loop() {
-			buf, _ = AppendTransfer(buf[:0], &tr, false)
+			buf, _ = AppendTransfer(buf[:0], &tr)
 		}
 	})
 	b.Run("marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			json.Marshal(FromTransfer(tr, false))
+			json.Marshal(tr.Transfer())
 		}
 	})
 }

@@ -18,11 +18,12 @@ package frame
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"strconv"
 	"strings"
+
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // Magic opens every frame and names the format's version.
@@ -70,7 +71,7 @@ func ParseSegmentName(name string) (uint64, bool) {
 
 // ErrMagic means the bytes do not begin with Magic: no frame starts
 // there, so the log is damaged or the reader lost its place.
-var ErrMagic = errors.New("bad magic")
+var ErrMagic = fault.New(fault.Internal, "", "bad magic")
 
 // Header is a frame header's fields; Decode and Append convert it from
 // and to its 40 bytes without judging the values, which is the reader's

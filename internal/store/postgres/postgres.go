@@ -13,12 +13,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hulian/hulian/internal/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -33,7 +34,7 @@ var _ journal.Store = (*Store)(nil)
 
 // ErrLocked means another process, or another Store of this one, has the
 // database open: only one may write it at a time.
-var ErrLocked = errors.New("database is in use by another Hulian store")
+var ErrLocked = fault.New(fault.Unavailable, "", "database is in use by another Hulian store")
 
 // writerLockKey is the session advisory lock a Store holds on its
 // database from Open to Close. Advisory locks are per database, so one

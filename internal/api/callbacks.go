@@ -1,0 +1,61 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// Callbacks renders the JSON API's callbacks (wire.Callback) and reads
+// confirm-mode payees' decisions (wire.Decision): the callback
+// deliverer's Format for participants of the native API. A payee sees
+// its own account reference in what it is sent.
+type Callbacks struct{}
+
+// TransfersCommitted renders the notification of committed incoming
+// transfers, oldest first.
+func (Callbacks) TransfersCommitted(ts []transfer.Transfer) ([]byte, error) {
+	cb := wire.Callback{Event: wire.EventTransfersCommitted, Transfers: make([]wire.Transfer, len(ts))}
+	for i := range ts {
+		o := transferOut(&ts[i], true)
+		cb.Transfers[i] = o.Transfer()
+	}
+	return json.Marshal(cb)
+}
+
+// TransferConfirm renders the request to accept or reject t.
+func (Callbacks) TransferConfirm(t *transfer.Transfer) ([]byte, error) {
+	o := transferOut(t, true)
+	wt := o.Transfer()
+	return json.Marshal(wire.Callback{Event: wire.EventTransferConfirm, Transfer: &wt})
+}
+
+// errDecision means a payee's answer is not a decision.
+var errDecision = errors.New("not a decision: want {\"decision\":\"accept\"} or {\"decision\":\"reject\",\"reason\":\"…\"}")
+
+// Decision reads a payee's answer to TransferConfirm.
+func (Callbacks) Decision(body []byte) (bool, string, error) {
+	var d wire.Decision
+	if err := json.Unmarshal(body, &d); err != nil {
+		return false, "", fmt.Errorf("%w: %v", errDecision, err)
+	}
+	switch d.Decision {
+	case "accept":
+		return true, "", nil
+	case "reject":
+		return false, d.Reason, nil
+	}
+	return false, "", fmt.Errorf("%w: decision %q", errDecision, d.Decision)
+}
+
+// LiquidityAlert renders a liquidity alert, event "liquidity.low" or
+// "liquidity.restored".
+func (Callbacks) LiquidityAlert(a *liquidity.Alert) ([]byte, error) {
+	w := alertToWire(a)
+	return json.Marshal(wire.Callback{Event: "liquidity." + string(a.Kind), Alert: &w})
+}

@@ -1,0 +1,153 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hulian/hulian/internal/api"
+	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// Config is everything the switch is started with: the binary's flags
+// and environment turn into it, and nothing else reads them. Zero fields
+// take the defaults EnsureDefaults states, each once, here or in the
+// component that owns the setting; Validate refuses what is invalid with
+// a message that names the setting, rather than replacing it.
+type Config struct {
+	// DataDir holds the embedded store and the switch's secrets (operator
+	// token hash, quote key, audit key); created if missing
+	// ("hulian-data").
+	DataDir string
+	// Store is empty for the embedded engine, or a PostgreSQL DSN
+	// (postgres://…) for the ledger and the app database.
+	Store string
+	// Addr is the listen address ("127.0.0.1:8080"; ":0" picks a port).
+	Addr string
+	// TLSCert and TLSKey, when both set, make the API serve HTTPS.
+	TLSCert, TLSKey string
+	// AdminToken is the operator's bearer token (HULIAN_ADMIN_TOKEN). If
+	// empty, the token is the one stored in DataDir, or a new one is
+	// generated, stored (as a hash) and printed once to Out.
+	AdminToken string
+	// RegulatorToken, if set, is a read-only bearer token
+	// (HULIAN_REGULATOR_TOKEN): it reads what the operator reads, the
+	// audit log's leaves included, and may post witness co-signatures.
+	RegulatorToken string
+	// AuditKey is the file holding the audit log's checkpoint signing key
+	// (a note signer key); empty: audit.key in DataDir, generated at
+	// first start.
+	AuditKey string
+	// Region is the default region for national phone numbers, for the
+	// payment flow and the API alike ("CN").
+	Region string
+	// RateLimit and RateBurst bound each participant's requests per
+	// second (the API's defaults).
+	RateLimit float64
+	RateBurst int
+	// ConfirmTimeout bounds a confirm-mode payee's answer (the payment
+	// flow's default).
+	ConfirmTimeout time.Duration
+	// QuoteTTL is how long a quote is valid (the payment flow's default).
+	QuoteTTL time.Duration
+	// Callback tunes callback delivery.
+	Callback callback.Config
+	// DirectoryCache is how many aliases the directory keeps in memory
+	// besides its routes of phone numbers (256 Ki, about 65 MB).
+	DirectoryCache int
+	// SettlementInterval, if not zero, closes every currency's open
+	// settlement window that often.
+	SettlementInterval time.Duration
+	// SettlementCutoff, "HH:MM" (UTC), also closes them every day at
+	// that time; empty or "none": no daily close.
+	SettlementCutoff string
+	// Log receives the switch's structured logs (default: discarded),
+	// Out what it prints for a person (the generated operator token;
+	// default: discarded), and Now is its clock (time.Now).
+	Log *slog.Logger
+	Out io.Writer
+	Now func() time.Time
+}
+
+// EnsureDefaults fills the fields left zero with their defaults.
+func (c *Config) EnsureDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "hulian-data"
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DirectoryCache == 0 {
+		c.DirectoryCache = 1 << 18
+	}
+	tc := c.transferConfig()
+	tc.EnsureDefaults()
+	c.Region, c.ConfirmTimeout, c.QuoteTTL = tc.Region, tc.ConfirmTimeout, tc.QuoteTTL
+	ac := c.apiConfig()
+	ac.EnsureDefaults()
+	c.RateLimit, c.RateBurst = ac.RateLimit, ac.RateBurst
+	c.Callback.EnsureDefaults()
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports the first invalid setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, errors.New("store must be a postgres:// DSN, or empty for the embedded store"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	if c.RegulatorToken != "" && c.RegulatorToken == c.AdminToken {
+		errs = append(errs, errors.New("the regulator token must differ from the operator token"))
+	}
+	if c.DirectoryCache < 0 {
+		errs = append(errs, fmt.Errorf("directory cache %d: must not be negative", c.DirectoryCache))
+	}
+	if c.SettlementInterval < 0 {
+		errs = append(errs, fmt.Errorf("settlement interval %v: must not be negative", c.SettlementInterval))
+	}
+	if _, _, err := c.cutoff(); err != nil {
+		errs = append(errs, err)
+	}
+	tc, ac := c.transferConfig(), c.apiConfig()
+	errs = append(errs, tc.Validate(), ac.Validate(), c.Callback.Validate())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	return nil
+}
+
+// cutoff returns the daily settlement cut-off as a duration after
+// midnight UTC, and whether there is one.
+func (c *Config) cutoff() (time.Duration, bool, error) {
+	if c.SettlementCutoff == "" || c.SettlementCutoff == "none" {
+		return 0, false, nil
+	}
+	t, err := time.Parse("15:04", c.SettlementCutoff)
+	if err != nil {
+		return 0, false, fmt.Errorf("settlement cut-off %q: want HH:MM (UTC) or none", c.SettlementCutoff)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true, nil
+}
+
+func (c *Config) transferConfig() transfer.Config {
+	return transfer.Config{Region: c.Region, ConfirmTimeout: c.ConfirmTimeout, QuoteTTL: c.QuoteTTL}
+}
+
+func (c *Config) apiConfig() api.Config {
+	return api.Config{Region: c.Region, RateLimit: c.RateLimit, RateBurst: c.RateBurst}
+}

@@ -1,0 +1,195 @@
+// Package auth decides who is calling and what they may do. It owns the
+// principals and their roles — the operator who runs the scheme, the
+// regulator who oversees it read-only, the participants who transact
+// for themselves, and later the console's users —, authentication from
+// the credentials a request carries (operator and regulator tokens,
+// participants' API keys; later sessions and client certificates), and
+// the authorization decisions that front ends ask for.
+//
+// The regulator is a role of its own, not a reduced operator: it may
+// read what the operator reads and co-sign the audit log, and a rule
+// here, not a flag in each handler, keeps it from changing anything.
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/participant"
+)
+
+// Role is what a principal is to the scheme.
+type Role uint8
+
+// The roles.
+const (
+	// RoleOperator runs the scheme: it reads and changes everything.
+	RoleOperator Role = iota + 1
+	// RoleRegulator oversees the scheme: it reads everything the operator
+	// reads, co-signs the audit log, and changes nothing.
+	RoleRegulator
+	// RoleParticipant is a wallet, bank or FX provider acting for itself.
+	RoleParticipant
+)
+
+var roleNames = [...]string{"", "operator", "regulator", "participant"}
+
+// String names the role.
+func (r Role) String() string {
+	if int(r) < len(roleNames) && r != 0 {
+		return roleNames[r]
+	}
+	return "none"
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Role Role
+	// Participant is the participant a RoleParticipant principal acts
+	// for; zero for the others.
+	Participant participant.Participant
+}
+
+// SeesAll reports whether the principal reads scheme-wide: the operator
+// and the regulator do.
+func (p *Principal) SeesAll() bool { return p.Role == RoleOperator || p.Role == RoleRegulator }
+
+// Covers reports whether the principal may see what concerns participant
+// id: the operator and the regulator see every participant, a
+// participant only itself. Whether it may also change it is Allow's
+// decision, by operation.
+func (p *Principal) Covers(id string) bool {
+	return p.SeesAll() || p.Role == RoleParticipant && p.Participant.ID == id
+}
+
+// ParticipantID is the id of the participant the principal acts for, or
+// "" for a principal who sees all.
+func (p *Principal) ParticipantID() string {
+	if p.Role == RoleParticipant {
+		return p.Participant.ID
+	}
+	return ""
+}
+
+// Access says who may call an operation: the levels that the API
+// documents name in x-hulian-access.
+type Access uint8
+
+// The access levels.
+const (
+	// Public operations need no credentials.
+	Public Access = iota
+	// OperatorOnly operations are the operator's; the regulator may call
+	// those that only read.
+	OperatorOnly
+	// Anyone may call these with credentials; what a participant sees of
+	// the answer is scoped to itself. The regulator may call those that
+	// only read.
+	Anyone
+	// ParticipantOnly operations are participants' acting for
+	// themselves: payments, aliases, quotes.
+	ParticipantOnly
+	// AuditorOnly operations are the operator's and the regulator's.
+	AuditorOnly
+	// Cosigner operations are open to every principal: any of them may
+	// witness the audit log.
+	Cosigner
+)
+
+// Errors of authentication and authorization.
+var (
+	// ErrUnauthenticated means the credentials are missing or wrong.
+	ErrUnauthenticated = fault.New(fault.Unauthorized, "", "missing or invalid credentials")
+	// ErrForbidden means the principal may not call the operation.
+	ErrForbidden = fault.New(fault.Forbidden, "", "not allowed for these credentials")
+)
+
+// Allow decides whether p may call an operation of access a; read says
+// the operation only reads (an HTTP GET or HEAD). It returns nil, or
+// ErrForbidden with the reason.
+func Allow(p *Principal, a Access, read bool) error {
+	if a == Public || a == Cosigner {
+		return nil
+	}
+	switch p.Role {
+	case RoleOperator:
+		if a == ParticipantOnly {
+			return fmt.Errorf("%w: only a participant may do this", ErrForbidden)
+		}
+		return nil
+	case RoleRegulator:
+		if a == AuditorOnly || read && (a == OperatorOnly || a == Anyone) {
+			return nil
+		}
+		return fmt.Errorf("%w: the regulator's token is read-only", ErrForbidden)
+	case RoleParticipant:
+		switch a {
+		case Anyone, ParticipantOnly:
+			return nil
+		case AuditorOnly:
+			return fmt.Errorf("%w: only the operator or the regulator may do this", ErrForbidden)
+		}
+		return fmt.Errorf("%w: only the operator may do this", ErrForbidden)
+	}
+	return fmt.Errorf("%w: unknown role", ErrForbidden)
+}
+
+// Keys authenticates participants' API keys: the participant registry.
+type Keys interface {
+	Authenticate(key string) (participant.Participant, error)
+}
+
+// Authenticator tells principals from their credentials.
+type Authenticator struct {
+	operator  [sha256.Size]byte
+	regulator [sha256.Size]byte // zero: there is no regulator
+	keys      Keys
+}
+
+// NewAuthenticator returns an authenticator of the operator's token
+// (by its SHA-256), of the regulator's (zero: none) and of participants'
+// API keys.
+func NewAuthenticator(operatorHash, regulatorHash [sha256.Size]byte, keys Keys) (*Authenticator, error) {
+	if operatorHash == ([sha256.Size]byte{}) {
+		return nil, errors.New("auth: the operator token's hash is required")
+	}
+	if regulatorHash == operatorHash {
+		return nil, errors.New("auth: the regulator token must differ from the operator token")
+	}
+	return &Authenticator{operator: operatorHash, regulator: regulatorHash, keys: keys}, nil
+}
+
+// Bearer authenticates the value of an Authorization header,
+// "Bearer <token>".
+func (a *Authenticator) Bearer(header string) (Principal, error) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return Principal{}, ErrUnauthenticated
+	}
+	return a.Token(token)
+}
+
+// Token authenticates a bearer token: the operator's, the regulator's or
+// a participant's API key. Tokens are compared by their SHA-256 in
+// constant time.
+func (a *Authenticator) Token(token string) (Principal, error) {
+	sum := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(sum[:], a.operator[:]) == 1 {
+		return Principal{Role: RoleOperator}, nil
+	}
+	if a.regulator != ([sha256.Size]byte{}) && subtle.ConstantTimeCompare(sum[:], a.regulator[:]) == 1 {
+		return Principal{Role: RoleRegulator}, nil
+	}
+	if a.keys == nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	p, err := a.keys.Authenticate(token)
+	if err != nil {
+		return Principal{}, ErrUnauthenticated
+	}
+	return Principal{Role: RoleParticipant, Participant: p}, nil
+}

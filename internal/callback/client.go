@@ -1,0 +1,111 @@
+// Package callback owns what the switch sends to participants: signed
+// HTTP callbacks. It asks confirm-mode payees to accept or reject a
+// transfer, synchronously, and delivers notifications asynchronously —
+// committed incoming transfers and liquidity alerts —, at least once, in
+// order per participant and stream, retried with backoff.
+//
+// Notifications need no outbox table: the ledger's durable, ordered log
+// already is one for transfers, and the liquidity alerts table for
+// alerts. Each participant has a cursor per stream (a currency's credits:
+// the timestamp of the last event delivered; alerts: the seq of the last
+// alert), kept in the app database, and a worker that reads what follows
+// it. A crash can only make the worker deliver again what it delivered
+// since the cursor was last saved.
+//
+// What a callback body looks like is the participant's protocol's
+// business (Format): the package signs, sends, retries and keeps cursors.
+package callback
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// bodyMax bounds what the switch reads of a participant's answer.
+const bodyMax = 64 << 10
+
+// Format renders callbacks in a participant's protocol and reads its
+// answers: the JSON API's (package api) for participants of the native
+// API.
+type Format interface {
+	// TransfersCommitted renders the notification that transfers to the
+	// participant committed, oldest first.
+	TransfersCommitted(ts []transfer.Transfer) ([]byte, error)
+	// TransferConfirm renders the request to accept or reject t.
+	TransferConfirm(t *transfer.Transfer) ([]byte, error)
+	// Decision reads a payee's answer to TransferConfirm.
+	Decision(body []byte) (accept bool, reason string, err error)
+	// LiquidityAlert renders a liquidity alert.
+	LiquidityAlert(a *liquidity.Alert) ([]byte, error)
+}
+
+// Client sends signed callbacks.
+type Client struct {
+	HTTP   *http.Client
+	Format Format
+	Now    func() time.Time
+}
+
+// NewClient returns a client with sensible connection reuse for many
+// callbacks to few hosts.
+func NewClient(f Format, now func() time.Time) *Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &Client{HTTP: &http.Client{Transport: tr}, Format: f, Now: now}
+}
+
+// ErrRefused means the participant answered with an error status or an
+// unreadable body.
+var ErrRefused = fault.New(fault.Unavailable, "", "callback refused")
+
+// post sends body to p's callback URL, signed, and returns the answer's
+// body.
+func (c *Client) post(ctx context.Context, p *participant.Participant, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(wire.SignatureHeader, wire.Sign(p.CallbackSecret(), c.Now(), body))
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, bodyMax))
+	if err != nil {
+		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("callback to %s: status %d: %w", p.ID, resp.StatusCode, ErrRefused)
+	}
+	return b, nil
+}
+
+// Confirm asks a confirm-mode payee whether it accepts t. It implements
+// transfer.Confirmer.
+func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
+	body, err := c.Format.TransferConfirm(&t)
+	if err != nil {
+		return false, "", err
+	}
+	b, err := c.post(ctx, &payee, body)
+	if err != nil {
+		return false, "", err
+	}
+	accept, reason, err := c.Format.Decision(b)
+	if err != nil {
+		return false, "", fmt.Errorf("confirm %s: %w: %v", t.ID, ErrRefused, err)
+	}
+	return accept, reason, nil
+}

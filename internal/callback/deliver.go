@@ -1,0 +1,401 @@
+package callback
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/sqldb"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// Source is what delivery reads of the ledger: the account events and
+// the payments they belong to.
+type Source interface {
+	AccountEvents(ctx context.Context, account ledger.AccountID, from, to int64, limit int) ([]ledger.Event, error)
+	// Credit returns the payment an event commits to the credit of
+	// account, if it does.
+	Credit(ctx context.Context, account ledger.AccountID, e ledger.Event) (transfer.Transfer, bool, error)
+}
+
+// Alerts is the durable, ordered feed of liquidity alerts: the
+// liquidity monitor.
+type Alerts interface {
+	Alerts(ctx context.Context, participant string, after int64, limit int) ([]liquidity.Alert, error)
+}
+
+// Participants is what delivery needs of the participant registry.
+type Participants interface {
+	Get(id string) (participant.Participant, bool)
+	List() []participant.Participant
+}
+
+// Config tunes delivery. EnsureDefaults states every default; Validate
+// refuses what is out of range.
+type Config struct {
+	BatchMax   int           // transfers per callback (100)
+	Poll       time.Duration // how often idle workers look anyway (1 s)
+	BackoffMin time.Duration // first retry delay (100 ms)
+	BackoffMax time.Duration // longest retry delay (30 s)
+	SaveEvery  time.Duration // how often cursors are saved (200 ms)
+	Timeout    time.Duration // bound on one callback (10 s)
+}
+
+// EnsureDefaults fills the fields left zero with their defaults.
+func (c *Config) EnsureDefaults() {
+	for _, f := range []struct {
+		p *time.Duration
+		d time.Duration
+	}{{&c.Poll, time.Second}, {&c.BackoffMin, 100 * time.Millisecond}, {&c.BackoffMax, 30 * time.Second},
+		{&c.SaveEvery, 200 * time.Millisecond}, {&c.Timeout, 10 * time.Second}} {
+		if *f.p == 0 {
+			*f.p = f.d
+		}
+	}
+	if c.BatchMax == 0 {
+		c.BatchMax = 100
+	}
+}
+
+// Validate reports the first field out of range.
+func (c *Config) Validate() error {
+	switch {
+	case c.BatchMax < 1 || c.BatchMax > 1000:
+		return fmt.Errorf("callback batch %d: must be 1 to 1000", c.BatchMax)
+	case c.Poll <= 0 || c.BackoffMin <= 0 || c.SaveEvery <= 0 || c.Timeout <= 0:
+		return errors.New("callback poll, backoff, save and timeout durations must be positive")
+	case c.BackoffMax < c.BackoffMin:
+		return fmt.Errorf("callback backoff: longest %v below first %v", c.BackoffMax, c.BackoffMin)
+	}
+	return nil
+}
+
+// Deps are what delivery is built on; Alerts may be nil (no alerts are
+// delivered).
+type Deps struct {
+	Source       Source
+	Alerts       Alerts
+	Participants Participants
+	DB           *sqldb.DB
+	Client       *Client
+}
+
+// Deliverer runs one worker per participant with a callback URL.
+type Deliverer struct {
+	Deps
+	cfg Config
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	wg      sync.WaitGroup
+
+	delivered atomic.Int64
+	failures  atomic.Int64
+}
+
+// NewDeliverer returns a deliverer; Run runs it.
+func NewDeliverer(cfg Config, d Deps) (*Deliverer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("callback: %w", err)
+	}
+	if d.Source == nil || d.Participants == nil || d.DB == nil || d.Client == nil {
+		return nil, errors.New("callback: source, participants, database and client are required")
+	}
+	return &Deliverer{Deps: d, cfg: cfg, workers: map[string]*worker{}}, nil
+}
+
+// Run runs the workers, and starts workers for participants created
+// later, until ctx ends; then it waits for the workers, which save their
+// cursors.
+func (d *Deliverer) Run(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Poll)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		for _, p := range d.Participants.List() {
+			d.ensure(ctx, p.ID)
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	d.mu.Lock() // no worker starts after this
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+// Stats returns how many transfers and alerts were delivered and how
+// many callbacks failed since start.
+func (d *Deliverer) Stats() (delivered, failures int64) {
+	return d.delivered.Load(), d.failures.Load()
+}
+
+// Wake tells the participant's worker to look now. It implements
+// transfer.Notifier and the liquidity monitor's notifier.
+func (d *Deliverer) Wake(id string) {
+	d.mu.Lock()
+	w := d.workers[id]
+	d.mu.Unlock()
+	if w != nil {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (d *Deliverer) ensure(ctx context.Context, id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.workers[id]; ok || ctx.Err() != nil {
+		return
+	}
+	w := &worker{d: d, id: id, wake: make(chan struct{}, 1), cursors: map[string]int64{}}
+	d.workers[id] = w
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		w.run(ctx)
+	}()
+}
+
+// A worker delivers one participant's streams. Its cursors are keyed by
+// stream: "credits:<currency>" (the timestamp of the last ledger event
+// handled) and alertStream (the seq of the last alert delivered).
+type worker struct {
+	d       *Deliverer
+	id      string
+	wake    chan struct{}
+	cursors map[string]int64
+	saved   map[string]int64
+}
+
+const (
+	creditsPrefix = "credits:"
+	alertStream   = "alerts"
+)
+
+func creditStream(c money.Currency) string { return creditsPrefix + c.String() }
+
+func (w *worker) load(ctx context.Context) error {
+	rows, err := w.d.DB.QueryContext(ctx, `SELECT stream, position FROM delivery_cursors WHERE participant = $1`, w.id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var pos int64
+		if err := rows.Scan(&s, &pos); err != nil {
+			return err
+		}
+		if s == alertStream || strings.HasPrefix(s, creditsPrefix) {
+			w.cursors[s] = pos
+		}
+	}
+	w.saved = maps.Clone(w.cursors)
+	return rows.Err()
+}
+
+// save writes the cursors that moved since the last save.
+func (w *worker) save(ctx context.Context) error {
+	return w.d.DB.Transact(ctx, func(tx *sql.Tx) error {
+		for s, pos := range w.cursors {
+			if w.saved[s] == pos {
+				continue
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO delivery_cursors (participant, stream, position, updated_at)
+				VALUES ($1, $2, $3, $4)
+				ON CONFLICT (participant, stream) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+				w.id, s, pos, w.d.Client.Now().UnixNano())
+			if err != nil {
+				return err
+			}
+		}
+		w.saved = maps.Clone(w.cursors)
+		return nil
+	})
+}
+
+func (w *worker) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := w.load(ctx); err == nil {
+			break
+		}
+		sleep(ctx, w.d.cfg.BackoffMin)
+	}
+	backoff := w.d.cfg.BackoffMin
+	lastSave := time.Now()
+	defer func() { w.save(context.WithoutCancel(ctx)) }()
+	for ctx.Err() == nil {
+		progressed, err := w.step(ctx)
+		if err != nil {
+			w.d.failures.Add(1)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, w.d.cfg.BackoffMax)
+			continue
+		}
+		backoff = w.d.cfg.BackoffMin
+		if progressed && time.Since(lastSave) < w.d.cfg.SaveEvery {
+			continue
+		}
+		if !maps.Equal(w.cursors, w.saved) && w.save(ctx) == nil {
+			lastSave = time.Now()
+		}
+		if !progressed {
+			select {
+			case <-ctx.Done():
+			case <-w.wake:
+			case <-time.After(w.d.cfg.Poll):
+			}
+		}
+	}
+}
+
+// step delivers what follows the cursors of each stream, a batch at a
+// time, and reports whether a cursor moved.
+func (w *worker) step(ctx context.Context) (bool, error) {
+	p, ok := w.d.Participants.Get(w.id)
+	if !ok || p.CallbackURL == "" {
+		return false, nil
+	}
+	credited, err := w.credits(ctx, &p)
+	if err != nil {
+		return false, err
+	}
+	alerted, err := w.alerts(ctx, &p)
+	return credited || alerted, err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// credits delivers the next batch of committed incoming transfers as one
+// callback, and moves the credit cursors past them.
+func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool, error) {
+	batch, next, err := w.collect(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	if len(batch) > 0 {
+		body, err := w.d.Client.Format.TransfersCommitted(batch)
+		if err != nil {
+			return false, err
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
+		defer cancel()
+		if _, err := w.d.Client.post(cctx, p, body); err != nil {
+			return false, err
+		}
+		w.d.delivered.Add(int64(len(batch)))
+	}
+	moved := false
+	for c, pos := range next {
+		if w.cursors[creditStream(c)] != pos {
+			w.cursors[creditStream(c)], moved = pos, true
+		}
+	}
+	return moved, nil
+}
+
+// alerts delivers the participant's next liquidity alerts, one callback
+// each, in order, moving the alert cursor past each one delivered.
+func (w *worker) alerts(ctx context.Context, p *participant.Participant) (bool, error) {
+	if w.d.Alerts == nil {
+		return false, nil
+	}
+	as, err := w.d.Alerts.Alerts(ctx, p.ID, w.cursors[alertStream], w.d.cfg.BatchMax)
+	if err != nil {
+		return false, err
+	}
+	for i := range as {
+		body, err := w.d.Client.Format.LiquidityAlert(&as[i])
+		if err != nil {
+			return i > 0, err
+		}
+		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
+		_, err = w.d.Client.post(cctx, p, body)
+		cancel()
+		if err != nil {
+			return i > 0, err
+		}
+		w.cursors[alertStream] = as[i].Seq
+		w.d.delivered.Add(1)
+	}
+	return len(as) > 0, nil
+}
+
+// collect reads up to BatchMax deliverable transfers after the credit
+// cursors, oldest first across currencies, and the cursors that
+// delivering them would leave. Events that are not deliverable (fees,
+// deposits, debits) only move the cursors.
+func (w *worker) collect(ctx context.Context, p *participant.Participant) ([]transfer.Transfer, map[money.Currency]int64, error) {
+	type item struct {
+		ts int64
+		t  transfer.Transfer
+	}
+	var items []item
+	next := map[money.Currency]int64{}
+	horizon := int64(1<<63 - 1) // no item beyond a window that may continue
+	n := w.d.cfg.BatchMax
+	for _, c := range p.Currencies {
+		acct := p.Account(c)
+		evs, err := w.d.Source.AccountEvents(ctx, acct, w.cursors[creditStream(c)]+1, 1<<63-1, 4*n)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if len(evs) == 4*n {
+			horizon = min(horizon, evs[len(evs)-1].Timestamp)
+		}
+		next[c] = evs[len(evs)-1].Timestamp
+		for _, e := range evs {
+			t, ok, err := w.d.Source.Credit(ctx, acct, e)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				items = append(items, item{e.Timestamp, t})
+			}
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.ts, b.ts) })
+	cut := len(items)
+	for i, it := range items {
+		if it.ts > horizon || i == n {
+			cut = i
+			break
+		}
+	}
+	if cut < len(items) {
+		// Stop every currency's cursor before the first item left out.
+		limit := items[cut].ts - 1
+		for c, pos := range next {
+			next[c] = min(pos, limit)
+		}
+		items = items[:cut]
+	}
+	out := make([]transfer.Transfer, len(items))
+	for i, it := range items {
+		out[i] = it.t
+	}
+	return out, next, nil
+}

@@ -1,0 +1,63 @@
+// Package purpose is the one registry of ledger purposes: the number
+// every ledger event carries in its Purpose field to say what the
+// movement is for — a payment, its fee, a deposit, a settlement. The
+// ledger does not interpret it; settlement, reports, notifications and
+// the audit log tell movements apart by it.
+//
+// Purposes are stored in every event and hashed into the audit log:
+// a number, once used, keeps its meaning forever. A new capability adds
+// its purpose here, with its name, and to docs/formats.md (a test holds
+// the two to each other).
+package purpose
+
+// The purposes.
+const (
+	// Payment is a payment's main leg, payer → payee; its event's Meta
+	// is the payment record. Its commit and abort carry it too.
+	Payment uint16 = 1
+	// Fee is a payment's scheme fee leg, payer → the hub's fee account.
+	Fee uint16 = 2
+	// Deposit credits a participant with money the settlement bank
+	// received for it.
+	Deposit uint16 = 3
+	// Withdrawal debits a participant for money the settlement bank pays
+	// out to it.
+	Withdrawal uint16 = 4
+	// Settlement moves a settlement window's net position between a
+	// participant and the settlement bank's external account.
+	Settlement uint16 = 5
+	// WindowClose marks where a settlement window closed.
+	WindowClose uint16 = 6
+	// Status marks a participant's suspension or resumption (Meta
+	// "<participant>/suspended" or "/active").
+	Status uint16 = 7
+)
+
+// names are the purposes' names, stable: ledger ids of payment legs are
+// derived from them, and people read them in reports.
+var names = map[uint16]string{
+	Payment:     "payment",
+	Fee:         "fee",
+	Deposit:     "deposit",
+	Withdrawal:  "withdrawal",
+	Settlement:  "settlement",
+	WindowClose: "window-close",
+	Status:      "participant-status",
+}
+
+// Name returns a purpose's name, and false for a number not registered.
+func Name(p uint16) (string, bool) {
+	n, ok := names[p]
+	return n, ok
+}
+
+// All returns every registered purpose, in numeric order.
+func All() []uint16 {
+	out := make([]uint16, 0, len(names))
+	for p := uint16(1); len(out) < len(names); p++ {
+		if _, ok := names[p]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,442 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+)
+
+// The payment pipeline. A batch of one payer's requests goes through
+// named stages, each a small function:
+//
+//	parse → replay → resolve → screen → price → post → confirm | offer → finish
+//
+// A stage sees only the payments no earlier stage answered, and answers
+// (refuses) one payment by returning an error for it, without touching
+// the others. post and finish each make one ledger submission for the
+// whole batch.
+
+// mode says how a batch is posted.
+type mode uint8
+
+const (
+	// modeByPayee posts payments to notify-mode payees at once; those to
+	// confirm-mode payees are reserved, confirmed synchronously and
+	// finished in the same call.
+	modeByPayee mode = iota
+	// modePrepare reserves every payment until the batch's expiry and
+	// offers it to the payee, who answers later with Fulfil or Reject.
+	modePrepare
+)
+
+// payment is one request on its way through the pipeline.
+type payment struct {
+	req    Request
+	rec    record
+	typ    directory.Type
+	id     ledger.ID // of its first leg
+	digest ledger.ID
+	payee  participant.Participant
+	legs   []Leg
+	// timeout is its reservation's (zero: posted at once).
+	timeout time.Duration
+	// first is the index of its first command in the batch's submission.
+	first int
+	// decided, ph and reason are the payee's answer to a reservation,
+	// for the finish stage; expired says the reservation's deadline
+	// passed before it.
+	decided bool
+	ph      phase
+	reason  string
+	expired bool
+	done    bool // answered: later stages skip it
+}
+
+// batch is one call's payments and their outcomes, index for index.
+type batch struct {
+	payer    participant.Participant
+	mode     mode
+	expires  time.Time // modePrepare: the reservations' deadline
+	items    []payment
+	out      []Outcome
+	legSpace []Leg // backing array of the items' legs
+}
+
+// newBatch returns a batch of reqs, or nil if there are too many.
+func (s *Service) newBatch(payer participant.Participant, reqs []Request, m mode) *batch {
+	if len(reqs) > BatchMax {
+		return nil
+	}
+	b := &batch{payer: payer, mode: m, items: make([]payment, len(reqs)), out: make([]Outcome, len(reqs)),
+		legSpace: make([]Leg, 0, 2*len(reqs))}
+	for i := range reqs {
+		b.items[i].req = reqs[i]
+	}
+	return b
+}
+
+// refuse answers payment i with err.
+func (b *batch) refuse(i int, err error) {
+	b.out[i].Err = err
+	b.items[i].done = true
+}
+
+// answer answers payment i with t.
+func (b *batch) answer(i int, t Transfer, created bool) {
+	b.out[i] = Outcome{Transfer: t, Created: created}
+	b.items[i].done = true
+}
+
+// each runs fn on every payment not answered yet; an error refuses that
+// payment.
+func (b *batch) each(fn func(p *payment) error) {
+	for i := range b.items {
+		if p := &b.items[i]; !p.done {
+			if err := fn(p); err != nil {
+				b.refuse(i, err)
+			}
+		}
+	}
+}
+
+// run takes a batch through the stages.
+func (s *Service) run(ctx context.Context, b *batch) {
+	s.parse(b)
+	s.replay(ctx, b)
+	b.each(func(p *payment) error { return s.resolve(ctx, &b.payer, p) })
+	b.each(func(p *payment) error { return s.screen(ctx, &b.payer, p) })
+	b.each(func(p *payment) error { return s.price(b, p) })
+	if b.mode == modePrepare {
+		b.each(func(p *payment) error { return s.reservePrepared(b, p) })
+	}
+	s.post(ctx, b)
+	if b.mode == modePrepare {
+		s.offer(ctx, b)
+	} else {
+		s.confirm(ctx, b)
+	}
+	s.finish(ctx, b)
+}
+
+// parse validates each request and normalises its payee alias: enough to
+// recognise a retry, before anything is looked up. An id twice in one
+// batch is refused the second time.
+func (s *Service) parse(b *batch) {
+	seen := make(map[string]struct{}, len(b.items))
+	b.each(func(p *payment) error {
+		if err := s.parseOne(&b.payer, p); err != nil {
+			return err
+		}
+		if _, dup := seen[p.rec.ID]; dup {
+			return fmt.Errorf("%w: transfer id %q appears twice in the batch", ErrInvalid, p.rec.ID)
+		}
+		seen[p.rec.ID] = struct{}{}
+		return nil
+	})
+}
+
+// parseOne validates one request.
+func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
+	req := &p.req
+	switch {
+	case !ValidID(req.ID):
+		return fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
+	case req.Amount <= 0:
+		return fmt.Errorf("%w: amount must be positive", ErrInvalid)
+	case len(req.Note) > NoteMax:
+		return fmt.Errorf("%w: note must be at most %d bytes", ErrInvalid, NoteMax)
+	case !req.Currency.Valid():
+		return fmt.Errorf("%w: unknown currency", ErrInvalid)
+	}
+	typ, err := directory.ParseType(req.PayeeType)
+	if err != nil {
+		return fmt.Errorf("%w: payee type: %v", ErrInvalid, err)
+	}
+	value, err := directory.LookupKey(typ, req.PayeeValue, s.cfg.Region)
+	if err != nil {
+		return fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
+	}
+	p.typ = typ
+	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note}
+	p.digest = p.rec.digest(req.Amount, req.Currency)
+	p.id = ledgerID(paymentLeg, req.ID)
+	return nil
+}
+
+// replay answers the retries: a request whose id the ledger knows is
+// answered from the ledger before anything else is checked, since what
+// was true then is what the client gets again. One read lock for the
+// whole batch.
+func (s *Service) replay(ctx context.Context, b *batch) {
+	var ids []ledger.ID
+	var at []int
+	for i := range b.items {
+		if p := &b.items[i]; !p.done {
+			ids = append(ids, p.id)
+			at = append(at, i)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	for k, known := range s.Journal.Known(ids) {
+		if !known {
+			continue
+		}
+		i := at[k]
+		if t, found, err := s.existing(ctx, &b.items[i]); err != nil {
+			b.refuse(i, err)
+		} else if found {
+			b.answer(i, t, false)
+		}
+	}
+}
+
+// existing answers a request whose id is taken: the stored transfer if
+// it is the same request, ErrConflict if not; found is false if the id
+// is not taken after all.
+func (s *Service) existing(ctx context.Context, p *payment) (t Transfer, found bool, err error) {
+	jt, err := s.Journal.Transfer(ctx, p.id)
+	if errors.Is(err, journal.ErrNotFound) {
+		return Transfer{}, false, nil
+	}
+	if err != nil {
+		return Transfer{}, true, fmt.Errorf("transfer %s: %w", p.rec.ID, err)
+	}
+	if jt.Ref != p.digest {
+		return Transfer{}, true, fmt.Errorf("transfer %s: %w", p.rec.ID, ErrConflict)
+	}
+	t, err = s.fromLedger(ctx, jt)
+	return t, true, err
+}
+
+// resolve checks that the payer may pay, and finds the payee participant
+// and its account reference from the alias.
+func (s *Service) resolve(ctx context.Context, payer *participant.Participant, p *payment) error {
+	c := p.req.Currency
+	switch {
+	case payer.Status != participant.Active:
+		return fmt.Errorf("payer %s: %w", payer.ID, ErrSuspended)
+	case !payer.Uses(c):
+		return fmt.Errorf("payer %s is not enabled for %s: %w", payer.ID, c, ErrCurrency)
+	}
+	typ, value := p.typ, p.rec.PayeeValue
+	party, err := s.Directory.Lookup(ctx, typ, value)
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
+	} else if err != nil {
+		return fmt.Errorf("payee %s %s: %w", typ, value, err)
+	}
+	payee, ok := s.Participants.Get(party.Participant)
+	switch {
+	case !ok:
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
+	case payee.ID == payer.ID:
+		return fmt.Errorf("payee %s %s: %w", typ, value, ErrSameParticipant)
+	case payee.Status != participant.Active:
+		return fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
+	case !payee.Uses(c) || party.Currency != c:
+		return fmt.Errorf("payee %s %s does not take %s: %w", typ, value, c, ErrCurrency)
+	}
+	p.payee = payee
+	p.rec.PayeeParticipant, p.rec.PayeeAccount = payee.ID, party.Account
+	return nil
+}
+
+// screen asks the Screener whether the payment may go ahead.
+func (s *Service) screen(ctx context.Context, payer *participant.Participant, p *payment) error {
+	return s.Screener.Screen(ctx, Screening{
+		ID: p.rec.ID, Payer: payer, Payee: &p.payee, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue,
+		PayeeAccount: p.rec.PayeeAccount, Amount: p.req.Amount, Currency: p.req.Currency, Note: p.req.Note,
+	})
+}
+
+// price works out the payment's legs: from the quote the payer accepted,
+// or from the fee schedule.
+func (s *Service) price(b *batch, p *payment) error {
+	fee, err := s.fee(&b.payer, p)
+	if err != nil {
+		return err
+	}
+	p.rec.Fee = fee
+	start := len(b.legSpace)
+	b.legSpace = schemeLegs(b.legSpace, &b.payer, &p.payee, p.req.Currency, p.req.Amount, fee)
+	p.legs = b.legSpace[start:len(b.legSpace):len(b.legSpace)]
+	if p.payee.Acceptance == participant.Confirm {
+		p.timeout = s.cfg.ConfirmTimeout + reservationMargin
+	}
+	return nil
+}
+
+// fee is the payment's scheme fee: the quote's, if it names one that
+// holds, or the schedule's.
+func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount, error) {
+	req := &p.req
+	if req.QuoteID == "" {
+		fee, err := s.Fees.Schedule(req.Currency).Fee(req.Amount)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		return fee, nil
+	}
+	q, err := s.Signer.Verify(req.QuoteID, s.Now())
+	switch {
+	case errors.Is(err, quote.ErrExpired):
+		return 0, fmt.Errorf("quote: %w", ErrQuoteExpired)
+	case err != nil:
+		return 0, fmt.Errorf("quote: %w", ErrQuoteMismatch)
+	case q.Payer != payer.ID || q.PayeeType != p.rec.PayeeType || q.PayeeValue != p.rec.PayeeValue ||
+		q.PayeeParticipant != p.payee.ID || q.Amount != req.Amount || q.Currency != req.Currency:
+		return 0, fmt.Errorf("quote is for another transfer: %w", ErrQuoteMismatch)
+	}
+	return q.Fee, nil
+}
+
+// post submits every payment's legs in one ledger submission: posted at
+// once, or reserved, and answers each with the ledger's result.
+func (s *Service) post(ctx context.Context, b *batch) {
+	var cmds []ledger.Command
+	var at []int
+	for i := range b.items {
+		p := &b.items[i]
+		if p.done {
+			continue
+		}
+		if cmds == nil {
+			cmds = make([]ledger.Command, 0, len(b.legSpace))
+		}
+		p.first = len(cmds)
+		cmds = firstPhase(cmds, p.legs, p.rec.ID, p.digest, p.rec.encode(), p.timeout)
+		at = append(at, i)
+	}
+	if len(at) == 0 {
+		return
+	}
+	res, err := s.Journal.Submit(ctx, cmds)
+	for _, i := range at {
+		p := &b.items[i]
+		if err != nil {
+			b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, err))
+			continue
+		}
+		s.posted(ctx, b, i, res[p.first:p.first+len(p.legs)])
+	}
+}
+
+// posted answers payment i from the results of its legs' chain. A
+// reservation stays unanswered for the stages that decide it.
+func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Result) {
+	p := &b.items[i]
+	switch st := ledger.ChainStatus(res); st {
+	case ledger.StatusOK:
+		t := p.transfer(res[0].Timestamp)
+		t.State = Committed
+		if p.timeout > 0 {
+			t.State = Reserved
+			b.out[i] = Outcome{Transfer: t, Created: true}
+			return
+		}
+		s.wake(p.payee.ID)
+		b.answer(i, t, true)
+	case ledger.StatusExists:
+		t, _, err := s.existing(ctx, p)
+		if err != nil {
+			b.refuse(i, err)
+			return
+		}
+		b.answer(i, t, false)
+	default:
+		b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, st.Err()))
+	}
+}
+
+// transfer is the payment as created by the event at ts.
+func (p *payment) transfer(ts int64) Transfer {
+	return Transfer{
+		ID: p.rec.ID, Payer: p.rec.Payer,
+		Payee:  Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.rec.PayeeParticipant, Account: p.rec.PayeeAccount},
+		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, QuoteID: p.rec.QuoteID, Note: p.rec.Note,
+		CreatedAt: time.Unix(0, ts).UTC(), seq: ts,
+	}
+}
+
+// confirmMax bounds the confirmations asked at once.
+const confirmMax = 64
+
+// confirm asks confirm-mode payees, synchronously and concurrently,
+// whether they accept their reserved payments, and records each answer
+// for finish. An error or silence is a rejection.
+func (s *Service) confirm(ctx context.Context, b *batch) {
+	s.decideEach(b, func(p *payment, t Transfer) (phase, string) {
+		if s.Confirmer == nil {
+			return abort, "payee unreachable"
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.ConfirmTimeout)
+		defer cancel()
+		accept, reason, err := s.Confirmer.Confirm(cctx, p.payee, t)
+		switch {
+		case err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
+			return abort, "timeout"
+		case err != nil:
+			// Not the payee's decision, and the error may name its
+			// internal address: the payer only learns it failed.
+			return abort, "payee unreachable"
+		case !accept:
+			return abort, rejection(reason)
+		}
+		return commit, ""
+	})
+}
+
+// offer hands each prepared payment to its payee, concurrently; a payee
+// that cannot be reached has rejected it. The others stay reserved, and
+// are answered so.
+func (s *Service) offer(ctx context.Context, b *batch) {
+	s.decideEach(b, func(p *payment, t Transfer) (phase, string) {
+		if s.Offerer == nil {
+			return commit, "" // the caller hands it over itself
+		}
+		if err := s.Offerer.Offer(ctx, p.payee, t, b.expires); err != nil {
+			return abort, "payee unreachable"
+		}
+		return commit, ""
+	})
+	for i := range b.items {
+		p := &b.items[i]
+		if !p.done && p.decided && p.ph == commit {
+			p.decided = false // offered: the payee decides later
+			b.answer(i, b.out[i].Transfer, true)
+		}
+	}
+}
+
+// decideEach runs decide, at most confirmMax at once, on every reserved
+// payment not answered yet, and records its decision.
+func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phase, string)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, confirmMax)
+	for i := range b.items {
+		p := &b.items[i]
+		if p.done || p.timeout == 0 {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p.ph, p.reason = decide(p, b.out[i].Transfer)
+			p.decided = true
+		}()
+	}
+	wg.Wait()
+}

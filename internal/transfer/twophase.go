@@ -1,0 +1,205 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/participant"
+)
+
+// Two-phase payments as explicit steps: Prepare reserves and hands the
+// payee the request; Fulfil or Reject, keyed by the transfer id and
+// coming from the payee, commit or abort every leg as one. The
+// reservation's expiry is the deadline, which the ledger enforces: an
+// answer after it finds the reservation released.
+
+// Prepare reserves one payment until expires and hands it to its payee
+// through the Offerer: the first step of a payment that the payee ends
+// later with Fulfil or Reject. The transfer is RESERVED, or ABORTED if
+// the payee could not be reached; created is false for a retry.
+func (s *Service) Prepare(ctx context.Context, payer participant.Participant, req Request, expires time.Time) (Transfer, bool, error) {
+	out := s.PrepareMany(ctx, payer, []Request{req}, expires)
+	return out[0].Transfer, out[0].Created, out[0].Err
+}
+
+// PrepareMany is Prepare for up to BatchMax payments of one payer, in
+// one ledger submission; each gets its own outcome.
+func (s *Service) PrepareMany(ctx context.Context, payer participant.Participant, reqs []Request, expires time.Time) []Outcome {
+	b := s.newBatch(payer, reqs, modePrepare)
+	if b == nil {
+		return refuseAll(len(reqs), fmt.Errorf("%w: at most %d transfers per batch", ErrInvalid, BatchMax))
+	}
+	b.expires = expires
+	s.run(ctx, b)
+	return b.out
+}
+
+// reservePrepared makes a prepared payment's reservation last until the
+// batch's expiry.
+func (s *Service) reservePrepared(b *batch, p *payment) error {
+	d := b.expires.Sub(s.Now())
+	switch {
+	case d <= 0:
+		return fmt.Errorf("transfer %s: its expiration has passed: %w", p.rec.ID, ErrExpired)
+	case d > ledger.TimeoutMax:
+		return fmt.Errorf("%w: expiration more than %v ahead", ErrInvalid, ledger.TimeoutMax)
+	}
+	p.timeout = d
+	return nil
+}
+
+// Fulfil commits a reserved transfer on its payee's word. Fulfilling a
+// committed transfer again returns it (created false); a transfer aborted
+// or expired meanwhile is ErrFinished or ErrExpired, with the transfer.
+func (s *Service) Fulfil(ctx context.Context, payee participant.Participant, id string) (Transfer, bool, error) {
+	return s.decide(ctx, payee, id, commit, "")
+}
+
+// Reject aborts a reserved transfer on its payee's word, with its reason
+// (at most ReasonMax bytes are kept). Rejecting an aborted transfer again
+// returns it; a committed or expired one is ErrFinished or ErrExpired.
+func (s *Service) Reject(ctx context.Context, payee participant.Participant, id, reason string) (Transfer, bool, error) {
+	return s.decide(ctx, payee, id, abort, rejection(reason))
+}
+
+// ReasonMax bounds what is kept of a payee's reason for a rejection.
+const ReasonMax = 200
+
+// rejection is how a payee's rejection is recorded: "rejected: " and its
+// reason, made valid UTF-8 and cut to ReasonMax bytes at a character
+// boundary, so that it can always be read back.
+func rejection(reason string) string {
+	reason = strings.ToValidUTF8(reason, "\uFFFD")
+	if len(reason) > ReasonMax {
+		cut := ReasonMax
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
+		}
+		reason = reason[:cut]
+	}
+	return "rejected: " + reason
+}
+
+// decide ends a reserved transfer of payee's one way or the other.
+func (s *Service) decide(ctx context.Context, payee participant.Participant, id string, ph phase, reason string) (Transfer, bool, error) {
+	if !ValidID(id) {
+		return Transfer{}, false, fmt.Errorf("transfer %q: %w", id, ErrNotFound)
+	}
+	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
+	if errors.Is(err, journal.ErrNotFound) {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	t, err := s.fromLedger(ctx, jt)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	if t.Payee.Participant != payee.ID {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, ErrNotPayee)
+	}
+	if done, err := alreadyDecided(jt.State, ph); done || err != nil {
+		if err != nil {
+			err = fmt.Errorf("transfer %s: %w", id, err)
+		}
+		return t, false, err
+	}
+	legs, err := s.storedLegs(ctx, &jt.Event)
+	if err != nil {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	b := &batch{items: []payment{{rec: record{ID: id}, payee: payee, legs: legs, timeout: jt.Timeout,
+		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: t}}}
+	s.finish(ctx, b)
+	o := b.out[0]
+	if o.Err == nil && b.items[0].expired {
+		o.Err = fmt.Errorf("transfer %s: %w", id, ErrExpired)
+	}
+	return o.Transfer, o.Created, o.Err
+}
+
+// alreadyDecided says whether a transfer in state st needs no second
+// phase to be ended the way ph asks (done), or cannot be (err).
+func alreadyDecided(st ledger.TransferState, ph phase) (done bool, err error) {
+	switch st {
+	case ledger.StatePending:
+		return false, nil
+	case ledger.StatePosted:
+		return false, ErrNotTwoPhase
+	case ledger.StateExpired:
+		return false, ErrExpired
+	case ledger.StateCommitted:
+		if ph == commit {
+			return true, nil
+		}
+	case ledger.StateAborted:
+		if ph == abort {
+			return true, nil
+		}
+	}
+	return false, ErrFinished
+}
+
+// finish commits or aborts, in one ledger submission, every reservation
+// that has its payee's decision, and answers each.
+func (s *Service) finish(ctx context.Context, b *batch) {
+	var cmds []ledger.Command
+	var at []int
+	for i := range b.items {
+		p := &b.items[i]
+		if p.done || !p.decided {
+			continue
+		}
+		p.first = len(cmds)
+		cmds = secondPhase(cmds, p.legs, p.rec.ID, p.ph, p.reason)
+		at = append(at, i)
+	}
+	if len(at) == 0 {
+		return
+	}
+	// The second phase must not be lost to a caller who hung up.
+	res, err := s.Journal.Submit(context.WithoutCancel(ctx), cmds)
+	for _, i := range at {
+		p := &b.items[i]
+		if err != nil {
+			b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, err))
+			continue
+		}
+		s.finished(b, i, res[p.first:p.first+len(p.legs)])
+	}
+}
+
+// finished answers payment i from the results of its second phase.
+func (s *Service) finished(b *batch, i int, res []ledger.Result) {
+	p := &b.items[i]
+	t := b.out[i].Transfer
+	created := b.out[i].Created
+	switch st := ledger.ChainStatus(res); st {
+	case ledger.StatusOK, ledger.StatusExists:
+		created = created || st == ledger.StatusOK
+		if p.ph == commit {
+			t.State, t.Reason = Committed, ""
+			s.wake(p.payee.ID)
+		} else {
+			t.State, t.Reason = Aborted, p.reason
+		}
+	case ledger.StatusPendingExpired:
+		t.State, t.Reason = Aborted, "expired"
+		p.expired = true
+	case ledger.StatusPendingCommitted, ledger.StatusPendingAborted:
+		// Another answer came first, the other way.
+		b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, ErrFinished))
+		return
+	default:
+		b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, st.Err()))
+		return
+	}
+	b.answer(i, t, created)
+}
