@@ -24,36 +24,12 @@ import (
 // checks prove that the books balance. It fails (exit code 1) when a
 // check fails.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 30*time.Second, "how long to drive traffic (0: until Ctrl-C)")
-	dataDir := fs.String("data", "", "data directory of the switch, new or empty (default: a new hulian-demo-* directory in the temp dir)")
-	concurrency := fs.Int("concurrency", 16, "payments in flight at once")
-	addr := fs.String("addr", "127.0.0.1:0", "listen address of the switch's API (port 0 picks a free one)")
-	users := fs.Int("users", 3000, "simulated end users over all participants")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("demo: unexpected arguments %v", fs.Args())
-	}
-	if *duration < 0 || *concurrency < 1 || *users < 1 {
-		return errors.New("demo: --duration must not be negative, --concurrency and --users must be positive")
-	}
-	dir, err := demoDataDir(*dataDir)
+	opts, err := parseDemoFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-
-	// The switch logs warnings and errors only: the demo's own output is
-	// the show.
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(ctx, app.Config{DataDir: dir, Addr: *addr, AdminToken: os.Getenv("HULIAN_ADMIN_TOKEN"), Out: io.Discard, Log: log})
+	a, err := startDemoSwitch(ctx, opts, stderr)
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if err := a.Serve(ctx); err != nil {
-		a.Close(context.Background())
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer func() {
@@ -63,59 +39,132 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr, "hulian: closing the switch:", err)
 		}
 	}()
-	fmt.Fprintf(stdout, "Hulian demo: the switch is up\n")
-	fmt.Fprintf(stdout, "  API             %s/v1/\n", a.URL())
-	fmt.Fprintf(stdout, "  OpenAPI         %s/openapi.json\n", a.URL())
-	fmt.Fprintf(stdout, "  console         none yet: use the API with the operator token\n")
-	fmt.Fprintf(stdout, "  operator token  %s\n", a.AdminToken)
-	fmt.Fprintf(stdout, "  data            %s\n", dir)
-	fmt.Fprintf(stdout, "  try             curl -s -H 'Authorization: Bearer %s' %s/v1/participants\n\n", a.AdminToken, a.URL())
-
+	printDemoBanner(stdout, a, opts.dir)
 	sc, err := sim.NewScenario(a.URL(), a.AdminToken, sim.ScenarioConfig{
-		Users: *users, Concurrency: *concurrency, Duration: *duration, Log: prefixWriter{stdout, "  "},
+		Users: opts.users, Concurrency: opts.concurrency, Duration: opts.duration, Log: prefixWriter{stdout, "  "},
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer sc.Close(context.Background())
-	fmt.Fprintf(stdout, "Setting up participants and %d users:\n", *users)
+	fmt.Fprintf(stdout, "Setting up participants and %d users:\n", opts.users)
 	if err := sc.Setup(ctx); err != nil {
 		if ctx.Err() != nil {
 			return errors.New("demo: interrupted during setup")
 		}
 		return fmt.Errorf("demo: setup: %w", err)
 	}
-	until := "until Ctrl-C"
-	if *duration > 0 {
-		until = "for " + duration.String() + " (Ctrl-C stops earlier)"
+	run, err := driveDemoTraffic(ctx, stdout, sc, opts)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(stdout, "\nDriving traffic %s with %d payments in flight:\n", until, *concurrency)
+	return finishDemo(ctx, stdout, sc, run)
+}
 
+// demoOptions are the demo's flags.
+type demoOptions struct {
+	duration    time.Duration
+	dir         string
+	concurrency int
+	addr        string
+	users       int
+}
+
+func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
+	var o demoOptions
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to drive traffic (0: until Ctrl-C)")
+	fs.StringVar(&o.dir, "data", "", "data directory of the switch, new or empty (default: a new hulian-demo-* directory in the temp dir)")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "payments in flight at once")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the switch's API (port 0 picks a free one)")
+	fs.IntVar(&o.users, "users", 3000, "simulated end users over all participants")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("demo: unexpected arguments %v", fs.Args())
+	}
+	if o.duration < 0 || o.concurrency < 1 || o.users < 1 {
+		return o, errors.New("demo: --duration must not be negative, --concurrency and --users must be positive")
+	}
+	var err error
+	o.dir, err = demoDataDir(o.dir)
+	return o, err
+}
+
+// startDemoSwitch opens and starts the switch. It logs warnings and
+// errors only: the demo's own output is the show.
+func startDemoSwitch(ctx context.Context, opts demoOptions, stderr io.Writer) (*app.App, error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Open(ctx, app.Config{DataDir: opts.dir, Addr: opts.addr, AdminToken: os.Getenv("HULIAN_ADMIN_TOKEN"), Out: io.Discard, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Serve(ctx); err != nil {
+		a.Close(context.Background())
+		return nil, err
+	}
+	return a, nil
+}
+
+func printDemoBanner(w io.Writer, a *app.App, dir string) {
+	fmt.Fprintf(w, "Hulian demo: the switch is up\n")
+	fmt.Fprintf(w, "  API             %s/v1/\n", a.URL())
+	fmt.Fprintf(w, "  OpenAPI         %s/openapi.json\n", a.URL())
+	fmt.Fprintf(w, "  console         none yet: use the API with the operator token\n")
+	fmt.Fprintf(w, "  operator token  %s\n", a.AdminToken)
+	fmt.Fprintf(w, "  data            %s\n", dir)
+	fmt.Fprintf(w, "  try             curl -s -H 'Authorization: Bearer %s' %s/v1/participants\n\n", a.AdminToken, a.URL())
+}
+
+// demoRun is how the traffic went.
+type demoRun struct {
+	elapsed     time.Duration
+	interrupted bool
+	// settling is the settlement started halfway, if it had not reported
+	// when the traffic stopped.
+	settling <-chan settleResult
+	duration time.Duration
+}
+
+// driveDemoTraffic runs the scenario's traffic with live progress.
+// Halfway through, the operator closes the settlement window and the
+// settlement bank settles it, while payments go on into the next one.
+func driveDemoTraffic(ctx context.Context, stdout io.Writer, sc *sim.Scenario, opts demoOptions) (demoRun, error) {
+	until := "until Ctrl-C"
+	if opts.duration > 0 {
+		until = "for " + opts.duration.String() + " (Ctrl-C stops earlier)"
+	}
+	fmt.Fprintf(stdout, "\nDriving traffic %s with %d payments in flight:\n", until, opts.concurrency)
+	run := demoRun{duration: opts.duration}
 	started := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- sc.Run(ctx) }()
 	live := newProgress(stdout, sc)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	// Halfway through, the operator closes the settlement window and the
-	// settlement bank settles it, while payments go on into the next one.
-	midway := time.After(*duration / 2)
-	if *duration == 0 {
-		midway = time.After(30 * time.Second)
+	half := opts.duration / 2
+	if opts.duration == 0 {
+		half = 30 * time.Second
 	}
+	midway := time.After(half)
 	settled := make(chan settleResult, 1)
-	interrupted := false
 	ctxDone := ctx.Done()
-wait:
 	for {
 		select {
 		case err := <-done:
 			if err != nil {
-				return fmt.Errorf("demo: %w", err)
+				return run, err
 			}
-			break wait
+			run.elapsed = time.Since(started)
+			live.final(context.WithoutCancel(ctx))
+			if midway == nil {
+				run.settling = settled
+			}
+			return run, nil
 		case <-ctxDone:
-			interrupted, ctxDone = true, nil
+			run.interrupted, ctxDone = true, nil
 			live.note("interrupted: finishing the payments in flight")
 		case <-midway:
 			midway = nil
@@ -124,22 +173,26 @@ wait:
 				settled <- settleResult{st, err}
 			}()
 		case r := <-settled:
+			settled = nil
 			live.note(settlementLine(r))
 			if r.err != nil {
-				return fmt.Errorf("demo: settlement: %w", r.err)
+				return run, fmt.Errorf("settlement: %w", r.err)
 			}
 		case <-tick.C:
 			live.refresh(ctx)
 		}
 	}
-	elapsed := time.Since(started)
-	live.final(context.WithoutCancel(ctx))
+}
+
+// finishDemo settles the last window, reconciles every participant's
+// books with the switch, and prints the summary and the checks.
+func finishDemo(ctx context.Context, stdout io.Writer, sc *sim.Scenario, run demoRun) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	if midway == nil {
-		// Wait for a settlement still running when traffic stopped.
+	if run.settling != nil {
+		// A settlement still running when traffic stopped, if it is done.
 		select {
-		case r := <-settled:
+		case r := <-run.settling:
 			fmt.Fprintln(stdout, "  "+settlementLine(r))
 			if r.err != nil {
 				return fmt.Errorf("demo: settlement: %w", r.err)
@@ -147,7 +200,6 @@ wait:
 		default:
 		}
 	}
-
 	fmt.Fprintf(stdout, "\nTraffic stopped; closing and settling the last settlement window…\n")
 	last, err := sc.Settle(cctx)
 	if err != nil {
@@ -161,12 +213,12 @@ wait:
 	}
 	why := "duration reached"
 	switch {
-	case interrupted:
+	case run.interrupted:
 		why = "interrupted"
-	case *duration == 0 || elapsed < *duration-time.Second:
+	case run.duration == 0 || run.elapsed < run.duration-time.Second:
 		why = "payment limit reached"
 	}
-	printSummary(stdout, sc, rep, elapsed, why)
+	printSummary(stdout, sc, rep, run.elapsed, why)
 	printSettlementReport(stdout, last)
 	if !rep.OK() {
 		return fmt.Errorf("demo: %d of %d checks failed", len(rep.Failed()), len(rep.Checks))
