@@ -10,6 +10,7 @@ import (
 
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -57,7 +58,7 @@ type Config struct {
 	// Callback tunes callback delivery.
 	Callback callback.Config
 	// DirectoryCache is how many aliases the directory keeps in memory
-	// besides its routes of phone numbers (256 Ki, about 65 MB).
+	// besides its routes of phone numbers (directory.DefaultCacheEntries).
 	DirectoryCache int
 	// SettlementInterval, if not zero, closes every currency's open
 	// settlement window that often.
@@ -82,7 +83,7 @@ func (c *Config) EnsureDefaults() {
 		c.Addr = "127.0.0.1:8080"
 	}
 	if c.DirectoryCache == 0 {
-		c.DirectoryCache = 1 << 18
+		c.DirectoryCache = directory.DefaultCacheEntries
 	}
 	tc := c.transferConfig()
 	tc.EnsureDefaults()

@@ -74,8 +74,10 @@ const (
 	MaxListLimit = 1000
 	// DefaultCacheEntries is the cache size when Options.CacheEntries is
 	// 0. An entry takes about 250 bytes with typical names and account
-	// numbers, so a full default cache some 270 MB.
-	DefaultCacheEntries = 1 << 20
+	// numbers, so a full default cache some 65 MB: the hot payees of
+	// transfers, within the switch's memory budget of 1 GiB with 10 M
+	// aliases; the rest are one database lookup away.
+	DefaultCacheEntries = 1 << 18
 
 	maxNameRunes    = 140
 	maxAccountBytes = 128
