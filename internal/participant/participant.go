@@ -478,7 +478,13 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 	if next.Acceptance == Confirm && next.CallbackURL == "" {
 		return Participant{}, fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
 	}
+	// Strictly later than the last change, even on a clock that is
+	// coarse or steps back: the status mark's ledger id is derived from
+	// it, and two changes must not share one.
 	next.UpdatedAt = r.now().UTC()
+	if !next.UpdatedAt.After(cur.UpdatedAt) {
+		next.UpdatedAt = cur.UpdatedAt.Add(time.Nanosecond)
+	}
 	if next.Status != cur.Status {
 		// The change goes on the ledger first, so that the audit log
 		// records every suspension that took effect: a failure after it

@@ -281,7 +281,9 @@ func (s *Service) find(id string) (*Window, error) {
 		return nil, fmt.Errorf("window %q: %w", id, ErrNotFound)
 	}
 	ws := s.windows[c]
-	if n < 1 || n > int64(len(ws)) {
+	// Only the canonical spelling names a window ("CNY-01" does not):
+	// the id is part of the ledger ids of its settlement transfers.
+	if n < 1 || n > int64(len(ws)) || id != windowID(c, n) {
 		return nil, fmt.Errorf("window %q: %w", id, ErrNotFound)
 	}
 	return ws[n-1], nil
@@ -616,8 +618,8 @@ func (s *Service) Confirm(ctx context.Context, id, who string, amount money.Amou
 		}
 		acct = p.Account(w.Currency)
 	}
-	cmd := ledger.Command{Kind: ledger.KindPost, ID: settleID(id, who), Amount: in.Amount,
-		Purpose: purpose.Settlement, Meta: id + "/" + who}
+	cmd := ledger.Command{Kind: ledger.KindPost, ID: settleID(w.ID, who), Amount: in.Amount,
+		Purpose: purpose.Settlement, Meta: w.ID + "/" + who}
 	if in.Direction == Pay {
 		cmd.Debit, cmd.Credit = participant.ExternalAccount(w.Currency), acct
 	} else {
