@@ -6,7 +6,9 @@
 //
 // The monitor learns which accounts moved from the journal as soon as a
 // batch is durable, coalesces them, and checks each one once, off the
-// writer's path.
+// writer's path. An alert is recorded in the alerts table first; the
+// callback deliverer sends it from there, in order, at least once,
+// retried until the participant takes it (the monitor only wakes it).
 package liquidity
 
 import (
