@@ -99,6 +99,7 @@ type Deliverer struct {
 
 	mu      sync.Mutex
 	workers map[string]*worker
+	runCtx  context.Context // Run's, once it runs
 	wg      sync.WaitGroup
 
 	delivered atomic.Int64
@@ -120,6 +121,9 @@ func NewDeliverer(cfg Config, d Deps) (*Deliverer, error) {
 // later, until ctx ends; then it waits for the workers, which save their
 // cursors.
 func (d *Deliverer) Run(ctx context.Context) {
+	d.mu.Lock()
+	d.runCtx = ctx
+	d.mu.Unlock()
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for ctx.Err() == nil {
@@ -142,12 +146,17 @@ func (d *Deliverer) Stats() (delivered, failures int64) {
 	return d.delivered.Load(), d.failures.Load()
 }
 
-// Wake tells the participant's worker to look now. It implements
+// Wake tells the participant's worker to look now, starting it if the
+// participant is new since the last poll. It implements
 // transfer.Notifier and the liquidity monitor's notifier.
 func (d *Deliverer) Wake(id string) {
 	d.mu.Lock()
-	w := d.workers[id]
+	w, ctx := d.workers[id], d.runCtx
 	d.mu.Unlock()
+	if w == nil && ctx != nil {
+		d.ensure(ctx, id) // a new worker looks at once
+		return
+	}
 	if w != nil {
 		select {
 		case w.wake <- struct{}{}:
@@ -209,9 +218,11 @@ func (w *worker) load(ctx context.Context) error {
 	return rows.Err()
 }
 
-// save writes the cursors that moved since the last save.
+// save writes the cursors that moved since the last save. Only a
+// committed save counts: one that fails (the worker stopping midway)
+// leaves them to the next, or to the final save on the way out.
 func (w *worker) save(ctx context.Context) error {
-	return w.d.DB.Transact(ctx, func(tx *sql.Tx) error {
+	err := w.d.DB.Transact(ctx, func(tx *sql.Tx) error {
 		for s, pos := range w.cursors {
 			if w.saved[s] == pos {
 				continue
@@ -224,9 +235,12 @@ func (w *worker) save(ctx context.Context) error {
 				return err
 			}
 		}
-		w.saved = maps.Clone(w.cursors)
 		return nil
 	})
+	if err == nil {
+		w.saved = maps.Clone(w.cursors)
+	}
+	return err
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -241,6 +255,9 @@ func (w *worker) run(ctx context.Context) {
 	defer func() { w.save(context.WithoutCancel(ctx)) }()
 	for ctx.Err() == nil {
 		progressed, err := w.step(ctx)
+		if err != nil && ctx.Err() != nil {
+			break // stopping, not a failed callback
+		}
 		if err != nil {
 			w.d.failures.Add(1)
 			sleep(ctx, backoff)
