@@ -149,7 +149,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 type route struct {
 	method, path string
 	access       auth.Access
-	handle       func(http.ResponseWriter, *http.Request, *auth.Principal)
+	handle       func(http.ResponseWriter, *http.Request, auth.Principal)
 }
 
 // The access levels, as the route table names them (and the OpenAPI
@@ -267,7 +267,7 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.access == public {
-			rt.handle(w, r, &auth.Principal{})
+			rt.handle(w, r, auth.Principal{})
 			return
 		}
 		p, err := s.Auth.Bearer(r.Header.Get("Authorization"))
@@ -286,7 +286,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			writeProblem(w, probRateLimited, "participant "+p.Participant.ID+" exceeded its request rate")
 			return
 		}
-		rt.handle(w, r, &p)
+		rt.handle(w, r, p)
 	})
 }
 
@@ -415,7 +415,7 @@ func replyJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Write(b)
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.Ready() {
 		writeProblem(w, probUnavailable, "starting or stopping")
 		return
@@ -426,7 +426,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 //go:embed openapi.json
 var openapiDoc []byte
 
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(openapiDoc)

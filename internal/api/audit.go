@@ -45,21 +45,21 @@ func hashes(hs []tlog.Hash) []string {
 	return out
 }
 
-func (s *Server) auditVerifier(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) auditVerifier(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
 	replyText(w, http.StatusOK, []byte(s.Audit.VerifierKey()+"\n"))
 }
 
-func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
 	replyText(w, http.StatusOK, s.Audit.Checkpoint())
 }
 
-func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -91,7 +91,7 @@ func int64Param(w http.ResponseWriter, r *http.Request, name string) (int64, boo
 	return v, true
 }
 
-func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -111,7 +111,7 @@ func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request, _ *aut
 	reply(w, http.StatusOK, wire.AuditConsistency{From: from, To: to, Proof: hashes(p)})
 }
 
-func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -135,7 +135,7 @@ func (s *Server) auditLeaves(w http.ResponseWriter, r *http.Request, _ *auth.Pri
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}
@@ -158,7 +158,7 @@ func (s *Server) addWitness(w http.ResponseWriter, r *http.Request, _ *auth.Prin
 // cosignatureMax bounds a co-signed checkpoint note.
 const cosignatureMax = 16 << 10
 
-func (s *Server) addCosignature(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) addCosignature(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !s.auditOn(w) {
 		return
 	}

@@ -20,7 +20,7 @@ func alertToWire(a *liquidity.Alert) wire.LiquidityAlert {
 		Available: a.Available.Format(a.Currency), Threshold: a.Threshold.Format(a.Currency), At: a.At}
 }
 
-func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -41,7 +41,7 @@ func (s *Server) setLiquidity(w http.ResponseWriter, r *http.Request, who *auth.
 	reply(w, http.StatusOK, thresholdToWire(t))
 }
 
-func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -59,7 +59,7 @@ func (s *Server) getLiquidity(w http.ResponseWriter, r *http.Request, who *auth.
 	reply(w, http.StatusOK, thresholdToWire(t))
 }
 
-func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	limit, ok := limitParam(w, r, 100, 1000)
 	if !ok {
 		return

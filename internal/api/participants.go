@@ -38,7 +38,7 @@ func parseCurrencies(codes []string) ([]money.Currency, error) {
 	return out, nil
 }
 
-func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	var req wire.NewParticipant
 	if !decode(w, r, bodyMax, &req) {
 		return
@@ -62,7 +62,7 @@ func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ *au
 	reply(w, http.StatusCreated, out)
 }
 
-func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	ps := s.Participants.List()
 	out := wire.Participants{Participants: make([]wire.Participant, len(ps))}
 	for i, p := range ps {
@@ -74,7 +74,7 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request, _ *aut
 // subject returns the participant named in the path, if the caller may
 // see it: the operator, or that participant. Others get not-found, as if
 // it did not exist.
-func (s *Server) subject(w http.ResponseWriter, r *http.Request, who *auth.Principal) (participant.Participant, bool) {
+func (s *Server) subject(w http.ResponseWriter, r *http.Request, who auth.Principal) (participant.Participant, bool) {
 	id := r.PathValue("id")
 	p, ok := s.Participants.Get(id)
 	if !ok || !who.Covers(id) {
@@ -84,13 +84,13 @@ func (s *Server) subject(w http.ResponseWriter, r *http.Request, who *auth.Princ
 	return p, true
 }
 
-func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	if p, ok := s.subject(w, r, who); ok {
 		reply(w, http.StatusOK, toWire(p))
 	}
 }
 
-func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -112,8 +112,8 @@ func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who *a
 	reply(w, http.StatusOK, toWire(p))
 }
 
-func (s *Server) setStatus(st participant.Status) func(http.ResponseWriter, *http.Request, *auth.Principal) {
-	return func(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) setStatus(st participant.Status) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 		p, ok := s.subject(w, r, who)
 		if !ok {
 			return
@@ -156,7 +156,7 @@ func (s *Server) pathAmount(w http.ResponseWriter, r *http.Request, field, amoun
 	return a, c, true
 }
 
-func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -193,7 +193,7 @@ func (s *Server) moveFunds(w http.ResponseWriter, r *http.Request, who *auth.Pri
 		Amount: f.Amount.Format(c), Direction: string(f.Direction), CreatedAt: f.CreatedAt})
 }
 
-func (s *Server) setLimit(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) setLimit(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -213,7 +213,7 @@ func (s *Server) setLimit(w http.ResponseWriter, r *http.Request, who *auth.Prin
 	reply(w, http.StatusOK, wire.Limit{Currency: c.String(), NetDebitCap: cap.Format(c)})
 }
 
-func (s *Server) accounts(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) accounts(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
 	if !ok {
 		return
@@ -232,7 +232,7 @@ func (s *Server) accounts(w http.ResponseWriter, r *http.Request, who *auth.Prin
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) hubAccounts(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) hubAccounts(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	bs, err := s.Transfers.HubBalances(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
@@ -254,7 +254,7 @@ func feesToWire(f quote.Schedule) wire.Fees {
 		Rate: money.FormatDecimal(f.RateBPS, 2)}
 }
 
-func (s *Server) listFees(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) listFees(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	fs := s.Fees.Schedules()
 	slices.SortFunc(fs, func(a, b quote.Schedule) int { return strings.Compare(a.Currency.String(), b.Currency.String()) })
 	out := wire.FeeList{Fees: make([]wire.Fees, len(fs))}
@@ -264,7 +264,7 @@ func (s *Server) listFees(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) setFees(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) setFees(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	var req wire.Fees
 	if !decode(w, r, bodyMax, &req) {
 		return

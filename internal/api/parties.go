@@ -60,7 +60,7 @@ func (s *Server) party(owner participant.Participant, req wire.NewParty) (direct
 	return directory.Party{Type: t, Value: value, Participant: owner.ID, Name: req.Name, Account: req.Account, Currency: c, CreatedAt: s.Now().UTC()}, nil
 }
 
-func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	var req wire.NewParty
 	if !decode(w, r, bodyMax, &req) {
 		return
@@ -82,7 +82,7 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who *auth.P
 	reply(w, status, partyToWire(p, true))
 }
 
-func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	var req wire.PartyBatch
 	if !decode(w, r, batchBodyMax, &req) {
 		return
@@ -127,7 +127,7 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who *auth
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) listParties(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) listParties(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	limit, ok := limitParam(w, r, 100, 1000)
 	if !ok {
 		return
@@ -161,7 +161,7 @@ func (s *Server) aliasOf(r *http.Request) (directory.Type, string, error) {
 	return t, v, err
 }
 
-func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -180,7 +180,7 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who *auth.P
 	s.replyAppended(w, r, http.StatusOK, b, err)
 }
 
-func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)

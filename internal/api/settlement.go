@@ -19,7 +19,7 @@ func windowToWire(w settlement.Window) wire.SettlementWindow {
 		OpenedAt: w.OpenedAt, ClosedAt: w.ClosedAt, Next: w.Next}
 }
 
-func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	q := r.URL.Query()
 	var c money.Currency
 	if code := q.Get("currency"); code != "" {
@@ -48,7 +48,7 @@ func (s *Server) listWindows(w http.ResponseWriter, r *http.Request, _ *auth.Pri
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	x, err := s.Settlement.Window(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -57,7 +57,7 @@ func (s *Server) getWindow(w http.ResponseWriter, r *http.Request, _ *auth.Princ
 	reply(w, http.StatusOK, windowToWire(x))
 }
 
-func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	x, err := s.Settlement.Close(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -69,7 +69,7 @@ func (s *Server) closeWindow(w http.ResponseWriter, r *http.Request, _ *auth.Pri
 // report shows a closed window's report: everything to the operator, a
 // participant's own position and instruction to that participant. With
 // Accept: text/csv it is a CSV table.
-func (s *Server) report(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) report(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	rep, err := s.Settlement.Report(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -141,7 +141,7 @@ func writeCSV(w http.ResponseWriter, rep wire.SettlementReport) {
 	w.Write(buf.Bytes())
 }
 
-func (s *Server) confirmSettlement(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+func (s *Server) confirmSettlement(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	var req wire.Confirmation
 	if !decode(w, r, bodyMax, &req) {
 		return

@@ -46,18 +46,18 @@ func transferOut(t *transfer.Transfer, showAccount bool) wire.TransferOut {
 }
 
 // shown converts a transfer for a viewer.
-func shown(t *transfer.Transfer, who *auth.Principal) wire.Transfer {
+func shown(t *transfer.Transfer, who auth.Principal) wire.Transfer {
 	o := transferOut(t, showAccount(t, who))
 	return o.Transfer()
 }
 
 // showAccount says whether who may see the payee's account reference:
 // the payee participant, the operator and the regulator may.
-func showAccount(t *transfer.Transfer, who *auth.Principal) bool {
+func showAccount(t *transfer.Transfer, who auth.Principal) bool {
 	return who.SeesAll() || who.Participant.ID == t.Payee.Participant
 }
 
-func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	var req wire.NewQuote
 	if !decode(w, r, bodyMax, &req) {
 		return
@@ -82,7 +82,7 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who *auth.P
 		Amount: q.Amount.Format(c), Fee: q.Fee.Format(c), Currency: c.String(), ExpiresAt: q.ExpiresAt})
 }
 
-func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	var nt wire.NewTransfer
 	if !decode(w, r, bodyMax, &nt) {
 		return
@@ -106,7 +106,7 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who *aut
 }
 
 // replyTransfer answers with the transfer as who may see it.
-func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who *auth.Principal) {
+func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who auth.Principal) {
 	bp := getBuf()
 	defer putBuf(bp)
 	o := transferOut(t, showAccount(t, who))
@@ -115,7 +115,7 @@ func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status in
 	s.replyAppended(w, r, status, b, err)
 }
 
-func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	var batch wire.TransferBatch
 	if !decode(w, r, batchBodyMax, &batch) {
 		return
@@ -160,7 +160,7 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who *au
 
 // appendResult appends one entry of a batch answer: the status the
 // single endpoint would have answered, with the transfer or the problem.
-func appendResult(b []byte, o *transfer.Outcome, who *auth.Principal) ([]byte, error) {
+func appendResult(b []byte, o *transfer.Outcome, who auth.Principal) ([]byte, error) {
 	if o.Err != nil {
 		prob := problemOf(kindOf(o.Err), o.Err.Error())
 		b = append(b, `{"status":`...)
@@ -181,7 +181,7 @@ func appendResult(b []byte, o *transfer.Outcome, who *auth.Principal) ([]byte, e
 	return append(b, '}'), err
 }
 
-func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	v := transfer.Viewer{Participant: who.ParticipantID()}
 	t, err := s.Transfers.Get(r.Context(), v, r.PathValue("id"))
 	if err != nil {
@@ -210,7 +210,7 @@ func parseSince(s string) (int64, bool) {
 	return int64(binary.BigEndian.Uint64(b[2:])), true
 }
 
-func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who *auth.Principal) {
+func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	q := r.URL.Query()
 	since, ok := parseSince(q.Get("since"))
 	if !ok {

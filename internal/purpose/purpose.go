@@ -34,8 +34,9 @@ const (
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
-// derived from them, and people read them in reports.
-var names = map[uint16]string{
+// derived from them, and people read them in reports. An array, not a
+// map: every leg of every payment looks its name up.
+var names = [...]string{
 	Payment:     "payment",
 	Fee:         "fee",
 	Deposit:     "deposit",
@@ -47,16 +48,18 @@ var names = map[uint16]string{
 
 // Name returns a purpose's name, and false for a number not registered.
 func Name(p uint16) (string, bool) {
-	n, ok := names[p]
-	return n, ok
+	if int(p) < len(names) && names[p] != "" {
+		return names[p], true
+	}
+	return "", false
 }
 
 // All returns every registered purpose, in numeric order.
 func All() []uint16 {
-	out := make([]uint16, 0, len(names))
-	for p := uint16(1); len(out) < len(names); p++ {
-		if _, ok := names[p]; ok {
-			out = append(out, p)
+	var out []uint16
+	for p, n := range names {
+		if n != "" {
+			out = append(out, uint16(p))
 		}
 	}
 	return out

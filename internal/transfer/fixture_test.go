@@ -43,7 +43,7 @@ func (c *clock) advance(d time.Duration) {
 // wallets a and b (notify mode) and bank c (confirm mode), each with
 // 1,000.00 CNY, and aliases "WALLET a:1", "b:1" and "c:1".
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	clk     *clock
 	j       *journal.Journal
@@ -55,7 +55,7 @@ type fixture struct {
 	a, b, c participant.Participant
 }
 
-func newFixture(t *testing.T, deps func(*Deps)) *fixture {
+func newFixture(t testing.TB, deps func(*Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	d := t.TempDir()
@@ -72,7 +72,7 @@ func newFixture(t *testing.T, deps func(*Deps)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := directory.New(db, directory.Options{CacheEntries: -1})
+	dir := directory.New(db, directory.Options{})
 	t.Cleanup(func() {
 		j.Close()
 		dir.Close()

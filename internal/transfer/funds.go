@@ -161,12 +161,12 @@ func (s *Service) HubBalances(ctx context.Context) ([]HubBalance, error) {
 func (s *Service) Quote(ctx context.Context, payer participant.Participant, req Request) (QuoteOffer, error) {
 	req.ID = "quote"
 	req.QuoteID = ""
-	b := s.newBatch(payer, []Request{req}, modeByPayee)
+	b := newSingle(payer, &req, modeByPayee)
 	p := &b.items[0]
 	if err := s.parseOne(&payer, p); err != nil {
 		return QuoteOffer{}, err
 	}
-	if err := s.resolve(ctx, &payer, p); err != nil {
+	if err := s.resolve(ctx, b, p); err != nil {
 		return QuoteOffer{}, err
 	}
 	if err := s.price(b, p); err != nil {

@@ -47,6 +47,9 @@ func schemeLegs(legs []Leg, payer, payee *participant.Participant, c money.Curre
 // ("fee", "fee-2"). Ledger ids are derived from it.
 func legName(purposes func(int) uint16, i int) string {
 	p := purposes(i)
+	if i == 0 && p == purpose.Payment {
+		return paymentLeg // every payment's first leg
+	}
 	name, ok := purpose.Name(p)
 	if !ok {
 		name = "purpose-" + strconv.Itoa(int(p))

@@ -40,12 +40,12 @@ const (
 
 // payment is one request on its way through the pipeline.
 type payment struct {
-	req    Request
+	req    *Request // the caller's
 	rec    record
 	typ    directory.Type
 	id     ledger.ID // of its first leg
 	digest ledger.ID
-	payee  participant.Participant
+	payee  *participant.Participant // shared by the batch's payments to it
 	legs   []Leg
 	// timeout is its reservation's (zero: posted at once).
 	timeout time.Duration
@@ -69,6 +69,10 @@ type batch struct {
 	items    []payment
 	out      []Outcome
 	legSpace []Leg // backing array of the items' legs
+	// payees holds the payees met so far, a few, which the batch's
+	// payments to them share; its capacity is fixed, so that pointers
+	// into it stay valid.
+	payees []participant.Participant
 }
 
 // newBatch returns a batch of reqs, or nil if there are too many.
@@ -76,13 +80,62 @@ func (s *Service) newBatch(payer participant.Participant, reqs []Request, m mode
 	if len(reqs) > BatchMax {
 		return nil
 	}
+	if len(reqs) == 1 {
+		return newSingle(payer, &reqs[0], m)
+	}
 	b := &batch{payer: payer, mode: m, items: make([]payment, len(reqs)), out: make([]Outcome, len(reqs)),
-		legSpace: make([]Leg, 0, 2*len(reqs))}
+		legSpace: make([]Leg, 0, 2*len(reqs)), payees: make([]participant.Participant, 0, payeesMax)}
 	for i := range reqs {
-		b.items[i].req = reqs[i]
+		b.items[i].req = &reqs[i]
 	}
 	return b
 }
+
+// single is a batch of one payment with its parts in one allocation:
+// the most frequent call, one payment per API request.
+type single struct {
+	b     batch
+	req   Request
+	items [1]payment
+	out   [1]Outcome
+	legs  [2]Leg
+	payee [1]participant.Participant
+}
+
+// newSingle returns a batch of one request; req is copied unless it
+// already points into the caller's slice.
+func newSingle(payer participant.Participant, req *Request, m mode) *batch {
+	sb := &single{}
+	if req == nil {
+		req = &sb.req
+	}
+	sb.items[0].req = req
+	sb.b = batch{payer: payer, mode: m, items: sb.items[:], out: sb.out[:], legSpace: sb.legs[:0], payees: sb.payee[:0]}
+	return &sb.b
+}
+
+// payee returns the participant id from reg. The first payeesMax payees
+// are kept in the batch and shared by its payments to them.
+func (b *batch) payee(reg Participants, id string) (*participant.Participant, bool) {
+	for k := range b.payees {
+		if b.payees[k].ID == id {
+			return &b.payees[k], true
+		}
+	}
+	if len(b.payees) == cap(b.payees) {
+		p, ok := reg.Get(id)
+		return &p, ok
+	}
+	p, ok := reg.Get(id)
+	if !ok {
+		return nil, false
+	}
+	b.payees = append(b.payees, p)
+	return &b.payees[len(b.payees)-1], true
+}
+
+// payeesMax bounds the payees a batch keeps to share, and the search.
+const payeesMax = 8
 
 // refuse answers payment i with err.
 func (b *batch) refuse(i int, err error) {
@@ -91,8 +144,8 @@ func (b *batch) refuse(i int, err error) {
 }
 
 // answer answers payment i with t.
-func (b *batch) answer(i int, t Transfer, created bool) {
-	b.out[i] = Outcome{Transfer: t, Created: created}
+func (b *batch) answer(i int, t *Transfer, created bool) {
+	b.out[i].Transfer, b.out[i].Created = *t, created
 	b.items[i].done = true
 }
 
@@ -112,7 +165,7 @@ func (b *batch) each(fn func(p *payment) error) {
 func (s *Service) run(ctx context.Context, b *batch) {
 	s.parse(b)
 	s.replay(ctx, b)
-	b.each(func(p *payment) error { return s.resolve(ctx, &b.payer, p) })
+	b.each(func(p *payment) error { return s.resolve(ctx, b, p) })
 	b.each(func(p *payment) error { return s.screen(ctx, &b.payer, p) })
 	b.each(func(p *payment) error { return s.price(b, p) })
 	if b.mode == modePrepare {
@@ -131,22 +184,49 @@ func (s *Service) run(ctx context.Context, b *batch) {
 // recognise a retry, before anything is looked up. An id twice in one
 // batch is refused the second time.
 func (s *Service) parse(b *batch) {
-	seen := make(map[string]struct{}, len(b.items))
-	b.each(func(p *payment) error {
-		if err := s.parseOne(&b.payer, p); err != nil {
-			return err
+	var seen map[string]struct{} // for batches beyond a few
+	if len(b.items) > smallBatch {
+		seen = make(map[string]struct{}, len(b.items))
+	}
+	for i := range b.items {
+		p := &b.items[i]
+		if p.done {
+			continue
 		}
-		if _, dup := seen[p.rec.ID]; dup {
-			return fmt.Errorf("%w: transfer id %q appears twice in the batch", ErrInvalid, p.rec.ID)
+		err := s.parseOne(&b.payer, p)
+		if err == nil && b.seen(seen, i) {
+			err = fmt.Errorf("%w: transfer id %q appears twice in the batch", ErrInvalid, p.rec.ID)
 		}
-		seen[p.rec.ID] = struct{}{}
-		return nil
-	})
+		if err != nil {
+			b.refuse(i, err)
+		}
+	}
+}
+
+// smallBatch is the size up to which a batch's ids are compared one by
+// one rather than through a map.
+const smallBatch = 16
+
+// seen reports whether payment i's id came earlier in the batch, and
+// notes it in seen, if the batch is large enough to have one.
+func (b *batch) seen(seen map[string]struct{}, i int) bool {
+	id := b.items[i].rec.ID
+	if seen != nil {
+		_, dup := seen[id]
+		seen[id] = struct{}{}
+		return dup
+	}
+	for k := range i {
+		if q := &b.items[k]; !q.done && q.rec.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // parseOne validates one request.
 func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
-	req := &p.req
+	req := p.req
 	switch {
 	case !ValidID(req.ID):
 		return fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
@@ -177,26 +257,28 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 // was true then is what the client gets again. One read lock for the
 // whole batch.
 func (s *Service) replay(ctx context.Context, b *batch) {
-	var ids []ledger.ID
-	var at []int
+	ids := make([]ledger.ID, 0, len(b.items))
 	for i := range b.items {
 		if p := &b.items[i]; !p.done {
 			ids = append(ids, p.id)
-			at = append(at, i)
 		}
 	}
 	if len(ids) == 0 {
 		return
 	}
-	for k, known := range s.Journal.Known(ids) {
-		if !known {
+	known := s.Journal.Known(ids)
+	k := 0
+	for i := range b.items {
+		if b.items[i].done {
 			continue
 		}
-		i := at[k]
+		if k++; !known[k-1] {
+			continue
+		}
 		if t, found, err := s.existing(ctx, &b.items[i]); err != nil {
 			b.refuse(i, err)
 		} else if found {
-			b.answer(i, t, false)
+			b.answer(i, &t, false)
 		}
 	}
 }
@@ -221,7 +303,8 @@ func (s *Service) existing(ctx context.Context, p *payment) (t Transfer, found b
 
 // resolve checks that the payer may pay, and finds the payee participant
 // and its account reference from the alias.
-func (s *Service) resolve(ctx context.Context, payer *participant.Participant, p *payment) error {
+func (s *Service) resolve(ctx context.Context, b *batch, p *payment) error {
+	payer := &b.payer
 	c := p.req.Currency
 	switch {
 	case payer.Status != participant.Active:
@@ -236,7 +319,7 @@ func (s *Service) resolve(ctx context.Context, payer *participant.Participant, p
 	} else if err != nil {
 		return fmt.Errorf("payee %s %s: %w", typ, value, err)
 	}
-	payee, ok := s.Participants.Get(party.Participant)
+	payee, ok := b.payee(s.Participants, party.Participant)
 	switch {
 	case !ok:
 		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
@@ -255,7 +338,7 @@ func (s *Service) resolve(ctx context.Context, payer *participant.Participant, p
 // screen asks the Screener whether the payment may go ahead.
 func (s *Service) screen(ctx context.Context, payer *participant.Participant, p *payment) error {
 	return s.Screener.Screen(ctx, Screening{
-		ID: p.rec.ID, Payer: payer, Payee: &p.payee, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue,
+		ID: p.rec.ID, Payer: payer, Payee: p.payee, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue,
 		PayeeAccount: p.rec.PayeeAccount, Amount: p.req.Amount, Currency: p.req.Currency, Note: p.req.Note,
 	})
 }
@@ -269,7 +352,7 @@ func (s *Service) price(b *batch, p *payment) error {
 	}
 	p.rec.Fee = fee
 	start := len(b.legSpace)
-	b.legSpace = schemeLegs(b.legSpace, &b.payer, &p.payee, p.req.Currency, p.req.Amount, fee)
+	b.legSpace = schemeLegs(b.legSpace, &b.payer, p.payee, p.req.Currency, p.req.Amount, fee)
 	p.legs = b.legSpace[start:len(b.legSpace):len(b.legSpace)]
 	if p.payee.Acceptance == participant.Confirm {
 		p.timeout = s.cfg.ConfirmTimeout + reservationMargin
@@ -280,7 +363,7 @@ func (s *Service) price(b *batch, p *payment) error {
 // fee is the payment's scheme fee: the quote's, if it names one that
 // holds, or the schedule's.
 func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount, error) {
-	req := &p.req
+	req := p.req
 	if req.QuoteID == "" {
 		fee, err := s.Fees.Schedule(req.Currency).Fee(req.Amount)
 		if err != nil {
@@ -305,7 +388,6 @@ func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount,
 // once, or reserved, and answers each with the ledger's result.
 func (s *Service) post(ctx context.Context, b *batch) {
 	var cmds []ledger.Command
-	var at []int
 	for i := range b.items {
 		p := &b.items[i]
 		if p.done {
@@ -316,14 +398,16 @@ func (s *Service) post(ctx context.Context, b *batch) {
 		}
 		p.first = len(cmds)
 		cmds = firstPhase(cmds, p.legs, p.rec.ID, p.digest, p.rec.encode(), p.timeout)
-		at = append(at, i)
 	}
-	if len(at) == 0 {
+	if len(cmds) == 0 {
 		return
 	}
 	res, err := s.Journal.Submit(ctx, cmds)
-	for _, i := range at {
+	for i := range b.items {
 		p := &b.items[i]
+		if p.done {
+			continue
+		}
 		if err != nil {
 			b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, err))
 			continue
@@ -338,30 +422,30 @@ func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Resu
 	p := &b.items[i]
 	switch st := ledger.ChainStatus(res); st {
 	case ledger.StatusOK:
-		t := p.transfer(res[0].Timestamp)
-		t.State = Committed
+		o := &b.out[i]
+		p.fill(&o.Transfer, res[0].Timestamp)
+		o.Transfer.State, o.Created = Committed, true
 		if p.timeout > 0 {
-			t.State = Reserved
-			b.out[i] = Outcome{Transfer: t, Created: true}
+			o.Transfer.State = Reserved // answered once decided
 			return
 		}
+		p.done = true
 		s.wake(p.payee.ID)
-		b.answer(i, t, true)
 	case ledger.StatusExists:
 		t, _, err := s.existing(ctx, p)
 		if err != nil {
 			b.refuse(i, err)
 			return
 		}
-		b.answer(i, t, false)
+		b.answer(i, &t, false)
 	default:
 		b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, st.Err()))
 	}
 }
 
-// transfer is the payment as created by the event at ts.
-func (p *payment) transfer(ts int64) Transfer {
-	return Transfer{
+// fill sets t to the payment as created by the event at ts.
+func (p *payment) fill(t *Transfer, ts int64) {
+	*t = Transfer{
 		ID: p.rec.ID, Payer: p.rec.Payer,
 		Payee:  Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.rec.PayeeParticipant, Account: p.rec.PayeeAccount},
 		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, QuoteID: p.rec.QuoteID, Note: p.rec.Note,
@@ -382,7 +466,7 @@ func (s *Service) confirm(ctx context.Context, b *batch) {
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.ConfirmTimeout)
 		defer cancel()
-		accept, reason, err := s.Confirmer.Confirm(cctx, p.payee, t)
+		accept, reason, err := s.Confirmer.Confirm(cctx, *p.payee, t)
 		switch {
 		case err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 			return abort, "timeout"
@@ -405,7 +489,7 @@ func (s *Service) offer(ctx context.Context, b *batch) {
 		if s.Offerer == nil {
 			return commit, "" // the caller hands it over itself
 		}
-		if err := s.Offerer.Offer(ctx, p.payee, t, b.expires); err != nil {
+		if err := s.Offerer.Offer(ctx, *p.payee, t, b.expires); err != nil {
 			return abort, "payee unreachable"
 		}
 		return commit, ""
@@ -414,14 +498,27 @@ func (s *Service) offer(ctx context.Context, b *batch) {
 		p := &b.items[i]
 		if !p.done && p.decided && p.ph == commit {
 			p.decided = false // offered: the payee decides later
-			b.answer(i, b.out[i].Transfer, true)
+			p.done = true
 		}
 	}
+}
+
+// anyReserved reports whether a payment not answered yet is reserved.
+func (b *batch) anyReserved() bool {
+	for i := range b.items {
+		if p := &b.items[i]; !p.done && p.timeout > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // decideEach runs decide, at most confirmMax at once, on every reserved
 // payment not answered yet, and records its decision.
 func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phase, string)) {
+	if !b.anyReserved() {
+		return // the usual case: everything was posted at once
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, confirmMax)
 	for i := range b.items {

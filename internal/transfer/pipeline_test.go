@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestParse(t *testing.T) {
 	} {
 		r := ok
 		c.mod(&r)
-		p := payment{req: r}
+		p := payment{req: &r}
 		err := f.s.parseOne(&f.a, &p)
 		if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
@@ -49,16 +50,27 @@ func TestParse(t *testing.T) {
 		}
 	}
 	// A national number is read in the default region.
-	p := payment{req: Request{ID: "p.2", PayeeType: "MSISDN", PayeeValue: "138 0013 8000", Amount: 1, Currency: cny}}
+	p := payment{req: &Request{ID: "p.2", PayeeType: "MSISDN", PayeeValue: "138 0013 8000", Amount: 1, Currency: cny}}
 	if err := f.s.parseOne(&f.a, &p); err != nil || p.rec.PayeeValue != "+8613800138000" || p.id != LedgerID("p.2") {
 		t.Errorf("national number: %v, %q", err, p.rec.PayeeValue)
 	}
 	// The same id twice in one batch: the second is refused, the first
 	// goes on.
-	b := f.s.newBatch(f.a, []Request{ok, ok}, modeByPayee)
-	f.s.parse(b)
-	if b.items[0].done || !errors.Is(b.out[1].Err, ErrInvalid) {
-		t.Errorf("duplicate in batch: %v, %v", b.out[0].Err, b.out[1].Err)
+	for _, n := range []int{2, smallBatch + 4} { // ids compared one by one, and through a map
+		reqs := make([]Request, n)
+		for i := range reqs {
+			reqs[i] = req(fmt.Sprintf("p.%d", i), "b:1", 100)
+		}
+		reqs[1].ID = "" // refused, and not a duplicate of anything
+		reqs[n-1].ID = reqs[0].ID
+		b := f.s.newBatch(f.a, reqs, modeByPayee)
+		f.s.parse(b)
+		for i := range reqs {
+			want := i == 1 || i == n-1
+			if b.items[i].done != want || (b.out[i].Err != nil) != want {
+				t.Errorf("batch of %d: payment %d refused %v (%v)", n, i, b.items[i].done, b.out[i].Err)
+			}
+		}
 	}
 }
 
@@ -90,11 +102,12 @@ func TestResolve(t *testing.T) {
 		{"paying oneself", f.a, req("r.5", "a:1", 100), ErrSameParticipant},
 		{"payee suspended", f.a, req("r.6", "s:1", 100), ErrSuspended},
 	} {
-		p := payment{req: c.r}
-		if err := f.s.parseOne(&c.payer, &p); err != nil {
+		b := f.s.newBatch(c.payer, []Request{c.r}, modeByPayee)
+		p := &b.items[0]
+		if err := f.s.parseOne(&c.payer, p); err != nil {
 			t.Fatalf("%s: parse: %v", c.name, err)
 		}
-		err := f.s.resolve(f.ctx, &c.payer, &p)
+		err := f.s.resolve(f.ctx, b, p)
 		if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
 			continue
@@ -165,7 +178,7 @@ func TestPrice(t *testing.T) {
 		if err := f.s.parseOne(&f.a, p); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.s.resolve(f.ctx, &f.a, p); err != nil {
+		if err := f.s.resolve(f.ctx, b, p); err != nil {
 			t.Fatal(err)
 		}
 		err := f.s.price(b, p)

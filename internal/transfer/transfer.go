@@ -298,8 +298,10 @@ type Outcome struct {
 
 // Create runs one payment.
 func (s *Service) Create(ctx context.Context, payer participant.Participant, req Request) (Transfer, bool, error) {
-	out := s.CreateMany(ctx, payer, []Request{req})
-	return out[0].Transfer, out[0].Created, out[0].Err
+	b := newSingle(payer, nil, modeByPayee)
+	*b.items[0].req = req
+	s.run(ctx, b)
+	return b.out[0].Transfer, b.out[0].Created, b.out[0].Err
 }
 
 // CreateMany runs up to BatchMax payments of one payer in one ledger

@@ -115,7 +115,7 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	if err != nil {
 		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
 	}
-	b := &batch{items: []payment{{rec: record{ID: id}, payee: payee, legs: legs, timeout: jt.Timeout,
+	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
 		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: t}}}
 	s.finish(ctx, b)
 	o := b.out[0]
@@ -201,5 +201,5 @@ func (s *Service) finished(b *batch, i int, res []ledger.Result) {
 		b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, st.Err()))
 		return
 	}
-	b.answer(i, t, created)
+	b.answer(i, &t, created)
 }
