@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,14 +18,13 @@ import (
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/testbed"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -196,15 +194,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // env is the switch's parts that callbacks are made of, real and in
-// process: an embedded ledger store and its journal, SQLite, the
-// participant registry, the directory, and the payment flow, with payer
+// process: the test bed's ledger, SQLite and participant registry (on
+// the system clock), the directory, and the payment flow, with payer
 // wallet-a funded in CNY and USD and reachable at alias a:1.
 type env struct {
+	*testbed.Bed
 	t       *testing.T
 	ctx     context.Context
-	j       *journal.Journal
-	db      *sqldb.DB
-	reg     *participant.Registry
 	dir     *directory.Directory
 	fees    *quote.Fees
 	signer  *quote.Signer
@@ -212,43 +208,20 @@ type env struct {
 	svc     *transfer.Service
 	payer   participant.Participant
 	durable atomic.Pointer[func([]*ledger.Committed)]
-	ids     atomic.Int64
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	e := &env{t: t, ctx: ctx}
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.j, err = journal.Open(ctx, st, journal.Options{OnDurable: func(b []*ledger.Committed) {
+	e := &env{t: t, ctx: context.Background()}
+	e.Bed = testbed.Open(t, testbed.Options{OnDurable: func(b []*ledger.Committed) {
 		if f := e.durable.Load(); f != nil {
 			(*f)(b)
 		}
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db, err = sqldb.OpenSQLite(ctx, filepath.Join(dir, "hulian.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.dir = directory.New(e.db, directory.Options{CacheEntries: -1})
-	t.Cleanup(func() {
-		if err := e.j.Close(); err != nil {
-			t.Error(err)
-		}
-		e.dir.Close()
-		st.Close()
-		e.db.Close()
-	})
-	if e.reg, err = participant.Load(ctx, e.db, e.j, time.Now); err != nil {
-		t.Fatal(err)
-	}
-	if e.fees, err = quote.LoadFees(ctx, e.db, time.Now); err != nil {
+	e.dir = directory.New(e.DB, directory.Options{CacheEntries: -1})
+	t.Cleanup(func() { e.dir.Close() })
+	var err error
+	if e.fees, err = quote.LoadFees(e.ctx, e.DB, time.Now); err != nil {
 		t.Fatal(err)
 	}
 	if e.signer, err = quote.NewSigner(make([]byte, 32)); err != nil {
@@ -258,8 +231,8 @@ func newEnv(t *testing.T) *env {
 	e.svc = e.service(nil)
 	e.payer, _ = e.participant("wallet-a", "", participant.Notify, cny, usd)
 	e.alias(e.payer, "a:1", cny)
-	e.deposit(e.payer, cny, 1_000_000_00)
-	e.deposit(e.payer, usd, 1_000_000_00)
+	e.Deposit(e.payer, cny, 1_000_000_00)
+	e.Deposit(e.payer, usd, 1_000_000_00)
 	return e
 }
 
@@ -270,7 +243,7 @@ func (e *env) service(n transfer.Notifier) *transfer.Service {
 	var cfg transfer.Config
 	cfg.EnsureDefaults()
 	cfg.ConfirmTimeout = 5 * time.Second
-	s, err := transfer.New(cfg, transfer.Deps{Journal: e.j, Participants: e.reg, Directory: e.dir, Fees: e.fees,
+	s, err := transfer.New(cfg, transfer.Deps{Journal: e.Journal, Participants: e.Registry, Directory: e.dir, Fees: e.fees,
 		Signer: e.signer, Confirmer: e.client, Notifier: n})
 	if err != nil {
 		e.t.Fatal(err)
@@ -282,11 +255,8 @@ func (e *env) service(n transfer.Notifier) *transfer.Service {
 // secret.
 func (e *env) participant(id, url string, acc participant.Acceptance, cs ...money.Currency) (participant.Participant, string) {
 	e.t.Helper()
-	p, cred, err := e.reg.Create(e.ctx, participant.New{ID: id, Name: id, Kind: participant.Wallet, Currencies: cs,
+	p, cred := e.Create(participant.New{ID: id, Name: id, Kind: participant.Wallet, Currencies: cs,
 		CallbackURL: url, Acceptance: acc})
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	if cred.CallbackSecret == "" || cred.CallbackSecret != p.CallbackSecret() {
 		e.t.Fatalf("callback secret %q, participant's %q", cred.CallbackSecret, p.CallbackSecret())
 	}
@@ -314,30 +284,10 @@ func (e *env) alias(p participant.Participant, value string, c money.Currency) {
 	}
 }
 
-func (e *env) submit(cmd ledger.Command) {
-	e.t.Helper()
-	n := e.ids.Add(1)
-	cmd.ID = ledger.ID{0xca, 0x11, byte(n >> 16), byte(n >> 8), byte(n)}
-	res, err := e.j.Submit(e.ctx, []ledger.Command{cmd})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := res[0].Status.Err(); err != nil {
-		e.t.Fatalf("%v %d: %v", cmd.Kind, cmd.Amount, err)
-	}
-}
-
-// deposit credits p with money the settlement bank received.
-func (e *env) deposit(p participant.Participant, c money.Currency, amount money.Amount) {
-	e.t.Helper()
-	e.submit(ledger.Command{Kind: ledger.KindPost, Debit: participant.ExternalAccount(c), Credit: p.Account(c),
-		Amount: amount, Purpose: purpose.Deposit})
-}
-
 // withdraw debits p for money the settlement bank pays out.
 func (e *env) withdraw(p participant.Participant, c money.Currency, amount money.Amount) {
 	e.t.Helper()
-	e.submit(ledger.Command{Kind: ledger.KindPost, Debit: p.Account(c), Credit: participant.ExternalAccount(c),
+	e.Submit(ledger.Command{Kind: ledger.KindPost, ID: e.ID(), Debit: p.Account(c), Credit: participant.ExternalAccount(c),
 		Amount: amount, Purpose: purpose.Withdrawal})
 }
 
@@ -356,7 +306,7 @@ func (e *env) pay(svc *transfer.Service, payer participant.Participant, id, alia
 // where its credit cursor stands once everything is delivered.
 func (e *env) lastEvent(acct ledger.AccountID) int64 {
 	e.t.Helper()
-	evs, err := e.j.AccountEvents(e.ctx, acct, 0, 1<<63-1, 1<<20)
+	evs, err := e.Journal.AccountEvents(e.ctx, acct, 0, 1<<63-1, 1<<20)
 	if err != nil || len(evs) == 0 {
 		e.t.Fatalf("events of %d: %d, %v", acct, len(evs), err)
 	}
@@ -367,7 +317,7 @@ func (e *env) lastEvent(acct ledger.AccountID) int64 {
 func (e *env) cursor(p, stream string) (int64, bool) {
 	e.t.Helper()
 	var pos int64
-	err := e.db.QueryRowContext(e.ctx, `SELECT position FROM delivery_cursors WHERE participant = $1 AND stream = $2`, p, stream).Scan(&pos)
+	err := e.DB.QueryRowContext(e.ctx, `SELECT position FROM delivery_cursors WHERE participant = $1 AND stream = $2`, p, stream).Scan(&pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false
 	}

@@ -85,7 +85,7 @@ func TestDeliverOrder(t *testing.T) {
 					e.pay(e.svc, e.payer, o.id, "wallet-b:"+o.c.String(), o.c, 10_00)
 					want++
 				case deposit:
-					e.deposit(b, o.c, 100_00)
+					e.Deposit(b, o.c, 100_00)
 				case payout:
 					e.pay(e.svc, b, o.id, "a:1", o.c, 1_00)
 				}
@@ -182,7 +182,7 @@ func (e *env) waitCursor(p, stream string, pos int64) {
 // deps.
 func (e *env) deliverer(cfg callback.Config, deps func(*callback.Deps)) *callback.Deliverer {
 	e.t.Helper()
-	d := callback.Deps{Source: source{e.j, e.svc}, Participants: e.reg, DB: e.db, Client: e.client}
+	d := callback.Deps{Source: source{e.Journal, e.svc}, Participants: e.Registry, DB: e.DB, Client: e.client}
 	if deps != nil {
 		deps(&d)
 	}
@@ -242,7 +242,7 @@ func TestDeliverResumes(t *testing.T) {
 
 	// A crash lost the save after p5: p6 and p7 come again, then the
 	// next payment, which in order comes after anything resent.
-	if _, err := e.db.ExecContext(e.ctx, `UPDATE delivery_cursors SET position = $1 WHERE participant = $2 AND stream = 'credits:CNY'`,
+	if _, err := e.DB.ExecContext(e.ctx, `UPDATE delivery_cursors SET position = $1 WHERE participant = $2 AND stream = 'credits:CNY'`,
 		ts[5], b.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +526,7 @@ func TestDeliverAlerts(t *testing.T) {
 	e := newEnv(t)
 	b, h := e.payee("wallet-b", participant.Notify, cny)
 	c, hc := e.payee("wallet-c", participant.Notify, cny)
-	m, err := liquidity.Load(e.ctx, liquidity.Deps{Accounts: e.j, Participants: e.reg, DB: e.db, Log: discard})
+	m, err := liquidity.Load(e.ctx, liquidity.Deps{Accounts: e.Journal, Participants: e.Registry, DB: e.DB, Log: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,7 +544,7 @@ func TestDeliverAlerts(t *testing.T) {
 	})
 	r := e.run(d)
 
-	e.deposit(b, cny, 100_00)
+	e.Deposit(b, cny, 100_00)
 	for _, p := range []participant.Participant{b, c} {
 		if _, err := m.Set(e.ctx, p, cny, 20_00); err != nil {
 			t.Fatal(err)
@@ -558,7 +558,7 @@ func TestDeliverAlerts(t *testing.T) {
 		available string
 	}{
 		{func() { e.withdraw(b, cny, 90_00) }, "low", "10.00"},
-		{func() { e.deposit(b, cny, 50_00) }, "restored", "60.00"},
+		{func() { e.Deposit(b, cny, 50_00) }, "restored", "60.00"},
 		{func() { e.withdraw(b, cny, 55_00) }, "low", "5.00"},
 	}
 	for i, s := range steps {
@@ -666,7 +666,7 @@ func (s *stallingSource) AccountEvents(ctx context.Context, acct ledger.AccountI
 // from it and saved the cursor it had not saved yet.
 func TestRunWaitsForWorkers(t *testing.T) {
 	e := newEnv(t)
-	src := &stallingSource{Source: source{e.j, e.svc}, stall: map[ledger.AccountID]bool{}}
+	src := &stallingSource{Source: source{e.Journal, e.svc}, stall: map[ledger.AccountID]bool{}}
 	var payees []participant.Participant
 	for _, id := range []string{"wallet-b", "wallet-c", "wallet-d"} {
 		p, h := e.payee(id, participant.Notify, cny)

@@ -2,49 +2,26 @@ package liquidity
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/purpose"
-	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/testbed"
 )
 
 var (
 	cny = money.MustCurrency("CNY")
 	usd = money.MustCurrency("USD")
 )
-
-// clock is a test clock that moves only when told, so that an alert's
-// At can be compared exactly.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // countingAccounts counts the monitor's reads of each account. A read is
 // the first thing a check does, which lets a test know that a check
@@ -93,60 +70,39 @@ func (n *notifier) count(p string) int {
 	return c
 }
 
-// env is a monitor on real parts: an embedded ledger store and journal
-// whose durable batches reach the monitor as in the app, SQLite, and the
-// participant registry. fence is a participant with a zero threshold
-// (which never alerts) whose checks order the test's steps.
+// env is a monitor on real parts (see testbed) whose durable batches
+// reach the monitor as in the app, and whose clock moves only when told,
+// so that an alert's At can be compared exactly. fence is a participant
+// with a zero threshold (which never alerts) whose checks order the
+// test's steps.
 type env struct {
+	*testbed.Bed
 	t     *testing.T
 	ctx   context.Context
-	clk   *clock
-	j     *journal.Journal
-	db    *sqldb.DB
-	reg   *participant.Registry
+	clk   *testbed.Clock
 	acc   *countingAccounts
 	note  *notifier
 	mon   atomic.Pointer[Monitor]
 	stop  func() // stops the running monitor, if any
 	fence participant.Participant
-	ids   int
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	e := &env{t: t, ctx: ctx, clk: &clock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}, note: &notifier{}}
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.j, err = journal.Open(ctx, st, journal.Options{Now: e.clk.now, OnDurable: func(b []*ledger.Committed) {
+	e := &env{t: t, ctx: context.Background(), clk: testbed.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), 0),
+		note: &notifier{}}
+	e.Bed = testbed.Open(t, testbed.Options{Now: e.clk.Now, OnDurable: func(b []*ledger.Committed) {
 		if m := e.mon.Load(); m != nil {
 			m.Durable(b)
 		}
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db, err = sqldb.OpenSQLite(ctx, filepath.Join(dir, "hulian.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The monitor stops before the bed closes: cleanups run last first.
 	t.Cleanup(func() {
 		if e.stop != nil {
 			e.stop()
 		}
-		if err := e.j.Close(); err != nil {
-			t.Error(err)
-		}
-		st.Close()
-		e.db.Close()
 	})
-	if e.reg, err = participant.Load(ctx, e.db, e.j, e.clk.now); err != nil {
-		t.Fatal(err)
-	}
-	e.acc = &countingAccounts{Accounts: e.j, reads: map[ledger.AccountID]int{}}
+	e.acc = &countingAccounts{Accounts: e.Journal, reads: map[ledger.AccountID]int{}}
 	e.fence = e.participant("fence")
 	return e
 }
@@ -155,8 +111,8 @@ func newEnv(t *testing.T) *env {
 // hears of durable batches.
 func (e *env) load() *Monitor {
 	e.t.Helper()
-	m, err := Load(e.ctx, Deps{Accounts: e.acc, Participants: e.reg, DB: e.db, Notifier: e.note,
-		Log: slog.New(slog.DiscardHandler), Now: e.clk.now})
+	m, err := Load(e.ctx, Deps{Accounts: e.acc, Participants: e.Registry, DB: e.DB, Notifier: e.note,
+		Log: slog.New(slog.DiscardHandler), Now: e.clk.Now})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -185,42 +141,13 @@ func (e *env) run(m *Monitor) {
 
 func (e *env) participant(id string) participant.Participant {
 	e.t.Helper()
-	p, _, err := e.reg.Create(e.ctx, participant.New{ID: id, Name: id, Kind: participant.Wallet, Currencies: []money.Currency{cny}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	p, _ := e.Create(participant.New{ID: id, Name: id, Kind: participant.Wallet, Currencies: []money.Currency{cny}})
 	return p
-}
-
-func (e *env) id() ledger.ID {
-	e.ids++
-	sum := sha256.Sum256([]byte{byte(e.ids >> 8), byte(e.ids)})
-	return ledger.ID(sum[:16])
-}
-
-func (e *env) submit(cmd ledger.Command) {
-	e.t.Helper()
-	res, err := e.j.Submit(e.ctx, []ledger.Command{cmd})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := res[0].Status.Err(); err != nil {
-		e.t.Fatalf("%v %d: %v", cmd.Kind, cmd.Amount, err)
-	}
-}
-
-func (e *env) deposit(p participant.Participant, amount money.Amount) {
-	e.t.Helper()
-	e.submit(ledger.Command{Kind: ledger.KindPost, ID: e.id(), Debit: participant.ExternalAccount(cny), Credit: p.Account(cny),
-		Amount: amount, Purpose: purpose.Deposit})
 }
 
 func (e *env) available(p participant.Participant) money.Amount {
 	e.t.Helper()
-	a, err := e.j.Account(e.ctx, p.Account(cny))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	a := e.Account(p.Account(cny))
 	return a.Available()
 }
 
@@ -313,7 +240,7 @@ func TestCrossings(t *testing.T) {
 			m := e.load()
 			e.run(m)
 			if tt.start > 0 {
-				e.deposit(p, tt.start)
+				e.Deposit(p, cny, tt.start)
 			}
 			acct := p.Account(cny)
 			threshold := tt.threshold
@@ -336,7 +263,7 @@ func TestCrossings(t *testing.T) {
 				case want != "":
 					a := as[0]
 					wantA := Alert{Seq: a.Seq, Participant: p.ID, Currency: cny, Kind: want, Available: available,
-						Threshold: threshold, At: e.clk.now()}
+						Threshold: threshold, At: e.clk.Now()}
 					if a != wantA || a.Seq <= last {
 						t.Fatalf("%s: alert %+v, want %+v after seq %d", what, a, wantA, last)
 					}
@@ -362,25 +289,25 @@ func TestCrossings(t *testing.T) {
 
 			var pending ledger.ID
 			for i, s := range tt.steps {
-				e.clk.advance(time.Minute)
+				e.clk.Advance(time.Minute)
 				n := e.acc.count(acct)
 				switch s.op {
 				case deposit:
-					e.deposit(p, s.amount)
+					e.Deposit(p, cny, s.amount)
 				case withdraw:
-					e.submit(ledger.Command{Kind: ledger.KindPost, ID: e.id(), Debit: acct, Credit: participant.ExternalAccount(cny),
+					e.Submit(ledger.Command{Kind: ledger.KindPost, ID: e.ID(), Debit: acct, Credit: participant.ExternalAccount(cny),
 						Amount: s.amount, Purpose: purpose.Withdrawal})
 				case pay:
-					e.submit(ledger.Command{Kind: ledger.KindPost, ID: e.id(), Debit: acct, Credit: other.Account(cny),
+					e.Submit(ledger.Command{Kind: ledger.KindPost, ID: e.ID(), Debit: acct, Credit: other.Account(cny),
 						Amount: s.amount, Purpose: purpose.Payment})
 				case reserve:
-					pending = e.id()
-					e.submit(ledger.Command{Kind: ledger.KindReserve, ID: pending, Debit: acct, Credit: other.Account(cny),
+					pending = e.ID()
+					e.Submit(ledger.Command{Kind: ledger.KindReserve, ID: pending, Debit: acct, Credit: other.Account(cny),
 						Amount: s.amount, Purpose: purpose.Payment, Timeout: time.Hour})
 				case abort:
-					e.submit(ledger.Command{Kind: ledger.KindAbort, ID: e.id(), Pending: pending, Purpose: purpose.Payment})
+					e.Submit(ledger.Command{Kind: ledger.KindAbort, ID: e.ID(), Pending: pending, Purpose: purpose.Payment})
 				case floor:
-					e.submit(ledger.Command{Kind: ledger.KindSetFloor, Account: acct, Floor: s.amount})
+					e.Submit(ledger.Command{Kind: ledger.KindSetFloor, Account: acct, Floor: s.amount})
 				case set:
 					if _, err := m.Set(e.ctx, p, cny, s.amount); err != nil {
 						t.Fatal(err)
@@ -392,7 +319,7 @@ func TestCrossings(t *testing.T) {
 			}
 
 			// The alerts are rows of liquidity_alerts, numbered in order.
-			rows, err := e.db.QueryContext(e.ctx, `SELECT seq, kind FROM liquidity_alerts WHERE participant = $1 ORDER BY seq`, p.ID)
+			rows, err := e.DB.QueryContext(e.ctx, `SELECT seq, kind FROM liquidity_alerts WHERE participant = $1 ORDER BY seq`, p.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,7 +396,7 @@ func TestSet(t *testing.T) {
 				t.Fatalf("Set = %+v, Get = %+v, %v; want %+v", th, got, ok, want)
 			}
 			var stored int64
-			if err := e.db.QueryRowContext(e.ctx, `SELECT threshold FROM liquidity_thresholds WHERE participant = $1 AND currency = $2`,
+			if err := e.DB.QueryRowContext(e.ctx, `SELECT threshold FROM liquidity_thresholds WHERE participant = $1 AND currency = $2`,
 				p.ID, tt.currency.String()).Scan(&stored); err != nil || stored != int64(tt.threshold) {
 				t.Fatalf("stored threshold %d, %v; want %d", stored, err, tt.threshold)
 			}
@@ -480,8 +407,8 @@ func TestSet(t *testing.T) {
 	e.run(m)
 	e.settle(p.Account(cny), n) // the check Set asked for
 	n = e.acc.count(p.Account(cny))
-	e.deposit(p, 1)
-	e.submit(ledger.Command{Kind: ledger.KindPost, ID: e.id(), Debit: p.Account(cny), Credit: participant.ExternalAccount(cny),
+	e.Deposit(p, cny, 1)
+	e.Submit(ledger.Command{Kind: ledger.KindPost, ID: e.ID(), Debit: p.Account(cny), Credit: participant.ExternalAccount(cny),
 		Amount: 1, Purpose: purpose.Withdrawal})
 	e.settle(p.Account(cny), n)
 	if as, err := m.Alerts(e.ctx, "", 0, 10); err != nil || len(as) != 0 {
@@ -563,7 +490,7 @@ func TestAlerts(t *testing.T) {
 		p    string
 		kind Kind
 	}{{"wallet-a", Low}, {"wallet-b", Low}, {"wallet-a", Restored}, {"wallet-b", Restored}, {"wallet-a", Low}} {
-		if _, err := e.db.ExecContext(e.ctx, `INSERT INTO liquidity_alerts (participant, currency, kind, available, threshold, at)
+		if _, err := e.DB.ExecContext(e.ctx, `INSERT INTO liquidity_alerts (participant, currency, kind, available, threshold, at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, r.p, "CNY", string(r.kind), int64(i)*100, 10_00, at.Add(time.Duration(i)*time.Second).UnixNano()); err != nil {
 			t.Fatal(err)
 		}
@@ -624,8 +551,8 @@ func TestReload(t *testing.T) {
 	a, b := e.participant("wallet-a"), e.participant("wallet-b")
 	m := e.load()
 	e.run(m)
-	e.deposit(a, 10_00)
-	e.deposit(b, 10_00)
+	e.Deposit(a, cny, 10_00)
+	e.Deposit(b, cny, 10_00)
 	for _, p := range []participant.Participant{a, b} {
 		n := e.acc.count(p.Account(cny))
 		if _, err := m.Set(e.ctx, p, cny, 20_00); err != nil {
@@ -640,7 +567,7 @@ func TestReload(t *testing.T) {
 	e.mon.Store(nil)
 
 	// While no monitor runs, b recovers; a stays below.
-	e.deposit(b, 50_00)
+	e.Deposit(b, cny, 50_00)
 
 	m2 := e.load()
 	for _, p := range []participant.Participant{a, b} {
@@ -672,7 +599,7 @@ func TestReload(t *testing.T) {
 // TestLoadRequires checks that Load refuses missing dependencies.
 func TestLoadRequires(t *testing.T) {
 	e := newEnv(t)
-	full := Deps{Accounts: e.acc, Participants: e.reg, DB: e.db, Log: slog.New(slog.DiscardHandler)}
+	full := Deps{Accounts: e.acc, Participants: e.Registry, DB: e.DB, Log: slog.New(slog.DiscardHandler)}
 	for name, d := range map[string]func(*Deps){
 		"accounts":     func(d *Deps) { d.Accounts = nil },
 		"participants": func(d *Deps) { d.Participants = nil },

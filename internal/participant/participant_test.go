@@ -6,22 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/purpose"
-	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/testbed"
 )
 
 var (
@@ -30,105 +26,19 @@ var (
 	eur = money.MustCurrency("EUR")
 )
 
-// clock advances a millisecond at every reading, so that every change
-// and every ledger batch has a time of its own, as on a real machine.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-// env is a registry on a real embedded ledger and a real SQLite
-// database in one directory, which restart closes and opens again as a
-// restarted process would.
+// env is a registry on real parts (see testbed) whose clock moves a
+// millisecond at every reading, so that every change and every ledger
+// batch has a time of its own, as on a real machine.
 type env struct {
-	t     *testing.T
-	ctx   context.Context
-	dir   string
-	clock *clock
-	st    *store.Log
-	j     *journal.Journal
-	db    *sqldb.DB
-	reg   *participant.Registry
+	*testbed.Bed
+	t   *testing.T
+	ctx context.Context
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), dir: t.TempDir(),
-		clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	e.open()
-	t.Cleanup(e.shutdown)
-	return e
-}
-
-func (e *env) open() {
-	e.t.Helper()
-	var err error
-	if e.st, err = store.Open(e.dir, store.Options{}); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.j, err = journal.Open(e.ctx, e.st, journal.Options{Now: e.clock.now}); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.db, err = sqldb.OpenSQLite(e.ctx, filepath.Join(e.dir, "hulian.db")); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.reg, err = participant.Load(e.ctx, e.db, e.j, e.clock.now); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// shutdown closes what open opened, the journal before its store; it
-// may run twice (a restart, then the cleanup).
-func (e *env) shutdown() {
-	if e.j != nil {
-		if err := e.j.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.j = nil
-	}
-	if e.st != nil {
-		if err := e.st.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.st = nil
-	}
-	if e.db != nil {
-		if err := e.db.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.db = nil
-	}
-}
-
-func (e *env) restart() {
-	e.t.Helper()
-	e.shutdown()
-	e.open()
-}
-
-func (e *env) create(n participant.New) (participant.Participant, participant.Credentials) {
-	e.t.Helper()
-	p, cr, err := e.reg.Create(e.ctx, n)
-	if err != nil {
-		e.t.Fatalf("create %s: %v", n.ID, err)
-	}
-	return p, cr
-}
-
-func (e *env) accounts() []ledger.Account {
-	e.t.Helper()
-	as, err := e.j.Accounts(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return as
+	clk := testbed.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), time.Millisecond)
+	return &env{Bed: testbed.Open(t, testbed.Options{Now: clk.Now}), t: t, ctx: context.Background()}
 }
 
 // statusMarks returns the Meta of every participant-status mark on the
@@ -136,7 +46,7 @@ func (e *env) accounts() []ledger.Account {
 func (e *env) statusMarks() []string {
 	e.t.Helper()
 	var out []string
-	err := e.j.Scan(e.ctx, 0, math.MaxInt64, func(ev ledger.Event) error {
+	err := e.Journal.Scan(e.ctx, 0, math.MaxInt64, func(ev ledger.Event) error {
 		if ev.Kind == ledger.KindMark && ev.Purpose == purpose.Status {
 			out = append(out, ev.Meta)
 		}
@@ -238,18 +148,18 @@ func TestCreateValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := participant.New{ID: fmt.Sprintf("p%02d", i), Name: "Participant", Kind: participant.Wallet, Currencies: []money.Currency{cny}}
 			tt.edit(&n)
-			before, nAccounts := e.reg.List(), len(e.accounts())
-			p, cr, err := e.reg.Create(e.ctx, n)
+			before, nAccounts := e.Registry.List(), len(e.Accounts())
+			p, cr, err := e.Registry.Create(e.ctx, n)
 			if !tt.ok {
 				if !errors.Is(err, participant.ErrInvalid) || fault.KindOf(err) != fault.Invalid {
 					t.Fatalf("Create(%+v) = %v, want ErrInvalid", n, err)
 				}
 				// A refused participant leaves no trace: no registry entry,
 				// no ledger account, no number used up.
-				if got := e.reg.List(); len(got) != len(before) {
+				if got := e.Registry.List(); len(got) != len(before) {
 					t.Errorf("registry holds %d participants, want %d", len(got), len(before))
 				}
-				if got := len(e.accounts()); got != nAccounts {
+				if got := len(e.Accounts()); got != nAccounts {
 					t.Errorf("ledger holds %d accounts, want %d", got, nAccounts)
 				}
 				return
@@ -277,9 +187,9 @@ func TestCreateValidation(t *testing.T) {
 
 func TestCreateOpensAccounts(t *testing.T) {
 	e := newEnv(t)
-	a, _ := e.create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{cny, usd}})
-	b, _ := e.create(participant.New{ID: "bravo", Name: "B", Kind: participant.Bank, Currencies: []money.Currency{cny}})
-	c, _ := e.create(participant.New{ID: "charlie", Name: "C", Kind: participant.FXP, Currencies: []money.Currency{eur, usd}})
+	a, _ := e.Create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{cny, usd}})
+	b, _ := e.Create(participant.New{ID: "bravo", Name: "B", Kind: participant.Bank, Currencies: []money.Currency{cny}})
+	c, _ := e.Create(participant.New{ID: "charlie", Name: "C", Kind: participant.FXP, Currencies: []money.Currency{eur, usd}})
 
 	// Numbers are allocated in order from 1; 0 is the hub.
 	if a.Number != 1 || b.Number != 2 || c.Number != 3 {
@@ -304,7 +214,7 @@ func TestCreateOpensAccounts(t *testing.T) {
 	byID := func(x, y acct) int { return cmp.Compare(x.id, y.id) }
 	slices.SortFunc(want, byID)
 	var got []acct
-	for _, ac := range e.accounts() {
+	for _, ac := range e.Accounts() {
 		if ac.Balance != 0 || ac.Floor != 0 || ac.Reserved != 0 {
 			t.Errorf("account %d: balance %d floor %d reserved %d, want a new empty account", ac.ID, ac.Balance, ac.Floor, ac.Reserved)
 		}
@@ -347,11 +257,11 @@ func TestCreateDuplicateAndNumbers(t *testing.T) {
 	numbers := map[uint32]string{}
 	for i, s := range steps {
 		if s.restart {
-			e.restart()
+			e.Restart()
 		}
 		n := base
 		n.ID = s.id
-		p, _, err := e.reg.Create(e.ctx, n)
+		p, _, err := e.Registry.Create(e.ctx, n)
 		if s.wantErr != nil {
 			if !errors.Is(err, s.wantErr) {
 				t.Fatalf("step %d: Create(%s) = %v, want %v", i, s.id, err, s.wantErr)
@@ -368,32 +278,32 @@ func TestCreateDuplicateAndNumbers(t *testing.T) {
 			t.Errorf("step %d: number %d given to %s and %s", i, p.Number, other, p.ID)
 		}
 		numbers[p.Number] = p.ID
-		if got, ok := e.reg.ByNumber(p.Number); !ok || got.ID != p.ID {
+		if got, ok := e.Registry.ByNumber(p.Number); !ok || got.ID != p.ID {
 			t.Errorf("step %d: ByNumber(%d) = %s, %t", i, p.Number, got.ID, ok)
 		}
 	}
 	var ids []string
-	for _, p := range e.reg.List() {
+	for _, p := range e.Registry.List() {
 		ids = append(ids, p.ID)
 	}
 	if want := []string{"alpha", "bravo", "charlie", "delta", "echo"}; !slices.Equal(ids, want) {
 		t.Errorf("List = %v, want %v (ordered by id)", ids, want)
 	}
-	if _, err := e.reg.Apply(e.ctx, "nobody", participant.Update{}); !errors.Is(err, participant.ErrNotFound) {
+	if _, err := e.Registry.Apply(e.ctx, "nobody", participant.Update{}); !errors.Is(err, participant.ErrNotFound) {
 		t.Errorf("Apply(nobody) = %v, want ErrNotFound", err)
 	}
-	if _, ok := e.reg.Get("nobody"); ok {
+	if _, ok := e.Registry.Get("nobody"); ok {
 		t.Error("Get(nobody) found something")
 	}
-	if _, ok := e.reg.ByNumber(participant.Hub); ok {
+	if _, ok := e.Registry.ByNumber(participant.Hub); ok {
 		t.Error("ByNumber(Hub) found a participant: number 0 is the hub's")
 	}
 }
 
 func TestAuthenticate(t *testing.T) {
 	e := newEnv(t)
-	a, ca := e.create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
-	_, cb := e.create(participant.New{ID: "bravo", Name: "B", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
+	a, ca := e.Create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
+	_, cb := e.Create(participant.New{ID: "bravo", Name: "B", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
 	_, secretA, _ := strings.Cut(ca.APIKey, ".")
 	_, secretB, _ := strings.Cut(cb.APIKey, ".")
 	if ca.APIKey == cb.APIKey || secretA == secretB || ca.CallbackSecret == cb.CallbackSecret {
@@ -419,7 +329,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := e.reg.Authenticate(tt.key)
+			p, err := e.Registry.Authenticate(tt.key)
 			if !tt.ok {
 				if !errors.Is(err, participant.ErrUnauthorized) || fault.KindOf(err) != fault.Unauthorized {
 					t.Fatalf("Authenticate(%q) = %s, %v; want ErrUnauthorized", tt.key, p.ID, err)
@@ -438,8 +348,8 @@ func TestAuthenticate(t *testing.T) {
 
 func TestApply(t *testing.T) {
 	e := newEnv(t)
-	_, ca := e.create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{usd, cny}})
-	e.create(participant.New{ID: "bravo", Name: "B", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
+	_, ca := e.Create(participant.New{ID: "alpha", Name: "A", Kind: participant.Wallet, Currencies: []money.Currency{usd, cny}})
+	e.Create(participant.New{ID: "bravo", Name: "B", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
 	ptr := func(s string) *string { return &s }
 	status := func(s participant.Status) *participant.Status { return &s }
 	acceptance := func(a participant.Acceptance) *participant.Acceptance { return &a }
@@ -494,8 +404,8 @@ func TestApply(t *testing.T) {
 			participant.ErrNotFound, want{participant.Suspended, "", participant.Notify}, []string{"alpha/suspended", "alpha/active", "alpha/suspended"}},
 	}
 	for _, s := range steps {
-		before, _ := e.reg.Get("alpha")
-		got, err := e.reg.Apply(e.ctx, s.id, s.u)
+		before, _ := e.Registry.Get("alpha")
+		got, err := e.Registry.Apply(e.ctx, s.id, s.u)
 		if s.wantErr != nil {
 			if !errors.Is(err, s.wantErr) {
 				t.Fatalf("%s: Apply = %v, want %v", s.name, err, s.wantErr)
@@ -503,7 +413,7 @@ func TestApply(t *testing.T) {
 		} else if err != nil {
 			t.Fatalf("%s: Apply: %v", s.name, err)
 		}
-		now, _ := e.reg.Get("alpha")
+		now, _ := e.Registry.Get("alpha")
 		if s.wantErr == nil {
 			if d := sameParticipant(got, now); d != "" {
 				t.Errorf("%s: Apply returned %s", s.name, d)
@@ -524,7 +434,7 @@ func TestApply(t *testing.T) {
 
 	// The marks are in the participant's first currency, and the updates
 	// survive a restart; they change neither the credentials nor bravo.
-	err := e.j.Scan(e.ctx, 0, math.MaxInt64, func(ev ledger.Event) error {
+	err := e.Journal.Scan(e.ctx, 0, math.MaxInt64, func(ev ledger.Event) error {
 		if ev.Kind == ledger.KindMark && ev.Currency != usd {
 			t.Errorf("mark %q in %s, want USD", ev.Meta, ev.Currency)
 		}
@@ -533,11 +443,11 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alpha, _ := e.reg.Get("alpha")
-	bravo, _ := e.reg.Get("bravo")
-	e.restart()
+	alpha, _ := e.Registry.Get("alpha")
+	bravo, _ := e.Registry.Get("bravo")
+	e.Restart()
 	for _, p := range []participant.Participant{alpha, bravo} {
-		got, ok := e.reg.Get(p.ID)
+		got, ok := e.Registry.Get(p.ID)
 		if !ok {
 			t.Fatalf("%s lost in the restart", p.ID)
 		}
@@ -545,7 +455,7 @@ func TestApply(t *testing.T) {
 			t.Errorf("after the restart %s", d)
 		}
 	}
-	if p, err := e.reg.Authenticate(ca.APIKey); err != nil || p.ID != "alpha" {
+	if p, err := e.Registry.Authenticate(ca.APIKey); err != nil || p.ID != "alpha" {
 		t.Errorf("Authenticate after updates and a restart = %s, %v", p.ID, err)
 	}
 }
@@ -560,17 +470,17 @@ func TestLoadAfterRestart(t *testing.T) {
 	}
 	keys := map[string]string{}
 	for _, n := range news {
-		_, cr := e.create(n)
+		_, cr := e.Create(n)
 		keys[n.ID] = cr.APIKey
 	}
 	suspended := participant.Suspended
-	if _, err := e.reg.Apply(e.ctx, "fxp-c", participant.Update{Status: &suspended}); err != nil {
+	if _, err := e.Registry.Apply(e.ctx, "fxp-c", participant.Update{Status: &suspended}); err != nil {
 		t.Fatal(err)
 	}
-	before := e.reg.List()
+	before := e.Registry.List()
 
-	e.restart()
-	after := e.reg.List()
+	e.Restart()
+	after := e.Registry.List()
 	if len(after) != len(before) {
 		t.Fatalf("%d participants after the restart, want %d", len(after), len(before))
 	}
@@ -578,10 +488,10 @@ func TestLoadAfterRestart(t *testing.T) {
 		if d := sameParticipant(after[i], before[i]); d != "" {
 			t.Errorf("after the restart: %s", d)
 		}
-		if p, ok := e.reg.ByNumber(before[i].Number); !ok || p.ID != before[i].ID {
+		if p, ok := e.Registry.ByNumber(before[i].Number); !ok || p.ID != before[i].ID {
 			t.Errorf("ByNumber(%d) = %s, %t after the restart", before[i].Number, p.ID, ok)
 		}
-		if p, err := e.reg.Authenticate(keys[before[i].ID]); err != nil || p.ID != before[i].ID {
+		if p, err := e.Registry.Authenticate(keys[before[i].ID]); err != nil || p.ID != before[i].ID {
 			t.Errorf("Authenticate(%s's key) = %s, %v after the restart", before[i].ID, p.ID, err)
 		}
 	}
@@ -589,12 +499,12 @@ func TestLoadAfterRestart(t *testing.T) {
 	// participant gets a number none has had.
 	for _, p := range after {
 		for _, c := range p.Currencies {
-			if _, err := e.j.Account(e.ctx, p.Account(c)); err != nil {
+			if _, err := e.Journal.Account(e.ctx, p.Account(c)); err != nil {
 				t.Errorf("%s's %s account: %v", p.ID, c, err)
 			}
 		}
 	}
-	d, _ := e.create(participant.New{ID: "wallet-d", Name: "D", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
+	d, _ := e.Create(participant.New{ID: "wallet-d", Name: "D", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
 	if d.Number != 4 {
 		t.Errorf("new participant after a restart got number %d, want 4", d.Number)
 	}
@@ -666,7 +576,7 @@ func TestErrorKinds(t *testing.T) {
 func TestStatusMarksOnAFrozenClock(t *testing.T) {
 	e := newEnv(t)
 	frozen := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	reg, err := participant.Load(e.ctx, e.db, e.j, func() time.Time { return frozen })
+	reg, err := participant.Load(e.ctx, e.DB, e.Journal, func() time.Time { return frozen })
 	if err != nil {
 		t.Fatal(err)
 	}

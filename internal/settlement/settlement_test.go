@@ -2,25 +2,21 @@ package settlement_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/settlement"
-	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/testbed"
 )
 
 var (
@@ -29,51 +25,33 @@ var (
 	eur = money.MustCurrency("EUR")
 )
 
-// clock advances a millisecond at every reading, so that every ledger
-// batch has a time of its own, as on a real machine.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-// env is settlement on a real embedded ledger and a real SQLite database
-// in one directory, with participants alpha, bravo and charlie in CNY
-// (alpha also in USD). restart closes everything and opens it again as a
-// restarted process would.
+// env is settlement on real parts (see testbed), with participants
+// alpha, bravo and charlie in CNY (alpha also in USD), and a clock that
+// moves a millisecond at every reading, so that every ledger batch has a
+// time of its own, as on a real machine.
+//
+// Settlement must keep the ledger's books balanced whatever it does, so
+// env checks them (testbed's ZeroSum) after each step it takes.
 type env struct {
+	*testbed.Bed
 	t     *testing.T
 	ctx   context.Context
-	dir   string
-	clock *clock
-	st    *store.Log
-	j     *journal.Journal
-	db    *sqldb.DB
-	reg   *participant.Registry
+	clock *testbed.Clock
 	svc   *settlement.Service
-	ids   int // ledger ids handed out by id
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), dir: t.TempDir(),
-		clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	e.open()
-	t.Cleanup(e.shutdown)
+	e := &env{t: t, ctx: context.Background(),
+		clock: testbed.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), time.Millisecond)}
+	e.Bed = testbed.Open(t, testbed.Options{Now: e.clock.Now})
+	e.load()
 	for _, n := range []participant.New{
 		{ID: "alpha", Name: "Alpha", Kind: participant.Wallet, Currencies: []money.Currency{cny, usd}},
 		{ID: "bravo", Name: "Bravo", Kind: participant.Wallet, Currencies: []money.Currency{cny}},
 		{ID: "charlie", Name: "Charlie", Kind: participant.Bank, Currencies: []money.Currency{cny}},
 	} {
-		if _, _, err := e.reg.Create(e.ctx, n); err != nil {
-			t.Fatal(err)
-		}
+		e.Create(n)
 	}
 	// The registry was empty when settlement loaded; Sync opens the
 	// first window of each currency now in use.
@@ -83,132 +61,54 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) open() {
-	e.t.Helper()
-	var err error
-	if e.st, err = store.Open(e.dir, store.Options{}); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.j, err = journal.Open(e.ctx, e.st, journal.Options{Now: e.clock.now}); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.db, err = sqldb.OpenSQLite(e.ctx, filepath.Join(e.dir, "hulian.db")); err != nil {
-		e.t.Fatal(err)
-	}
-	if e.reg, err = participant.Load(e.ctx, e.db, e.j, e.clock.now); err != nil {
-		e.t.Fatal(err)
-	}
-	e.load()
-}
-
 // load builds a fresh settlement service on the open ledger and database.
 func (e *env) load() {
 	e.t.Helper()
-	svc, err := settlement.Load(e.ctx, settlement.Deps{Journal: e.j, Participants: e.reg, DB: e.db, Now: e.clock.now})
+	svc, err := settlement.Load(e.ctx, settlement.Deps{Journal: e.Journal, Participants: e.Registry, DB: e.DB, Now: e.clock.Now})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.svc = svc
-	e.checkBooks()
+	e.ZeroSum()
 }
 
-// shutdown closes what open opened, the journal before its store; it
-// may run twice (a restart, then the cleanup).
-func (e *env) shutdown() {
-	if e.j != nil {
-		if err := e.j.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.j = nil
-	}
-	if e.st != nil {
-		if err := e.st.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.st = nil
-	}
-	if e.db != nil {
-		if err := e.db.Close(); err != nil {
-			e.t.Error(err)
-		}
-		e.db = nil
-	}
-}
-
-func (e *env) restart() {
+// Restart restarts the bed and loads settlement again on the new parts,
+// as a restarted process would.
+func (e *env) Restart() {
 	e.t.Helper()
-	e.shutdown()
-	e.open()
+	e.Bed.Restart()
+	e.load()
 }
 
-// checkBooks checks the ledger's invariant that matters to settlement:
-// money only moves between accounts, so every currency's balances sum to
-// zero, whatever settlement has done.
-func (e *env) checkBooks() {
+func (e *env) participant(who string) participant.Participant {
 	e.t.Helper()
-	as, err := e.j.Accounts(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	sums := map[money.Currency]money.Amount{}
-	for _, a := range as {
-		sums[a.Currency] += a.Balance
-	}
-	for c, s := range sums {
-		if s != 0 {
-			e.t.Fatalf("%s balances sum to %d, want 0", c, s)
-		}
-	}
-	if err := e.j.Check(); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) id() ledger.ID {
-	e.ids++
-	sum := sha256.Sum256(fmt.Appendf(nil, "settlement_test/%d", e.ids))
-	return ledger.ID(sum[:16])
-}
-
-func (e *env) account(who string, c money.Currency) ledger.AccountID {
-	e.t.Helper()
-	p, ok := e.reg.Get(who)
+	p, ok := e.Registry.Get(who)
 	if !ok {
 		e.t.Fatalf("no participant %s", who)
 	}
-	return p.Account(c)
+	return p
 }
 
-func (e *env) balance(acct ledger.AccountID) money.Amount {
+// accountOf returns the ledger account of participant who in c.
+func (e *env) accountOf(who string, c money.Currency) ledger.AccountID {
 	e.t.Helper()
-	a, err := e.j.Account(e.ctx, acct)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return a.Balance
+	p := e.participant(who)
+	return p.Account(c)
 }
 
 // submit applies cmds in one batch, requires every one to succeed, and
 // returns the first one's timestamp.
 func (e *env) submit(cmds ...ledger.Command) int64 {
 	e.t.Helper()
-	res, err := e.j.Submit(e.ctx, cmds)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i, r := range res {
-		if r.Status != ledger.StatusOK {
-			e.t.Fatalf("command %d (%s %s): %s", i, cmds[i].Kind, cmds[i].Meta, r.Status)
-		}
-	}
-	e.checkBooks()
+	res := e.Submit(cmds...)
+	e.ZeroSum()
 	return res[0].Timestamp
 }
 
 func (e *env) deposit(who string, c money.Currency, amount money.Amount) {
 	e.t.Helper()
-	e.submit(ledger.Command{Kind: ledger.KindPost, ID: e.id(), Debit: participant.ExternalAccount(c),
-		Credit: e.account(who, c), Amount: amount, Purpose: purpose.Deposit, Meta: "deposit " + who})
+	e.Deposit(e.participant(who), c, amount)
+	e.ZeroSum()
 }
 
 // mode is how a payment reaches the ledger.
@@ -236,12 +136,12 @@ func (e *env) commands(p payment) []ledger.Command {
 	if c == 0 {
 		c = cny
 	}
-	legs := []ledger.Command{{Purpose: purpose.Payment, Debit: e.account(p.from, c), Credit: e.account(p.to, c), Amount: p.amount}}
+	legs := []ledger.Command{{Purpose: purpose.Payment, Debit: e.accountOf(p.from, c), Credit: e.accountOf(p.to, c), Amount: p.amount}}
 	if p.fee > 0 {
-		legs = append(legs, ledger.Command{Purpose: purpose.Fee, Debit: e.account(p.from, c), Credit: participant.FeeAccount(c), Amount: p.fee})
+		legs = append(legs, ledger.Command{Purpose: purpose.Fee, Debit: e.accountOf(p.from, c), Credit: participant.FeeAccount(c), Amount: p.fee})
 	}
 	for i := range legs {
-		legs[i].Kind, legs[i].ID, legs[i].Linked = ledger.KindPost, e.id(), i < len(legs)-1
+		legs[i].Kind, legs[i].ID, legs[i].Linked = ledger.KindPost, e.ID(), i < len(legs)-1
 		if p.mode != posted {
 			legs[i].Kind, legs[i].Timeout = ledger.KindReserve, time.Minute
 		}
@@ -264,7 +164,7 @@ func (e *env) pay(p payment) int64 {
 	}
 	second := make([]ledger.Command, len(legs))
 	for i, l := range legs {
-		second[i] = ledger.Command{Kind: kind, ID: e.id(), Pending: l.ID, Purpose: l.Purpose, Linked: l.Linked}
+		second[i] = ledger.Command{Kind: kind, ID: e.ID(), Pending: l.ID, Purpose: l.Purpose, Linked: l.Linked}
 	}
 	return e.submit(second...)
 }
@@ -275,7 +175,7 @@ func (e *env) close(id string) settlement.Window {
 	if err != nil {
 		e.t.Fatalf("Close(%s): %v", id, err)
 	}
-	e.checkBooks()
+	e.ZeroSum()
 	return w
 }
 
@@ -300,7 +200,7 @@ func (e *env) window(id string) settlement.Window {
 func (e *env) confirm(id, who string, amount money.Amount) (settlement.Instruction, bool, error) {
 	e.t.Helper()
 	in, created, err := e.svc.Confirm(e.ctx, id, who, amount)
-	e.checkBooks()
+	e.ZeroSum()
 	return in, created, err
 }
 
@@ -338,7 +238,7 @@ func windowIDs(ws []settlement.Window) []string {
 
 func TestWindowsPerCurrency(t *testing.T) {
 	e := newEnv(t)
-	fee, err := e.j.Account(e.ctx, participant.FeeAccount(cny))
+	fee, err := e.Journal.Account(e.ctx, participant.FeeAccount(cny))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +255,7 @@ func TestWindowsPerCurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.checkBooks()
+	e.ZeroSum()
 	if got, want := windowIDs(all), []string{"CNY-3", "USD-1"}; !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Errorf("CloseAll closed %v, want %v", got, want)
 	}
@@ -408,7 +308,7 @@ func TestWindowsPerCurrency(t *testing.T) {
 	}
 
 	// A currency new to the switch gets its first window when first seen.
-	if _, _, err := e.reg.Create(e.ctx, participant.New{ID: "delta", Name: "D", Kind: participant.FXP, Currencies: []money.Currency{eur}}); err != nil {
+	if _, _, err := e.Registry.Create(e.ctx, participant.New{ID: "delta", Name: "D", Kind: participant.FXP, Currencies: []money.Currency{eur}}); err != nil {
 		t.Fatal(err)
 	}
 	ws, err := e.svc.Windows(e.ctx, eur, "")
@@ -515,7 +415,7 @@ func TestCloseWhilePaying(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := e.j.Submit(e.ctx, cmds[i])
+			res, err := e.Journal.Submit(e.ctx, cmds[i])
 			if err == nil && res[0].Status != ledger.StatusOK {
 				err = res[0].Status.Err()
 			}
@@ -535,7 +435,7 @@ func TestCloseWhilePaying(t *testing.T) {
 		}
 	}
 	e.close("CNY-2")
-	e.checkBooks()
+	e.ZeroSum()
 	var transfers int64
 	var volume, fees money.Amount
 	for _, id := range []string{"CNY-1", "CNY-2"} {
@@ -668,7 +568,7 @@ func TestPositionsAndReport(t *testing.T) {
 				e.deposit(who, cny, 10_000)
 			}
 			e.deposit("alpha", usd, 10_000)
-			if _, _, err := e.reg.Create(e.ctx, participant.New{ID: "echo", Name: "E", Kind: participant.Wallet, Currencies: []money.Currency{usd}}); err != nil {
+			if _, _, err := e.Registry.Create(e.ctx, participant.New{ID: "echo", Name: "E", Kind: participant.Wallet, Currencies: []money.Currency{usd}}); err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range tt.payments {
@@ -783,11 +683,11 @@ func TestConfirm(t *testing.T) {
 	// Settled, every participant holds at the hub what it deposited, and
 	// the hub's fee revenue has gone out to it.
 	for who, a := range deposits {
-		if got := e.balance(e.account(who, cny)); got != a {
+		if got := e.Account(e.accountOf(who, cny)).Balance; got != a {
 			t.Errorf("%s holds %d after settlement, want its deposit %d", who, got, a)
 		}
 	}
-	if got := e.balance(participant.FeeAccount(cny)); got != 0 {
+	if got := e.Account(participant.FeeAccount(cny)).Balance; got != 0 {
 		t.Errorf("fee account holds %d after settlement, want 0", got)
 	}
 	// Positions never count settlement transfers as payments.
@@ -829,12 +729,12 @@ func TestConfirmErrors(t *testing.T) {
 		{"amount negative", "CNY-1", "bravo", -40, settlement.ErrAmount, fault.Refused},
 		{"hub amount wrong", "CNY-1", settlement.Hub, 2, settlement.ErrAmount, fault.Refused},
 	}
-	if _, _, err := e.reg.Create(e.ctx, participant.New{ID: "echo", Name: "E", Kind: participant.Wallet, Currencies: []money.Currency{cny}}); err != nil {
+	if _, _, err := e.Registry.Create(e.ctx, participant.New{ID: "echo", Name: "E", Kind: participant.Wallet, Currencies: []money.Currency{cny}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, err := e.j.Accounts(e.ctx)
+			before, err := e.Journal.Accounts(e.ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -842,7 +742,7 @@ func TestConfirmErrors(t *testing.T) {
 			if !errors.Is(err, tt.want) || fault.KindOf(err) != tt.kind {
 				t.Fatalf("Confirm(%s, %s, %d) = %+v, %t, %v; want %v (%v)", tt.window, tt.who, tt.amount, in, created, err, tt.want, tt.kind)
 			}
-			after, err := e.j.Accounts(e.ctx)
+			after, err := e.Journal.Accounts(e.ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -893,7 +793,7 @@ func TestConfirmInsufficientFunds(t *testing.T) {
 	if got := e.report("CNY-1").Window.State; got != settlement.Settled {
 		t.Errorf("state %s, want SETTLED", got)
 	}
-	if got := e.balance(e.account("bravo", cny)); got != 0 {
+	if got := e.Account(e.accountOf("bravo", cny)).Balance; got != 0 {
 		t.Errorf("bravo holds %d, want 0", got)
 	}
 }
@@ -919,7 +819,7 @@ func TestRecoverInterruptedClose(t *testing.T) {
 			case "load":
 				e.load()
 			case "restart":
-				e.restart()
+				e.Restart()
 			}
 			w1 := e.window("CNY-1")
 			if w1.State != settlement.Closed || w1.ClosedAt.UnixNano() != mark || w1.Next != "CNY-2" {
@@ -970,7 +870,7 @@ func TestRestartKeepsWindowsAndConfirmations(t *testing.T) {
 	}
 	report := e.report("CNY-1")
 
-	e.restart()
+	e.Restart()
 	after, err := e.svc.Windows(e.ctx, 0, "")
 	if err != nil {
 		t.Fatal(err)

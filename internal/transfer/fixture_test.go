@@ -2,52 +2,38 @@ package transfer
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hulian/hulian/internal/directory"
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/quote"
-	"github.com/hulian/hulian/internal/sqldb"
-	"github.com/hulian/hulian/internal/store"
+	"github.com/hulian/hulian/internal/testbed"
 )
 
 var cny = money.MustCurrency("CNY")
 
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the fixture's testbed.Clock, which moves only when told,
+// under the names this package's tests call.
+type clock struct{ *testbed.Clock }
 
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+func (c clock) now() time.Time          { return c.Now() }
+func (c clock) advance(d time.Duration) { c.Advance(d) }
 
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// fixture is a payment flow on real parts: an embedded ledger, SQLite,
-// the participant registry, the directory and fee schedules, with
-// wallets a and b (notify mode) and bank c (confirm mode), each with
-// 1,000.00 CNY, and aliases "WALLET a:1", "b:1" and "c:1".
+// fixture is a payment flow on real parts (see testbed): an embedded
+// ledger, SQLite, the participant registry, the directory and fee
+// schedules, with wallets a and b (notify mode) and bank c (confirm
+// mode), each with 1,000.00 CNY, and aliases "WALLET a:1", "b:1" and
+// "c:1".
 type fixture struct {
 	t       testing.TB
+	bed     *testbed.Bed
 	ctx     context.Context
-	clk     *clock
-	j       *journal.Journal
-	reg     *participant.Registry
+	clk     clock
+	reg     *participant.Registry // bed.Registry: the fixture never restarts
 	dir     *directory.Directory
 	fees    *quote.Fees
 	signer  *quote.Signer
@@ -58,32 +44,11 @@ type fixture struct {
 func newFixture(t testing.TB, deps func(*Deps)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	d := t.TempDir()
-	clk := &clock{t: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
-	st, err := store.Open(d, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(ctx, st, journal.Options{Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqldb.OpenSQLite(ctx, filepath.Join(d, "hulian.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := directory.New(db, directory.Options{})
-	t.Cleanup(func() {
-		j.Close()
-		dir.Close()
-		st.Close()
-		db.Close()
-	})
-	reg, err := participant.Load(ctx, db, j, clk.now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fees, err := quote.LoadFees(ctx, db, clk.now)
+	clk := clock{testbed.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), 0)}
+	bed := testbed.Open(t, testbed.Options{Now: clk.now})
+	dir := directory.New(bed.DB, directory.Options{})
+	t.Cleanup(func() { dir.Close() })
+	fees, err := quote.LoadFees(ctx, bed.DB, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +56,7 @@ func newFixture(t testing.TB, deps func(*Deps)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: ctx, clk: clk, j: j, reg: reg, dir: dir, fees: fees, signer: signer}
+	f := &fixture{bed: bed, t: t, ctx: ctx, clk: clk, reg: bed.Registry, dir: dir, fees: fees, signer: signer}
 	f.a = f.participant("wallet-a", participant.Notify)
 	f.b = f.participant("wallet-b", participant.Notify)
 	f.c = f.participant("bank-c", participant.Confirm)
@@ -109,7 +74,7 @@ func newFixture(t testing.TB, deps func(*Deps)) *fixture {
 	var cfg Config
 	cfg.EnsureDefaults()
 	cfg.ConfirmTimeout = 300 * time.Millisecond
-	dp := Deps{Journal: j, Participants: reg, Directory: dir, Fees: fees, Signer: signer, Now: clk.now}
+	dp := Deps{Journal: bed.Journal, Participants: bed.Registry, Directory: dir, Fees: fees, Signer: signer, Now: clk.now}
 	if deps != nil {
 		deps(&dp)
 	}
@@ -125,10 +90,7 @@ func (f *fixture) participant(id string, acc participant.Acceptance) participant
 	if acc == participant.Confirm {
 		n.CallbackURL = "http://127.0.0.1:9/unused"
 	}
-	p, _, err := f.reg.Create(f.ctx, n)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	p, _ := f.bed.Create(n)
 	return p
 }
 
@@ -144,36 +106,20 @@ func (f *fixture) s0() *Service {
 	if f.s != nil {
 		return f.s
 	}
-	return &Service{Deps: Deps{Journal: f.j, Participants: f.reg}}
+	return &Service{Deps: Deps{Journal: f.bed.Journal, Participants: f.reg}}
 }
 
 // account returns a ledger account's state.
 func (f *fixture) account(id ledger.AccountID) ledger.Account {
 	f.t.Helper()
-	a, err := f.j.Account(f.ctx, id)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return a
+	return f.bed.Account(id)
 }
 
-// zeroSum checks that the balances of CNY sum to zero: every change was
-// a balanced double entry.
+// zeroSum checks that the books balance (testbed's ZeroSum): every
+// change was a balanced double entry.
 func (f *fixture) zeroSum() {
 	f.t.Helper()
-	accts, err := f.j.Accounts(f.ctx)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	var sum money.Amount
-	for _, a := range accts {
-		if a.Currency == cny {
-			sum += a.Balance
-		}
-	}
-	if sum != 0 {
-		f.t.Fatalf("CNY balances sum to %d, not zero", sum)
-	}
+	f.bed.ZeroSum()
 }
 
 // req is a payment request to a WALLET alias.
@@ -185,7 +131,7 @@ func req(id, alias string, amount money.Amount) Request {
 // chain, found by the first leg's id.
 func (f *fixture) legEvents(clientID string) []uint16 {
 	f.t.Helper()
-	jt, err := f.j.Transfer(f.ctx, LedgerID(clientID))
+	jt, err := f.bed.Journal.Transfer(f.ctx, LedgerID(clientID))
 	if err != nil {
 		f.t.Fatal(err)
 	}
