@@ -126,6 +126,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %v", fs.Args())
 	}
+	if cfg.SettlementCutoff == "" {
+		// In Config, empty is no daily close; on the command line it
+		// must be said: none.
+		return fmt.Errorf(`serve: --settlement-cutoff "": want HH:MM (UTC) or none`)
+	}
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
 	cfg.RegulatorToken = os.Getenv("HULIAN_REGULATOR_TOKEN")
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -109,6 +110,9 @@ type Server struct {
 
 	limMu    sync.Mutex
 	limiters map[string]*rate.Limiter
+
+	// active counts the requests being handled, for Drain.
+	active atomic.Int64
 }
 
 // Limits of request bodies.
@@ -230,6 +234,8 @@ func (s *Server) Routes() [][2]string {
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.active.Add(1)
+	defer s.active.Add(-1)
 	// The mux would redirect an unclean path to the clean one, and
 	// answer "*" itself; no route has either. It matches the escaped
 	// path, in which an alias's "/" or "." is escaped.
@@ -238,6 +244,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// InFlight returns how many requests are being handled.
+func (s *Server) InFlight() int64 { return s.active.Load() }
+
+// Drain waits until no request is being handled, or ctx ends. Call it
+// once the HTTP server takes no more requests (after its Shutdown or
+// Close, which do not wait for handlers that outlive a connection):
+// then nothing of the API still uses the parts that stop after it.
+func (s *Server) Drain(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("api: %d requests still being handled: %w", s.active.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // methods are those a route may have.

@@ -16,6 +16,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/settlement"
+	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/store"
 	"github.com/hulian/hulian/internal/transfer"
 )
@@ -79,6 +80,15 @@ func TestProblemOfErrors(t *testing.T) {
 		// and so is an error of no kind.
 		{ledger.StatusDebitNotFound.Err(), 500, "internal"},
 		{errors.New("disk on fire"), 500, "internal"},
+		// What the old table did not map, and so answered 500, decided one
+		// by one: an amount that would overflow a balance is out of range
+		// (as money.ErrOverflow is); a database that keeps conflicting
+		// or a store that stopped asks for a retry; a transfer the
+		// journal cannot find after all is the switch's own fault.
+		{ledger.ErrOverflow, 400, "invalid-request"},
+		{sqldb.ErrConflict, 503, "unavailable"},
+		{store.ErrFailed, 503, "unavailable"},
+		{journal.ErrNotFound, 500, "internal"},
 	} {
 		for _, err := range []error{c.err, fmt.Errorf("context: %w", c.err)} {
 			if k := kindOf(err); k.status != c.status || k.name != c.name {
@@ -98,5 +108,24 @@ func TestEveryKindHasAStatus(t *testing.T) {
 	}
 	if k := kindOf(fault.New(fault.Refused, "risk-refused", "no")); k.status != 422 || k.name != "risk-refused" || k.title == "" {
 		t.Errorf("a new code: %+v", k)
+	}
+}
+
+// TestProblemDetails: the refusals' details are what they were.
+func TestProblemDetails(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{auth.Allow(&auth.Principal{Role: auth.RoleOperator}, auth.ParticipantOnly, false), "only a participant may do this"},
+		{auth.Allow(&auth.Principal{Role: auth.RoleRegulator}, auth.OperatorOnly, false), "the regulator's token is read-only"},
+		{fmt.Errorf("transfer x.1: %w", transfer.ErrConflict), "transfer x.1: transfer id used with different content"},
+		{fmt.Errorf("net debit cap of a in CNY: %w", transfer.ErrLimitBelowPosition), "net debit cap of a in CNY: participant's position exceeds the new net debit cap"},
+		{fmt.Errorf("confirm a in CNY-1: %w", settlement.ErrInsufficientFunds), "confirm a in CNY-1: insufficient funds to pay out"},
+		{fmt.Errorf("transfer x.1: %w", transfer.ErrInsufficientFunds), "transfer x.1: insufficient funds"},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("detail %q, want %q", got, c.want)
+		}
 	}
 }

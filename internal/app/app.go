@@ -307,8 +307,11 @@ func (a *App) listen() (net.Listener, error) {
 }
 
 // serveHTTP serves the API on ln until the lifecycle stops it: then it
-// stops taking requests and lets those in flight finish, but does not
-// wait for idle or silent connections longer than a few seconds.
+// stops taking requests and lets those in flight finish — a payment
+// waiting for a confirm-mode payee included, which is why the grace is
+// the confirm timeout and a few seconds more — closes connections still
+// open after that, and waits for every handler to return, so that none
+// still uses what stops after the server.
 func (a *App) serveHTTP(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           a.API,
@@ -327,13 +330,33 @@ func (a *App) serveHTTP(ln net.Listener) {
 	}()
 	a.life.onStop("http server", func(ctx context.Context) error {
 		a.ready.Store(false)
-		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, a.cfg.ConfirmTimeout+3*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
+		shut := make(chan error, 1)
+		go func() { shut <- srv.Shutdown(sctx) }()
+		// Shutdown also waits for connections that were opened but sent
+		// nothing yet; once no request is being handled, nobody waits
+		// for an answer, and those are closed at once.
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case err := <-shut:
+				if err != nil {
+					srv.Close()
+				}
+				break wait
+			case <-tick.C:
+				if a.API.InFlight() == 0 {
+					srv.Close()
+					<-shut
+					break wait
+				}
+			}
 		}
 		<-done
-		return nil
+		return a.API.Drain(ctx)
 	})
 }
 

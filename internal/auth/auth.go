@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -67,13 +66,21 @@ func (p *Principal) Covers(id string) bool {
 }
 
 // ParticipantID is the id of the participant the principal acts for, or
-// "" for a principal who sees all.
+// "" for a principal who sees all. A principal with no role (a public
+// route's) gets an id no participant can have, which sees nothing:
+// scoping fails closed.
 func (p *Principal) ParticipantID() string {
-	if p.Role == RoleParticipant {
+	switch {
+	case p.Role == RoleParticipant:
 		return p.Participant.ID
+	case p.SeesAll():
+		return ""
 	}
-	return ""
+	return noParticipant
 }
+
+// noParticipant is not a participant id (participant.ValidID).
+const noParticipant = "(none)"
 
 // Access says who may call an operation: the levels that the API
 // documents name in x-hulian-access.
@@ -108,9 +115,16 @@ var (
 	ErrForbidden = fault.New(fault.Forbidden, "", "not allowed for these credentials")
 )
 
+// denial is Allow's refusal: ErrForbidden, whose message is the reason
+// alone (the JSON API's detail).
+type denial struct{ reason string }
+
+func (d *denial) Error() string { return d.reason }
+func (d *denial) Unwrap() error { return ErrForbidden }
+
 // Allow decides whether p may call an operation of access a; read says
-// the operation only reads (an HTTP GET or HEAD). It returns nil, or
-// ErrForbidden with the reason.
+// the operation only reads (an HTTP GET or HEAD). It returns nil, or an
+// error that is ErrForbidden and says why.
 func Allow(p *Principal, a Access, read bool) error {
 	if a == Public || a == Cosigner {
 		return nil
@@ -118,24 +132,24 @@ func Allow(p *Principal, a Access, read bool) error {
 	switch p.Role {
 	case RoleOperator:
 		if a == ParticipantOnly {
-			return fmt.Errorf("%w: only a participant may do this", ErrForbidden)
+			return &denial{"only a participant may do this"}
 		}
 		return nil
 	case RoleRegulator:
 		if a == AuditorOnly || read && (a == OperatorOnly || a == Anyone) {
 			return nil
 		}
-		return fmt.Errorf("%w: the regulator's token is read-only", ErrForbidden)
+		return &denial{"the regulator's token is read-only"}
 	case RoleParticipant:
 		switch a {
 		case Anyone, ParticipantOnly:
 			return nil
 		case AuditorOnly:
-			return fmt.Errorf("%w: only the operator or the regulator may do this", ErrForbidden)
+			return &denial{"only the operator or the regulator may do this"}
 		}
-		return fmt.Errorf("%w: only the operator may do this", ErrForbidden)
+		return &denial{"only the operator may do this"}
 	}
-	return fmt.Errorf("%w: unknown role", ErrForbidden)
+	return &denial{"unknown role"}
 }
 
 // Keys authenticates participants' API keys: the participant registry.

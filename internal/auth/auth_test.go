@@ -58,6 +58,9 @@ func TestScope(t *testing.T) {
 	if !pa.Covers("wallet-a") || pa.Covers("wallet-b") || pa.SeesAll() || pa.ParticipantID() != "wallet-a" {
 		t.Error("participant scope")
 	}
+	if none := (&Principal{}); none.SeesAll() || none.Covers("wallet-a") || none.ParticipantID() == "" || participant.ValidID(none.ParticipantID()) {
+		t.Error("a principal without a role sees something")
+	}
 	for _, r := range []Role{RoleOperator, RoleRegulator} {
 		p := &Principal{Role: r}
 		if !p.Covers("wallet-b") || !p.SeesAll() || p.ParticipantID() != "" {

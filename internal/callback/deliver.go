@@ -189,6 +189,8 @@ type worker struct {
 	wake    chan struct{}
 	cursors map[string]int64
 	saved   map[string]int64
+
+	creditRetry, alertRetry retry
 }
 
 const (
@@ -250,21 +252,10 @@ func (w *worker) run(ctx context.Context) {
 		}
 		sleep(ctx, w.d.cfg.BackoffMin)
 	}
-	backoff := w.d.cfg.BackoffMin
 	lastSave := time.Now()
 	defer func() { w.save(context.WithoutCancel(ctx)) }()
 	for ctx.Err() == nil {
-		progressed, err := w.step(ctx)
-		if err != nil && ctx.Err() != nil {
-			break // stopping, not a failed callback
-		}
-		if err != nil {
-			w.d.failures.Add(1)
-			sleep(ctx, backoff)
-			backoff = min(2*backoff, w.d.cfg.BackoffMax)
-			continue
-		}
-		backoff = w.d.cfg.BackoffMin
+		progressed := w.step(ctx)
 		if progressed && time.Since(lastSave) < w.d.cfg.SaveEvery {
 			continue
 		}
@@ -272,28 +263,70 @@ func (w *worker) run(ctx context.Context) {
 			lastSave = time.Now()
 		}
 		if !progressed {
+			wait := w.d.cfg.Poll
+			for _, r := range []*retry{&w.creditRetry, &w.alertRetry} {
+				if d := time.Until(r.at); r.backoff > 0 && d < wait {
+					wait = max(d, 0)
+				}
+			}
 			select {
 			case <-ctx.Done():
 			case <-w.wake:
-			case <-time.After(w.d.cfg.Poll):
+			case <-time.After(wait):
 			}
 		}
 	}
 }
 
-// step delivers what follows the cursors of each stream, a batch at a
-// time, and reports whether a cursor moved.
-func (w *worker) step(ctx context.Context) (bool, error) {
+// retry is a stream's backoff: after a failure the stream waits, twice
+// as long after each further one up to BackoffMax, while the worker's
+// other stream goes on.
+type retry struct {
+	backoff time.Duration // zero: the last attempt succeeded
+	at      time.Time     // not before
+}
+
+func (r *retry) due(now time.Time) bool { return !now.Before(r.at) }
+
+// note records an attempt's outcome and reports whether it failed.
+func (r *retry) note(err error, now time.Time, cfg *Config) bool {
+	if err == nil {
+		*r = retry{}
+		return false
+	}
+	r.backoff = max(cfg.BackoffMin, min(2*r.backoff, cfg.BackoffMax))
+	r.at = now.Add(r.backoff)
+	return true
+}
+
+// step delivers what follows the cursors of each stream that is not
+// waiting after a failure, a batch at a time, and reports whether a
+// cursor moved. A stream that fails does not hold the other back: a
+// participant that refuses alerts still gets its transfers.
+func (w *worker) step(ctx context.Context) bool {
 	p, ok := w.d.Participants.Get(w.id)
 	if !ok || p.CallbackURL == "" {
-		return false, nil
+		return false
 	}
-	credited, err := w.credits(ctx, &p)
-	if err != nil {
-		return false, err
+	progressed := false
+	for _, s := range []struct {
+		r       *retry
+		deliver func(context.Context, *participant.Participant) (bool, error)
+	}{{&w.creditRetry, w.credits}, {&w.alertRetry, w.alerts}} {
+		now := time.Now()
+		if !s.r.due(now) {
+			continue
+		}
+		moved, err := s.deliver(ctx, &p)
+		progressed = progressed || moved
+		if err != nil && ctx.Err() != nil {
+			return progressed // stopping, not a failed callback
+		}
+		if s.r.note(err, now, &w.d.cfg) {
+			w.d.failures.Add(1)
+		}
 	}
-	alerted, err := w.alerts(ctx, &p)
-	return credited || alerted, err
+	return progressed
 }
 
 func sleep(ctx context.Context, d time.Duration) {

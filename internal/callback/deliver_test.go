@@ -699,3 +699,37 @@ func TestRunWaitsForWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedAlertsDoNotHoldTransfersBack: a participant that refuses
+// liquidity alerts (an event it does not know, say) still gets its
+// committed transfers at once: each stream backs off on its own.
+func TestRefusedAlertsDoNotHoldTransfersBack(t *testing.T) {
+	e := newEnv(t)
+	b, h := e.payee("wallet-b", participant.Notify, cny)
+	m, err := liquidity.Load(e.ctx, liquidity.Deps{Accounts: e.Journal, Participants: e.Registry, DB: e.DB, Log: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fast()
+	cfg.Poll, cfg.BackoffMin, cfg.BackoffMax = time.Hour, time.Hour, time.Hour
+	d := e.deliverer(cfg, func(d *callback.Deps) { d.Alerts = m })
+	m.Notifier = d
+	e.runMonitor(m)
+	h.setRespond(func(_ *http.Request, cb *wire.Callback, _ int) (int, string) {
+		if cb.Event != wire.EventTransfersCommitted {
+			return 400, ""
+		}
+		return 200, ""
+	})
+	r := e.run(d)
+	if _, err := m.Set(e.ctx, b, cny, 20_00); err != nil { // below at once: an alert
+		t.Fatal(err)
+	}
+	waitFor(t, "the alert's refusal", func() bool { _, failures := r.Stats(); return failures > 0 })
+	svc := e.service(d)
+	for i := range 3 {
+		e.pay(svc, e.payer, fmt.Sprintf("q%d", i), "wallet-b:CNY", cny, 1_00)
+		h.waitTransfers(t, i+1) // promptly: not an hour's backoff
+	}
+	r.stop(t)
+}

@@ -33,5 +33,7 @@ type Store interface {
 	Close() error
 }
 
-// ErrNotFound means there is no such event or transfer.
-var ErrNotFound = fault.New(fault.NotFound, "", "not found")
+// ErrNotFound means there is no such event or transfer. Callers branch
+// on it; one that lets it through to a front end met something it
+// referenced missing, which is the switch's fault (fault.Internal).
+var ErrNotFound = fault.New(fault.Internal, "", "not found")

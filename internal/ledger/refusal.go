@@ -9,15 +9,16 @@ import "github.com/hulian/hulian/internal/fault"
 var (
 	// ErrExistsDifferent means the id was used before for another
 	// command: choose a new id, or retry with the same content.
-	ErrExistsDifferent = fault.New(fault.Conflict, "duplicate-conflict", "id used before with different content")
+	ErrExistsDifferent = fault.New(fault.Conflict, "duplicate-conflict", "transfer id used with different content")
 	// ErrInsufficientFunds means the debit account's available balance
 	// (with its floor) does not cover the amount.
 	ErrInsufficientFunds = fault.New(fault.Refused, "insufficient-funds", "insufficient funds")
 	// ErrFloorBelowUsage means a floor lower than what the account
 	// already uses: a participant's net debit cap below its position.
-	ErrFloorBelowUsage = fault.New(fault.Refused, "limit-below-position", "the position exceeds the new net debit cap")
-	// ErrOverflow means the amount would take a balance beyond int64.
-	ErrOverflow = fault.New(fault.Refused, "amount-overflow", "the amount would overflow a balance")
+	ErrFloorBelowUsage = fault.New(fault.Refused, "limit-below-position", "participant's position exceeds the new net debit cap")
+	// ErrOverflow means the amount would take a balance beyond int64:
+	// an amount out of range for the account.
+	ErrOverflow = fault.New(fault.Invalid, "", "the amount would take a balance out of range")
 	// ErrPendingNotFound means there is no reservation with that id.
 	ErrPendingNotFound = fault.New(fault.NotFound, "", "no such reservation")
 	// ErrPendingCommitted means the reservation was committed already.

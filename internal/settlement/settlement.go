@@ -113,7 +113,7 @@ var (
 	ErrAmount = fault.New(fault.Refused, "settlement-amount-mismatch", "amount differs from the settlement instruction")
 	// ErrInsufficientFunds means a participant to be paid out no longer
 	// has the funds at the hub (it spent them in a later window).
-	ErrInsufficientFunds = ledger.ErrInsufficientFunds
+	ErrInsufficientFunds = fault.New(fault.Refused, "insufficient-funds", "insufficient funds to pay out")
 )
 
 // Journal is what settlement needs of the ledger.
@@ -630,6 +630,9 @@ func (s *Service) Confirm(ctx context.Context, id, who string, amount money.Amou
 		return Instruction{}, false, fmt.Errorf("confirm %s in %s: %w", who, id, err)
 	}
 	if err := res[0].Status.Err(); err != nil {
+		if errors.Is(err, ledger.ErrInsufficientFunds) {
+			err = ErrInsufficientFunds
+		}
 		return Instruction{}, false, fmt.Errorf("confirm %s in %s: %w", who, id, err)
 	}
 	in.Confirmed, in.ConfirmedAt = true, time.Unix(0, res[0].Timestamp).UTC()

@@ -53,11 +53,12 @@ type payment struct {
 	first int
 	// decided, ph and reason are the payee's answer to a reservation,
 	// for the finish stage; expired says the reservation's deadline
-	// passed before it.
+	// passed before it, lost that another answer came first.
 	decided bool
 	ph      phase
 	reason  string
 	expired bool
+	lost    bool
 	done    bool // answered: later stages skip it
 }
 
@@ -170,6 +171,8 @@ func (s *Service) run(ctx context.Context, b *batch) {
 	b.each(func(p *payment) error { return s.price(b, p) })
 	if b.mode == modePrepare {
 		b.each(func(p *payment) error { return s.reservePrepared(b, p) })
+	} else {
+		s.confirmDeadlines(b)
 	}
 	s.post(ctx, b)
 	if b.mode == modePrepare {
@@ -354,10 +357,31 @@ func (s *Service) price(b *batch, p *payment) error {
 	start := len(b.legSpace)
 	b.legSpace = schemeLegs(b.legSpace, &b.payer, p.payee, p.req.Currency, p.req.Amount, fee)
 	p.legs = b.legSpace[start:len(b.legSpace):len(b.legSpace)]
-	if p.payee.Acceptance == participant.Confirm {
-		p.timeout = s.cfg.ConfirmTimeout + reservationMargin
-	}
 	return nil
+}
+
+// confirmDeadlines reserves, rather than posts, the payments to
+// confirm-mode payees, for as long as asking all of them takes: they are
+// asked confirmMax at a time, each for at most the confirm timeout, and
+// the reservation outlives the last answer by a margin, so that only a
+// switch that died in between leaves it to expire.
+func (s *Service) confirmDeadlines(b *batch) {
+	n := 0
+	for i := range b.items {
+		if p := &b.items[i]; !p.done && p.payee.Acceptance == participant.Confirm {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	waves := time.Duration((n + confirmMax - 1) / confirmMax)
+	timeout := min(s.cfg.ConfirmTimeout*waves+reservationMargin, ledger.TimeoutMax)
+	for i := range b.items {
+		if p := &b.items[i]; !p.done && p.payee.Acceptance == participant.Confirm {
+			p.timeout = timeout
+		}
+	}
 }
 
 // fee is the payment's scheme fee: the quote's, if it names one that
@@ -431,8 +455,15 @@ func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Resu
 		}
 		p.done = true
 		s.wake(p.payee.ID)
-	case ledger.StatusExists:
-		t, _, err := s.existing(ctx, p)
+	case ledger.StatusExists, ledger.StatusExistsDifferent:
+		// The same id came in a concurrent request: the same request if
+		// it has the same digest (a prepare's reservation timeout, which
+		// the ledger compares, differs between two of them), a conflict
+		// if not.
+		t, found, err := s.existing(ctx, p)
+		if err == nil && !found {
+			err = fmt.Errorf("transfer %s: %w", p.rec.ID, st.Err())
+		}
 		if err != nil {
 			b.refuse(i, err)
 			return

@@ -105,6 +105,9 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	if t.Payee.Participant != payee.ID {
 		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, ErrNotPayee)
 	}
+	if payee.Status != participant.Active {
+		return Transfer{}, false, fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
+	}
 	if done, err := alreadyDecided(jt.State, ph); done || err != nil {
 		if err != nil {
 			err = fmt.Errorf("transfer %s: %w", id, err)
@@ -118,9 +121,13 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
 		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: t}}}
 	s.finish(ctx, b)
-	o := b.out[0]
-	if o.Err == nil && b.items[0].expired {
+	o, p := b.out[0], &b.items[0]
+	switch {
+	case o.Err != nil:
+	case p.expired:
 		o.Err = fmt.Errorf("transfer %s: %w", id, ErrExpired)
+	case p.lost:
+		o.Err = fmt.Errorf("transfer %s: %w", id, ErrFinished)
 	}
 	return o.Transfer, o.Created, o.Err
 }
@@ -172,34 +179,52 @@ func (s *Service) finish(ctx context.Context, b *batch) {
 			b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, err))
 			continue
 		}
-		s.finished(b, i, res[p.first:p.first+len(p.legs)])
+		s.finished(ctx, b, i, res[p.first:p.first+len(p.legs)])
 	}
 }
 
-// finished answers payment i from the results of its second phase.
-func (s *Service) finished(b *batch, i int, res []ledger.Result) {
+// finished answers payment i from the results of its second phase. If
+// another answer or the expiry came first, the stored transfer is the
+// answer: whoever asked learns what happened, and p.lost says it was not
+// what it asked for.
+func (s *Service) finished(ctx context.Context, b *batch, i int, res []ledger.Result) {
 	p := &b.items[i]
-	t := b.out[i].Transfer
-	created := b.out[i].Created
-	switch st := ledger.ChainStatus(res); st {
-	case ledger.StatusOK, ledger.StatusExists:
-		created = created || st == ledger.StatusOK
+	st := ledger.ChainStatus(res)
+	switch st {
+	case ledger.StatusOK:
+		t := b.out[i].Transfer
 		if p.ph == commit {
 			t.State, t.Reason = Committed, ""
 			s.wake(p.payee.ID)
 		} else {
 			t.State, t.Reason = Aborted, p.reason
 		}
-	case ledger.StatusPendingExpired:
-		t.State, t.Reason = Aborted, "expired"
-		p.expired = true
-	case ledger.StatusPendingCommitted, ledger.StatusPendingAborted:
-		// Another answer came first, the other way.
-		b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, ErrFinished))
+		b.answer(i, &t, true)
 		return
+	case ledger.StatusExists, ledger.StatusPendingCommitted, ledger.StatusPendingAborted, ledger.StatusPendingExpired:
 	default:
 		b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, st.Err()))
 		return
 	}
-	b.answer(i, &t, created)
+	t, err := s.stored(ctx, p.rec.ID)
+	if err != nil {
+		b.refuse(i, err)
+		return
+	}
+	asked := Aborted
+	if p.ph == commit {
+		asked = Committed
+	}
+	p.expired = st == ledger.StatusPendingExpired
+	p.lost = t.State != asked || p.expired
+	b.answer(i, &t, b.out[i].Created)
+}
+
+// stored returns the transfer with client id id as the ledger holds it.
+func (s *Service) stored(ctx context.Context, id string) (Transfer, error) {
+	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
+	if err != nil {
+		return Transfer{}, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	return s.fromLedger(ctx, jt)
 }
