@@ -175,6 +175,9 @@ func (s *Service) run(ctx context.Context, b *batch) {
 		s.confirmDeadlines(b)
 	}
 	s.post(ctx, b)
+	if !b.anyReserved() {
+		return // the usual case: every payment was posted at once
+	}
 	if b.mode == modePrepare {
 		s.offer(ctx, b)
 	} else {
@@ -411,17 +414,30 @@ func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount,
 // post submits every payment's legs in one ledger submission: posted at
 // once, or reserved, and answers each with the ledger's result.
 func (s *Service) post(ctx context.Context, b *batch) {
+	s.submit(ctx, b, "", func(p *payment) bool { return !p.done },
+		func(cmds []ledger.Command, p *payment) []ledger.Command {
+			return firstPhase(cmds, p.legs, p.rec.ID, p.digest, p.rec.encode(), p.timeout)
+		},
+		func(i int, res []ledger.Result) { s.posted(ctx, b, i, res) })
+}
+
+// submit makes one ledger submission of the commands build appends for
+// each payment include selects, and hands each its own results, or
+// refuses each with the submission's error (step names it).
+func (s *Service) submit(ctx context.Context, b *batch, step string, include func(*payment) bool,
+	build func([]ledger.Command, *payment) []ledger.Command, answer func(i int, res []ledger.Result)) {
 	var cmds []ledger.Command
 	for i := range b.items {
 		p := &b.items[i]
-		if p.done {
+		p.first = -1
+		if !include(p) {
 			continue
 		}
 		if cmds == nil {
-			cmds = make([]ledger.Command, 0, len(b.legSpace))
+			cmds = make([]ledger.Command, 0, max(len(b.legSpace), len(p.legs)))
 		}
 		p.first = len(cmds)
-		cmds = firstPhase(cmds, p.legs, p.rec.ID, p.digest, p.rec.encode(), p.timeout)
+		cmds = build(cmds, p)
 	}
 	if len(cmds) == 0 {
 		return
@@ -429,14 +445,14 @@ func (s *Service) post(ctx context.Context, b *batch) {
 	res, err := s.Journal.Submit(ctx, cmds)
 	for i := range b.items {
 		p := &b.items[i]
-		if p.done {
+		if p.first < 0 {
 			continue
 		}
 		if err != nil {
-			b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, err))
+			b.refuse(i, fmt.Errorf("transfer %s: %s%w", p.rec.ID, step, err))
 			continue
 		}
-		s.posted(ctx, b, i, res[p.first:p.first+len(p.legs)])
+		answer(i, res[p.first:p.first+len(p.legs)])
 	}
 }
 
@@ -547,9 +563,6 @@ func (b *batch) anyReserved() bool {
 // decideEach runs decide, at most confirmMax at once, on every reserved
 // payment not answered yet, and records its decision.
 func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phase, string)) {
-	if !b.anyReserved() {
-		return // the usual case: everything was posted at once
-	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, confirmMax)
 	for i := range b.items {

@@ -157,30 +157,13 @@ func alreadyDecided(st ledger.TransferState, ph phase) (done bool, err error) {
 // finish commits or aborts, in one ledger submission, every reservation
 // that has its payee's decision, and answers each.
 func (s *Service) finish(ctx context.Context, b *batch) {
-	var cmds []ledger.Command
-	var at []int
-	for i := range b.items {
-		p := &b.items[i]
-		if p.done || !p.decided {
-			continue
-		}
-		p.first = len(cmds)
-		cmds = secondPhase(cmds, p.legs, p.rec.ID, p.ph, p.reason)
-		at = append(at, i)
-	}
-	if len(at) == 0 {
-		return
-	}
 	// The second phase must not be lost to a caller who hung up.
-	res, err := s.Journal.Submit(context.WithoutCancel(ctx), cmds)
-	for _, i := range at {
-		p := &b.items[i]
-		if err != nil {
-			b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, err))
-			continue
-		}
-		s.finished(ctx, b, i, res[p.first:p.first+len(p.legs)])
-	}
+	ctx = context.WithoutCancel(ctx)
+	s.submit(ctx, b, "second phase: ", func(p *payment) bool { return !p.done && p.decided },
+		func(cmds []ledger.Command, p *payment) []ledger.Command {
+			return secondPhase(cmds, p.legs, p.rec.ID, p.ph, p.reason)
+		},
+		func(i int, res []ledger.Result) { s.finished(ctx, b, i, res) })
 }
 
 // finished answers payment i from the results of its second phase. If
