@@ -71,9 +71,10 @@ func (c *Config) EnsureDefaults() {
 
 // Validate reports the first field out of range.
 func (c *Config) Validate() error {
+	if err := directory.CheckRegion(c.Region); err != nil {
+		return err
+	}
 	switch {
-	case !directory.ValidRegion(c.Region):
-		return fmt.Errorf("region %q: not a two-letter region code of phone numbers", c.Region)
 	case !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0):
 		return fmt.Errorf("rate limit %v: must be a positive number of requests per second", c.RateLimit)
 	case c.RateBurst < 1:

@@ -224,8 +224,9 @@ func (a *App) buildFlow(ctx context.Context) error {
 		Alerts: a.Liquidity, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
 		return err
 	}
-	// The deliverer reads the flow and the monitor; they wake it.
-	a.Transfers.SetNotifier(a.Deliverer)
+	// The deliverer reads the flow and the monitor, which wake it: set
+	// once it exists, before anything runs.
+	a.Transfers.Notifier = a.Deliverer
 	a.Liquidity.Notifier = a.Deliverer
 	durable := func(b []*ledger.Committed) {
 		a.Liquidity.Durable(b)

@@ -210,11 +210,11 @@ func TestBadInput(t *testing.T) {
 	// An expired quote.
 	var q wire.Quote
 	s.ok(201, "POST", "/v1/quotes", a, wire.NewQuote{Payee: wire.PayeeRef{Type: "MSISDN", Value: "+8613800000002"}, Amount: "1.00", Currency: "CNY"}, &q)
-	s.app.Transfers.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+	s.app.Transfers.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	tr := pay("x-q", "MSISDN", "+8613800000002", "1.00")
 	tr.QuoteID = q.ID
 	s.problem(422, "quote-expired", "POST", "/v1/transfers", a, tr)
-	s.app.Transfers.SetClock(time.Now)
+	s.app.Transfers.Now = time.Now
 	// A quote for another amount.
 	tr.Amount = "2.00"
 	s.problem(422, "quote-mismatch", "POST", "/v1/transfers", a, tr)

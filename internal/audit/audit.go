@@ -46,12 +46,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hulian/hulian/internal/fault"
-
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/hulian/hulian/internal/atomicfile"
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/purpose"

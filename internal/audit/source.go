@@ -14,11 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hulian/hulian/internal/fault"
-
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/store/frame"

@@ -146,38 +146,63 @@ func (d *Deliverer) Stats() (delivered, failures int64) {
 	return d.delivered.Load(), d.failures.Load()
 }
 
-// Wake tells the participant's worker to look now, starting it if the
-// participant is new since the last poll. It implements
-// transfer.Notifier and the liquidity monitor's notifier.
+// Wake tells the participant's worker to look for new credits now,
+// starting it if the participant is new since the last poll. It
+// implements transfer.Notifier.
 func (d *Deliverer) Wake(id string) {
+	if w := d.worker(id); w != nil {
+		w.poke()
+	}
+}
+
+// AlertRaised tells the participant's worker that it has a new liquidity
+// alert. It implements the liquidity monitor's Notifier: the worker reads
+// the alerts table only when told so (or at a poll), not at every wake
+// for credits.
+func (d *Deliverer) AlertRaised(id string) {
+	if w := d.worker(id); w != nil {
+		w.alertsDue.Store(true)
+		w.poke()
+	}
+}
+
+// worker returns the participant's worker, started if it is new since
+// the last poll; nil before Run or after it.
+func (d *Deliverer) worker(id string) *worker {
 	d.mu.Lock()
 	w, ctx := d.workers[id], d.runCtx
 	d.mu.Unlock()
 	if w == nil && ctx != nil {
-		d.ensure(ctx, id) // a new worker looks at once
-		return
+		w = d.ensure(ctx, id)
 	}
-	if w != nil {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
+	return w
 }
 
-func (d *Deliverer) ensure(ctx context.Context, id string) {
+// ensure starts the participant's worker if it has none, and returns it
+// (nil once ctx ended).
+func (d *Deliverer) ensure(ctx context.Context, id string) *worker {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.workers[id]; ok || ctx.Err() != nil {
-		return
+	if w, ok := d.workers[id]; ok || ctx.Err() != nil {
+		return w
 	}
 	w := &worker{d: d, id: id, wake: make(chan struct{}, 1), cursors: map[string]int64{}}
+	w.alertsDue.Store(true) // whatever came while no worker ran
 	d.workers[id] = w
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		w.run(ctx)
 	}()
+	return w
+}
+
+// poke wakes the worker if it waits.
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // A worker delivers one participant's streams. Its cursors are keyed by
@@ -191,6 +216,9 @@ type worker struct {
 	saved   map[string]int64
 
 	creditRetry, alertRetry retry
+	// alertsDue says the alerts table may hold alerts for the
+	// participant that it has not been sent.
+	alertsDue atomic.Bool
 }
 
 const (
@@ -273,6 +301,9 @@ func (w *worker) run(ctx context.Context) {
 			case <-ctx.Done():
 			case <-w.wake:
 			case <-time.After(wait):
+				if wait == w.d.cfg.Poll {
+					w.alertsDue.Store(true) // a poll looks at every stream
+				}
 			}
 		}
 	}
@@ -367,22 +398,25 @@ func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool,
 // alerts delivers the participant's next liquidity alerts, one callback
 // each, in order, moving the alert cursor past each one delivered.
 func (w *worker) alerts(ctx context.Context, p *participant.Participant) (bool, error) {
-	if w.d.Alerts == nil {
+	if w.d.Alerts == nil || !w.alertsDue.Swap(false) {
 		return false, nil
 	}
 	as, err := w.d.Alerts.Alerts(ctx, p.ID, w.cursors[alertStream], w.d.cfg.BatchMax)
+	if err != nil || len(as) == w.d.cfg.BatchMax {
+		w.alertsDue.Store(true) // look again: it failed, or there may be more
+	}
 	if err != nil {
 		return false, err
 	}
 	for i := range as {
 		body, err := w.d.Client.Format.LiquidityAlert(&as[i])
-		if err != nil {
-			return i > 0, err
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
+			_, err = w.d.Client.post(cctx, p, body)
+			cancel()
 		}
-		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
-		_, err = w.d.Client.post(cctx, p, body)
-		cancel()
 		if err != nil {
+			w.alertsDue.Store(true)
 			return i > 0, err
 		}
 		w.cursors[alertStream] = as[i].Seq

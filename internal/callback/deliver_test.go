@@ -733,3 +733,41 @@ func TestRefusedAlertsDoNotHoldTransfersBack(t *testing.T) {
 	}
 	r.stop(t)
 }
+
+// countingAlerts counts how often the deliverer reads the alerts table.
+type countingAlerts struct {
+	src callback.Alerts
+	n   atomic.Int64
+}
+
+func (c *countingAlerts) Alerts(ctx context.Context, p string, after int64, limit int) ([]liquidity.Alert, error) {
+	c.n.Add(1)
+	return c.src.Alerts(ctx, p, after, limit)
+}
+
+// TestAlertsReadWhenRaised: a worker reads the alerts table when it
+// starts and when an alert is raised, not at every wake for credits.
+func TestAlertsReadWhenRaised(t *testing.T) {
+	e := newEnv(t)
+	_, h := e.payee("wallet-b", participant.Notify, cny)
+	m, err := liquidity.Load(e.ctx, liquidity.Deps{Accounts: e.Journal, Participants: e.Registry, DB: e.DB, Log: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &countingAlerts{src: m}
+	cfg := fast()
+	cfg.Poll = time.Hour
+	d := e.deliverer(cfg, func(d *callback.Deps) { d.Alerts = ca })
+	r := e.run(d)
+	svc := e.service(d)
+	for i := range 5 {
+		e.pay(svc, e.payer, fmt.Sprintf("w%d", i), "wallet-b:CNY", cny, 1_00)
+		h.waitTransfers(t, i+1)
+	}
+	if n := ca.n.Load(); n != 1 {
+		t.Fatalf("alerts read %d times for 5 credit wakes, want once (at start)", n)
+	}
+	d.AlertRaised("wallet-b")
+	waitFor(t, "a read of the alerts", func() bool { return ca.n.Load() == 2 })
+	r.stop(t)
+}

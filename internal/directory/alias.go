@@ -163,11 +163,14 @@ func LookupKey(t Type, value, defaultRegion string) (string, error) {
 // switch was first built for China's wallets.
 const DefaultRegion = "CN"
 
-// ValidRegion reports whether r is a region whose national phone numbers
-// can be read (a two-letter code such as "CN", in either case): the
-// switch's default region for numbers given without '+'.
-func ValidRegion(r string) bool {
-	return len(r) == 2 && phonenumbers.GetCountryCodeForRegion(strings.ToUpper(r)) != 0
+// CheckRegion refuses r unless it is a region whose national phone
+// numbers can be read (a two-letter code such as "CN", in either case):
+// the switch's default region for numbers given without '+'.
+func CheckRegion(r string) error {
+	if len(r) != 2 || phonenumbers.GetCountryCodeForRegion(strings.ToUpper(r)) == 0 {
+		return fmt.Errorf("region %q: not a two-letter region code of phone numbers", r)
+	}
+	return nil
 }
 
 func isE164(v string) bool {

@@ -271,3 +271,11 @@ func TestTypeCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRegion(t *testing.T) {
+	for r, ok := range map[string]bool{"CN": true, "cn": true, "HK": true, "US": true, "": false, "XX": false, "CHN": false, "China": false, "C": false} {
+		if err := CheckRegion(r); (err == nil) != ok {
+			t.Errorf("CheckRegion(%q) = %v, want valid %v", r, err, ok)
+		}
+	}
+}

@@ -72,7 +72,7 @@ type Accounts interface {
 // with: the callback deliverer, which delivers alerts in order, durably
 // and retried, from the alerts table.
 type Notifier interface {
-	Wake(participant string)
+	AlertRaised(participant string)
 }
 
 // Participants is what the monitor needs of the participant registry.
@@ -285,7 +285,7 @@ func (m *Monitor) check(ctx context.Context, acct ledger.AccountID) error {
 	m.Log.Warn("liquidity alert", "participant", al.Participant, "currency", al.Currency.String(), "kind", al.Kind,
 		"available", al.Available.Format(al.Currency), "threshold", al.Threshold.Format(al.Currency))
 	if m.Notifier != nil {
-		m.Notifier.Wake(al.Participant)
+		m.Notifier.AlertRaised(al.Participant)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ type notifier struct {
 	woken []string
 }
 
-func (n *notifier) Wake(p string) {
+func (n *notifier) AlertRaised(p string) {
 	n.mu.Lock()
 	n.woken = append(n.woken, p)
 	n.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/store/frame"
 )
 
 // FuzzFrames feeds arbitrary bytes to the frame reader and decoder that
@@ -21,10 +22,10 @@ func FuzzFrames(f *testing.F) {
 	valid := appendFrame(nil, &c)
 	f.Add(valid)
 	f.Add(append(bytes.Clone(valid), valid[:50]...))
-	f.Add([]byte(frameMagic))
+	f.Add([]byte(frame.Magic))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bytes.NewReader(b)
-		hdr := make([]byte, headerSize)
+		hdr := make([]byte, frame.HeaderSize)
 		var body []byte
 		var c ledger.Committed
 		for {

@@ -42,13 +42,6 @@ const (
 	readBufSize = 4 << 20
 )
 
-// frameMagic and headerSize are the names this package's tests know the
-// format by.
-const (
-	frameMagic = frame.Magic
-	headerSize = frame.HeaderSize
-)
-
 // Errors of the embedded engine.
 var (
 	// ErrLocked means another process has the data directory open.

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,3 +148,24 @@ func (f *fixture) legEvents(clientID string) []uint16 {
 }
 
 var paymentAndFee = []uint16{purpose.Payment, purpose.Fee}
+
+// TestNewRefuses: the flow refuses an invalid configuration by name and
+// missing parts, rather than replacing them.
+func TestNewRefuses(t *testing.T) {
+	f := newFixture(t, nil)
+	deps := f.s.Deps
+	var cfg Config
+	cfg.EnsureDefaults()
+	for name, c := range map[string]func(*Config, *Deps){
+		"region":          func(c *Config, _ *Deps) { c.Region = "ZZ" },
+		"confirm timeout": func(c *Config, _ *Deps) { c.ConfirmTimeout = -time.Second },
+		"quote TTL":       func(c *Config, _ *Deps) { c.QuoteTTL = 25 * time.Hour },
+		"required":        func(_ *Config, d *Deps) { d.Signer = nil },
+	} {
+		c2, d2 := cfg, deps
+		c(&c2, &d2)
+		if _, err := New(c2, d2); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

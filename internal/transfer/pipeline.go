@@ -85,7 +85,7 @@ func (s *Service) newBatch(payer participant.Participant, reqs []Request, m mode
 		return newSingle(payer, &reqs[0], m)
 	}
 	b := &batch{payer: payer, mode: m, items: make([]payment, len(reqs)), out: make([]Outcome, len(reqs)),
-		legSpace: make([]Leg, 0, 2*len(reqs)), payees: make([]participant.Participant, 0, payeesMax)}
+		legSpace: make([]Leg, 0, legsGuess*len(reqs)), payees: make([]participant.Participant, 0, payeesMax)}
 	for i := range reqs {
 		b.items[i].req = &reqs[i]
 	}
@@ -99,12 +99,12 @@ type single struct {
 	req   Request
 	items [1]payment
 	out   [1]Outcome
-	legs  [2]Leg
+	legs  [legsGuess]Leg
 	payee [1]participant.Participant
 }
 
-// newSingle returns a batch of one request; req is copied unless it
-// already points into the caller's slice.
+// newSingle returns a batch of one request: req, or, if it is nil, the
+// batch's own, which the caller fills.
 func newSingle(payer participant.Participant, req *Request, m mode) *batch {
 	sb := &single{}
 	if req == nil {
@@ -134,6 +134,10 @@ func (b *batch) payee(reg Participants, id string) (*participant.Participant, bo
 	b.payees = append(b.payees, p)
 	return &b.payees[len(b.payees)-1], true
 }
+
+// legsGuess sizes a batch's room for legs up front: a payment and its
+// fee. It is a guess, not a limit: pricing appends what it needs.
+const legsGuess = 2
 
 // payeesMax bounds the payees a batch keeps to share, and the search.
 const payeesMax = 8
@@ -507,44 +511,42 @@ const confirmMax = 64
 // whether they accept their reserved payments, and records each answer
 // for finish. An error or silence is a rejection.
 func (s *Service) confirm(ctx context.Context, b *batch) {
-	s.decideEach(b, func(p *payment, t Transfer) (phase, string) {
+	s.decideEach(b, func(p *payment, t Transfer) (phase, string, bool) {
 		if s.Confirmer == nil {
-			return abort, "payee unreachable"
+			return abort, "payee unreachable", true
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.cfg.ConfirmTimeout)
 		defer cancel()
 		accept, reason, err := s.Confirmer.Confirm(cctx, *p.payee, t)
 		switch {
 		case err != nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
-			return abort, "timeout"
+			return abort, "timeout", true
 		case err != nil:
 			// Not the payee's decision, and the error may name its
 			// internal address: the payer only learns it failed.
-			return abort, "payee unreachable"
+			return abort, "payee unreachable", true
 		case !accept:
-			return abort, rejection(reason)
+			return abort, rejection(reason), true
 		}
-		return commit, ""
+		return commit, "", true
 	})
 }
 
-// offer hands each prepared payment to its payee, concurrently; a payee
-// that cannot be reached has rejected it. The others stay reserved, and
-// are answered so.
+// offer hands each prepared payment to its payee, concurrently (without
+// an Offerer, the caller hands it over itself); a payee that cannot be
+// reached has rejected it, which finish records. The others stay
+// reserved, and are answered so.
 func (s *Service) offer(ctx context.Context, b *batch) {
-	s.decideEach(b, func(p *payment, t Transfer) (phase, string) {
-		if s.Offerer == nil {
-			return commit, "" // the caller hands it over itself
-		}
-		if err := s.Offerer.Offer(ctx, *p.payee, t, b.expires); err != nil {
-			return abort, "payee unreachable"
-		}
-		return commit, ""
-	})
+	if s.Offerer != nil {
+		s.decideEach(b, func(p *payment, t Transfer) (phase, string, bool) {
+			if err := s.Offerer.Offer(ctx, *p.payee, t, b.expires); err != nil {
+				return abort, "payee unreachable", true
+			}
+			return commit, "", false // the payee decides later
+		})
+	}
 	for i := range b.items {
-		p := &b.items[i]
-		if !p.done && p.decided && p.ph == commit {
-			p.decided = false // offered: the payee decides later
+		if p := &b.items[i]; !p.done && !p.decided {
 			p.done = true
 		}
 	}
@@ -561,8 +563,8 @@ func (b *batch) anyReserved() bool {
 }
 
 // decideEach runs decide, at most confirmMax at once, on every reserved
-// payment not answered yet, and records its decision.
-func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phase, string)) {
+// payment not answered yet, and records its decision, if it made one.
+func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phase, string, bool)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, confirmMax)
 	for i := range b.items {
@@ -575,8 +577,7 @@ func (s *Service) decideEach(b *batch, decide func(p *payment, t Transfer) (phas
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p.ph, p.reason = decide(p, b.out[i].Transfer)
-			p.decided = true
+			p.ph, p.reason, p.decided = decide(p, b.out[i].Transfer)
 		}()
 	}
 	wg.Wait()

@@ -54,17 +54,7 @@ func (v Viewer) sees(t *Transfer) bool {
 // participant or the operator. Anyone else gets ErrNotFound, as if it did
 // not exist.
 func (s *Service) Get(ctx context.Context, v Viewer, id string) (Transfer, error) {
-	if !ValidID(id) {
-		return Transfer{}, fmt.Errorf("transfer %q: %w", id, ErrNotFound)
-	}
-	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
-	if errors.Is(err, journal.ErrNotFound) {
-		return Transfer{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Transfer{}, fmt.Errorf("transfer %s: %w", id, err)
-	}
-	t, err := s.fromLedger(ctx, jt)
+	_, t, err := s.lookup(ctx, id)
 	if err != nil {
 		return Transfer{}, err
 	}
@@ -72,6 +62,23 @@ func (s *Service) Get(ctx context.Context, v Viewer, id string) (Transfer, error
 		return Transfer{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
 	}
 	return t, nil
+}
+
+// lookup returns the transfer with client id id as the ledger holds its
+// first leg and as participants see it, or ErrNotFound.
+func (s *Service) lookup(ctx context.Context, id string) (journal.Transfer, Transfer, error) {
+	if !ValidID(id) {
+		return journal.Transfer{}, Transfer{}, fmt.Errorf("transfer %q: %w", id, ErrNotFound)
+	}
+	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
+	if errors.Is(err, journal.ErrNotFound) {
+		return journal.Transfer{}, Transfer{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return journal.Transfer{}, Transfer{}, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	t, err := s.fromLedger(ctx, jt)
+	return jt, t, err
 }
 
 // ListMax bounds a page of List.

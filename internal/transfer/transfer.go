@@ -201,9 +201,10 @@ func (c *Config) EnsureDefaults() {
 
 // Validate reports the first field out of range.
 func (c *Config) Validate() error {
+	if err := directory.CheckRegion(c.Region); err != nil {
+		return err
+	}
 	switch {
-	case !directory.ValidRegion(c.Region):
-		return fmt.Errorf("region %q: not a two-letter region code of phone numbers", c.Region)
 	case c.ConfirmTimeout <= 0 || c.ConfirmTimeout+reservationMargin > ledger.TimeoutMax:
 		return fmt.Errorf("confirm timeout %v: must be positive and at most %v", c.ConfirmTimeout, ledger.TimeoutMax-reservationMargin)
 	case c.QuoteTTL <= 0 || c.QuoteTTL > 24*time.Hour:
@@ -330,11 +331,3 @@ func (s *Service) wake(p string) {
 		s.Notifier.Wake(p)
 	}
 }
-
-// SetNotifier sets who is told of new incoming transfers. It is set once,
-// before the service takes requests (the notifier reads the service).
-func (s *Service) SetNotifier(n Notifier) { s.Notifier = n }
-
-// SetClock replaces the clock that quotes are issued and checked with;
-// tests use it to let a quote expire. Not for use while serving.
-func (s *Service) SetClock(now func() time.Time) { s.Now = now }

@@ -2,13 +2,11 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/participant"
 )
@@ -88,17 +86,7 @@ func rejection(reason string) string {
 
 // decide ends a reserved transfer of payee's one way or the other.
 func (s *Service) decide(ctx context.Context, payee participant.Participant, id string, ph phase, reason string) (Transfer, bool, error) {
-	if !ValidID(id) {
-		return Transfer{}, false, fmt.Errorf("transfer %q: %w", id, ErrNotFound)
-	}
-	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
-	if errors.Is(err, journal.ErrNotFound) {
-		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
-	}
-	t, err := s.fromLedger(ctx, jt)
+	jt, t, err := s.lookup(ctx, id)
 	if err != nil {
 		return Transfer{}, false, err
 	}
@@ -189,7 +177,7 @@ func (s *Service) finished(ctx context.Context, b *batch, i int, res []ledger.Re
 		b.refuse(i, fmt.Errorf("transfer %s: second phase: %w", p.rec.ID, st.Err()))
 		return
 	}
-	t, err := s.stored(ctx, p.rec.ID)
+	_, t, err := s.lookup(ctx, p.rec.ID)
 	if err != nil {
 		b.refuse(i, err)
 		return
@@ -201,13 +189,4 @@ func (s *Service) finished(ctx context.Context, b *batch, i int, res []ledger.Re
 	p.expired = st == ledger.StatusPendingExpired
 	p.lost = t.State != asked || p.expired
 	b.answer(i, &t, b.out[i].Created)
-}
-
-// stored returns the transfer with client id id as the ledger holds it.
-func (s *Service) stored(ctx context.Context, id string) (Transfer, error) {
-	jt, err := s.Journal.Transfer(ctx, ledgerID(paymentLeg, id))
-	if err != nil {
-		return Transfer{}, fmt.Errorf("transfer %s: %w", id, err)
-	}
-	return s.fromLedger(ctx, jt)
 }
