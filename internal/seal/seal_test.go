@@ -1,0 +1,115 @@
+package seal_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hulian/hulian/internal/seal"
+)
+
+func key(t *testing.T, b byte) *seal.Key {
+	t.Helper()
+	k, err := seal.New(bytes.Repeat([]byte{b}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSealOpen(t *testing.T) {
+	k := key(t, 1)
+	for _, plain := range []string{"", "6222 0000 1234", "张三丰", strings.Repeat("x", 5000)} {
+		s := k.Seal("parties.name", plain)
+		if plain != "" && strings.Contains(s, plain) {
+			t.Errorf("sealed %q shows the plain text", plain)
+		}
+		if !seal.IsSealed(s) {
+			t.Errorf("Seal(%q) is not marked sealed", plain)
+		}
+		got, err := k.Open("parties.name", s)
+		if err != nil || got != plain {
+			t.Errorf("Open(Seal(%q)) = %q, %v", plain, got, err)
+		}
+		if s2 := k.Seal("parties.name", plain); s2 == s {
+			t.Errorf("two seals of %q are equal: the nonce is not random", plain)
+		}
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	k := key(t, 1)
+	s := k.Seal("parties.account", "acct-1")
+	cases := map[string]struct {
+		k       *seal.Key
+		context string
+		stored  string
+	}{
+		"other context": {k, "parties.name", s},
+		"other key":     {key(t, 2), "parties.account", s},
+		"flipped byte":  {k, "parties.account", s[:len(s)-2] + string(s[len(s)-2]^1) + s[len(s)-1:]},
+		"cut short":     {k, "parties.account", s[:10]},
+		"not base64":    {k, "parties.account", "enc1:!!!!"},
+	}
+	for name, c := range cases {
+		if _, err := c.k.Open(c.context, c.stored); !errors.Is(err, seal.ErrOpen) {
+			t.Errorf("%s: err = %v, want ErrOpen", name, err)
+		}
+	}
+	// Text stored before sealing existed reads back as it was.
+	if got, err := k.Open("parties.account", "legacy plain"); err != nil || got != "legacy plain" {
+		t.Errorf("legacy text: %q, %v", got, err)
+	}
+}
+
+func TestIndexAndDerive(t *testing.T) {
+	k1, k2 := key(t, 1), key(t, 2)
+	if k1.Index("acct", "a") != k1.Index("acct", "a") {
+		t.Error("blind index is not deterministic")
+	}
+	if k1.Index("acct", "a") == k1.Index("acct", "b") || k1.Index("acct", "a") == k1.Index("name", "a") ||
+		k1.Index("acct", "a") == k2.Index("acct", "a") {
+		t.Error("blind indexes collide across values, contexts or keys")
+	}
+	if bytes.Equal(k1.Derive("x"), k1.Derive("y")) || len(k1.Derive("x")) != 32 {
+		t.Error("derived keys are not distinct 32-byte keys")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.key")
+	if _, err := seal.Load(path, false); err == nil {
+		t.Fatal("Load without create made a key")
+	}
+	k, err := seal.Load(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 || st.Size() != seal.KeySize {
+		t.Fatalf("key file: %v, %v", st, err)
+	}
+	again, err := seal.Load(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.Open("c", k.Seal("c", "v")); err != nil || got != "v" {
+		t.Fatalf("reloaded key does not open: %q, %v", got, err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.Load(path, true); err == nil {
+		t.Fatal("a world-readable key file was accepted")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "short"), []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.Load(filepath.Join(dir, "short"), false); err == nil {
+		t.Fatal("a short key file was accepted")
+	}
+}
