@@ -68,15 +68,17 @@ func NewClient(f Format, now func() time.Time) *Client {
 // unreadable body.
 var ErrRefused = fault.New(fault.Unavailable, "", "callback refused")
 
-// post sends body to p's callback URL, signed, and returns the answer's
-// body.
-func (c *Client) post(ctx context.Context, p *participant.Participant, body []byte) ([]byte, error) {
+// Post sends body to p's callback URL, signed with each of p's valid
+// callback secrets, and returns the answer's body (at most 64 KiB). A
+// status other than 2xx — a redirect included — is ErrRefused.
+func (c *Client) Post(ctx context.Context, p *participant.Participant, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(wire.SignatureHeader, wire.Sign(p.CallbackSecret(), c.Now(), body))
+	now := c.Now()
+	req.Header.Set(wire.SignatureHeader, wire.SignAll(secrets(p, now), now, body))
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
@@ -99,7 +101,7 @@ func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t t
 	if err != nil {
 		return false, "", err
 	}
-	b, err := c.post(ctx, &payee, body)
+	b, err := c.Post(ctx, &payee, body)
 	if err != nil {
 		return false, "", err
 	}
@@ -108,4 +110,9 @@ func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t t
 		return false, "", fmt.Errorf("confirm %s: %w: %v", t.ID, ErrRefused, err)
 	}
 	return accept, reason, nil
+}
+
+// secrets returns p's valid callback secrets, newest first.
+func secrets(p *participant.Participant, now time.Time) []string {
+	return []string{p.CallbackSecret()}
 }

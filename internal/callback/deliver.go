@@ -381,7 +381,7 @@ func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool,
 		}
 		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
 		defer cancel()
-		if _, err := w.d.Client.post(cctx, p, body); err != nil {
+		if _, err := w.d.Client.Post(cctx, p, body); err != nil {
 			return false, err
 		}
 		w.d.delivered.Add(int64(len(batch)))
@@ -412,7 +412,7 @@ func (w *worker) alerts(ctx context.Context, p *participant.Participant) (bool, 
 		body, err := w.d.Client.Format.LiquidityAlert(&as[i])
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
-			_, err = w.d.Client.post(cctx, p, body)
+			_, err = w.d.Client.Post(cctx, p, body)
 			cancel()
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,6 +30,43 @@ func TestSignature(t *testing.T) {
 	} {
 		if err := Verify(tc.header, tc.secret, tc.body, tc.at, 5*time.Minute); !errors.Is(err, ErrSignature) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestSignAll(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte(`{"event":"transfer.confirm"}`)
+	both := SignAll([]string{"new", "old"}, now, body)
+	if got, want := strings.Count(both, ",v1="), 2; got != want {
+		t.Fatalf("%q: %d v1 entries, want %d", both, got, want)
+	}
+	if one := Sign("new", now, body); !strings.HasPrefix(both, one+",v1=") {
+		t.Errorf("SignAll %q does not start with Sign's %q", both, one)
+	}
+	many := make([]string, SignaturesMax+3)
+	for i := range many {
+		many[i] = strings.Repeat("k", i+1)
+	}
+	capped := SignAll(many, now, body)
+	sig := func(secret string) string { _, v, _ := strings.Cut(Sign(secret, now, body), ",v1="); return v }
+	for _, tc := range []struct {
+		name, header, secret string
+		ok                   bool
+	}{
+		{"newest", both, "new", true},
+		{"previous", both, "old", true},
+		{"neither", both, "other", false},
+		{"capped: last written", capped, many[SignaturesMax-1], true},
+		{"capped: left out", capped, many[SignaturesMax], false},
+		{"bad entry before good", "t=1800000000,v1=zz,v1=" + sig("new"), "new", true},
+		{"two timestamps", "t=1800000000,t=1800000001,v1=" + sig("new"), "new", false},
+		{"too many entries", "t=1800000000" + strings.Repeat(",v1=00", SignaturesMax) + ",v1=" + sig("new"), "new", false},
+		{"at the bound", "t=1800000000" + strings.Repeat(",v1=00", SignaturesMax-1) + ",v1=" + sig("new"), "new", true},
+	} {
+		err := Verify(tc.header, tc.secret, body, now, time.Minute)
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: Verify = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
 }
