@@ -18,6 +18,8 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -29,6 +31,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/purpose"
+	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/sqldb"
 )
 
@@ -61,11 +64,14 @@ type Status string
 const (
 	Active    Status = "active"
 	Suspended Status = "suspended"
+	// Closed is for good: the participant's keys stop working and its
+	// aliases are removed; it cannot be resumed.
+	Closed Status = "closed"
 )
 
 // Participant is a participant as the switch knows it. Credentials are
-// not part of it: the API key is only stored as a hash, and the callback
-// secret is read with CallbackSecret.
+// not part of it: the API keys are only stored as hashes, and the
+// callback secrets are read with CallbackSecrets.
 type Participant struct {
 	ID          string
 	Number      uint32
@@ -75,11 +81,19 @@ type Participant struct {
 	CallbackURL string
 	Acceptance  Acceptance
 	Status      Status
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ClientCertSHA256 binds the participant to a TLS client
+	// certificate (lower-case hex SHA-256 of its DER form): when set, a
+	// request with its key must also present that certificate. "" when
+	// not bound.
+	ClientCertSHA256 string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 
-	keyHash        [sha256.Size]byte
-	callbackSecret string
+	keyHash, prevKeyHash [sha256.Size]byte
+	prevKeyExpires       time.Time // zero: no previous key
+	callbackSecret       string
+	prevCallbackSecret   string
+	prevSecretExpires    time.Time // zero: no previous secret
 }
 
 // Uses reports whether the participant is enabled for currency c.
@@ -90,8 +104,20 @@ func (p *Participant) Account(c money.Currency) ledger.AccountID {
 	return AccountID(p.Number, c, Settlement)
 }
 
-// CallbackSecret returns the key that signs callbacks to the participant.
+// CallbackSecret returns the current key that signs callbacks to the
+// participant.
 func (p *Participant) CallbackSecret() string { return p.callbackSecret }
+
+// CallbackSecrets returns the callback secrets valid at now, newest
+// first: the current one and, during a rotation's grace period, the
+// previous one. Callbacks carry a signature by each, so that the
+// participant can switch secrets without dropping one.
+func (p *Participant) CallbackSecrets(now time.Time) []string {
+	if p.prevCallbackSecret != "" && now.Before(p.prevSecretExpires) {
+		return []string{p.callbackSecret, p.prevCallbackSecret}
+	}
+	return []string{p.callbackSecret}
+}
 
 // AccountKind is the last byte of an account id.
 type AccountKind uint8
@@ -133,7 +159,32 @@ var (
 	ErrInvalid = fault.New(fault.Invalid, "", "invalid participant")
 	// ErrUnauthorized means the credentials are missing or wrong.
 	ErrUnauthorized = fault.New(fault.Unauthorized, "", "unauthorized")
+	// ErrClosed means the participant is closed: nothing about it
+	// changes any more.
+	ErrClosed = fault.New(fault.Conflict, "participant-closed", "participant is closed")
+	// ErrBalanceNotZero means a participant to be closed still holds
+	// money, or money is reserved on its accounts: settle first.
+	ErrBalanceNotZero = fault.New(fault.Conflict, "balance-not-zero", "participant's balances are not all zero")
 )
+
+// GraceMax bounds a rotation's grace period, during which the previous
+// key or secret keeps working.
+const GraceMax = 30 * 24 * time.Hour
+
+// Sealing contexts of the secrets stored sealed.
+const (
+	sealCallbackSecret     = "participants.callback_secret"
+	sealPrevCallbackSecret = "participants.prev_callback_secret"
+)
+
+// Options are the registry's optional parts.
+type Options struct {
+	// Seal seals callback secrets at rest; nil stores them plain (tests).
+	Seal *seal.Key
+	// CheckCallbackURL, if set, vets a callback URL at registration
+	// beyond its form (e.g. that it is not a private address).
+	CheckCallbackURL func(string) error
+}
 
 // Ledger is what the registry needs of the ledger: to open accounts.
 type Ledger interface {
@@ -148,6 +199,7 @@ type Registry struct {
 	db     *sqldb.DB
 	ledger Ledger
 	now    func() time.Time
+	opts   Options
 
 	createMu sync.Mutex // serialises creation, which allocates numbers
 	mu       sync.RWMutex
@@ -155,23 +207,42 @@ type Registry struct {
 	byNumber map[uint32]*Participant
 }
 
-// Load reads all participants from db.
-func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time) (*Registry, error) {
-	r := &Registry{db: db, ledger: l, now: now, byID: map[string]*Participant{}, byNumber: map[uint32]*Participant{}}
+// Load reads all participants from db. Callback secrets stored plain by
+// an earlier release are sealed as they are read, when opts.Seal is set.
+func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opts Options) (*Registry, error) {
+	r := &Registry{db: db, ledger: l, now: now, opts: opts, byID: map[string]*Participant{}, byNumber: map[uint32]*Participant{}}
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
-		api_key_hash, callback_secret, created_at, updated_at FROM participants`)
+		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
+		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256 FROM participants`)
 	if err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
 	defer rows.Close()
+	var plain []string // participants whose secrets are stored plain
 	for rows.Next() {
 		p := &Participant{}
-		var curs string
-		var hash []byte
-		var created, updated int64
+		var curs, secret, prevSecret string
+		var hash, prevHash []byte
+		var created, updated, prevKeyExp, prevSecretExp int64
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
-			&hash, &p.callbackSecret, &created, &updated); err != nil {
+			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256); err != nil {
 			return nil, fmt.Errorf("load participants: %w", err)
+		}
+		if p.callbackSecret, err = r.open(sealCallbackSecret, secret); err != nil {
+			return nil, fmt.Errorf("load participant %s: callback secret: %w", p.ID, err)
+		}
+		if p.prevCallbackSecret, err = r.open(sealPrevCallbackSecret, prevSecret); err != nil {
+			return nil, fmt.Errorf("load participant %s: previous callback secret: %w", p.ID, err)
+		}
+		if opts.Seal != nil && (!seal.IsSealed(secret) || prevSecret != "" && !seal.IsSealed(prevSecret)) {
+			plain = append(plain, p.ID)
+		}
+		copy(p.prevKeyHash[:], prevHash)
+		if prevKeyExp != 0 {
+			p.prevKeyExpires = time.Unix(0, prevKeyExp).UTC()
+		}
+		if prevSecretExp != 0 {
+			p.prevSecretExpires = time.Unix(0, prevSecretExp).UTC()
 		}
 		for _, code := range strings.Split(curs, ",") {
 			c, err := money.ParseCurrency(code)
@@ -188,7 +259,53 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time) (*R
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
+	rows.Close()
+	for _, id := range plain {
+		if err := r.store(ctx, r.byID[id]); err != nil {
+			return nil, fmt.Errorf("seal the secrets of %s: %w", id, err)
+		}
+	}
 	return r, nil
+}
+
+// open reads a stored secret: sealed, or plain when stored before sealing
+// existed or without a key.
+func (r *Registry) open(context, stored string) (string, error) {
+	if r.opts.Seal == nil {
+		if seal.IsSealed(stored) {
+			return "", errors.New("sealed, and no data key given")
+		}
+		return stored, nil
+	}
+	return r.opts.Seal.Open(context, stored)
+}
+
+// sealed returns what is stored of a secret.
+func (r *Registry) sealed(context, secret string) string {
+	if r.opts.Seal == nil || secret == "" {
+		return secret
+	}
+	return r.opts.Seal.Seal(context, secret)
+}
+
+// store writes everything of p that may change after its creation.
+func (r *Registry) store(ctx context.Context, p *Participant) error {
+	var prevKeyExp, prevSecretExp int64
+	if !p.prevKeyExpires.IsZero() {
+		prevKeyExp = p.prevKeyExpires.UnixNano()
+	}
+	if !p.prevSecretExpires.IsZero() {
+		prevSecretExp = p.prevSecretExpires.UnixNano()
+	}
+	return r.db.Transact(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3,
+			updated_at = $4, api_key_hash = $5, callback_secret = $6, prev_api_key_hash = $7, prev_api_key_expires = $8,
+			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11 WHERE id = $12`,
+			string(p.Status), p.CallbackURL, string(p.Acceptance), p.UpdatedAt.UnixNano(), p.keyHash[:],
+			r.sealed(sealCallbackSecret, p.callbackSecret), p.prevKeyHash[:], prevKeyExp,
+			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256, p.ID)
+		return err
+	})
 }
 
 // New is what the operator gives to create a participant.
@@ -199,6 +316,9 @@ type New struct {
 	Currencies  []money.Currency
 	CallbackURL string
 	Acceptance  Acceptance
+	// ClientCertSHA256, if set, binds the participant to a client
+	// certificate (hex SHA-256 of its DER form).
+	ClientCertSHA256 string
 }
 
 // Credentials are returned once, at creation; the switch keeps only a
@@ -250,11 +370,34 @@ func (n *New) validate() error {
 	if n.Acceptance != Notify && n.Acceptance != Confirm {
 		return fmt.Errorf("%w: acceptance must be notify or confirm", ErrInvalid)
 	}
-	if err := ValidCallbackURL(n.CallbackURL); err != nil {
-		return err
-	}
 	if n.Acceptance == Confirm && n.CallbackURL == "" {
 		return fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
+	}
+	var err error
+	n.ClientCertSHA256, err = certHash(n.ClientCertSHA256)
+	return err
+}
+
+// certHash checks a client certificate's SHA-256 in hex ("" for none)
+// and returns it in lower case.
+func certHash(h string) (string, error) {
+	h = strings.ToLower(h)
+	if b, err := hex.DecodeString(h); h != "" && (err != nil || len(b) != sha256.Size) {
+		return "", fmt.Errorf("%w: clientCertSha256 must be the SHA-256 of the DER certificate, 64 hex digits", ErrInvalid)
+	}
+	return h, nil
+}
+
+// checkCallbackURL checks a callback URL's form and, with the registry's
+// policy, where it points.
+func (r *Registry) checkCallbackURL(s string) error {
+	if err := ValidCallbackURL(s); err != nil {
+		return err
+	}
+	if s != "" && r.opts.CheckCallbackURL != nil {
+		if err := r.opts.CheckCallbackURL(s); err != nil {
+			return fmt.Errorf("%w: callbackUrl: %w", ErrInvalid, err)
+		}
 	}
 	return nil
 }
@@ -277,6 +420,9 @@ func ValidCallbackURL(s string) error {
 // is idempotent, so a crash in between leaves nothing a retry cannot fix.
 func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials, error) {
 	if err := n.validate(); err != nil {
+		return Participant{}, Credentials{}, err
+	}
+	if err := r.checkCallbackURL(n.CallbackURL); err != nil {
 		return Participant{}, Credentials{}, err
 	}
 	r.createMu.Lock()
@@ -316,18 +462,19 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	now := r.now().UTC()
 	p := &Participant{
 		ID: n.ID, Number: number, Name: n.Name, Kind: n.Kind, Currencies: slices.Clone(n.Currencies),
-		CallbackURL: n.CallbackURL, Acceptance: n.Acceptance, Status: Active, CreatedAt: now, UpdatedAt: now,
-		keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
+		CallbackURL: n.CallbackURL, Acceptance: n.Acceptance, Status: Active, ClientCertSHA256: n.ClientCertSHA256,
+		CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
 	}
 	codes := make([]string, len(p.Currencies))
 	for i, c := range p.Currencies {
 		codes[i] = c.String()
 	}
 	_, err = r.db.ExecContext(ctx, `INSERT INTO participants (id, number, name, kind, currencies, callback_url,
-		acceptance, status, api_key_hash, callback_secret, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		p.ID, p.Number, p.Name, string(p.Kind), strings.Join(codes, ","), p.CallbackURL, string(p.Acceptance),
-		string(p.Status), p.keyHash[:], p.callbackSecret, now.UnixNano(), now.UnixNano())
+		string(p.Status), p.keyHash[:], r.sealed(sealCallbackSecret, p.callbackSecret), now.UnixNano(), now.UnixNano(),
+		p.ClientCertSHA256)
 	if sqldb.IsUniqueViolation(err) {
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: %w", n.ID, ErrExists)
 	}
@@ -395,7 +542,8 @@ func (r *Registry) List() []Participant {
 
 // Authenticate returns the participant whose API key is key. Keys are
 // "<participant id>.<secret>"; only the secret's SHA-256 is stored,
-// which suffices for 256-bit random secrets.
+// which suffices for 256-bit random secrets. A participant's previous key
+// works until its grace period ends; a closed participant's keys never.
 func (r *Registry) Authenticate(key string) (Participant, error) {
 	id, secret, ok := strings.Cut(key, ".")
 	if !ok || secret == "" {
@@ -408,7 +556,9 @@ func (r *Registry) Authenticate(key string) (Participant, error) {
 		return Participant{}, ErrUnauthorized
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], p.keyHash[:]) != 1 {
+	current := subtle.ConstantTimeCompare(sum[:], p.keyHash[:]) == 1
+	previous := subtle.ConstantTimeCompare(sum[:], p.prevKeyHash[:]) == 1 && r.now().Before(p.prevKeyExpires)
+	if !current && !previous || p.Status == Closed {
 		return Participant{}, ErrUnauthorized
 	}
 	return *p, nil
@@ -444,6 +594,9 @@ type Update struct {
 	Status      *Status
 	CallbackURL *string
 	Acceptance  *Acceptance
+	// ClientCertSHA256 binds the participant to a client certificate;
+	// "" unbinds it.
+	ClientCertSHA256 *string
 }
 
 // Apply changes a participant and returns it as it is now.
@@ -456,6 +609,9 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 	if !ok {
 		return Participant{}, fmt.Errorf("update %s: %w", id, ErrNotFound)
 	}
+	if cur.Status == Closed {
+		return Participant{}, fmt.Errorf("update %s: %w", id, ErrClosed)
+	}
 	next := *cur
 	if u.Status != nil {
 		if *u.Status != Active && *u.Status != Suspended {
@@ -464,10 +620,17 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 		next.Status = *u.Status
 	}
 	if u.CallbackURL != nil {
-		if err := ValidCallbackURL(*u.CallbackURL); err != nil {
+		if err := r.checkCallbackURL(*u.CallbackURL); err != nil {
 			return Participant{}, err
 		}
 		next.CallbackURL = *u.CallbackURL
+	}
+	if u.ClientCertSHA256 != nil {
+		h, err := certHash(*u.ClientCertSHA256)
+		if err != nil {
+			return Participant{}, err
+		}
+		next.ClientCertSHA256 = h
 	}
 	if u.Acceptance != nil {
 		if *u.Acceptance != Notify && *u.Acceptance != Confirm {
@@ -478,6 +641,13 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 	if next.Acceptance == Confirm && next.CallbackURL == "" {
 		return Participant{}, fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
 	}
+	return r.commit(ctx, cur, next)
+}
+
+// commit stores next, the changed cur, and puts it in place. Callers hold
+// createMu.
+func (r *Registry) commit(ctx context.Context, cur *Participant, next Participant) (Participant, error) {
+	id := cur.ID
 	// Strictly later than the last change, even on a clock that is
 	// coarse or steps back: the status mark's ledger id is derived from
 	// it, and two changes must not share one.
@@ -493,12 +663,7 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 			return Participant{}, fmt.Errorf("update %s: %w", id, err)
 		}
 	}
-	err := r.db.Transact(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3, updated_at = $4 WHERE id = $5`,
-			string(next.Status), next.CallbackURL, string(next.Acceptance), next.UpdatedAt.UnixNano(), id)
-		return err
-	})
-	if err != nil {
+	if err := r.store(ctx, &next); err != nil {
 		return Participant{}, fmt.Errorf("update %s: %w", id, err)
 	}
 	r.mu.Lock()
@@ -506,4 +671,93 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 	r.byNumber[next.Number] = &next
 	r.mu.Unlock()
 	return next, nil
+}
+
+// RotateKey gives participant id a new API key and returns it, with the
+// time its previous key stops working: now plus grace (0: at once; at
+// most GraceMax). A key older than the previous one stops at once, so
+// that a participant never holds more than two valid keys.
+func (r *Registry) RotateKey(ctx context.Context, id string, grace time.Duration) (string, time.Time, error) {
+	var key string
+	p, err := r.rotate(ctx, id, grace, func(next *Participant, secret string, until time.Time) {
+		next.prevKeyHash, next.prevKeyExpires = next.keyHash, until
+		next.keyHash = sha256.Sum256([]byte(secret))
+		key = id + "." + secret
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate the API key of %s: %w", id, err)
+	}
+	return key, p.prevKeyExpires, nil
+}
+
+// RotateCallbackSecret gives participant id a new callback secret and
+// returns it, with the time its previous secret stops signing callbacks,
+// as RotateKey does for keys.
+func (r *Registry) RotateCallbackSecret(ctx context.Context, id string, grace time.Duration) (string, time.Time, error) {
+	var secret string
+	p, err := r.rotate(ctx, id, grace, func(next *Participant, s string, until time.Time) {
+		next.prevCallbackSecret, next.prevSecretExpires = next.callbackSecret, until
+		next.callbackSecret, secret = s, s
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("rotate the callback secret of %s: %w", id, err)
+	}
+	return secret, p.prevSecretExpires, nil
+}
+
+// rotate applies a rotation with a fresh secret, the previous one valid
+// until now plus grace.
+func (r *Registry) rotate(ctx context.Context, id string, grace time.Duration, apply func(next *Participant, secret string, until time.Time)) (Participant, error) {
+	if grace < 0 || grace > GraceMax {
+		return Participant{}, fmt.Errorf("%w: graceSeconds must be 0 to %d", ErrInvalid, int(GraceMax/time.Second))
+	}
+	secret, err := randomToken()
+	if err != nil {
+		return Participant{}, err
+	}
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	r.mu.RLock()
+	cur, ok := r.byID[id]
+	r.mu.RUnlock()
+	switch {
+	case !ok:
+		return Participant{}, ErrNotFound
+	case cur.Status == Closed:
+		return Participant{}, ErrClosed
+	}
+	next := *cur
+	apply(&next, secret, r.now().UTC().Add(grace))
+	return r.commit(ctx, cur, next)
+}
+
+// Close closes participant id for good, once empty says its accounts
+// hold nothing (else it returns ErrBalanceNotZero, or its own error):
+// the closure is recorded on the ledger, and from then on the
+// participant's keys do not authenticate and nothing about it changes.
+// Closing a closed participant returns it as it is. Removing its aliases
+// is the caller's part.
+func (r *Registry) Close(ctx context.Context, id string, empty func(context.Context, Participant) error) (Participant, error) {
+	r.createMu.Lock()
+	defer r.createMu.Unlock()
+	r.mu.RLock()
+	cur, ok := r.byID[id]
+	r.mu.RUnlock()
+	if !ok {
+		return Participant{}, fmt.Errorf("close %s: %w", id, ErrNotFound)
+	}
+	if cur.Status == Closed {
+		return *cur, nil
+	}
+	if err := empty(ctx, *cur); err != nil {
+		return Participant{}, fmt.Errorf("close %s: %w", id, err)
+	}
+	next := *cur
+	next.Status = Closed
+	next.prevKeyExpires, next.prevSecretExpires = time.Time{}, time.Time{}
+	p, err := r.commit(ctx, cur, next)
+	if err != nil {
+		return Participant{}, fmt.Errorf("close %s: %w", id, err)
+	}
+	return p, nil
 }

@@ -576,7 +576,7 @@ func TestErrorKinds(t *testing.T) {
 func TestStatusMarksOnAFrozenClock(t *testing.T) {
 	e := newEnv(t)
 	frozen := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	reg, err := participant.Load(e.ctx, e.DB, e.Journal, func() time.Time { return frozen })
+	reg, err := participant.Load(e.ctx, e.DB, e.Journal, func() time.Time { return frozen }, participant.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,9 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 	// cache_size: 8 MiB of pages per connection (SQLite's default is
 	// 2 MiB) holds the interior pages of the aliases' B-tree at 10 M
 	// aliases, so that a lookup reads one page, its leaf, from the file.
+	if err := private(file); err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
 	dsn := "file:" + file + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-8192)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -127,6 +130,26 @@ func OpenSQLite(ctx context.Context, file string) (*DB, error) {
 	d.stop, d.done = make(chan struct{}), make(chan struct{})
 	go d.checkpoint()
 	return d, nil
+}
+
+// private creates the database file readable by its owner only (mode
+// 0600), and makes an existing one and its WAL files so: they hold
+// participants' credentials and end users' data. SQLite creates the WAL
+// and shared-memory files with the database file's mode.
+func private(file string) error {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{file, file + "-wal", file + "-shm"} {
+		if err := os.Chmod(name, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // OpenPostgres opens the PostgreSQL database at dsn through pgx and

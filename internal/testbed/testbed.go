@@ -94,7 +94,7 @@ func (b *Bed) open() {
 	if b.DB, err = sqldb.OpenSQLite(ctx, filepath.Join(b.Dir, "hulian.db")); err != nil {
 		b.t.Fatal(err)
 	}
-	if b.Registry, err = participant.Load(ctx, b.DB, b.Journal, b.opts.Now); err != nil {
+	if b.Registry, err = participant.Load(ctx, b.DB, b.Journal, b.opts.Now, participant.Options{}); err != nil {
 		b.t.Fatal(err)
 	}
 }
