@@ -7,6 +7,14 @@
 // with an in-process cache of lookups in front of it and, optionally,
 // the routes of all phone numbers in memory (Route).
 //
+// End users' names and account references are stored sealed with the
+// switch's data key (Options.Seal), and opened once per database read:
+// the cache and the routes hold them opened. The alias stays plain, as
+// the key of every lookup. Each (participant, account) may hold at most
+// Options.MaxAliasesPerAccount aliases, counted through the account's
+// blind index. The operator may remove any alias (Remove, recorded with
+// its reason), and a portability claim moves one (Move).
+//
 // The directory does not authenticate anyone: callers pass the
 // participant on whose behalf they act, as established by the API layer.
 package directory
@@ -27,6 +35,7 @@ import (
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/sqldb"
 )
 
@@ -60,6 +69,11 @@ var (
 	// ErrBatchTooLarge: RegisterMany was given more than MaxBatch
 	// parties. Split the batch.
 	ErrBatchTooLarge = fault.New(fault.Invalid, "", "directory: batch too large")
+	// ErrQuotaExceeded: the participant's account already has
+	// Options.MaxAliasesPerAccount aliases. Refuse the registration
+	// (HTTP 409); nothing was written. The end user must give up an
+	// alias first.
+	ErrQuotaExceeded = fault.New(fault.Conflict, "alias-quota-exceeded", "directory: the account has as many aliases as it may")
 )
 
 // Limits.
@@ -78,6 +92,12 @@ const (
 	// transfers, within the switch's memory budget of 1 GiB with 10 M
 	// aliases; the rest are one database lookup away.
 	DefaultCacheEntries = 1 << 18
+
+	// DefaultMaxAliasesPerAccount is Options.MaxAliasesPerAccount's
+	// default: an end user has a phone number, an e-mail address, an ID
+	// and a random key or two; more for one account is a sign of a
+	// participant hoarding or farming aliases.
+	DefaultMaxAliasesPerAccount = 5
 
 	maxNameRunes    = 140
 	maxAccountBytes = 128
@@ -129,6 +149,17 @@ type Options struct {
 	// RoutesLoaded, if set, is called once the routes are loaded, with
 	// how many aliases were read, or the error that stopped loading.
 	RoutesLoaded func(n int, took time.Duration, err error)
+	// Seal seals end users' names and account references at rest and
+	// makes the accounts' blind indexes. With it, New re-seals in the
+	// background the rows written before sealing existed (see Reseal).
+	// Nil stores them in plain text, for tests only.
+	Seal *seal.Key
+	// Resealed, if set, is called once the background re-sealing has
+	// ended, with how many rows it sealed, or the error that stopped it.
+	Resealed func(n int, took time.Duration, err error)
+	// MaxAliasesPerAccount bounds the aliases of one (participant,
+	// account): 0 means DefaultMaxAliasesPerAccount.
+	MaxAliasesPerAccount int
 }
 
 // Directory is the alias directory. It is safe for concurrent use.
@@ -140,6 +171,11 @@ type Directory struct {
 	stopLoad context.CancelFunc // stops loading the routes
 	loaded   chan struct{}      // closed when loading the routes ended
 
+	seal          *seal.Key // nil: plain text
+	maxPerAccount int
+	stopSeal      context.CancelFunc // stops re-sealing
+	resealed      chan struct{}      // closed when re-sealing ended
+
 	mu     sync.Mutex               // serializes preparing and closing
 	lookup atomic.Pointer[sql.Stmt] // prepared on first use: New has no context and no error
 }
@@ -147,7 +183,10 @@ type Directory struct {
 // New returns the directory over db, whose migrations have created the
 // parties table.
 func New(db *sqldb.DB, opts Options) *Directory {
-	d := &Directory{db: db}
+	d := &Directory{db: db, seal: opts.Seal, maxPerAccount: opts.MaxAliasesPerAccount}
+	if d.maxPerAccount <= 0 {
+		d.maxPerAccount = DefaultMaxAliasesPerAccount
+	}
 	switch n := opts.CacheEntries; {
 	case n == 0:
 		d.cache = newCache(DefaultCacheEntries)
@@ -158,6 +197,9 @@ func New(db *sqldb.DB, opts Options) *Directory {
 		d.routes = newRoutes()
 		d.startLoading(opts.RoutesLoaded)
 	}
+	if d.seal != nil {
+		d.startResealing(opts.Resealed)
+	}
 	return d
 }
 
@@ -167,6 +209,10 @@ func (d *Directory) Close() error {
 	if d.stopLoad != nil {
 		d.stopLoad()
 		<-d.loaded
+	}
+	if d.stopSeal != nil {
+		d.stopSeal()
+		<-d.resealed
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -184,10 +230,13 @@ const (
 	// on PostgreSQL a failed statement would abort the transaction, and
 	// ON CONFLICT waits for a concurrent insert of the same alias to end,
 	// which is what makes registration race-safe.
-	qInsert = `INSERT INTO parties (type, value, participant, name, account, currency, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (type, value) DO NOTHING`
-	qUpdate = `UPDATE parties SET name = $4, account = $5, currency = $6
+	qInsert = `INSERT INTO parties (type, value, participant, name, account, currency, created_at, account_index)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (type, value) DO NOTHING`
+	qUpdate = `UPDATE parties SET name = $4, account = $5, currency = $6, account_index = $7
 		WHERE type = $1 AND value = $2 AND participant = $3 RETURNING created_at`
+	// qCount counts the aliases of an account other than the one being
+	// written, for the quota; parties_account serves it.
+	qCount  = `SELECT count(*) FROM parties WHERE participant = $1 AND account_index = $2 AND NOT (type = $3 AND value = $4)`
 	qOwner  = `SELECT participant FROM parties WHERE type = $1 AND value = $2`
 	qDelete = `DELETE FROM parties WHERE type = $1 AND value = $2 AND participant = $3`
 	qKnown  = `SELECT count(*) FROM participants WHERE id = $1`
@@ -243,6 +292,11 @@ func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, er
 	if p.Currency, err = money.ParseCurrency(cur); err != nil {
 		return Party{}, fmt.Errorf("directory: lookup %s alias: stored currency: %w", t, err)
 	}
+	// Opened once per database read: the cache and the routes hold the
+	// plain text, so that hits cost no decryption.
+	if p.Name, p.Account, err = d.open(p.Name, p.Account); err != nil {
+		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, err)
+	}
 	p.CreatedAt = time.Unix(0, created).UTC()
 	if d.cache != nil {
 		d.cache.put(p, gen)
@@ -271,9 +325,11 @@ func (d *Directory) lookupStmt(ctx context.Context) (*sql.Stmt, error) {
 // returns the party as stored and true. If the alias is already
 // registered to the same participant, its name, account and currency are
 // replaced and Register returns false (CreatedAt is the original one); if
-// it is registered to another participant, ErrOwnedByOther. Of
-// concurrent registrations of one alias by different participants
-// exactly one succeeds.
+// it is registered to another participant, ErrOwnedByOther; if the
+// account has Options.MaxAliasesPerAccount other aliases already,
+// ErrQuotaExceeded. Of concurrent registrations of one alias by
+// different participants exactly one succeeds, and concurrent
+// registrations for one account never take it past its quota.
 func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) {
 	p, err := checkParty(p, time.Now())
 	if err != nil {
@@ -285,8 +341,12 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 	)
 	gens := d.routeGens([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
+		w := &writer{tx: tx, d: d}
+		if err := w.lock(ctx, []Party{p}); err != nil {
+			return err
+		}
 		var err error
-		stored, created, err = (&writer{tx: tx}).put(ctx, p)
+		stored, created, err = w.put(ctx, p)
 		return err
 	})
 	// Even on error: a commit that failed in flight may have happened.
@@ -301,7 +361,8 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 // as Register would, in order (so a later duplicate in the batch updates
 // an earlier one). It returns one error per party: nil when registered or
 // updated, else wrapping ErrInvalidValue, ErrInvalidParty,
-// ErrOwnedByOther or ErrUnknownParticipant. Those do not stop the
+// ErrOwnedByOther, ErrQuotaExceeded (the quota counts the batch's earlier
+// parties too) or ErrUnknownParticipant. Those do not stop the
 // others. Any other failure (the database's) returns a nil slice and the
 // error, and then nothing of the batch was written.
 func (d *Directory) RegisterMany(ctx context.Context, ps []Party) ([]error, error) {
@@ -344,7 +405,10 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 			}
 			owners[o] = n > 0
 		}
-		w := &writer{tx: tx}
+		w := &writer{tx: tx, d: d}
+		if err := w.lock(ctx, touched); err != nil {
+			return err
+		}
 		if err := w.prepare(ctx); err != nil {
 			return err
 		}
@@ -358,7 +422,7 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 				continue
 			}
 			_, isNew, err := w.put(ctx, p)
-			if errors.Is(err, ErrOwnedByOther) {
+			if errors.Is(err, ErrOwnedByOther) || errors.Is(err, ErrQuotaExceeded) {
 				errs[i] = err
 			} else if err != nil {
 				return err
@@ -497,6 +561,9 @@ func (d *Directory) List(ctx context.Context, owner, after string, limit int) ([
 		if p.Currency, err = money.ParseCurrency(cur); err != nil {
 			return nil, fmt.Errorf("directory: list: stored currency: %w", err)
 		}
+		if p.Name, p.Account, err = d.open(p.Name, p.Account); err != nil {
+			return nil, fmt.Errorf("directory: list: %w", err)
+		}
 		p.CreatedAt = time.Unix(0, created).UTC()
 		out = append(out, p)
 	}
@@ -622,8 +689,9 @@ func validText(s string, max int) bool {
 // writer registers parties inside one transaction, through prepared
 // statements when prepare was called (for batches).
 type writer struct {
-	tx                    *sql.Tx
-	insert, update, owner *sql.Stmt
+	tx                           *sql.Tx
+	d                            *Directory
+	insert, update, owner, count *sql.Stmt
 }
 
 func (w *writer) prepare(ctx context.Context) error {
@@ -637,11 +705,14 @@ func (w *writer) prepare(ctx context.Context) error {
 	if w.owner, err = w.tx.PrepareContext(ctx, qOwner); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	if w.count, err = w.tx.PrepareContext(ctx, qCount); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
 	return nil
 }
 
 func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.insert, w.update, w.owner} {
+	for _, s := range []*sql.Stmt{w.insert, w.update, w.owner, w.count} {
 		if s != nil {
 			s.Close()
 		}
@@ -663,14 +734,24 @@ func (w *writer) queryRow(ctx context.Context, s *sql.Stmt, q string, args ...an
 }
 
 // put inserts p, or updates it if p.Participant owns it, and says which;
-// ErrOwnedByOther if another participant owns it.
+// ErrOwnedByOther if another participant owns it, ErrQuotaExceeded if
+// p's account has its quota of other aliases. The transaction must hold
+// lock's lock of p's account.
 func (w *writer) put(ctx context.Context, p Party) (Party, bool, error) {
 	t, cur := string(p.Type), p.Currency.String()
+	name, account, index := w.d.sealParty(p)
+	var n int
+	if err := w.queryRow(ctx, w.count, qCount, p.Participant, index, t, p.Value).Scan(&n); err != nil {
+		return Party{}, false, err
+	}
+	if n >= w.d.maxPerAccount {
+		return Party{}, false, ErrQuotaExceeded
+	}
 	// Retry when the alias changes between the statements: deleted after
 	// the insert found it, or re-registered after the update did not. On
 	// SQLite, whose write transactions are serial, it cannot.
 	for range 3 {
-		res, err := w.exec(ctx, w.insert, qInsert, t, p.Value, p.Participant, p.Name, p.Account, cur, p.CreatedAt.UnixNano())
+		res, err := w.exec(ctx, w.insert, qInsert, t, p.Value, p.Participant, name, account, cur, p.CreatedAt.UnixNano(), index)
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return Party{}, false, ErrUnknownParticipant
@@ -685,7 +766,7 @@ func (w *writer) put(ctx context.Context, p Party) (Party, bool, error) {
 			return p, true, nil
 		}
 		var created int64
-		err = w.queryRow(ctx, w.update, qUpdate, t, p.Value, p.Participant, p.Name, p.Account, cur).Scan(&created)
+		err = w.queryRow(ctx, w.update, qUpdate, t, p.Value, p.Participant, name, account, cur, index).Scan(&created)
 		if err == nil {
 			p.CreatedAt = time.Unix(0, created).UTC()
 			return p, false, nil

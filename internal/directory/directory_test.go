@@ -81,7 +81,7 @@ func addParticipants(t testing.TB, db *sqldb.DB, ids ...string) {
 }
 
 func party(owner string, t Type, value, name string) Party {
-	return Party{Type: t, Value: value, Participant: owner, Name: name, Account: "acct-" + name, Currency: cny}
+	return Party{Type: t, Value: value, Participant: owner, Name: name, Account: "acct-" + value, Currency: cny}
 }
 
 func mustRegister(t testing.TB, d *Directory, p Party) Party {
@@ -377,6 +377,7 @@ func TestList(t *testing.T) {
 			case RANDOM:
 				p.Value = fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
 			}
+			p.Account = "acct-" + p.Value
 			want = append(want, mustRegister(t, d, p))
 			mustRegister(t, d, party("beta", WALLET, fmt.Sprintf("b%02d", i), "other"))
 		}

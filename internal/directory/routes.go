@@ -476,6 +476,11 @@ func (d *Directory) loadChunk(ctx context.Context, after string) (got int, last 
 		if !ok || err != nil {
 			continue
 		}
+		// A name that does not open is left to the lookup, which
+		// reports it.
+		if name, err = d.openName(name); err != nil {
+			continue
+		}
 		if v, ok := rs.pack(participant, name, c); ok {
 			rs.holdIf(key, v, func(s *routeShard, _ uint64) bool {
 				_, written := s.dirty[key]
