@@ -4,12 +4,15 @@
 // and proofs) and golang.org/x/mod/sumdb/note (signed notes).
 //
 // The leaves are the ledger's events themselves, in commit order: leaf i
-// is the canonical version 1 encoding (docs/formats.md) of the i-th event
+// is the canonical encoding (docs/formats.md) of the i-th event
 // the ledger ever committed — transfers posted, reserved, committed,
 // aborted and expired, deposits, withdrawals, settlements, settlement
 // window closes, accounts opened, limits set, participants suspended or
 // resumed. The stores make those events durable in one write per batch,
-// so a leaf and its ledger change are never one without the other.
+// so a leaf and its ledger change are never one without the other. A
+// payment whose record seals the payee's account is the one exception:
+// its leaf (version 2, AppendLeaf) leaves the sealed account out and
+// keeps its MAC, so that a proof shows no one the account.
 //
 // The Merkle tree is derived data: a Log tails the journal's durable
 // events (woken by the journal's OnDurable hook), hashes them and keeps
@@ -30,8 +33,8 @@
 package audit
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,6 +56,7 @@ import (
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/purpose"
 )
 
@@ -74,6 +78,16 @@ var (
 	// ErrFork means the ledger's events do not hash to a checkpoint the
 	// switch signed: events were altered or reordered.
 	ErrFork = fault.New(fault.Conflict, "audit-fork", "audit: the ledger does not match a signed checkpoint")
+	// ErrHistoryLost means the ledger holds events but the audit log has
+	// no checkpoint: its signed history was deleted or lost. Restore the
+	// audit directory from a backup, or open with Reinit to begin a new
+	// history, on the record.
+	ErrHistoryLost = fault.New(fault.Conflict, "audit-history-lost", "audit: the ledger holds events but the audit log has no checkpoint")
+	// ErrKeyChanged means the newest checkpoint was not signed by the
+	// switch's key: the key was replaced. Use the key that signed it, or
+	// open with Reinit to begin a new history under the new key, on the
+	// record.
+	ErrKeyChanged = fault.New(fault.Conflict, "audit-key-changed", "audit: the newest checkpoint was signed by another key")
 	// ErrMismatch means offline verification found a discrepancy.
 	ErrMismatch = fault.New(fault.Internal, "", "audit: verification failed")
 	// ErrCorruptFile means one of the audit log's own files is damaged.
@@ -101,9 +115,53 @@ type Options struct {
 	// SignEvery is the least time between two checkpoints signed because
 	// the tree grew (default 1 s). Window closes and proofs sign at once.
 	SignEvery time.Duration
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Reinit lets the log begin a new history where Open would refuse
+	// to start (ErrHistoryLost, ErrKeyChanged). The re-initialisation is
+	// recorded on the ledger, with Submit, as a mark of purpose
+	// AuditReinit whose Meta is Reinit.Meta, so that it is a leaf of the
+	// new history; the old checkpoints and co-signatures are kept aside
+	// (ArchivedSuffix). The ledger's events still have to match the
+	// newest checkpoint, if one is left: Reinit excuses a lost history
+	// or a new key, not a changed ledger.
+	Reinit bool
+	// Submit records the re-initialisation mark on the ledger (the
+	// journal's Submit). Required with Reinit.
+	Submit func(context.Context, []ledger.Command) ([]ledger.Result, error)
+	Now    func() time.Time
+	Log    *slog.Logger
 }
+
+// Reinit says how the log began a new history at Open.
+type Reinit struct {
+	// Reason is "checkpoints-missing" or "key-changed".
+	Reason string
+	// Previous is the origin of the newest checkpoint before, "" when
+	// none was left.
+	Previous string
+	// Origin is the origin from now on: the switch key's name.
+	Origin string
+	// Size is the number of ledger events before the mark: the new
+	// history's first checkpoint covers them and the mark.
+	Size int64
+	// Archived names the files the old history was moved to.
+	Archived []string
+}
+
+// Meta is the re-initialisation mark's Meta (docs/formats.md):
+// "reason=<reason> previous=<origin or -> origin=<origin> size=<n>".
+// Note key names hold no spaces, so the fields split on spaces.
+func (r Reinit) Meta() string {
+	prev := r.Previous
+	if prev == "" {
+		prev = "-"
+	}
+	return fmt.Sprintf("reason=%s previous=%s origin=%s size=%d", r.Reason, prev, r.Origin, r.Size)
+}
+
+// ArchivedSuffix ends the names the checkpoints and cosignatures files
+// are moved to when the log is re-initialised:
+// "checkpoints.<unix nanoseconds>.old".
+const ArchivedSuffix = ".old"
 
 // File names in the audit directory.
 const (
@@ -140,6 +198,9 @@ type Log struct {
 	vkey     string
 	origin   string
 	every    time.Duration
+	reinitOK bool
+	submit   func(context.Context, []ledger.Command) ([]ledger.Result, error)
+	reinit   *Reinit // what Open re-initialised, if anything
 	now      func() time.Time
 	log      *slog.Logger
 	dir      string
@@ -200,6 +261,7 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 	l := &Log{
 		j: j, signer: signer, verifier: verifier, vkey: vkey, origin: signer.Name(),
 		every: opts.SignEvery, now: opts.Now, log: opts.Log, dir: opts.Dir,
+		reinitOK: opts.Reinit, submit: opts.Submit,
 		lastTS: math.MinInt64, cosigned: map[int64][]note.Signature{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -250,8 +312,9 @@ func (l *Log) open(ctx context.Context) error {
 		l.cosigned[c.size] = append(l.cosigned[c.size], c.sig)
 	}
 	// Hashes past the newest checkpoint may not have reached the disk
-	// before a crash: recompute them.
-	keep := int64(math.MaxInt64)
+	// before a crash: recompute them. With no checkpoint, none is
+	// vouched for.
+	keep := int64(0)
 	if l.haveLatest {
 		keep = l.latest.Size
 	}
@@ -289,17 +352,135 @@ func (l *Log) open(ctx context.Context) error {
 	if err := l.hashes.flush(); err != nil {
 		return err
 	}
-	if !l.haveLatest || l.hashes.n > l.latest.Size || l.latest.Origin != l.origin {
+	r, err := l.continuity(count)
+	if err != nil {
+		return err
+	}
+	if r != nil {
+		if err := l.reinitialise(ctx, r); err != nil {
+			return fmt.Errorf("audit: re-initialise: %w", err)
+		}
+	}
+	if !l.haveLatest || l.hashes.n > l.latest.Size {
 		return l.sign()
 	}
 	l.signedAt = l.now()
 	return nil
 }
 
+// continuity checks that the log goes on from its signed history: that
+// it has one if the ledger holds events, and that the switch's key
+// signed its newest checkpoint. It returns the re-initialisation to make
+// when it does not and Reinit allows it.
+func (l *Log) continuity(events int64) (*Reinit, error) {
+	var r *Reinit
+	switch {
+	case !l.haveLatest && events > 0:
+		if !l.reinitOK {
+			return nil, fmt.Errorf("%w: the ledger holds %d events, %s holds no checkpoint: the signed history was deleted or lost",
+				ErrHistoryLost, events, filepath.Join(l.dir, CheckpointsFile))
+		}
+		r = &Reinit{Reason: "checkpoints-missing", Origin: l.origin, Size: events}
+	case l.haveLatest && !l.signedByKey(l.latestMsg):
+		if !l.reinitOK {
+			return nil, fmt.Errorf("%w: the newest checkpoint (tree size %d, origin %s) is not signed by this switch's key %s",
+				ErrKeyChanged, l.latest.Size, l.latest.Origin, l.vkey)
+		}
+		r = &Reinit{Reason: "key-changed", Previous: l.latest.Origin, Origin: l.origin, Size: events}
+	}
+	return r, nil
+}
+
+// signedByKey reports whether the signed note msg verifies with the
+// switch's key.
+func (l *Log) signedByKey(msg []byte) bool {
+	_, err := note.Open(msg, note.VerifierList(l.verifier))
+	return err == nil
+}
+
+// reinitialise begins a new history: it records the mark on the ledger
+// and hashes it, then moves the old checkpoints and co-signatures aside
+// and starts their files anew; open signs the first checkpoint after.
+// The mark comes first: a crash before the old files are moved leaves
+// them as they were, and the next start refuses again.
+func (l *Log) reinitialise(ctx context.Context, r *Reinit) error {
+	if r.Size > 0 {
+		if l.submit == nil {
+			return errors.New("no way to record the mark (Options.Submit)")
+		}
+		if err := l.mark(ctx, r); err != nil {
+			return err
+		}
+	}
+	stamp := fmt.Sprintf(".%d%s", l.now().UnixNano(), ArchivedSuffix)
+	for _, f := range []**slotFile{&l.checkpoints, &l.cosigs} {
+		path, used := (*f).path, (*f).slots > 0
+		if err := (*f).close(); err != nil {
+			return err
+		}
+		*f = nil
+		if used {
+			if err := os.Rename(path, path+stamp); err != nil {
+				return err
+			}
+			r.Archived = append(r.Archived, path+stamp)
+		}
+		sf, err := openSlots(path)
+		if err != nil {
+			return err
+		}
+		*f = sf
+	}
+	l.latest, l.latestMsg, l.haveLatest = Checkpoint{}, nil, false
+	l.cosigned = map[int64][]note.Signature{}
+	l.reinit = r
+	return nil
+}
+
+// mark submits the re-initialisation mark and hashes it as a leaf. A
+// mark needs a currency, which for it means nothing: the ledger's first
+// event's.
+func (l *Log) mark(ctx context.Context, r *Reinit) error {
+	var cur money.Currency
+	err := l.j.ScanEncoded(ctx, math.MinInt64, math.MaxInt64, func(raw []byte) error {
+		cur = money.Currency(binary.BigEndian.Uint16(raw[4:]))
+		return errStepFull
+	})
+	if err != nil && !errors.Is(err, errStepFull) {
+		return err
+	}
+	b := []byte("hulian/audit-reinit/v1")
+	b = binary.AppendUvarint(b, uint64(len(r.Origin)))
+	b = append(b, r.Origin...)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Size))
+	b = binary.BigEndian.AppendUint64(b, uint64(l.now().UnixNano()))
+	sum := sha256.Sum256(b)
+	var id ledger.ID
+	copy(id[:], sum[:])
+	res, err := l.submit(ctx, []ledger.Command{{Kind: ledger.KindMark, ID: id, Currency: cur, Purpose: purpose.AuditReinit, Meta: r.Meta()}})
+	if err != nil {
+		return fmt.Errorf("record the mark: %w", err)
+	}
+	if err := res[0].Status.Err(); err != nil {
+		return fmt.Errorf("record the mark: %w", err)
+	}
+	_, err = l.catchUp(ctx)
+	return err
+}
+
+// Reinitialised returns how Open began a new history, and false if it
+// went on from the old one.
+func (l *Log) Reinitialised() (Reinit, bool) {
+	if l.reinit == nil {
+		return Reinit{}, false
+	}
+	return *l.reinit, true
+}
+
 // appendEvent hashes the encoded event raw as the next leaf. The caller
 // holds mu.
 func (l *Log) appendEvent(raw []byte) error {
-	if err := l.hashes.appendLeaf(tlog.RecordHash(raw)); err != nil {
+	if err := l.hashes.appendLeaf(LeafHash(raw)); err != nil {
 		return err
 	}
 	ts := ledger.EventTimestamp(raw)
@@ -330,7 +511,7 @@ func (l *Log) catchUpFromSparse(ctx context.Context, have int64) (int64, error) 
 			if err != nil {
 				return err
 			}
-			if tlog.RecordHash(raw) != hs[0] {
+			if LeafHash(raw) != hs[0] {
 				return errSparseStale
 			}
 		}
@@ -611,7 +792,7 @@ func (l *Log) Sync(ctx context.Context) (Checkpoint, error) {
 
 // Proof proves that a leaf is in a signed tree.
 type Proof struct {
-	Leaf       []byte // the leaf: the event's canonical encoding
+	Leaf       []byte // the leaf: the event's canonical encoding, as AppendLeaf makes it
 	Event      ledger.Event
 	Index      int64
 	TreeSize   int64
@@ -635,7 +816,7 @@ func (l *Log) ProveTransfer(ctx context.Context, id ledger.ID) (Proof, error) {
 	if err != nil {
 		return Proof{}, err
 	}
-	leaf := e.AppendBinary(nil)
+	leaf := AppendLeaf(nil, e.AppendBinary(nil))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if index >= l.latest.Size {
@@ -722,7 +903,7 @@ func (l *Log) Leaves(ctx context.Context, start, end int64) ([][]byte, error) {
 	out := make([][]byte, 0, end-start)
 	err := l.j.ScanEncoded(ctx, from, math.MaxInt64, func(raw []byte) error {
 		if i >= start {
-			out = append(out, bytes.Clone(raw))
+			out = append(out, AppendLeaf(nil, raw))
 		}
 		if i++; i >= end {
 			return errStepFull

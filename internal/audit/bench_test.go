@@ -67,7 +67,8 @@ func BenchmarkDurable(b *testing.B) {
 						b.Fatal(err)
 					}
 					if withAudit {
-						lg, err := audit.Open(context.Background(), j, audit.Options{Dir: filepath.Join(dir, "audit"), Key: key(b, dir)})
+						lg, err := audit.Open(context.Background(), j, audit.Options{Dir: filepath.Join(dir, "audit"), Key: key(b, dir),
+							Reinit: true, Submit: j.Submit}) // the ledger was filled first
 						if err != nil {
 							b.Fatal(err)
 						}

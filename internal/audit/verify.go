@@ -183,7 +183,7 @@ func (p *leafPass) matchRoots(n int64) {
 // record takes the next record of the ledger: the Source's callback.
 func (p *leafPass) record(r Record) error {
 	var buf [ledger.EventFixedSize + ledger.MetaMax]byte
-	h := tlog.RecordHash(r.Event.AppendBinary(buf[:0]))
+	h := LeafHash(r.Event.AppendBinary(buf[:0]))
 	i := p.fr.n
 	hashes, err := p.fr.add(h)
 	if err != nil {
@@ -324,7 +324,7 @@ func records(n int64) string {
 func contentSwapped(a, b *ledger.Event, storedA1, storedA tlog.Hash) bool {
 	x, y := *a, *b
 	x.Timestamp, y.Timestamp = b.Timestamp, a.Timestamp
-	return tlog.RecordHash(x.AppendBinary(nil)) == storedA1 && tlog.RecordHash(y.AppendBinary(nil)) == storedA
+	return LeafHash(x.AppendBinary(nil)) == storedA1 && LeafHash(y.AppendBinary(nil)) == storedA
 }
 
 func readLeafHash(f *os.File, n, leaves int64) *tlog.Hash {

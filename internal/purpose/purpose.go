@@ -31,6 +31,10 @@ const (
 	// Status marks a participant's suspension or resumption (Meta
 	// "<participant>/suspended" or "/active").
 	Status uint16 = 7
+	// AuditReinit marks where the audit log began a new history: started
+	// with --audit-reinit after its checkpoints were lost or its signing
+	// key changed (Meta in docs/formats.md).
+	AuditReinit uint16 = 8
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -44,6 +48,7 @@ var names = [...]string{
 	Settlement:  "settlement",
 	WindowClose: "window-close",
 	Status:      "participant-status",
+	AuditReinit: "audit-reinit",
 }
 
 // Name returns a purpose's name, and false for a number not registered.

@@ -75,7 +75,7 @@ func newFixture(t testing.TB, deps func(*Deps)) *fixture {
 	var cfg Config
 	cfg.EnsureDefaults()
 	cfg.ConfirmTimeout = 300 * time.Millisecond
-	dp := Deps{Journal: bed.Journal, Participants: bed.Registry, Directory: dir, Fees: fees, Signer: signer, Now: clk.now}
+	dp := Deps{Journal: bed.Journal, Participants: bed.Registry, Directory: dir, Fees: fees, Signer: signer, Seal: testKey(t), Now: clk.now}
 	if deps != nil {
 		deps(&dp)
 	}

@@ -420,7 +420,7 @@ func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount,
 func (s *Service) post(ctx context.Context, b *batch) {
 	s.submit(ctx, b, "", func(p *payment) bool { return !p.done },
 		func(cmds []ledger.Command, p *payment) []ledger.Command {
-			return firstPhase(cmds, p.legs, p.rec.ID, p.digest, p.rec.encode(), p.timeout)
+			return firstPhase(cmds, p.legs, p.rec.ID, p.digest, s.meta(&p.rec), p.timeout)
 		},
 		func(i int, res []ledger.Result) { s.posted(ctx, b, i, res) })
 }

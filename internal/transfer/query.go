@@ -15,6 +15,9 @@ import (
 // fromLedger rebuilds a transfer from its payment event.
 func (s *Service) fromLedger(ctx context.Context, jt journal.Transfer) (Transfer, error) {
 	rec, err := decodeRecord(jt.Meta)
+	if err == nil {
+		err = rec.openAccount(s.Seal)
+	}
 	if err != nil {
 		return Transfer{}, fmt.Errorf("transfer event %d: %w", jt.Timestamp, err)
 	}

@@ -1,57 +1,141 @@
 package transfer
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/seal"
 )
 
 // record is what a payment's ledger event carries besides the money, in
 // its Meta: who asked, to which alias, for which fee, with which note.
 // Being in the event, it is stored in the same durable write as the
 // money and covered by the audit log.
+//
+// Version 1 holds the payee's account reference in plain text. Version 2
+// holds instead its MAC (which the audit log's leaf keeps, so that the
+// payee and the operator can check it) and the account sealed with the
+// data key (which the leaf leaves out, so that the payee still gets it
+// back). docs/formats.md, "Payment record", has both layouts.
 type record struct {
 	ID               string
 	Payer            string
 	PayeeType        string
 	PayeeValue       string
 	PayeeParticipant string
-	PayeeAccount     string
-	QuoteID          string
-	Note             string
-	Fee              money.Amount
+	// PayeeAccount is the account in plain text: written in version 1,
+	// opened from PayeeAccountSealed when a version 2 record is read.
+	PayeeAccount string
+	QuoteID      string
+	Note         string
+	Fee          money.Amount
+
+	// version is the encoding: recordV1 (or zero) or recordV2.
+	version byte
+	// PayeeAccountMAC is AccountMAC of the account (version 2):
+	// macSize bytes.
+	PayeeAccountMAC string
+	// PayeeAccountSealed is the account sealed under the context
+	// sealContext (version 2).
+	PayeeAccountSealed string
 }
 
-// recordVersion is the first byte of an encoded record; the layout is in
-// docs/formats.md.
-const recordVersion = 1
+// The record versions: the first byte of an encoded record.
+const (
+	recordV1 = 1
+	recordV2 = 2
+)
+
+// AccountMACLabel is the label under which the data key derives the key
+// of the payee account MACs (seal.Key.Derive). The operator serves that
+// key to participants (GET /v1/audit/account-mac-key) so that a payee
+// can recompute the MAC of its account reference in an audit leaf.
+const AccountMACLabel = "hulian/audit/account-mac/v1"
+
+// sealContext binds a sealed payee account to where it is stored.
+const sealContext = "transfer.payee_account"
+
+// macSize is the length of PayeeAccountMAC: an HMAC-SHA256.
+const macSize = sha256.Size
 
 var errRecord = errors.New("transfer: invalid record")
 
+// AccountMAC returns the MAC of a payee account reference in a version 2
+// record: HMAC-SHA256 keyed with macKey (the data key's subkey of
+// AccountMACLabel) over the account's bytes.
+func AccountMAC(macKey []byte, account string) []byte {
+	m := hmac.New(sha256.New, macKey)
+	m.Write([]byte(account))
+	return m.Sum(nil)
+}
+
+// sealAccount turns r into a version 2 record under key: the account's
+// MAC and its sealed text replace the plain account in the encoding.
+func (r *record) sealAccount(key *seal.Key) {
+	r.version = recordV2
+	r.PayeeAccountMAC = string(AccountMAC(key.Derive(AccountMACLabel), r.PayeeAccount))
+	r.PayeeAccountSealed = key.Seal(sealContext, r.PayeeAccount)
+}
+
+// openAccount sets PayeeAccount of a version 2 record from its sealed
+// text, and checks it against the MAC: a sealed account that opens to
+// another account than the MAC says is refused.
+func (r *record) openAccount(key *seal.Key) error {
+	if r.version != recordV2 {
+		return nil
+	}
+	if key == nil {
+		return fmt.Errorf("%w: a version 2 record and no data key to open it", errRecord)
+	}
+	acct, err := key.Open(sealContext, r.PayeeAccountSealed)
+	if err != nil {
+		return fmt.Errorf("transfer %s: payee account: %w", r.ID, err)
+	}
+	if !hmac.Equal([]byte(r.PayeeAccountMAC), AccountMAC(key.Derive(AccountMACLabel), acct)) {
+		return fmt.Errorf("%w: transfer %s: the payee account does not match its MAC", errRecord, r.ID)
+	}
+	r.PayeeAccount = acct
+	return nil
+}
+
+// fields returns the record's strings in the encoding's order.
+func (r *record) fields() []*string {
+	if r.version == recordV2 {
+		return []*string{&r.ID, &r.Payer, &r.PayeeType, &r.PayeeValue, &r.PayeeParticipant,
+			&r.PayeeAccountMAC, &r.PayeeAccountSealed, &r.QuoteID, &r.Note}
+	}
+	return []*string{&r.ID, &r.Payer, &r.PayeeType, &r.PayeeValue, &r.PayeeParticipant, &r.PayeeAccount, &r.QuoteID, &r.Note}
+}
+
 // encode returns the canonical encoding: the version byte, then each
 // string as uvarint length and bytes in field order, then the fee as a
-// big-endian int64.
+// big-endian int64. A record whose version is not set is version 1.
 func (r *record) encode() string {
-	b := make([]byte, 0, 128)
-	b = append(b, recordVersion)
-	for _, s := range []string{r.ID, r.Payer, r.PayeeType, r.PayeeValue, r.PayeeParticipant, r.PayeeAccount, r.QuoteID, r.Note} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+	b := make([]byte, 0, 192)
+	b = append(b, max(r.version, recordV1))
+	for _, s := range r.fields() {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Fee))
 	return string(b)
 }
 
+// decodeRecord decodes either version. A version 2 record's account is
+// still sealed: openAccount opens it.
 func decodeRecord(s string) (record, error) {
 	var r record
-	if len(s) < 1 || s[0] != recordVersion {
+	if len(s) < 1 || (s[0] != recordV1 && s[0] != recordV2) {
 		return r, errRecord
 	}
+	r.version = s[0]
 	rest := []byte(s[1:])
-	for _, f := range []*string{&r.ID, &r.Payer, &r.PayeeType, &r.PayeeValue, &r.PayeeParticipant, &r.PayeeAccount, &r.QuoteID, &r.Note} {
+	for _, f := range r.fields() {
 		n, k := binary.Uvarint(rest)
 		// The encoding is canonical: a length in more bytes than it
 		// needs (0x80 0x00 for 0) is refused, so one record has one form.
@@ -61,7 +145,7 @@ func decodeRecord(s string) (record, error) {
 		*f = string(rest[k : k+int(n)])
 		rest = rest[k+int(n):]
 	}
-	if len(rest) != 8 {
+	if len(rest) != 8 || (r.version == recordV2 && len(r.PayeeAccountMAC) != macSize) {
 		return r, errRecord
 	}
 	r.Fee = money.Amount(binary.BigEndian.Uint64(rest))
@@ -75,7 +159,9 @@ func uvarintLen(n uint64) int {
 
 // digest condenses the request that created a payment, so that a retry
 // with the same id is recognised as the same request (it becomes the
-// ledger transfers' Ref, which their idempotency check compares).
+// ledger transfers' Ref, which their idempotency check compares). It is
+// over the plain values the client sent, in both record versions: a
+// retry seals nothing to compare.
 func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
 	var buf [256]byte // most requests fit: no allocation
 	b := append(buf[:0], "hulian/request/v1"...)
@@ -87,4 +173,28 @@ func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
 	b = binary.BigEndian.AppendUint16(b, uint16(c))
 	sum := sha256.Sum256(b)
 	return ledger.ID(sum[:len(ledger.ID{})])
+}
+
+// meta is the Meta of a payment's first event: record version 2 when
+// the service has a data key, version 1 without (the packages' tests
+// that build a flow without one).
+func (s *Service) meta(r *record) string {
+	if s.Seal == nil {
+		v1 := *r
+		v1.version = recordV1
+		return v1.encode()
+	}
+	v2 := *r
+	v2.sealAccount(s.Seal)
+	return v2.encode()
+}
+
+// AccountMACKey returns the key of the payee account MACs in the audit
+// log's leaves, or nil when the service has no data key (and writes
+// version 1 records, with the account in plain text).
+func (s *Service) AccountMACKey() []byte {
+	if s.Seal == nil {
+		return nil
+	}
+	return s.Seal.Derive(AccountMACLabel)
 }

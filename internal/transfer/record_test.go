@@ -1,27 +1,107 @@
 package transfer
 
 import (
+	"bytes"
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/seal"
 )
+
+// testKey is a data key for the package's tests.
+func testKey(t testing.TB) *seal.Key {
+	t.Helper()
+	k, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 func TestRecordRoundTrip(t *testing.T) {
 	for _, r := range []record{
-		{},
-		{ID: "wallet-a.1", Payer: "wallet-a", PayeeType: "MSISDN", PayeeValue: "+8613800138000", PayeeParticipant: "wallet-b",
+		{version: recordV1},
+		{version: recordV1, ID: "wallet-a.1", Payer: "wallet-a", PayeeType: "MSISDN", PayeeValue: "+8613800138000", PayeeParticipant: "wallet-b",
 			PayeeAccount: "u-123", QuoteID: "q", Note: "午饭", Fee: 20},
-		{ID: "x", Fee: -1},
+		{version: recordV1, ID: "x", Fee: -1},
+		{version: recordV2, ID: "x", PayeeAccountMAC: strings.Repeat("m", macSize), PayeeAccountSealed: "enc1:abc", Fee: 7},
 	} {
 		got, err := decodeRecord(r.encode())
 		if err != nil || got != r {
 			t.Errorf("round trip of %+v: %+v, %v", r, got, err)
 		}
 	}
-	for _, bad := range []string{"", "\x02", "\x01", "\x01\x05ab", string(append([]byte((&record{}).encode()), 0))} {
+	v2 := (&record{version: recordV2, PayeeAccountMAC: strings.Repeat("m", macSize)}).encode()
+	shortMAC := (&record{version: recordV2, PayeeAccountMAC: "m"}).encode()
+	for _, bad := range []string{"", "\x03", "\x02", "\x01", "\x01\x05ab", string(append([]byte((&record{}).encode()), 0)),
+		string(append([]byte(v2), 0)), shortMAC} {
 		if _, err := decodeRecord(bad); err == nil {
 			t.Errorf("decoded %q", bad)
 		}
+	}
+}
+
+// TestRecordV2 writes a record with a data key: the account is not in
+// the encoding, its MAC is, and reading it back under the key gives the
+// account again; the digest is the same as without the key, so that a
+// retry matches.
+func TestRecordV2(t *testing.T) {
+	key := testKey(t)
+	r := record{ID: "a.1", Payer: "wallet-a", PayeeType: "WALLET", PayeeValue: "b:1", PayeeParticipant: "wallet-b",
+		PayeeAccount: "acct-b:1-secret", QuoteID: "q", Note: "n", Fee: 3}
+	s := &Service{Deps: Deps{Seal: key}}
+	meta := s.meta(&r)
+	if meta[0] != recordV2 || strings.Contains(meta, r.PayeeAccount) {
+		t.Fatalf("record v2 %q holds the account in plain text", meta)
+	}
+	if r.version != 0 || r.PayeeAccountSealed != "" {
+		t.Fatal("meta changed the payment's own record")
+	}
+	got, err := decodeRecord(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PayeeAccount != "" || !bytes.Equal([]byte(got.PayeeAccountMAC), AccountMAC(s.AccountMACKey(), r.PayeeAccount)) {
+		t.Fatalf("decoded %+v", got)
+	}
+	if err := got.openAccount(key); err != nil || got.PayeeAccount != r.PayeeAccount {
+		t.Fatalf("opened %q, %v", got.PayeeAccount, err)
+	}
+	if got.digest(100, cny) != r.digest(100, cny) {
+		t.Error("the digest of a version 2 record differs from the request's")
+	}
+	// Without a key, version 1, as before.
+	if v1 := (&Service{}).meta(&r); v1[0] != recordV1 || !strings.Contains(v1, r.PayeeAccount) {
+		t.Fatalf("without a key: %q", v1)
+	}
+	// A sealed account swapped for another one's does not pass its MAC.
+	other := r
+	other.PayeeAccount = "acct-other"
+	o, _ := decodeRecord(s.meta(&other))
+	got.PayeeAccountSealed = o.PayeeAccountSealed
+	if err := got.openAccount(key); err == nil {
+		t.Error("a sealed account that does not match the MAC was opened")
+	}
+	if err := o.openAccount(nil); err == nil {
+		t.Error("a version 2 record opened without a key")
+	}
+	// Another key does not open it.
+	k2, _ := seal.New(bytes.Repeat([]byte{8}, seal.KeySize))
+	if err := o.openAccount(k2); err == nil {
+		t.Error("opened under another key")
+	}
+}
+
+// TestAccountMACGolden pins the MAC construction of docs/formats.md:
+// HMAC-SHA256 keyed with HMAC-SHA256(data key, label) over the account.
+func TestAccountMACGolden(t *testing.T) {
+	key := testKey(t)
+	got := hex.EncodeToString(AccountMAC(key.Derive(AccountMACLabel), "acct-b:1"))
+	const want = "bc211fa6c94160a976e10d73867ef286c18ccb98e1e405a88f2bc2bfa2e41191"
+	if got != want {
+		t.Errorf("AccountMAC = %s, want %s", got, want)
 	}
 }
 

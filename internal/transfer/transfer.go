@@ -38,6 +38,7 @@ import (
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/seal"
 )
 
 // State is a transfer's state as participants see it.
@@ -227,7 +228,10 @@ type Deps struct {
 	Confirmer    Confirmer
 	Offerer      Offerer
 	Notifier     Notifier
-	Now          func() time.Time
+	// Seal is the data key: with it, payments write record version 2,
+	// their payee account sealed and MACed; without it, version 1.
+	Seal *seal.Key
+	Now  func() time.Time
 }
 
 // Service runs payments.
