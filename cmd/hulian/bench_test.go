@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/loadgen"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -131,7 +132,7 @@ func TestBenchFleet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-token",
-		RateLimit: 1e9, RateBurst: 1e9})
+		RateLimit: 1e9, RateBurst: 1e9, Callback: callback.Config{AllowPrivate: true}}) // the fleet listens on loopback
 	if err != nil {
 		t.Fatal(err)
 	}

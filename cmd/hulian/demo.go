@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/sim"
 )
@@ -97,7 +98,9 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 // errors only: the demo's own output is the show.
 func startDemoSwitch(ctx context.Context, opts demoOptions, stderr io.Writer) (*app.App, error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(ctx, app.Config{DataDir: opts.dir, Addr: opts.addr, AdminToken: os.Getenv("HULIAN_ADMIN_TOKEN"), Out: io.Discard, Log: log})
+	// The simulated wallets listen on loopback.
+	a, err := app.Open(ctx, app.Config{DataDir: opts.dir, Addr: opts.addr, AdminToken: os.Getenv("HULIAN_ADMIN_TOKEN"), Out: io.Discard, Log: log,
+		Callback: callback.Config{AllowPrivate: true}})
 	if err != nil {
 		return nil, err
 	}

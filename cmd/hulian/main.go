@@ -118,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// zero value, for tests and tools, schedules nothing.
 	fs.StringVar(&cfg.SettlementCutoff, "settlement-cutoff", "00:00", `daily settlement cut-off, HH:MM UTC ("none": no daily close)`)
 	fs.StringVar(&cfg.AuditKey, "audit-key", "", "file with the audit log's checkpoint signing key (default: DIR/audit.key, generated)")
+	fs.BoolVar(&cfg.Callback.AllowPrivate, "callback-allow-private", false, "allow callback URLs on loopback and private addresses, and plain http (development and tests only)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the switch to this file when it stops (for performance work)")
 	if err := fs.Parse(args); err != nil {

@@ -1147,6 +1147,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 			r.errs = append(r.errs, fmt.Sprintf("the Decision schema refuses %s: %v", b, err))
 		}
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(wire.SignatureHeader, wire.Sign(secret, r.now(), b)) // the switch takes only signed answers
 		w.Write(b)
 	default:
 		r.alerts[req.URL.Path] = append(r.alerts[req.URL.Path], cb.Event)
@@ -1160,6 +1161,7 @@ func startSwitch(t *testing.T, cfg app.Config) *app.App {
 	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.AdminToken = "test-op"
+	cfg.Callback.AllowPrivate = true // the receiver listens on loopback
 	ctx := context.Background()
 	a, err := app.Open(ctx, cfg)
 	if err != nil {

@@ -206,7 +206,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client := callback.NewClient(api.Callbacks{}, cfg.Now)
+	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
 	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
 		Confirmer: client, Now: cfg.Now,

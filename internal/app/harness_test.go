@@ -14,6 +14,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/store/postgres/pgtest"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -39,7 +40,8 @@ type sw struct {
 
 func start(t *testing.T, store string, mod func(*app.Config)) *sw {
 	t.Helper()
-	cfg := app.Config{DataDir: t.TempDir(), Store: store, Addr: "127.0.0.1:0", AdminToken: opToken, ConfirmTimeout: 2 * time.Second}
+	cfg := app.Config{DataDir: t.TempDir(), Store: store, Addr: "127.0.0.1:0", AdminToken: opToken, ConfirmTimeout: 2 * time.Second,
+		Callback: callback.Config{AllowPrivate: true}} // hooks listen on loopback
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -267,6 +269,7 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		b, _ := json.Marshal(d)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(wire.SignatureHeader, wire.Sign(secret, time.Now(), b)) // the switch takes only signed answers
 		w.Write(b)
 	default:
 		w.WriteHeader(http.StatusBadRequest)

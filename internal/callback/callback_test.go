@@ -53,9 +53,12 @@ type hook struct {
 	t   *testing.T
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	secret   string
-	respond  func(r *http.Request, cb *wire.Callback, n int) (status int, body string)
+	mu      sync.Mutex
+	secret  string
+	respond func(r *http.Request, cb *wire.Callback, n int) (status int, body string)
+	// sign returns the SignatureHeader of an answer; nil signs it with
+	// the secret, as a payee must.
+	sign     func(cb *wire.Callback, secret string, answer []byte) string
 	requests []request
 	accepted []wire.Callback // answered 2xx, in arrival order
 }
@@ -95,7 +98,7 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
-	secret, respond, n := h.secret, h.respond, len(h.requests)
+	secret, respond, sign, n := h.secret, h.respond, h.sign, len(h.requests)
 	h.mu.Unlock()
 	req := request{at: time.Now(), header: r.Header.Clone(), body: body}
 	req.sigErr = wire.Verify(r.Header.Get(wire.SignatureHeader), secret, body, time.Now(), time.Minute)
@@ -126,6 +129,14 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if sign == nil {
+		sign = func(_ *wire.Callback, secret string, answer []byte) string {
+			return wire.Sign(secret, time.Now(), answer)
+		}
+	}
+	if sig := sign(&req.cb, secret, []byte(answer)); sig != "" {
+		w.Header().Set(wire.SignatureHeader, sig)
+	}
 	w.WriteHeader(req.status)
 	io.WriteString(w, answer)
 }
@@ -227,7 +238,7 @@ func newEnv(t *testing.T) *env {
 	if e.signer, err = quote.NewSigner(make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	e.client = callback.NewClient(api.Callbacks{}, time.Now)
+	e.client = callback.NewClient(api.Callbacks{}, time.Now, true)
 	e.svc = e.service(nil)
 	e.payer, _ = e.participant("wallet-a", "", participant.Notify, cny, usd)
 	e.alias(e.payer, "a:1", cny)

@@ -56,54 +56,86 @@ type Client struct {
 	Now    func() time.Time
 }
 
+// dialTimeout bounds connecting to a participant; keep-alive probes
+// run at the same period.
+const dialTimeout = 30 * time.Second
+
 // NewClient returns a client with sensible connection reuse for many
-// callbacks to few hosts.
-func NewClient(f Format, now func() time.Time) *Client {
+// callbacks to few hosts. Unless allowPrivate, it connects only to
+// public addresses, checked after DNS resolution (see Public). It never
+// follows a redirect: a 3xx answer is a refusal, so that a participant's
+// server cannot point the switch's signed requests elsewhere. It ignores
+// the HTTP(S)_PROXY environment, under which the proxy, not the switch,
+// would resolve and reach the participant's host.
+func NewClient(f Format, now func() time.Time, allowPrivate bool) *Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = dialer(allowPrivate).DialContext
 	tr.MaxIdleConnsPerHost = 64
-	return &Client{HTTP: &http.Client{Transport: tr}, Format: f, Now: now}
+	hc := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &Client{HTTP: hc, Format: f, Now: now}
 }
 
-// ErrRefused means the participant answered with an error status or an
-// unreadable body.
+// ErrRefused means the participant answered with a status other than
+// 2xx (a redirect included) or an unreadable body, or answered a confirm
+// without its signature: the callback failed, as if unanswered.
 var ErrRefused = fault.New(fault.Unavailable, "", "callback refused")
 
 // Post sends body to p's callback URL, signed with each of p's valid
 // callback secrets, and returns the answer's body (at most 64 KiB). A
 // status other than 2xx — a redirect included — is ErrRefused.
 func (c *Client) Post(ctx context.Context, p *participant.Participant, body []byte) ([]byte, error) {
+	b, _, err := c.send(ctx, p, body)
+	return b, err
+}
+
+// send is Post, which also returns the answer's header.
+func (c *Client) send(ctx context.Context, p *participant.Participant, body []byte) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallbackURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	now := c.Now()
-	req.Header.Set(wire.SignatureHeader, wire.SignAll(secrets(p, now), now, body))
+	req.Header.Set(wire.SignatureHeader, wire.SignAll(p.CallbackSecrets(now), now, body))
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, bodyMax))
 	if err != nil {
-		return nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("callback to %s: status %d: %w", p.ID, resp.StatusCode, ErrRefused)
+		return nil, nil, fmt.Errorf("callback to %s: status %d: %w", p.ID, resp.StatusCode, ErrRefused)
 	}
-	return b, nil
+	return b, resp.Header, nil
 }
 
+// AnswerTolerance is how far the time in a confirm answer's signature
+// may be from the switch's clock.
+const AnswerTolerance = 5 * time.Minute
+
 // Confirm asks a confirm-mode payee whether it accepts t. It implements
-// transfer.Confirmer.
+// transfer.Confirmer. The answer must carry a SignatureHeader over its
+// body under one of the payee's valid callback secrets: an answer
+// without one, or with a wrong one, could come from whoever sits
+// between the switch and the payee, and is ErrRefused like no answer.
 func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
 	body, err := c.Format.TransferConfirm(&t)
 	if err != nil {
 		return false, "", err
 	}
-	b, err := c.Post(ctx, &payee, body)
+	b, h, err := c.send(ctx, &payee, body)
 	if err != nil {
 		return false, "", err
+	}
+	if err := verifyAnswer(h.Get(wire.SignatureHeader), payee.CallbackSecrets(c.Now()), b, c.Now()); err != nil {
+		return false, "", fmt.Errorf("confirm %s: %w: answer %v", t.ID, ErrRefused, err)
 	}
 	accept, reason, err := c.Format.Decision(b)
 	if err != nil {
@@ -112,7 +144,13 @@ func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t t
 	return accept, reason, nil
 }
 
-// secrets returns p's valid callback secrets, newest first.
-func secrets(p *participant.Participant, now time.Time) []string {
-	return []string{p.CallbackSecret()}
+// verifyAnswer checks an answer's signature under any of secrets.
+func verifyAnswer(header string, secrets []string, body []byte, now time.Time) error {
+	err := wire.ErrSignature
+	for _, s := range secrets {
+		if err = wire.Verify(header, s, body, now, AnswerTolerance); err == nil {
+			return nil
+		}
+	}
+	return err
 }

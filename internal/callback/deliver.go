@@ -51,6 +51,11 @@ type Config struct {
 	BackoffMax time.Duration // longest retry delay (30 s)
 	SaveEvery  time.Duration // how often cursors are saved (200 ms)
 	Timeout    time.Duration // bound on one callback (10 s)
+	// AllowPrivate lets callbacks go to loopback, private and other
+	// non-public addresses, and over plain http (--callback-allow-private:
+	// development, tests, the demo). Off, such URLs are refused at
+	// registration (CheckURL) and such addresses at dial time.
+	AllowPrivate bool
 }
 
 // EnsureDefaults fills the fields left zero with their defaults.

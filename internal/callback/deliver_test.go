@@ -393,7 +393,7 @@ func TestDeliverRetries(t *testing.T) {
 			if tt.how == slow || tt.how == lost {
 				cfg.Timeout = 400 * time.Millisecond
 			}
-			client := callback.NewClient(f, time.Now)
+			client := callback.NewClient(f, time.Now, true)
 			r := e.run(e.deliverer(cfg, func(d *callback.Deps) { d.Client = client }))
 			r.waitDelivered(t, 4)
 			e.waitCursor(b.ID, "credits:CNY", e.lastEvent(b.Account(cny)))

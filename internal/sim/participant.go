@@ -208,7 +208,7 @@ func (p *Participant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case wire.EventTransfersCommitted:
 		p.onCommitted(w, cb.Transfers)
 	case wire.EventTransferConfirm:
-		p.onConfirm(w, cb.Transfer)
+		p.onConfirm(w, cb.Transfer, *secret)
 	default:
 		// An event this participant does not know: acknowledge it, so
 		// that a new kind of event never blocks the stream of those it
@@ -256,8 +256,9 @@ func (p *Participant) onCommitted(w http.ResponseWriter, ts []wire.Transfer) {
 // closed or unknown, or when the participant's own screen says no;
 // otherwise accept. The money is not credited now: only the
 // transfers.committed notification that follows an accept says the
-// switch committed it.
-func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer) {
+// switch committed it. The answer is signed with the callback secret,
+// as the switch requires: an unsigned one would count as no answer.
+func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer, secret string) {
 	if t == nil {
 		p.anomaly("confirmation request without a transfer")
 		http.Error(w, "no transfer", http.StatusBadRequest)
@@ -279,6 +280,7 @@ func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer) {
 	}
 	b, _ := json.Marshal(d)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(wire.SignatureHeader, wire.Sign(secret, time.Now(), b))
 	w.Write(b)
 }
 

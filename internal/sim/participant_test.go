@@ -36,6 +36,13 @@ func newTestParticipant(t *testing.T, cfg Config) *Participant {
 // time at; it returns the status and body of the answer.
 func callback(t *testing.T, p *Participant, cb wire.Callback, key string, at time.Time) (int, string) {
 	t.Helper()
+	st, body, _ := callbackHeader(t, p, cb, key, at)
+	return st, body
+}
+
+// callbackHeader is callback, which also returns the answer's header.
+func callbackHeader(t *testing.T, p *Participant, cb wire.Callback, key string, at time.Time) (int, string, http.Header) {
+	t.Helper()
 	body, err := json.Marshal(cb)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +58,7 @@ func callback(t *testing.T, p *Participant, cb wire.Callback, key string, at tim
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }
 
 func committed(id, user, amount string) wire.Transfer {
@@ -151,10 +158,14 @@ func TestCallbackConfirm(t *testing.T) {
 	decide := func(p *Participant, tr wire.Transfer) wire.Decision {
 		t.Helper()
 		tr.State = "RESERVED"
-		st, body := callback(t, p, wire.Callback{Event: wire.EventTransferConfirm, Transfer: &tr}, secret, time.Now())
+		st, body, h := callbackHeader(t, p, wire.Callback{Event: wire.EventTransferConfirm, Transfer: &tr}, secret, time.Now())
 		var d wire.Decision
 		if st != http.StatusOK || json.Unmarshal([]byte(body), &d) != nil {
 			t.Fatalf("confirm: %d %s", st, body)
+		}
+		// The switch takes only an answer signed with the callback secret.
+		if err := wire.Verify(h.Get(wire.SignatureHeader), secret, []byte(body), time.Now(), time.Minute); err != nil {
+			t.Errorf("confirm answer %s: signature %q: %v", body, h.Get(wire.SignatureHeader), err)
 		}
 		return d
 	}

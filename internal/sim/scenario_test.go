@@ -13,7 +13,9 @@ import (
 func startSwitch(t *testing.T) *app.App {
 	t.Helper()
 	ctx := context.Background()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token"})
+	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token"}
+	cfg.Callback.AllowPrivate = true // the simulated wallets listen on loopback
+	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
