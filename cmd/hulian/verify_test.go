@@ -32,7 +32,7 @@ import (
 	"github.com/hulian/hulian/internal/wire"
 )
 
-const auditOpToken = "audit-test-operator"
+const auditOpToken = "audit-test-operator-0123456789abcdef"
 
 // auditEngines are the storage configurations of the audit tests.
 var auditEngines = []struct {

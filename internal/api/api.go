@@ -7,7 +7,10 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +26,14 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"golang.org/x/time/rate"
 
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/settlement"
@@ -42,6 +47,7 @@ type Directory interface {
 	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
 	Route(ctx context.Context, t directory.Type, value string) (directory.Route, error)
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
+	DeleteAll(ctx context.Context, owner string) (int, error)
 	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
 }
 
@@ -54,6 +60,16 @@ type Config struct {
 	// (20,000), and RateBurst its burst (5,000).
 	RateLimit float64
 	RateBurst int
+	// LookupRate (tokens per second), LookupBurst, LookupMissCost (the
+	// tokens a lookup that finds nothing costs), LookupUserRate (an end
+	// user's misses per minute) and LookupMissAlert (the not-found ratio
+	// that raises an operator alert) bound each participant's lookups,
+	// apart from its rate limit; package lookups states their defaults.
+	LookupRate      float64
+	LookupBurst     int
+	LookupMissCost  int
+	LookupUserRate  int
+	LookupMissAlert float64
 }
 
 // EnsureDefaults fills the fields left zero with their defaults.
@@ -67,6 +83,7 @@ func (c *Config) EnsureDefaults() {
 	if c.RateBurst == 0 {
 		c.RateBurst = 5000
 	}
+	c.ensureLookupDefaults()
 }
 
 // Validate reports the first field out of range.
@@ -80,7 +97,8 @@ func (c *Config) Validate() error {
 	case c.RateBurst < 1:
 		return fmt.Errorf("rate burst %d: must be at least 1", c.RateBurst)
 	}
-	return nil
+	lc := c.lookupConfig()
+	return lc.Validate()
 }
 
 // Deps are what the server is built on. Auth is required; the handlers
@@ -96,6 +114,9 @@ type Deps struct {
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
 	Audit        *audit.Log
+	// OperatorAlerts records the alerts of the lookup guard, for GET
+	// /v1/operator-alerts; without it they are only logged.
+	OperatorAlerts *lookups.Alerts
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -110,7 +131,13 @@ type Server struct {
 	mux *http.ServeMux
 
 	limMu    sync.Mutex
-	limiters map[string]*rate.Limiter
+	limiters map[string]*client
+
+	// bodyBytes counts the request body bytes read by requests being
+	// handled.
+	bodyBytes atomic.Int64
+	// guard holds the participants' lookup budgets and counts.
+	guard *lookups.Guard
 
 	// active counts the requests being handled, for Drain.
 	active atomic.Int64
@@ -140,7 +167,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
-	s := &Server{Deps: d, cfg: cfg, log: d.Log, mux: http.NewServeMux(), limiters: map[string]*rate.Limiter{}}
+	s := &Server{Deps: d, cfg: cfg, log: d.Log, mux: http.NewServeMux(), limiters: map[string]*client{}}
+	if err := s.buildGuard(); err != nil {
+		return nil, err
+	}
 	for _, r := range s.routes() {
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
 	}
@@ -179,6 +209,9 @@ func (s *Server) routes() []route {
 		{"PATCH", "/v1/participants/{id}", anyone, s.patchParticipant},
 		{"POST", "/v1/participants/{id}/suspend", operator, s.setStatus(participant.Suspended)},
 		{"POST", "/v1/participants/{id}/resume", operator, s.setStatus(participant.Active)},
+		{"POST", "/v1/participants/{id}/close", operator, s.closeParticipant},
+		{"POST", "/v1/participants/{id}/keys", anyone, s.rotateKey},
+		{"POST", "/v1/participants/{id}/callback-secrets", anyone, s.rotateCallbackSecret},
 		{"POST", "/v1/participants/{id}/funds", operator, s.moveFunds},
 		{"PUT", "/v1/participants/{id}/limits/{currency}", operator, s.setLimit},
 		{"GET", "/v1/participants/{id}/accounts", anyone, s.accounts},
@@ -195,6 +228,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/parties:batch", participantOn, s.createParties},
 		{"GET", "/v1/parties", participantOn, s.listParties},
 		{"GET", "/v1/parties/{type}/{value}", anyone, s.lookupParty},
+		{"GET", "/v1/directory/lookup-stats", operator, s.lookupStats},
+		{"GET", "/v1/operator-alerts", operator, s.operatorAlerts},
 		{"DELETE", "/v1/parties/{type}/{value}", participantOn, s.deleteParty},
 
 		{"POST", "/v1/quotes", participantOn, s.createQuote},
@@ -213,6 +248,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/checkpoint", anyone, s.auditCheckpoint},
 		{"GET", "/v1/audit/transfers/{id}/proof", anyone, s.auditProof},
 		{"GET", "/v1/audit/consistency", anyone, s.auditConsistency},
+		{"GET", "/v1/audit/account-mac-key", anyone, s.auditAccountMACKey},
 		{"GET", "/v1/audit/leaves", auditor, s.auditLeaves},
 		{"POST", "/v1/audit/witnesses", operator, s.addWitness},
 		{"POST", "/v1/audit/cosignatures", cosigner, s.addCosignature},
@@ -289,18 +325,41 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, probNotFound, "no route for "+r.URL.Path)
 }
 
+// whileSuspended are the routes a suspended participant may still call:
+// it reads its own transfers, accounts, liquidity alerts and settlement
+// reports, so that it can settle; nothing else.
+var whileSuspended = map[string]bool{
+	"GET /v1/transfers":                              true,
+	"GET /v1/transfers/{id}":                         true,
+	"GET /v1/participants/{id}/accounts":             true,
+	"GET /v1/participants/{id}/liquidity/{currency}": true,
+	"GET /v1/liquidity-alerts":                       true,
+	"GET /v1/settlement-windows":                     true,
+	"GET /v1/settlement-windows/{id}":                true,
+	"GET /v1/settlement-windows/{id}/report":         true,
+}
+
+// regulatorBucket is the regulator's rate-limit bucket: not a participant
+// id (participant.ValidID), so that no participant shares it.
+const regulatorBucket = "(regulator)"
+
 // wrap authenticates, asks auth whether the principal may call the
-// route, rate-limits participants, then calls the route.
+// route, rate-limits participants and the regulator, then calls the
+// route with the request body's bytes in flight accounted for.
 func (s *Server) wrap(rt route) http.Handler {
+	routeKey := rt.method + " " + rt.path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.access == public {
 			rt.handle(w, r, auth.Principal{})
 			return
 		}
 		p, err := s.Auth.Bearer(r.Header.Get("Authorization"))
+		if err == nil && p.Role == auth.RoleParticipant {
+			err = clientCert(r, &p.Participant)
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
-			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>")
+			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>, and the client certificate the participant is bound to if any")
 			return
 		}
 		read := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -308,24 +367,144 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if p.Role == auth.RoleParticipant && !s.limiter(p.Participant.ID).Allow() {
+		var c *client
+		switch p.Role {
+		case auth.RoleParticipant:
+			if p.Participant.Status != participant.Active && !whileSuspended[routeKey] {
+				writeProblem(w, probSuspendedAccess, "participant "+p.Participant.ID+
+					" is suspended: it may only read its transfers, accounts, liquidity alerts and settlement reports")
+				return
+			}
+			c = s.client(p.Participant.ID)
+		case auth.RoleRegulator:
+			c = s.client(regulatorBucket)
+		}
+		if c != nil && !c.lim.Allow() {
 			w.Header().Set("Retry-After", "1")
-			writeProblem(w, probRateLimited, "participant "+p.Participant.ID+" exceeded its request rate")
+			writeProblem(w, probRateLimited, "the caller exceeded its request rate")
 			return
+		}
+		if r.ContentLength != 0 {
+			b := &budgetBody{ReadCloser: r.Body, s: s, c: c}
+			defer b.release()
+			r.Body = b
 		}
 		rt.handle(w, r, p)
 	})
 }
 
-func (s *Server) limiter(id string) *rate.Limiter {
+// client is what the server keeps per caller: its rate limit and the
+// body bytes it has in flight.
+type client struct {
+	lim      *rate.Limiter
+	inflight atomic.Int64
+}
+
+func (s *Server) client(id string) *client {
 	s.limMu.Lock()
 	defer s.limMu.Unlock()
-	l := s.limiters[id]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
-		s.limiters[id] = l
+	c := s.limiters[id]
+	if c == nil {
+		c = &client{lim: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)}
+		s.limiters[id] = c
 	}
-	return l
+	return c
+}
+
+// spend takes n more tokens of the caller's rate limit (a batch of n
+// items costs n; the request itself took one), and reports whether it
+// had them. A batch larger than the burst costs the whole burst.
+func (s *Server) spend(who auth.Principal, n int) bool {
+	var c *client
+	switch who.Role {
+	case auth.RoleParticipant:
+		c = s.client(who.Participant.ID)
+	case auth.RoleRegulator:
+		c = s.client(regulatorBucket)
+	}
+	if c == nil || n <= 0 {
+		return true
+	}
+	return c.lim.AllowN(time.Now(), min(n, s.cfg.RateBurst))
+}
+
+// refuseRate answers that the caller exceeded its request rate.
+func refuseRate(w http.ResponseWriter, detail string) {
+	w.Header().Set("Retry-After", "1")
+	writeProblem(w, probRateLimited, detail)
+}
+
+// clientCert checks that a participant bound to a client certificate
+// presented it (verified against --client-ca by the TLS layer).
+func clientCert(r *http.Request, p *participant.Participant) error {
+	if p.ClientCertSHA256 == "" {
+		return nil
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return auth.ErrUnauthenticated
+	}
+	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	want, err := hex.DecodeString(p.ClientCertSHA256)
+	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+		return auth.ErrUnauthenticated
+	}
+	return nil
+}
+
+// Bounds of request body bytes in flight: per caller, and in total.
+// Bodies are read as they arrive, so that a client that declares a large
+// body and sends little holds little memory; these bound what clients
+// that do send can make the switch hold at once.
+const (
+	bodyInflightPerCaller = 32 << 20
+	bodyInflightTotal     = 128 << 20
+)
+
+// errBudget means too many body bytes are in flight: the caller's own
+// (perCaller) or everyone's.
+type errBudget struct{ perCaller bool }
+
+func (e *errBudget) Error() string {
+	if e.perCaller {
+		return "too many request body bytes in flight for this caller"
+	}
+	return "too many request body bytes in flight"
+}
+
+// budgetBody accounts for the bytes read of a request body while the
+// request is handled.
+type budgetBody struct {
+	io.ReadCloser
+	s       *Server
+	c       *client // nil: the operator, counted in the total only
+	charged int64
+}
+
+func (b *budgetBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.charged += int64(n)
+		total := b.s.bodyBytes.Add(int64(n))
+		var mine int64
+		if b.c != nil {
+			mine = b.c.inflight.Add(int64(n))
+		}
+		if mine > bodyInflightPerCaller {
+			return n, &errBudget{perCaller: true}
+		}
+		if total > bodyInflightTotal {
+			return n, &errBudget{}
+		}
+	}
+	return n, err
+}
+
+// release gives back what the body was charged, when the request ends.
+func (b *budgetBody) release() {
+	b.s.bodyBytes.Add(-b.charged)
+	if b.c != nil {
+		b.c.inflight.Add(-b.charged)
+	}
 }
 
 // errBody is a problem with the request body; decode returns it.
@@ -355,6 +534,15 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
 		writeProblem(w, probTooLarge, "the body must be at most "+strconv.FormatInt(max, 10)+" bytes")
 		return false
 	}
+	var budget *errBudget
+	if errors.As(err, &budget) {
+		if budget.perCaller {
+			refuseRate(w, budget.Error())
+		} else {
+			writeProblem(w, probUnavailable, budget.Error())
+		}
+		return false
+	}
 	if err != nil {
 		writeProblem(w, probInvalid, "reading the body: "+err.Error())
 		return false
@@ -367,27 +555,17 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
 	return true
 }
 
-// readBody reads r's body, at most max bytes, into buf. With a declared
-// length it reads straight into a buffer of that size (a batch is a few
-// hundred kilobytes, which io.ReadAll would reach by doubling and
-// copying).
+// readBody reads r's body, at most max bytes, into buf. The buffer grows
+// as bytes arrive, never to a declared length the client has not sent:
+// a client that declares megabytes and sends a few bytes holds a few
+// bytes. Buffers come from a pool, so that a batch's body is usually read
+// into one already large enough.
 func readBody(w http.ResponseWriter, r *http.Request, max int64, buf []byte) ([]byte, error) {
 	if r.ContentLength > max {
 		return buf, &http.MaxBytesError{Limit: max}
 	}
-	body := http.MaxBytesReader(w, r.Body, max)
-	if n := int(r.ContentLength); n >= 0 {
-		if cap(buf) < n {
-			buf = make([]byte, 0, n)
-		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(body, buf); err != nil {
-			return buf, err
-		}
-		return buf, nil
-	}
 	b := bytes.NewBuffer(buf[:0])
-	_, err := b.ReadFrom(body)
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, max))
 	return b.Bytes(), err
 }
 
@@ -409,9 +587,11 @@ func putBuf(b *[]byte) {
 	}
 }
 
-// reply writes v as JSON with status.
+// reply writes v as JSON with status. Invalid UTF-8, which no stored
+// text should hold but an old record might, becomes U+FFFD rather than a
+// failed answer.
 func reply(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(v, jsontext.AllowInvalidUTF8(true))
 	if err != nil {
 		writeProblem(w, probInternal, "")
 		return

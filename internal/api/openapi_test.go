@@ -1160,7 +1160,7 @@ func startSwitch(t *testing.T, cfg app.Config) *app.App {
 	t.Helper()
 	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = "test-op"
+	cfg.AdminToken = "test-op-0123456789abcdef-0123456789ab"
 	cfg.Callback.AllowPrivate = true // the receiver listens on loopback
 	ctx := context.Background()
 	a, err := app.Open(ctx, cfg)
@@ -1188,7 +1188,7 @@ func paymentOf(leaf []byte) (string, bool) {
 		return "", false
 	}
 	meta := leaf[114:]
-	if int(binary.BigEndian.Uint16(leaf[112:])) != len(meta) || meta[0] != 1 {
+	if int(binary.BigEndian.Uint16(leaf[112:])) != len(meta) || meta[0] != 1 && meta[0] != 2 {
 		return "", false
 	}
 	n, k := binary.Uvarint(meta[1:])
@@ -1206,13 +1206,13 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	clk := &clock{}
 	recv := newReceiver(s, clk.now)
 	defer recv.srv.Close()
-	const reg = "test-regulator"
+	const reg = "test-regulator-0123456789abcdef-012345"
 	a := startSwitch(t, app.Config{Now: clk.now, ConfirmTimeout: 3 * time.Second, RegulatorToken: reg})
 	var closeOnce sync.Once
 	closeApp := func() { closeOnce.Do(func() { a.Close(context.Background()) }) }
 	defer closeApp()
 	cl := newClient(t, s, a.URL())
-	const op = "test-op"
+	const op = "test-op-0123456789abcdef-0123456789ab"
 	type M = map[string]any
 
 	// Service.
@@ -1360,6 +1360,18 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	lookup(op, "EMAIL", "zhang.san@example.com", 200, "")
 	lookup(keyA, "MSISDN", "+8613900139000", 404, "unknown-party")
 	lookup(keyA, "PHONE", "1", 400, "invalid-request")
+	// The counts of lookups and the operator's alerts (a scan that
+	// raises one is tested in internal/app).
+	if st := cl.expect(call{tok: op, op: "GET /v1/directory/lookup-stats"}, 200, ""); str(st.v, "participants", 0, "participant") != "wallet-a" ||
+		get(st.v, "participants", 0, "found") != 2.0 || get(st.v, "participants", 0, "notFound") != 1.0 {
+		t.Errorf("lookup stats: %s", st.raw)
+	}
+	cl.expect(call{tok: reg, op: "GET /v1/directory/lookup-stats"}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/directory/lookup-stats"}, 403, "forbidden")
+	cl.expect(call{tok: op, op: "GET /v1/operator-alerts"}, 200, "")
+	cl.expect(call{tok: reg, op: "GET /v1/operator-alerts", query: url.Values{"limit": {"1"}}}, 200, "")
+	cl.expect(call{tok: op, op: "GET /v1/operator-alerts", query: url.Values{"before": {"x"}}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "GET /v1/operator-alerts"}, 403, "forbidden")
 	del := func(tok, typ, value string, status int, problem string) answer {
 		return cl.expect(call{tok: tok, op: "DELETE /v1/parties/{type}/{value}", args: []string{typ, value}}, status, problem)
 	}
@@ -1401,6 +1413,23 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	if p := setStatus("resume", op, "wallet-b", 200, ""); str(p.v, "status") != "active" {
 		t.Errorf("resume: %s", p.raw)
 	}
+
+	// Credentials and closing.
+	z := cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "wallet-z", "name": "Wallet Z", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
+	keyZ := str(z.v, "apiKey")
+	rotated := cl.expect(call{tok: keyZ, op: "POST /v1/participants/{id}/keys", args: []string{"wallet-z"}, body: M{"graceSeconds": 0}}, 201, "")
+	cl.expect(call{tok: keyZ, op: "GET /v1/participants/{id}", args: []string{"wallet-z"}}, 401, "unauthorized")
+	keyZ = str(rotated.v, "apiKey")
+	cl.expect(call{tok: keyZ, op: "POST /v1/participants/{id}/keys", args: []string{"wallet-z"}, body: M{"graceSeconds": -1}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "POST /v1/participants/{id}/keys", args: []string{"wallet-z"}, body: M{}}, 404, "not-found")
+	cl.expect(call{tok: keyZ, op: "POST /v1/participants/{id}/callback-secrets", args: []string{"wallet-z"}, body: M{"graceSeconds": 60}}, 201, "")
+	setStatus("suspend", op, "wallet-z", 200, "")
+	cl.expect(call{tok: keyZ, op: "POST /v1/participants/{id}/callback-secrets", args: []string{"wallet-z"}, body: M{}}, 403, "participant-suspended")
+	cl.expect(call{tok: keyZ, op: "POST /v1/participants/{id}/close", args: []string{"wallet-z"}}, 403, "forbidden")
+	if p := cl.expect(call{tok: op, op: "POST /v1/participants/{id}/close", args: []string{"wallet-z"}}, 200, ""); str(p.v, "status") != "closed" {
+		t.Errorf("close: %s", p.raw)
+	}
+	cl.expect(call{tok: op, op: "POST /v1/participants/{id}/keys", args: []string{"wallet-z"}, body: M{}}, 409, "participant-closed")
 
 	// Transfers.
 	pay := func(tok string, body any, status int, problem string) answer {
@@ -1602,6 +1631,13 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 		t.Fatalf("verifier key %q: %v", vk.raw, err)
 	}
 	cl.expect(call{tok: reg, op: "GET /v1/audit/verifier"}, 200, "")
+	// The key of the payee account MACs in leaves: any participant, the
+	// operator and the regulator may have it.
+	for _, tok := range []string{keyB, op, reg} {
+		if k := cl.expect(call{tok: tok, op: "GET /v1/audit/account-mac-key"}, 200, ""); str(k.v, "algorithm") != "HMAC-SHA256" {
+			t.Errorf("GET /v1/audit/account-mac-key: %s", k.raw)
+		}
+	}
 	// openCheckpoint verifies a checkpoint note with the switch's key
 	// (and the given witnesses') and reads its size and root.
 	type checkpoint struct {
@@ -1981,7 +2017,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 // of a server built without an audit log.
 func TestOpenAPIAuditWithoutLog(t *testing.T) {
 	s := loadSpec(t)
-	srv := routingServer(t, "test-op")
+	srv := routingServer(t, "test-op-0123456789abcdef-0123456789ab")
 	n := 0
 	for _, o := range s.operations() {
 		if !strings.HasPrefix(o.path, "/v1/audit/") {
@@ -1989,7 +2025,7 @@ func TestOpenAPIAuditWithoutLog(t *testing.T) {
 		}
 		n++
 		req := httptest.NewRequest(o.method, fill(o.path), nil)
-		req.Header.Set("Authorization", "Bearer test-op")
+		req.Header.Set("Authorization", "Bearer test-op-0123456789abcdef-0123456789ab")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		if rec.Code != http.StatusServiceUnavailable {
@@ -2008,22 +2044,24 @@ func TestOpenAPIAuditWithoutLog(t *testing.T) {
 // request rate.
 func TestOpenAPIRateLimited(t *testing.T) {
 	s := loadSpec(t)
-	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1, RegulatorToken: "test-regulator"})
+	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1, RegulatorToken: "test-regulator-0123456789abcdef-012345"})
 	defer a.Close(context.Background())
 	cl := newClient(t, s, a.URL())
-	p := cl.expect(call{tok: "test-op", op: "POST /v1/participants", body: map[string]any{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
+	p := cl.expect(call{tok: "test-op-0123456789abcdef-0123456789ab", op: "POST /v1/participants", body: map[string]any{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
 	key := str(p.v, "apiKey")
 	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
 	cl.expect(call{tok: key, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 429, "rate-limited")
 	cl.expect(call{tok: key, op: "GET /v1/transfers"}, 429, "rate-limited")
 	cl.expect(call{tok: key, op: "GET /v1/audit/checkpoint"}, 429, "rate-limited")
 	cl.expect(call{tok: key, op: "POST /v1/audit/cosignatures", body: "not a note\n", ctype: "text/plain"}, 429, "rate-limited")
-	// The operator and the regulator are not limited.
-	for _, tok := range []string{"test-op", "test-regulator"} {
-		cl.expect(call{tok: tok, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
-		cl.expect(call{tok: tok, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
-		cl.expect(call{tok: tok, op: "GET /v1/audit/checkpoint"}, 200, "")
+	// The operator is not limited; the regulator has a bucket of its own,
+	// which the participant's use did not touch.
+	for range 3 {
+		cl.expect(call{tok: "test-op-0123456789abcdef-0123456789ab", op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
 	}
+	const reg = "test-regulator-0123456789abcdef-012345"
+	cl.expect(call{tok: reg, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 200, "")
+	cl.expect(call{tok: reg, op: "GET /v1/participants/{id}", args: []string{"wallet-a"}}, 429, "rate-limited")
 }
 
 // routingServer is a server with no core behind it, for tests of its

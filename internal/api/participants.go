@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/money"
@@ -22,7 +24,7 @@ func toWire(p participant.Participant) wire.Participant {
 	}
 	return wire.Participant{
 		ID: p.ID, Name: p.Name, Kind: string(p.Kind), Currencies: codes, CallbackURL: p.CallbackURL,
-		Acceptance: string(p.Acceptance), Status: string(p.Status), CreatedAt: p.CreatedAt,
+		Acceptance: string(p.Acceptance), Status: string(p.Status), ClientCertSHA256: p.ClientCertSHA256, CreatedAt: p.CreatedAt,
 	}
 }
 
@@ -50,7 +52,7 @@ func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ aut
 	}
 	p, creds, err := s.Participants.Create(r.Context(), participant.New{
 		ID: req.ID, Name: req.Name, Kind: participant.Kind(req.Kind), Currencies: curs,
-		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance),
+		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance), ClientCertSHA256: req.ClientCertSHA256,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -99,7 +101,7 @@ func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who au
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	u := participant.Update{CallbackURL: req.CallbackURL}
+	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256}
 	if req.Acceptance != nil {
 		a := participant.Acceptance(*req.Acceptance)
 		u.Acceptance = &a
@@ -125,6 +127,106 @@ func (s *Server) setStatus(st participant.Status) func(http.ResponseWriter, *htt
 		}
 		reply(w, http.StatusOK, toWire(p))
 	}
+}
+
+// graceDefault is how long a rotated credential keeps working when the
+// request does not say.
+const graceDefault = 24 * time.Hour
+
+// rotation reads a rotation's body (optional) and returns its grace
+// period.
+func rotation(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	if r.ContentLength == 0 {
+		return graceDefault, true
+	}
+	var req wire.Rotation
+	if !decode(w, r, bodyMax, &req) {
+		return 0, false
+	}
+	if req.GraceSeconds == nil {
+		return graceDefault, true
+	}
+	g := *req.GraceSeconds
+	if g < 0 || g > int64(participant.GraceMax/time.Second) {
+		writeProblem(w, probInvalid, "graceSeconds must be 0 to "+strconv.FormatInt(int64(participant.GraceMax/time.Second), 10))
+		return 0, false
+	}
+	return time.Duration(g) * time.Second, true
+}
+
+// rotateKey gives a participant a new API key: the operator, or the
+// participant itself (a leaked key is rotated with graceSeconds 0).
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	grace, ok := rotation(w, r)
+	if !ok {
+		return
+	}
+	key, until, err := s.Participants.RotateKey(r.Context(), p.ID, grace)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Info("API key rotated", "participant", p.ID, "by", who.Role.String(), "previous key expires", until)
+	reply(w, http.StatusCreated, wire.RotatedKey{APIKey: key, PreviousKeyExpiresAt: until})
+}
+
+// rotateCallbackSecret gives a participant a new callback secret; until
+// the previous one expires, callbacks carry a signature by each.
+func (s *Server) rotateCallbackSecret(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	grace, ok := rotation(w, r)
+	if !ok {
+		return
+	}
+	secret, until, err := s.Participants.RotateCallbackSecret(r.Context(), p.ID, grace)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Info("callback secret rotated", "participant", p.ID, "by", who.Role.String(), "previous secret expires", until)
+	reply(w, http.StatusCreated, wire.RotatedSecret{CallbackSecret: secret, PreviousSecretExpiresAt: until})
+}
+
+// closeParticipant closes a participant for good once its balances are
+// all zero, and removes its aliases.
+func (s *Server) closeParticipant(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	p, ok := s.subject(w, r, who)
+	if !ok {
+		return
+	}
+	p, err := s.Participants.Close(r.Context(), p.ID, func(ctx context.Context, p participant.Participant) error {
+		bs, err := s.Transfers.Balances(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			if b.Balance != 0 || b.Reserved != 0 {
+				return fmt.Errorf("%w: %s balance %s, reserved %s", participant.ErrBalanceNotZero, b.Currency,
+					b.Balance.Format(b.Currency), b.Reserved.Format(b.Currency))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// After the closure, so that no alias can be registered in between;
+	// closing again removes what a failure here left.
+	n, err := s.Directory.DeleteAll(r.Context(), p.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Warn("participant closed", "participant", p.ID, "aliases removed", n)
+	reply(w, http.StatusOK, toWire(p))
 }
 
 // parseAmount reads a decimal amount of currency code.

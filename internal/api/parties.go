@@ -91,6 +91,10 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who auth.
 		writeProblem(w, probInvalid, "parties must hold 1 to "+strconv.Itoa(partyBatchMax)+" entries")
 		return
 	}
+	if !s.spend(who, len(req.Parties)-1) {
+		refuseRate(w, "a batch of "+strconv.Itoa(len(req.Parties))+" parties costs as many requests of the rate limit")
+		return
+	}
 	out := wire.PartyBatchResult{Results: make([]wire.PartyResult, len(req.Parties))}
 	var valid []directory.Party
 	var at []int
@@ -161,13 +165,27 @@ func (s *Server) aliasOf(r *http.Request) (directory.Type, string, error) {
 	return t, v, err
 }
 
+// lookupParty answers a lookup. A participant's lookups are budgeted
+// by the lookup guard (beginLookup, endLookup); a malformed alias is
+// refused before, and costs only the request.
 func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	endUser, ok := endUserOf(w, r)
+	if !ok {
+		return
+	}
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	goOn, budgeted := s.beginLookup(w, &who, endUser)
+	if !goOn {
+		return
+	}
 	p, err := s.Directory.Route(r.Context(), t, v)
+	if budgeted {
+		s.endLookup(&who, endUser, err)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

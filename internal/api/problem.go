@@ -22,28 +22,32 @@ type kind struct {
 // gives the status (statusOf); the HTTP layer's own refusals (method,
 // media type, size, rate) are the API's alone.
 var (
-	probInvalid       = kind{400, "invalid-request", "The request is malformed or invalid"}
-	probUnauthorized  = kind{401, "unauthorized", "Missing or invalid credentials"}
-	probForbidden     = kind{403, "forbidden", "Not allowed for these credentials"}
-	probNotFound      = kind{404, "not-found", "No such resource"}
-	probUnknownParty  = kind{404, "unknown-party", "No such alias is registered"}
-	probUnknownPayee  = kind{422, "unknown-party", "The payee alias is not registered"}
-	probMethod        = kind{405, "method-not-allowed", "Method not allowed"}
-	probConflict      = kind{409, "duplicate-conflict", "Conflicts with an existing resource"}
-	probTooLarge      = kind{413, "payload-too-large", "The request body is too large"}
-	probMediaType     = kind{415, "unsupported-media-type", "The body must be application/json"}
-	probInsufficient  = kind{422, "insufficient-funds", "The payer's available balance does not cover amount and fee"}
-	probSuspended     = kind{422, "participant-suspended", "A participant of the transfer is suspended"}
-	probCurrency      = kind{422, "currency-not-enabled", "The currency is not enabled for a participant of the transfer"}
-	probSame          = kind{422, "same-participant", "Payer and payee are the same participant"}
-	probQuoteExpired  = kind{422, "quote-expired", "The quote has expired"}
-	probQuoteMismatch = kind{422, "quote-mismatch", "The quote does not match the transfer"}
-	probLimitPosition = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
-	probRateLimited   = kind{429, "rate-limited", "Too many requests"}
-	probWindowOpen    = kind{409, "window-open", "The settlement window is still open"}
-	probSettleAmount  = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
-	probInternal      = kind{500, "internal", "Internal error"}
-	probUnavailable   = kind{503, "unavailable", "The switch is not able to take requests now"}
+	probInvalid      = kind{400, "invalid-request", "The request is malformed or invalid"}
+	probUnauthorized = kind{401, "unauthorized", "Missing or invalid credentials"}
+	probForbidden    = kind{403, "forbidden", "Not allowed for these credentials"}
+	probNotFound     = kind{404, "not-found", "No such resource"}
+	probUnknownParty = kind{404, "unknown-party", "No such alias is registered"}
+	probUnknownPayee = kind{422, "unknown-party", "The payee alias is not registered"}
+	probMethod       = kind{405, "method-not-allowed", "Method not allowed"}
+	probConflict     = kind{409, "duplicate-conflict", "Conflicts with an existing resource"}
+	probTooLarge     = kind{413, "payload-too-large", "The request body is too large"}
+	probMediaType    = kind{415, "unsupported-media-type", "The body must be application/json"}
+	probInsufficient = kind{422, "insufficient-funds", "The payer's available balance does not cover amount and fee"}
+	probSuspended    = kind{422, "participant-suspended", "A participant of the transfer is suspended"}
+	// probSuspendedAccess refuses a suspended participant's own request.
+	probSuspendedAccess = kind{403, "participant-suspended", "The participant is suspended"}
+	probClosed          = kind{409, "participant-closed", "The participant is closed"}
+	probBalanceNotZero  = kind{409, "balance-not-zero", "The participant's balances are not all zero"}
+	probCurrency        = kind{422, "currency-not-enabled", "The currency is not enabled for a participant of the transfer"}
+	probSame            = kind{422, "same-participant", "Payer and payee are the same participant"}
+	probQuoteExpired    = kind{422, "quote-expired", "The quote has expired"}
+	probQuoteMismatch   = kind{422, "quote-mismatch", "The quote does not match the transfer"}
+	probLimitPosition   = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
+	probRateLimited     = kind{429, "rate-limited", "Too many requests"}
+	probWindowOpen      = kind{409, "window-open", "The settlement window is still open"}
+	probSettleAmount    = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
+	probInternal        = kind{500, "internal", "Internal error"}
+	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
 
 // statusName keys problem types by status and name.
@@ -57,7 +61,7 @@ var faultKinds = func() map[statusName]kind {
 	m := map[statusName]kind{}
 	for _, k := range []kind{probInvalid, probUnauthorized, probForbidden, probNotFound, probUnknownParty, probUnknownPayee,
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
-		probLimitPosition, probWindowOpen, probSettleAmount, probInternal, probUnavailable} {
+		probLimitPosition, probWindowOpen, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -124,6 +124,10 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who aut
 		writeProblem(w, probInvalid, "transfers must hold 1 to 1000 entries")
 		return
 	}
+	if !s.spend(who, len(batch.Transfers)-1) {
+		refuseRate(w, "a batch of "+strconv.Itoa(len(batch.Transfers))+" transfers costs as many requests of the rate limit")
+		return
+	}
 	// Refusals of the request's own checks and the payment flow's
 	// outcomes, in the request's order.
 	outs := make([]transfer.Outcome, len(batch.Transfers))

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -29,8 +30,10 @@ import (
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/store"
@@ -55,6 +58,9 @@ type App struct {
 	// AdminToken is the operator's token when this process knows it: it
 	// was given, or generated at this start.
 	AdminToken string
+	// Seal is the data key that seals secrets and end users' data at
+	// rest.
+	Seal *seal.Key
 
 	ledgerStore journal.Store
 	life        lifecycle
@@ -98,6 +104,14 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 // embedded engine and SQLite in the data directory, or PostgreSQL.
 func (a *App) openStorage(ctx context.Context) error {
 	cfg := &a.cfg
+	keyFile := cfg.DataKey
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "data.key")
+	}
+	var err error
+	if a.Seal, err = seal.Load(keyFile, cfg.DataKey == ""); err != nil {
+		return err
+	}
 	if cfg.Store == "" {
 		l, err := store.Open(cfg.DataDir, store.Options{})
 		if err != nil {
@@ -157,8 +171,21 @@ func (a *App) openLedger(ctx context.Context) error {
 		return err
 	}
 	start = time.Now()
-	if a.Audit, err = audit.Open(ctx, a.Journal, audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log}); err != nil {
+	a.Audit, err = audit.Open(ctx, a.Journal, audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log,
+		Reinit: cfg.AuditReinit, Submit: a.Journal.Submit})
+	if errors.Is(err, audit.ErrHistoryLost) || errors.Is(err, audit.ErrKeyChanged) {
+		return fmt.Errorf("%w; restore the audit directory (or use the key that signed it), or start with --audit-reinit to begin a new audit history, recorded in the log", err)
+	}
+	if err != nil {
 		return err
+	}
+	if r, ok := a.Audit.Reinitialised(); ok {
+		// Loud on purpose: a new audit history is what an attacker who
+		// rewrote the ledger would want, so everyone must see it.
+		cfg.Log.Error("AUDIT LOG RE-INITIALISED: a new audit history begins; verifiers must re-pin it", "reason", r.Reason,
+			"previous_origin", r.Previous, "origin", r.Origin, "tree_size", r.Size, "kept_aside", r.Archived)
+		fmt.Fprintf(cfg.Out, "AUDIT LOG RE-INITIALISED (%s): previous origin %q, new origin %q, %d ledger events before the mark; old history kept in %v\n",
+			r.Reason, r.Previous, r.Origin, r.Size, r.Archived)
 	}
 	wake := func([]*ledger.Committed) { a.Audit.Wake() }
 	a.durable.Store(&wake)
@@ -169,7 +196,8 @@ func (a *App) openLedger(ctx context.Context) error {
 // openRegistries loads the participants and the fee schedules.
 func (a *App) openRegistries(ctx context.Context) error {
 	var err error
-	if a.Participants, err = participant.Load(ctx, a.DB, a.Journal, a.cfg.Now); err != nil {
+	if a.Participants, err = participant.Load(ctx, a.DB, a.Journal, a.cfg.Now, participant.Options{Seal: a.Seal,
+		CheckCallbackURL: func(u string) error { return callback.CheckURL(u, a.cfg.Callback.AllowPrivate) }}); err != nil {
 		return err
 	}
 	a.Fees, err = quote.LoadFees(ctx, a.DB, a.cfg.Now)
@@ -209,7 +237,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
 	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
-		Confirmer: client, Now: cfg.Now,
+		Confirmer: client, Seal: a.Seal, Now: cfg.Now,
 	}); err != nil {
 		return err
 	}
@@ -260,6 +288,7 @@ func (a *App) buildAPI(context.Context) error {
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
+		OperatorAlerts: &lookups.Alerts{DB: a.DB},
 	})
 	return err
 }
@@ -301,10 +330,36 @@ func (a *App) listen() (net.Listener, error) {
 			ln.Close()
 			return nil, fmt.Errorf("TLS: %w", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if a.cfg.ClientCA != "" {
+			pool, err := caPool(a.cfg.ClientCA)
+			if err != nil {
+				ln.Close()
+				return nil, err
+			}
+			// Verified when given: the certificate is checked against the
+			// CA here, and the API requires it of the participants bound to
+			// one (clientCertSha256). The operator and participants not
+			// bound authenticate with their tokens alone.
+			tc.ClientAuth, tc.ClientCAs = tls.VerifyClientCertIfGiven, pool
+		}
+		ln = tls.NewListener(ln, tc)
 	}
 	a.listener = ln
 	return ln, nil
+}
+
+// caPool reads the PEM certificates in file.
+func caPool(file string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("client CA %s: no PEM certificate in it", file)
+	}
+	return pool, nil
 }
 
 // serveHTTP serves the API on ln until the lifecycle stops it: then it

@@ -103,12 +103,13 @@ func TestAuditProofsOverHTTP(t *testing.T) {
 			}
 			// docs/formats.md: version 1, kind post (3), purpose payment
 			// (1), amount at 88, meta length at 112, meta (the payment
-			// record: version 1, uvarint length, the transfer's id, …).
+			// record: version 2 with a data key, uvarint length, the
+			// transfer's id, …).
 			amount := int64(uint64(leaf[88])<<56 | uint64(leaf[89])<<48 | uint64(leaf[90])<<40 | uint64(leaf[91])<<32 |
 				uint64(leaf[92])<<24 | uint64(leaf[93])<<16 | uint64(leaf[94])<<8 | uint64(leaf[95]))
 			meta := leaf[114:]
 			if leaf[0] != 1 || leaf[1] != 3 || leaf[7] != 1 || amount != int64(i+1)*100+25 ||
-				meta[0] != 1 || int(meta[1]) != len(id) || string(meta[2:2+len(id)]) != id {
+				meta[0] != 2 || int(meta[1]) != len(id) || string(meta[2:2+len(id)]) != id {
 				t.Fatalf("leaf of %s: %x", id, leaf)
 			}
 			sizes, roots = append(sizes, size), append(roots, root)
@@ -140,7 +141,7 @@ func TestAuditProofsOverHTTP(t *testing.T) {
 // the operator reads, the audit log's leaves included, changes nothing,
 // and posts co-signatures.
 func TestRegulator(t *testing.T) {
-	const reg = "test-regulator-token"
+	const reg = "test-regulator-token-0123456789abcdef"
 	s := start(t, "", func(c *app.Config) { c.RegulatorToken = reg })
 	a, _ := s.participant("wallet-a", nil)
 	b, _ := s.participant("wallet-b", nil)

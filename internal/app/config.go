@@ -31,6 +31,10 @@ type Config struct {
 	Addr string
 	// TLSCert and TLSKey, when both set, make the API serve HTTPS.
 	TLSCert, TLSKey string
+	// ClientCA, with TLS, is a PEM file of the CAs whose client
+	// certificates the switch verifies; a participant bound to a
+	// certificate (clientCertSha256) must present it.
+	ClientCA string
 	// AdminToken is the operator's bearer token (HULIAN_ADMIN_TOKEN). If
 	// empty, the token is the one stored in DataDir, or a new one is
 	// generated, stored (as a hash) and printed once to Out.
@@ -43,6 +47,16 @@ type Config struct {
 	// (a note signer key); empty: audit.key in DataDir, generated at
 	// first start.
 	AuditKey string
+	// AuditReinit lets the switch start when its audit log lost its
+	// checkpoints while the ledger holds events, or its signing key
+	// changed: it records the re-initialisation as a leaf (a mark of
+	// purpose audit-reinit) and logs it loudly. Without it, such a start
+	// is refused.
+	AuditReinit bool
+	// DataKey is the file holding the data key that seals secrets and
+	// end users' data at rest (32 bytes, mode 0600); empty: data.key in
+	// DataDir, generated at first start.
+	DataKey string
 	// Region is the default region for national phone numbers, for the
 	// payment flow and the API alike ("CN").
 	Region string
@@ -50,6 +64,14 @@ type Config struct {
 	// second (the API's defaults).
 	RateLimit float64
 	RateBurst int
+	// LookupRate, LookupBurst, LookupMissCost, LookupUserRate and
+	// LookupMissAlert bound each participant's lookups of aliases, apart
+	// from its request rate (the API's defaults; see api.Config).
+	LookupRate      float64
+	LookupBurst     int
+	LookupMissCost  int
+	LookupUserRate  int
+	LookupMissAlert float64
 	// ConfirmTimeout bounds a confirm-mode payee's answer (the payment
 	// flow's default).
 	ConfirmTimeout time.Duration
@@ -74,6 +96,10 @@ type Config struct {
 	Now func() time.Time
 }
 
+// TokenMin is the fewest characters an operator or regulator token
+// given to the switch may have: a short token can be guessed.
+const TokenMin = 32
+
 // EnsureDefaults fills the fields left zero with their defaults.
 func (c *Config) EnsureDefaults() {
 	if c.DataDir == "" {
@@ -91,6 +117,8 @@ func (c *Config) EnsureDefaults() {
 	ac := c.apiConfig()
 	ac.EnsureDefaults()
 	c.RateLimit, c.RateBurst = ac.RateLimit, ac.RateBurst
+	c.LookupRate, c.LookupBurst, c.LookupMissCost, c.LookupUserRate, c.LookupMissAlert =
+		ac.LookupRate, ac.LookupBurst, ac.LookupMissCost, ac.LookupUserRate, ac.LookupMissAlert
 	c.Callback.EnsureDefaults()
 	if c.Log == nil {
 		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -111,6 +139,15 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	if c.ClientCA != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("client certificates (--client-ca) need TLS (--tls-cert and --tls-key)"))
+	}
+	for _, t := range []struct{ name, token string }{{"operator token (HULIAN_ADMIN_TOKEN)", c.AdminToken},
+		{"regulator token (HULIAN_REGULATOR_TOKEN)", c.RegulatorToken}} {
+		if t.token != "" && len(t.token) < TokenMin {
+			errs = append(errs, fmt.Errorf("the %s has %d characters: at least %d are needed, e.g. 32 random bytes in base64", t.name, len(t.token), TokenMin))
+		}
 	}
 	if c.RegulatorToken != "" && c.RegulatorToken == c.AdminToken {
 		errs = append(errs, errors.New("the regulator token must differ from the operator token"))
@@ -150,5 +187,7 @@ func (c *Config) transferConfig() transfer.Config {
 }
 
 func (c *Config) apiConfig() api.Config {
-	return api.Config{Region: c.Region, RateLimit: c.RateLimit, RateBurst: c.RateBurst}
+	return api.Config{Region: c.Region, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
+		LookupRate: c.LookupRate, LookupBurst: c.LookupBurst, LookupMissCost: c.LookupMissCost,
+		LookupUserRate: c.LookupUserRate, LookupMissAlert: c.LookupMissAlert}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/hulian/hulian/internal/wire"
 )
 
-const opToken = "test-operator-token"
+const opToken = "test-operator-token-0123456789abcdef"
 
 // engines are the storage configurations the end-to-end tests run on.
 var engines = []struct {

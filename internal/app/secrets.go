@@ -61,9 +61,17 @@ func (a *App) adminToken() ([sha256.Size]byte, error) {
 	}
 	a.AdminToken = "op." + base64.RawURLEncoding.EncodeToString(raw[:])
 	hash = sha256.Sum256([]byte(a.AdminToken))
+	// The token goes to a file only its owner may read, not to the
+	// terminal, whose output ends up in logs and scrollback. The token
+	// file first: a crash in between leaves a token and no hash, and the
+	// next start makes a new pair.
+	tokenPath := filepath.Join(a.cfg.DataDir, "operator-token")
+	if err := atomicfile.Write(tokenPath, []byte(a.AdminToken+"\n"), 0o600); err != nil {
+		return hash, err
+	}
 	if err := atomicfile.Write(path, []byte(hex.EncodeToString(hash[:])+"\n"), 0o600); err != nil {
 		return hash, err
 	}
-	fmt.Fprintf(a.cfg.Out, "Operator token (shown once; only its hash is kept in %s):\n  %s\n", path, a.AdminToken)
+	fmt.Fprintf(a.cfg.Out, "Operator token generated: it is in %s (mode 0600; only its hash is kept in %s).\n", tokenPath, path)
 	return hash, nil
 }

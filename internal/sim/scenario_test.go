@@ -13,7 +13,7 @@ import (
 func startSwitch(t *testing.T) *app.App {
 	t.Helper()
 	ctx := context.Background()
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token"}
+	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token-0123456789abcdef-012345"}
 	cfg.Callback.AllowPrivate = true // the simulated wallets listen on loopback
 	a, err := app.Open(ctx, cfg)
 	if err != nil {

@@ -3,7 +3,9 @@ package wire
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -118,11 +120,15 @@ func AppendPartyLookup(b []byte, p *PartyLookup) ([]byte, error) {
 }
 
 // appendString appends s as a JSON string as json.Marshal writes it
-// (escaping only what RFC 8785 requires), keeping the first error: a
-// string that is not valid UTF-8 is one json.Marshal refuses too.
+// (escaping only what RFC 8785 requires), keeping the first error.
+// Invalid UTF-8, which no stored text should hold but an old record
+// might, is replaced by U+FFFD rather than failing the answer.
 func appendString(b []byte, s string, err error) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			if !utf8.ValidString(s) {
+				s = strings.ToValidUTF8(s, "\uFFFD")
+			}
 			b, qerr := jsontext.AppendQuote(b, s)
 			if err == nil {
 				err = qerr

@@ -6,8 +6,10 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/hulian/hulian/internal/money"
 )
@@ -76,12 +78,11 @@ func TestAppendMatchesMarshal(t *testing.T) {
 	}
 }
 
-// What json.Marshal refuses, the encoders refuse: invalid UTF-8 and
-// times RFC 3339 cannot write.
+// What RFC 3339 cannot write, the encoders refuse as json.Marshal does.
+// Invalid UTF-8 they replace by U+FFFD, as json.Marshal does with
+// AllowInvalidUTF8, so that no stored text can make an answer fail.
 func TestAppendRefuses(t *testing.T) {
 	bad := []TransferOut{
-		{ID: "a\xffb", CreatedAt: time.Unix(0, 0)},
-		{ID: "ok", Note: "\xc3", CreatedAt: time.Unix(0, 0)},
 		{ID: "ok", CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{ID: "ok", CreatedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
@@ -93,8 +94,22 @@ func TestAppendRefuses(t *testing.T) {
 			t.Errorf("AppendTransfer(%+v) = %s, no error", tr, b)
 		}
 	}
-	if b, err := AppendPartyLookup(nil, &PartyLookup{DisplayName: "\xff"}); err == nil {
-		t.Errorf("AppendPartyLookup with invalid UTF-8 = %s, no error", b)
+	mangled := []TransferOut{
+		{ID: "a\xffb", CreatedAt: time.Unix(0, 0).UTC()},
+		{ID: "ok", Note: "\xc3", Reason: "rejected: 不\xe5", CreatedAt: time.Unix(0, 0).UTC()},
+	}
+	for _, tr := range mangled {
+		want, err := json.Marshal(tr.Transfer(), jsontext.AllowInvalidUTF8(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendTransfer(nil, &tr)
+		if err != nil || string(got) != string(want) || !utf8.Valid(got) {
+			t.Errorf("AppendTransfer(%+v) = %s, %v; want %s", tr, got, err, want)
+		}
+	}
+	if b, err := AppendPartyLookup(nil, &PartyLookup{DisplayName: "\xff"}); err != nil || !utf8.Valid(b) {
+		t.Errorf("AppendPartyLookup with invalid UTF-8 = %s, %v", b, err)
 	}
 }
 

@@ -14,14 +14,17 @@ import (
 
 // Participant is a participant as the API shows it.
 type Participant struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Kind        string    `json:"kind"`
-	Currencies  []string  `json:"currencies"`
-	CallbackURL string    `json:"callbackUrl,omitempty"`
-	Acceptance  string    `json:"acceptance"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Currencies  []string `json:"currencies"`
+	CallbackURL string   `json:"callbackUrl,omitempty"`
+	Acceptance  string   `json:"acceptance"`
+	Status      string   `json:"status"`
+	// ClientCertSHA256 is the client certificate the participant is
+	// bound to (hex SHA-256 of its DER form), if any.
+	ClientCertSHA256 string    `json:"clientCertSha256,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
 	// APIKey and CallbackSecret are only in the answer to the creation.
 	APIKey         string `json:"apiKey,omitempty"`
 	CallbackSecret string `json:"callbackSecret,omitempty"`
@@ -35,12 +38,35 @@ type NewParticipant struct {
 	Currencies  []string `json:"currencies"`
 	CallbackURL string   `json:"callbackUrl,omitempty"`
 	Acceptance  string   `json:"acceptance,omitempty"`
+	// ClientCertSHA256, if set, binds the participant to a client
+	// certificate (hex SHA-256 of its DER form).
+	ClientCertSHA256 string `json:"clientCertSha256,omitempty"`
 }
 
 // ParticipantPatch is the body of PATCH /v1/participants/{id}.
 type ParticipantPatch struct {
-	CallbackURL *string `json:"callbackUrl,omitempty"`
-	Acceptance  *string `json:"acceptance,omitempty"`
+	CallbackURL      *string `json:"callbackUrl,omitempty"`
+	Acceptance       *string `json:"acceptance,omitempty"`
+	ClientCertSHA256 *string `json:"clientCertSha256,omitempty"`
+}
+
+// Rotation is the body of POST /v1/participants/{id}/keys and
+// /callback-secrets: how many seconds the previous credential keeps
+// working (default 86400; 0: it stops at once).
+type Rotation struct {
+	GraceSeconds *int64 `json:"graceSeconds,omitempty"`
+}
+
+// RotatedKey is the answer to POST /v1/participants/{id}/keys.
+type RotatedKey struct {
+	APIKey               string    `json:"apiKey"`
+	PreviousKeyExpiresAt time.Time `json:"previousKeyExpiresAt"`
+}
+
+// RotatedSecret is the answer to POST /v1/participants/{id}/callback-secrets.
+type RotatedSecret struct {
+	CallbackSecret          string    `json:"callbackSecret"`
+	PreviousSecretExpiresAt time.Time `json:"previousSecretExpiresAt"`
 }
 
 // Participants is a list of participants.
@@ -364,6 +390,7 @@ type Callback struct {
 	Transfer  *Transfer       `json:"transfer,omitempty"`
 	Transfers []Transfer      `json:"transfers,omitempty"`
 	Alert     *LiquidityAlert `json:"alert,omitempty"`
+	Claim     *Claim          `json:"claim,omitempty"`
 }
 
 // Decision is a confirm-mode payee's answer to EventTransferConfirm.
@@ -420,4 +447,88 @@ type Witness struct {
 type Cosigned struct {
 	TreeSize int64 `json:"treeSize"`
 	Added    int   `json:"added"`
+}
+
+// EndUserHeader optionally names, on a lookup, the participant's end
+// user it looks up for (an opaque id, 1 to 128 printable ASCII
+// characters): each end user has a budget of lookups that find nothing.
+const EndUserHeader = "Hulian-End-User"
+
+// OperatorAlert is an alert for the operator and the regulator. Kind
+// "lookup-scraping": the participant's lookups missed so often that they
+// look like a scan of the directory; Detail says how often.
+type OperatorAlert struct {
+	ID          string              `json:"id"`
+	Kind        string              `json:"kind"`
+	Participant string              `json:"participant"`
+	RaisedAt    time.Time           `json:"raisedAt"`
+	Detail      OperatorAlertDetail `json:"detail"`
+}
+
+// OperatorAlertDetail is what a lookup-scraping alert measured: of the
+// last Lookups lookups of the participant, Found found an alias and
+// NotFound did not (Ratio = NotFound / Lookups).
+type OperatorAlertDetail struct {
+	Lookups  int64   `json:"lookups"`
+	Found    int64   `json:"found"`
+	NotFound int64   `json:"notFound"`
+	Ratio    float64 `json:"ratio"`
+}
+
+// OperatorAlerts is the answer of GET /v1/operator-alerts, newest first;
+// Next, when present, is the value of before for the next page.
+type OperatorAlerts struct {
+	Alerts []OperatorAlert `json:"alerts"`
+	Next   string          `json:"next,omitempty"`
+}
+
+// LookupStat is a participant's lookups since the switch started.
+type LookupStat struct {
+	Participant string `json:"participant"`
+	Found       int64  `json:"found"`
+	NotFound    int64  `json:"notFound"`
+}
+
+// LookupStats is the answer of GET /v1/directory/lookup-stats.
+type LookupStats struct {
+	Participants []LookupStat `json:"participants"`
+}
+
+// EventPartyClaim tells an alias's owner that another participant claims
+// it (portability): answer POST /v1/claims/{id}/confirm or /cancel before
+// expiresAt, or the alias moves when it passes. At least once.
+const EventPartyClaim = "party.claim"
+
+// NewClaim is the body of POST /v1/parties/{type}/{value}/claims: the
+// claimant's name and account for the end user, as in NewParty. Currency
+// is optional: the alias's current currency.
+type NewClaim struct {
+	Account  string `json:"account"`
+	Name     string `json:"name"`
+	Currency string `json:"currency,omitempty"`
+}
+
+// Claim is a portability claim: the alias, who claims it (claimant) from
+// whom (owner), its status (pending, confirmed, cancelled, expired,
+// failed) and deadline. Moved tells that the alias moved to the
+// claimant; Reason, for a failed claim, the problem type's name of why
+// it could not move.
+type Claim struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Value     string    `json:"value"`
+	Claimant  string    `json:"claimant"`
+	Owner     string    `json:"owner"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Moved     bool      `json:"moved,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	EndedAt   time.Time `json:"endedAt,omitzero"`
+}
+
+// PartyRemoval is the body of DELETE /v1/parties/{type}/{value} from the
+// operator: why the alias is removed (1 to 200 characters).
+type PartyRemoval struct {
+	Reason string `json:"reason"`
 }
