@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
-	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/loadgen"
 )
 
@@ -137,7 +136,7 @@ func startSwitch(ctx context.Context, cfg *loadgen.Config, store string, rateLim
 	// the default burst (5000).
 	burst := int(min(rateLimit, 1e9))
 	a, err := app.Open(ctx, app.Config{DataDir: dir, Store: store, Addr: "127.0.0.1:0", AdminToken: token,
-		RateLimit: rateLimit, RateBurst: burst, Callback: callback.Config{AllowPrivate: true}}) // the fleet listens on loopback
+		RateLimit: rateLimit, RateBurst: burst})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -13,7 +13,6 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
-	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/loadgen"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -132,7 +131,7 @@ func TestBenchFleet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-token-0123456789abcdef-0123456789",
-		RateLimit: 1e9, RateBurst: 1e9, Callback: callback.Config{AllowPrivate: true}}) // the fleet listens on loopback
+		RateLimit: 1e9, RateBurst: 1e9})
 	if err != nil {
 		t.Fatal(err)
 	}
