@@ -81,6 +81,35 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who auth.Pri
 	})
 }
 
+// accountMACKey is the answer of GET /v1/audit/account-mac-key.
+type accountMACKey struct {
+	// Key is the key of the payee account MACs in payment records
+	// version 2 and their audit leaves, standard base64.
+	Key string `json:"key"`
+	// Algorithm is how the MAC is made with it: "HMAC-SHA256" over the
+	// account reference's bytes.
+	Algorithm string `json:"algorithm"`
+}
+
+// auditAccountMACKey serves the key that MACs payees' account references
+// in the audit leaves: a payee checks with it that a leaf names its own
+// account, and the operator and regulator what a leaf names. It is a
+// subkey of the data key that says nothing of the keys that seal.
+func (s *Server) auditAccountMACKey(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	if !s.auditOn(w) {
+		return
+	}
+	var key []byte
+	if s.Transfers != nil {
+		key = s.Transfers.AccountMACKey()
+	}
+	if key == nil {
+		writeProblem(w, probUnavailable, "the switch has no data key: its payment records hold no account MACs")
+		return
+	}
+	reply(w, http.StatusOK, accountMACKey{Key: base64.StdEncoding.EncodeToString(key), Algorithm: "HMAC-SHA256"})
+}
+
 // int64Param reads a required non-negative integer query parameter.
 func int64Param(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	v, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
