@@ -217,7 +217,9 @@ func CheckEndUser(id string) error {
 // Begin asks whether participant may look up an alias now, for endUser
 // (empty: none named). If not, it returns how long to wait: the end
 // user's bucket is checked first, then the participant's, and a refused
-// lookup costs nothing. A lookup begun must be ended by Done.
+// lookup costs nothing. A lookup made is ended by Done once its answer
+// is known; one that failed (neither found nor not found) is not, and
+// cost its one token.
 func (g *Guard) Begin(participant, endUser string) (ok bool, retryAfter time.Duration) {
 	now := g.now()
 	if endUser != "" {
