@@ -133,10 +133,11 @@ func startSwitch(ctx context.Context, cfg *loadgen.Config, store string, rateLim
 		return nil, err
 	}
 	// The burst matches the rate so that a high limit is not undone by
-	// the default burst (5000).
+	// the default burst (5000). Lookups have a budget of their own, as
+	// high (a lookup that finds nothing costs 20 tokens).
 	burst := int(min(rateLimit, 1e9))
 	a, err := app.Open(ctx, app.Config{DataDir: dir, Store: store, Addr: "127.0.0.1:0", AdminToken: token,
-		RateLimit: rateLimit, RateBurst: burst})
+		RateLimit: rateLimit, RateBurst: burst, LookupRate: rateLimit, LookupBurst: max(burst, 20)})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
