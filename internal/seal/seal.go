@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/hulian/hulian/internal/atomicfile"
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // KeySize is the data key's length in bytes.
@@ -34,7 +35,7 @@ const prefix = "enc1:"
 
 // ErrOpen means a sealed value is damaged, was sealed with another key
 // or under another context.
-var ErrOpen = errors.New("seal: cannot open sealed value")
+var ErrOpen = fault.New(fault.Internal, "", "seal: cannot open sealed value")
 
 // Key seals and indexes with one data key. It is safe for concurrent use.
 type Key struct {

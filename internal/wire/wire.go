@@ -399,9 +399,10 @@ type Decision struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
-// SignatureHeader carries a callback's signature:
-// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the
-// participant's callback secret>".
+// SignatureHeader carries a callback's signatures:
+// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under a callback
+// secret>", with one v1= per secret valid at t (two during a rotation's
+// grace period). A confirm-mode payee signs its answer the same way.
 const SignatureHeader = "Hulian-Signature"
 
 // AuditProof is the answer of GET /v1/audit/transfers/{id}/proof: the
