@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/hulian/hulian/internal/atomicfile"
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -39,8 +40,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	target := fs.String("switch", "", "online: the switch's URL; checks the proofs of the --token participant's transfers")
 	token := fs.String("token", os.Getenv("HULIAN_TOKEN"), "online: the participant's API key (default $HULIAN_TOKEN)")
 	switchKey := fs.String("switch-key", "", "online: the switch's verifier key or a file holding it; default: fetched from the switch")
+	state := fs.String("state", "", "online: a file keeping the last checkpoint accepted and the switch's key; fails on a rollback, a fork or a changed key (--token may then be the operator's or regulator's)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hulian verify --data DIR [--store postgres://…] [--key VERIFIER]\n       hulian verify --switch URL --token KEY [--switch-key VERIFIER]")
+		fmt.Fprintln(stderr, "usage: hulian verify --data DIR [--store postgres://…] [--key VERIFIER]\n       hulian verify --switch URL --token KEY [--switch-key VERIFIER] [--state FILE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +50,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("verify: unexpected arguments %v", fs.Args())
+	}
+	if *target != "" && *state != "" {
+		return verifyWithState(ctx, *target, *token, *switchKey, *state, stdout)
 	}
 	if *target != "" {
 		return verifyOnline(ctx, *target, *token, *switchKey, stdout)
@@ -327,4 +332,141 @@ func consistent(ctx context.Context, c *auditClient, newest *audit.Checkpoint, c
 	}
 	*newest = cur
 	return nil
+}
+
+// stateHeader is the first line of a --state file, which then holds the
+// switch's verifier key on the second line and the last checkpoint
+// accepted (its signed note, as the switch served it) after it.
+const stateHeader = "hulian verify state v1"
+
+// verifyState is what a --state file keeps.
+type verifyState struct {
+	vkey string // the switch's verifier key, pinned at the first run
+	note []byte // the last checkpoint accepted
+}
+
+// readState reads a --state file; a file that does not exist is the
+// first run (ok false).
+func readState(path string) (st verifyState, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	head, rest, ok1 := strings.Cut(string(b), "\n")
+	vkey, note, ok2 := strings.Cut(rest, "\n")
+	if !ok1 || !ok2 || head != stateHeader || vkey == "" || note == "" {
+		return st, false, fmt.Errorf("%s is not a verify state file (%q)", path, stateHeader)
+	}
+	return verifyState{vkey: vkey, note: []byte(note)}, true, nil
+}
+
+func (st verifyState) encode() []byte {
+	return []byte(stateHeader + "\n" + st.vkey + "\n" + string(st.note))
+}
+
+// verifyWithState checks that the switch's newest checkpoint extends the
+// one accepted at the last run, kept in the file path: signed by the
+// same key, not smaller (a rollback), not another tree of the same size
+// and provably a prefix of it (a fork otherwise). On success it keeps
+// the new checkpoint. Then, for a participant's token, it checks the
+// participant's transfers' proofs as without --state.
+func verifyWithState(ctx context.Context, base, token, switchKey, path string, out io.Writer) error {
+	if token == "" {
+		return errors.New("verify: --switch needs --token (the operator's, the regulator's or a participant's)")
+	}
+	c := newAuditClient(base, token)
+	old, have, err := readState(path)
+	if err != nil {
+		return fmt.Errorf("verify: --state: %w", err)
+	}
+	given, err := keyArg(switchKey)
+	if err != nil {
+		return fmt.Errorf("verify: --switch-key: %w", err)
+	}
+	served, err := c.do(ctx, "GET", "/v1/audit/verifier", "", nil)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	vkey := strings.TrimSpace(string(served))
+	fail := func(format string, a ...any) error {
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintln(out, "FAIL: "+msg)
+		return fmt.Errorf("%w: %s", errVerify, msg)
+	}
+	switch {
+	case have && old.vkey != vkey:
+		return fail("the switch's key changed: %s serves %s, %s holds %s accepted before (a new audit history: check it out of band, then remove the state file)", base, vkey, path, old.vkey)
+	case given != "" && given != vkey:
+		return fail("the switch serves the verifier key %s, not the one given with --switch-key, %s", vkey, given)
+	case !have && given == "":
+		fmt.Fprintf(out, "note: first run: pinning the verifier key the switch serves, %s; pass the one published out of band with --switch-key\n", vkey)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("verify: switch key: %w", err)
+	}
+	msg, err := c.do(ctx, "GET", "/v1/audit/checkpoint", "", nil)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	cur, err := openCheckpoint(msg, v)
+	if err != nil {
+		return fail("the switch's newest checkpoint: %v", err)
+	}
+	if have {
+		prev, err := openCheckpoint(old.note, v)
+		if err != nil {
+			return fail("the checkpoint in %s: %v", path, err)
+		}
+		switch {
+		case cur.Size < prev.Size:
+			return fail("ROLLBACK: the switch's newest checkpoint has tree size %d, smaller than the %d accepted before: the log was rolled back", cur.Size, prev.Size)
+		case cur.Size == prev.Size && cur.Root != prev.Root:
+			return fail("FORK: the switch's newest checkpoint of tree size %d has root %s, the one accepted before %s: two different logs", cur.Size, cur.Root, prev.Root)
+		case cur.Size > prev.Size && prev.Size > 0:
+			var p wire.AuditConsistency
+			if err := c.getJSON(ctx, fmt.Sprintf("/v1/audit/consistency?from=%d&to=%d", prev.Size, cur.Size), &p); err != nil {
+				return fail("FORK?: no consistency proof from tree size %d to %d: %v", prev.Size, cur.Size, err)
+			}
+			proof, err := decodeHashes(p.Proof)
+			if err != nil {
+				return fail("consistency proof: %v", err)
+			}
+			if err := tlog.CheckTree(proof, cur.Size, cur.Root, prev.Size, prev.Root); err != nil {
+				return fail("FORK: the tree of size %d is not an extension of the one of size %d accepted before: %v", cur.Size, prev.Size, err)
+			}
+		}
+		fmt.Fprintf(out, "checkpoint: tree size %d, root %s, extends the tree of size %d accepted before\n", cur.Size, cur.Root, prev.Size)
+	} else {
+		fmt.Fprintf(out, "checkpoint: tree size %d, root %s, accepted (first run)\n", cur.Size, cur.Root)
+	}
+	if err := atomicfile.Write(path, verifyState{vkey: vkey, note: msg}.encode(), 0o600); err != nil {
+		return fmt.Errorf("verify: --state: %w", err)
+	}
+	// A participant's token also checks its transfers' proofs.
+	if _, err := c.do(ctx, "GET", "/v1/hub/accounts", "", nil); err != nil && strings.Contains(err.Error(), " 403 ") {
+		return verifyOnline(ctx, base, token, vkey, out)
+	}
+	fmt.Fprintln(out, "OK")
+	return nil
+}
+
+// openCheckpoint verifies a checkpoint note with the switch's key and
+// parses it; its origin must be the key's name.
+func openCheckpoint(msg []byte, v note.Verifier) (audit.Checkpoint, error) {
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		return audit.Checkpoint{}, fmt.Errorf("not signed by %s: %w", v.Name(), err)
+	}
+	cp, err := audit.ParseCheckpoint(n.Text)
+	if err != nil {
+		return audit.Checkpoint{}, err
+	}
+	if cp.Origin != v.Name() {
+		return audit.Checkpoint{}, fmt.Errorf("origin %q, not %q", cp.Origin, v.Name())
+	}
+	return cp, nil
 }
