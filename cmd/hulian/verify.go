@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -207,7 +208,8 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 		return fmt.Errorf("verify: switch key: %w", err)
 	}
 	var newest audit.Checkpoint
-	checked, bad := 0, 0
+	var macKey []byte
+	checked, bad, macs := 0, 0, 0
 	fail := func(format string, a ...any) {
 		bad++
 		fmt.Fprintf(out, "FAIL: "+format+"\n", a...)
@@ -248,9 +250,25 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 				fail("transfer %q: leaf %d is not in the signed tree of size %d: %v", t.ID, p.Index, p.TreeSize, err)
 				continue
 			}
-			if err := checkLeaf(leaf, t); err != nil {
+			r, err := checkLeaf(leaf, t)
+			if err != nil {
 				fail("transfer %q: leaf %d: %v", t.ID, p.Index, err)
 				continue
+			}
+			// The payee (and the operator) see the account: the leaf's
+			// MAC must be of it.
+			if r.Version == 2 && t.Payee.Account != "" {
+				if macKey == nil {
+					if macKey, err = accountMACKey(ctx, c); err != nil {
+						fail("transfer %q: %v", t.ID, err)
+						continue
+					}
+				}
+				if !hmac.Equal(audit.AccountMAC(macKey, t.Payee.Account), r.PayeeAccountMAC) {
+					fail("transfer %q: leaf %d: the account MAC is not of the payee account %q", t.ID, p.Index, t.Payee.Account)
+					continue
+				}
+				macs++
 			}
 			// Every checkpoint seen must extend the newest one before.
 			if err := consistent(ctx, c, &newest, cp); err != nil {
@@ -265,6 +283,9 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 		since = page.Next
 	}
 	fmt.Fprintf(out, "transfers: %d checked: each leaf is the transfer (id and amount) and is in a tree signed by %s\n", checked, v.Name())
+	if macs > 0 {
+		fmt.Fprintf(out, "accounts: %d leaves hold the MAC of the payee account the switch shows\n", macs)
+	}
 	fmt.Fprintf(out, "checkpoints: all consistent with the newest seen, tree size %d, root %s\n", newest.Size, newest.Root)
 	if bad > 0 {
 		return fmt.Errorf("%w: %d discrepancies", errVerify, bad)
@@ -274,34 +295,54 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 }
 
 // checkLeaf decodes a leaf (docs/formats.md: ledger event v1, payment
-// record v1) and checks that it is the transfer's first event.
-func checkLeaf(leaf []byte, t wire.Transfer) error {
+// record v1 or v2, leaf v1 or v2) and checks that it is the transfer's
+// first event. It returns the leaf's payment record.
+func checkLeaf(leaf []byte, t wire.Transfer) (audit.PaymentRecord, error) {
+	var r audit.PaymentRecord
 	e, n, err := ledger.DecodeEvent(leaf)
 	if err != nil || n != len(leaf) {
-		return fmt.Errorf("not one ledger event (%v)", err)
+		return r, fmt.Errorf("not one ledger event (%v)", err)
 	}
 	if !audit.IsPayment(&e) {
-		return fmt.Errorf("a %s event, not a payment", e.Kind)
+		return r, fmt.Errorf("a %s event, not a payment", e.Kind)
 	}
-	r, err := audit.DecodePaymentRecord(e.Meta)
-	if err != nil {
-		return err
+	if r, err = audit.DecodePaymentRecord(e.Meta); err != nil {
+		return r, err
 	}
 	if r.ID != t.ID {
-		return fmt.Errorf("names transfer %q", r.ID)
+		return r, fmt.Errorf("names transfer %q", r.ID)
+	}
+	if r.PayeeAccountSealed != "" {
+		return r, errors.New("a version 2 leaf holds the sealed account it must leave out")
 	}
 	cur, err := money.ParseCurrency(t.Currency)
 	if err != nil {
-		return err
+		return r, err
 	}
 	amt, err := money.Parse(t.Amount, cur)
 	if err != nil {
-		return err
+		return r, err
 	}
 	if e.Currency != cur || e.Amount != amt {
-		return fmt.Errorf("records %s %s, the switch shows %s %s", e.Currency, e.Amount.Format(e.Currency), t.Currency, t.Amount)
+		return r, fmt.Errorf("records %s %s, the switch shows %s %s", e.Currency, e.Amount.Format(e.Currency), t.Currency, t.Amount)
 	}
-	return nil
+	return r, nil
+}
+
+// accountMACKey fetches the key of the payee account MACs in leaves.
+func accountMACKey(ctx context.Context, c *auditClient) ([]byte, error) {
+	var k struct {
+		Key       string `json:"key"`
+		Algorithm string `json:"algorithm"`
+	}
+	if err := c.getJSON(ctx, "/v1/audit/account-mac-key", &k); err != nil {
+		return nil, err
+	}
+	key, err := base64.StdEncoding.DecodeString(k.Key)
+	if err != nil || k.Algorithm != "HMAC-SHA256" {
+		return nil, fmt.Errorf("account MAC key: %q, %q", k.Key, k.Algorithm)
+	}
+	return key, nil
 }
 
 // consistent checks that cp and *newest are one log, and keeps the

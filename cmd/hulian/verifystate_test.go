@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -25,6 +27,7 @@ type doctor struct {
 	mu         sync.Mutex
 	checkpoint []byte
 	verifier   []byte
+	from, to   string // replaced in the switch's answers
 	srv        *httptest.Server
 }
 
@@ -35,6 +38,22 @@ func newDoctor(t *testing.T, target string) *doctor {
 	}
 	d := &doctor{}
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		d.mu.Lock()
+		from, to := d.from, d.to
+		d.mu.Unlock()
+		if from == "" {
+			return nil
+		}
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		b = bytes.ReplaceAll(b, []byte(from), []byte(to))
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		r.Header.Del("Content-Length")
+		return nil
+	}
 	d.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
 		cp, vk := d.checkpoint, d.verifier
@@ -153,6 +172,32 @@ func TestVerifyState(t *testing.T) {
 	if err == nil || !strings.Contains(out, "FORK") {
 		t.Fatalf("a second switch with the same key and other events: %v\n%s", err, out)
 	}
+
+	// Without --state, a payee checks its transfers' proofs and that
+	// each leaf holds the MAC of the account it sees.
+	var c wire.Participant
+	s.call("POST", "/v1/participants", auditOpToken, wire.NewParticipant{ID: "wallet-c", Name: "C", Kind: "wallet", Currencies: []string{"CNY"}}, &c)
+	s.call("POST", "/v1/parties", c.APIKey, wire.NewParty{Type: "MSISDN", Value: "+8613800000003", Name: "Cy", Account: "c-account-3", Currency: "CNY"}, nil)
+	for _, id := range []string{"to-c-1", "to-c-2"} {
+		s.call("POST", "/v1/transfers", keyA, wire.NewTransfer{ID: id, Payee: wire.PayeeRef{Type: "MSISDN", Value: "+8613800000003"}, Amount: "2.00", Currency: "CNY"}, nil)
+	}
+	out, err = runVerify(t, "--switch", s.app.URL(), "--token", c.APIKey)
+	if err != nil || !strings.Contains(out, "transfers: 2 checked") || !strings.Contains(out, "accounts: 2 leaves hold the MAC") {
+		t.Fatalf("verify as the payee: %v\n%s", err, out)
+	}
+
+	// A switch that shows the payee another account than its leaf's MAC
+	// is caught.
+	d.mu.Lock()
+	d.from, d.to = "c-account-3", "c-account-4"
+	d.mu.Unlock()
+	out, err = runVerify(t, "--switch", d.srv.URL, "--token", c.APIKey)
+	if err == nil || !strings.Contains(out, "the account MAC is not of the payee account") {
+		t.Fatalf("verify of another account: %v\n%s", err, out)
+	}
+	d.mu.Lock()
+	d.from, d.to = "", ""
+	d.mu.Unlock()
 
 	// The real switch is still accepted.
 	if out, err := run(auditOpToken); err != nil {
