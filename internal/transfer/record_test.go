@@ -144,6 +144,7 @@ func TestDigestCoversTheRequest(t *testing.T) {
 
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{ID: "a", Payer: "b", Fee: 3}).encode())
+	f.Add((&record{version: recordV2, ID: "a", PayeeAccountMAC: strings.Repeat("m", macSize), PayeeAccountSealed: "enc1:x", Fee: 3}).encode())
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := decodeRecord(s)
