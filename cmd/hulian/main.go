@@ -120,6 +120,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.LookupUserRate, "lookup-user-rate", def.LookupUserRate, "lookups that find nothing per minute per end user named in Hulian-End-User")
 	fs.Float64Var(&cfg.LookupMissAlert, "lookup-miss-alert", def.LookupMissAlert, "not-found ratio of a participant's lookups that raises an operator alert")
 	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", def.ConfirmTimeout, "how long a confirm-mode payee may take to answer")
+	fs.IntVar(&cfg.MaxAliasesPerAccount, "max-aliases-per-account", def.MaxAliasesPerAccount, "aliases one participant may register for one account of its end users")
+	fs.DurationVar(&cfg.ClaimTimeout, "claim-timeout", def.ClaimTimeout, "how long an alias's owner has to answer a portability claim before the alias moves")
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")
 	// A running switch settles daily unless told not to; the library's
 	// zero value, for tests and tools, schedules nothing.

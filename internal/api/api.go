@@ -35,6 +35,7 @@ import (
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
@@ -48,6 +49,7 @@ type Directory interface {
 	Route(ctx context.Context, t directory.Type, value string) (directory.Route, error)
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
 	DeleteAll(ctx context.Context, owner string) (int, error)
+	Remove(ctx context.Context, t directory.Type, value, reason string, now time.Time) (directory.Removal, error)
 	List(ctx context.Context, owner, after string, limit int) ([]directory.Party, error)
 }
 
@@ -117,6 +119,9 @@ type Deps struct {
 	// OperatorAlerts records the alerts of the lookup guard, for GET
 	// /v1/operator-alerts; without it they are only logged.
 	OperatorAlerts *lookups.Alerts
+	// Claims files and answers portability claims; without it their
+	// routes answer 503.
+	Claims *portability.Service
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -230,7 +235,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/parties/{type}/{value}", anyone, s.lookupParty},
 		{"GET", "/v1/directory/lookup-stats", operator, s.lookupStats},
 		{"GET", "/v1/operator-alerts", operator, s.operatorAlerts},
-		{"DELETE", "/v1/parties/{type}/{value}", participantOn, s.deleteParty},
+		{"DELETE", "/v1/parties/{type}/{value}", anyone, s.deleteParty},
+		{"POST", "/v1/parties/{type}/{value}/claims", participantOn, s.createClaim},
+		{"GET", "/v1/claims/{id}", anyone, s.getClaim},
+		{"POST", "/v1/claims/{id}/confirm", participantOn, s.answerClaim(true)},
+		{"POST", "/v1/claims/{id}/cancel", participantOn, s.answerClaim(false)},
 
 		{"POST", "/v1/quotes", participantOn, s.createQuote},
 		{"POST", "/v1/transfers", participantOn, s.createTransfer},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/auth"
@@ -198,13 +199,39 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who auth.Pr
 	s.replyAppended(w, r, http.StatusOK, b, err)
 }
 
+// deleteParty deletes an alias: a participant's own, or, for the
+// operator, anyone's, with a reason that is recorded and logged. The
+// regulator only reads (auth refuses it).
 func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.Directory.Delete(r.Context(), who.Participant.ID, t, v); err != nil {
+	switch who.Role {
+	case auth.RoleParticipant:
+		err = s.Directory.Delete(r.Context(), who.Participant.ID, t, v)
+	case auth.RoleOperator:
+		var req wire.PartyRemoval
+		if !decode(w, r, bodyMax, &req) {
+			return
+		}
+		if n := utf8.RuneCountInString(req.Reason); n == 0 || n > directory.MaxReasonRunes || strings.TrimSpace(req.Reason) == "" {
+			writeProblem(w, probInvalid, "reason must be 1-"+strconv.Itoa(directory.MaxReasonRunes)+" characters")
+			return
+		}
+		var rm directory.Removal
+		if rm, err = s.Directory.Remove(r.Context(), t, v, req.Reason, s.Now()); err == nil {
+			// The alias itself is personal data: the log names the
+			// removal's record instead.
+			s.log.Warn("alias removed by the operator", "removal", rm.Seq, "type", rm.Type, "owner", rm.Participant,
+				"reason", rm.Reason)
+		}
+	default:
+		writeProblem(w, probForbidden, "only the owner or the operator removes an alias")
+		return
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -45,6 +45,7 @@ var (
 	probLimitPosition   = kind{422, "limit-below-position", "The participant's position exceeds the requested net debit cap"}
 	probRateLimited     = kind{429, "rate-limited", "Too many requests"}
 	probWindowOpen      = kind{409, "window-open", "The settlement window is still open"}
+	probAliasQuota      = kind{409, "alias-quota-exceeded", "The account has as many aliases as it may"}
 	probSettleAmount    = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
@@ -61,7 +62,7 @@ var faultKinds = func() map[statusName]kind {
 	m := map[statusName]kind{}
 	for _, k := range []kind{probInvalid, probUnauthorized, probForbidden, probNotFound, probUnknownParty, probUnknownPayee,
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
-		probLimitPosition, probWindowOpen, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable} {
+		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -32,6 +32,7 @@ import (
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/settlement"
@@ -48,6 +49,7 @@ type App struct {
 	DB           *sqldb.DB
 	Participants *participant.Registry
 	Directory    *directory.Directory
+	Claims       *portability.Service
 	Fees         *quote.Fees
 	Transfers    *transfer.Service
 	Deliverer    *callback.Deliverer
@@ -217,6 +219,14 @@ func (a *App) openDirectory(context.Context) error {
 				return
 			}
 			log.Info("directory routes loaded", "aliases", n, "took", took.Round(time.Millisecond))
+		},
+		Seal: a.Seal, MaxAliasesPerAccount: a.cfg.MaxAliasesPerAccount,
+		Resealed: func(n int, took time.Duration, err error) {
+			if err != nil {
+				log.Error("directory: sealing aliases stored in plain text stopped; it resumes at the next start", "sealed", n, "err", err)
+			} else if n > 0 {
+				log.Info("directory: aliases stored in plain text sealed", "aliases", n, "took", took.Round(time.Millisecond))
+			}
 		}})
 	a.life.closer("directory", a.Directory.Close)
 	return nil
@@ -250,6 +260,12 @@ func (a *App) buildFlow(ctx context.Context) error {
 	}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
 		Alerts: a.Liquidity, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
+		return err
+	}
+	if a.Claims, err = portability.New(portability.Config{Timeout: cfg.ClaimTimeout}, portability.Deps{
+		DB: a.DB, Directory: a.Directory, Participants: a.Participants, Sender: client, Render: api.Callbacks{}.PartyClaim,
+		Seal: a.Seal, Log: cfg.Log, Now: cfg.Now,
+	}); err != nil {
 		return err
 	}
 	// The deliverer reads the flow and the monitor, which wake it: set
@@ -286,7 +302,7 @@ func (a *App) buildAPI(context.Context) error {
 		return err
 	}
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
-		Auth: authn, Participants: a.Participants, Directory: a.Directory, Transfers: a.Transfers, Fees: a.Fees,
+		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
 		OperatorAlerts: &lookups.Alerts{DB: a.DB},
 	})
@@ -302,6 +318,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	a.life.goRun("callback delivery", a.Deliverer.Run)
 	a.life.goRun("liquidity monitor", a.Liquidity.Run)
+	a.life.goRun("portability claims", a.Claims.Run)
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1

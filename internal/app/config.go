@@ -11,6 +11,7 @@ import (
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -82,6 +83,12 @@ type Config struct {
 	// DirectoryCache is how many aliases the directory keeps in memory
 	// besides its routes of phone numbers (directory.DefaultCacheEntries).
 	DirectoryCache int
+	// MaxAliasesPerAccount bounds the aliases of one (participant,
+	// account) (directory.DefaultMaxAliasesPerAccount).
+	MaxAliasesPerAccount int
+	// ClaimTimeout is how long an alias's owner has to answer a
+	// portability claim before the alias moves (7 days).
+	ClaimTimeout time.Duration
 	// SettlementInterval, if not zero, closes every currency's open
 	// settlement window that often.
 	SettlementInterval time.Duration
@@ -110,6 +117,14 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.DirectoryCache == 0 {
 		c.DirectoryCache = directory.DefaultCacheEntries
+	}
+	if c.MaxAliasesPerAccount == 0 {
+		c.MaxAliasesPerAccount = directory.DefaultMaxAliasesPerAccount
+	}
+	if c.ClaimTimeout == 0 {
+		pc := portability.Config{}
+		pc.EnsureDefaults()
+		c.ClaimTimeout = pc.Timeout
 	}
 	tc := c.transferConfig()
 	tc.EnsureDefaults()
@@ -154,6 +169,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DirectoryCache < 0 {
 		errs = append(errs, fmt.Errorf("directory cache %d: must not be negative", c.DirectoryCache))
+	}
+	if c.MaxAliasesPerAccount < 1 {
+		errs = append(errs, fmt.Errorf("max aliases per account %d: must be at least 1", c.MaxAliasesPerAccount))
+	}
+	if c.ClaimTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("claim timeout %v: must be positive", c.ClaimTimeout))
 	}
 	if c.SettlementInterval < 0 {
 		errs = append(errs, fmt.Errorf("settlement interval %v: must not be negative", c.SettlementInterval))
