@@ -101,6 +101,9 @@ var (
 	// ErrTooMany: the claimant has MaxPending pending claims; wait for
 	// some to end (HTTP 409).
 	ErrTooMany = fault.New(fault.Conflict, "", "portability: too many pending claims")
+	// ErrClaimantClosed: the claimant was closed before the alias could
+	// move; the claim fails with its code.
+	ErrClaimantClosed = fault.New(fault.Conflict, "participant-closed", "portability: the claimant is closed")
 )
 
 // Directory is what claims need of the alias directory.
@@ -422,7 +425,14 @@ func (s *Service) end(ctx context.Context, c *Claim, status Status) (bool, error
 func (s *Service) move(ctx context.Context, c Claim) Claim {
 	p := directory.Party{Type: c.Type, Value: c.Value, Participant: c.Claimant, Name: c.Name, Account: c.Account,
 		Currency: c.Currency, CreatedAt: s.d.Now()}
-	_, err := s.d.Directory.Move(ctx, c.Owner, p)
+	var err error
+	// A claimant closed since it filed gets nothing: its aliases are
+	// gone for good.
+	if cp, ok := s.d.Participants.Get(c.Claimant); !ok || cp.Status == participant.Closed {
+		err = ErrClaimantClosed
+	} else {
+		_, err = s.d.Directory.Move(ctx, c.Owner, p)
+	}
 	now := trunc(s.d.Now()).UnixNano()
 	switch k := fault.KindOf(err); {
 	case err == nil:

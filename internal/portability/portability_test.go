@@ -293,3 +293,28 @@ func TestNotifyRetries(t *testing.T) {
 		t.Errorf("claim not marked notified: %+v", got)
 	}
 }
+
+func TestClaimantClosed(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	f.register(t, "alpha", "w1", "a-1")
+	c, err := f.svc.File(ctx, f.ps["beta"], directory.WALLET, "w1", Request{Name: "x", Account: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.bed.Registry.Close(ctx, "beta", func(context.Context, participant.Participant) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	f.tick(t)
+	got, err := f.svc.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != Failed || got.Reason != "participant-closed" || got.Moved {
+		t.Errorf("claim of a closed claimant: %+v", got)
+	}
+	if p := f.owner(t, "w1"); p.Participant != "alpha" {
+		t.Errorf("alias moved to a closed claimant: %+v", p)
+	}
+}
