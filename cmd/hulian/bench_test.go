@@ -144,7 +144,7 @@ func TestBenchFleet(t *testing.T) {
 	// not reuse the transfer ids of the run before.
 	bench := func(target string) (int, string) {
 		var stdout, stderr bytes.Buffer
-		code := run(ctx, []string{"bench", "--target", target, "--token", "op-token", "--fleet", fleet,
+		code := run(ctx, []string{"bench", "--target", target, "--token", "op-token-0123456789abcdef-0123456789", "--fleet", fleet,
 			"--mode", "mix", "--requests", "300", "--aliases", "300", "--warmup", "0", "--concurrency", "4"}, &stdout, &stderr)
 		return code, stderr.String() + stdout.String()
 	}
