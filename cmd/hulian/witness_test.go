@@ -27,7 +27,7 @@ import (
 func TestWitness(t *testing.T) {
 	ctx := context.Background()
 	dir, wdir := t.TempDir(), t.TempDir()
-	const regulator = "regulator-token"
+	const regulator = "regulator-token-0123456789abcdef-0123"
 	s := startAuditSwitch(t, dir, "", func(c *app.Config) { c.RegulatorToken = regulator })
 	key := s.populate(4)
 
