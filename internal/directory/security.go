@@ -37,7 +37,16 @@ func (d *Directory) sealParty(p Party) (name, account, index string) {
 	if d.seal == nil {
 		return p.Name, p.Account, p.Account
 	}
-	return d.seal.Seal(sealName, p.Name), d.seal.Seal(sealAccount, p.Account), d.seal.Index(sealAccount, p.Account)
+	return d.seal.Seal(sealName, p.Name), d.seal.Seal(sealAccount, p.Account), d.accountIndex(p.Account)
+}
+
+// accountIndex returns the blind index of an account reference, as
+// sealParty does.
+func (d *Directory) accountIndex(account string) string {
+	if d.seal == nil {
+		return account
+	}
+	return d.seal.Index(sealAccount, account)
 }
 
 // open returns the plain name and account of a stored party. Text
@@ -80,8 +89,7 @@ func (w *writer) lock(ctx context.Context, ps []Party) error {
 	}
 	keys := make([]string, 0, len(ps))
 	for _, p := range ps {
-		_, _, index := w.d.sealParty(Party{Account: p.Account})
-		keys = append(keys, "hulian/parties/"+p.Participant+" "+index)
+		keys = append(keys, "hulian/parties/"+p.Participant+" "+w.d.accountIndex(p.Account))
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
