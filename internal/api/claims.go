@@ -1,11 +1,13 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/wire"
@@ -55,7 +57,20 @@ func (s *Server) createClaim(w http.ResponseWriter, r *http.Request, who auth.Pr
 			return
 		}
 	}
+	// Filing tells whether an alias is registered, as a lookup does: it
+	// draws on the same budget, so that claims are no way around it.
+	goOn, budgeted := s.beginLookup(w, &who, "")
+	if !goOn {
+		return
+	}
 	c, err := s.Claims.File(r.Context(), who.Participant, t, v, pr)
+	if budgeted {
+		if errors.Is(err, directory.ErrNotFound) {
+			s.endLookup(&who, "", err)
+		} else {
+			s.endLookup(&who, "", nil)
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

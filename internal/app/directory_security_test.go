@@ -388,3 +388,30 @@ func TestDirectoryClaimTimeout(t *testing.T) {
 		s.problem(409, "duplicate-conflict", "POST", "/v1/claims/"+cl.ID+"/confirm", a, nil)
 	})
 }
+
+// TestDirectoryClaimsBudgeted checks that filing claims draws on the
+// lookup budget: claims on aliases that do not exist are no way to scan
+// the directory.
+func TestDirectoryClaimsBudgeted(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.LookupRate, c.LookupBurst, c.LookupMissCost = 0.001, 40, 20 }, func(t *testing.T, s *sw) {
+		b, _ := s.participant("wallet-b", nil)
+		for i := range 5 {
+			r := s.do("POST", aliasPath("MSISDN", fmt.Sprintf("+86138001380%02d", i))+"/claims", b, wire.NewClaim{Account: "x", Name: "x"})
+			switch r.status {
+			case 404:
+				continue
+			case 429:
+				if r.header.Get("Retry-After") == "" {
+					t.Errorf("429 without Retry-After")
+				}
+				if i < 2 {
+					t.Errorf("refused after %d misses", i)
+				}
+				return
+			default:
+				t.Fatalf("claim %d: %d %s", i, r.status, r.body)
+			}
+		}
+		t.Errorf("5 claims on unknown aliases, none refused")
+	})
+}
