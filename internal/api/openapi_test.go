@@ -1378,8 +1378,53 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	del(keyB, "RANDOM", random, 204, "")
 	del(keyB, "RANDOM", random, 404, "unknown-party")
 	del(keyA, "MSISDN", "+8613800138000", 403, "forbidden")
-	del(op, "MSISDN", "+8613800138000", 403, "forbidden")
+	del(op, "MSISDN", "+8613800138000", 400, "invalid-request") // the operator must give a reason
 	del(keyB, "EMAIL", "not-an-email", 400, "invalid-request")
+	// The operator removes any alias, with a reason; the regulator only reads.
+	remove := func(tok, typ, value string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "DELETE /v1/parties/{type}/{value}", args: []string{typ, value}, body: body}, status, problem)
+	}
+	party(keyC, M{"type": "WALLET", "value": "to-remove", "name": "Zhao Liu", "account": "c-9", "currency": "CNY"}, 201, "")
+	remove(reg, "WALLET", "to-remove", M{"reason": "curious"}, 403, "forbidden")
+	remove(op, "WALLET", "to-remove", M{"reason": ""}, 400, "invalid-request")
+	remove(op, "WALLET", "to-remove", M{"reason": "fraud report 42"}, 204, "")
+	remove(op, "WALLET", "to-remove", M{"reason": "fraud report 42"}, 404, "unknown-party")
+
+	// Portability: wallet-a claims bank-c's alias; bank-c cancels, then
+	// confirms a second claim.
+	party(keyC, M{"type": "WALLET", "value": "carol", "name": "Carol", "account": "c-2", "currency": "CNY"}, 201, "")
+	claim := func(tok, typ, value string, body any, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/parties/{type}/{value}/claims", args: []string{typ, value}, body: body}, status, problem)
+	}
+	answerClaim := func(tok, verb, id string, status int, problem string) answer {
+		return cl.expect(call{tok: tok, op: "POST /v1/claims/{id}/" + verb, args: []string{id}}, status, problem)
+	}
+	carol := M{"account": "a-9", "name": "Carol"}
+	c1 := claim(keyA, "WALLET", "carol", carol, 202, "")
+	if str(c1.v, "status") != "pending" || str(c1.v, "owner") != "bank-c" || str(c1.v, "claimant") != "wallet-a" {
+		t.Errorf("claim: %s", c1.raw)
+	}
+	claim(keyA, "WALLET", "carol", carol, 409, "duplicate-conflict")
+	claim(keyC, "WALLET", "carol", carol, 409, "duplicate-conflict")
+	claim(keyA, "WALLET", "nobody", carol, 404, "unknown-party")
+	claim(keyA, "WALLET", "carol", M{"account": "a-9"}, 400, "invalid-request")
+	claim(op, "WALLET", "carol", carol, 403, "forbidden")
+	for _, tok := range []string{keyA, keyC, op, reg} {
+		cl.expect(call{tok: tok, op: "GET /v1/claims/{id}", args: []string{str(c1.v, "id")}}, 200, "")
+	}
+	cl.expect(call{tok: keyB, op: "GET /v1/claims/{id}", args: []string{str(c1.v, "id")}}, 404, "not-found")
+	answerClaim(keyA, "confirm", str(c1.v, "id"), 403, "forbidden")
+	answerClaim(keyB, "confirm", str(c1.v, "id"), 404, "not-found")
+	answerClaim(keyC, "cancel", str(c1.v, "id"), 200, "")
+	answerClaim(keyC, "cancel", str(c1.v, "id"), 409, "duplicate-conflict")
+	c2 := claim(keyA, "WALLET", "carol", carol, 202, "")
+	if a := answerClaim(keyC, "confirm", str(c2.v, "id"), 200, ""); str(a.v, "status") != "confirmed" || get(a.v, "moved") != true {
+		t.Errorf("confirmed claim: %s", a.raw)
+	}
+	answerClaim(keyC, "confirm", str(c2.v, "id"), 409, "duplicate-conflict")
+	if l := cl.expect(call{tok: keyA, op: "GET /v1/parties/{type}/{value}", args: []string{"WALLET", "carol"}}, 200, ""); str(l.v, "participant") != "wallet-a" {
+		t.Errorf("carol after the claim: %s", l.raw)
+	}
 
 	// Quotes.
 	msisdn := M{"type": "MSISDN", "value": "+8613800138000"}
