@@ -377,6 +377,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		var c *client
+		who := "the regulator"
 		switch p.Role {
 		case auth.RoleParticipant:
 			if p.Participant.Status != participant.Active && !whileSuspended[routeKey] {
@@ -384,13 +385,12 @@ func (s *Server) wrap(rt route) http.Handler {
 					" is suspended: it may only read its transfers, accounts, liquidity alerts and settlement reports")
 				return
 			}
-			c = s.client(p.Participant.ID)
+			c, who = s.client(p.Participant.ID), "participant "+p.Participant.ID
 		case auth.RoleRegulator:
 			c = s.client(regulatorBucket)
 		}
 		if c != nil && !c.lim.Allow() {
-			w.Header().Set("Retry-After", "1")
-			writeProblem(w, probRateLimited, "the caller exceeded its request rate")
+			refuseRate(w, who+" exceeded its request rate")
 			return
 		}
 		if r.ContentLength != 0 {
