@@ -208,7 +208,7 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 		return fmt.Errorf("verify: switch key: %w", err)
 	}
 	var newest audit.Checkpoint
-	var macKey []byte
+	macKeys := map[string][]byte{} // by payee
 	checked, bad, macs := 0, 0, 0
 	fail := func(format string, a ...any) {
 		bad++
@@ -258,11 +258,13 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 			// The payee (and the operator) see the account: the leaf's
 			// MAC must be of it.
 			if r.Version == 2 && t.Payee.Account != "" {
-				if macKey == nil {
-					if macKey, err = accountMACKey(ctx, c); err != nil {
+				macKey, ok := macKeys[t.Payee.Participant]
+				if !ok {
+					if macKey, err = accountMACKey(ctx, c, t.Payee.Participant); err != nil {
 						fail("transfer %q: %v", t.ID, err)
 						continue
 					}
+					macKeys[t.Payee.Participant] = macKey
 				}
 				if !hmac.Equal(audit.AccountMAC(macKey, t.Payee.Account), r.PayeeAccountMAC) {
 					fail("transfer %q: leaf %d: the account MAC is not of the payee account %q", t.ID, p.Index, t.Payee.Account)
@@ -329,17 +331,18 @@ func checkLeaf(leaf []byte, t wire.Transfer) (audit.PaymentRecord, error) {
 	return r, nil
 }
 
-// accountMACKey fetches the key of the payee account MACs in leaves.
-func accountMACKey(ctx context.Context, c *auditClient) ([]byte, error) {
+// accountMACKey fetches the key of payee's account MACs in leaves.
+func accountMACKey(ctx context.Context, c *auditClient, payee string) ([]byte, error) {
 	var k struct {
-		Key       string `json:"key"`
-		Algorithm string `json:"algorithm"`
+		Key         string `json:"key"`
+		Algorithm   string `json:"algorithm"`
+		Participant string `json:"participant"`
 	}
-	if err := c.getJSON(ctx, "/v1/audit/account-mac-key", &k); err != nil {
+	if err := c.getJSON(ctx, "/v1/audit/account-mac-key?participant="+url.QueryEscape(payee), &k); err != nil {
 		return nil, err
 	}
 	key, err := base64.StdEncoding.DecodeString(k.Key)
-	if err != nil || k.Algorithm != "HMAC-SHA256" {
+	if err != nil || k.Algorithm != "HMAC-SHA256" || k.Participant != payee {
 		return nil, fmt.Errorf("account MAC key: %q, %q", k.Key, k.Algorithm)
 	}
 	return key, nil

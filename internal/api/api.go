@@ -394,7 +394,8 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		if r.ContentLength != 0 {
-			b := &budgetBody{ReadCloser: r.Body, s: s, c: c}
+			b := budgetBodies.Get().(*budgetBody)
+			*b = budgetBody{ReadCloser: r.Body, s: s, c: c}
 			defer b.release()
 			r.Body = b
 		}
@@ -508,12 +509,19 @@ func (b *budgetBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// release gives back what the body was charged, when the request ends.
+// budgetBodies spares a request with a body one allocation.
+var budgetBodies = sync.Pool{New: func() any { return new(budgetBody) }}
+
+// release gives back what the body was charged, when the request ends,
+// and the wrapper to the pool: net/http does not read a request's body
+// once its handler has returned.
 func (b *budgetBody) release() {
 	b.s.bodyBytes.Add(-b.charged)
 	if b.c != nil {
 		b.c.inflight.Add(-b.charged)
 	}
+	*b = budgetBody{}
+	budgetBodies.Put(b)
 }
 
 // errBody is a problem with the request body; decode returns it.

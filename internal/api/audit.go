@@ -83,31 +83,48 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who auth.Pri
 
 // accountMACKey is the answer of GET /v1/audit/account-mac-key.
 type accountMACKey struct {
-	// Key is the key of the payee account MACs in payment records
-	// version 2 and their audit leaves, standard base64.
+	// Key is the key, standard base64: a payee's, which MACs its account
+	// references in payment records version 2 and their audit leaves, or
+	// the switch's, from which every payee's is derived.
 	Key string `json:"key"`
 	// Algorithm is how the MAC is made with it: "HMAC-SHA256" over the
 	// account reference's bytes.
 	Algorithm string `json:"algorithm"`
+	// Participant is the payee whose key this is; "" for the switch's.
+	Participant string `json:"participant,omitempty"`
 }
 
-// auditAccountMACKey serves the key that MACs payees' account references
-// in the audit leaves: a payee checks with it that a leaf names its own
-// account, and the operator and regulator what a leaf names. It is a
-// subkey of the data key that says nothing of the keys that seal.
-func (s *Server) auditAccountMACKey(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+// auditAccountMACKey serves the keys that MAC payees' account references
+// in the audit leaves: a participant gets its own, to check that a leaf
+// names its account, and no other's, so that a payer cannot try account
+// numbers against the leaf of its payment; the operator and the
+// regulator get any payee's (?participant=) or the switch's, from which
+// each payee's is derived. They are subkeys of the data key that say
+// nothing of the keys that seal.
+func (s *Server) auditAccountMACKey(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	if !s.auditOn(w) {
+		return
+	}
+	payee := r.URL.Query().Get("participant")
+	if who.Role == auth.RoleParticipant {
+		if payee != "" && payee != who.Participant.ID {
+			writeProblem(w, probNotFound, "no participant "+strconv.Quote(payee))
+			return
+		}
+		payee = who.Participant.ID
+	} else if _, ok := s.Participants.Get(payee); payee != "" && !ok {
+		writeProblem(w, probNotFound, "no participant "+strconv.Quote(payee))
 		return
 	}
 	var key []byte
 	if s.Transfers != nil {
-		key = s.Transfers.AccountMACKey()
+		key = s.Transfers.AccountMACKey(payee)
 	}
 	if key == nil {
 		writeProblem(w, probUnavailable, "the switch has no data key: its payment records hold no account MACs")
 		return
 	}
-	reply(w, http.StatusOK, accountMACKey{Key: base64.StdEncoding.EncodeToString(key), Algorithm: "HMAC-SHA256"})
+	reply(w, http.StatusOK, accountMACKey{Key: base64.StdEncoding.EncodeToString(key), Algorithm: "HMAC-SHA256", Participant: payee})
 }
 
 // int64Param reads a required non-negative integer query parameter.

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -81,24 +82,46 @@ func TestAuditPayeeAccountMAC(t *testing.T) {
 		if err := tlog.CheckRecord(proof, p.TreeSize, tlog.Hash(root), p.Index, tlog.RecordHash(leaf)); err != nil {
 			t.Fatal(err)
 		}
-		// The payee, the operator and the regulator-like third party
-		// (another participant) may have the key; the payee checks.
-		var k struct {
-			Key       string `json:"key"`
-			Algorithm string `json:"algorithm"`
+		// The payee gets its own key and checks the leaf with it; the
+		// payer (or any other participant) gets its own key, which does
+		// not fit the payee's MAC, and is refused the payee's; the
+		// operator gets the payee's, or the switch's that it derives from.
+		type macKey struct {
+			Key         string `json:"key"`
+			Algorithm   string `json:"algorithm"`
+			Participant string `json:"participant"`
 		}
-		s.ok(200, "GET", "/v1/audit/account-mac-key", b, nil, &k)
-		s.ok(200, "GET", "/v1/audit/account-mac-key", opToken, nil, nil)
-		s.ok(200, "GET", "/v1/audit/account-mac-key", c, nil, nil)
-		s.problem(401, "unauthorized", "GET", "/v1/audit/account-mac-key", "", nil)
-		key, err := base64.StdEncoding.DecodeString(k.Key)
-		if err != nil || k.Algorithm != "HMAC-SHA256" || len(key) != 32 {
-			t.Fatalf("account MAC key %+v", k)
+		check := func(k macKey) bool {
+			t.Helper()
+			key, err := base64.StdEncoding.DecodeString(k.Key)
+			if err != nil || k.Algorithm != "HMAC-SHA256" || len(key) != 32 {
+				t.Fatalf("account MAC key %+v", k)
+			}
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte(account))
+			return hmac.Equal(m.Sum(nil), mac)
 		}
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(account))
-		if !hmac.Equal(m.Sum(nil), mac) {
+		var kb, ka, kop, kswitch macKey
+		s.ok(200, "GET", "/v1/audit/account-mac-key", b, nil, &kb)
+		if kb.Participant != "wallet-b" || !check(kb) {
 			t.Fatal("the payee cannot recompute the MAC of its account in the leaf")
 		}
+		s.ok(200, "GET", "/v1/audit/account-mac-key", a, nil, &ka)
+		if ka.Participant != "wallet-a" || check(ka) {
+			t.Fatal("the payer's key checks the payee's account MAC: it could try account numbers")
+		}
+		s.problem(404, "not-found", "GET", "/v1/audit/account-mac-key?participant=wallet-b", a, nil)
+		s.ok(200, "GET", "/v1/audit/account-mac-key?participant=wallet-b", opToken, nil, &kop)
+		if kop != kb {
+			t.Fatalf("the operator got %+v for the payee, the payee %+v", kop, kb)
+		}
+		s.ok(200, "GET", "/v1/audit/account-mac-key", opToken, nil, &kswitch)
+		sk, _ := base64.StdEncoding.DecodeString(kswitch.Key)
+		if kswitch.Participant != "" || base64.StdEncoding.EncodeToString(audit.PayeeMACKey(sk, "wallet-b")) != kb.Key {
+			t.Fatal("the payee's key is not derived from the switch's as documented")
+		}
+		s.problem(404, "not-found", "GET", "/v1/audit/account-mac-key?participant=nobody", opToken, nil)
+		s.ok(200, "GET", "/v1/audit/account-mac-key", c, nil, nil)
+		s.problem(401, "unauthorized", "GET", "/v1/audit/account-mac-key", "", nil)
 	})
 }

@@ -84,15 +84,20 @@ func paymentFields(meta string) (PaymentRecord, []byte, error) {
 }
 
 // AccountMACKeyLabel is the label under which the switch derives, from
-// its data key, the key of the payee account MACs of payment records
-// version 2. The key itself is served to participants, the operator and
-// the regulator: GET /v1/audit/account-mac-key.
+// its data key, its account MAC key K. Each payee's key is
+// PayeeMACKey(K, payee id), and MACs that payee's account references in
+// payment records version 2. A participant is served its own key, the
+// operator and the regulator any: GET /v1/audit/account-mac-key.
 const AccountMACKeyLabel = "hulian/audit/account-mac/v1"
 
+// PayeeMACKey returns a payee's account MAC key: HMAC-SHA256 keyed with
+// the switch's key over the payee participant's id.
+func PayeeMACKey(switchKey []byte, payee string) []byte { return AccountMAC(switchKey, payee) }
+
 // AccountMAC returns the MAC of a payee account reference as a version 2
-// payment record holds it: HMAC-SHA256 keyed with the account MAC key
-// over the account reference's bytes. A payee compares it with the
-// PayeeAccountMAC of the leaf of a payment it received.
+// payment record holds it: HMAC-SHA256 keyed with the payee's key
+// (PayeeMACKey) over the account reference's bytes. A payee compares it
+// with the PayeeAccountMAC of the leaf of a payment it received.
 func AccountMAC(key []byte, account string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(account))

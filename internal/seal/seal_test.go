@@ -2,9 +2,12 @@ package seal_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,5 +114,41 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := seal.Load(filepath.Join(dir, "short"), false); err == nil {
 		t.Fatal("a short key file was accepted")
+	}
+}
+
+func TestAppendSealedAndMAC(t *testing.T) {
+	k := key(t, 1)
+	prefix := []byte("head")
+	b := k.AppendSealed(prefix, "ctx", "6222-0000-1234")
+	if string(b[:4]) != "head" || len(b) != 4+len("6222-0000-1234")+seal.SealedOverhead {
+		t.Fatalf("AppendSealed = %q", b)
+	}
+	if got, err := k.OpenSealed("ctx", b[4:]); err != nil || string(got) != "6222-0000-1234" {
+		t.Fatalf("OpenSealed = %q, %v", got, err)
+	}
+	for _, c := range []struct {
+		ctx    string
+		sealed []byte
+	}{{"other", b[4:]}, {"ctx", b[4:10]}, {"ctx", append(slices.Clone(b[4:len(b)-1]), b[len(b)-1]^1)}} {
+		if _, err := k.OpenSealed(c.ctx, c.sealed); !errors.Is(err, seal.ErrOpen) {
+			t.Errorf("OpenSealed(%q, %x) = %v, want ErrOpen", c.ctx, c.sealed, err)
+		}
+	}
+	mk := []byte("mac key")
+	m := seal.NewMAC(mk)
+	want := hmac.New(sha256.New, mk)
+	want.Write([]byte("acct"))
+	for range 3 { // pooled hashes are reset between uses
+		if got := m.Append(nil, "acct"); !bytes.Equal(got, want.Sum(nil)) {
+			t.Fatalf("MAC = %x, want %x", got, want.Sum(nil))
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { m.Append(make([]byte, 0, 64)[:0], "acct-1") }); n > 1 {
+		t.Errorf("MAC.Append allocates %v times", n)
+	}
+	buf := make([]byte, 0, 128)
+	if n := testing.AllocsPerRun(100, func() { k.AppendSealed(buf[:0], "ctx", "acct-1") }); n > 0 {
+		t.Errorf("AppendSealed allocates %v times", n)
 	}
 }

@@ -16,7 +16,7 @@ import (
 func (s *Service) fromLedger(ctx context.Context, jt journal.Transfer) (Transfer, error) {
 	rec, err := decodeRecord(jt.Meta)
 	if err == nil {
-		err = rec.openAccount(s.Seal)
+		err = s.sealer.openAccount(&rec)
 	}
 	if err != nil {
 		return Transfer{}, fmt.Errorf("transfer event %d: %w", jt.Timestamp, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -51,10 +52,13 @@ const (
 	recordV2 = 2
 )
 
-// AccountMACLabel is the label under which the data key derives the key
-// of the payee account MACs (seal.Key.Derive). The operator serves that
-// key to participants (GET /v1/audit/account-mac-key) so that a payee
-// can recompute the MAC of its account reference in an audit leaf.
+// AccountMACLabel is the label under which the data key derives the
+// switch's account MAC key K (seal.Key.Derive). Each payee's account
+// references are MACed under its own key, HMAC-SHA256(K, payee id)
+// (PayeeMACKey), so that the key a payee is given
+// (GET /v1/audit/account-mac-key) checks its own accounts in the audit
+// leaves and no other participant's: a payer holding the leaf of its
+// payment cannot try account numbers against it.
 const AccountMACLabel = "hulian/audit/account-mac/v1"
 
 // sealContext binds a sealed payee account to where it is stored.
@@ -66,40 +70,74 @@ const macSize = sha256.Size
 var errRecord = errors.New("transfer: invalid record")
 
 // AccountMAC returns the MAC of a payee account reference in a version 2
-// record: HMAC-SHA256 keyed with macKey (the data key's subkey of
-// AccountMACLabel) over the account's bytes.
-func AccountMAC(macKey []byte, account string) []byte {
-	m := hmac.New(sha256.New, macKey)
+// record: HMAC-SHA256 keyed with the payee's key (PayeeMACKey) over the
+// account's bytes.
+func AccountMAC(payeeKey []byte, account string) []byte {
+	m := hmac.New(sha256.New, payeeKey)
 	m.Write([]byte(account))
 	return m.Sum(nil)
 }
 
-// sealAccount turns r into a version 2 record under key: the account's
-// MAC and its sealed text replace the plain account in the encoding.
-func (r *record) sealAccount(key *seal.Key) {
+// PayeeMACKey returns payee's account MAC key: HMAC-SHA256 keyed with the
+// switch's key K over the payee participant's id.
+func PayeeMACKey(switchKey []byte, payee string) []byte { return AccountMAC(switchKey, payee) }
+
+// sealer makes and opens version 2 records: the data key, and the MACs
+// of the switch's key and of each payee's, kept so that a payment keys
+// no hash afresh.
+type sealer struct {
+	key    *seal.Key
+	master []byte
+	mac    *seal.MAC
+	payees sync.Map // payee id → *seal.MAC
+}
+
+func newSealer(key *seal.Key) *sealer {
+	if key == nil {
+		return nil
+	}
+	master := key.Derive(AccountMACLabel)
+	return &sealer{key: key, master: master, mac: seal.NewMAC(master)}
+}
+
+// payeeMAC returns the MAC of payee's key.
+func (sl *sealer) payeeMAC(payee string) *seal.MAC {
+	if m, ok := sl.payees.Load(payee); ok {
+		return m.(*seal.MAC)
+	}
+	var buf [macSize]byte
+	m, _ := sl.payees.LoadOrStore(payee, seal.NewMAC(sl.mac.Append(buf[:0], payee)))
+	return m.(*seal.MAC)
+}
+
+// sealAccount turns r into a version 2 record: the account's MAC and its
+// sealed bytes replace the plain account in the encoding.
+func (sl *sealer) sealAccount(r *record) {
+	var buf [macSize + 128 + seal.SealedOverhead]byte
 	r.version = recordV2
-	r.PayeeAccountMAC = string(AccountMAC(key.Derive(AccountMACLabel), r.PayeeAccount))
-	r.PayeeAccountSealed = key.Seal(sealContext, r.PayeeAccount)
+	r.PayeeAccountMAC = string(sl.payeeMAC(r.PayeeParticipant).Append(buf[:0], r.PayeeAccount))
+	r.PayeeAccountSealed = string(sl.key.AppendSealed(buf[:0], sealContext, r.PayeeAccount))
 }
 
 // openAccount sets PayeeAccount of a version 2 record from its sealed
-// text, and checks it against the MAC: a sealed account that opens to
+// bytes, and checks it against the MAC: a sealed account that opens to
 // another account than the MAC says is refused.
-func (r *record) openAccount(key *seal.Key) error {
+func (sl *sealer) openAccount(r *record) error {
 	if r.version != recordV2 {
 		return nil
 	}
-	if key == nil {
+	if sl == nil {
 		return fmt.Errorf("%w: a version 2 record and no data key to open it", errRecord)
 	}
-	acct, err := key.Open(sealContext, r.PayeeAccountSealed)
+	acct, err := sl.key.OpenSealed(sealContext, []byte(r.PayeeAccountSealed))
 	if err != nil {
 		return fmt.Errorf("transfer %s: payee account: %w", r.ID, err)
 	}
-	if !hmac.Equal([]byte(r.PayeeAccountMAC), AccountMAC(key.Derive(AccountMACLabel), acct)) {
+	var buf [macSize]byte
+	if !hmac.Equal([]byte(r.PayeeAccountMAC), sl.payeeMAC(r.PayeeParticipant).Append(buf[:0], string(acct))) {
 		return fmt.Errorf("%w: transfer %s: the payee account does not match its MAC", errRecord, r.ID)
 	}
-	r.PayeeAccount = acct
+	r.PayeeAccount = string(acct)
 	return nil
 }
 
@@ -179,22 +217,25 @@ func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
 // the service has a data key, version 1 without (the packages' tests
 // that build a flow without one).
 func (s *Service) meta(r *record) string {
-	if s.Seal == nil {
-		v1 := *r
-		v1.version = recordV1
-		return v1.encode()
+	v := *r
+	if s.sealer == nil {
+		v.version = recordV1
+	} else {
+		s.sealer.sealAccount(&v)
 	}
-	v2 := *r
-	v2.sealAccount(s.Seal)
-	return v2.encode()
+	return v.encode()
 }
 
-// AccountMACKey returns the key of the payee account MACs in the audit
-// log's leaves, or nil when the service has no data key (and writes
-// version 1 records, with the account in plain text).
-func (s *Service) AccountMACKey() []byte {
-	if s.Seal == nil {
+// AccountMACKey returns the key of payee's account MACs in the audit
+// log's leaves, or, for payee "", the switch's key that they derive from;
+// nil when the service has no data key (and writes version 1 records,
+// with the account in plain text).
+func (s *Service) AccountMACKey(payee string) []byte {
+	if s.sealer == nil {
 		return nil
 	}
-	return s.Seal.Derive(AccountMACLabel)
+	if payee == "" {
+		return s.sealer.master
+	}
+	return PayeeMACKey(s.sealer.master, payee)
 }

@@ -238,6 +238,9 @@ type Deps struct {
 type Service struct {
 	Deps
 	cfg Config
+	// sealer seals payee accounts in records version 2; nil without a
+	// data key.
+	sealer *sealer
 }
 
 // New builds the flow from cfg, which must be valid (EnsureDefaults
@@ -255,7 +258,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{Deps: d, cfg: cfg}, nil
+	return &Service{Deps: d, cfg: cfg, sealer: newSealer(d.Seal)}, nil
 }
 
 // Limits on what a request may hold.
