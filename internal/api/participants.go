@@ -94,7 +94,7 @@ func (s *Server) getParticipant(w http.ResponseWriter, r *http.Request, who auth
 
 func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
-	if !ok {
+	if !ok || !currentKey(w, who) {
 		return
 	}
 	var req wire.ParticipantPatch
@@ -129,6 +129,18 @@ func (s *Server) setStatus(st participant.Status) func(http.ResponseWriter, *htt
 	}
 }
 
+// currentKey refuses a participant that authenticated with its previous
+// key, in a rotation's grace period, what changes credentials or
+// settings: else whoever leaked the old key could mint a new one that
+// outlives the rotation meant to revoke it.
+func currentKey(w http.ResponseWriter, who auth.Principal) bool {
+	if who.PreviousKey {
+		writeProblem(w, probForbidden, "the previous API key, in its grace period, may not change credentials or settings: use the current key")
+		return false
+	}
+	return true
+}
+
 // graceDefault is how long a rotated credential keeps working when the
 // request does not say.
 const graceDefault = 24 * time.Hour
@@ -158,7 +170,7 @@ func rotation(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
 // participant itself (a leaked key is rotated with graceSeconds 0).
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
-	if !ok {
+	if !ok || !currentKey(w, who) {
 		return
 	}
 	grace, ok := rotation(w, r)
@@ -178,7 +190,7 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, who auth.Prin
 // the previous one expires, callbacks carry a signature by each.
 func (s *Server) rotateCallbackSecret(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	p, ok := s.subject(w, r, who)
-	if !ok {
+	if !ok || !currentKey(w, who) {
 		return
 	}
 	grace, ok := rotation(w, r)

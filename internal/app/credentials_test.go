@@ -32,6 +32,12 @@ func TestRotateKeys(t *testing.T) {
 		}
 		s.ok(200, "GET", "/v1/participants/wallet-a", k0, nil, nil)
 		s.ok(200, "GET", "/v1/participants/wallet-a", r1.APIKey, nil, nil)
+		// The old key, in its grace period, still transacts but mints
+		// nothing: a leaked key cannot outlive the rotation that revokes it.
+		s.problem(403, "forbidden", "POST", "/v1/participants/wallet-a/keys", k0, map[string]any{"graceSeconds": 0})
+		s.problem(403, "forbidden", "POST", "/v1/participants/wallet-a/callback-secrets", k0, nil)
+		s.problem(403, "forbidden", "PATCH", "/v1/participants/wallet-a", k0, map[string]any{"acceptance": "notify"})
+		s.ok(200, "GET", "/v1/participants/wallet-a", r1.APIKey, nil, nil)
 
 		// A second rotation in the grace period (by the operator, default
 		// grace): the first key stops at once, the two newest work.

@@ -51,6 +51,10 @@ type Principal struct {
 	// Participant is the participant a RoleParticipant principal acts
 	// for; zero for the others.
 	Participant participant.Participant
+	// PreviousKey says the participant authenticated with its previous
+	// API key, in a rotation's grace period: it may transact but not
+	// change credentials or settings.
+	PreviousKey bool
 }
 
 // SeesAll reports whether the principal reads scheme-wide: the operator
@@ -154,7 +158,7 @@ func Allow(p *Principal, a Access, read bool) error {
 
 // Keys authenticates participants' API keys: the participant registry.
 type Keys interface {
-	Authenticate(key string) (participant.Participant, error)
+	AuthenticateKey(key string) (p participant.Participant, previous bool, err error)
 }
 
 // Authenticator tells principals from their credentials.
@@ -201,9 +205,9 @@ func (a *Authenticator) Token(token string) (Principal, error) {
 	if a.keys == nil {
 		return Principal{}, ErrUnauthenticated
 	}
-	p, err := a.keys.Authenticate(token)
+	p, previous, err := a.keys.AuthenticateKey(token)
 	if err != nil {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{Role: RoleParticipant, Participant: p}, nil
+	return Principal{Role: RoleParticipant, Participant: p, PreviousKey: previous}, nil
 }

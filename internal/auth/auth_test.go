@@ -71,11 +71,11 @@ func TestScope(t *testing.T) {
 
 type keys map[string]participant.Participant
 
-func (k keys) Authenticate(key string) (participant.Participant, error) {
+func (k keys) AuthenticateKey(key string) (participant.Participant, bool, error) {
 	if p, ok := k[key]; ok {
-		return p, nil
+		return p, false, nil
 	}
-	return participant.Participant{}, participant.ErrUnauthorized
+	return participant.Participant{}, false, participant.ErrUnauthorized
 }
 
 func TestAuthenticate(t *testing.T) {

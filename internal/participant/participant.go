@@ -545,23 +545,32 @@ func (r *Registry) List() []Participant {
 // which suffices for 256-bit random secrets. A participant's previous key
 // works until its grace period ends; a closed participant's keys never.
 func (r *Registry) Authenticate(key string) (Participant, error) {
+	p, _, err := r.AuthenticateKey(key)
+	return p, err
+}
+
+// AuthenticateKey is Authenticate that also says whether key is the
+// participant's previous key, in its grace period: such a key may still
+// transact, but not mint credentials, or a leaked key would outlive the
+// rotation meant to revoke it.
+func (r *Registry) AuthenticateKey(key string) (Participant, bool, error) {
 	id, secret, ok := strings.Cut(key, ".")
 	if !ok || secret == "" {
-		return Participant{}, ErrUnauthorized
+		return Participant{}, false, ErrUnauthorized
 	}
 	r.mu.RLock()
 	p, found := r.byID[id]
 	r.mu.RUnlock()
 	if !found {
-		return Participant{}, ErrUnauthorized
+		return Participant{}, false, ErrUnauthorized
 	}
 	sum := sha256.Sum256([]byte(secret))
 	current := subtle.ConstantTimeCompare(sum[:], p.keyHash[:]) == 1
 	previous := subtle.ConstantTimeCompare(sum[:], p.prevKeyHash[:]) == 1 && r.now().Before(p.prevKeyExpires)
 	if !current && !previous || p.Status == Closed {
-		return Participant{}, ErrUnauthorized
+		return Participant{}, false, ErrUnauthorized
 	}
-	return *p, nil
+	return *p, !current, nil
 }
 
 // markStatus submits a ledger mark recording p's new status: purpose
