@@ -106,14 +106,6 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 // embedded engine and SQLite in the data directory, or PostgreSQL.
 func (a *App) openStorage(ctx context.Context) error {
 	cfg := &a.cfg
-	keyFile := cfg.DataKey
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, "data.key")
-	}
-	var err error
-	if a.Seal, err = seal.Load(keyFile, cfg.DataKey == ""); err != nil {
-		return err
-	}
 	if cfg.Store == "" {
 		l, err := store.Open(cfg.DataDir, store.Options{})
 		if err != nil {
@@ -136,7 +128,34 @@ func (a *App) openStorage(ctx context.Context) error {
 		}
 	}
 	a.life.closer("app database", a.DB.Close)
-	return nil
+	return a.openDataKey(ctx)
+}
+
+// openDataKey loads the data key: --data-key's file, or DIR/data.key,
+// generated at first start. A missing key file is generated only for a
+// database that holds no participant yet: over existing data a fresh key
+// would be the wrong one, and a restored key file could no longer be told
+// from it.
+func (a *App) openDataKey(ctx context.Context) error {
+	cfg := &a.cfg
+	keyFile := cfg.DataKey
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, "data.key")
+	}
+	create := false
+	if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) && cfg.DataKey == "" {
+		var n int
+		if err := a.DB.QueryRowContext(ctx, `SELECT count(*) FROM participants`).Scan(&n); err != nil {
+			return fmt.Errorf("data key: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("data key %s is missing, and the database holds %d participants whose secrets it sealed: restore the key file, or give it with --data-key", keyFile, n)
+		}
+		create = true
+	}
+	var err error
+	a.Seal, err = seal.Load(keyFile, create)
+	return err
 }
 
 // openLedger recovers the journal from the store and opens the audit

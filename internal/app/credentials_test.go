@@ -281,3 +281,44 @@ func TestTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestDataKeyMissing: a data directory whose data key is lost does not
+// start with a fresh one (which could not open what the old one sealed),
+// and starts again once the key is back.
+func TestDataKeyMissing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := app.Config{DataDir: dir, Addr: "127.0.0.1:0", AdminToken: opToken}
+	a, err := app.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Serve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &sw{t: t, app: a, url: a.URL(), hc: &http.Client{Timeout: 10 * time.Second}}
+	s.participant("wallet-a", nil)
+	a.Close(context.Background())
+	keyFile := filepath.Join(dir, "data.key")
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(keyFile)
+	if a, err := app.Open(context.Background(), cfg); err == nil {
+		a.Close(context.Background())
+		t.Fatal("started without its data key")
+	} else if !strings.Contains(err.Error(), "--data-key") {
+		t.Fatalf("refusal %q does not say what to do", err)
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Fatal("a fresh data key was written over the lost one's place")
+	}
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err = app.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close(context.Background())
+}
