@@ -54,6 +54,10 @@ type Client struct {
 	HTTP   *http.Client
 	Format Format
 	Now    func() time.Time
+	// PlainHTTP allows http:// callback URLs (with private addresses,
+	// for development); else only https:// ones are called, whatever an
+	// older release let participants register.
+	PlainHTTP bool
 }
 
 // dialTimeout bounds connecting to a participant; keep-alive probes
@@ -76,7 +80,7 @@ func NewClient(f Format, now func() time.Time, allowPrivate bool) *Client {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Client{HTTP: hc, Format: f, Now: now}
+	return &Client{HTTP: hc, Format: f, Now: now, PlainHTTP: allowPrivate}
 }
 
 // ErrRefused means the participant answered with a status other than
@@ -97,6 +101,11 @@ func (c *Client) send(ctx context.Context, p *participant.Participant, body []by
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+	}
+	if req.URL.Scheme != "https" && !c.PlainHTTP {
+		// A URL registered before callbacks had to be https: the body
+		// and the signed answer would cross the network in clear.
+		return nil, nil, fmt.Errorf("callback to %s: %w: %s is not https", p.ID, ErrAddress, req.URL.Scheme)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	now := c.Now()

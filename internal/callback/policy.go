@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hulian/hulian/internal/fault"
 )
@@ -29,13 +30,15 @@ var ErrAddress = fault.New(fault.Unavailable, "", "callback address not public")
 
 // CheckURL checks a callback URL when a participant registers it: empty
 // (no callbacks), or an absolute https URL of at most URLMax bytes
-// without credentials whose host, when it is an IP address, is public.
-// With allowPrivate (development, tests, the demo), http is accepted and
-// any address. A host name is resolved and checked only at dial time —
-// where resolving it again could give another answer anyway —, but names
-// that can only mean this machine (localhost) or a numeric address in a
-// form that some resolvers read as an IP (2130706433, 0x7f.1) are refused
-// here. Errors wrap ErrURL.
+// without credentials whose host is, or resolves to, public addresses
+// only. With allowPrivate (development, tests, the demo), http is
+// accepted and any address. A host name is resolved here (within
+// ResolveTimeout) and again at dial time, where the answer may differ
+// (DNS rebinding): here a name that resolves to a private address is
+// refused, one that does not resolve now is let through to the dial-time
+// check. Names that can only mean this machine (localhost) or a numeric
+// address in a form that some resolvers read as an IP (2130706433,
+// 0x7f.1) are refused without asking. Errors wrap ErrURL.
 func CheckURL(raw string, allowPrivate bool) error {
 	if raw == "" {
 		return nil
@@ -74,7 +77,27 @@ func CheckURL(raw string, allowPrivate bool) error {
 	if numeric(host) {
 		return fmt.Errorf("%w: callbackUrl host %q looks like an IP address in a non-standard form", ErrURL, host)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), ResolveTimeout)
+	defer cancel()
+	addrs, err := resolve(ctx, host)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if !Public(a) {
+			return fmt.Errorf("%w: callbackUrl host %q resolves to %s, which is not a public address", ErrURL, host, a)
+		}
+	}
 	return nil
+}
+
+// ResolveTimeout bounds the resolution of a callback URL's host at
+// registration.
+const ResolveTimeout = 2 * time.Second
+
+// resolve looks a host name up; tests replace it.
+var resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // numeric reports whether a host's last label is a number (decimal, or

@@ -165,12 +165,18 @@ func TestDialPrivate(t *testing.T) {
 	defer srv.Close()
 	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
 	for _, host := range []string{"localhost", "127.0.0.1"} {
-		p := participant.Participant{ID: "wallet-x", CallbackURL: "http://" + host + ":" + port + "/cb"}
+		// https, so that it is the dialer that refuses (before any TLS).
+		p := participant.Participant{ID: "wallet-x", CallbackURL: "https://" + host + ":" + port + "/cb"}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := callback.NewClient(api.Callbacks{}, time.Now, false).Post(ctx, &p, []byte(`{}`))
 		cancel()
-		if !errors.Is(err, callback.ErrAddress) {
-			t.Errorf("%s without allowPrivate: %v, want ErrAddress", host, err)
+		if !errors.Is(err, callback.ErrAddress) || !strings.Contains(err.Error(), "dial") {
+			t.Errorf("%s without allowPrivate: %v, want ErrAddress from the dialer", host, err)
+		}
+		// Plain http is not even tried: a URL an older release accepted.
+		p.CallbackURL = "http://" + host + ":" + port + "/cb"
+		if _, err := callback.NewClient(api.Callbacks{}, time.Now, false).Post(context.Background(), &p, []byte(`{}`)); !errors.Is(err, callback.ErrAddress) {
+			t.Errorf("http to %s without allowPrivate: %v, want ErrAddress", host, err)
 		}
 		if n := hits.Load(); n != 0 {
 			t.Fatalf("%s: the server got %d requests", host, n)
@@ -204,5 +210,41 @@ func TestNoRedirect(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the redirect target got %d requests", n)
+	}
+}
+
+// TestCheckURLResolves: at registration a host name is resolved, and one
+// that resolves to any non-public address is refused; one that does not
+// resolve now is left to the dial-time check.
+func TestCheckURLResolves(t *testing.T) {
+	answers := map[string][]netip.Addr{
+		"rebind.example.com": {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("10.1.2.3")},
+		"meta.example.com":   {netip.MustParseAddr("169.254.169.254")},
+		"v6.example.com":     {netip.MustParseAddr("::ffff:127.0.0.1")},
+		"ok.example.com":     {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("2606:2800:220:1::1")},
+	}
+	defer callback.SetResolver(func(_ context.Context, host string) ([]netip.Addr, error) {
+		if a, ok := answers[host]; ok {
+			return a, nil
+		}
+		return nil, errors.New("no such host")
+	})()
+	for _, c := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://rebind.example.com/cb", false},
+		{"https://meta.example.com/cb", false},
+		{"https://v6.example.com/cb", false},
+		{"https://ok.example.com/cb", true},
+		{"https://unknown.example.com/cb", true},
+	} {
+		err := callback.CheckURL(c.url, false)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, callback.ErrURL) {
+			t.Errorf("CheckURL(%s) = %v, want ok %v", c.url, err, c.ok)
+		}
+		if err := callback.CheckURL(c.url, true); err != nil {
+			t.Errorf("CheckURL(%s) with private addresses allowed = %v", c.url, err)
+		}
 	}
 }
