@@ -104,6 +104,14 @@ var (
 	// ErrClaimantClosed: the claimant was closed before the alias could
 	// move; the claim fails with its code.
 	ErrClaimantClosed = fault.New(fault.Conflict, "participant-closed", "portability: the claimant is closed")
+	// ErrClaimantSuspended: the claimant is suspended when the alias
+	// would move; the claim fails with its code.
+	ErrClaimantSuspended = fault.New(fault.Conflict, "participant-suspended", "portability: the claimant is suspended")
+	// ErrOwnerNotNotified: the claim expired without the owner having
+	// acknowledged its party.claim callback (no callback URL, or one that
+	// never answered): silence from an owner who never heard of the
+	// claim is no consent, and the alias stays.
+	ErrOwnerNotNotified = fault.New(fault.Conflict, "owner-not-notified", "portability: the owner was never notified of the claim")
 )
 
 // Directory is what claims need of the alias directory.
@@ -427,10 +435,18 @@ func (s *Service) move(ctx context.Context, c Claim) Claim {
 		Currency: c.Currency, CreatedAt: s.d.Now()}
 	var err error
 	// A claimant closed since it filed gets nothing: its aliases are
-	// gone for good.
-	if cp, ok := s.d.Participants.Get(c.Claimant); !ok || cp.Status == participant.Closed {
+	// gone for good; a suspended one gets nothing either, as it could
+	// not register the alias itself. An owner that never acknowledged
+	// the claim's callback did not consent by its silence.
+	cp, ok := s.d.Participants.Get(c.Claimant)
+	switch {
+	case !ok || cp.Status == participant.Closed:
 		err = ErrClaimantClosed
-	} else {
+	case cp.Status != participant.Active:
+		err = ErrClaimantSuspended
+	case c.Status == Expired && !c.Notified:
+		err = ErrOwnerNotNotified
+	default:
 		_, err = s.d.Directory.Move(ctx, c.Owner, p)
 	}
 	now := trunc(s.d.Now()).UnixNano()

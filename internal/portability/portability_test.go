@@ -318,3 +318,56 @@ func TestClaimantClosed(t *testing.T) {
 		t.Errorf("alias moved to a closed claimant: %+v", p)
 	}
 }
+
+// TestOwnerNeverNotified: a claim whose callback never reached the owner
+// does not move the alias when it expires: silence from an owner that
+// never heard of the claim is no consent.
+func TestOwnerNeverNotified(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	f.register(t, "alpha", "w1", "a-1")
+	f.send.down = true
+	c, err := f.svc.File(ctx, f.ps["beta"], directory.WALLET, "w1", Request{Name: "x", Account: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tick(t)
+	f.clock.Advance(time.Hour)
+	f.tick(t)
+	got, err := f.svc.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != Failed || got.Reason != "owner-not-notified" || got.Moved {
+		t.Errorf("claim the owner never heard of: %+v", got)
+	}
+	if p := f.owner(t, "w1"); p.Participant != "alpha" {
+		t.Errorf("alias moved without the owner's knowledge: %+v", p)
+	}
+}
+
+// TestClaimantSuspended: a suspended claimant gets no alias.
+func TestClaimantSuspended(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	f.register(t, "alpha", "w1", "a-1")
+	c, err := f.svc.File(ctx, f.ps["beta"], directory.WALLET, "w1", Request{Name: "x", Account: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tick(t) // delivered
+	st := participant.Suspended
+	if _, err := f.bed.Registry.Apply(ctx, "beta", participant.Update{Status: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Confirm(ctx, "alpha", c.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.tick(t)
+	if got, _ := f.svc.Get(ctx, c.ID); got.Status != Failed || got.Reason != "participant-suspended" || got.Moved {
+		t.Errorf("claim of a suspended claimant: %+v", got)
+	}
+	if p := f.owner(t, "w1"); p.Participant != "alpha" {
+		t.Errorf("alias moved to a suspended claimant: %+v", p)
+	}
+}
