@@ -528,6 +528,12 @@ func (s *Service) confirm(ctx context.Context, b *batch) {
 		case !accept:
 			return abort, rejection(reason), true
 		}
+		// The payee may have been suspended or closed while it was asked:
+		// a closed participant's balances were checked empty, and must
+		// stay so.
+		if now, ok := s.Participants.Get(p.payee.ID); !ok || now.Status != participant.Active {
+			return abort, "payee participant suspended", true
+		}
 		return commit, "", true
 	})
 }

@@ -319,3 +319,33 @@ func TestQuote(t *testing.T) {
 		t.Errorf("quote to oneself: %v", err)
 	}
 }
+
+// confirmFunc answers confirm requests with a function.
+type confirmFunc func(ctx context.Context, payee participant.Participant, t Transfer) (bool, string, error)
+
+func (f confirmFunc) Confirm(ctx context.Context, payee participant.Participant, t Transfer) (bool, string, error) {
+	return f(ctx, payee, t)
+}
+
+// TestConfirmPayeeSuspendedMeanwhile: a payee suspended (or closed)
+// while it is asked does not receive the money, even if it accepts.
+func TestConfirmPayeeSuspendedMeanwhile(t *testing.T) {
+	var f *fixture
+	f = newFixture(t, func(d *Deps) {
+		d.Confirmer = confirmFunc(func(ctx context.Context, payee participant.Participant, _ Transfer) (bool, string, error) {
+			st := participant.Suspended
+			if _, err := f.reg.Apply(ctx, payee.ID, participant.Update{Status: &st}); err != nil {
+				t.Error(err)
+			}
+			return true, "", nil
+		})
+	})
+	out := f.s.CreateMany(f.ctx, f.a, []Request{req("cs.1", "c:1", 1000)})
+	if o := out[0]; o.Err != nil || o.Transfer.State != Aborted {
+		t.Fatalf("payment to a payee suspended while asked: %+v", o)
+	}
+	if c := f.account(f.c.Account(cny)); c.Balance != 100000 {
+		t.Errorf("bank-c received money while suspended: %+v", c)
+	}
+	f.zeroSum()
+}
