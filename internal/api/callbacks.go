@@ -38,11 +38,16 @@ func (Callbacks) TransferConfirm(t *transfer.Transfer) ([]byte, error) {
 // errDecision means a payee's answer is not a decision.
 var errDecision = errors.New("not a decision: want {\"decision\":\"accept\"} or {\"decision\":\"reject\",\"reason\":\"…\"}")
 
-// Decision reads a payee's answer to TransferConfirm.
-func (Callbacks) Decision(body []byte) (bool, string, error) {
+// Decision reads a payee's answer to TransferConfirm of t. An answer
+// that names a transfer (transferId) must name t: a signed answer to one
+// confirm request cannot then be replayed as the answer to another.
+func (Callbacks) Decision(t *transfer.Transfer, body []byte) (bool, string, error) {
 	var d wire.Decision
 	if err := json.Unmarshal(body, &d); err != nil {
 		return false, "", fmt.Errorf("%w: %v", errDecision, err)
+	}
+	if d.TransferID != "" && d.TransferID != t.ID {
+		return false, "", fmt.Errorf("%w: the answer is for transfer %q", errDecision, d.TransferID)
 	}
 	switch d.Decision {
 	case "accept":

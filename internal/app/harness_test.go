@@ -267,6 +267,7 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.decide != nil {
 			d = h.decide(*cb.Transfer)
 		}
+		d.TransferID = cb.Transfer.ID
 		b, _ := json.Marshal(d)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set(wire.SignatureHeader, wire.Sign(secret, time.Now(), b)) // the switch takes only signed answers

@@ -426,6 +426,11 @@ func TestConfirm(t *testing.T) {
 		switch cb.Transfer.ID {
 		case "accept":
 			return 200, `{"decision":"accept"}`
+		case "accept-bound":
+			return 200, `{"decision":"accept","transferId":"accept-bound"}`
+		case "replayed":
+			// A signed answer to another request, replayed.
+			return 200, `{"decision":"accept","transferId":"accept-bound"}`
 		case "reject":
 			return 200, `{"decision":"reject","reason":"account closed"}`
 		case "garbage":
@@ -455,6 +460,8 @@ func TestConfirm(t *testing.T) {
 		wantErr    error
 	}{
 		{"accept", 5 * time.Second, true, "", nil},
+		{"accept-bound", 5 * time.Second, true, "", nil},
+		{"replayed", 5 * time.Second, false, "", callback.ErrRefused},
 		{"reject", 5 * time.Second, false, "account closed", nil},
 		{"garbage", 5 * time.Second, false, "", callback.ErrRefused},
 		{"unknown-decision", 5 * time.Second, false, "", callback.ErrRefused},

@@ -44,7 +44,7 @@ type Format interface {
 	// TransferConfirm renders the request to accept or reject t.
 	TransferConfirm(t *transfer.Transfer) ([]byte, error)
 	// Decision reads a payee's answer to TransferConfirm.
-	Decision(body []byte) (accept bool, reason string, err error)
+	Decision(t *transfer.Transfer, body []byte) (accept bool, reason string, err error)
 	// LiquidityAlert renders a liquidity alert.
 	LiquidityAlert(a *liquidity.Alert) ([]byte, error)
 }
@@ -146,7 +146,7 @@ func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t t
 	if err := verifyAnswer(h.Get(wire.SignatureHeader), payee.CallbackSecrets(c.Now()), b, c.Now()); err != nil {
 		return false, "", fmt.Errorf("confirm %s: %w: answer %v", t.ID, ErrRefused, err)
 	}
-	accept, reason, err := c.Format.Decision(b)
+	accept, reason, err := c.Format.Decision(&t, b)
 	if err != nil {
 		return false, "", fmt.Errorf("confirm %s: %w: %v", t.ID, ErrRefused, err)
 	}

@@ -273,6 +273,7 @@ func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer, secret 
 	case p.screened(t.ID):
 		d = wire.Decision{Decision: "reject", Reason: "risk check"}
 	}
+	d.TransferID = t.ID // binds the signed answer to this request
 	if d.Decision == "accept" {
 		p.accepted.Add(1)
 	} else {

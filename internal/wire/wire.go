@@ -397,6 +397,10 @@ type Callback struct {
 type Decision struct {
 	Decision string `json:"decision"` // accept | reject
 	Reason   string `json:"reason,omitempty"`
+	// TransferID, when given, must be the id of the transfer asked
+	// about: it binds a signed answer to its request, so that it cannot
+	// be replayed as the answer to another. Payees should send it.
+	TransferID string `json:"transferId,omitempty"`
 }
 
 // SignatureHeader carries a callback's signatures:
