@@ -3,12 +3,14 @@ package api
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
@@ -71,8 +73,26 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who auth.Pr
 		s.writeError(w, r, err)
 		return
 	}
+	// A quote resolves the payee's alias: it is a lookup, budgeted and
+	// counted as one, or quotes would be a way around the budget.
+	endUser, ok := endUserOf(w, r)
+	if !ok {
+		return
+	}
+	goOn, budgeted := s.beginLookup(w, &who, endUser)
+	if !goOn {
+		return
+	}
 	q, err := s.Transfers.Quote(r.Context(), who.Participant, transfer.Request{
 		PayeeType: req.Payee.Type, PayeeValue: req.Payee.Value, Amount: amt, Currency: c})
+	if budgeted {
+		switch {
+		case err == nil:
+			s.guard.Done(who.Participant.ID, endUser, true)
+		case errors.Is(err, transfer.ErrUnknownParty):
+			s.guard.Done(who.Participant.ID, endUser, false)
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -92,7 +112,14 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who auth
 		s.writeError(w, r, err)
 		return
 	}
+	endUser, ok := endUserOf(w, r)
+	if !ok || !s.notOwing(w, who) {
+		return
+	}
 	t, created, err := s.Transfers.Create(r.Context(), who.Participant, req)
+	if errors.Is(err, transfer.ErrUnknownParty) {
+		s.guard.Missed(who.Participant.ID, endUser)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -103,6 +130,21 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who auth
 	}
 	w.Header().Set("Location", "/v1/transfers/"+t.ID)
 	s.replyTransfer(w, r, status, &t, who)
+}
+
+// notOwing refuses a payment request of a participant whose lookup
+// budget is in debt: a payment resolves its payee's alias, and a payee
+// that is not registered is charged like a lookup that found nothing
+// (Guard.Missed), so that payments are no way around the directory's
+// budget. Payments to registered payees cost the budget nothing.
+func (s *Server) notOwing(w http.ResponseWriter, who auth.Principal) bool {
+	wait := s.guard.Owed(who.Participant.ID)
+	if wait <= 0 {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(lookups.RetryAfter(wait), 10))
+	writeProblem(w, probRateLimited, "participant "+who.Participant.ID+" exceeded its lookup budget: payees that are not registered count as lookups that find nothing")
+	return false
 }
 
 // replyTransfer answers with the transfer as who may see it.
@@ -142,8 +184,15 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who aut
 		reqs = append(reqs, req)
 		at = append(at, i)
 	}
+	endUser, ok := endUserOf(w, r)
+	if !ok || !s.notOwing(w, who) {
+		return
+	}
 	for k, o := range s.Transfers.CreateMany(r.Context(), who.Participant, reqs) {
 		outs[at[k]] = o
+		if errors.Is(o.Err, transfer.ErrUnknownParty) {
+			s.guard.Missed(who.Participant.ID, endUser)
+		}
 	}
 	bp := getBuf()
 	defer putBuf(bp)

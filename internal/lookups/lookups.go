@@ -235,6 +235,26 @@ func (g *Guard) Begin(participant, endUser string) (ok bool, retryAfter time.Dur
 	return false, time.Duration(deficit / g.cfg.Rate * float64(time.Second))
 }
 
+// Owed returns how long participant must wait until its budget is out
+// of debt, 0 if it is not: payments and quotes resolve aliases too, and
+// a participant whose misses emptied its budget may not go on probing
+// the directory through them.
+func (g *Guard) Owed(participant string) time.Duration {
+	now := g.now()
+	p := g.part(participant)
+	if t := p.lim.TokensAt(now); t < 0 {
+		return time.Duration(-t / g.cfg.Rate * float64(time.Second))
+	}
+	return 0
+}
+
+// Missed counts a payment's payee alias that was not found like a
+// lookup that found nothing, and charges its full cost.
+func (g *Guard) Missed(participant, endUser string) {
+	g.part(participant).lim.ReserveN(g.now(), 1)
+	g.Done(participant, endUser, false)
+}
+
 // Done ends a lookup begun: it counts it, charges a miss the rest of its
 // cost (to the participant, and one miss to the end user), and raises an
 // alert when the window it ends missed too often.
