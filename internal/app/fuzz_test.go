@@ -32,6 +32,10 @@ var fuzzEndpoints = []struct{ method, path, who string }{
 	{"PUT", "/v1/participants/alpha/limits/CNY", "op"},
 	{"PUT", "/v1/fees/CNY", "op"},
 	{"POST", "/v1/audit/witnesses", "op"},
+	{"POST", "/v1/participants/beta/keys", "op"},
+	{"POST", "/v1/participants/beta/callback-secrets", "op"},
+	{"DELETE", "/v1/parties/MSISDN/+8613800138000", "op"},
+	{"POST", "/v1/parties/MSISDN/+8613800138000/claims", "alpha"},
 }
 
 // problemType is the shape of a problem's type: the project's base and
@@ -95,6 +99,10 @@ func FuzzAPIBodies(f *testing.F) {
 		`{"id":"f3","payee":{"type":"MSISDN","value":"+8613800138000"},"amount":"1e3","currency":"CNY"}`,
 		`{"id":"f4","payee":{"type":"MSISDN","value":"+8613800138000"},"amount":"-1.00","currency":"XXX"}`,
 		`{"transfers":[]}`,
+		`{"graceSeconds":0}`,
+		`{"graceSeconds":86400}`,
+		`{"reason":"fraud report 张三"}`,
+		`{"account":"u-9","name":"李四"}`,
 		`[`, `null`, `{}`, ``,
 	} {
 		f.Add(uint8(i), []byte(body))

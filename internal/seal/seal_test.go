@@ -152,3 +152,27 @@ func TestAppendSealedAndMAC(t *testing.T) {
 		t.Errorf("AppendSealed allocates %v times", n)
 	}
 }
+
+// FuzzOpen: whatever is stored, opening never panics, and only what was
+// sealed under the key and the context opens.
+func FuzzOpen(f *testing.F) {
+	k, err := seal.New(bytes.Repeat([]byte{3}, seal.KeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(k.Seal("c", "acct"), []byte{})
+	f.Add("enc1:", k.AppendSealed(nil, "c", "acct"))
+	f.Add("enc1:AAAA", []byte("0123456789012345678901234567"))
+	f.Fuzz(func(t *testing.T, stored string, sealed []byte) {
+		if got, err := k.Open("c", stored); err == nil && seal.IsSealed(stored) {
+			if again := k.Seal("c", got); again == stored {
+				t.Fatal("a seal repeated: nonces are not random")
+			}
+		}
+		if got, err := k.OpenSealed("c", sealed); err == nil {
+			if _, err := k.OpenSealed("other", sealed); err == nil {
+				t.Fatalf("%x opens under two contexts (%q)", sealed, got)
+			}
+		}
+	})
+}
