@@ -239,7 +239,11 @@ const (
 	qCount  = `SELECT count(*) FROM parties WHERE participant = $1 AND account_index = $2 AND NOT (type = $3 AND value = $4)`
 	qOwner  = `SELECT participant FROM parties WHERE type = $1 AND value = $2`
 	qDelete = `DELETE FROM parties WHERE type = $1 AND value = $2 AND participant = $3`
-	qKnown  = `SELECT count(*) FROM participants WHERE id = $1`
+	// qOwner reads a registering participant's status; on PostgreSQL
+	// FOR SHARE holds it until the registration commits, so that closing
+	// the participant (an UPDATE of its row) waits for the registration,
+	// and the removal of its aliases that follows sees it.
+	qOwnerStatus = `SELECT status FROM participants WHERE id = $1`
 	// Row-value comparison lets both databases walk the
 	// parties_participant index from the cursor on.
 	qList = `SELECT type, value, name, account, currency, created_at FROM parties
@@ -342,6 +346,11 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 	gens := d.routeGens([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		w := &writer{tx: tx, d: d}
+		if open, err := w.openOwner(ctx, p.Participant); err != nil {
+			return err
+		} else if !open {
+			return ErrUnknownParticipant
+		}
 		if err := w.lock(ctx, []Party{p}); err != nil {
 			return err
 		}
@@ -398,14 +407,14 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		clear(created)
 		// Check owners first, not by the foreign key failing: on
 		// PostgreSQL that would abort the whole transaction.
+		w := &writer{tx: tx, d: d}
 		for o := range owners {
-			var n int
-			if err := tx.QueryRowContext(ctx, qKnown, o).Scan(&n); err != nil {
+			open, err := w.openOwner(ctx, o)
+			if err != nil {
 				return fmt.Errorf("participant: %w", err)
 			}
-			owners[o] = n > 0
+			owners[o] = open
 		}
-		w := &writer{tx: tx, d: d}
 		if err := w.lock(ctx, touched); err != nil {
 			return err
 		}
@@ -684,6 +693,21 @@ func validText(s string, max int) bool {
 		}
 	}
 	return true
+}
+
+// openOwner reports whether participant may hold aliases: it exists and
+// is not closed. Its row stays as read until the transaction ends.
+func (w *writer) openOwner(ctx context.Context, participant string) (bool, error) {
+	q := qOwnerStatus
+	if w.d.db.Dialect == sqldb.Postgres {
+		q += " FOR SHARE"
+	}
+	var status string
+	err := w.tx.QueryRowContext(ctx, q, participant).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil && status != "closed", err
 }
 
 // writer registers parties inside one transaction, through prepared

@@ -205,6 +205,11 @@ func (d *Directory) Move(ctx context.Context, from string, p Party) (Party, erro
 	gens := d.routeGens([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		w := &writer{tx: tx, d: d}
+		if open, err := w.openOwner(ctx, p.Participant); err != nil {
+			return err
+		} else if !open {
+			return ErrUnknownParticipant
+		}
 		if err := w.lock(ctx, []Party{p}); err != nil {
 			return err
 		}

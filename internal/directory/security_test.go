@@ -373,3 +373,29 @@ func TestCutText(t *testing.T) {
 		}
 	}
 }
+
+// TestClosedOwner: a closed participant registers nothing, in one or in
+// a batch, and no alias moves to it; the registration reads the owner's
+// status in its own transaction (on PostgreSQL holding it), so that one
+// racing the closing either lands before it — and the closing's removal
+// of the aliases sees it — or is refused.
+func TestClosedOwner(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *sqldb.DB) {
+		d := newDir(t, db, Options{Seal: testKey(t)})
+		ctx := context.Background()
+		mustRegister(t, d, party("alpha", WALLET, "a1", "A"))
+		if _, err := db.Exec(`UPDATE participants SET status = 'closed' WHERE id = 'beta'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := d.Register(ctx, party("beta", WALLET, "b1", "B")); !errors.Is(err, ErrUnknownParticipant) {
+			t.Errorf("Register for a closed participant: %v", err)
+		}
+		errs, err := d.RegisterMany(ctx, []Party{party("beta", WALLET, "b2", "B"), party("alpha", WALLET, "a2", "A")})
+		if err != nil || !errors.Is(errs[0], ErrUnknownParticipant) || errs[1] != nil {
+			t.Errorf("RegisterMany: %v, %v", errs, err)
+		}
+		if _, err := d.Move(ctx, "alpha", party("beta", WALLET, "a1", "B")); !errors.Is(err, ErrUnknownParticipant) {
+			t.Errorf("Move to a closed participant: %v", err)
+		}
+	})
+}
