@@ -1,6 +1,6 @@
 # Hulian's entry points. The test harness is scripts/test.sh: it starts a
 # throwaway PostgreSQL so that every test runs, none skips.
-.PHONY: test demo bench
+.PHONY: test demo bench bench-wrk
 
 # Vet and test everything against a throwaway PostgreSQL.
 test:
@@ -14,3 +14,8 @@ demo:
 # HULIAN_TEST_POSTGRES names a server.
 bench:
 	go test -run XXX -bench . ./...
+
+# Measure the HTTP API with wrk (installed with apt-get when missing), as
+# an operator would: see scripts/bench-wrk.sh for its settings.
+bench-wrk:
+	bash scripts/bench-wrk.sh

@@ -42,6 +42,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		timeout     = fs.Duration("timeout", 30*time.Second, "bound on each request")
 		out         = fs.String("out", "", "write the result as JSON to this file")
 		fleet       = fs.String("fleet", "", "with --target: reuse the participants and aliases saved in this file, or set up and save them there")
+		wrkDir      = fs.String("wrk-export", "", "with --target and --fleet: write the fleet's participants and aliases for bench/wrk's Lua scripts to this directory, and send no traffic")
+		wrkAliases  = fs.Int("wrk-aliases", 1_000_000, "with --wrk-export: at most this many aliases, drawn at random")
 		cpuprofile  = fs.String("cpuprofile", "", "write a CPU profile of this process (generator, and the switch it starts) to this file")
 		memprofile  = fs.String("memprofile", "", "write an allocation profile of this process to this file at the end")
 	)
@@ -63,6 +65,20 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *fleet != "" && *target == "" {
 		return errors.New("bench: --fleet is for a --target switch: the switch bench starts is new every time")
+	}
+	if *wrkDir != "" {
+		if *fleet == "" || *target == "" {
+			return errors.New("bench: --wrk-export needs --target and the --fleet set up on it")
+		}
+		u, err := loadgen.CheckTarget(*target, *allowRemote)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if err := loadgen.ExportWrk(*fleet, u.String(), *wrkDir, *wrkAliases); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %s/parties.txt and %s/aliases.txt\n", *wrkDir, *wrkDir)
+		return nil
 	}
 	if cfg.Duration == 0 && cfg.Requests == 0 {
 		return errors.New("bench: the run must be bounded: give --duration or --requests")

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-json-experiment/json"
 
@@ -224,22 +225,50 @@ func (g *gen) registerBatch(ctx context.Context, p *party, nums []uint32) (kept 
 }
 
 // call is a setup request: JSON in, JSON out, the reflective way, which
-// is fine outside the measured loop.
+// is fine outside the measured loop. A setup respects the switch's rate
+// limits as a participant must: refused with 429, it waits Retry-After
+// and tries again (a batch of a thousand aliases costs a thousand
+// requests of the participant's rate).
 func (g *gen) call(ctx context.Context, method, path, auth string, in, out any) error {
-	var body io.Reader
+	var enc []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		enc = b
+	}
+	for {
+		err := g.call1(ctx, method, path, auth, enc, in != nil, out)
+		var wait errRetry
+		if !errors.As(err, &wait) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(wait)):
+		}
+	}
+}
+
+// errRetry is a 429 answer: wait that long and try again.
+type errRetry time.Duration
+
+func (e errRetry) Error() string { return "rate-limited: retry after " + time.Duration(e).String() }
+
+// call1 is one attempt of call.
+func (g *gen) call1(ctx context.Context, method, path, auth string, enc []byte, hasBody bool, out any) error {
+	var body io.Reader
+	if hasBody {
+		body = bytes.NewReader(enc)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, g.base+path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", auth)
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := g.client.Do(req)
@@ -250,6 +279,13 @@ func (g *gen) call(ctx context.Context, method, path, auth string, in, out any) 
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || secs < 1 {
+			secs = 1
+		}
+		return errRetry(time.Duration(min(secs, 60)) * time.Second)
 	}
 	if resp.StatusCode/100 != 2 {
 		var p wire.Problem

@@ -1,0 +1,33 @@
+-- Single transfers: POST /v1/transfers of 0.01 CNY to a random registered
+-- alias, from a random participant other than its owner, each with an id
+-- of its own (run, thread, counter), so that none is a retry.
+--   HULIAN_WRK_DIR=DIR wrk -t2 -c64 -d10s --latency -s bench/wrk/transfer.lua URL
+package.path = package.path .. ";bench/wrk/?.lua;" .. (os.getenv("HULIAN_WRK_LUA") or "") .. "/?.lua"
+local c = require("common")
+
+local keys, values, owners
+local run = os.getenv("HULIAN_WRK_RUN") or tostring(os.time())
+local n = 0
+
+function setup(thread) c.setup(thread) end
+
+function init(args)
+  keys = c.parties()
+  values, owners = c.aliases()
+  math.randomseed(os.time() + (thread_id or 0) * 7919)
+end
+
+function request()
+  local i = math.random(#values)
+  local payer = math.random(#keys - 1)
+  if payer >= owners[i] then payer = payer + 1 end -- never the payee's own participant
+  n = n + 1
+  local body = string.format('{"id":"w%s-%d-%d","payee":{"type":"MSISDN","value":"%s"},"amount":"0.01","currency":"CNY"}',
+    run, thread_id or 0, n, values[i])
+  return wrk.format("POST", "/v1/transfers", {
+    ["Authorization"] = keys[payer],
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+
+done = c.done
