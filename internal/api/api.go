@@ -592,6 +592,17 @@ var (
 	hdrNoStore = []string{"no-store"}
 )
 
+// contentLengths are the Content-Length values of answers shorter than
+// 4 KiB, shared like hdrJSON (net/http only reads them), so that a
+// lookup's or a transfer's answer allocates none for its header.
+var contentLengths = func() [][]string {
+	out := make([][]string, 4096)
+	for i := range out {
+		out[i] = []string{strconv.Itoa(i)}
+	}
+	return out
+}()
+
 // bufs holds body buffers between requests: a batch's request and answer
 // are each a few hundred kilobytes.
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
@@ -634,7 +645,11 @@ func replyJSON(w http.ResponseWriter, status int, b []byte) {
 	h["Content-Type"] = hdrJSON
 	h["Cache-Control"] = hdrNoStore
 	// A declared length spares the answer chunked encoding.
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	if len(b) < len(contentLengths) {
+		h["Content-Length"] = contentLengths[len(b)]
+	} else {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
 	w.WriteHeader(status)
 	w.Write(b)
 }
