@@ -61,7 +61,9 @@ type Config struct {
 	MissAlert float64
 	Window    int
 	// UsersMax bounds the end users' buckets held, over all
-	// participants; beyond it, idle ones are dropped, then any.
+	// participants, and half of it each participant's; beyond either,
+	// idle ones are dropped, then any — of the participant that holds
+	// the most, so that one flooding made-up end user ids drops its own.
 	UsersMax int
 }
 
@@ -155,16 +157,13 @@ type Guard struct {
 	mu    sync.RWMutex
 	parts map[string]*part
 
-	// users are the end users' miss buckets, as GCRA: the time at which
-	// the bucket is full again (unix nanoseconds). A bucket at or before
-	// now is full and is not kept.
-	umu   sync.Mutex
-	users map[userKey]int64
+	// umu guards the end users' miss buckets (part.users) and nusers,
+	// how many there are.
+	umu    sync.Mutex
+	nusers int
 	// every is the time one miss takes to come back.
 	every int64
 }
-
-type userKey struct{ participant, endUser string }
 
 // part is one participant's budget and counters.
 type part struct {
@@ -175,6 +174,10 @@ type part struct {
 	window atomic.Uint64
 	// alerted is when the last alert was raised (unix nanoseconds).
 	alerted atomic.Int64
+	// users are its end users' miss buckets, as GCRA: the time at which
+	// the bucket is full again (unix nanoseconds). A bucket at or before
+	// now is full and need not be kept. Guarded by Guard.umu.
+	users map[string]int64
 }
 
 // New returns a guard with cfg (after EnsureDefaults) that reads the
@@ -189,7 +192,7 @@ func New(cfg Config, now func() time.Time, alert func(Alert)) (*Guard, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Guard{cfg: cfg, now: now, alert: alert, parts: map[string]*part{}, users: map[userKey]int64{},
+	return &Guard{cfg: cfg, now: now, alert: alert, parts: map[string]*part{},
 		every: int64(time.Minute) / int64(cfg.UserRate)}, nil
 }
 
@@ -318,8 +321,9 @@ func (g *Guard) part(participant string) *part {
 // userWait returns how long the end user must wait for a miss, 0 if it
 // has one.
 func (g *Guard) userWait(participant, endUser string, now int64) time.Duration {
+	p := g.part(participant)
 	g.umu.Lock()
-	full, ok := g.users[userKey{participant, endUser}]
+	full, ok := p.users[endUser]
 	g.umu.Unlock()
 	if !ok {
 		return 0
@@ -335,43 +339,71 @@ func (g *Guard) userWait(participant, endUser string, now int64) time.Duration {
 
 // userMiss takes one miss from the end user's bucket.
 func (g *Guard) userMiss(participant, endUser string, now int64) {
-	k := userKey{participant, endUser}
+	p := g.part(participant)
 	g.umu.Lock()
 	defer g.umu.Unlock()
-	full, ok := g.users[k]
-	if !ok && len(g.users) >= g.cfg.UsersMax {
-		g.evict(now)
+	full, ok := p.users[endUser]
+	if !ok {
+		if len(p.users) >= g.partUsersMax() {
+			g.evict(p, now)
+		}
+		if g.nusers >= g.cfg.UsersMax {
+			g.evict(g.largest(), now)
+		}
+		if p.users == nil {
+			p.users = map[string]int64{}
+		}
+		g.nusers++
 	}
-	g.users[k] = max(full, now) + g.every
+	p.users[endUser] = max(full, now) + g.every
 }
 
-// evict makes room in the end users' buckets: it drops the full ones,
-// and if that frees less than an eighth of UsersMax, any others until it
-// has (map order is random), so that a sweep happens at most once per
-// UsersMax/8 new end users. A dropped bucket that was not full forgets
-// the end user's misses: under a flood of made-up end user ids that is
-// the price of bounded memory, and the participant's own budget still
-// holds.
-func (g *Guard) evict(now int64) {
-	for k, full := range g.users {
-		if full <= now {
-			delete(g.users, k)
+// partUsersMax bounds one participant's end users' buckets.
+func (g *Guard) partUsersMax() int { return max(g.cfg.UsersMax/2, 1) }
+
+// largest returns the participant holding the most end users' buckets.
+// The caller holds umu.
+func (g *Guard) largest() *part {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var most *part
+	for _, p := range g.parts {
+		if most == nil || len(p.users) > len(most.users) {
+			most = p
 		}
 	}
-	room := max(g.cfg.UsersMax/8, 1)
-	for k := range g.users {
-		if len(g.users) <= g.cfg.UsersMax-room {
+	return most
+}
+
+// evict makes room in p's end users' buckets: it drops the full ones,
+// and if that frees less than an eighth of the participant's cap, any
+// others until it has (map order is random), so that a sweep happens at
+// most once per that many new end users. A dropped bucket that was not
+// full forgets the end user's misses: under a flood of made-up end user
+// ids that is the price of bounded memory, paid by the participant that
+// floods, and its own budget still holds. The caller holds umu.
+func (g *Guard) evict(p *part, now int64) {
+	before := len(p.users)
+	for k, full := range p.users {
+		if full <= now {
+			delete(p.users, k)
+		}
+	}
+	room := max(g.partUsersMax()/8, 1)
+	for k := range p.users {
+		if before-len(p.users) >= room {
 			break
 		}
-		delete(g.users, k)
+		delete(p.users, k)
 	}
+	g.nusers -= before - len(p.users)
 }
 
 // EndUsers returns how many end users' buckets are held.
 func (g *Guard) EndUsers() int {
 	g.umu.Lock()
 	defer g.umu.Unlock()
-	return len(g.users)
+	return g.nusers
 }
 
 // Stats returns each participant's lookups since the start, by

@@ -172,17 +172,17 @@ func TestEndUsersBounded(t *testing.T) {
 		}
 	}
 	// Full buckets go first: a minute later, when the others are full
-	// again, as many end users as the cap holds spend all their misses,
-	// and each is held, and refused.
+	// again, as many end users as a participant's cap (half the total)
+	// holds spend all their misses, and each is held, and refused.
 	c.advance(time.Minute)
-	for i := range usersMax {
+	for i := range usersMax / 2 {
 		u := fmt.Sprintf("late-%d", i)
 		for range DefaultUserRate {
 			g.Begin("a", u)
 			g.Done("a", u, false)
 		}
 	}
-	for i := range usersMax {
+	for i := range usersMax / 2 {
 		if ok, _ := g.Begin("a", fmt.Sprintf("late-%d", i)); ok {
 			t.Fatalf("late-%d was dropped for a full bucket", i)
 		}
@@ -192,6 +192,35 @@ func TestEndUsersBounded(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 4<<20 {
 		t.Errorf("heap grew by %d bytes", grown)
+	}
+}
+
+// TestEndUsersFloodIsolated: a participant flooding made-up end user
+// ids drops its own buckets, never another participant's.
+func TestEndUsersFloodIsolated(t *testing.T) {
+	const usersMax = 1000
+	g, _ := guard(t, Config{UsersMax: usersMax, Rate: 1e9, Burst: 1 << 30}, nil)
+	spend := func(p, u string) {
+		for range DefaultUserRate {
+			g.Begin(p, u)
+			g.Done(p, u, false)
+		}
+	}
+	for i := range 100 {
+		spend("honest", fmt.Sprintf("user-%d", i))
+	}
+	for i := range 50 * usersMax {
+		u := fmt.Sprintf("fake-%d", i)
+		g.Begin("flooder", u)
+		g.Done("flooder", u, false)
+		if n := g.EndUsers(); n > usersMax {
+			t.Fatalf("%d end users held, more than %d", n, usersMax)
+		}
+	}
+	for i := range 100 {
+		if ok, _ := g.Begin("honest", fmt.Sprintf("user-%d", i)); ok {
+			t.Fatalf("honest user-%d's bucket was dropped by another participant's flood", i)
+		}
 	}
 }
 
