@@ -193,7 +193,7 @@ func (a *App) openLedger(ctx context.Context) error {
 	}
 	start = time.Now()
 	a.Audit, err = audit.Open(ctx, a.Journal, audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log,
-		Reinit: cfg.AuditReinit, Submit: a.Journal.Submit})
+		Reinit: cfg.AuditReinit, Submit: a.Journal.Submit, Watermark: auditWatermark{db: a.DB, now: cfg.Now}})
 	if errors.Is(err, audit.ErrHistoryLost) || errors.Is(err, audit.ErrKeyChanged) {
 		return fmt.Errorf("%w; restore the audit directory (or use the key that signed it), or start with --audit-reinit to begin a new audit history, recorded in the log", err)
 	}

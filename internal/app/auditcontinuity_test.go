@@ -151,3 +151,51 @@ func TestAuditContinuity(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditCheckpointsCut: a checkpoints file cut short (or restored from
+// an older copy) stops start-up like a missing one, because the app
+// database remembers the size of the newest checkpoint signed; the ledger
+// alone would still match the older checkpoint left.
+func TestAuditCheckpointsCut(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := app.Config{DataDir: dir, Store: e.store(t), Addr: "127.0.0.1:0", AdminToken: opToken,
+				Callback: callback.Config{AllowPrivate: true}}
+			for round := range 2 {
+				s, err := openSwitch(t, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if round == 0 {
+					s.participant("wallet-a", nil)
+				}
+				s.deposit("wallet-a", "1.00")
+				s.close() // signs a checkpoint of the grown tree
+			}
+			path := filepath.Join(dir, "audit", audit.CheckpointsFile)
+			st, err := os.Stat(path)
+			if err != nil || st.Size() < 2*1024 {
+				t.Fatalf("checkpoints file: %v, %v; want at least two checkpoints", st, err)
+			}
+			if err := os.Truncate(path, 1024); err != nil { // the oldest checkpoint alone
+				t.Fatal(err)
+			}
+			_, err = openSwitch(t, cfg)
+			if !errors.Is(err, audit.ErrHistoryLost) || !strings.Contains(err.Error(), "cut short") {
+				t.Fatalf("started with the checkpoints cut short: %v", err)
+			}
+			re := cfg
+			re.AuditReinit = true
+			s, err := openSwitch(t, re)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.close()
+			if s, err = openSwitch(t, cfg); err != nil {
+				t.Fatalf("restart after the re-initialisation: %v", err)
+			}
+			s.close()
+		})
+	}
+}

@@ -127,8 +127,22 @@ type Options struct {
 	// Submit records the re-initialisation mark on the ledger (the
 	// journal's Submit). Required with Reinit.
 	Submit func(context.Context, []ledger.Command) ([]ledger.Result, error)
+	// Watermark, if set, keeps the size of the newest checkpoint signed
+	// somewhere else than the audit directory (the app database), so
+	// that a checkpoints file cut short, or restored from an older copy,
+	// stops start-up like a missing one (ErrHistoryLost) instead of the
+	// log re-signing from the older checkpoint.
+	Watermark Watermark
 	Now    func() time.Time
 	Log    *slog.Logger
+}
+
+// Watermark stores the tree size of the newest checkpoint signed.
+type Watermark interface {
+	// Load returns the stored size, and false when none is stored.
+	Load(ctx context.Context) (int64, bool, error)
+	// Save stores size.
+	Save(ctx context.Context, size int64) error
 }
 
 // Reinit says how the log began a new history at Open.
@@ -200,6 +214,10 @@ type Log struct {
 	every    time.Duration
 	reinitOK bool
 	submit   func(context.Context, []ledger.Command) ([]ledger.Result, error)
+	water    Watermark
+	// marked is the newest signed size as the watermark holds it, -1
+	// when it holds none (or there is no watermark).
+	marked int64
 	reinit   *Reinit // what Open re-initialised, if anything
 	now      func() time.Time
 	log      *slog.Logger
@@ -261,7 +279,7 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 	l := &Log{
 		j: j, signer: signer, verifier: verifier, vkey: vkey, origin: signer.Name(),
 		every: opts.SignEvery, now: opts.Now, log: opts.Log, dir: opts.Dir,
-		reinitOK: opts.Reinit, submit: opts.Submit,
+		reinitOK: opts.Reinit, submit: opts.Submit, water: opts.Watermark, marked: -1,
 		lastTS: math.MinInt64, cosigned: map[int64][]note.Signature{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -352,6 +370,15 @@ func (l *Log) open(ctx context.Context) error {
 	if err := l.hashes.flush(); err != nil {
 		return err
 	}
+	if l.water != nil {
+		size, ok, err := l.water.Load(ctx)
+		if err != nil {
+			return fmt.Errorf("audit: watermark: %w", err)
+		}
+		if ok {
+			l.marked = size
+		}
+	}
 	r, err := l.continuity(count)
 	if err != nil {
 		return err
@@ -381,6 +408,12 @@ func (l *Log) continuity(events int64) (*Reinit, error) {
 				ErrHistoryLost, events, filepath.Join(l.dir, CheckpointsFile))
 		}
 		r = &Reinit{Reason: "checkpoints-missing", Origin: l.origin, Size: events}
+	case l.haveLatest && l.latest.Size < l.marked:
+		if !l.reinitOK {
+			return nil, fmt.Errorf("%w: a checkpoint of tree size %d was signed, and %s ends at tree size %d: it was cut short or restored from an older copy",
+				ErrHistoryLost, l.marked, filepath.Join(l.dir, CheckpointsFile), l.latest.Size)
+		}
+		r = &Reinit{Reason: "checkpoints-missing", Previous: l.latest.Origin, Origin: l.origin, Size: events}
 	case l.haveLatest && !l.signedByKey(l.latestMsg):
 		if !l.reinitOK {
 			return nil, fmt.Errorf("%w: the newest checkpoint (tree size %d, origin %s) is not signed by this switch's key %s",
@@ -710,6 +743,16 @@ func (l *Log) sign() error {
 		return err
 	}
 	l.latest, l.latestMsg, l.haveLatest, l.signedAt = c, msg, true, l.now()
+	// After the checkpoint is on disk, so that the watermark never
+	// claims one that is not. A failure leaves it behind, which only
+	// weakens the check until the next checkpoint.
+	if l.water != nil && c.Size != l.marked {
+		if err := l.water.Save(context.Background(), c.Size); err != nil {
+			l.log.Error("audit: the watermark of the newest checkpoint was not saved", "size", c.Size, "err", err)
+		} else {
+			l.marked = c.Size
+		}
+	}
 	return nil
 }
 
