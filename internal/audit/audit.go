@@ -133,8 +133,8 @@ type Options struct {
 	// stops start-up like a missing one (ErrHistoryLost) instead of the
 	// log re-signing from the older checkpoint.
 	Watermark Watermark
-	Now    func() time.Time
-	Log    *slog.Logger
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Watermark stores the tree size of the newest checkpoint signed.
@@ -218,10 +218,10 @@ type Log struct {
 	// marked is the newest signed size as the watermark holds it, -1
 	// when it holds none (or there is no watermark).
 	marked int64
-	reinit   *Reinit // what Open re-initialised, if anything
-	now      func() time.Time
-	log      *slog.Logger
-	dir      string
+	reinit *Reinit // what Open re-initialised, if anything
+	now    func() time.Time
+	log    *slog.Logger
+	dir    string
 
 	// mu guards everything below; the tailer holds it while it hashes.
 	mu          sync.Mutex
