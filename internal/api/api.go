@@ -237,6 +237,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/operator-alerts", operator, s.operatorAlerts},
 		{"DELETE", "/v1/parties/{type}/{value}", anyone, s.deleteParty},
 		{"POST", "/v1/parties/{type}/{value}/claims", participantOn, s.createClaim},
+		{"GET", "/v1/claims", anyone, s.listClaims},
 		{"GET", "/v1/claims/{id}", anyone, s.getClaim},
 		{"POST", "/v1/claims/{id}/confirm", participantOn, s.answerClaim(true)},
 		{"POST", "/v1/claims/{id}/cancel", participantOn, s.answerClaim(false)},

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/go-json-experiment/json"
 
@@ -95,6 +98,52 @@ func (s *Server) getClaim(w http.ResponseWriter, r *http.Request, who auth.Princ
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	reply(w, http.StatusOK, claimToWire(&c))
+}
+
+// claimStatuses are the statuses GET /v1/claims filters on.
+var claimStatuses = map[string]bool{"pending": true, "confirmed": true, "cancelled": true, "expired": true, "failed": true}
+
+// listClaims lists the caller's claims, as claimant or owner, newest
+// first; the operator and the regulator list all of them.
+func (s *Server) listClaims(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	if !s.claimsReady(w) {
+		return
+	}
+	limit, ok := limitParam(w, r, 100, portability.ListMax)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	status := q.Get("status")
+	if status != "" && !claimStatuses[status] {
+		writeProblem(w, probInvalid, "status must be pending, confirmed, cancelled, expired or failed")
+		return
+	}
+	var after portability.Cursor
+	if c := q.Get("after"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		ns, id, found := strings.Cut(string(b), ".")
+		n, perr := strconv.ParseInt(ns, 10, 64)
+		if err != nil || !found || perr != nil || n <= 0 || id == "" {
+			writeProblem(w, probInvalid, "after: not a cursor of this list")
+			return
+		}
+		after = portability.Cursor{CreatedAt: n, ID: id}
+	}
+	cs, err := s.Claims.List(r.Context(), who.ParticipantID(), portability.Status(status), after, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := wire.Claims{Claims: make([]wire.Claim, len(cs))}
+	for i := range cs {
+		out.Claims[i] = claimToWire(&cs[i])
+	}
+	if len(cs) == limit {
+		last := cs[len(cs)-1]
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.CreatedAt.UnixNano(), 10) + "." + last.ID))
+	}
+	reply(w, http.StatusOK, out)
 }
 
 // answerClaim is the owner's confirmation (confirm) or cancellation of a

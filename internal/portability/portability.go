@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -359,6 +360,49 @@ func (s *Service) Get(ctx context.Context, id string) (Claim, error) {
 		return Claim{}, fmt.Errorf("portability: claim %s: %w", id, err)
 	}
 	return c, nil
+}
+
+// ListMax bounds a page of List.
+const ListMax = 1000
+
+// Cursor is where a page of List starts: after the claim created at
+// CreatedAt (Unix nanoseconds) with ID, in List's order; zero for the
+// newest.
+type Cursor struct {
+	CreatedAt int64
+	ID        string
+}
+
+// List returns up to limit claims newest first, of participant (as its
+// claimant or its owner; "" for all), only those of status when it is
+// not empty, after the cursor after. The next page starts after the last
+// claim of a full page. An owner that missed a party.claim callback finds
+// its pending claims here.
+func (s *Service) List(ctx context.Context, participant string, status Status, after Cursor, limit int) ([]Claim, error) {
+	limit = min(max(limit, 1), ListMax)
+	if after.CreatedAt <= 0 {
+		after = Cursor{CreatedAt: math.MaxInt64}
+	}
+	rows, err := s.d.DB.QueryContext(ctx, qClaim+` WHERE ($1 = '' OR claimant = $1 OR owner = $1)
+		AND ($2 = '' OR status = $2) AND (created_at < $3 OR created_at = $3 AND id < $4)
+		ORDER BY created_at DESC, id DESC LIMIT $5`,
+		participant, string(status), after.CreatedAt, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("portability: list claims: %w", err)
+	}
+	defer rows.Close()
+	var out []Claim
+	for rows.Next() {
+		c, err := s.scanClaim(rows)
+		if err != nil {
+			return nil, fmt.Errorf("portability: list claims: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("portability: list claims: %w", err)
+	}
+	return out, nil
 }
 
 // Confirm is the owner's yes: the claim ends confirmed and the alias

@@ -537,3 +537,10 @@ type Claim struct {
 type PartyRemoval struct {
 	Reason string `json:"reason"`
 }
+
+// Claims is a page of GET /v1/claims, newest first; next, when present,
+// is the ?after= of the next page.
+type Claims struct {
+	Claims []Claim `json:"claims"`
+	Next   string  `json:"next,omitempty"`
+}
