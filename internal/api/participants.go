@@ -169,26 +169,24 @@ func rotation(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
 // rotateKey gives a participant a new API key: the operator, or the
 // participant itself (a leaked key is rotated with graceSeconds 0).
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, who auth.Principal) {
-	p, ok := s.subject(w, r, who)
-	if !ok || !currentKey(w, who) {
-		return
-	}
-	grace, ok := rotation(w, r)
-	if !ok {
-		return
-	}
-	key, until, err := s.Participants.RotateKey(r.Context(), p.ID, grace)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.log.Info("API key rotated", "participant", p.ID, "by", who.Role.String(), "previous key expires", until)
-	reply(w, http.StatusCreated, wire.RotatedKey{APIKey: key, PreviousKeyExpiresAt: until})
+	s.rotate(w, r, who, "API key", s.Participants.RotateKey, func(key string, until time.Time) any {
+		return wire.RotatedKey{APIKey: key, PreviousKeyExpiresAt: until}
+	})
 }
 
 // rotateCallbackSecret gives a participant a new callback secret; until
 // the previous one expires, callbacks carry a signature by each.
 func (s *Server) rotateCallbackSecret(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	s.rotate(w, r, who, "callback secret", s.Participants.RotateCallbackSecret, func(secret string, until time.Time) any {
+		return wire.RotatedSecret{CallbackSecret: secret, PreviousSecretExpiresAt: until}
+	})
+}
+
+// rotate answers a rotation of the path's participant's credential what:
+// with rotateFn's new credential and the time the previous one stops,
+// as answer shapes them.
+func (s *Server) rotate(w http.ResponseWriter, r *http.Request, who auth.Principal, what string,
+	rotateFn func(context.Context, string, time.Duration) (string, time.Time, error), answer func(string, time.Time) any) {
 	p, ok := s.subject(w, r, who)
 	if !ok || !currentKey(w, who) {
 		return
@@ -197,13 +195,13 @@ func (s *Server) rotateCallbackSecret(w http.ResponseWriter, r *http.Request, wh
 	if !ok {
 		return
 	}
-	secret, until, err := s.Participants.RotateCallbackSecret(r.Context(), p.ID, grace)
+	fresh, until, err := rotateFn(r.Context(), p.ID, grace)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log.Info("callback secret rotated", "participant", p.ID, "by", who.Role.String(), "previous secret expires", until)
-	reply(w, http.StatusCreated, wire.RotatedSecret{CallbackSecret: secret, PreviousSecretExpiresAt: until})
+	s.log.Info(what+" rotated", "participant", p.ID, "by", who.Role.String(), "previous expires", until)
+	reply(w, http.StatusCreated, answer(fresh, until))
 }
 
 // closeParticipant closes a participant for good once its balances are
