@@ -3,11 +3,9 @@ package app_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,69 +69,28 @@ func TestRotateKeys(t *testing.T) {
 	})
 }
 
-// sigHook answers callbacks 204 and records their signature headers.
-type sigHook struct {
-	mu   sync.Mutex
-	sigs []string
-	body [][]byte
-	srv  *httptest.Server
-}
-
-func newSigHook(t *testing.T) *sigHook {
-	h := &sigHook{}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 0, 1024)
-		buf := make([]byte, 512)
-		for {
-			n, err := r.Body.Read(buf)
-			b = append(b, buf[:n]...)
-			if err != nil {
-				break
-			}
-		}
-		h.mu.Lock()
-		h.sigs, h.body = append(h.sigs, r.Header.Get(wire.SignatureHeader)), append(h.body, b)
-		h.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-// wait returns the signature header and body of callback n (from 0).
-func (h *sigHook) wait(t *testing.T, n int) (string, []byte) {
-	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		h.mu.Lock()
-		if len(h.sigs) > n {
-			defer h.mu.Unlock()
-			return h.sigs[n], h.body[n]
-		}
-		h.mu.Unlock()
-	}
-	t.Fatalf("callback %d never came", n)
-	return "", nil
-}
-
 // TestRotateCallbackSecrets: during the grace period every callback
 // carries one v1 signature per valid secret, so that the participant
 // verifies with either; after it, only the new secret signs.
 func TestRotateCallbackSecrets(t *testing.T) {
 	clk := testbed.NewClock(time.Now().UTC(), 0)
 	eachEngine(t, func(c *app.Config) { c.Now = clk.Now }, func(t *testing.T, s *sw) {
-		h := newSigHook(t)
+		h := newHook(t)
 		ka, _ := s.participant("wallet-a", nil)
-		kb, oldSecret := s.participant("wallet-b", func(np *wire.NewParticipant) { np.CallbackURL = h.srv.URL })
+		kb, oldSecret := s.participant("wallet-b", func(np *wire.NewParticipant) { np.CallbackURL = h.url })
 		s.deposit("wallet-a", "100.00")
 		s.party(kb, "MSISDN", "+8613800000001", "Li Lei", "acct-1")
 
 		var rs wire.RotatedSecret
 		s.ok(201, "POST", "/v1/participants/wallet-b/callback-secrets", kb, map[string]any{"graceSeconds": 600}, &rs)
+		h.mu.Lock()
+		h.secret = rs.CallbackSecret // valid in and after the grace period
+		h.mu.Unlock()
 		if rs.CallbackSecret == "" || rs.CallbackSecret == oldSecret || !rs.PreviousSecretExpiresAt.Equal(clk.Now().Add(10*time.Minute)) {
 			t.Fatalf("rotation answer %+v", rs)
 		}
 		s.ok(201, "POST", "/v1/transfers", ka, pay("t-1", "MSISDN", "+8613800000001", "1.00"), nil)
-		sig, body := h.wait(t, 0)
+		sig, body := h.waitReceived(t, 0)
 		if strings.Count(sig, "v1=") != 2 {
 			t.Fatalf("during the grace period: signature header %q, want two v1 signatures", sig)
 		}
@@ -145,7 +102,7 @@ func TestRotateCallbackSecrets(t *testing.T) {
 
 		clk.Advance(11 * time.Minute)
 		s.ok(201, "POST", "/v1/transfers", ka, pay("t-2", "MSISDN", "+8613800000001", "1.00"), nil)
-		sig, body = h.wait(t, 1)
+		sig, body = h.waitReceived(t, 1)
 		if strings.Count(sig, "v1=") != 1 || wire.Verify(sig, rs.CallbackSecret, body, clk.Now(), 5*time.Minute) != nil ||
 			wire.Verify(sig, oldSecret, body, clk.Now(), 5*time.Minute) == nil {
 			t.Fatalf("after the grace period: %q must be signed by the new secret alone", sig)

@@ -3,16 +3,10 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/directory"
@@ -20,69 +14,6 @@ import (
 )
 
 const regToken = "test-regulator-token-0123456789abcdef"
-
-// claimHook is an owner's callback endpoint that takes party.claim
-// callbacks, verifying their signatures.
-type claimHook struct {
-	url string
-
-	mu      sync.Mutex
-	secret  string
-	claims  []wire.Claim
-	badSigs int
-}
-
-func newClaimHook(t *testing.T) *claimHook {
-	h := &claimHook{}
-	srv := &http.Server{Handler: h}
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	h.url = "http://" + ln.Addr().String() + "/hulian"
-	return h
-}
-
-func (h *claimHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := wire.Verify(r.Header.Get(wire.SignatureHeader), h.secret, body, time.Now(), 5*time.Minute); err != nil {
-		h.badSigs++
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	var cb wire.Callback
-	if err := json.Unmarshal(body, &cb); err != nil || cb.Event != wire.EventPartyClaim || cb.Claim == nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	h.claims = append(h.claims, *cb.Claim)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// wait waits for the party.claim callback of claim id.
-func (h *claimHook) wait(t *testing.T, id string) wire.Claim {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		h.mu.Lock()
-		for _, c := range h.claims {
-			if c.ID == id {
-				h.mu.Unlock()
-				return c
-			}
-		}
-		bad := h.badSigs
-		h.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no party.claim callback for claim %s (%d with bad signatures)", id, bad)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func aliasPath(typ, value string) string {
 	return "/v1/parties/" + typ + "/" + url.PathEscape(value)
@@ -266,7 +197,7 @@ func TestDirectoryClaims(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			s := start(t, e.store(t), func(c *app.Config) { c.RegulatorToken = regToken })
-			hk := newClaimHook(t)
+			hk := newHook(t)
 			a, secret := s.participant("wallet-a", func(np *wire.NewParticipant) { np.CallbackURL = hk.url })
 			hk.mu.Lock()
 			hk.secret = secret
@@ -281,7 +212,7 @@ func TestDirectoryClaims(t *testing.T) {
 					!cl.ExpiresAt.After(cl.CreatedAt.Add(6*24*time.Hour)) {
 					t.Fatalf("claim %+v", cl)
 				}
-				if got := hk.wait(t, cl.ID); got.Owner != "wallet-a" || got.Value != alias || got.Status != "pending" {
+				if got := hk.waitClaim(t, cl.ID); got.Owner != "wallet-a" || got.Value != alias || got.Status != "pending" {
 					t.Errorf("party.claim callback %+v", got)
 				}
 				return cl
@@ -357,7 +288,7 @@ func TestDirectoryClaims(t *testing.T) {
 // alias at --claim-timeout.
 func TestDirectoryClaimTimeout(t *testing.T) {
 	eachEngine(t, func(c *app.Config) { c.ClaimTimeout = time.Second }, func(t *testing.T, s *sw) {
-		hk := newClaimHook(t)
+		hk := newHook(t)
 		a, secret := s.participant("wallet-a", func(np *wire.NewParticipant) { np.CallbackURL = hk.url })
 		hk.mu.Lock()
 		hk.secret = secret
@@ -367,7 +298,7 @@ func TestDirectoryClaimTimeout(t *testing.T) {
 		s.party(a, "MSISDN", alias, "Wang Wu", "a-acct")
 		var cl wire.Claim
 		s.ok(202, "POST", aliasPath("MSISDN", alias)+"/claims", b, wire.NewClaim{Account: "b-acct", Name: "Wang Wu"}, &cl)
-		hk.wait(t, cl.ID)
+		hk.waitClaim(t, cl.ID)
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var got wire.Claim

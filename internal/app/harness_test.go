@@ -212,6 +212,8 @@ type hook struct {
 	committed []wire.Transfer
 	confirms  []wire.Transfer
 	alerts    []wire.LiquidityAlert
+	claims    []wire.Claim
+	received  []received // every callback, as it came, in order
 	badSigs   int
 	srv       *http.Server
 	url       string
@@ -230,10 +232,17 @@ func newHook(t *testing.T) *hook {
 	return h
 }
 
+// received is a callback's signature header and body.
+type received struct {
+	sig  string
+	body []byte
+}
+
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
 	secret := h.secret
+	h.received = append(h.received, received{r.Header.Get(wire.SignatureHeader), body})
 	h.mu.Unlock()
 	if err := wire.Verify(r.Header.Get(wire.SignatureHeader), secret, body, time.Now(), 5*time.Minute); err != nil {
 		h.mu.Lock()
@@ -256,6 +265,15 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case wire.EventLiquidityLow, wire.EventLiquidityRestored:
 		h.mu.Lock()
 		h.alerts = append(h.alerts, *cb.Alert)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case wire.EventPartyClaim:
+		if cb.Claim == nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.claims = append(h.claims, *cb.Claim)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	case wire.EventTransferConfirm:
@@ -293,4 +311,41 @@ func (h *hook) waitCommitted(t *testing.T, n int) []wire.Transfer {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitClaim waits for the party.claim callback of claim id.
+func (h *hook) waitClaim(t *testing.T, id string) wire.Claim {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h.mu.Lock()
+		for _, c := range h.claims {
+			if c.ID == id {
+				h.mu.Unlock()
+				return c
+			}
+		}
+		bad := h.badSigs
+		h.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no party.claim callback for claim %s (%d with bad signatures)", id, bad)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitReceived returns the signature header and body of callback n
+// (from 0) as it came.
+func (h *hook) waitReceived(t *testing.T, n int) (string, []byte) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		h.mu.Lock()
+		if len(h.received) > n {
+			defer h.mu.Unlock()
+			return h.received[n].sig, h.received[n].body
+		}
+		h.mu.Unlock()
+	}
+	t.Fatalf("callback %d never came", n)
+	return "", nil
 }
