@@ -21,21 +21,30 @@ const maxShards = 64
 // read path (a read takes only a shard's read lock).
 //
 // It never serves data older than a write that has returned: every
-// write invalidates its keys after its transaction ends, and a lookup
-// that read the database before that invalidation must not put its
-// (possibly old) result in afterwards. Each shard therefore has a
-// generation, bumped by every invalidation; a lookup remembers the
+// write, after its transaction ends, replaces its keys' entries with
+// what it stored or removes them, and a lookup that read the database
+// before that must not put its (possibly old) result in afterwards.
+// Each shard therefore has generations, one per bucket of keys, bumped
+// by every write to a key of the bucket; a lookup remembers the
 // generation it saw before reading the database and fills the cache only
-// if it is unchanged.
+// if it is unchanged. A write holds what it stored only if its
+// buckets' generations did not move during its transaction either: a
+// concurrent write of the same key may have committed after it. Many
+// buckets keep concurrent batches of registrations from spoiling each
+// other's entries.
 type cache struct {
 	seed     maphash.Seed
 	perShard int
 	shards   []shard // a power of two of them
 }
 
+// cacheBuckets is the number of generations per shard (512 Ki in all
+// with 64 shards, 4 MiB), as for the routes (see routeBuckets).
+const cacheBuckets = 8192
+
 type shard struct {
-	mu  sync.RWMutex
-	gen uint64
+	mu   sync.RWMutex
+	gens [cacheBuckets]uint64
 	// m is keyed by a hash of the alias, and each entry holds its alias
 	// to check against: a map keyed by two strings costs twice as much to
 	// hash and compare, and a payment looks its payee up here.
@@ -79,13 +88,17 @@ func (c *cache) slot(t Type, v string) (*shard, uint64, uint8) {
 	return &c.shards[h&uint64(len(c.shards)-1)], h ^ uint64(code)*0x9e3779b97f4a7c15, code
 }
 
-// get returns the entry for (t, v) if cached, and the shard's generation
+// cacheBucket is key's bucket of generations in its shard: bits the
+// shard's index does not use.
+func cacheBucket(key uint64) int { return int(key>>32) % cacheBuckets }
+
+// get returns the entry for (t, v) if cached, and its bucket's generation
 // to pass to put after reading the database.
 func (c *cache) get(t Type, v string) (cacheEntry, bool, uint64) {
 	s, k, code := c.slot(t, v)
 	s.mu.RLock()
 	e, ok := s.m[k]
-	gen := s.gen
+	gen := s.gens[cacheBucket(k)]
 	s.mu.RUnlock()
 	if ok && (e.typ != code || e.value != v) {
 		return cacheEntry{}, false, gen
@@ -93,11 +106,28 @@ func (c *cache) get(t Type, v string) (cacheEntry, bool, uint64) {
 	return e, ok, gen
 }
 
-// put caches p if no invalidation happened in its shard since gen was
-// read.
+// gen returns the generation of (t, v)'s bucket, to pass to wrote.
+func (c *cache) gen(t Type, v string) uint64 {
+	s, k, _ := c.slot(t, v)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.gens[cacheBucket(k)]
+}
+
+// put caches p if no write happened in its bucket since gen was read.
 func (c *cache) put(p Party, gen uint64) {
-	s, k, code := c.slot(p.Type, p.Value)
-	e := cacheEntry{
+	s, k, _ := c.slot(p.Type, p.Value)
+	e := c.entry(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gens[cacheBucket(k)] != gen {
+		return
+	}
+	c.hold(s, k, e)
+}
+
+func (c *cache) entry(p Party) cacheEntry {
+	return cacheEntry{
 		// The caller's value may be a slice of a large request body; do
 		// not keep that alive.
 		value: strings.Clone(p.Value),
@@ -107,13 +137,13 @@ func (c *cache) put(p Party, gen uint64) {
 		account:     p.Account,
 		created:     p.CreatedAt.UnixNano(),
 		currency:    p.Currency,
-		typ:         code,
+		typ:         typeCode(p.Type),
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen != gen {
-		return
-	}
+}
+
+// hold puts e under k in s, whose lock the caller holds, evicting a
+// random entry when s is full.
+func (c *cache) hold(s *shard, k uint64, e cacheEntry) {
 	if _, ok := s.m[k]; !ok && len(s.m) >= c.perShard {
 		for old := range s.m {
 			delete(s.m, old)
@@ -123,14 +153,53 @@ func (c *cache) put(p Party, gen uint64) {
 	s.m[k] = e
 }
 
-// invalidate forgets (t, v) and stops lookups that are reading the
-// database now from caching what they read.
-func (c *cache) invalidate(t Type, v string) {
-	s, k, _ := c.slot(t, v)
-	s.mu.Lock()
-	s.gen++
-	delete(s.m, k)
-	s.mu.Unlock()
+// cacheWrite is one key of a write that ended: the party as stored, or
+// only its Type and Value when it stored nothing (or may not have).
+type cacheWrite struct {
+	p      Party
+	stored bool
+	gen    uint64 // its bucket's generation before the write's transaction
+}
+
+// wrote follows writes that ended: it stops lookups that are reading the
+// database now from caching what they read, and holds each stored party
+// whose bucket no other write touched since its gen; the others it
+// forgets.
+func (c *cache) wrote(ws []cacheWrite) {
+	type item struct {
+		k    uint64
+		e    cacheEntry
+		gen  uint64
+		held bool
+	}
+	byShard := make(map[*shard][]item, min(len(ws), len(c.shards)))
+	for _, w := range ws {
+		s, k, _ := c.slot(w.p.Type, w.p.Value)
+		it := item{k: k, gen: w.gen, held: w.stored}
+		if w.stored {
+			it.e = c.entry(w.p)
+		}
+		byShard[s] = append(byShard[s], it)
+	}
+	for s, items := range byShard {
+		s.mu.Lock()
+		// All checks before any bump: the write's own keys in one
+		// bucket must not spoil each other. Of a key the write holds
+		// twice, the later one stays, as in the database.
+		for i := range items {
+			items[i].held = items[i].held && s.gens[cacheBucket(items[i].k)] == items[i].gen
+		}
+		for _, it := range items {
+			s.gens[cacheBucket(it.k)]++
+			delete(s.m, it.k)
+		}
+		for _, it := range items {
+			if it.held {
+				c.hold(s, it.k, it.e)
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // len returns the number of cached entries.

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,7 +344,7 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		stored  Party
 		created bool
 	)
-	gens := d.routeGens([]Party{p})
+	g := d.gensOf([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		w := &writer{tx: tx, d: d}
 		if open, err := w.openOwner(ctx, p.Participant); err != nil {
@@ -359,7 +360,10 @@ func (d *Directory) Register(ctx context.Context, p Party) (Party, bool, error) 
 		return err
 	})
 	// Even on error: a commit that failed in flight may have happened.
-	d.written([]Party{p}, []bool{err == nil}, gens)
+	if err != nil {
+		stored = p
+	}
+	d.written([]Party{stored}, []bool{err == nil}, g)
 	if err != nil {
 		return Party{}, false, fmt.Errorf("directory: register %s alias: %w", p.Type, err)
 	}
@@ -401,10 +405,14 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 		}
 	}
 	errs := make([]error, len(ps))
-	gens := d.routeGens(touched)
+	g := d.gensOf(touched)
+	// What the transaction stored of touched: CreatedAt stays the
+	// original one when an owner updates its alias.
+	out := slices.Clone(touched)
 	err := d.db.Transact(ctx, func(tx *sql.Tx) error {
 		copy(errs, invalid) // Transact may run this again
 		clear(created)
+		copy(out, touched)
 		// Check owners first, not by the foreign key failing: on
 		// PostgreSQL that would abort the whole transaction.
 		w := &writer{tx: tx, d: d}
@@ -422,19 +430,24 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 			return err
 		}
 		defer w.close()
+		k := 0 // checked[i] is touched[k]
 		for i, p := range checked {
-			if errs[i] != nil {
+			if invalid[i] != nil {
 				continue
 			}
+			k++
 			if !owners[p.Participant] {
 				errs[i] = ErrUnknownParticipant
 				continue
 			}
-			_, isNew, err := w.put(ctx, p)
+			stored, isNew, err := w.put(ctx, p)
 			if errors.Is(err, ErrOwnedByOther) || errors.Is(err, ErrQuotaExceeded) {
 				errs[i] = err
 			} else if err != nil {
 				return err
+			}
+			if err == nil {
+				out[k-1] = stored
 			}
 			created[i] = isNew
 		}
@@ -444,7 +457,7 @@ func (d *Directory) RegisterBatch(ctx context.Context, ps []Party) ([]bool, []er
 	for k, i := range valid {
 		stored[k] = err == nil && errs[i] == nil
 	}
-	d.written(touched, stored, gens)
+	d.written(out, stored, g)
 	if err != nil {
 		return nil, nil, fmt.Errorf("directory: register %d parties: %w", len(ps), err)
 	}
@@ -595,43 +608,64 @@ func parseCursor(c string) (Type, string, error) {
 	return t, v, nil
 }
 
-// routeGens reads, before a write's transaction, the generations of the
-// routes of the parties ps it is about to write, for written: one per
-// party, 0 for those without a route in memory; nil without routes.
-func (d *Directory) routeGens(ps []Party) []uint64 {
-	if d.routes == nil {
-		return nil
+// gens are the generations, read before a write's transaction, of the
+// cache entries and routes of the parties it is about to write, for
+// written: one per party (0 for those without a route in memory), nil
+// without a cache or routes.
+type gens struct{ cache, routes []uint64 }
+
+// gensOf reads the gens of ps before a write's transaction.
+func (d *Directory) gensOf(ps []Party) gens {
+	var g gens
+	if d.cache != nil {
+		g.cache = make([]uint64, len(ps))
+		for i, p := range ps {
+			g.cache[i] = d.cache.gen(p.Type, p.Value)
+		}
 	}
-	var gens []uint64
+	if d.routes == nil {
+		return g
+	}
 	for i, p := range ps {
 		if k, ok := phoneKey(p.Value); ok && p.Type == MSISDN {
-			if gens == nil {
-				gens = make([]uint64, len(ps))
+			if g.routes == nil {
+				g.routes = make([]uint64, len(ps))
 			}
-			gens[i] = d.routes.gen(k)
+			g.routes[i] = d.routes.gen(k)
 		}
 	}
-	return gens
+	return g
 }
 
-// written forgets the aliases ps after a write to them and holds the
-// routes of those it stored (stored[i]), as routes.wrote allows: an
-// alias registered while the switch runs is answered from memory from
-// the start. gens is routeGens(ps) from before the write's transaction;
-// nil when the write stores nothing.
-func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
+// written follows a write to the aliases ps that ended: it holds in the
+// cache and the routes those it stored (stored[i]; ps[i] is then the
+// party as stored) as cache.wrote and routes.wrote allow, and forgets the
+// others, so that an alias registered while the switch runs is answered
+// from memory from the start. g is gensOf(ps) from before the write's
+// transaction; zero when the write stores nothing.
+func (d *Directory) written(ps []Party, stored []bool, g gens) {
+	if d.cache != nil {
+		cws := make([]cacheWrite, len(ps))
+		for i, p := range ps {
+			cws[i] = cacheWrite{p: p, stored: stored[i] && g.cache != nil}
+			if g.cache != nil {
+				cws[i].gen = g.cache[i]
+			}
+		}
+		d.cache.wrote(cws)
+	}
+	if d.routes == nil {
+		return
+	}
 	var ws []routeWrite
 	for i, p := range ps {
-		if d.cache != nil {
-			d.cache.invalidate(p.Type, p.Value)
-		}
-		if d.routes == nil || p.Type != MSISDN {
+		if p.Type != MSISDN {
 			continue
 		}
 		if k, ok := phoneKey(p.Value); ok {
 			w := routeWrite{key: k, stored: stored[i], participant: p.Participant, name: p.Name, currency: p.Currency}
-			if gens != nil {
-				w.gen = gens[i]
+			if g.routes != nil {
+				w.gen = g.routes[i]
 			}
 			ws = append(ws, w)
 		}
@@ -644,7 +678,7 @@ func (d *Directory) written(ps []Party, stored []bool, gens []uint64) {
 // invalidate forgets the alias (t, v) after a write that stored nothing
 // (a delete).
 func (d *Directory) invalidate(t Type, v string) {
-	d.written([]Party{{Type: t, Value: v}}, []bool{false}, nil)
+	d.written([]Party{{Type: t, Value: v}}, []bool{false}, gens{})
 }
 
 // checkParty validates p for registration, makes its Type the constant

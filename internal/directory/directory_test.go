@@ -612,3 +612,107 @@ func TestCacheKeys(t *testing.T) {
 		t.Error("invalidate left an entry under the key")
 	}
 }
+
+// invalidate is a write that stored nothing: a delete.
+func (c *cache) invalidate(t Type, v string) { c.wrote([]cacheWrite{{p: Party{Type: t, Value: v}}}) }
+
+// TestCacheWriteThrough plays the orders in which two writes of one
+// alias can end: a write holds what it stored only if no other write of
+// its bucket ended during its transaction, and of the same key twice in
+// one write the later stays.
+func TestCacheWriteThrough(t *testing.T) {
+	c := newCache(100)
+	v1, v2 := party("alpha", WALLET, "w", "one"), party("alpha", WALLET, "w", "two")
+	name := func() string {
+		e, ok, _ := c.get(WALLET, "w")
+		if !ok {
+			return ""
+		}
+		return e.name
+	}
+
+	g := c.gen(WALLET, "w")
+	c.wrote([]cacheWrite{{p: v1, stored: true, gen: g}})
+	if got := name(); got != "one" {
+		t.Fatalf("a write alone: cached %q, want %q", got, "one")
+	}
+
+	// Both transactions begin, then both end, in either order: which
+	// committed last is unknown, so neither may stay.
+	for _, order := range [][2]Party{{v1, v2}, {v2, v1}} {
+		g1, g2 := c.gen(WALLET, "w"), c.gen(WALLET, "w")
+		c.wrote([]cacheWrite{{p: order[0], stored: true, gen: g1}})
+		c.wrote([]cacheWrite{{p: order[1], stored: true, gen: g2}})
+		if got := name(); got != "" {
+			t.Fatalf("overlapping writes %s then %s: cached %q, want nothing", order[0].Name, order[1].Name, got)
+		}
+	}
+
+	// A lookup that read the database before a write ended must not
+	// cache what it read.
+	_, _, lg := c.get(WALLET, "w")
+	g = c.gen(WALLET, "w")
+	c.wrote([]cacheWrite{{p: v2, stored: true, gen: g}})
+	c.put(v1, lg)
+	if got := name(); got != "two" {
+		t.Fatalf("a stale fill after a write: cached %q, want %q", got, "two")
+	}
+
+	// One write holding the alias twice (a batch that registers it and
+	// then updates it): the later one stays.
+	g = c.gen(WALLET, "w")
+	c.wrote([]cacheWrite{{p: v1, stored: true, gen: g}, {p: v2, stored: true, gen: g}})
+	if got := name(); got != "two" {
+		t.Fatalf("a batch of one alias twice: cached %q, want %q", got, "two")
+	}
+
+	// A write that may not have stored (its commit failed) forgets.
+	g = c.gen(WALLET, "w")
+	c.wrote([]cacheWrite{{p: v1, gen: g}})
+	if got := name(); got != "" {
+		t.Fatalf("a failed write: cached %q, want nothing", got)
+	}
+}
+
+// TestRegisterBatchCached checks what a batch leaves in the cache: the
+// parties as stored (an update keeps the original CreatedAt), read back
+// without the database, and nothing of the parties it refused.
+func TestRegisterBatchCached(t *testing.T) {
+	forEach(t, func(t *testing.T, d *Directory) {
+		if d.cache == nil {
+			t.Skip("no cache")
+		}
+		ctx := context.Background()
+		first := party("alpha", WALLET, "w1", "old")
+		if _, err := d.RegisterMany(ctx, []Party{first}); err != nil {
+			t.Fatal(err)
+		}
+		orig := mustLookup(t, d, WALLET, "w1")
+		if _, _, err := d.Register(ctx, party("beta", WALLET, "taken", "beta's")); err != nil {
+			t.Fatal(err)
+		}
+		update := party("alpha", WALLET, "w1", "new")
+		update.CreatedAt = orig.CreatedAt.Add(time.Hour)
+		errs, err := d.RegisterMany(ctx, []Party{
+			update,
+			party("alpha", WALLET, "w2", "two"),
+			party("alpha", WALLET, "taken", "alpha's"), // owned by beta
+		})
+		if err != nil || errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], ErrOwnedByOther) {
+			t.Fatalf("batch: %v, %v", errs, err)
+		}
+		e, ok, _ := d.cache.get(WALLET, "w1")
+		if !ok || e.name != "new" || e.created != orig.CreatedAt.UnixNano() {
+			t.Errorf("cached update %+v, %v; want name new, created %v", e, ok, orig.CreatedAt)
+		}
+		if e, ok, _ := d.cache.get(WALLET, "w2"); !ok || e.name != "two" {
+			t.Errorf("cached new alias %+v, %v", e, ok)
+		}
+		if e, ok, _ := d.cache.get(WALLET, "taken"); ok && e.participant != "beta" {
+			t.Errorf("cached the refused registration: %+v", e)
+		}
+		if l := mustLookup(t, d, WALLET, "taken"); l.Participant != "beta" {
+			t.Errorf("lookup of the refused alias: %+v", l)
+		}
+	})
+}

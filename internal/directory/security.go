@@ -202,7 +202,7 @@ func (d *Directory) Move(ctx context.Context, from string, p Party) (Party, erro
 	if err != nil {
 		return Party{}, fmt.Errorf("directory: move: %w", err)
 	}
-	gens := d.routeGens([]Party{p})
+	g := d.gensOf([]Party{p})
 	err = d.db.Transact(ctx, func(tx *sql.Tx) error {
 		w := &writer{tx: tx, d: d}
 		if open, err := w.openOwner(ctx, p.Participant); err != nil {
@@ -215,7 +215,7 @@ func (d *Directory) Move(ctx context.Context, from string, p Party) (Party, erro
 		}
 		return w.move(ctx, from, p)
 	})
-	d.written([]Party{p}, []bool{err == nil}, gens)
+	d.written([]Party{p}, []bool{err == nil}, g)
 	if err != nil {
 		return Party{}, fmt.Errorf("directory: move %s alias: %w", p.Type, err)
 	}
