@@ -70,8 +70,8 @@ func phoneKey(v string) (uint64, bool) {
 	return k, true
 }
 
-// routes holds the routes of phone-number aliases in memory, 16 bytes
-// per alias in open-addressing tables (about 21 bytes per alias with the
+// routes holds the routes of phone-number aliases in memory, 12 bytes
+// per alias in open-addressing tables (about 16 bytes per alias with the
 // tables' free slots), so that lookups of tens of millions of aliases
 // need not read SQLite's B-tree pages. It is a cache that is filled
 // completely at start (see loadRoutes), not a second source of truth: a key
@@ -83,9 +83,11 @@ func phoneKey(v string) (uint64, bool) {
 type routes struct {
 	seed   uint64
 	shards [routeShards]routeShard
-	// Participant ids and masked names repeat: each is stored once and
-	// referred to by number.
-	parts, names interner
+	// Currencies, participant ids and masked names repeat: each is
+	// stored once and referred to by number.
+	curs  interner[money.Currency]
+	parts interner[string]
+	names interner[string]
 }
 
 // routeShards spreads the tables over independently locked shards, so
@@ -101,11 +103,21 @@ const routeBuckets = 8192
 // bucket is h's bucket in its shard: the hash's bits above the shard's.
 func bucket(h uint64) int { return int(h>>6) % routeBuckets }
 
-// Bits of a route's packed value: currency in the low 16, then the
-// participant's number, then the masked name's number.
+// Bits of a route's packed value (routeValBits in all): the currency's
+// number in the low ones, then the participant's, then the masked
+// name's. A route past these limits (64 currencies, 16,384 participants,
+// 64 Mi distinct masked names) is not held: its lookups read the
+// database.
 const (
-	routePartBits = 20
-	routeNameBits = 64 - 16 - routePartBits
+	routeCurBits  = 6
+	routePartBits = 14
+	routeNameBits = routeValBits - routeCurBits - routePartBits
+)
+
+// routeKeyBits holds any phoneKey: 15 digits are less than 2^50.
+const (
+	routeKeyBits = 50
+	routeValBits = 96 - routeKeyBits
 )
 
 type routeShard struct {
@@ -123,8 +135,19 @@ type routeShard struct {
 }
 
 // routeSlot is a key and its packed route, side by side so that a
-// lookup misses the cache once. Key 0 is a free slot (phoneKey is never 0).
-type routeSlot struct{ key, val uint64 }
+// lookup misses the cache once, in 12 bytes: the key's 50 bits, then the
+// value's 46. Key 0 is a free slot (phoneKey is never 0).
+type routeSlot struct{ lo, mid, hi uint32 }
+
+func newRouteSlot(key, val uint64) routeSlot {
+	return routeSlot{uint32(key), uint32(key>>32) | uint32(val)<<(routeKeyBits-32), uint32(val >> (64 - routeKeyBits))}
+}
+
+func (s routeSlot) key() uint64 { return uint64(s.lo) | uint64(s.mid&(1<<(routeKeyBits-32)-1))<<32 }
+
+func (s routeSlot) val() uint64 {
+	return uint64(s.mid>>(routeKeyBits-32)) | uint64(s.hi)<<(64-routeKeyBits)
+}
 
 func newRoutes() *routes {
 	return &routes{seed: maphash.Comparable(maphash.MakeSeed(), uint64(0)) | 1}
@@ -165,9 +188,9 @@ func (rs *routes) get(key uint64) (Route, bool, uint64) {
 		return Route{}, false, gen
 	}
 	return Route{
-		Participant: rs.parts.str(uint32(v>>16) & (1<<routePartBits - 1)),
-		DisplayName: rs.names.str(uint32(v >> (16 + routePartBits))),
-		Currency:    money.Currency(v),
+		Currency:    rs.curs.str(uint32(v) & (1<<routeCurBits - 1)),
+		Participant: rs.parts.str(uint32(v>>routeCurBits) & (1<<routePartBits - 1)),
+		DisplayName: rs.names.str(uint32(v >> (routeCurBits + routePartBits))),
 	}, true, gen
 }
 
@@ -176,7 +199,7 @@ func (s *routeShard) find(h, key uint64) (uint64, bool) {
 		return 0, false
 	}
 	i, ok := s.probe(h, key)
-	return s.slots[i].val, ok
+	return s.slots[i].val(), ok
 }
 
 // probe returns the slot holding key, or the free slot where its probe
@@ -184,7 +207,7 @@ func (s *routeShard) find(h, key uint64) (uint64, bool) {
 func (s *routeShard) probe(h, key uint64) (int, bool) {
 	n := len(s.slots)
 	for i := slot(h, n); ; {
-		switch s.slots[i].key {
+		switch s.slots[i].key() {
 		case key:
 			return i, true
 		case 0:
@@ -216,9 +239,13 @@ func (rs *routes) holdIf(key, v uint64, keep func(s *routeShard, h uint64) bool)
 	}
 }
 
-// pack packs a route into a table value, or returns false past 2^20
-// participants or 2^28 distinct masked names.
+// pack packs a route into a table value, or returns false past the
+// limits of its numbers.
 func (rs *routes) pack(participant, name string, c money.Currency) (uint64, bool) {
+	cid, ok := rs.curs.id(c, 1<<routeCurBits)
+	if !ok {
+		return 0, false
+	}
 	pid, ok := rs.parts.id(participant, 1<<routePartBits)
 	if !ok {
 		return 0, false
@@ -227,7 +254,7 @@ func (rs *routes) pack(participant, name string, c money.Currency) (uint64, bool
 	if !ok {
 		return 0, false
 	}
-	return uint64(c) | uint64(pid)<<16 | uint64(nid)<<(16+routePartBits), true
+	return uint64(cid) | uint64(pid)<<routeCurBits | uint64(nid)<<(routeCurBits+routePartBits), true
 }
 
 func (s *routeShard) insert(h, key, v, seed uint64) {
@@ -238,19 +265,19 @@ func (s *routeShard) insert(h, key, v, seed uint64) {
 	if !found {
 		s.count++
 	}
-	s.slots[i] = routeSlot{key, v}
+	s.slots[i] = newRouteSlot(key, v)
 }
 
 // grow rebuilds the table half as large again: the shard's cost per
-// alias stays between 18 and 27 bytes, and a step moves 1/64 of the
+// alias stays between 14 and 21 bytes, and a step moves 1/64 of the
 // aliases.
 func (s *routeShard) grow(seed uint64) {
 	old := s.slots
 	n := max(64, len(old)*3/2)
 	s.slots = make([]routeSlot, n)
 	for _, e := range old {
-		if e.key != 0 {
-			i, _ := s.probe(mix(e.key, seed), e.key)
+		if k := e.key(); k != 0 {
+			i, _ := s.probe(mix(k, seed), k)
 			s.slots[i] = e
 		}
 	}
@@ -340,12 +367,12 @@ func (s *routeShard) remove(h, key, seed uint64) {
 		if j++; j == n {
 			j = 0
 		}
-		if s.slots[j].key == 0 {
+		if s.slots[j].key() == 0 {
 			break
 		}
 		// The entry at j may move to the hole at i if its probe starts
 		// at or before i (cyclically), i.e. not within (i, j].
-		home := slot(mix(s.slots[j].key, seed), n)
+		home := slot(mix(s.slots[j].key(), seed), n)
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 			s.slots[i] = s.slots[j]
 			i = j
@@ -367,18 +394,18 @@ func (rs *routes) len() int {
 	return n
 }
 
-// interner numbers strings, each stored once. Reading a number's string
+// interner numbers values, each stored once. Reading a number's value
 // takes no lock: strs is replaced, never changed in place, and a number
 // is handed out only after the slice that holds it is published.
-type interner struct {
+type interner[T comparable] struct {
 	mu   sync.RWMutex // guards ids and writing strs
-	ids  map[string]uint32
-	strs atomic.Pointer[[]string]
+	ids  map[T]uint32
+	strs atomic.Pointer[[]T]
 }
 
 // id returns s's number, numbering it if new, or false if limit numbers
 // are taken.
-func (in *interner) id(s string, limit int) (uint32, bool) {
+func (in *interner[T]) id(s T, limit int) (uint32, bool) {
 	in.mu.RLock()
 	id, ok := in.ids[s]
 	in.mu.RUnlock()
@@ -390,7 +417,7 @@ func (in *interner) id(s string, limit int) (uint32, bool) {
 	if id, ok := in.ids[s]; ok {
 		return id, true
 	}
-	var strs []string
+	var strs []T
 	if p := in.strs.Load(); p != nil {
 		strs = *p
 	}
@@ -398,7 +425,7 @@ func (in *interner) id(s string, limit int) (uint32, bool) {
 		return 0, false
 	}
 	if in.ids == nil {
-		in.ids = map[string]uint32{}
+		in.ids = map[T]uint32{}
 	}
 	id = uint32(len(strs))
 	// Appending may write past the length of a slice readers hold, never
@@ -409,7 +436,7 @@ func (in *interner) id(s string, limit int) (uint32, bool) {
 	return id, true
 }
 
-func (in *interner) str(id uint32) string { return (*in.strs.Load())[id] }
+func (in *interner[T]) str(id uint32) T { return (*in.strs.Load())[id] }
 
 // routeChunk is how many aliases the loader reads per query: each query
 // is a short read transaction, which does not hold back SQLite's

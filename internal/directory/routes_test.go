@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hulian/hulian/internal/money"
 )
@@ -256,7 +257,7 @@ func TestRoutesNotStale(t *testing.T) {
 // TestInternerLimit checks that an interner refuses new strings past its
 // limit, and still numbers the ones it has.
 func TestInternerLimit(t *testing.T) {
-	var in interner
+	var in interner[string]
 	a, ok := in.id("alpha", 2)
 	b, ok2 := in.id("beta", 2)
 	if !ok || !ok2 || a == b || in.str(a) != "alpha" || in.str(b) != "beta" {
@@ -326,4 +327,60 @@ func loadedRoutes(t *testing.T) *Directory {
 	t.Cleanup(func() { d.Close() })
 	<-d.loaded
 	return d
+}
+
+// TestRouteSlotPacking checks that a slot gives back the largest keys
+// and values it is made to hold, and that they do not bleed into each
+// other.
+func TestRouteSlotPacking(t *testing.T) {
+	maxKey, _ := phoneKey("+999999999999999")
+	maxVal := uint64(1)<<routeValBits - 1
+	for _, c := range []struct{ key, val uint64 }{
+		{1, 0}, {maxKey, 0}, {1, maxVal}, {maxKey, maxVal},
+		{8613800138000, 0x2a5a5a5a5a5a}, {1<<routeKeyBits - 1, 1},
+	} {
+		s := newRouteSlot(c.key, c.val)
+		if s.key() != c.key || s.val() != c.val {
+			t.Errorf("slot(%#x, %#x) reads back (%#x, %#x)", c.key, c.val, s.key(), s.val())
+		}
+	}
+	if maxKey >= 1<<routeKeyBits {
+		t.Errorf("the largest phone key %d needs more than %d bits", maxKey, routeKeyBits)
+	}
+	if n := unsafe.Sizeof(routeSlot{}); n != 12 {
+		t.Errorf("a route slot takes %d bytes, want 12", n)
+	}
+}
+
+// TestRoutePackLimits checks that a route whose currency, participant or
+// masked name would take a number past its bits is refused (left to the
+// database), not packed into its neighbour's bits, and that the ones
+// numbered before still unpack to what they were.
+func TestRoutePackLimits(t *testing.T) {
+	rs := newRoutes()
+	for i := range 1 << routeCurBits {
+		if _, ok := rs.pack("p0", "n", money.Currency(i+1)); !ok {
+			t.Fatalf("currency %d of %d refused", i+1, 1<<routeCurBits)
+		}
+	}
+	if _, ok := rs.pack("p0", "n", money.Currency(1<<routeCurBits+1)); ok {
+		t.Error("a currency past the limit packed")
+	}
+	for i := range 1 << routePartBits {
+		if _, ok := rs.pack(fmt.Sprint("p", i), "n", 1); !ok {
+			t.Fatalf("participant %d refused", i)
+		}
+	}
+	if _, ok := rs.pack("one too many", "n", 1); ok {
+		t.Error("a participant past the limit packed")
+	}
+	v, ok := rs.pack(fmt.Sprint("p", 1<<routePartBits-1), "Zhang San", money.Currency(1<<routeCurBits))
+	if !ok {
+		t.Fatal("known participant and currency refused")
+	}
+	rs.holdIf(8613800138000, v, func(*routeShard, uint64) bool { return true })
+	r, hit, _ := rs.get(8613800138000)
+	if !hit || r.Participant != fmt.Sprint("p", 1<<routePartBits-1) || r.Currency != money.Currency(1<<routeCurBits) || r.DisplayName != MaskName("Zhang San") {
+		t.Errorf("got %+v, %v", r, hit)
+	}
 }
