@@ -267,7 +267,7 @@ func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, er
 		e, ok, g := d.cache.get(t, value)
 		if ok {
 			return Party{
-				Type: t, Value: value, Participant: e.participant, Name: e.name, Account: e.account,
+				Type: t, Value: value, Participant: e.participant, Name: e.name(), Account: e.account(),
 				Currency: e.currency, CreatedAt: time.Unix(0, e.created).UTC(),
 			}, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -565,7 +566,7 @@ func TestCacheGeneration(t *testing.T) {
 	}
 	_, _, gen = c.get(WALLET, "w")
 	c.put(old, gen)
-	if e, ok, _ := c.get(WALLET, "w"); !ok || e.name != "old" {
+	if e, ok, _ := c.get(WALLET, "w"); !ok || e.name() != "old" {
 		t.Fatalf("not cached without a write in between: %+v, %v", e, ok)
 	}
 	c.invalidate(WALLET, "w")
@@ -584,7 +585,7 @@ func TestCacheKeys(t *testing.T) {
 		c.put(party("alpha", typ, "same", string(typ)), gen)
 	}
 	for _, typ := range []Type{WALLET, RANDOM} {
-		if e, ok, _ := c.get(typ, "same"); !ok || e.name != string(typ) {
+		if e, ok, _ := c.get(typ, "same"); !ok || e.name() != string(typ) {
 			t.Errorf("%s same: %+v, %v", typ, e, ok)
 		}
 	}
@@ -594,16 +595,16 @@ func TestCacheKeys(t *testing.T) {
 
 	// Another alias sits under x's key, as if their hashes collided.
 	s, k, _ := c.slot(WALLET, "x")
-	s.m[k] = cacheEntry{value: "y", typ: typeCode(WALLET), name: "y's"}
+	s.m[k], _ = newCacheEntry(typeCode(WALLET), "y", "alpha", "y's", "", 0, cny)
 	if e, ok, _ := c.get(WALLET, "x"); ok {
 		t.Fatalf("served another alias's entry: %+v", e)
 	}
 	_, _, gen := c.get(WALLET, "x")
 	c.put(party("alpha", WALLET, "x", "x's"), gen)
-	if e, ok, _ := c.get(WALLET, "x"); !ok || e.name != "x's" {
+	if e, ok, _ := c.get(WALLET, "x"); !ok || e.name() != "x's" {
 		t.Fatalf("after put: %+v, %v", e, ok)
 	}
-	s.m[k] = cacheEntry{value: "x", typ: typeCode(RANDOM), name: "RANDOM x"}
+	s.m[k], _ = newCacheEntry(typeCode(RANDOM), "x", "alpha", "RANDOM x", "", 0, cny)
 	if e, ok, _ := c.get(WALLET, "x"); ok {
 		t.Fatalf("served another type's entry: %+v", e)
 	}
@@ -628,7 +629,7 @@ func TestCacheWriteThrough(t *testing.T) {
 		if !ok {
 			return ""
 		}
-		return e.name
+		return e.name()
 	}
 
 	g := c.gen(WALLET, "w")
@@ -702,10 +703,10 @@ func TestRegisterBatchCached(t *testing.T) {
 			t.Fatalf("batch: %v, %v", errs, err)
 		}
 		e, ok, _ := d.cache.get(WALLET, "w1")
-		if !ok || e.name != "new" || e.created != orig.CreatedAt.UnixNano() {
+		if !ok || e.name() != "new" || e.created != orig.CreatedAt.UnixNano() {
 			t.Errorf("cached update %+v, %v; want name new, created %v", e, ok, orig.CreatedAt)
 		}
-		if e, ok, _ := d.cache.get(WALLET, "w2"); !ok || e.name != "two" {
+		if e, ok, _ := d.cache.get(WALLET, "w2"); !ok || e.name() != "two" {
 			t.Errorf("cached new alias %+v, %v", e, ok)
 		}
 		if e, ok, _ := d.cache.get(WALLET, "taken"); ok && e.participant != "beta" {
@@ -715,4 +716,31 @@ func TestRegisterBatchCached(t *testing.T) {
 			t.Errorf("lookup of the refused alias: %+v", l)
 		}
 	})
+}
+
+// TestCacheEntryParts checks that an entry gives back the parts it was
+// cut from, empty ones included, and refuses parts longer than its
+// lengths can say.
+func TestCacheEntryParts(t *testing.T) {
+	long := strings.Repeat("x", math.MaxUint16+1)
+	for _, c := range []struct {
+		value, name, account string
+		ok                   bool
+	}{
+		{"+8613800138000", "张三", "6222 0000 1111", true},
+		{"w", "", "", true},
+		{"", "", "acct", true},
+		{"w", "n", long, true}, // the account is the rest: any length
+		{long, "n", "a", false},
+		{"w", long, "a", false},
+	} {
+		e, ok := newCacheEntry(typeCode(WALLET), c.value, "alpha", c.name, c.account, 7, cny)
+		if ok != c.ok {
+			t.Errorf("entry(%.10q, %.10q, %.10q): ok %v, want %v", c.value, c.name, c.account, ok, c.ok)
+			continue
+		}
+		if ok && (e.value() != c.value || e.name() != c.name || e.account() != c.account || e.participant != "alpha" || e.created != 7) {
+			t.Errorf("entry(%.10q, %.10q, %.10q) reads back %.10q, %.10q, %.10q", c.value, c.name, c.account, e.value(), e.name(), e.account())
+		}
+	}
 }
