@@ -1,0 +1,353 @@
+// Package velocity owns the risk engine's sliding-window memory of
+// committed transfers: for the transfer being screened, how many transfers
+// and how much money the same payer account sent, and the same payee alias
+// received, within the last d (any d up to MaxWindow), and whether the
+// payer account has paid the alias before.
+//
+// # Keys and currencies
+//
+// A payer account is the payer participant id with the participant's own
+// opaque payerAccount string; an empty payerAccount is a key of its own,
+// which aggregates every transfer of that participant sent without one.
+// An alias is its "TYPE:value" string. Both kinds of key include the
+// currency: counts and sums are kept per currency and amounts of different
+// currencies are never added. A query names its currency and sees only the
+// transfers in it; newPayee ignores the currency.
+//
+// # Resolution
+//
+// Each key keeps at most 16 time slots of one second. A key whose
+// transfers within MaxWindow fall in at most 16 distinct seconds (every
+// account that pays or is paid up to 16 times a day when MaxWindow is
+// 24 h) is answered exactly to the second: the window of d before now
+// counts the transfers at or after the second that holds now−d, so a
+// transfer in that same second but before now−d is counted too. A busier
+// key merges older slots (the pair whose merge moves transfers forward by
+// the least time relative to their age), so recent seconds stay exact and
+// old slots grow; a window whose start falls inside a merged slot counts
+// the whole slot. Answers are therefore never below the truth (nothing is
+// under-counted, as long as the key was neither evicted nor older than
+// MaxWindow) and exceed it only by transfers somewhat older than now−d:
+// see TestSteadyStream for the measured over-count of a key active every
+// few seconds. Counts saturate at 2³²−1 per slot and sums at the largest
+// int64: saturation can only make a rule fire.
+//
+// # Memory
+//
+// A tracked key costs 288 bytes for its counts (a 280-byte slab entry and
+// 8 bytes of index at a load of at most one half) and one of the payees
+// table 56 bytes (48 + 8). The number of keys of each kind is capped at
+// MaxKeys (default 1 Mi, split evenly over up to 256 shards, so a shard
+// may evict a little before the table as a whole is full): at the cap the
+// worst case is MaxKeys × (288 + 288 + 56) bytes, about 663 MB at the
+// default and 2.65 GB at 4 Mi keys. Memory grows with the keys in use and
+// is not returned when they are forgotten. A key is forgotten when it has
+// seen no transfer for MaxWindow (lazily, as other keys of its shard are
+// observed) or, when its shard is full, if it is the least recently
+// observed one; an evicted key then starts again from nothing, which
+// under-counts it. Keys are 64-bit hashes under a per-process random seed:
+// two keys of a kind collide, and share their counts, with a probability of
+// about n²/2⁶⁵ (4·10⁻⁷ for n = 4 Mi).
+//
+// # Rebuild and order
+//
+// Observe takes the transfer's own time, so the caller rebuilds the state
+// after a restart by observing the committed transfers of the last
+// MaxWindow from the ledger, in time order. Transfers observed slightly out
+// of order (concurrent committers) are counted exactly as in order; a
+// transfer older than MaxWindow before the newest one of its key is
+// ignored, since no window could count it.
+//
+// All methods are safe for concurrent use: each key lives in one of up to
+// 256 shards behind its own lock, readers of a shard share it.
+package velocity
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"time"
+)
+
+// Default values of Options, applied by New to zero fields.
+const (
+	DefaultMaxWindow = 24 * time.Hour
+	DefaultMaxKeys   = 1 << 20
+)
+
+// Bounds of Options that Validate enforces.
+const (
+	// maxWindowLimit keeps every second of a window in the uint32 slot
+	// arithmetic with room to spare; a scheme has no use for longer.
+	maxWindowLimit = 366 * 24 * time.Hour
+	// maxKeysLimit keeps slab positions of a shard within int32.
+	maxKeysLimit = 1 << 30
+)
+
+// ErrInvalidOptions reports Options that Validate refuses; the caller
+// should report it as a configuration error and not start.
+var ErrInvalidOptions = errors.New("velocity: invalid options")
+
+// Options configures Windows. The zero value is valid and means the
+// defaults.
+type Options struct {
+	// MaxWindow is the longest window a query can ask for and how long a
+	// transfer is remembered; zero means DefaultMaxWindow. It is rounded up
+	// to whole seconds.
+	MaxWindow time.Duration
+	// MaxKeys caps the payer accounts, the aliases and the payer accounts
+	// remembered for newPayee, each; zero means DefaultMaxKeys.
+	MaxKeys int
+}
+
+// Validate reports whether o can configure Windows, with ErrInvalidOptions
+// naming the field otherwise.
+func (o Options) Validate() error {
+	if o.MaxWindow < 0 || o.MaxWindow > maxWindowLimit {
+		return fmt.Errorf("%w: MaxWindow %v is outside [0, %v]", ErrInvalidOptions, o.MaxWindow, maxWindowLimit)
+	}
+	if o.MaxKeys < 0 || o.MaxKeys > maxKeysLimit {
+		return fmt.Errorf("%w: MaxKeys %d is outside [0, %d]", ErrInvalidOptions, o.MaxKeys, maxKeysLimit)
+	}
+	return nil
+}
+
+// withDefaults returns o with zero fields replaced by the defaults.
+func (o Options) withDefaults() Options {
+	if o.MaxWindow == 0 {
+		o.MaxWindow = DefaultMaxWindow
+	}
+	if o.MaxKeys == 0 {
+		o.MaxKeys = DefaultMaxKeys
+	}
+	return o
+}
+
+// Txn is a committed transfer as Observe records it.
+type Txn struct {
+	At           time.Time // when the transfer committed
+	Payer        string    // the payer participant id
+	PayerAccount string    // the payer participant's own reference of its user; may be empty
+	PayeeAlias   string    // "TYPE:value"; an empty alias records the payer side only
+	Currency     string    // ISO 4217 code
+	Amount       int64     // minor units of Currency; negative amounts are ignored
+}
+
+// Windows is the sliding-window memory of committed transfers. Build it
+// with New.
+type Windows struct {
+	seed      maphash.Seed
+	maxWindow time.Duration
+	keep      uint32 // seconds a transfer is kept after the newest of its key: MaxWindow + lagSec
+	payers    *table[slots]
+	aliases   *table[slots]
+	payees    *table[payees]
+}
+
+// New returns empty Windows configured by opts. It panics if opts does not
+// pass Validate: configuration is checked by the caller before it gets
+// here.
+func New(opts Options) *Windows {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	opts = opts.withDefaults()
+	sec := (opts.MaxWindow + time.Second - 1) / time.Second
+	w := &Windows{
+		seed:      maphash.MakeSeed(),
+		maxWindow: sec * time.Second,
+		keep:      uint32(sec) + lagSec,
+	}
+	w.payers = newTable[slots](opts.MaxKeys, w.keep)
+	w.aliases = newTable[slots](opts.MaxKeys, w.keep)
+	w.payees = newTable[payees](opts.MaxKeys, w.keep)
+	return w
+}
+
+// lagSec is how far behind the newest transfer of a key a query's now may
+// lag and still see all of MaxWindow: screenings take their time before
+// concurrent committers record theirs.
+const lagSec = 60
+
+// MaxWindow returns the longest window a query answers, as configured
+// (rounded up to whole seconds).
+func (w *Windows) MaxWindow() time.Duration { return w.maxWindow }
+
+// Kinds of key, the first input of every key hash.
+const (
+	kindPayer byte = 1 + iota
+	kindAlias
+	kindPayees
+	kindPayee
+)
+
+// hash returns the key hash of kind over the given strings. Each string
+// is hashed on its own under the seed (so its length bounds it: no two
+// different tuples share an input) and folded in with a bijective mix. It
+// is never 0, the index's empty mark.
+func (w *Windows) hash(kind byte, a, b, c string) uint64 {
+	h := mix(uint64(kind) ^ maphash.String(w.seed, a))
+	h = mix(h ^ maphash.String(w.seed, b))
+	h = mix(h ^ maphash.String(w.seed, c))
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// mix is the finalizer of MurmurHash3 (a bijection of uint64), so that
+// folding in the next string's hash cannot cancel the previous ones.
+func mix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// second returns t as a Unix second that the slot arithmetic can hold, and
+// false for a time before 1970 or too close to 2106.
+func (w *Windows) second(t time.Time) (uint32, bool) {
+	u := t.Unix()
+	if u < 0 || u > int64(math.MaxUint32-2*w.keep) {
+		return 0, false
+	}
+	return uint32(u), true
+}
+
+// Observe records a committed transfer. It may be called with times in
+// the past (a rebuild) or slightly out of order; see the package doc.
+// Transfers with a negative amount or a time outside 1970–2106 are
+// ignored.
+func (w *Windows) Observe(t Txn) {
+	sec, ok := w.second(t.At)
+	if !ok || t.Amount < 0 {
+		return
+	}
+	w.observeSlots(w.payers, w.hash(kindPayer, t.Payer, t.PayerAccount, t.Currency), sec, t.Amount)
+	if t.PayeeAlias == "" {
+		return
+	}
+	w.observeSlots(w.aliases, w.hash(kindAlias, t.PayeeAlias, t.Currency, ""), sec, t.Amount)
+
+	fp := uint32(w.hash(kindPayee, t.PayeeAlias, "", ""))
+	key := w.hash(kindPayees, t.Payer, t.PayerAccount, "")
+	s := w.payees.shardOf(key)
+	s.mu.Lock()
+	e, _ := s.upsert(key, sec)
+	e.val.add(fp)
+	s.mu.Unlock()
+}
+
+func (w *Windows) observeSlots(t *table[slots], key uint64, sec uint32, amount int64) {
+	s := t.shardOf(key)
+	s.mu.Lock()
+	e, _ := s.upsert(key, sec)
+	e.val.add(sec, e.newest, w.keep, amount)
+	s.mu.Unlock()
+}
+
+// Payer returns how many transfers in currency the payer account (payer,
+// payerAccount) committed within d before now, and their total in minor
+// units. The transfer being screened is not committed, so it is never
+// included; transfers committed after now are. d is capped at MaxWindow;
+// d ≤ 0 counts nothing.
+func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d time.Duration) (count, sum int64) {
+	return w.query(w.payers, w.hash(kindPayer, payer, payerAccount, currency), now, d)
+}
+
+// Alias returns how many transfers in currency the payee alias received,
+// from anyone, within d before now, and their total in minor units, as
+// Payer does for a payer account.
+func (w *Windows) Alias(alias, currency string, now time.Time, d time.Duration) (count, sum int64) {
+	return w.query(w.aliases, w.hash(kindAlias, alias, currency, ""), now, d)
+}
+
+func (w *Windows) query(t *table[slots], key uint64, now time.Time, d time.Duration) (count, sum int64) {
+	if d <= 0 {
+		return 0, 0
+	}
+	d = min(d, w.maxWindow)
+	from := now.Add(-d).Unix()
+	if from < 0 {
+		from = 0
+	}
+	if from > math.MaxUint32 {
+		return 0, 0
+	}
+	s := t.shardOf(key)
+	s.mu.RLock()
+	if p := s.find(key); p >= 0 {
+		count, sum = s.slab[p].val.since(uint32(from))
+	}
+	s.mu.RUnlock()
+	return count, sum
+}
+
+// payeesMax is how many distinct payee aliases a payer account remembers
+// for NewPayee, the most recently first paid ones.
+const payeesMax = 8
+
+// payees is a payer account's memory of the aliases it paid: 32-bit
+// fingerprints, replaced oldest first.
+type payees struct {
+	next uint8
+	fp   [payeesMax]uint32
+}
+
+func (p *payees) has(f uint32) bool {
+	for _, g := range p.fp {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *payees) add(f uint32) {
+	if f == 0 {
+		f = 1 // 0 marks an empty place
+	}
+	if p.has(f) {
+		return
+	}
+	p.fp[p.next] = f
+	p.next = (p.next + 1) % payeesMax
+}
+
+// NewPayee reports whether the payer account (payer, payerAccount) has not
+// paid alias, in any currency, as far as memory holds. Memory holds the
+// last 8 distinct aliases that the account paid and forgets them all when
+// the account has made no transfer for MaxWindow or is evicted (the same
+// bounds as the counts; after a restart the replay of MaxWindow rebuilds
+// exactly this). Hence a false true ("new") for an alias paid more than 8
+// other aliases ago or before such a gap, and a false false ("known") when
+// the alias shares its 32-bit fingerprint with one of the 8, with a
+// probability of at most 8/2³² ≈ 2·10⁻⁹.
+func (w *Windows) NewPayee(payer, payerAccount, alias string) bool {
+	fp := uint32(w.hash(kindPayee, alias, "", ""))
+	if fp == 0 {
+		fp = 1
+	}
+	key := w.hash(kindPayees, payer, payerAccount, "")
+	s := w.payees.shardOf(key)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.find(key)
+	return p < 0 || !s.slab[p].val.has(fp)
+}
+
+// Stats counts the keys that Windows tracks.
+type Stats struct {
+	PayerKeys int // payer accounts × currencies with counts
+	AliasKeys int // aliases × currencies with counts
+	PayeeKeys int // payer accounts remembered for NewPayee
+}
+
+// Stats returns the number of keys tracked, for metrics and tests; it
+// visits every shard.
+func (w *Windows) Stats() Stats {
+	return Stats{PayerKeys: w.payers.len(), AliasKeys: w.aliases.len(), PayeeKeys: w.payees.len()}
+}

@@ -1,0 +1,203 @@
+package velocity
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var seedFlag = flag.Uint64("velocity.seed", 0, "seed of the model test (0: from the clock)")
+
+// t0 is an arbitrary start of simulated time, on a whole second.
+var t0 = time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		ok   bool
+	}{
+		{"zero means defaults", Options{}, true},
+		{"one hour, few keys", Options{MaxWindow: time.Hour, MaxKeys: 10}, true},
+		{"negative window", Options{MaxWindow: -time.Second}, false},
+		{"window too long", Options{MaxWindow: maxWindowLimit + time.Second}, false},
+		{"negative keys", Options{MaxKeys: -1}, false},
+		{"too many keys", Options{MaxKeys: maxKeysLimit + 1}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.Validate()
+			if (err == nil) != tt.ok {
+				t.Fatalf("Validate() = %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidOptions) {
+				t.Fatalf("Validate() = %v, not ErrInvalidOptions", err)
+			}
+		})
+	}
+}
+
+func TestDefaultsAndRounding(t *testing.T) {
+	if got := New(Options{}).MaxWindow(); got != DefaultMaxWindow {
+		t.Errorf("default MaxWindow = %v, want %v", got, DefaultMaxWindow)
+	}
+	if got := New(Options{MaxWindow: 1500 * time.Millisecond}).MaxWindow(); got != 2*time.Second {
+		t.Errorf("MaxWindow 1.5s rounds to %v, want 2s", got)
+	}
+}
+
+func TestQueries(t *testing.T) {
+	w := New(Options{MaxWindow: time.Hour})
+	obs := []Txn{
+		{At: t0, Payer: "bank-a", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 100},
+		{At: t0.Add(10 * time.Minute), Payer: "bank-a", PayerAccount: "u1", PayeeAlias: "MSISDN:2", Currency: "CNY", Amount: 200},
+		{At: t0.Add(20 * time.Minute), Payer: "bank-a", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "USD", Amount: 7},
+		{At: t0.Add(30 * time.Minute), Payer: "bank-a", PayerAccount: "", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 1000},
+		{At: t0.Add(40 * time.Minute), Payer: "bank-b", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 5000},
+	}
+	for _, o := range obs {
+		w.Observe(o)
+	}
+	now := t0.Add(45 * time.Minute)
+	tests := []struct {
+		name       string
+		get        func() (int64, int64)
+		count, sum int64
+	}{
+		{"payer all", func() (int64, int64) { return w.Payer("bank-a", "u1", "CNY", now, time.Hour) }, 2, 300},
+		{"payer last 40m", func() (int64, int64) { return w.Payer("bank-a", "u1", "CNY", now, 40*time.Minute) }, 1, 200},
+		{"payer other currency", func() (int64, int64) { return w.Payer("bank-a", "u1", "USD", now, time.Hour) }, 1, 7},
+		{"payer without account", func() (int64, int64) { return w.Payer("bank-a", "", "CNY", now, time.Hour) }, 1, 1000},
+		{"same account string, other participant", func() (int64, int64) { return w.Payer("bank-b", "u1", "CNY", now, time.Hour) }, 1, 5000},
+		{"alias from anyone", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, time.Hour) }, 3, 6100},
+		{"alias last 10m", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, 10*time.Minute) }, 1, 5000},
+		{"alias other currency", func() (int64, int64) { return w.Alias("MSISDN:1", "USD", now, time.Hour) }, 1, 7},
+		{"unknown alias", func() (int64, int64) { return w.Alias("MSISDN:9", "CNY", now, time.Hour) }, 0, 0},
+		{"d capped at MaxWindow", func() (int64, int64) { return w.Payer("bank-a", "u1", "CNY", t0.Add(59*time.Minute), 48*time.Hour) }, 2, 300},
+		{"d zero", func() (int64, int64) { return w.Payer("bank-a", "u1", "CNY", now, 0) }, 0, 0},
+		{"window start inside the second counts it", func() (int64, int64) {
+			return w.Payer("bank-a", "u1", "CNY", t0.Add(10*time.Minute+500*time.Millisecond), 100*time.Millisecond)
+		}, 1, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := tt.get()
+			if c != tt.count || s != tt.sum {
+				t.Errorf("got (%d, %d), want (%d, %d)", c, s, tt.count, tt.sum)
+			}
+		})
+	}
+}
+
+func TestNewPayee(t *testing.T) {
+	w := New(Options{MaxWindow: time.Hour, MaxKeys: 100}) // one shard
+	pay := func(at time.Duration, account, alias string) {
+		w.Observe(Txn{At: t0.Add(at), Payer: "bank-a", PayerAccount: account, PayeeAlias: alias, Currency: "CNY", Amount: 1})
+	}
+	if !w.NewPayee("bank-a", "u1", "MSISDN:1") {
+		t.Fatal("an unknown account has paid someone")
+	}
+	pay(0, "u1", "MSISDN:1")
+	if w.NewPayee("bank-a", "u1", "MSISDN:1") {
+		t.Error("a paid alias is new")
+	}
+	if !w.NewPayee("bank-a", "u2", "MSISDN:1") {
+		t.Error("another account's payee is not new")
+	}
+	if !w.NewPayee("bank-b", "u1", "MSISDN:1") {
+		t.Error("another participant's payee is not new")
+	}
+	// Paying payeesMax other aliases pushes the first one out.
+	for i := range payeesMax - 1 {
+		pay(time.Duration(i+1)*time.Second, "u1", fmt.Sprintf("MSISDN:%d", i+2))
+	}
+	if w.NewPayee("bank-a", "u1", "MSISDN:1") {
+		t.Error("the first alias is forgotten while the memory is not full")
+	}
+	pay(10*time.Second, "u1", "MSISDN:100")
+	if !w.NewPayee("bank-a", "u1", "MSISDN:1") {
+		t.Error("the first alias is still known after payeesMax others")
+	}
+	// An account idle for MaxWindow is forgotten once its shard moves on.
+	for i := range 4 {
+		pay(2*time.Hour+time.Duration(i)*time.Second, fmt.Sprintf("other-%d", i), "MSISDN:5")
+	}
+	if !w.NewPayee("bank-a", "u1", "MSISDN:100") {
+		t.Error("the payees of an account idle for MaxWindow are still known")
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	w := New(Options{MaxWindow: time.Hour, MaxKeys: 100})
+	for i := range 10 {
+		w.Observe(Txn{At: t0.Add(time.Duration(i) * time.Second), Payer: fmt.Sprint("p", i), PayeeAlias: fmt.Sprint("A:", i), Currency: "CNY", Amount: 5})
+	}
+	if st := w.Stats(); st.PayerKeys != 10 || st.AliasKeys != 10 || st.PayeeKeys != 10 {
+		t.Fatalf("Stats = %+v, want 10 of each", st)
+	}
+	later := t0.Add(time.Hour + 2*time.Minute) // past MaxWindow and lagSec
+	if c, _ := w.Payer("p3", "", "CNY", later, time.Hour); c != 0 {
+		t.Errorf("a transfer older than MaxWindow is counted: %d", c)
+	}
+	// Each observation forgets up to two expired keys of its shard.
+	for i := range 10 {
+		w.Observe(Txn{At: later.Add(time.Duration(i) * time.Second), Payer: "fresh", PayeeAlias: "A:fresh", Currency: "CNY", Amount: 5})
+	}
+	if st := w.Stats(); st.PayerKeys != 1 || st.AliasKeys != 1 || st.PayeeKeys != 1 {
+		t.Fatalf("after MaxWindow Stats = %+v, want 1 of each", st)
+	}
+	// A key's own old slots go when it is observed again.
+	w.Observe(Txn{At: later.Add(2 * time.Hour), Payer: "fresh", PayeeAlias: "A:fresh", Currency: "CNY", Amount: 7})
+	if c, s := w.Payer("fresh", "", "CNY", later.Add(2*time.Hour), time.Hour); c != 1 || s != 7 {
+		t.Errorf("after a gap Payer = (%d, %d), want (1, 7)", c, s)
+	}
+	p := w.payers.shardOf(w.hash(kindPayer, "fresh", "", "CNY"))
+	if n := p.slab[p.find(w.hash(kindPayer, "fresh", "", "CNY"))].val.n; n != 1 {
+		t.Errorf("%d slots kept, want 1", n)
+	}
+	// A transfer older than MaxWindow before the key's newest is ignored.
+	w.Observe(Txn{At: later, Payer: "fresh", PayeeAlias: "A:fresh", Currency: "CNY", Amount: 9})
+	if c, _ := w.Payer("fresh", "", "CNY", later.Add(2*time.Hour), time.Hour); c != 1 {
+		t.Errorf("a stale transfer is counted: %d", c)
+	}
+}
+
+func TestKeyCap(t *testing.T) {
+	const maxKeys = 8
+	w := New(Options{MaxWindow: time.Hour, MaxKeys: maxKeys})
+	for i := range 20 {
+		w.Observe(Txn{At: t0.Add(time.Duration(i) * time.Second), Payer: fmt.Sprint("p", i), PayeeAlias: fmt.Sprint("A:", i), Currency: "CNY", Amount: 1})
+		// Keep p0 active: it must survive as the most recently observed.
+		w.Observe(Txn{At: t0.Add(time.Duration(i) * time.Second), Payer: "p0", PayeeAlias: "A:0", Currency: "CNY", Amount: 1})
+	}
+	if st := w.Stats(); st.PayerKeys != maxKeys || st.AliasKeys != maxKeys || st.PayeeKeys != maxKeys {
+		t.Fatalf("Stats = %+v, want %d of each", st, maxKeys)
+	}
+	now := t0.Add(time.Minute)
+	if c, _ := w.Payer("p0", "", "CNY", now, time.Hour); c != 21 {
+		t.Errorf("the most active key has count %d, want 21", c)
+	}
+	for i := 1; i < 20; i++ {
+		c, _ := w.Payer(fmt.Sprint("p", i), "", "CNY", now, time.Hour)
+		if want := int64(0); i >= 20-(maxKeys-1) {
+			want = 1
+			if c != want {
+				t.Errorf("recent p%d has count %d, want %d", i, c, want)
+			}
+		} else if c != want {
+			t.Errorf("evicted p%d has count %d, want 0", i, c)
+		}
+	}
+	// Churn through many keys: the index must stay consistent.
+	for i := range 10000 {
+		w.Observe(Txn{At: t0.Add(time.Minute), Payer: fmt.Sprint("q", i), PayeeAlias: fmt.Sprint("B:", i%13), Currency: "CNY", Amount: 1})
+		if c, _ := w.Payer(fmt.Sprint("q", i), "", "CNY", now, time.Hour); c != 1 {
+			t.Fatalf("q%d has count %d just after its transfer", i, c)
+		}
+	}
+	if st := w.Stats(); st.PayerKeys != maxKeys {
+		t.Fatalf("after churn Stats = %+v", st)
+	}
+}
