@@ -24,10 +24,12 @@ const (
 	fnInList     = "inList"
 )
 
-// Sizes the static cost estimate assumes for the inputs. The wiring keeps
-// inputs within them (aliases and participant ids are far shorter; there are
-// four authentication factors); Eval truncates factors to MaxFactors so that a
-// comprehension over them stays within the estimate.
+// Sizes the static cost estimate assumes for the inputs. Eval truncates
+// factors to MaxFactors, so that a comprehension over them stays within the
+// estimate; strings are not truncated (that would change what inList and ==
+// see), so the caller should keep them within assumedStringBytes, as aliases
+// and ids are. A longer string only makes string functions proportionally
+// slower, it cannot multiply.
 const (
 	// MaxFactors is the most authentication factors a rule sees.
 	MaxFactors = 8
@@ -97,7 +99,7 @@ func (c *Compiled) Cost() uint64 { return c.cost }
 // ErrInvalidRule; the message names the problem and, for errors in the
 // expression, its line:column (1-based), e.g.
 //
-//	invalid rule: expression: 1:8: undeclared reference to 'amont'
+//	invalid rule: expression: 1:1: undeclared reference to 'payee_alias' (did you mean 'payeeAlias'?)
 //
 // Constant windows of the velocity functions must lie in (0, opts.MaxWindow];
 // a window computed at evaluation time outside it fails that evaluation (see

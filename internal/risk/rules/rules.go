@@ -31,6 +31,13 @@
 //
 // The whole CEL standard library is available otherwise (string functions,
 // macros such as exists and all); the static cost bound keeps a rule cheap.
+//
+// Evaluation is built for the payment path: one pooled activation per Eval
+// resolves the variables with a switch and keeps their CEL values for the next
+// transfer, and the five functions are planned into nodes that read the
+// transfer's Facts directly (no function map, closure or argument slice per
+// call), asking each window of each function once per transfer. What still
+// allocates is CEL's own arithmetic, double comparison and comprehension state.
 package rules
 
 import (
