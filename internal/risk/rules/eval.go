@@ -144,8 +144,8 @@ func (s *Set) Rules() []*Compiled {
 // ID order, a Match for each rule that matched (enforced and shadow alike) and
 // for each rule that failed (Err set, not a match). It returns the extended
 // slice; passing a reused out[:0] keeps Eval free of allocation for its result.
-// f may be nil when no rule calls a velocity or list function; a rule that
-// does then fails.
+// in must not be nil and must not change during the call. f may be nil when
+// no rule calls a velocity or list function; a rule that does then fails.
 func (s *Set) Eval(in *Input, f Facts, out []Match) []Match {
 	if s == nil || len(s.rules) == 0 {
 		return out
