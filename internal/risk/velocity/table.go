@@ -2,29 +2,37 @@ package velocity
 
 import "sync"
 
-// entry is one tracked key in a shard's slab. The fields before val are
-// the bookkeeping every kind of state shares.
+// entry is one tracked key in a shard's slab.
 type entry[S any] struct {
-	key        uint64 // the key's 64-bit hash, never 0 (0 marks a free index slot)
-	prev, next int32  // the shard's list of keys, least recently observed first; -1 ends it
-	newest     uint32 // the Unix second of the newest transfer observed for the key
-	val        S
+	key    uint64 // the key's 64-bit hash, never 0; 0 marks a free position
+	newest uint32 // the Unix second of the newest transfer observed for the key
+	val    S
 }
 
-// shard is one lock's worth of a table: a slab of entries, an
-// open-addressing index from key hash to slab position, and a list that
-// orders the entries by their last observation for expiry and eviction.
+// evictSample is how many consecutive slab positions a full shard looks
+// at to choose the key to evict: the least recently active of them. A
+// list in activity order would make the choice exact but cost two more
+// cache misses per Observe (the neighbours' links), which at a million
+// keys is more than the rest of the work.
+const evictSample = 8
+
+// shard is one lock's worth of a table: a slab of entries and an
+// open-addressing index from key hash to slab position.
 type shard[S any] struct {
-	mu     sync.RWMutex
-	index  []int32 // slab position + 1; 0 is empty. len is a power of two, kept at most half full
+	mu sync.RWMutex
+	// index holds, per occupied place, the low 32 bits of the key (to
+	// skip most wrong slab entries and to find a key's home place without
+	// reading the slab) above the slab position + 1; 0 is empty. Its
+	// length is a power of two and it is kept at most half full, with
+	// linear probing and backward-shift deletion (no tombstones).
+	index  []uint64
 	slab   []entry[S]
-	free   int32 // head of the list of free slab positions (through next); -1 when none
-	head   int32 // least recently observed entry, -1 when empty
-	tail   int32 // most recently observed entry, -1 when empty
-	n      int   // entries in use
-	maxN   int   // the shard's share of MaxKeys
-	clock  uint32
-	window uint32 // how long a key is kept after its newest transfer, in seconds
+	free   int32  // head of the list of free slab positions, chained through key; -1 when none
+	n      int    // entries in use
+	maxN   int    // the shard's share of MaxKeys
+	cursor int    // next slab position to look at for expiry and eviction
+	clock  uint32 // the newest second observed in the shard
+	keep   uint32 // how long a key is kept after its newest transfer, in seconds
 	_      [64]byte
 }
 
@@ -35,10 +43,10 @@ type table[S any] struct {
 	shardBits uint
 }
 
-func newTable[S any](maxKeys int, window uint32) *table[S] {
-	// Few shards for a small table, so that its bound and its eviction
-	// order are exact; 256 for a large one, so that screening goroutines
-	// and the committer rarely meet on a lock.
+func newTable[S any](maxKeys int, keep uint32) *table[S] {
+	// Few shards for a small table, so that its bound is exact; up to 256
+	// for a large one, so that screening goroutines and the committer
+	// rarely meet on a lock.
 	bits := uint(0)
 	for bits < 8 && maxKeys>>(bits+1) >= 4096 {
 		bits++
@@ -47,9 +55,9 @@ func newTable[S any](maxKeys int, window uint32) *table[S] {
 	per := (maxKeys + len(t.shards) - 1) >> bits
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.free, s.head, s.tail = -1, -1, -1
+		s.free = -1
 		s.maxN = per
-		s.window = window
+		s.keep = keep
 	}
 	return t
 }
@@ -79,67 +87,95 @@ func (s *shard[S]) find(key uint64) int32 {
 		return -1
 	}
 	mask := uint64(len(s.index) - 1)
+	tag := uint64(uint32(key)) << 32
 	for i := key & mask; ; i = (i + 1) & mask {
-		p := s.index[i]
-		if p == 0 {
+		x := s.index[i]
+		if x == 0 {
 			return -1
 		}
-		if s.slab[p-1].key == key {
-			return p - 1
+		if x&^0xffffffff == tag {
+			if p := int32(uint32(x)) - 1; s.slab[p].key == key {
+				return p
+			}
 		}
 	}
 }
 
-// upsert returns the entry for key at second sec, creating it (after
-// forgetting expired keys and, when the shard is full, the least recently
-// observed one) if it is absent, and marks it most recently observed. The
-// bool reports whether the entry is new; its val is then the zero S. The
-// caller holds mu for writing.
-func (s *shard[S]) upsert(key uint64, sec uint32) (*entry[S], bool) {
+// live returns the entry at p if it was active within keep of the
+// shard's newest second, nil otherwise. The caller holds mu.
+func (s *shard[S]) live(p int32) *entry[S] {
+	if p < 0 {
+		return nil
+	}
+	if e := &s.slab[p]; e.newest+s.keep >= s.clock {
+		return e
+	}
+	return nil
+}
+
+// upsert returns the entry for key, marking it active at second sec. A
+// key that is absent, or idle for longer than keep, starts from the zero
+// S; adding a key to a full shard evicts one. The caller holds mu for
+// writing.
+func (s *shard[S]) upsert(key uint64, sec uint32) *entry[S] {
 	if sec > s.clock {
 		s.clock = sec
 	}
-	// Forget at most two expired keys per call: the work stays bounded
-	// and still outpaces the creation of keys.
-	for range 2 {
-		if s.head < 0 || s.slab[s.head].newest+s.window >= s.clock {
-			break
-		}
-		s.remove(s.head)
-	}
 	p := s.find(key)
-	fresh := p < 0
-	if fresh {
-		if s.n >= s.maxN {
-			s.remove(s.head)
-		}
+	if p < 0 {
+		s.makeRoom()
 		p = s.alloc()
-		e := &s.slab[p]
-		var zero S
-		e.key, e.newest, e.val = key, sec, zero
+		s.slab[p] = entry[S]{key: key, newest: sec}
 		s.insertIndex(key, p)
 		s.n++
-	} else {
-		s.unlink(p)
-		if e := &s.slab[p]; e.newest+s.window < sec {
-			// Idle for longer than it is kept: start afresh, as if the
-			// key had been forgotten already.
-			var zero S
-			e.val = zero
-		}
 	}
-	s.pushTail(p)
 	e := &s.slab[p]
+	if e.newest+s.keep < sec {
+		// Idle for longer than it is kept: start afresh, as if the key had
+		// been forgotten already.
+		var zero S
+		e.val = zero
+	}
 	if sec > e.newest {
 		e.newest = sec
 	}
-	return e, fresh
+	return e
+}
+
+// makeRoom forgets the expired keys among the next slab positions and,
+// if the shard is full, the least recently active of evictSample of them.
+// Looking at a few positions for every new key drains expired keys at
+// least as fast as new ones arrive, with sequential memory accesses.
+func (s *shard[S]) makeRoom() {
+	look := 2
+	if s.n >= s.maxN {
+		look = evictSample
+	}
+	victim := int32(-1)
+	for range min(look, len(s.slab)) {
+		if s.cursor >= len(s.slab) {
+			s.cursor = 0
+		}
+		p := int32(s.cursor)
+		s.cursor++
+		e := &s.slab[p]
+		switch {
+		case e.key == 0:
+		case e.newest+s.keep < s.clock:
+			s.remove(p)
+		case victim < 0 || e.newest < s.slab[victim].newest:
+			victim = p
+		}
+	}
+	if s.n >= s.maxN && victim >= 0 {
+		s.remove(victim)
+	}
 }
 
 func (s *shard[S]) alloc() int32 {
 	if s.free >= 0 {
 		p := s.free
-		s.free = s.slab[p].next
+		s.free = int32(s.slab[p].newest) - 1
 		return p
 	}
 	if len(s.slab) == cap(s.slab) {
@@ -163,23 +199,23 @@ func (s *shard[S]) insertIndex(key uint64, p int32) {
 	for s.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	s.index[i] = p + 1
+	s.index[i] = uint64(uint32(key))<<32 | uint64(p+1)
 }
 
 func (s *shard[S]) growIndex() {
 	size := max(2*len(s.index), 32)
 	old := s.index
-	s.index = make([]int32, size)
+	s.index = make([]uint64, size)
 	mask := uint64(size - 1)
-	for _, p := range old {
-		if p == 0 {
+	for _, x := range old {
+		if x == 0 {
 			continue
 		}
-		i := s.slab[p-1].key & mask
+		i := x >> 32 & mask
 		for s.index[i] != 0 {
 			i = (i + 1) & mask
 		}
-		s.index[i] = p
+		s.index[i] = x
 	}
 }
 
@@ -188,7 +224,7 @@ func (s *shard[S]) remove(p int32) {
 	key := s.slab[p].key
 	mask := uint64(len(s.index) - 1)
 	i := key & mask
-	for s.index[i] != p+1 {
+	for uint32(s.index[i]) != uint32(p+1) {
 		i = (i + 1) & mask
 	}
 	// Backward-shift deletion keeps linear probing free of tombstones, so
@@ -198,48 +234,23 @@ func (s *shard[S]) remove(p int32) {
 		j := i
 		for {
 			j = (j + 1) & mask
-			q := s.index[j]
-			if q == 0 {
-				s.unlink(p)
+			x := s.index[j]
+			if x == 0 {
+				// The free list is chained through newest (position + 1), so
+				// that key stays 0 for every free position.
 				s.slab[p].key = 0
-				s.slab[p].next = s.free
+				s.slab[p].newest = uint32(s.free + 1)
 				s.free = p
 				s.n--
 				return
 			}
-			home := s.slab[q-1].key & mask
-			// Move q back to i unless its home lies cyclically in (i, j].
+			home := x >> 32 & mask
+			// Move x back to i unless its home lies cyclically in (i, j].
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-				s.index[i] = q
+				s.index[i] = x
 				i = j
 				break
 			}
 		}
 	}
-}
-
-func (s *shard[S]) unlink(p int32) {
-	e := &s.slab[p]
-	if e.prev >= 0 {
-		s.slab[e.prev].next = e.next
-	} else {
-		s.head = e.next
-	}
-	if e.next >= 0 {
-		s.slab[e.next].prev = e.prev
-	} else {
-		s.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (s *shard[S]) pushTail(p int32) {
-	e := &s.slab[p]
-	e.prev, e.next = s.tail, -1
-	if s.tail >= 0 {
-		s.slab[s.tail].next = p
-	} else {
-		s.head = p
-	}
-	s.tail = p
 }

@@ -140,9 +140,8 @@ type Windows struct {
 	seed      maphash.Seed
 	maxWindow time.Duration
 	keep      uint32 // seconds a transfer is kept after the newest of its key: MaxWindow + lagSec
-	payers    *table[slots]
+	payers    *table[payer]
 	aliases   *table[slots]
-	payees    *table[payees]
 }
 
 // New returns empty Windows configured by opts. It panics if opts does not
@@ -159,9 +158,8 @@ func New(opts Options) *Windows {
 		maxWindow: sec * time.Second,
 		keep:      uint32(sec) + lagSec,
 	}
-	w.payers = newTable[slots](opts.MaxKeys, w.keep)
+	w.payers = newTable[payer](opts.MaxKeys, w.keep)
 	w.aliases = newTable[slots](opts.MaxKeys, w.keep)
-	w.payees = newTable[payees](opts.MaxKeys, w.keep)
 	return w
 }
 
@@ -176,11 +174,35 @@ func (w *Windows) MaxWindow() time.Duration { return w.maxWindow }
 
 // Kinds of key, the first input of every key hash.
 const (
-	kindPayer byte = 1 + iota
-	kindAlias
-	kindPayees
-	kindPayee
+	kindPayer byte = 1 + iota // (payer, payerAccount, ""): the account's entry
+	kindPayerIn               // (payer, payerAccount, currency): its counts in a currency other than the entry's
+	kindAlias                 // (alias, currency)
+	kindPayee                 // (alias): the fingerprint that NewPayee remembers
 )
+
+// payer is the state of a payer account: the aliases it paid, and its
+// counts in its first currency (most accounts have only one). Counts in
+// any other currency live in an entry of their own, keyed with the
+// currency (kindPayerIn), whose payees stay unused.
+type payer struct {
+	currency uint32 // code of the currency of counts; 0 until the first transfer sets it
+	payees   payees
+	counts   slots
+}
+
+// currencyCode packs a currency code of 1 to 4 bytes (ISO 4217 codes have
+// 3) into a distinct non-zero uint32, and returns 0 for any other, whose
+// counts then always live in a kindPayerIn entry.
+func currencyCode(c string) uint32 {
+	if len(c) == 0 || len(c) > 4 {
+		return 0
+	}
+	var v uint32
+	for i := range len(c) {
+		v = v<<8 | uint32(c[i])
+	}
+	return v<<3 | uint32(len(c)) // the length keeps "\x00A" and "A" apart
+}
 
 // hash returns the key hash of kind over the given strings. Each string
 // is hashed on its own under the seed (so its length bounds it: no two
@@ -226,27 +248,38 @@ func (w *Windows) Observe(t Txn) {
 	if !ok || t.Amount < 0 {
 		return
 	}
-	w.observeSlots(w.payers, w.hash(kindPayer, t.Payer, t.PayerAccount, t.Currency), sec, t.Amount)
-	if t.PayeeAlias == "" {
-		return
+	key := w.hash(kindPayer, t.Payer, t.PayerAccount, "")
+	code := currencyCode(t.Currency)
+	s := w.payers.shardOf(key)
+	s.mu.Lock()
+	e := s.upsert(key, sec)
+	if e.val.currency == 0 {
+		e.val.currency = code
 	}
-	w.observeSlots(w.aliases, w.hash(kindAlias, t.PayeeAlias, t.Currency, ""), sec, t.Amount)
-
-	fp := uint32(w.hash(kindPayee, t.PayeeAlias, "", ""))
-	key := w.hash(kindPayees, t.Payer, t.PayerAccount, "")
-	s := w.payees.shardOf(key)
-	s.mu.Lock()
-	e, _ := s.upsert(key, sec)
-	e.val.add(fp)
+	own := code != 0 && e.val.currency == code
+	if own {
+		e.val.counts.add(sec, e.newest, w.keep, t.Amount)
+	}
+	if t.PayeeAlias != "" {
+		e.val.payees.add(uint32(w.hash(kindPayee, t.PayeeAlias, "", "")))
+	}
 	s.mu.Unlock()
-}
-
-func (w *Windows) observeSlots(t *table[slots], key uint64, sec uint32, amount int64) {
-	s := t.shardOf(key)
-	s.mu.Lock()
-	e, _ := s.upsert(key, sec)
-	e.val.add(sec, e.newest, w.keep, amount)
-	s.mu.Unlock()
+	if !own {
+		key := w.hash(kindPayerIn, t.Payer, t.PayerAccount, t.Currency)
+		s := w.payers.shardOf(key)
+		s.mu.Lock()
+		e := s.upsert(key, sec)
+		e.val.counts.add(sec, e.newest, w.keep, t.Amount)
+		s.mu.Unlock()
+	}
+	if t.PayeeAlias != "" {
+		key := w.hash(kindAlias, t.PayeeAlias, t.Currency, "")
+		s := w.aliases.shardOf(key)
+		s.mu.Lock()
+		e := s.upsert(key, sec)
+		e.val.add(sec, e.newest, w.keep, t.Amount)
+		s.mu.Unlock()
+	}
 }
 
 // Payer returns how many transfers in currency the payer account (payer,
@@ -255,35 +288,62 @@ func (w *Windows) observeSlots(t *table[slots], key uint64, sec uint32, amount i
 // included; transfers committed after now are. d is capped at MaxWindow;
 // d ≤ 0 counts nothing.
 func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d time.Duration) (count, sum int64) {
-	return w.query(w.payers, w.hash(kindPayer, payer, payerAccount, currency), now, d)
+	from, ok := w.from(now, d)
+	if !ok {
+		return 0, 0
+	}
+	key := w.hash(kindPayer, payer, payerAccount, "")
+	code := currencyCode(currency)
+	s := w.payers.shardOf(key)
+	s.mu.RLock()
+	e := s.live(s.find(key))
+	own := e != nil && code != 0 && e.val.currency == code
+	if own {
+		count, sum = e.val.counts.since(from)
+	}
+	s.mu.RUnlock()
+	if own || e == nil {
+		return count, sum
+	}
+	key = w.hash(kindPayerIn, payer, payerAccount, currency)
+	s = w.payers.shardOf(key)
+	s.mu.RLock()
+	if e := s.live(s.find(key)); e != nil {
+		count, sum = e.val.counts.since(from)
+	}
+	s.mu.RUnlock()
+	return count, sum
 }
 
 // Alias returns how many transfers in currency the payee alias received,
 // from anyone, within d before now, and their total in minor units, as
 // Payer does for a payer account.
 func (w *Windows) Alias(alias, currency string, now time.Time, d time.Duration) (count, sum int64) {
-	return w.query(w.aliases, w.hash(kindAlias, alias, currency, ""), now, d)
-}
-
-func (w *Windows) query(t *table[slots], key uint64, now time.Time, d time.Duration) (count, sum int64) {
-	if d <= 0 {
+	from, ok := w.from(now, d)
+	if !ok {
 		return 0, 0
 	}
-	d = min(d, w.maxWindow)
-	from := now.Add(-d).Unix()
-	if from < 0 {
-		from = 0
-	}
-	if from > math.MaxUint32 {
-		return 0, 0
-	}
-	s := t.shardOf(key)
+	key := w.hash(kindAlias, alias, currency, "")
+	s := w.aliases.shardOf(key)
 	s.mu.RLock()
-	if p := s.find(key); p >= 0 {
-		count, sum = s.slab[p].val.since(uint32(from))
+	if e := s.live(s.find(key)); e != nil {
+		count, sum = e.val.since(from)
 	}
 	s.mu.RUnlock()
 	return count, sum
+}
+
+// from returns the first second of the window of d before now, and false
+// when the window is empty.
+func (w *Windows) from(now time.Time, d time.Duration) (uint32, bool) {
+	if d <= 0 {
+		return 0, false
+	}
+	from := now.Add(-min(d, w.maxWindow)).Unix()
+	if from > math.MaxUint32 {
+		return 0, false
+	}
+	return uint32(max(from, 0)), true
 }
 
 // payeesMax is how many distinct payee aliases a payer account remembers
@@ -331,23 +391,22 @@ func (w *Windows) NewPayee(payer, payerAccount, alias string) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	key := w.hash(kindPayees, payer, payerAccount, "")
-	s := w.payees.shardOf(key)
+	key := w.hash(kindPayer, payer, payerAccount, "")
+	s := w.payers.shardOf(key)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	p := s.find(key)
-	return p < 0 || !s.slab[p].val.has(fp)
+	e := s.live(s.find(key))
+	return e == nil || !e.val.payees.has(fp)
 }
 
 // Stats counts the keys that Windows tracks.
 type Stats struct {
-	PayerKeys int // payer accounts × currencies with counts
-	AliasKeys int // aliases × currencies with counts
-	PayeeKeys int // payer accounts remembered for NewPayee
+	PayerKeys int // payer accounts, plus one per currency beyond an account's first
+	AliasKeys int // aliases × currencies
 }
 
 // Stats returns the number of keys tracked, for metrics and tests; it
 // visits every shard.
 func (w *Windows) Stats() Stats {
-	return Stats{PayerKeys: w.payers.len(), AliasKeys: w.aliases.len(), PayeeKeys: w.payees.len()}
+	return Stats{PayerKeys: w.payers.len(), AliasKeys: w.aliases.len()}
 }
