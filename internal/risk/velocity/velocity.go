@@ -2,17 +2,20 @@
 // committed transfers: for the transfer being screened, how many transfers
 // and how much money the same payer account sent, and the same payee alias
 // received, within the last d (any d up to MaxWindow), and whether the
-// payer account has paid the alias before.
+// payer account has paid the alias before. The transfer being screened is
+// not committed yet, so it is never part of the answers.
 //
 // # Keys and currencies
 //
 // A payer account is the payer participant id with the participant's own
 // opaque payerAccount string; an empty payerAccount is a key of its own,
-// which aggregates every transfer of that participant sent without one.
-// An alias is its "TYPE:value" string. Both kinds of key include the
-// currency: counts and sums are kept per currency and amounts of different
-// currencies are never added. A query names its currency and sees only the
-// transfers in it; newPayee ignores the currency.
+// which aggregates every transfer that the participant sent without one.
+// An alias is its "TYPE:value" string. Counts and sums are kept per
+// currency, and amounts of different currencies are never added: a query
+// names its currency and sees only the transfers in it. An alias is keyed
+// with the currency; a payer account keeps the counts of its first
+// currency in its own entry and those of any other currency in an entry
+// keyed with that currency. NewPayee ignores the currency.
 //
 // # Resolution
 //
@@ -22,44 +25,61 @@
 // 24 h) is answered exactly to the second: the window of d before now
 // counts the transfers at or after the second that holds now−d, so a
 // transfer in that same second but before now−d is counted too. A busier
-// key merges older slots (the pair whose merge moves transfers forward by
-// the least time relative to their age), so recent seconds stay exact and
-// old slots grow; a window whose start falls inside a merged slot counts
-// the whole slot. Answers are therefore never below the truth (nothing is
-// under-counted, as long as the key was neither evicted nor older than
-// MaxWindow) and exceed it only by transfers somewhat older than now−d:
-// see TestSteadyStream for the measured over-count of a key active every
-// few seconds. Counts saturate at 2³²−1 per slot and sums at the largest
-// int64: saturation can only make a rule fire.
+// key merges slots (the adjacent pair whose merge moves transfers forward
+// by the least time relative to their age), so that recent seconds stay
+// exact and older slots grow; a window whose start falls inside a merged
+// slot counts the whole slot. Answers are therefore never below the truth
+// (unless the key was evicted) and exceed it only by transfers older than
+// now−d: for a key with a transfer every 5 s, TestSteadyStream measures
+// windows of 1 min to 24 h over-counted by a factor of at most about 1.8
+// (1.08 at 1 min, 1.8 at 1 h, 1.4 at 24 h). A velocity rule on a busy key
+// thus errs towards firing, never towards letting a burst through. Counts
+// saturate at 2³²−1 per slot and sums at the largest int64, with the
+// same bias.
 //
 // # Memory
 //
-// A tracked key costs 288 bytes for its counts (a 280-byte slab entry and
-// 8 bytes of index at a load of at most one half) and one of the payees
-// table 56 bytes (48 + 8). The number of keys of each kind is capped at
-// MaxKeys (default 1 Mi, split evenly over up to 256 shards, so a shard
-// may evict a little before the table as a whole is full): at the cap the
-// worst case is MaxKeys × (288 + 288 + 56) bytes, about 663 MB at the
-// default and 2.65 GB at 4 Mi keys. Memory grows with the keys in use and
-// is not returned when they are forgotten. A key is forgotten when it has
-// seen no transfer for MaxWindow (lazily, as other keys of its shard are
-// observed) or, when its shard is full, if it is the least recently
-// observed one; an evicted key then starts again from nothing, which
-// under-counts it. Keys are 64-bit hashes under a per-process random seed:
-// two keys of a kind collide, and share their counts, with a probability of
-// about n²/2⁶⁵ (4·10⁻⁷ for n = 4 Mi).
+// A payer account costs a 320-byte entry, an alias (per currency) a
+// 280-byte one, and each 16 to 32 bytes of index (kept at most half full).
+// The keys of each kind are capped at MaxKeys (default 1 Mi), split evenly
+// over up to 256 shards, so that a shard may evict a little before the
+// table as a whole is full. At the cap the worst case is about
+// MaxKeys × 632 bytes (measured by TestMemoryPerKey): 663 MB at the
+// default, 2.65 GB at 4 Mi. Below the cap, growth by doubling may hold up
+// to twice the memory of the keys in use; memory is not returned when keys
+// are forgotten.
+//
+// A transfer is kept for MaxWindow plus one minute after the newest
+// transfer of its key (the minute lets a screening whose clock lags a
+// concurrent committer still see all of MaxWindow); older ones are
+// ignored by Observe, dropped from their key when it is observed again,
+// and never counted. A key idle for that long counts nothing and is
+// removed as new keys arrive in its shard (each looks at the next two
+// slab positions). When a full shard takes a new key, it evicts the least
+// recently active key among the next 8 slab positions, which then starts
+// again from nothing: an evicted key is under-counted. Keys are 64-bit
+// hashes under a per-process random seed: two keys of a table collide,
+// and share their counts, with a probability of about n²/2⁶⁵ (4·10⁻⁷ for
+// n = 4 Mi).
 //
 // # Rebuild and order
 //
 // Observe takes the transfer's own time, so the caller rebuilds the state
 // after a restart by observing the committed transfers of the last
-// MaxWindow from the ledger, in time order. Transfers observed slightly out
-// of order (concurrent committers) are counted exactly as in order; a
-// transfer older than MaxWindow before the newest one of its key is
-// ignored, since no window could count it.
+// MaxWindow from the ledger, in time order. Transfers observed out of
+// order (concurrent committers) are counted as in order, up to the
+// retention above.
+//
+// # Cost
 //
 // All methods are safe for concurrent use: each key lives in one of up to
-// 256 shards behind its own lock, readers of a shard share it.
+// 256 shards behind its own lock, and readers of a shard share it. Observe
+// updates two entries (payer account, alias) and a screening's Payer,
+// Alias and NewPayee read two (NewPayee reads the entry that Payer just
+// read); none allocates once the tables have grown. With a million keys
+// the cost is that of cache and TLB misses, two per entry (index, slab):
+// see the benchmarks and BenchmarkBaselineMap, a Go map of the same
+// footprint, for the figures on a given machine.
 package velocity
 
 import (
@@ -174,10 +194,10 @@ func (w *Windows) MaxWindow() time.Duration { return w.maxWindow }
 
 // Kinds of key, the first input of every key hash.
 const (
-	kindPayer byte = 1 + iota // (payer, payerAccount, ""): the account's entry
-	kindPayerIn               // (payer, payerAccount, currency): its counts in a currency other than the entry's
-	kindAlias                 // (alias, currency)
-	kindPayee                 // (alias): the fingerprint that NewPayee remembers
+	kindPayer   byte = 1 + iota // (payer, payerAccount, ""): the account's entry
+	kindPayerIn                 // (payer, payerAccount, currency): its counts in a currency other than the entry's
+	kindAlias                   // (alias, currency)
+	kindPayee                   // (alias): the fingerprint that NewPayee remembers
 )
 
 // payer is the state of a payer account: the aliases it paid, and its
@@ -380,12 +400,12 @@ func (p *payees) add(f uint32) {
 // NewPayee reports whether the payer account (payer, payerAccount) has not
 // paid alias, in any currency, as far as memory holds. Memory holds the
 // last 8 distinct aliases that the account paid and forgets them all when
-// the account has made no transfer for MaxWindow or is evicted (the same
-// bounds as the counts; after a restart the replay of MaxWindow rebuilds
-// exactly this). Hence a false true ("new") for an alias paid more than 8
-// other aliases ago or before such a gap, and a false false ("known") when
-// the alias shares its 32-bit fingerprint with one of the 8, with a
-// probability of at most 8/2³² ≈ 2·10⁻⁹.
+// the account has made no transfer for MaxWindow plus a minute, or is
+// evicted: the same bounds as the counts, so that the replay of MaxWindow
+// after a restart rebuilds the same memory. Hence a false true ("new") for
+// an alias paid more than 8 other aliases ago or before such a gap, and a
+// false false ("paid before") when the alias shares its 32-bit fingerprint
+// with one of the 8, with a probability of at most 8/2³² ≈ 2·10⁻⁹.
 func (w *Windows) NewPayee(payer, payerAccount, alias string) bool {
 	fp := uint32(w.hash(kindPayee, alias, "", ""))
 	if fp == 0 {

@@ -56,6 +56,8 @@ func TestQueries(t *testing.T) {
 		{At: t0.Add(20 * time.Minute), Payer: "bank-a", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "USD", Amount: 7},
 		{At: t0.Add(30 * time.Minute), Payer: "bank-a", PayerAccount: "", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 1000},
 		{At: t0.Add(40 * time.Minute), Payer: "bank-b", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 5000},
+		{At: t0.Add(41 * time.Minute), Payer: "bank-c", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "POINTS", Amount: 9},
+		{At: t0.Add(42 * time.Minute), Payer: "bank-c", PayerAccount: "u1", PayeeAlias: "MSISDN:1", Currency: "CNY", Amount: 11},
 	}
 	for _, o := range obs {
 		w.Observe(o)
@@ -71,8 +73,11 @@ func TestQueries(t *testing.T) {
 		{"payer other currency", func() (int64, int64) { return w.Payer("bank-a", "u1", "USD", now, time.Hour) }, 1, 7},
 		{"payer without account", func() (int64, int64) { return w.Payer("bank-a", "", "CNY", now, time.Hour) }, 1, 1000},
 		{"same account string, other participant", func() (int64, int64) { return w.Payer("bank-b", "u1", "CNY", now, time.Hour) }, 1, 5000},
-		{"alias from anyone", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, time.Hour) }, 3, 6100},
-		{"alias last 10m", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, 10*time.Minute) }, 1, 5000},
+		{"alias from anyone", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, time.Hour) }, 4, 6111},
+		{"alias last 10m", func() (int64, int64) { return w.Alias("MSISDN:1", "CNY", now, 10*time.Minute) }, 2, 5011},
+		{"a currency code longer than 4 bytes", func() (int64, int64) { return w.Payer("bank-c", "u1", "POINTS", now, time.Hour) }, 1, 9},
+		{"the second currency after a long one", func() (int64, int64) { return w.Payer("bank-c", "u1", "CNY", now, time.Hour) }, 1, 11},
+		{"a currency never used", func() (int64, int64) { return w.Payer("bank-c", "u1", "EUR", now, time.Hour) }, 0, 0},
 		{"alias other currency", func() (int64, int64) { return w.Alias("MSISDN:1", "USD", now, time.Hour) }, 1, 7},
 		{"unknown alias", func() (int64, int64) { return w.Alias("MSISDN:9", "CNY", now, time.Hour) }, 0, 0},
 		{"d capped at MaxWindow", func() (int64, int64) { return w.Payer("bank-a", "u1", "CNY", t0.Add(59*time.Minute), 48*time.Hour) }, 2, 300},
