@@ -20,12 +20,13 @@ const evictSample = 8
 // open-addressing index from key hash to slab position.
 type shard[S any] struct {
 	mu sync.RWMutex
-	// index holds, per occupied place, the low 32 bits of the key (to
-	// skip most wrong slab entries and to find a key's home place without
-	// reading the slab) above the slab position + 1; 0 is empty. Its
-	// length is a power of two and it is kept at most half full, with
-	// linear probing and backward-shift deletion (no tombstones).
-	index  []uint64
+	// index holds, per occupied place, 10 bits of the key (which skip
+	// all but 1/1024 of the wrong slab entries a probe meets) above the
+	// slab position + 1 (posBits); 0 is empty. Its length is a power of
+	// two and it is kept at most half full, with linear probing and
+	// backward-shift deletion (no tombstones). Four bytes a place keep
+	// the index of a million keys small enough to stay mostly in cache.
+	index  []uint32
 	slab   []entry[S]
 	free   int32  // head of the list of free slab positions, chained through key; -1 when none
 	n      int    // entries in use
@@ -35,6 +36,14 @@ type shard[S any] struct {
 	keep   uint32 // how long a key is kept after its newest transfer, in seconds
 	_      [64]byte
 }
+
+// posBits is the width of a slab position + 1 in an index place; it holds
+// the largest shard that maxKeysLimit allows.
+const posBits = 22
+
+// tagOf returns the bits of key that its index place holds: above the
+// shard bits' and the home place's use of the hash.
+func tagOf(key uint64) uint32 { return uint32(key>>32) & (1<<(32-posBits) - 1) << posBits }
 
 // table maps key hashes to per-key state S across shards selected by the
 // top bits of the hash.
@@ -53,6 +62,9 @@ func newTable[S any](maxKeys int, keep uint32) *table[S] {
 	}
 	t := &table[S]{shards: make([]shard[S], 1<<bits), shardBits: bits}
 	per := (maxKeys + len(t.shards) - 1) >> bits
+	if per >= 1<<posBits {
+		panic("velocity: a shard larger than an index place can address; maxKeysLimit is wrong")
+	}
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.free = -1
@@ -87,14 +99,14 @@ func (s *shard[S]) find(key uint64) int32 {
 		return -1
 	}
 	mask := uint64(len(s.index) - 1)
-	tag := uint64(uint32(key)) << 32
+	tag := tagOf(key)
 	for i := key & mask; ; i = (i + 1) & mask {
 		x := s.index[i]
 		if x == 0 {
 			return -1
 		}
-		if x&^0xffffffff == tag {
-			if p := int32(uint32(x)) - 1; s.slab[p].key == key {
+		if x&^(1<<posBits-1) == tag {
+			if p := int32(x&(1<<posBits-1)) - 1; s.slab[p].key == key {
 				return p
 			}
 		}
@@ -199,19 +211,19 @@ func (s *shard[S]) insertIndex(key uint64, p int32) {
 	for s.index[i] != 0 {
 		i = (i + 1) & mask
 	}
-	s.index[i] = uint64(uint32(key))<<32 | uint64(p+1)
+	s.index[i] = tagOf(key) | uint32(p+1)
 }
 
 func (s *shard[S]) growIndex() {
 	size := max(2*len(s.index), 32)
 	old := s.index
-	s.index = make([]uint64, size)
+	s.index = make([]uint32, size)
 	mask := uint64(size - 1)
 	for _, x := range old {
 		if x == 0 {
 			continue
 		}
-		i := x >> 32 & mask
+		i := s.slab[x&(1<<posBits-1)-1].key & mask
 		for s.index[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -224,7 +236,7 @@ func (s *shard[S]) remove(p int32) {
 	key := s.slab[p].key
 	mask := uint64(len(s.index) - 1)
 	i := key & mask
-	for uint32(s.index[i]) != uint32(p+1) {
+	for s.index[i]&(1<<posBits-1) != uint32(p+1) {
 		i = (i + 1) & mask
 	}
 	// Backward-shift deletion keeps linear probing free of tombstones, so
@@ -244,7 +256,7 @@ func (s *shard[S]) remove(p int32) {
 				s.n--
 				return
 			}
-			home := x >> 32 & mask
+			home := s.slab[x&(1<<posBits-1)-1].key & mask
 			// Move x back to i unless its home lies cyclically in (i, j].
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 				s.index[i] = x

@@ -40,12 +40,12 @@
 // # Memory
 //
 // A payer account costs a 320-byte entry, an alias (per currency) a
-// 280-byte one, and each 16 to 32 bytes of index (kept at most half full).
+// 280-byte one, and each 8 to 16 bytes of index (kept at most half full).
 // The keys of each kind are capped at MaxKeys (default 1 Mi), split evenly
 // over up to 256 shards, so that a shard may evict a little before the
 // table as a whole is full. At the cap the worst case is about
-// MaxKeys × 632 bytes (measured by TestMemoryPerKey): 663 MB at the
-// default, 2.65 GB at 4 Mi. Below the cap, growth by doubling may hold up
+// MaxKeys × 616 bytes (measured by TestMemoryPerKey): 646 MB at the
+// default, 2.58 GB at 4 Mi. Below the cap, growth by doubling may hold up
 // to twice the memory of the keys in use; memory is not returned when keys
 // are forgotten.
 //
@@ -101,8 +101,9 @@ const (
 	// maxWindowLimit keeps every second of a window in the uint32 slot
 	// arithmetic with room to spare; a scheme has no use for longer.
 	maxWindowLimit = 366 * 24 * time.Hour
-	// maxKeysLimit keeps slab positions of a shard within int32.
-	maxKeysLimit = 1 << 30
+	// maxKeysLimit keeps the slab positions of a shard (at most
+	// maxKeysLimit/256 + 1) within posBits.
+	maxKeysLimit = 1 << 28
 )
 
 // ErrInvalidOptions reports Options that Validate refuses; the caller
