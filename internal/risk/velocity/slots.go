@@ -5,59 +5,67 @@ import "math"
 // slotsMax is the number of time slots of one key. A key with transfers in
 // at most slotsMax distinct seconds within MaxWindow is answered exactly
 // (to the second); that covers every account that pays or is paid up to
-// 16 times a day. A busier key has its older slots merged (see merge).
+// 16 times a day. A busier key has slots merged (see cheapest).
 const slotsMax = 16
 
 // mergeGraceSec is added to a slot's age when weighing a merge, so that
 // the newest slots are not treated as infinitely precious (age 0).
 const mergeGraceSec = 10
 
+// slot counts the transfers of one second (exact) or of a span of seconds
+// ending at last (merged). Its 16 bytes keep a slot's fields in one cache
+// line, and a key with few slots in the first lines of its entry.
+type slot struct {
+	last  uint32 // Unix second of the slot's newest transfer
+	count uint32 // saturating
+	sum   int64  // saturating
+}
+
 // slots is the bounded history of one key: up to slotsMax slots sorted by
 // last (strictly increasing). Slot i holds the transfers of the seconds
-// lo(i) to last[i]: lo(i) is last[i] for an exact slot (bit i of merged
-// clear), last[i-1]+1 for a merged one and first for a merged slot 0.
-// Queries rely only on every transfer of slot i being at or before
-// last[i]; merges rely on lo to weigh how far they move transfers.
+// lo(i) to s[i].last: lo(i) is the slot's own last for an exact slot (bit
+// i of merged clear), the previous slot's last + 1 for a merged one and
+// first for a merged slot 0. Queries rely only on every transfer of slot
+// i being at or before its last; merges rely on lo to weigh how far they
+// move transfers.
 type slots struct {
 	n      uint8
 	merged uint16
 	first  uint32
-	last   [slotsMax]uint32
-	count  [slotsMax]uint32
-	sum    [slotsMax]int64
+	s      [slotsMax]slot
 }
 
 // lo returns the oldest second that slot i may hold.
 func (s *slots) lo(i int) uint32 {
 	switch {
 	case s.merged&(1<<i) == 0:
-		return s.last[i]
+		return s.s[i].last
 	case i == 0:
 		return s.first
 	default:
-		return s.last[i-1] + 1
+		return s.s[i-1].last + 1
 	}
 }
 
 // add records one transfer of amount at second sec; ref is the newest
-// second known for the key (≥ sec after the caller's update) and window
-// MaxWindow in seconds.
-func (s *slots) add(sec, ref, window uint32, amount int64) {
-	s.expire(ref, window)
-	if sec+window < ref {
-		return // older than MaxWindow already: it could never be counted
+// second known for the key (≥ sec after the caller's update) and keep how
+// long a transfer is kept after ref, in seconds.
+func (s *slots) add(sec, ref, keep uint32, amount int64) {
+	s.expire(ref, keep)
+	if sec+keep < ref {
+		return // older than it is kept: no window could count it
 	}
 	n := int(s.n)
 	// Find the first slot at or after sec; out-of-order transfers are
 	// rare and near the end, so scan from the newest.
 	j := n
-	for j > 0 && s.last[j-1] >= sec {
+	for j > 0 && s.s[j-1].last >= sec {
 		j--
 	}
-	if j < n && (s.last[j] == sec || s.lo(j) <= sec) {
+	if j < n && (s.s[j].last == sec || s.lo(j) <= sec) {
 		// The second is already exact, or falls inside a merged slot,
 		// which a new slot must not split.
-		s.bump(j, amount)
+		s.s[j].bump(amount)
 		return
 	}
 	if n == slotsMax {
@@ -70,9 +78,9 @@ func (s *slots) add(sec, ref, window uint32, amount int64) {
 			if j-1 == 0 {
 				s.first = s.lo(0)
 			}
-			s.last[j-1] = sec
+			s.s[j-1].last = sec
 			s.merged |= 1 << (j - 1)
-			s.bump(j-1, amount)
+			s.s[j-1].bump(amount)
 			return
 		case i == j:
 			// (new, slot j): slot j takes the older transfer.
@@ -80,7 +88,7 @@ func (s *slots) add(sec, ref, window uint32, amount int64) {
 				s.first = min(s.lo(0), sec)
 			}
 			s.merged |= 1 << j
-			s.bump(j, amount)
+			s.s[j].bump(amount)
 			return
 		}
 		// Two current slots merge: (i, i+1) of the list with the new slot
@@ -95,27 +103,30 @@ func (s *slots) add(sec, ref, window uint32, amount int64) {
 		}
 		n--
 	}
-	copy(s.last[j+1:n+1], s.last[j:n])
-	copy(s.count[j+1:n+1], s.count[j:n])
-	copy(s.sum[j+1:n+1], s.sum[j:n])
+	copy(s.s[j+1:n+1], s.s[j:n])
 	s.merged = s.merged&(1<<j-1) | (s.merged>>j)<<(j+1)
-	s.last[j], s.count[j], s.sum[j] = sec, 0, 0
+	s.s[j] = slot{last: sec}
 	s.n = uint8(n + 1)
-	s.bump(j, amount)
+	s.s[j].bump(amount)
 }
 
-// bump adds one transfer of amount to slot i, saturating rather than
-// wrapping: a saturated count or sum can only make a rule fire, never hide
-// a key from it.
-func (s *slots) bump(i int, amount int64) {
-	if s.count[i] < math.MaxUint32 {
-		s.count[i]++
+// bump adds one transfer of amount, saturating rather than wrapping: a
+// saturated count or sum can only make a rule fire, never hide a key from
+// it.
+func (sl *slot) bump(amount int64) {
+	if sl.count < math.MaxUint32 {
+		sl.count++
 	}
-	if s.sum[i] > math.MaxInt64-amount {
-		s.sum[i] = math.MaxInt64
-	} else {
-		s.sum[i] += amount
+	sl.sum = addSat(sl.sum, amount)
+}
+
+// addSat returns a+b for non-negative a and b, or the largest int64 if
+// that overflows.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
 	}
+	return a + b
 }
 
 // mergeAt merges slot k into slot k+1.
@@ -124,17 +135,11 @@ func (s *slots) mergeAt(k int) {
 	if k == 0 {
 		s.first = s.lo(0)
 	}
-	c := uint64(s.count[k]) + uint64(s.count[k+1])
-	s.count[k+1] = uint32(min(c, math.MaxUint32))
-	if s.sum[k+1] > math.MaxInt64-s.sum[k] {
-		s.sum[k+1] = math.MaxInt64
-	} else {
-		s.sum[k+1] += s.sum[k]
-	}
+	a, b := &s.s[k], &s.s[k+1]
+	b.count = uint32(min(uint64(a.count)+uint64(b.count), math.MaxUint32))
+	b.sum = addSat(b.sum, a.sum)
 	s.merged = s.merged&(1<<k-1) | (s.merged>>(k+1))<<k | 1<<k
-	copy(s.last[k:n-1], s.last[k+1:n])
-	copy(s.count[k:n-1], s.count[k+1:n])
-	copy(s.sum[k:n-1], s.sum[k+1:n])
+	copy(s.s[k:n-1], s.s[k+1:n])
 	s.n--
 }
 
@@ -152,11 +157,11 @@ func (s *slots) cheapest(sec, ref uint32, j int) int {
 	at := func(i int) (last, lo uint32) {
 		switch {
 		case i < j:
-			return s.last[i], s.lo(i)
+			return s.s[i].last, s.lo(i)
 		case i == j:
 			return sec, sec
 		default:
-			return s.last[i-1], s.lo(i - 1)
+			return s.s[i-1].last, s.lo(i - 1)
 		}
 	}
 	best := -1
@@ -175,12 +180,12 @@ func (s *slots) cheapest(sec, ref uint32, j int) int {
 	return best
 }
 
-// expire drops the slots whose transfers are all older than MaxWindow
-// before ref.
-func (s *slots) expire(ref, window uint32) {
+// expire drops the slots whose transfers are all older than keep before
+// ref.
+func (s *slots) expire(ref, keep uint32) {
 	n := int(s.n)
 	k := 0
-	for k < n && s.last[k]+window < ref {
+	for k < n && s.s[k].last+keep < ref {
 		k++
 	}
 	if k == 0 {
@@ -189,9 +194,7 @@ func (s *slots) expire(ref, window uint32) {
 	if k < n {
 		s.first = s.lo(k) // before the shift, while slot k-1 is still there
 	}
-	copy(s.last[:n-k], s.last[k:n])
-	copy(s.count[:n-k], s.count[k:n])
-	copy(s.sum[:n-k], s.sum[k:n])
+	copy(s.s[:n-k], s.s[k:n])
 	s.merged >>= k
 	s.n = uint8(n - k)
 }
@@ -200,13 +203,9 @@ func (s *slots) expire(ref, window uint32) {
 // after from: every transfer of second from or later, and possibly older
 // transfers of a merged slot that straddles from.
 func (s *slots) since(from uint32) (count, sum int64) {
-	for i := int(s.n) - 1; i >= 0 && s.last[i] >= from; i-- {
-		count += int64(s.count[i])
-		if sum > math.MaxInt64-s.sum[i] {
-			sum = math.MaxInt64
-		} else {
-			sum += s.sum[i]
-		}
+	for i := int(s.n) - 1; i >= 0 && s.s[i].last >= from; i-- {
+		count += int64(s.s[i].count)
+		sum = addSat(sum, s.s[i].sum)
 	}
 	return count, sum
 }

@@ -51,11 +51,11 @@ func FuzzSlots(f *testing.F) {
 				t.Fatalf("n %d, merged %b", n, s.merged)
 			}
 			for i := range n {
-				if i > 0 && s.last[i-1] >= s.last[i] {
-					t.Fatalf("slots not sorted: %v", s.last[:n])
+				if i > 0 && s.s[i-1].last >= s.s[i].last {
+					t.Fatalf("slots not sorted: %v", s.s[:n])
 				}
-				if s.lo(i) > s.last[i] {
-					t.Fatalf("slot %d: lo %d after last %d", i, s.lo(i), s.last[i])
+				if s.lo(i) > s.s[i].last {
+					t.Fatalf("slot %d: lo %d after last %d", i, s.lo(i), s.s[i].last)
 				}
 			}
 			for _, back := range []uint32{0, 1, 7, 60, 300, window} {

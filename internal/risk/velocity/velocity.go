@@ -31,11 +31,11 @@
 // slot counts the whole slot. Answers are therefore never below the truth
 // (unless the key was evicted) and exceed it only by transfers older than
 // now−d: for a key with a transfer every 5 s, TestSteadyStream measures
-// windows of 1 min to 24 h over-counted by a factor of at most about 1.8
-// (1.08 at 1 min, 1.8 at 1 h, 1.4 at 24 h). A velocity rule on a busy key
-// thus errs towards firing, never towards letting a burst through. Counts
-// saturate at 2³²−1 per slot and sums at the largest int64, with the
-// same bias.
+// windows of 1 min to 24 h counting at most about 2.2 times the exact
+// count (a window of d reaches back up to about 2d). A velocity rule on a
+// busy key thus errs towards firing, never towards letting a burst
+// through. Counts saturate at 2³²−1 per slot and sums at the largest
+// int64, with the same bias.
 //
 // # Memory
 //
