@@ -117,8 +117,9 @@ type Options struct {
 	// transfer is remembered; zero means DefaultMaxWindow. It is rounded up
 	// to whole seconds.
 	MaxWindow time.Duration
-	// MaxKeys caps the payer accounts, the aliases and the payer accounts
-	// remembered for newPayee, each; zero means DefaultMaxKeys.
+	// MaxKeys caps the payer accounts (with one more key for each
+	// currency beyond an account's first) and the aliases (per currency),
+	// each; zero means DefaultMaxKeys.
 	MaxKeys int
 }
 
@@ -324,6 +325,9 @@ func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d t
 	}
 	s.mu.RUnlock()
 	if own || e == nil {
+		// An account without an entry (unknown, idle or evicted) has no
+		// counts in any currency worth a second look-up: its other
+		// currencies' entries go with it, give or take an eviction.
 		return count, sum
 	}
 	key = w.hash(kindPayerIn, payer, payerAccount, currency)
