@@ -49,8 +49,8 @@ func heap() uint64 {
 }
 
 // TestMemoryPerKey measures the heap that a key of each kind costs at the
-// cap (the payer, alias and payees tables full) against the bound that
-// the package doc states: 280 + 280 + 48 bytes and 16 to 32 bytes of
+// cap (the payer and alias tables full) against the bound that the
+// package doc states: 320 + 280 bytes of entries and 8 to 16 bytes of
 // index each.
 func TestMemoryPerKey(t *testing.T) {
 	if testing.Short() {
@@ -67,8 +67,8 @@ func TestMemoryPerKey(t *testing.T) {
 		t.Fatalf("Stats = %+v for a cap of %d", st, n)
 	}
 	perKey := float64(after-before) / n
-	t.Logf("%.0f bytes per payer+alias+payees key at the cap", perKey)
-	if perKey > 280+280+48+3*32 {
+	t.Logf("%.0f bytes per payer account and alias at the cap", perKey)
+	if perKey > 320+280+2*16 {
 		t.Errorf("%.0f bytes per key, more than the doc states", perKey)
 	}
 	runtime.KeepAlive(w)
@@ -88,7 +88,7 @@ func benchSetup(b *testing.B) *Windows {
 		benchW = New(Options{MaxWindow: 24 * time.Hour, MaxKeys: benchKeys}) // full: Observe evicts
 		fill(benchW, benchKeys)
 		after := heap()
-		b.Logf("%d keys of each kind: %.0f bytes per payer+alias+payees key", benchKeys, float64(after-before)/benchKeys)
+		b.Logf("%d keys of each kind: %.0f bytes per payer account and alias", benchKeys, float64(after-before)/benchKeys)
 	}
 	return benchW
 }
@@ -97,7 +97,7 @@ func benchSetup(b *testing.B) *Windows {
 func spread(i int) int { return (i * 7919) % benchKeys }
 
 // BenchmarkObserve records a transfer between two of the benchKeys keys:
-// three table updates (payer, alias, payees).
+// two entries updated (payer account with its payees, alias).
 func BenchmarkObserve(b *testing.B) {
 	w := benchSetup(b)
 	at := t0.Add(benchKeys * time.Millisecond)
