@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // Facts answers the functions of a rule for the transfer being screened. Its
@@ -86,7 +87,7 @@ func First(ms []Match, a Action) (Match, bool) {
 }
 
 // ErrEval marks the errors of Match.Err.
-var ErrEval = errors.New("rule evaluation failed")
+var ErrEval = fault.New(fault.Internal, "", "rule evaluation failed")
 
 // Set is an immutable set of compiled rules in ID order; it is safe for
 // concurrent use. The zero value and nil are empty sets.

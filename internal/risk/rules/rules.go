@@ -41,16 +41,17 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // ErrInvalidRule marks every refusal of a rule by Compile or Rule.Validate: bad
 // fields, an expression that does not parse or type-check, a non-bool result, a
 // window out of bounds or a cost above the limit. Callers answer it with a 400
 // problem "invalid-rule" whose detail is the error's message.
-var ErrInvalidRule = errors.New("invalid rule")
+var ErrInvalidRule = fault.New(fault.Invalid, "invalid-rule", "invalid rule")
 
 // Action is what an enforced rule does to a transfer it matches.
 type Action string

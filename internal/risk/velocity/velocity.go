@@ -83,11 +83,12 @@
 package velocity
 
 import (
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"time"
+
+	"github.com/hulian/hulian/internal/fault"
 )
 
 // Default values of Options, applied by New to zero fields.
@@ -108,7 +109,7 @@ const (
 
 // ErrInvalidOptions reports Options that Validate refuses; the caller
 // should report it as a configuration error and not start.
-var ErrInvalidOptions = errors.New("velocity: invalid options")
+var ErrInvalidOptions = fault.New(fault.Invalid, "", "velocity: invalid options")
 
 // Options configures Windows. The zero value is valid and means the
 // defaults.
