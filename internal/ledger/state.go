@@ -193,10 +193,15 @@ func (s *State) Apply(now int64, cmds []Command, results []Result, c *Committed)
 			var r Result
 			r, c.Events = s.apply(&cmds[i], now, c.Events)
 			results = append(results, r)
+			s.transfers.settle()
 			i++
 			continue
 		}
 		results, c.Events = s.applyChain(cmds[i:end+1], now, results, c.Events)
+		// The index moves entries between its tiers only here, between
+		// commands and never within a chain, so that undoing a chain
+		// finds its new entries still live, where deleting is cheap.
+		s.transfers.settle()
 		i = end + 1
 	}
 	if len(c.Events) > 0 {
