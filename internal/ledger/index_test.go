@@ -17,6 +17,22 @@ import (
 // external test package, which shares the test binary, hence the name.
 var indexSeed = flag.Uint64("index-seed", 0, "seed of TestIndexRandom (0: from the clock)")
 
+// testSeed returns -index-seed or a seed from the clock, logs it, and
+// says how to replay the test named name with it if the test fails.
+func testSeed(t *testing.T, name string) uint64 {
+	seed := *indexSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d", seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replay with: go test ./internal/ledger -run '%s' -index-seed %d", name, seed)
+		}
+	})
+	return seed
+}
+
 func testID(n uint64) ID {
 	var id ID
 	binary.LittleEndian.PutUint64(id[:8], n)
@@ -545,16 +561,7 @@ func TestIndexUnevenSplit(t *testing.T) {
 // and with migrations to the frozen tier after every few inserts, in
 // bursts, so that gets, puts, finds and deletes meet entries in both.
 func TestIndexRandom(t *testing.T) {
-	seed := *indexSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d", seed)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replay with: go test ./internal/ledger -run 'TestIndexRandom' -index-seed %d", seed)
-		}
-	})
+	seed := testSeed(t, "TestIndexRandom")
 	tests := []struct {
 		name  string
 		few   int // if not 0, ids of the first few segments only
@@ -704,16 +711,7 @@ func TestIndexSeeds(t *testing.T) {
 // before (whose entries have been frozen), let reservations expire, and
 // apply linked chains that fail and are undone.
 func TestIndexTiersInLedger(t *testing.T) {
-	seed := *indexSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d", seed)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replay with: go test ./internal/ledger -run 'TestIndexTiersInLedger' -index-seed %d", seed)
-		}
-	})
+	seed := testSeed(t, "TestIndexTiersInLedger")
 	rng := rand.New(rand.NewPCG(seed, seed^0x71e5))
 	a, b := New(), New()
 	a.transfers.every = 1
