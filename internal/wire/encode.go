@@ -34,6 +34,10 @@ type TransferOut struct {
 	Note      string
 	Reason    string
 	CreatedAt time.Time
+	// PayerAccount and Factors are left empty for a viewer who may not
+	// see them (the payee).
+	PayerAccount string
+	Factors      []string
 }
 
 // Transfer returns t in its JSON shape.
@@ -42,7 +46,16 @@ func (t *TransferOut) Transfer() Transfer {
 		ID: t.ID, State: t.State, Payer: t.Payer, Payee: t.Payee,
 		Amount: t.Amount.Format(t.Currency), Fee: t.Fee.Format(t.Currency), Currency: t.Currency.String(),
 		QuoteID: t.QuoteID, Note: t.Note, Reason: t.Reason, CreatedAt: t.CreatedAt,
+		PayerAccount: t.PayerAccount, Authentication: authentication(t.Factors),
 	}
+}
+
+// authentication is the JSON shape of factors: nil for none.
+func authentication(factors []string) *Authentication {
+	if len(factors) == 0 {
+		return nil
+	}
+	return &Authentication{Factors: factors}
 }
 
 // AppendTransfer appends the JSON of t.Transfer().
@@ -80,6 +93,20 @@ func AppendTransfer(b []byte, t *TransferOut) ([]byte, error) {
 	}
 	b = append(b, `,"createdAt":`...)
 	b, err = appendTime(b, t.CreatedAt, err)
+	if t.PayerAccount != "" {
+		b = append(b, `,"payerAccount":`...)
+		b, err = appendString(b, t.PayerAccount, err)
+	}
+	if len(t.Factors) > 0 {
+		b = append(b, `,"authentication":{"factors":[`...)
+		for i, f := range t.Factors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, err = appendString(b, f, err)
+		}
+		b = append(b, "]}"...)
+	}
 	return append(b, '}'), err
 }
 
@@ -96,9 +123,11 @@ func AppendProblem(b []byte, p *Problem) ([]byte, error) {
 		b = append(b, `,"detail":`...)
 		b, err = appendString(b, p.Detail, err)
 	}
-	if p.Instance != "" {
-		b = append(b, `,"instance":`...)
-		b, err = appendString(b, p.Instance, err)
+	for _, f := range [...]struct{ name, v string }{{`,"instance":`, p.Instance}, {`,"rule":`, p.Rule}, {`,"reason":`, p.Reason}} {
+		if f.v != "" {
+			b = append(b, f.name...)
+			b, err = appendString(b, f.v, err)
+		}
 	}
 	return append(b, '}'), err
 }
@@ -116,6 +145,8 @@ func AppendPartyLookup(b []byte, p *PartyLookup) ([]byte, error) {
 	b, err = appendString(b, p.DisplayName, err)
 	b = append(b, `,"currency":`...)
 	b, err = appendString(b, p.Currency, err)
+	b = append(b, `,"fraudMarks":`...)
+	b = strconv.AppendInt(b, int64(p.FraudMarks), 10)
 	return append(b, '}'), err
 }
 

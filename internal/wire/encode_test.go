@@ -52,6 +52,10 @@ func TestAppendMatchesMarshal(t *testing.T) {
 			Amount: amount(), Fee: amount(), Currency: currencies[rng.IntN(len(currencies))],
 			QuoteID: randString(rng), Note: randString(rng), Reason: randString(rng),
 			CreatedAt: time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
+			PayerAccount: randString(rng),
+		}
+		for range rng.IntN(3) {
+			tr.Factors = append(tr.Factors, randString(rng))
 		}
 		want, err := json.Marshal(tr.Transfer())
 		if err != nil {
@@ -63,14 +67,14 @@ func TestAppendMatchesMarshal(t *testing.T) {
 		}
 
 		p := Problem{Type: randString(rng), Title: randString(rng), Status: rng.IntN(600), Detail: randString(rng),
-			Instance: randString(rng)}
+			Instance: randString(rng), Rule: randString(rng), Reason: randString(rng)}
 		want, _ = json.Marshal(p)
 		if got, err := AppendProblem(nil, &p); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("seed %d, case %d:\n got %s (%v)\nwant %s", seed, i, got, err, want)
 		}
 
 		l := PartyLookup{Type: randString(rng), Value: randString(rng), Participant: randString(rng),
-			DisplayName: randString(rng), Currency: randString(rng)}
+			DisplayName: randString(rng), Currency: randString(rng), FraudMarks: rng.IntN(1000)}
 		want, _ = json.Marshal(l)
 		if got, err := AppendPartyLookup(nil, &l); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("seed %d, case %d:\n got %s (%v)\nwant %s", seed, i, got, err, want)

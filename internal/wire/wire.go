@@ -165,6 +165,9 @@ type PartyLookup struct {
 	Participant string `json:"participant"`
 	DisplayName string `json:"displayName"`
 	Currency    string `json:"currency"`
+	// FraudMarks counts the open fraud reports against the alias, so
+	// that the payer's wallet can warn its user before paying.
+	FraudMarks int `json:"fraudMarks"`
 }
 
 // Parties is a page of the caller's aliases.
@@ -226,6 +229,18 @@ type NewTransfer struct {
 	Currency string   `json:"currency"`
 	QuoteID  string   `json:"quoteId,omitempty"`
 	Note     string   `json:"note,omitempty"`
+	// PayerAccount is the payer participant's own opaque reference of
+	// the paying user, for risk control's per-account windows.
+	PayerAccount string `json:"payerAccount,omitempty"`
+	// Authentication says how the payer's wallet authenticated its user.
+	Authentication *Authentication `json:"authentication,omitempty"`
+}
+
+// Authentication is how a payer's wallet authenticated its user for a
+// payment, as the wallet states it.
+type Authentication struct {
+	// Factors are among "pin", "password", "biometric", "otp", "device".
+	Factors []string `json:"factors"`
 }
 
 // Transfer is a transfer.
@@ -241,6 +256,10 @@ type Transfer struct {
 	Note      string    `json:"note,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// PayerAccount and Authentication are shown to the payer and the
+	// operator only: they are the payer wallet's own records.
+	PayerAccount   string          `json:"payerAccount,omitempty"`
+	Authentication *Authentication `json:"authentication,omitempty"`
 }
 
 // Transfers is a page of transfers; Next, when present, is the value of
@@ -276,6 +295,10 @@ type Problem struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
+	// Rule and Reason name the risk rule that declined a transfer
+	// (type risk-declined) and its reason code.
+	Rule   string `json:"rule,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProblemBase is the prefix of every problem type; the last path segment
