@@ -49,6 +49,9 @@ type payment struct {
 	legs   []Leg
 	// timeout is its reservation's (zero: posted at once).
 	timeout time.Duration
+	// screening is what the Screener is shown: kept here, so that
+	// showing it allocates nothing.
+	screening Screening
 	// first is the index of its first command in the batch's submission.
 	first int
 	// decided, ph and reason are the payee's answer to a reservation,
@@ -255,8 +258,16 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 	if err != nil {
 		return fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
 	}
+	if err := validPayerAccount(req.PayerAccount); err != nil {
+		return err
+	}
+	factors, err := ParseFactors(req.Factors)
+	if err != nil {
+		return err
+	}
 	p.typ = typ
-	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note}
+	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
+		PayerAccount: req.PayerAccount, Factors: factors}
 	p.digest = p.rec.digest(req.Amount, req.Currency)
 	p.id = ledgerID(paymentLeg, req.ID)
 	return nil
@@ -345,12 +356,23 @@ func (s *Service) resolve(ctx context.Context, b *batch, p *payment) error {
 	return nil
 }
 
-// screen asks the Screener whether the payment may go ahead.
+// screen asks the Screener whether the payment may go ahead, and holds
+// it for review if the Screener says so: reserved for the review
+// timeout, whatever the payee's acceptance mode.
 func (s *Service) screen(ctx context.Context, payer *participant.Participant, p *payment) error {
-	return s.Screener.Screen(ctx, Screening{
+	p.screening = Screening{
 		ID: p.rec.ID, Payer: payer, Payee: p.payee, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue,
 		PayeeAccount: p.rec.PayeeAccount, Amount: p.req.Amount, Currency: p.req.Currency, Note: p.req.Note,
-	})
+		PayerAccount: p.rec.PayerAccount, Factors: p.rec.Factors, At: s.Now(),
+	}
+	v, err := s.Screener.Screen(ctx, &p.screening)
+	if err != nil {
+		return err
+	}
+	if v.Hold {
+		p.rec.Held, p.timeout = true, s.cfg.ReviewTimeout
+	}
+	return nil
 }
 
 // price works out the payment's legs: from the quote the payer accepted,
@@ -375,7 +397,7 @@ func (s *Service) price(b *batch, p *payment) error {
 func (s *Service) confirmDeadlines(b *batch) {
 	n := 0
 	for i := range b.items {
-		if p := &b.items[i]; !p.done && p.payee.Acceptance == participant.Confirm {
+		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Acceptance == participant.Confirm {
 			n++
 		}
 	}
@@ -385,7 +407,7 @@ func (s *Service) confirmDeadlines(b *batch) {
 	waves := time.Duration((n + confirmMax - 1) / confirmMax)
 	timeout := min(s.cfg.ConfirmTimeout*waves+reservationMargin, ledger.TimeoutMax)
 	for i := range b.items {
-		if p := &b.items[i]; !p.done && p.payee.Acceptance == participant.Confirm {
+		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Acceptance == participant.Confirm {
 			p.timeout = timeout
 		}
 	}
@@ -469,12 +491,16 @@ func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Resu
 		o := &b.out[i]
 		p.fill(&o.Transfer, res[0].Timestamp)
 		o.Transfer.State, o.Created = Committed, true
+		if p.rec.Held {
+			o.Transfer.State, p.done = Held, true // the operator decides
+			return
+		}
 		if p.timeout > 0 {
 			o.Transfer.State = Reserved // answered once decided
 			return
 		}
 		p.done = true
-		s.wake(p.payee.ID)
+		s.committed(&o.Transfer)
 	case ledger.StatusExists, ledger.StatusExistsDifferent:
 		// The same id came in a concurrent request: the same request if
 		// it has the same digest (a prepare's reservation timeout, which
@@ -500,7 +526,7 @@ func (p *payment) fill(t *Transfer, ts int64) {
 		ID: p.rec.ID, Payer: p.rec.Payer,
 		Payee:  Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.rec.PayeeParticipant, Account: p.rec.PayeeAccount},
 		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, QuoteID: p.rec.QuoteID, Note: p.rec.Note,
-		CreatedAt: time.Unix(0, ts).UTC(), seq: ts,
+		CreatedAt: time.Unix(0, ts).UTC(), seq: ts, PayerAccount: p.rec.PayerAccount, Factors: p.rec.Factors,
 	}
 }
 

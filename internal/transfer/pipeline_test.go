@@ -126,12 +126,12 @@ func TestResolve(t *testing.T) {
 func TestScreen(t *testing.T) {
 	var seen []Screening
 	f := newFixture(t, func(d *Deps) {
-		d.Screener = ScreenerFunc(func(_ context.Context, s Screening) error {
-			seen = append(seen, s)
+		d.Screener = ScreenerFunc(func(_ context.Context, s *Screening) (Verdict, error) {
+			seen = append(seen, *s)
 			if s.Amount > 500 {
-				return ErrScreened
+				return Verdict{}, ErrScreened
 			}
-			return nil
+			return Verdict{}, nil
 		})
 	})
 	out := f.s.CreateMany(f.ctx, f.a, []Request{req("s.1", "b:1", 100), req("s.2", "b:1", 501), req("s.3", "b:1", 200)})

@@ -26,14 +26,21 @@ func (s *Service) fromLedger(ctx context.Context, jt journal.Transfer) (Transfer
 		Payee:  Payee{Type: rec.PayeeType, Value: rec.PayeeValue, Participant: rec.PayeeParticipant, Account: rec.PayeeAccount},
 		Amount: jt.Amount, Fee: rec.Fee, Currency: jt.Currency, QuoteID: rec.QuoteID, Note: rec.Note,
 		CreatedAt: time.Unix(0, jt.Timestamp).UTC(), seq: jt.Timestamp,
+		PayerAccount: rec.PayerAccount, Factors: rec.Factors,
 	}
 	switch jt.State {
 	case ledger.StatePosted, ledger.StateCommitted:
 		t.State = Committed
 	case ledger.StatePending:
 		t.State = Reserved
+		if rec.Held {
+			t.State = Held
+		}
 	case ledger.StateExpired:
 		t.State, t.Reason = Aborted, "expired"
+		if rec.Held {
+			t.Reason = "review timeout"
+		}
 	case ledger.StateAborted:
 		t.State = Aborted
 		if ab, err := s.Journal.Transfer(ctx, ledgerID(phaseName(paymentLeg, abort), rec.ID)); err == nil {

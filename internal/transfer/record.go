@@ -35,6 +35,13 @@ type record struct {
 	QuoteID      string
 	Note         string
 	Fee          money.Amount
+	// PayerAccount, Factors and Held are the risk extension, written
+	// after the fee when any of them is set (docs/formats.md): the payer
+	// wallet's reference of its user, how it authenticated the user, and
+	// whether risk control held the payment for review.
+	PayerAccount string
+	Factors      FactorSet
+	Held         bool
 
 	// version is the encoding: recordV1 (or zero) or recordV2.
 	version byte
@@ -161,7 +168,45 @@ func (r *record) encode() string {
 		b = append(b, *s...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Fee))
+	if r.hasExtension() {
+		b = binary.AppendUvarint(b, uint64(len(r.PayerAccount)))
+		b = append(b, r.PayerAccount...)
+		b = append(b, byte(r.Factors))
+		var flags byte
+		if r.Held {
+			flags |= extHeld
+		}
+		b = append(b, flags)
+	}
 	return string(b)
+}
+
+// extHeld is the risk extension's flag of a payment held for review.
+const extHeld = 1
+
+// hasExtension reports whether the record has a risk extension to write:
+// records without one keep the layout that older switches wrote.
+func (r *record) hasExtension() bool {
+	return r.PayerAccount != "" || r.Factors != 0 || r.Held
+}
+
+// decodeExtension decodes the risk extension in b, which must be all of
+// it, and canonical: an extension that says nothing is refused.
+func (r *record) decodeExtension(b []byte) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n || k != uvarintLen(n) {
+		return errRecord
+	}
+	r.PayerAccount = string(b[k : k+int(n)])
+	b = b[k+int(n):]
+	if len(b) != 2 || !FactorSet(b[0]).valid() || b[1]&^extHeld != 0 {
+		return errRecord
+	}
+	r.Factors, r.Held = FactorSet(b[0]), b[1]&extHeld != 0
+	if !r.hasExtension() {
+		return errRecord
+	}
+	return nil
 }
 
 // decodeRecord decodes either version. A version 2 record's account is
@@ -183,10 +228,15 @@ func decodeRecord(s string) (record, error) {
 		*f = string(rest[k : k+int(n)])
 		rest = rest[k+int(n):]
 	}
-	if len(rest) != 8 || (r.version == recordV2 && len(r.PayeeAccountMAC) != macSize) {
+	if len(rest) < 8 || (r.version == recordV2 && len(r.PayeeAccountMAC) != macSize) {
 		return r, errRecord
 	}
 	r.Fee = money.Amount(binary.BigEndian.Uint64(rest))
+	if len(rest) > 8 {
+		if err := r.decodeExtension(rest[8:]); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
 }
 
@@ -209,6 +259,14 @@ func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(amount))
 	b = binary.BigEndian.AppendUint16(b, uint16(c))
+	// The risk fields count only when sent, so that the digest of a
+	// request without them is what it was before they existed.
+	if r.PayerAccount != "" || r.Factors != 0 {
+		b = append(b, "/risk"...)
+		b = binary.AppendUvarint(b, uint64(len(r.PayerAccount)))
+		b = append(b, r.PayerAccount...)
+		b = append(b, byte(r.Factors))
+	}
 	sum := sha256.Sum256(b)
 	return ledger.ID(sum[:len(ledger.ID{})])
 }

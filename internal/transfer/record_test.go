@@ -27,6 +27,10 @@ func TestRecordRoundTrip(t *testing.T) {
 			PayeeAccount: "u-123", QuoteID: "q", Note: "午饭", Fee: 20},
 		{version: recordV1, ID: "x", Fee: -1},
 		{version: recordV2, ID: "x", PayeeAccountMAC: strings.Repeat("m", macSize), PayeeAccountSealed: "\x00sealed", Fee: 7},
+		{version: recordV1, ID: "x", PayerAccount: "u-7", Factors: 0b10001, Held: true},
+		{version: recordV1, ID: "x", Factors: 0b11111},
+		{version: recordV1, ID: "x", Held: true},
+		{version: recordV2, ID: "x", PayeeAccountMAC: strings.Repeat("m", macSize), PayerAccount: "用户"},
 	} {
 		got, err := decodeRecord(r.encode())
 		if err != nil || got != r {
@@ -35,8 +39,15 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	v2 := (&record{version: recordV2, PayeeAccountMAC: strings.Repeat("m", macSize)}).encode()
 	shortMAC := (&record{version: recordV2, PayeeAccountMAC: "m"}).encode()
-	for _, bad := range []string{"", "\x03", "\x02", "\x01", "\x01\x05ab", string(append([]byte((&record{}).encode()), 0)),
-		string(append([]byte(v2), 0)), shortMAC} {
+	plain := (&record{}).encode()
+	for _, bad := range []string{"", "\x03", "\x02", "\x01", "\x01\x05ab", plain + "\x00",
+		string(append([]byte(v2), 0)), shortMAC,
+		plain + "\x00\x00\x00",     // an extension that says nothing
+		plain + "\x00\x00\x02",     // an unknown flag
+		plain + "\x00\x00\x01\x00", // a byte after the flags
+		plain + "\x00\x20\x00",     // an unknown factor
+		plain + "\x80\x00\x00\x01", // a length not in its shortest form
+	} {
 		if _, err := decodeRecord(bad); err == nil {
 			t.Errorf("decoded %q", bad)
 		}

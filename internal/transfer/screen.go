@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"time"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
@@ -21,6 +22,18 @@ type Screening struct {
 	Amount       money.Amount
 	Currency     money.Currency
 	Note         string
+	// PayerAccount and Factors are what the payer wallet said of its
+	// user; At is when the payment was screened.
+	PayerAccount string
+	Factors      FactorSet
+	At           time.Time
+}
+
+// Verdict is a Screener's answer for a payment it does not refuse.
+type Verdict struct {
+	// Hold reserves the payment for the operator's review (state HELD)
+	// rather than posting it.
+	Hold bool
 }
 
 // Screener decides whether a payment may go ahead: the risk engine
@@ -29,7 +42,14 @@ type Screening struct {
 // payment alone. Wrap ErrScreened, or return an error of a fault kind
 // that says what went wrong.
 type Screener interface {
-	Screen(ctx context.Context, s Screening) error
+	Screen(ctx context.Context, s *Screening) (Verdict, error)
+}
+
+// Learner is told of every payment committed, once, after the ledger
+// has it: the risk engine learns what is normal from them. It is called
+// on the request's path and must not block.
+type Learner interface {
+	Learn(t *Transfer)
 }
 
 // ErrScreened means a Screener refused the payment.
@@ -40,10 +60,10 @@ var ErrScreened = fault.New(fault.Refused, "risk-refused", "refused by risk cont
 type AllowAll struct{}
 
 // Screen allows s.
-func (AllowAll) Screen(context.Context, Screening) error { return nil }
+func (AllowAll) Screen(context.Context, *Screening) (Verdict, error) { return Verdict{}, nil }
 
 // ScreenerFunc adapts a function to a Screener.
-type ScreenerFunc func(ctx context.Context, s Screening) error
+type ScreenerFunc func(ctx context.Context, s *Screening) (Verdict, error)
 
 // Screen calls f.
-func (f ScreenerFunc) Screen(ctx context.Context, s Screening) error { return f(ctx, s) }
+func (f ScreenerFunc) Screen(ctx context.Context, s *Screening) (Verdict, error) { return f(ctx, s) }

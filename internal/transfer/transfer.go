@@ -29,7 +29,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
@@ -49,6 +54,10 @@ const (
 	Committed State = "COMMITTED"
 	Reserved  State = "RESERVED"
 	Aborted   State = "ABORTED"
+	// Held is a payment that risk control holds for the operator's
+	// review: reserved on the payer until released or rejected, or
+	// aborted when the review timeout passes.
+	Held State = "HELD"
 )
 
 // Payee is where a transfer goes.
@@ -72,8 +81,13 @@ type Transfer struct {
 	Note      string
 	CreatedAt time.Time
 	// Reason says why an ABORTED transfer was aborted: "rejected: …" (the
-	// payee's reason), "timeout", "payee unreachable" or "expired".
+	// payee's reason), "timeout", "payee unreachable", "expired" or
+	// "risk-rejected: …" (the operator's review).
 	Reason string
+	// PayerAccount and Factors are the payer wallet's own reference of
+	// its user and how it authenticated them, as it sent them.
+	PayerAccount string
+	Factors      FactorSet
 	// seq orders transfers in listings: the timestamp of the payment
 	// event.
 	seq int64
@@ -180,6 +194,9 @@ type Config struct {
 	ConfirmTimeout time.Duration
 	// QuoteTTL is how long a quote is valid (60 s).
 	QuoteTTL time.Duration
+	// ReviewTimeout is how long a payment held for review stays reserved
+	// before it aborts by itself (24 h).
+	ReviewTimeout time.Duration
 }
 
 // reservationMargin is how much longer a confirm-mode reservation lives
@@ -198,6 +215,9 @@ func (c *Config) EnsureDefaults() {
 	if c.QuoteTTL == 0 {
 		c.QuoteTTL = time.Minute
 	}
+	if c.ReviewTimeout == 0 {
+		c.ReviewTimeout = 24 * time.Hour
+	}
 }
 
 // Validate reports the first field out of range.
@@ -210,6 +230,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("confirm timeout %v: must be positive and at most %v", c.ConfirmTimeout, ledger.TimeoutMax-reservationMargin)
 	case c.QuoteTTL <= 0 || c.QuoteTTL > 24*time.Hour:
 		return fmt.Errorf("quote TTL %v: must be positive and at most 24h", c.QuoteTTL)
+	case c.ReviewTimeout < time.Minute || c.ReviewTimeout > ledger.TimeoutMax:
+		return fmt.Errorf("review timeout %v: must be at least 1m and at most %v", c.ReviewTimeout, ledger.TimeoutMax)
 	}
 	return nil
 }
@@ -228,6 +250,8 @@ type Deps struct {
 	Confirmer    Confirmer
 	Offerer      Offerer
 	Notifier     Notifier
+	// Learner, if set, is told of every payment committed.
+	Learner Learner
 	// Seal is the data key: with it, payments write record version 2,
 	// their payee account sealed and MACed; without it, version 1.
 	Seal *seal.Key
@@ -279,6 +303,93 @@ type Request struct {
 	Currency   money.Currency
 	QuoteID    string
 	Note       string
+	// PayerAccount is the payer participant's own opaque reference of
+	// the paying user (at most PayerAccountMax bytes of printable text);
+	// Factors how it authenticated the user (Factor names, each at most
+	// once, at most FactorsMax). Both are optional, and feed risk control.
+	PayerAccount string
+	Factors      []string
+}
+
+// PayerAccountMax bounds a request's PayerAccount, FactorsMax its
+// Factors.
+const (
+	PayerAccountMax = 128
+	FactorsMax      = 5
+)
+
+// FactorSet is a set of authentication factors, one bit each in the
+// order of factorNames: comparable, and one byte in a record.
+type FactorSet uint8
+
+// factorNames are the authentication factors a payer wallet may name,
+// in their bits' order. A name, once given a bit, keeps it: records
+// store the bits.
+var factorNames = [...]string{"pin", "password", "biometric", "otp", "device"}
+
+// factorLists holds each set's names, made once: the risk rules see
+// them on every payment.
+var factorLists = func() (out [1 << len(factorNames)][]string) {
+	for set := range out {
+		out[set] = []string{}
+		for i, n := range factorNames {
+			if set&(1<<i) != 0 {
+				out[set] = append(out[set], n)
+			}
+		}
+	}
+	return out
+}()
+
+// FactorNames returns every factor's name.
+func FactorNames() []string { return slices.Clone(factorNames[:]) }
+
+// Names returns the set's factor names in canonical order; shared, not
+// to be changed.
+func (f FactorSet) Names() []string {
+	if int(f) >= len(factorLists) {
+		return nil
+	}
+	return factorLists[f]
+}
+
+// Len returns how many factors the set holds.
+func (f FactorSet) Len() int { return bits.OnesCount8(uint8(f)) }
+
+// valid reports whether every bit of f is a factor's.
+func (f FactorSet) valid() bool { return int(f) < len(factorLists) }
+
+// ParseFactors makes the set of names: each a known factor, at most once.
+func ParseFactors(names []string) (FactorSet, error) {
+	if len(names) > FactorsMax {
+		return 0, fmt.Errorf("%w: at most %d authentication factors", ErrInvalid, FactorsMax)
+	}
+	var set FactorSet
+	for _, n := range names {
+		i := slices.Index(factorNames[:], n)
+		if i < 0 {
+			return 0, fmt.Errorf("%w: authentication factor %q is not one of %s", ErrInvalid, n, strings.Join(factorNames[:], ", "))
+		}
+		if set&(1<<i) != 0 {
+			return 0, fmt.Errorf("%w: authentication factor %q appears twice", ErrInvalid, n)
+		}
+		set |= 1 << i
+	}
+	return set, nil
+}
+
+// validPayerAccount checks a request's payer account: printable UTF-8,
+// so that it can always be read back and shown.
+func validPayerAccount(a string) error {
+	if len(a) > PayerAccountMax || !utf8.ValidString(a) {
+		return fmt.Errorf("%w: payerAccount must be at most %d bytes of UTF-8", ErrInvalid, PayerAccountMax)
+	}
+	for _, r := range a {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: payerAccount must be printable text", ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // ValidID reports whether s can be a transfer id: 1 to IDMax characters
@@ -331,6 +442,15 @@ func refuseAll(n int, err error) []Outcome {
 		out[i].Err = err
 	}
 	return out
+}
+
+// committed tells the payee's notifier and the Learner of a payment
+// committed.
+func (s *Service) committed(t *Transfer) {
+	s.wake(t.Payee.Participant)
+	if s.Learner != nil {
+		s.Learner.Learn(t)
+	}
 }
 
 func (s *Service) wake(p string) {

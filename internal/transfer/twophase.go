@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/participant"
 )
@@ -41,6 +42,9 @@ func (s *Service) PrepareMany(ctx context.Context, payer participant.Participant
 // reservePrepared makes a prepared payment's reservation last until the
 // batch's expiry.
 func (s *Service) reservePrepared(b *batch, p *payment) error {
+	if p.rec.Held {
+		return nil // reserved for the review, and offered only if released
+	}
 	d := b.expires.Sub(s.Now())
 	switch {
 	case d <= 0:
@@ -92,6 +96,9 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	}
 	if t.Payee.Participant != payee.ID {
 		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, ErrNotPayee)
+	}
+	if t.State == Held {
+		return t, false, fmt.Errorf("transfer %s: %w", id, ErrHeld)
 	}
 	if payee.Status != participant.Active {
 		return Transfer{}, false, fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
@@ -166,7 +173,7 @@ func (s *Service) finished(ctx context.Context, b *batch, i int, res []ledger.Re
 		t := b.out[i].Transfer
 		if p.ph == commit {
 			t.State, t.Reason = Committed, ""
-			s.wake(p.payee.ID)
+			s.committed(&t)
 		} else {
 			t.State, t.Reason = Aborted, p.reason
 		}
@@ -189,4 +196,75 @@ func (s *Service) finished(ctx context.Context, b *batch, i int, res []ledger.Re
 	p.expired = st == ledger.StatusPendingExpired
 	p.lost = t.State != asked || p.expired
 	b.answer(i, &t, b.out[i].Created)
+}
+
+// ErrHeld means a payee's answer to a transfer that risk control holds
+// for review: only the operator decides it.
+var ErrHeld = fault.New(fault.Conflict, "transfer-held", "the transfer is held for review")
+
+// ErrNotHeld means a review decision on a transfer that risk control did
+// not hold: fault.Conflict.
+var ErrNotHeld = fault.New(fault.Conflict, "transfer-not-held", "the transfer is not held for review")
+
+// Release commits a payment held for review, on the operator's decision.
+// A confirm-mode payee is asked first, as it would have been without the
+// hold, and its refusal aborts the payment. Releasing a payment
+// committed already returns it (created false); one aborted or expired
+// meanwhile is ErrFinished or ErrExpired, with the transfer.
+func (s *Service) Release(ctx context.Context, id string) (Transfer, bool, error) {
+	return s.review(ctx, id, commit, "")
+}
+
+// Refuse aborts a payment held for review, on the operator's decision,
+// with the operator's note as its reason ("risk-rejected: " and at most
+// ReasonMax bytes of the note).
+func (s *Service) Refuse(ctx context.Context, id, note string) (Transfer, bool, error) {
+	return s.review(ctx, id, abort, "risk-"+rejection(note))
+}
+
+// review ends a held payment one way or the other.
+func (s *Service) review(ctx context.Context, id string, ph phase, reason string) (Transfer, bool, error) {
+	jt, t, err := s.lookup(ctx, id)
+	if err != nil {
+		return Transfer{}, false, err
+	}
+	rec, err := decodeRecord(jt.Meta)
+	if err != nil {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	if !rec.Held {
+		return t, false, fmt.Errorf("transfer %s: %w", id, ErrNotHeld)
+	}
+	if done, err := alreadyDecided(jt.State, ph); done || err != nil {
+		if err != nil {
+			err = fmt.Errorf("transfer %s: %w", id, err)
+		}
+		return t, false, err
+	}
+	payee, ok := s.Participants.Get(t.Payee.Participant)
+	if ph == commit && (!ok || payee.Status != participant.Active) {
+		return t, false, fmt.Errorf("payee participant %s: %w", t.Payee.Participant, ErrSuspended)
+	}
+	legs, err := s.storedLegs(ctx, &jt.Event)
+	if err != nil {
+		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
+	}
+	asked := t
+	asked.State = Reserved
+	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
+		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: asked}}}
+	if ph == commit && payee.Acceptance == participant.Confirm {
+		b.items[0].decided = false
+		s.confirm(ctx, b)
+	}
+	s.finish(ctx, b)
+	o, p := b.out[0], &b.items[0]
+	switch {
+	case o.Err != nil:
+	case p.expired:
+		o.Err = fmt.Errorf("transfer %s: %w", id, ErrExpired)
+	case p.lost:
+		o.Err = fmt.Errorf("transfer %s: %w", id, ErrFinished)
+	}
+	return o.Transfer, o.Created, o.Err
 }
