@@ -32,6 +32,11 @@ type PaymentRecord struct {
 	PayeeAccountSealed string
 	QuoteID, Note      string
 	Fee                money.Amount
+	// PayerAccount, Factors (a set of bits: pin, password, biometric,
+	// otp, device) and Held are the optional risk extension.
+	PayerAccount string
+	Factors      uint8
+	Held         bool
 }
 
 // accountMACSize is the length of a version 2 record's account MAC.
@@ -45,10 +50,21 @@ func DecodePaymentRecord(meta string) (PaymentRecord, error) {
 	if err != nil {
 		return r, err
 	}
-	if len(rest) != 8 {
-		return r, fmt.Errorf("%w: payment record has %d bytes after its strings, want 8", ErrInvalid, len(rest))
+	if len(rest) < 8 {
+		return r, fmt.Errorf("%w: payment record has %d bytes after its strings, want 8 or more", ErrInvalid, len(rest))
 	}
 	r.Fee = money.Amount(binary.BigEndian.Uint64(rest))
+	if ext := rest[8:]; len(ext) > 0 {
+		n, k := binary.Uvarint(ext)
+		if k <= 0 || uint64(len(ext)-k) < n || len(ext)-k-int(n) != 2 {
+			return r, fmt.Errorf("%w: payment record's risk extension is malformed", ErrInvalid)
+		}
+		r.PayerAccount = string(ext[k : k+int(n)])
+		r.Factors, r.Held = ext[k+int(n)], ext[k+int(n)+1]&1 != 0
+		if r.Factors >= 1<<5 || ext[k+int(n)+1] > 1 || r.PayerAccount == "" && r.Factors == 0 && !r.Held {
+			return r, fmt.Errorf("%w: payment record's risk extension is malformed", ErrInvalid)
+		}
+	}
 	return r, nil
 }
 

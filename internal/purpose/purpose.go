@@ -35,20 +35,33 @@ const (
 	// with --audit-reinit after its checkpoints were lost or its signing
 	// key changed (Meta in docs/formats.md).
 	AuditReinit uint16 = 8
+	// RiskRule marks a risk rule saved or deleted by the operator (Meta
+	// in docs/formats.md, "Risk control marks").
+	RiskRule uint16 = 9
+	// RiskList marks a change to an operator's risk list.
+	RiskList uint16 = 10
+	// RiskDecision marks the operator's decision on a risk alert.
+	RiskDecision uint16 = 11
+	// FraudReport marks a participant's fraud report on a transfer.
+	FraudReport uint16 = 12
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
 // derived from them, and people read them in reports. An array, not a
 // map: every leg of every payment looks its name up.
 var names = [...]string{
-	Payment:     "payment",
-	Fee:         "fee",
-	Deposit:     "deposit",
-	Withdrawal:  "withdrawal",
-	Settlement:  "settlement",
-	WindowClose: "window-close",
-	Status:      "participant-status",
-	AuditReinit: "audit-reinit",
+	Payment:      "payment",
+	Fee:          "fee",
+	Deposit:      "deposit",
+	Withdrawal:   "withdrawal",
+	Settlement:   "settlement",
+	WindowClose:  "window-close",
+	Status:       "participant-status",
+	AuditReinit:  "audit-reinit",
+	RiskRule:     "risk-rule",
+	RiskList:     "risk-list",
+	RiskDecision: "risk-decision",
+	FraudReport:  "fraud-report",
 }
 
 // Name returns a purpose's name, and false for a number not registered.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/seal"
 )
@@ -176,4 +177,26 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("accepted %q which re-encodes as %q", s, r.encode())
 		}
 	})
+}
+
+// TestRecordExtensionOutside: the audit package, which decodes records
+// from docs/formats.md as an outside verifier would, reads the risk
+// extension as the switch wrote it.
+func TestRecordExtensionOutside(t *testing.T) {
+	for _, r := range []record{
+		{version: recordV1, ID: "x", Payer: "p", PayerAccount: "用户-1", Factors: 0b10101, Held: true, Fee: 9},
+		{version: recordV2, ID: "y", PayeeAccountMAC: strings.Repeat("m", macSize), Factors: 1},
+		{version: recordV1, ID: "z", Held: true},
+	} {
+		got, err := audit.DecodePaymentRecord(r.encode())
+		if err != nil || got.ID != r.ID || got.PayerAccount != r.PayerAccount || got.Factors != uint8(r.Factors) || got.Held != r.Held || got.Fee != r.Fee {
+			t.Errorf("%+v: audit reads %+v, %v", r, got, err)
+		}
+	}
+	plain := (&record{ID: "x"}).encode()
+	for _, bad := range []string{plain + "\x00\x00\x00", plain + "\x00\x20\x00", plain + "\x00\x00\x02", plain + "\x00\x01\x00\x00"} {
+		if _, err := audit.DecodePaymentRecord(bad); err == nil {
+			t.Errorf("audit reads %q", bad)
+		}
+	}
 }
