@@ -189,3 +189,32 @@ func (s *Service) Credit(ctx context.Context, account ledger.AccountID, e ledger
 	t, err := s.fromLedger(ctx, jt)
 	return t, err == nil, err
 }
+
+// Committed calls fn with every payment committed in [from, to), in the
+// ledger's order: those posted at once when posted, the reserved ones
+// when committed, each as it stands (with its first event's time). Risk
+// control rebuilds its windows from them after a restart.
+func (s *Service) Committed(ctx context.Context, from, to time.Time, fn func(*Transfer) error) error {
+	return s.Journal.Scan(ctx, from.UnixNano(), to.UnixNano(), func(ev ledger.Event) error {
+		if ev.Purpose != purpose.Payment {
+			return nil
+		}
+		var jt journal.Transfer
+		switch ev.Kind {
+		case ledger.KindPost:
+			jt = journal.Transfer{Event: ev, State: ledger.StatePosted}
+		case ledger.KindCommit:
+			var err error
+			if jt, err = s.Journal.Transfer(ctx, ev.Pending); err != nil {
+				return fmt.Errorf("committed payment %x: %w", ev.Pending, err)
+			}
+		default:
+			return nil
+		}
+		t, err := s.fromLedger(ctx, jt)
+		if err != nil {
+			return err
+		}
+		return fn(&t)
+	})
+}
