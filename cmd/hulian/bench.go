@@ -12,6 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-json-experiment/json"
+
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/loadgen"
 )
@@ -37,6 +39,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		requests    = fs.Int64("requests", 0, "stop after this many measured requests (0: until --duration)")
 		warmup      = fs.Duration("warmup", time.Second, "traffic before measuring, not counted")
 		batchSize   = fs.Int("batch-size", 1000, "transfers per request in batch mode (1-1000)")
+		payerAccts  = fs.Int("payer-accounts", 100_000, "each transfer names one of this many paying users (payerAccount) and its authentication factors, for risk control (0: neither)")
+		riskRules   = fs.String("risk-rules", "", "save the risk rules of this JSON file (an array of {id, expression, action, reason, mode}, e.g. bench/risk/rules.json) before the traffic")
 		aliases     = fs.Int("aliases", 10000, "phone-number aliases to register and pay to or look up")
 		parts       = fs.Int("participants", 4, "participants to spread aliases and payers over (2-26)")
 		timeout     = fs.Duration("timeout", 30*time.Second, "bound on each request")
@@ -61,7 +65,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Mode: loadgen.Mode(*mode), Concurrency: *concurrency, Duration: *duration, Requests: *requests,
 		Warmup: *warmup, BatchSize: *batchSize, Aliases: *aliases, Participants: *parts, Timeout: *timeout,
 		Progress: stderr, Terminal: isTerminal(stderr), Command: append([]string{"hulian", "bench"}, args...),
-		Fleet: *fleet,
+		Fleet: *fleet, PayerAccounts: *payerAccts,
+	}
+	if *riskRules != "" {
+		b, err := os.ReadFile(*riskRules)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if err := json.Unmarshal(b, &cfg.RiskRules); err != nil {
+			return fmt.Errorf("bench: %s: %w", *riskRules, err)
+		}
 	}
 	if *fleet != "" && *target == "" {
 		return errors.New("bench: --fleet is for a --target switch: the switch bench starts is new every time")

@@ -20,6 +20,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // Mode is what traffic a run sends.
@@ -68,6 +70,13 @@ type Config struct {
 	// transfers go between different participants).
 	Aliases      int
 	Participants int
+	// PayerAccounts, if not zero, makes each transfer name one of that
+	// many paying users as its payerAccount, and the factors the wallet
+	// authenticated them with, as wallets do for risk control.
+	PayerAccounts int
+	// RiskRules are saved on the switch before the traffic (PUT
+	// /v1/risk/rules/{id}, the operator's token), to measure screening.
+	RiskRules []wire.RiskRule
 	// SetFees sets the README's example fee schedule for CNY, so that
 	// transfers carry a fee as in production. Only for a switch the run
 	// started: another switch's fees are its operator's business.

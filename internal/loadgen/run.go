@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"sort"
 	"strconv"
@@ -65,6 +66,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	f, err := g.fleet(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	for _, rule := range cfg.RiskRules {
+		if err := g.call(ctx, "PUT", "/v1/risk/rules/"+url.PathEscape(rule.ID), "Bearer "+g.cfg.Token, rule, nil); err != nil {
+			return nil, fmt.Errorf("risk rule %s: %w", rule.ID, err)
+		}
 	}
 	setup := time.Since(setupStart)
 	if f.dropped > 0 {
@@ -325,10 +331,12 @@ type worker struct {
 	path     []byte // a lookup's path, rebuilt per request
 	idPrefix []byte
 	seq      uint64
-	resp     []byte // the last answer's body
-	body     []byte // the request body being sent
-	quoteID  []byte
-	measured bool // the current request counts
+	// payerAccounts is Config.PayerAccounts.
+	payerAccounts int
+	resp          []byte // the last answer's body
+	body          []byte // the request body being sent
+	quoteID       []byte
+	measured      bool // the current request counts
 
 	requests  atomic.Int64 // for the progress display
 	committed atomic.Int64
@@ -357,6 +365,7 @@ func newWorker(ctx context.Context, r *runner, n int) *worker {
 		idPrefix:         fmt.Appendf(nil, "b%s-%s-%d-", r.f.runID, r.nonce, n),
 		transferStatuses: make([]int64, maxStatus),
 		errs:             map[string]int64{},
+		payerAccounts:    r.cfg.PayerAccounts,
 	}
 	if r.cfg.Mode == Batch {
 		w.resp = make([]byte, 0, 512<<10)
@@ -549,6 +558,11 @@ func (w *worker) appendTransfer(b []byte, payee *alias, fen int64, quoteID []byt
 		b = append(b, `,"quoteId":"`...)
 		b = append(b, quoteID...)
 		b = append(b, '"')
+	}
+	if n := w.payerAccounts; n > 0 {
+		b = append(b, `,"payerAccount":"u-`...)
+		b = strconv.AppendInt(b, int64(randN(n)), 10)
+		b = append(b, `","authentication":{"factors":["pin","device"]}`...)
 	}
 	return append(b, '}')
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,13 @@ func TestTransferTemplate(t *testing.T) {
 	b := w.appendTransfer(nil, a, 500, []byte("qid.abc_-"))
 	var nt wire.NewTransfer
 	if err := json.Unmarshal(b, &nt, json.RejectUnknownMembers(true)); err != nil || nt.QuoteID != "qid.abc_-" {
+		t.Fatalf("%s: %+v, %v", b, nt, err)
+	}
+	w.payerAccounts = 10
+	b = w.appendTransfer(nil, a, 500, []byte("q"))
+	nt = wire.NewTransfer{}
+	if err := json.Unmarshal(b, &nt, json.RejectUnknownMembers(true)); err != nil || !strings.HasPrefix(nt.PayerAccount, "u-") ||
+		nt.Authentication == nil || len(nt.Authentication.Factors) != 2 || nt.QuoteID != "q" {
 		t.Fatalf("%s: %+v, %v", b, nt, err)
 	}
 }

@@ -346,6 +346,25 @@ type Payment struct {
 	// Quote asks for a quote first (always done when the participant
 	// charges fees to its users).
 	Quote bool
+	// Factors are how the wallet authenticated its user for the payment,
+	// sent for risk control; nil sends the usual: PIN on a known device.
+	Factors []string
+}
+
+// usualFactors are the authentication factors of a payment that names
+// none: the PIN, on the user's registered device.
+var usualFactors = []string{"pin", "device"}
+
+// riskFields sets what a wallet tells risk control of its user: the
+// paying user's id in its books as payerAccount (a real wallet may send
+// an opaque reference instead), and the authentication factors.
+func riskFields(nt *wire.NewTransfer, pm *Payment) {
+	nt.PayerAccount = pm.From
+	f := pm.Factors
+	if f == nil {
+		f = usualFactors
+	}
+	nt.Authentication = &wire.Authentication{Factors: f}
 }
 
 // Status is what became of a payment.
@@ -435,6 +454,7 @@ func (p *Participant) Pay(ctx context.Context, pm Payment) Result {
 	}
 	res.Sent = true
 	nt := wire.NewTransfer{ID: pm.ID, Payee: ref, Amount: pm.Amount.Format(c), Currency: c.String(), QuoteID: quoteID, Note: pm.Note}
+	riskFields(&nt, &pm)
 	start := time.Now()
 	t, retried, err := p.send(ctx, nt)
 	res.Latency = time.Since(start)
@@ -579,6 +599,7 @@ func (p *Participant) PayMany(ctx context.Context, pms []Payment) []Result {
 		out[i].Sent = true
 		nts = append(nts, wire.NewTransfer{ID: pm.ID, Payee: wire.PayeeRef{Type: pm.Payee.Type, Value: pm.Payee.Value},
 			Amount: pm.Amount.Format(c), Currency: c.String(), Note: pm.Note})
+		riskFields(&nts[len(nts)-1], &pm)
 		at = append(at, i)
 	}
 	if len(nts) == 0 {
