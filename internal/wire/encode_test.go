@@ -51,7 +51,7 @@ func TestAppendMatchesMarshal(t *testing.T) {
 				Account: randString(rng)},
 			Amount: amount(), Fee: amount(), Currency: currencies[rng.IntN(len(currencies))],
 			QuoteID: randString(rng), Note: randString(rng), Reason: randString(rng),
-			CreatedAt: time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
+			CreatedAt:    time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(rng.IntN(2))).In(zones[rng.IntN(len(zones))]),
 			PayerAccount: randString(rng),
 		}
 		for range rng.IntN(3) {
