@@ -94,8 +94,9 @@ const (
 	MaxIDBytes = 64
 	// MaxDescriptionBytes bounds Rule.Description.
 	MaxDescriptionBytes = 500
-	// MaxExpressionBytes bounds Rule.Expression.
-	MaxExpressionBytes = 4096
+	// MaxExpressionBytes bounds Rule.Expression: a change of a rule is
+	// recorded in a ledger mark whole, expression included.
+	MaxExpressionBytes = 1024
 )
 
 // Rule is an operator's rule as saved: an expression, what to do when it matches,
