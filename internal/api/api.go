@@ -37,6 +37,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
 )
@@ -122,6 +123,9 @@ type Deps struct {
 	// Claims files and answers portability claims; without it their
 	// routes answer 503.
 	Claims *portability.Service
+	// Risk is risk control; without it its routes answer 503 and
+	// lookups show no fraud marks.
+	Risk *risk.Engine
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -247,6 +251,19 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/transfers:batch", participantOn, s.createTransfers},
 		{"GET", "/v1/transfers", anyone, s.listTransfers},
 		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
+
+		{"GET", "/v1/risk/rules", anyone, s.listRules},
+		{"GET", "/v1/risk/rules/{id}", anyone, s.getRule},
+		{"PUT", "/v1/risk/rules/{id}", operator, s.putRule},
+		{"DELETE", "/v1/risk/rules/{id}", operator, s.deleteRule},
+		{"GET", "/v1/risk/lists", operator, s.listLists},
+		{"GET", "/v1/risk/lists/{name}", operator, s.getList},
+		{"PUT", "/v1/risk/lists/{name}", operator, s.putList},
+		{"POST", "/v1/risk/lists/{name}/items", operator, s.addListItems},
+		{"DELETE", "/v1/risk/lists/{name}/items/{item}", operator, s.removeListItem},
+		{"GET", "/v1/risk/alerts", anyone, s.listRiskAlerts},
+		{"POST", "/v1/risk/alerts/{id}/decision", operator, s.decideAlert},
+		{"POST", "/v1/risk/fraud-reports", participantOn, s.createFraudReport},
 
 		{"GET", "/v1/settlement-windows", anyone, s.listWindows},
 		{"GET", "/v1/settlement-windows/{id}", anyone, s.getWindow},

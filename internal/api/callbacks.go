@@ -6,7 +6,9 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/liquidity"
+	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -22,7 +24,7 @@ type Callbacks struct{}
 func (Callbacks) TransfersCommitted(ts []transfer.Transfer) ([]byte, error) {
 	cb := wire.Callback{Event: wire.EventTransfersCommitted, Transfers: make([]wire.Transfer, len(ts))}
 	for i := range ts {
-		o := transferOut(&ts[i], true)
+		o := transferOut(&ts[i], payeeView(&ts[i]))
 		cb.Transfers[i] = o.Transfer()
 	}
 	return json.Marshal(cb)
@@ -30,9 +32,15 @@ func (Callbacks) TransfersCommitted(ts []transfer.Transfer) ([]byte, error) {
 
 // TransferConfirm renders the request to accept or reject t.
 func (Callbacks) TransferConfirm(t *transfer.Transfer) ([]byte, error) {
-	o := transferOut(t, true)
+	o := transferOut(t, payeeView(t))
 	wt := o.Transfer()
 	return json.Marshal(wire.Callback{Event: wire.EventTransferConfirm, Transfer: &wt})
+}
+
+// payeeView is the payee participant of t as a viewer: callbacks show
+// what it may see.
+func payeeView(t *transfer.Transfer) auth.Principal {
+	return auth.Principal{Role: auth.RoleParticipant, Participant: participant.Participant{ID: t.Payee.Participant}}
 }
 
 // errDecision means a payee's answer is not a decision.

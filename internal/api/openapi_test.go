@@ -442,7 +442,8 @@ func serverKinds(t *testing.T) map[string][]int {
 }
 
 // placeholder is a value for each path parameter when probing.
-var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000"}
+var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000",
+	"name": "blocked-payees", "item": "MSISDN:+8613800138000"}
 
 var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -1667,6 +1668,8 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	windows(keyA, url.Values{"state": {"DONE"}}, 400, "invalid-request")
 	windows(keyA, url.Values{"currency": {"XYZ"}}, 400, "invalid-request")
 
+	riskControl(t, cl, op, reg, keyA, keyB, keyC)
+
 	// The audit log, checked as a wallet, a regulator or a witness
 	// would: with note and tlog, the documented formats, and nothing
 	// else of the switch's.
@@ -2055,6 +2058,345 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 		for _, e := range s.checkResponse(o.ptr, rec.Code, rec.Header(), rec.Body.Bytes()) {
 			t.Errorf("%s on a closed switch: %s", c.call.op, e)
 		}
+	}
+}
+
+// riskControl exercises risk control's operations over HTTP, successes
+// and refusals: rules (and rules refused), lists, a payment
+// declined, two held for review and decided, alerts, fraud reports and
+// the lookup that counts them. wallet-a pays wallet-b's MSISDN alias;
+// the rules match only the payer accounts named here, so that the rest
+// of the test's payments pass, and are deleted at the end.
+func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
+	type M = map[string]any
+	msisdn := M{"type": "MSISDN", "value": "+8613800138000"}
+	strs := func(v any, path ...any) []string {
+		var out []string
+		for i := range length(v, path...) {
+			out = append(out, str(v, append(path, i)...))
+		}
+		return out
+	}
+
+	// Rules.
+	putRule := func(tok, id string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "PUT /v1/risk/rules/{id}", args: []string{id}, body: body}, status, problem)
+	}
+	mallory := M{"expression": `payerAccount == "mallory"`, "action": "decline", "reason": "known-fraudster", "mode": "enforce"}
+	first := putRule(op, "mallory", mallory, 201, "")
+	mallory["description"] = "A payer account the wallets warned us of."
+	if again := putRule(op, "mallory", mallory, 200, ""); str(again.v, "createdAt") != str(first.v, "createdAt") ||
+		str(again.v, "description") != mallory["description"] {
+		t.Errorf("replaced rule %s, first saved as %s", again.raw, first.raw)
+	}
+	putRule(op, "mallory-shadow", M{"id": "mallory-shadow", "expression": `payerAccount == "mallory"`, "action": "review",
+		"reason": "known-fraudster", "mode": "shadow"}, 201, "")
+	putRule(op, "watch-list", M{"expression": `inList("suspects", payerAccount) && size(factors) < 2`, "action": "review",
+		"reason": "watch-list", "mode": "enforce"}, 201, "")
+	valid := M{"expression": "amount > 100", "action": "alert", "reason": "big", "mode": "shadow"}
+	with := func(k string, v any) M {
+		m := maps.Clone(valid)
+		m[k] = v
+		return m
+	}
+	for _, c := range []struct {
+		id      string
+		body    M
+		problem string
+	}{
+		{"bad", with("expression", "amount >"), "invalid-rule"},                        // does not parse
+		{"bad", with("expression", "amount + 1"), "invalid-rule"},                      // not a bool
+		{"bad", with("expression", `payerCount(duration("48h")) > 1`), "invalid-rule"}, // beyond the max window
+		{"bad", with("expression", strings.Repeat(" ", 4097)), "invalid-rule"},
+		{"bad", with("action", "block"), "invalid-rule"},
+		{"bad", with("reason", "Big"), "invalid-rule"},
+		{"Bad_Id", valid, "invalid-rule"},
+		{"bad", with("id", "other"), "invalid-request"},
+		{"bad", with("expression", `payeeAlias != "`+strings.Repeat("x", 2000)+`"`), "invalid-rule"}, // over 1,024 bytes
+		{"bad", with("createdAt", "2026-01-01T00:00:00Z"), "invalid-request"},
+		{"bad", with("colour", "red"), "invalid-request"},
+	} {
+		if a := putRule(op, c.id, c.body, 400, c.problem); a.status == 400 && str(a.v, "detail") == "" {
+			t.Errorf("rule %v refused without a detail: %s", c.body, a.raw)
+		}
+	}
+	putRule(keyA, "bad", valid, 403, "forbidden")
+	putRule(reg, "bad", valid, 403, "forbidden")
+	ruleIDs := func(tok string) []string {
+		t.Helper()
+		l := cl.expect(call{tok: tok, op: "GET /v1/risk/rules"}, 200, "")
+		var ids []string
+		for i := range length(l.v, "rules") {
+			ids = append(ids, str(l.v, "rules", i, "id"))
+		}
+		return ids
+	}
+	if ids := ruleIDs(keyB); !slices.Equal(ids, []string{"mallory", "mallory-shadow", "watch-list"}) {
+		t.Errorf("rules %v, want mallory, mallory-shadow and watch-list, by id", ids)
+	}
+	ruleIDs(reg)
+	cl.expect(call{tok: keyA, op: "GET /v1/risk/rules/{id}", args: []string{"watch-list"}}, 200, "")
+	cl.expect(call{tok: op, op: "GET /v1/risk/rules/{id}", args: []string{"nobody"}}, 404, "not-found")
+
+	// Lists.
+	putList := func(tok, name string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "PUT /v1/risk/lists/{name}", args: []string{name}, body: body}, status, problem)
+	}
+	addItems := func(tok, name string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/risk/lists/{name}/items", args: []string{name}, body: body}, status, problem)
+	}
+	removeItem := func(tok, name, item string, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "DELETE /v1/risk/lists/{name}/items/{item}", args: []string{name, item}}, status, problem)
+	}
+	for _, c := range []struct {
+		got  answer
+		want []string
+	}{
+		{putList(op, "suspects", M{"items": []string{"sly", "dodgy", "sly"}}, 200, ""), []string{"dodgy", "sly"}},
+		{addItems(op, "suspects", M{"items": []string{"shady"}}, 200, ""), []string{"dodgy", "shady", "sly"}},
+		{removeItem(op, "suspects", "sly", 200, ""), []string{"dodgy", "shady"}},
+		{addItems(op, "scratch", M{"items": []string{"MSISDN:+8613900139000"}}, 200, ""), []string{"MSISDN:+8613900139000"}},
+		{removeItem(op, "scratch", "MSISDN:+8613900139000", 200, ""), nil}, // the last item: the list is gone
+		{putList(op, "scratch", M{"items": []string{"x"}}, 200, ""), []string{"x"}},
+		{putList(op, "scratch", M{"items": []string{}}, 200, ""), nil},
+	} {
+		if got := strs(c.got.v, "items"); !slices.Equal(got, c.want) {
+			t.Errorf("list items %q, want %q: %s", got, c.want, c.got.raw)
+		}
+	}
+	removeItem(op, "suspects", "sly", 404, "not-found")
+	removeItem(op, "nothing", "sly", 404, "not-found")
+	removeItem(op, "Bad Name", "sly", 400, "invalid-request")
+	putList(op, "Bad Name", M{"items": []string{"x"}}, 400, "invalid-request")
+	putList(op, "suspects", M{}, 400, "invalid-request")
+	putList(op, "suspects", M{"items": []string{"bell\a"}}, 400, "invalid-request")
+	putList(op, "suspects", M{"items": []string{strings.Repeat("x", 257)}}, 400, "invalid-request")
+	addItems(op, "suspects", M{"items": slices.Repeat([]string{"x"}, 10_001)}, 400, "invalid-request")
+	addItems(op, "suspects", M{"items": []string{"x"}, "colour": "red"}, 400, "invalid-request")
+	putList(keyA, "suspects", M{"items": []string{"x"}}, 403, "forbidden")
+	putList(reg, "suspects", M{"items": []string{"x"}}, 403, "forbidden")
+	if l := cl.expect(call{tok: op, op: "GET /v1/risk/lists"}, 200, ""); !slices.Equal(strs(l.v, "lists"), []string{"suspects"}) {
+		t.Errorf("lists: %s", l.raw)
+	}
+	cl.expect(call{tok: reg, op: "GET /v1/risk/lists"}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/risk/lists"}, 403, "forbidden")
+	cl.expect(call{tok: reg, op: "GET /v1/risk/lists/{name}", args: []string{"suspects"}}, 200, "")
+	cl.expect(call{tok: op, op: "GET /v1/risk/lists/{name}", args: []string{"scratch"}}, 404, "not-found")
+
+	// A payment declined, whole and in a batch; requests that name the
+	// paying user wrongly.
+	pay := func(body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: keyA, op: "POST /v1/transfers", body: body}, status, problem)
+	}
+	payment := func(id, account string, factors ...string) M {
+		m := M{"id": id, "payee": msisdn, "amount": "3.00", "currency": "CNY", "payerAccount": account}
+		if factors != nil {
+			m["authentication"] = M{"factors": factors}
+		}
+		return m
+	}
+	for range 2 { // nothing was recorded: the same request is declined again
+		if d := pay(payment("a-0030", "mallory", "pin", "device"), 422, "risk-declined"); str(d.v, "rule") != "mallory" || str(d.v, "reason") != "known-fraudster" {
+			t.Errorf("declined: %s", d.raw)
+		}
+	}
+	cl.expect(call{tok: keyA, op: "GET /v1/transfers/{id}", args: []string{"a-0030"}}, 404, "not-found")
+	pay(payment("a-0033", "u-33", "pin", "pin"), 400, "invalid-request")
+	pay(payment("a-0033", "u-33", "face"), 400, "invalid-request")
+	pay(payment("a-0033", "u-33", "pin", "password", "biometric", "otp", "device", "pin"), 400, "invalid-request")
+	pay(payment("a-0033", strings.Repeat("u", 129)), 400, "invalid-request")
+	pay(payment("a-0033", "tab\there"), 400, "invalid-request")
+	odd := payment("a-0033", "u-33")
+	odd["authentication"] = M{"factors": []string{"pin"}, "colour": "red"}
+	pay(odd, 400, "invalid-request")
+	b := cl.expect(call{tok: keyA, op: "POST /v1/transfers:batch", body: M{"transfers": []M{
+		payment("a-0034", "mallory"), payment("a-0035", "u-35", "biometric", "pin"),
+	}}}, 200, "")
+	if get(b.v, "results", 0, "status") != 422.0 || str(b.v, "results", 0, "error", "rule") != "mallory" ||
+		get(b.v, "results", 1, "status") != 201.0 || str(b.v, "results", 1, "transfer", "payerAccount") != "u-35" ||
+		!slices.Equal(strs(b.v, "results", 1, "transfer", "authentication", "factors"), []string{"pin", "biometric"}) {
+		t.Errorf("batch with a declined payment: %s", b.raw)
+	}
+
+	// Two payments held for review: the payer and the operator see the
+	// paying user, the payee does not.
+	for _, id := range []string{"a-0031", "a-0032"} {
+		account := map[string]string{"a-0031": "dodgy", "a-0032": "shady"}[id]
+		for _, status := range []int{201, 200} {
+			if h := pay(payment(id, account, "pin"), status, ""); str(h.v, "state") != "HELD" || str(h.v, "payerAccount") != account ||
+				!slices.Equal(strs(h.v, "authentication", "factors"), []string{"pin"}) {
+				t.Errorf("held %s: %s", id, h.raw)
+			}
+		}
+	}
+	if h := cl.expect(call{tok: keyB, op: "GET /v1/transfers/{id}", args: []string{"a-0031"}}, 200, ""); str(h.v, "state") != "HELD" ||
+		get(h.v, "payerAccount") != nil || get(h.v, "authentication") != nil {
+		t.Errorf("the payee's view of a held transfer: %s", h.raw)
+	}
+	if h := cl.expect(call{tok: reg, op: "GET /v1/transfers/{id}", args: []string{"a-0031"}}, 200, ""); str(h.v, "payerAccount") != "dodgy" {
+		t.Errorf("the regulator's view of a held transfer: %s", h.raw)
+	}
+
+	// Alerts: the held ones are written before the payment is answered,
+	// the others soon after.
+	alerts := func(tok string, q url.Values, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "GET /v1/risk/alerts", query: q}, status, problem)
+	}
+	held := map[string]string{} // transfer id → the id of the alert that holds it
+	var declined []string       // alerts on a-0030
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		page := alerts(op, url.Values{"status": {"open"}, "limit": {"1000"}}, 200, "")
+		declined = declined[:0]
+		for i := range length(page.v, "alerts") {
+			id, tr := str(page.v, "alerts", i, "id"), str(page.v, "alerts", i, "transferId")
+			if get(page.v, "alerts", i, "held") == true {
+				held[tr] = id
+			}
+			if tr == "a-0030" {
+				declined = append(declined, id)
+			}
+		}
+		if len(declined) >= 4 || time.Now().After(deadline) { // two rules, two requests
+			break
+		}
+	}
+	if held["a-0031"] == "" || held["a-0032"] == "" || len(declined) < 4 {
+		t.Fatalf("open alerts: held %v, on the declined a-0030 %v", held, declined)
+	}
+	page := alerts(op, url.Values{"limit": {"1"}}, 200, "")
+	if next := str(page.v, "next"); next == "" {
+		t.Errorf("a page of one alert of many has no next: %s", page.raw)
+	} else if more := alerts(reg, url.Values{"limit": {"1"}, "since": {next}}, 200, ""); str(more.v, "alerts", 0, "id") == str(page.v, "alerts", 0, "id") {
+		t.Errorf("the next page repeats the first: %s", more.raw)
+	}
+	// A participant sees the alerts of its own payments only.
+	for tok, who := range map[string]string{keyA: "wallet-a", keyB: "wallet-b", keyC: "bank-c"} {
+		own := alerts(tok, url.Values{"limit": {"1000"}}, 200, "")
+		var on []string
+		for i := range length(own.v, "alerts") {
+			if str(own.v, "alerts", i, "payer") != who && str(own.v, "alerts", i, "payee") != who {
+				t.Errorf("%s sees an alert of others' payments: %s", who, own.raw)
+			}
+			on = append(on, str(own.v, "alerts", i, "transferId"))
+		}
+		if want := who != "bank-c"; slices.Contains(on, "a-0031") != want {
+			t.Errorf("%s sees alerts on %v", who, on)
+		}
+	}
+	alerts(keyA, url.Values{"limit": {"0"}}, 400, "invalid-request")
+	alerts(keyA, url.Values{"since": {"x"}}, 400, "invalid-request")
+	alerts(op, url.Values{"status": {"pending"}}, 400, "invalid-request")
+
+	// Decisions: a-0031 released, a-0032 rejected, an alert that holds
+	// nothing closed.
+	decide := func(tok, id string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/risk/alerts/{id}/decision", args: []string{id}, body: body}, status, problem)
+	}
+	decide(op, held["a-0031"], M{"decision": "maybe"}, 400, "invalid-request")
+	decide(op, held["a-0031"], M{"decision": "release", "note": strings.Repeat("n", 501)}, 400, "invalid-request")
+	decide(keyA, held["a-0031"], M{"decision": "release"}, 403, "forbidden")
+	decide(reg, held["a-0031"], M{"decision": "release"}, 403, "forbidden")
+	if d := decide(op, held["a-0031"], M{"decision": "release", "note": "the user confirmed by phone"}, 200, ""); str(d.v, "alert", "status") != "closed" ||
+		str(d.v, "alert", "decision") != "release" || str(d.v, "transfer", "state") != "COMMITTED" {
+		t.Errorf("released: %s", d.raw)
+	}
+	decide(op, held["a-0031"], M{"decision": "reject"}, 409, "alert-closed")
+	if d := decide(op, held["a-0032"], M{"decision": "reject", "note": "mule"}, 200, ""); str(d.v, "transfer", "state") != "ABORTED" ||
+		str(d.v, "transfer", "reason") != "risk-rejected: mule" {
+		t.Errorf("rejected: %s", d.raw)
+	}
+	if d := decide(op, declined[0], M{"decision": "reject"}, 200, ""); get(d.v, "transfer") != nil || str(d.v, "alert", "status") != "closed" {
+		t.Errorf("decided an alert that holds nothing: %s", d.raw)
+	}
+	decide(op, "999999", M{"decision": "release"}, 404, "not-found")
+	decide(op, "first", M{"decision": "release"}, 404, "not-found")
+	if tr := cl.expect(call{tok: keyA, op: "GET /v1/transfers/{id}", args: []string{"a-0031"}}, 200, ""); str(tr.v, "state") != "COMMITTED" {
+		t.Errorf("a-0031 after its release: %s", tr.raw)
+	}
+
+	// Fraud reports, by the payer and the payee of a-0031, mark the
+	// payee's alias.
+	report := func(tok string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/risk/fraud-reports", body: body}, status, problem)
+	}
+	scam := M{"transferId": "a-0031", "reason": "scam", "detail": "the user was told to pay a customs fee"}
+	r1 := report(keyA, scam, 201, "")
+	if str(r1.v, "reporter") != "wallet-a" || str(r1.v, "alias", "value") != "+8613800138000" || str(r1.v, "status") != "open" {
+		t.Errorf("fraud report: %s", r1.raw)
+	}
+	if r2 := report(keyA, scam, 200, ""); str(r2.v, "id") != str(r1.v, "id") {
+		t.Errorf("the same report again: %s, first %s", r2.raw, r1.raw)
+	}
+	report(keyB, M{"transferId": "a-0031", "reason": "mule"}, 201, "")
+	report(keyC, M{"transferId": "a-0031", "reason": "scam"}, 404, "not-found")
+	report(keyA, M{"transferId": "nothing", "reason": "scam"}, 404, "not-found")
+	report(keyA, M{"transferId": "a-0032", "reason": "scam"}, 409, "transfer-not-committed")
+	report(keyA, M{"transferId": "a-0031", "reason": "spam"}, 400, "invalid-request")
+	report(keyA, M{"transferId": "a-0031", "reason": "scam", "detail": "bell\a"}, 400, "invalid-request")
+	report(op, scam, 403, "forbidden")
+	lookup := func(typ, value string) answer {
+		t.Helper()
+		return cl.expect(call{tok: keyA, op: "GET /v1/parties/{type}/{value}", args: []string{typ, value}}, 200, "")
+	}
+	if l := lookup("MSISDN", "+8613800138000"); get(l.v, "fraudMarks") != 2.0 {
+		t.Errorf("lookup of a reported alias: %s", l.raw)
+	}
+	if l := lookup("EMAIL", "zhang.san@example.com"); get(l.v, "fraudMarks") != 0.0 {
+		t.Errorf("lookup of an alias never reported: %s", l.raw)
+	}
+
+	// Without its rules, mallory pays.
+	deleteRule := func(tok, id string, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "DELETE /v1/risk/rules/{id}", args: []string{id}}, status, problem)
+	}
+	deleteRule(keyA, "mallory", 403, "forbidden")
+	for _, id := range []string{"mallory", "mallory-shadow", "watch-list"} {
+		deleteRule(op, id, 204, "")
+	}
+	deleteRule(op, "mallory", 404, "not-found")
+	if l := cl.expect(call{tok: op, op: "GET /v1/risk/rules"}, 200, ""); length(l.v, "rules") != 0 {
+		t.Errorf("rules after deleting them all: %s", l.raw)
+	}
+	if tr := pay(payment("a-0036", "mallory"), 201, ""); str(tr.v, "state") != "COMMITTED" {
+		t.Errorf("paid without rules: %s", tr.raw)
+	}
+}
+
+// TestOpenAPIRiskWithoutEngine checks the answers of risk control's
+// operations of a server built without it.
+func TestOpenAPIRiskWithoutEngine(t *testing.T) {
+	s := loadSpec(t)
+	const opTok = "test-op-0123456789abcdef-0123456789ab"
+	srv := routingServer(t, opTok)
+	n := 0
+	for _, o := range s.operations() {
+		// The participants' operation refuses the operator first.
+		if !strings.HasPrefix(o.path, "/v1/risk/") || o.obj["x-hulian-access"] == "participant" {
+			continue
+		}
+		n++
+		req := httptest.NewRequest(o.method, fill(o.path), nil)
+		req.Header.Set("Authorization", "Bearer "+opTok)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s without risk control: %d, want 503: %s", o.key(), rec.Code, rec.Body.Bytes())
+		}
+		for _, e := range s.checkResponse(o.ptr, rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("%s without risk control: %s", o.key(), e)
+		}
+	}
+	if n == 0 {
+		t.Error("the document has no risk operations")
 	}
 }
 

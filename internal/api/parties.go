@@ -194,7 +194,8 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who auth.Pr
 	bp := getBuf()
 	defer putBuf(bp)
 	b, err := wire.AppendPartyLookup((*bp)[:0], &wire.PartyLookup{Type: string(p.Type), Value: p.Value,
-		Participant: p.Participant, DisplayName: p.DisplayName, Currency: p.Currency.String()})
+		Participant: p.Participant, DisplayName: p.DisplayName, Currency: p.Currency.String(),
+		FraudMarks: s.fraudMarks(string(p.Type), p.Value)})
 	*bp = b
 	s.replyAppended(w, r, http.StatusOK, b, err)
 }

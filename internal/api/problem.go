@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-json-experiment/json"
@@ -47,6 +48,13 @@ var (
 	probWindowOpen      = kind{409, "window-open", "The settlement window is still open"}
 	probAliasQuota      = kind{409, "alias-quota-exceeded", "The account has as many aliases as it may"}
 	probSettleAmount    = kind{422, "settlement-amount-mismatch", "The amount is not the settlement instruction's"}
+	probInvalidRule     = kind{400, "invalid-rule", "The risk rule does not compile or does not yield a bool"}
+	probRiskDeclined    = kind{422, "risk-declined", "Declined by a risk rule"}
+	probAlertClosed     = kind{409, "alert-closed", "The alert is decided already"}
+	probNotCommitted    = kind{409, "transfer-not-committed", "Only a committed transfer can be reported"}
+	probRiskLimit       = kind{409, "risk-limit", "A risk control limit would be exceeded"}
+	probTransferHeld    = kind{409, "transfer-held", "The transfer is held for risk review"}
+	probNotHeld         = kind{409, "transfer-not-held", "The transfer is not held for risk review"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -62,7 +70,8 @@ var faultKinds = func() map[statusName]kind {
 	m := map[statusName]kind{}
 	for _, k := range []kind{probInvalid, probUnauthorized, probForbidden, probNotFound, probUnknownParty, probUnknownPayee,
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
-		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable} {
+		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
+		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m
@@ -107,9 +116,32 @@ func problemOf(k kind, detail string) wire.Problem {
 	return p
 }
 
+// declined is an error of a risk rule's refusal, which names the rule
+// and its reason code in the problem.
+type declined interface {
+	Declined() (rule, reason string)
+}
+
+// problemFor builds the problem document for err, with the rule and
+// reason of a risk rule's refusal.
+func problemFor(err error) wire.Problem {
+	p := problemOf(kindOf(err), err.Error())
+	var d declined
+	if errors.As(err, &d) {
+		p.Rule, p.Reason = d.Declined()
+	}
+	return p
+}
+
 // writeProblem answers with an RFC 9457 problem document.
 func writeProblem(w http.ResponseWriter, k kind, detail string) {
-	b, _ := json.Marshal(problemOf(k, detail))
+	writeProblemDoc(w, problemOf(k, detail))
+}
+
+// writeProblemDoc answers with the problem document p.
+func writeProblemDoc(w http.ResponseWriter, p wire.Problem) {
+	k := kind{status: p.Status}
+	b, _ := json.Marshal(p)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	if k.status == http.StatusServiceUnavailable {
@@ -121,9 +153,9 @@ func writeProblem(w http.ResponseWriter, k kind, detail string) {
 
 // writeError answers with the problem type of err.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	k := kindOf(err)
-	if k.status >= 500 {
+	p := problemFor(err)
+	if p.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeProblem(w, k, err.Error())
+	writeProblemDoc(w, p)
 }

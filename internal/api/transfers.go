@@ -28,29 +28,43 @@ func request(nt wire.NewTransfer) (transfer.Request, error) {
 	if err != nil {
 		return transfer.Request{}, err
 	}
-	return transfer.Request{ID: nt.ID, PayeeType: nt.Payee.Type, PayeeValue: nt.Payee.Value, Amount: amt,
-		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note}, nil
+	req := transfer.Request{ID: nt.ID, PayeeType: nt.Payee.Type, PayeeValue: nt.Payee.Value, Amount: amt,
+		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note, PayerAccount: nt.PayerAccount}
+	if nt.Authentication != nil {
+		req.Factors = nt.Authentication.Factors
+	}
+	return req, nil
 }
 
-// transferOut converts a transfer for an answer; the payee's account
-// reference is included only if showAccount.
-func transferOut(t *transfer.Transfer, showAccount bool) wire.TransferOut {
+// transferOut converts a transfer for an answer as who may see it: the
+// payee's account reference for the payee (showAccount), the payer
+// wallet's own records of its user for the payer (showPayer).
+func transferOut(t *transfer.Transfer, who auth.Principal) wire.TransferOut {
 	o := wire.TransferOut{
 		ID: t.ID, State: string(t.State), Payer: t.Payer,
 		Payee:  wire.PayeeRef{Type: t.Payee.Type, Value: t.Payee.Value, Participant: t.Payee.Participant},
 		Amount: t.Amount, Fee: t.Fee, Currency: t.Currency,
 		QuoteID: t.QuoteID, Note: t.Note, Reason: t.Reason, CreatedAt: t.CreatedAt,
 	}
-	if showAccount {
+	if showAccount(t, who) {
 		o.Payee.Account = t.Payee.Account
+	}
+	if showPayer(t, who) {
+		o.PayerAccount, o.Factors = t.PayerAccount, t.Factors.Names()
 	}
 	return o
 }
 
 // shown converts a transfer for a viewer.
 func shown(t *transfer.Transfer, who auth.Principal) wire.Transfer {
-	o := transferOut(t, showAccount(t, who))
+	o := transferOut(t, who)
 	return o.Transfer()
+}
+
+// showPayer says whether who may see the payer wallet's records of its
+// user: the payer participant, the operator and the regulator may.
+func showPayer(t *transfer.Transfer, who auth.Principal) bool {
+	return who.SeesAll() || who.Participant.ID == t.Payer
 }
 
 // showAccount says whether who may see the payee's account reference:
@@ -151,7 +165,7 @@ func (s *Server) notOwing(w http.ResponseWriter, who auth.Principal) bool {
 func (s *Server) replyTransfer(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who auth.Principal) {
 	bp := getBuf()
 	defer putBuf(bp)
-	o := transferOut(t, showAccount(t, who))
+	o := transferOut(t, who)
 	b, err := wire.AppendTransfer((*bp)[:0], &o)
 	*bp = b
 	s.replyAppended(w, r, status, b, err)
@@ -215,7 +229,7 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who aut
 // single endpoint would have answered, with the transfer or the problem.
 func appendResult(b []byte, o *transfer.Outcome, who auth.Principal) ([]byte, error) {
 	if o.Err != nil {
-		prob := problemOf(kindOf(o.Err), o.Err.Error())
+		prob := problemFor(o.Err)
 		b = append(b, `{"status":`...)
 		b = strconv.AppendInt(b, int64(prob.Status), 10)
 		b = append(b, `,"error":`...)
@@ -229,7 +243,7 @@ func appendResult(b []byte, o *transfer.Outcome, who auth.Principal) ([]byte, er
 	b = append(b, `{"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"transfer":`...)
-	t := transferOut(&o.Transfer, showAccount(&o.Transfer, who))
+	t := transferOut(&o.Transfer, who)
 	b, err := wire.AppendTransfer(b, &t)
 	return append(b, '}'), err
 }
