@@ -31,11 +31,12 @@ var commands = map[string]struct {
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	usage string
 }{
-	"serve":   {serve, "run the switch's HTTP API"},
-	"demo":    {demo, "run the switch with simulated wallets and a bank, and show it working"},
-	"bench":   {bench, "load-test a switch (one it starts, or a running one)"},
-	"witness": {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
-	"verify":  {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
+	"serve":     {serve, "run the switch's HTTP API"},
+	"demo":      {demo, "run the switch with simulated wallets and a bank, and show it working"},
+	"bench":     {bench, "load-test a switch (one it starts, or a running one)"},
+	"witness":   {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
+	"verify":    {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
+	"risk-eval": {riskEval, "measure the anomaly model's precision and recall on labelled simulated payments"},
 }
 
 func main() {
@@ -92,9 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hulian <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "demo", "bench", "witness", "verify"} {
+	for _, name := range []string{"serve", "demo", "bench", "witness", "verify", "risk-eval"} {
 		if c, ok := commands[name]; ok {
-			fmt.Fprintf(w, "  %-7s %s\n", name, c.usage)
+			fmt.Fprintf(w, "  %-9s %s\n", name, c.usage)
 		}
 	}
 	fmt.Fprintln(w, "\nRun 'hulian <command> -h' for its flags.")
@@ -123,6 +124,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.LookupUserRate, "lookup-user-rate", def.LookupUserRate, "lookups that find nothing per minute per end user named in Hulian-End-User")
 	fs.Float64Var(&cfg.LookupMissAlert, "lookup-miss-alert", def.LookupMissAlert, "not-found ratio of a participant's lookups that raises an operator alert")
 	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", def.ConfirmTimeout, "how long a confirm-mode payee may take to answer")
+	fs.DurationVar(&cfg.ReviewTimeout, "review-timeout", def.ReviewTimeout, "how long a payment held by risk control waits for the operator's decision before it aborts")
+	fs.StringVar(&cfg.Timezone, "timezone", def.Timezone, "the scheme's time zone, in which risk rules see the hour")
+	fs.IntVar(&cfg.FraudMarkDays, "fraud-mark-days", def.FraudMarkDays, "days an open fraud report counts in its payee alias's fraud marks")
+	fs.DurationVar(&cfg.RiskMaxWindow, "risk-max-window", def.RiskMaxWindow, "the longest velocity window risk rules may ask for")
 	fs.IntVar(&cfg.MaxAliasesPerAccount, "max-aliases-per-account", def.MaxAliasesPerAccount, "aliases one participant may register for one account of its end users")
 	fs.DurationVar(&cfg.ClaimTimeout, "claim-timeout", def.ClaimTimeout, "how long an alias's owner has to answer a portability claim before the alias moves")
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")

@@ -34,6 +34,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/sqldb"
@@ -52,6 +53,7 @@ type App struct {
 	Claims       *portability.Service
 	Fees         *quote.Fees
 	Transfers    *transfer.Service
+	Risk         *risk.Engine
 	Deliverer    *callback.Deliverer
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
@@ -264,12 +266,22 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return err
+	}
+	if a.Risk, err = risk.Open(ctx, a.DB, a.Journal, risk.Config{Location: loc, MaxWindow: cfg.RiskMaxWindow,
+		FraudMarkTTL: time.Duration(cfg.FraudMarkDays) * 24 * time.Hour}, cfg.Now); err != nil {
+		return err
+	}
+	a.life.closer("risk control", a.Risk.Close)
 	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
-		Confirmer: client, Seal: a.Seal, Now: cfg.Now,
+		Confirmer: client, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Now: cfg.Now,
 	}); err != nil {
 		return err
 	}
+	a.Risk.Bind(a.Transfers)
 	if a.Settlement, err = settlement.Load(ctx, settlement.Deps{Journal: a.Journal, Participants: a.Participants, DB: a.DB, Now: cfg.Now}); err != nil {
 		return err
 	}
@@ -323,7 +335,7 @@ func (a *App) buildAPI(context.Context) error {
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
-		OperatorAlerts: &lookups.Alerts{DB: a.DB},
+		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 	})
 	return err
 }
@@ -338,6 +350,7 @@ func (a *App) Serve(ctx context.Context) error {
 	a.life.goRun("callback delivery", a.Deliverer.Run)
 	a.life.goRun("liquidity monitor", a.Liquidity.Run)
 	a.life.goRun("portability claims", a.Claims.Run)
+	a.life.goRun("risk control", a.runRisk)
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1
@@ -352,6 +365,28 @@ func (a *App) Serve(ctx context.Context) error {
 	a.ready.Store(true)
 	a.cfg.Log.Info("listening", "url", a.URL())
 	return nil
+}
+
+// runRisk refills risk control's windows from the ledger, then forgets
+// expired fraud marks now and then, until ctx ends.
+func (a *App) runRisk(ctx context.Context) {
+	start := time.Now()
+	n, err := a.Risk.Rebuild(ctx, a.Transfers.Committed)
+	if err != nil && ctx.Err() == nil {
+		a.cfg.Log.Error("risk control: rebuild the velocity windows", "err", err)
+	} else {
+		a.cfg.Log.Info("risk control: velocity windows rebuilt", "payments", n, "took", time.Since(start).String())
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.Risk.Prune()
+		}
+	}
 }
 
 // listen opens the API's listener, with TLS if configured.

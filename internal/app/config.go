@@ -78,6 +78,17 @@ type Config struct {
 	ConfirmTimeout time.Duration
 	// QuoteTTL is how long a quote is valid (the payment flow's default).
 	QuoteTTL time.Duration
+	// ReviewTimeout is how long a payment held by risk control waits for
+	// the operator's decision before it aborts (24 h).
+	ReviewTimeout time.Duration
+	// Timezone is the scheme's time zone, in which risk rules see the
+	// hour ("Asia/Shanghai").
+	Timezone string
+	// FraudMarkDays is how many days an open fraud report counts in its
+	// payee alias's fraud marks (90).
+	FraudMarkDays int
+	// RiskMaxWindow bounds the velocity windows of risk rules (24 h).
+	RiskMaxWindow time.Duration
 	// Callback tunes callback delivery.
 	Callback callback.Config
 	// DirectoryCache is how many aliases the directory keeps in memory
@@ -128,7 +139,16 @@ func (c *Config) EnsureDefaults() {
 	}
 	tc := c.transferConfig()
 	tc.EnsureDefaults()
-	c.Region, c.ConfirmTimeout, c.QuoteTTL = tc.Region, tc.ConfirmTimeout, tc.QuoteTTL
+	c.Region, c.ConfirmTimeout, c.QuoteTTL, c.ReviewTimeout = tc.Region, tc.ConfirmTimeout, tc.QuoteTTL, tc.ReviewTimeout
+	if c.Timezone == "" {
+		c.Timezone = "Asia/Shanghai"
+	}
+	if c.FraudMarkDays == 0 {
+		c.FraudMarkDays = 90
+	}
+	if c.RiskMaxWindow == 0 {
+		c.RiskMaxWindow = 24 * time.Hour
+	}
 	ac := c.apiConfig()
 	ac.EnsureDefaults()
 	c.RateLimit, c.RateBurst = ac.RateLimit, ac.RateBurst
@@ -182,6 +202,15 @@ func (c *Config) Validate() error {
 	if _, _, err := c.cutoff(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("time zone %q: %w", c.Timezone, err))
+	}
+	if c.FraudMarkDays < 1 || c.FraudMarkDays > 3650 {
+		errs = append(errs, fmt.Errorf("fraud mark days %d: must be 1 to 3650", c.FraudMarkDays))
+	}
+	if c.RiskMaxWindow < time.Minute || c.RiskMaxWindow > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("risk max window %v: must be between 1m and 168h", c.RiskMaxWindow))
+	}
 	tc, ac := c.transferConfig(), c.apiConfig()
 	errs = append(errs, tc.Validate(), ac.Validate(), c.Callback.Validate())
 	if err := errors.Join(errs...); err != nil {
@@ -204,7 +233,7 @@ func (c *Config) cutoff() (time.Duration, bool, error) {
 }
 
 func (c *Config) transferConfig() transfer.Config {
-	return transfer.Config{Region: c.Region, ConfirmTimeout: c.ConfirmTimeout, QuoteTTL: c.QuoteTTL}
+	return transfer.Config{Region: c.Region, ConfirmTimeout: c.ConfirmTimeout, QuoteTTL: c.QuoteTTL, ReviewTimeout: c.ReviewTimeout}
 }
 
 func (c *Config) apiConfig() api.Config {
