@@ -10,7 +10,10 @@
 # wrk threads; DURATION (10s) per run; WRK_ALIASES (1000000) at most
 # that many aliases handed to the Lua scripts; SCRIPTS ("transfer
 # lookup") which runs; SERVE_FLAGS more flags for `hulian serve` (e.g.
-# "--cpuprofile /tmp/cpu.out": written when the switch stops at the end).
+# "--cpuprofile /tmp/cpu.out": written when the switch stops at the end);
+# RISK_RULES a JSON file of risk rules to save first (bench/risk/rules.json:
+# twenty rules, ten with velocity functions); HULIAN_WRK_RISK=1 makes the
+# transfers name a paying user and authentication factors, as wallets do.
 #
 # It installs wrk with apt-get when missing, builds hulian, starts a switch
 # on a throwaway data directory, sets participants and aliases up with
@@ -70,6 +73,11 @@ echo "bench-wrk: setting up $PARTICIPANTS participants and $ALIASES aliases"
 "$work/hulian" bench --target "$url" --fleet "$work/fleet" --participants "$PARTICIPANTS" --aliases "$ALIASES" \
 	--mode lookup --concurrency 8 --duration 1s --warmup 0s >"$work/setup.txt" 2>&1 || { cat "$work/setup.txt" >&2; exit 1; }
 "$work/hulian" bench --target "$url" --fleet "$work/fleet" --wrk-export "$work/wrk" --wrk-aliases "$WRK_ALIASES" >/dev/null
+if [ -n "${RISK_RULES:-}" ]; then
+	echo "bench-wrk: saving the risk rules of $RISK_RULES"
+	"$work/hulian" bench --target "$url" --fleet "$work/fleet" --risk-rules "$RISK_RULES" \
+		--mode lookup --concurrency 1 --requests 1 --duration 0 --warmup 0s >"$work/rules.txt" 2>&1 || { cat "$work/rules.txt" >&2; exit 1; }
+fi
 
 export HULIAN_WRK_DIR="$work/wrk" HULIAN_WRK_RUN="$RANDOM$RANDOM"
 for script in ${SCRIPTS:-transfer lookup}; do

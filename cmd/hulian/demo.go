@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +18,8 @@ import (
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/risk"
+	"github.com/hulian/hulian/internal/risk/rules"
 	"github.com/hulian/hulian/internal/sim"
 )
 
@@ -55,11 +59,61 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("demo: setup: %w", err)
 	}
+	if err := demoRules(ctx, a); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	run, err := driveDemoTraffic(ctx, stdout, sc, opts)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	return finishDemo(ctx, stdout, sc, run)
+	err = finishDemo(ctx, stdout, sc, run)
+	printRisk(ctx, stdout, a)
+	return err
+}
+
+// demoRules are risk rules the demo saves, as an operator would: one
+// that the simulated wallets always satisfy (they authenticate with two
+// factors), and one that only watches (a shadow rule).
+func demoRules(ctx context.Context, a *app.App) error {
+	for _, r := range []rules.Rule{
+		{ID: "sca-required", Expression: "amount > 2000000 && size(factors) < 2", Action: rules.ActionDecline, Reason: "sca-required",
+			Mode: rules.ModeEnforce, Description: "above 20,000.00, two authentication factors"},
+		{ID: "busy-payer", Expression: `payerAccount != "" && payerCount(duration("1m")) >= 3`, Action: rules.ActionReview,
+			Reason: "velocity", Mode: rules.ModeShadow, Description: "a user paying a fourth time within a minute"},
+	} {
+		if _, _, err := a.Risk.PutRule(ctx, r); err != nil {
+			return fmt.Errorf("risk rule %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// printRisk prints what risk control saw: its alerts by rule.
+func printRisk(ctx context.Context, w io.Writer, a *app.App) {
+	byRule := map[string]int{}
+	var since int64
+	for {
+		as, err := a.Risk.Alerts(ctx, risk.AlertQuery{Since: since, Limit: risk.AlertsMax})
+		if err != nil || len(as) == 0 {
+			break
+		}
+		for _, al := range as {
+			name := al.Rule
+			if name == "" {
+				name = "anomaly model"
+			}
+			byRule[name]++
+		}
+		since = as[len(as)-1].ID
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(byRule)) {
+		parts = append(parts, fmt.Sprintf("%s %d", name, byRule[name]))
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	fmt.Fprintf(w, "\nRisk control alerts (GET /v1/risk/alerts): %s\n", strings.Join(parts, ", "))
 }
 
 // demoOptions are the demo's flags.
