@@ -10,11 +10,18 @@ import (
 
 // The sizes that the package doc states.
 func TestEntrySizes(t *testing.T) {
-	if got := unsafe.Sizeof(entry[payer]{}); got != 320 {
-		t.Errorf("a payer entry is %d bytes, the doc says 320", got)
+	tests := []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"payer entry", unsafe.Sizeof(entry[payer]{}), 72},
+		{"alias entry", unsafe.Sizeof(entry[struct{}]{}), 56},
+		{"wide record", unsafe.Sizeof(wide{}), 152},
 	}
-	if got := unsafe.Sizeof(entry[slots]{}); got != 280 {
-		t.Errorf("an alias entry is %d bytes, the doc says 280", got)
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("a %s is %d bytes, the doc says %d", tt.name, tt.got, tt.want)
+		}
 	}
 }
 
@@ -48,30 +55,72 @@ func heap() uint64 {
 	return m.HeapAlloc
 }
 
-// TestMemoryPerKey measures the heap that a key of each kind costs at the
-// cap (the payer and alias tables full) against the bound that the
-// package doc states: 320 + 280 bytes of entries and 8 to 16 bytes of
-// index each.
+// maxBytesPerPair is the target of the package doc: the heap of one payer
+// account and one alias at the cap, index included.
+const maxBytesPerPair = 160
+
+// TestMemoryPerKey measures the heap that a payer account and an alias
+// cost at the cap (both tables and pools full) against maxBytesPerPair:
+// 72 + 56 bytes of entries, 4 bytes an index place, at most 3/4 full, and
+// 2 × 152/24 bytes of wide records. The
+// defaults (384 Ki keys: 256 shards of 1536 keys, 2048 index places) must
+// also fit in 64 MiB; a cap of 48 Ki keys has their ratio of keys to
+// index places, 1 Mi keys the benchmarks' shape (index half full).
 func TestMemoryPerKey(t *testing.T) {
 	if testing.Short() {
-		t.Skip("fills 2 × 64 Ki keys")
+		t.Skip("fills up to 2 × 1 Mi keys")
 	}
-	const n = 1 << 16
-	before := heap()
-	w := New(Options{MaxWindow: time.Hour, MaxKeys: n})
-	// Observe 2n distinct keys so that every shard is full.
-	fill(w, 2*n)
-	after := heap()
-	st := w.Stats()
-	if st.PayerKeys > n || st.AliasKeys > n || st.PayerKeys < n*9/10 {
-		t.Fatalf("Stats = %+v for a cap of %d", st, n)
+	tests := []struct {
+		name    string
+		maxKeys int // 0: the default
+	}{
+		{"defaults", 0},
+		{"48 Ki keys", 3 << 14},
+		{"1 Mi keys", 1 << 20},
 	}
-	perKey := float64(after-before) / n
-	t.Logf("%.0f bytes per payer account and alias at the cap", perKey)
-	if perKey > 320+280+2*16 {
-		t.Errorf("%.0f bytes per key, more than the doc states", perKey)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := tt.maxKeys
+			if n == 0 {
+				n = DefaultMaxKeys
+			}
+			before := heap()
+			w := New(Options{MaxKeys: tt.maxKeys})
+			// Observe 2n distinct keys so that every shard is full, then
+			// make one in 8 of the last n busy, which fills the pools.
+			fill(w, 2*n)
+			busy(w, 2*n, n/8)
+			after := heap()
+			st := w.Stats()
+			if st.PayerKeys > n || st.AliasKeys > n || st.PayerKeys < n*9/10 {
+				t.Fatalf("Stats = %+v for a cap of %d", st, n)
+			}
+			total := float64(after - before)
+			perPair := total / float64(n)
+			t.Logf("%.1f bytes per payer account and alias at the cap of %d, %.1f MiB in all", perPair, n, total/(1<<20))
+			if perPair > maxBytesPerPair {
+				t.Errorf("%.1f bytes per payer account and alias, more than %d", perPair, maxBytesPerPair)
+			}
+			if tt.maxKeys == 0 && total > 64<<20 {
+				t.Errorf("the defaults take %.1f MiB, more than 64", total/(1<<20))
+			}
+			runtime.KeepAlive(w)
+		})
 	}
-	runtime.KeepAlive(w)
+}
+
+// busy observes 4 more transfers, a second apart, between payer account
+// and alias k for k of from−1, from−9, … (count of them), which moves them
+// past their inline slots.
+func busy(w *Windows, from, count int) {
+	var ab, lb [32]byte
+	at := t0.Add(time.Duration(from) * time.Millisecond)
+	for j := range 4 {
+		for i := range count {
+			k := from - 1 - 8*i
+			w.Observe(Txn{At: at.Add(time.Duration(j+1) * time.Second), Payer: "bank-a", PayerAccount: accountName(&ab, k), PayeeAlias: aliasName(&lb, k), Currency: "CNY", Amount: 100})
+		}
+	}
 }
 
 // benchKeys is the number of payer accounts and aliases of the
@@ -120,6 +169,33 @@ func BenchmarkPayer(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		w.Payer("bank-a", accountName(&ab, spread(i)), "CNY", now, time.Hour)
+		i++
+	}
+}
+
+// BenchmarkAlias is one aliasCount/aliasSum query.
+func BenchmarkAlias(b *testing.B) {
+	w := benchSetup(b)
+	now := t0.Add(benchKeys * time.Millisecond)
+	var lb [32]byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w.Alias(aliasName(&lb, spread(i)), "CNY", now, time.Hour)
+		i++
+	}
+}
+
+// BenchmarkNewPayee is one newPayee query, on an entry that no Payer
+// query has just read.
+func BenchmarkNewPayee(b *testing.B) {
+	w := benchSetup(b)
+	var ab, lb [32]byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := spread(i)
+		w.NewPayee("bank-a", accountName(&ab, k), aliasName(&lb, k+1))
 		i++
 	}
 }
@@ -184,12 +260,12 @@ func BenchmarkHash(b *testing.B) {
 
 // BenchmarkBaselineMap is the yardstick for the benchKeys benchmarks on a
 // shared machine: three lookups of random keys in a Go map of benchKeys
-// entries of 280 bytes (the size of a counts entry), which pays the same
+// entries of 64 bytes (the size of an alias entry), which pays the same
 // cache and TLB misses as any table of that size.
 func BenchmarkBaselineMap(b *testing.B) {
-	m := make(map[uint64][35]uint64, benchKeys)
+	m := make(map[uint64][8]uint64, benchKeys)
 	for i := range uint64(benchKeys) {
-		m[i*0x9e3779b97f4a7c15] = [35]uint64{i}
+		m[i*0x9e3779b97f4a7c15] = [8]uint64{i}
 	}
 	var sink uint64
 	i := uint64(0)
@@ -219,7 +295,7 @@ func BenchmarkObserveWarm(b *testing.B) {
 }
 
 // BenchmarkObserveBusyKey records a transfer a second to one alias and
-// payer account, past their 16 slots: every Observe merges slots.
+// payer account, past their wideMax slots: every Observe merges slots.
 func BenchmarkObserveBusyKey(b *testing.B) {
 	w := New(Options{MaxWindow: 24 * time.Hour, MaxKeys: 16})
 	b.ReportAllocs()

@@ -4,17 +4,26 @@ import (
 	"testing"
 )
 
-// FuzzSlots feeds one key's slots a sequence of transfers (a step forward
-// or back in time and an amount each) and checks after every one the
-// invariants of slots and that no window under-counts, nor over-counts
-// while the key is sparse.
+// FuzzSlots feeds one key's slots, wide or inline by the parity of the
+// input's length, a sequence of transfers (a step forward or back in time
+// and an amount each) and checks after every one the invariants of view
+// and that no window under-counts, nor over-counts while the key is
+// sparse.
 func FuzzSlots(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 5, 0, 9, 0, 3})
+	f.Add([]byte{0, 1, 0, 5, 0, 9, 0, 3, 9, 2, 200, 4, 1})
 	f.Add([]byte("a steady stream of transfers with some going back in time"))
 	f.Add(make([]byte, 200))
+	f.Add(make([]byte, 201))
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		const window = 600
-		var s slots
+		var sm small
+		var wd wide
+		s := wd.view()
+		capacity := wideMax
+		if len(ops)%2 == 1 {
+			s, capacity = sm.view(), inlineMax
+		}
 		type ev struct {
 			sec    uint32
 			amount int64
@@ -44,18 +53,18 @@ func FuzzSlots(f *testing.F) {
 					distinct[e.sec] = true
 				}
 			}
-			dense = dense || len(distinct) > slotsMax
+			dense = dense || len(distinct) > capacity
 
-			n := int(s.n)
-			if n > slotsMax || s.merged>>n != 0 {
-				t.Fatalf("n %d, merged %b", n, s.merged)
+			n := s.n()
+			if n > capacity || s.merged()>>n != 0 {
+				t.Fatalf("n %d, merged %b", n, s.merged())
 			}
 			for i := range n {
-				if i > 0 && s.s[i-1].last >= s.s[i].last {
-					t.Fatalf("slots not sorted: %v", s.s[:n])
+				if i > 0 && s.last[i-1] >= s.last[i] {
+					t.Fatalf("slots not sorted: %v", s.last[:n])
 				}
-				if s.lo(i) > s.s[i].last {
-					t.Fatalf("slot %d: lo %d after last %d", i, s.lo(i), s.s[i].last)
+				if s.lo(i) > s.last[i] {
+					t.Fatalf("slot %d: lo %d after last %d", i, s.lo(i), s.last[i])
 				}
 			}
 			for _, back := range []uint32{0, 1, 7, 60, 300, window} {

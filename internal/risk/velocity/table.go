@@ -2,11 +2,16 @@ package velocity
 
 import "sync"
 
-// entry is one tracked key in a shard's slab.
+// entry is one tracked key in a shard's slab: the key's counts, in the
+// entry or in a wide record of the shard's pool, and S, what else its
+// table keeps of it. No field is a pointer, so that the garbage collector
+// does not scan the slab.
 type entry[S any] struct {
 	key    uint64 // the key's 64-bit hash, never 0; 0 marks a free position
 	newest uint32 // the Unix second of the newest transfer observed for the key
-	val    S
+	wide   int32  // position + 1 of the key's wide record in the pool, 0 for none
+	val    S      // before counts: a trailing empty S would take padding
+	counts small  // the key's slots while wide is 0
 }
 
 // evictSample is how many consecutive slab positions a full shard looks
@@ -23,9 +28,12 @@ type shard[S any] struct {
 	// index holds, per occupied place, 10 bits of the key (which skip
 	// all but 1/1024 of the wrong slab entries a probe meets) above the
 	// slab position + 1 (posBits); 0 is empty. Its length is a power of
-	// two and it is kept at most half full, with linear probing and
-	// backward-shift deletion (no tombstones). Four bytes a place keep
-	// the index of a million keys small enough to stay mostly in cache.
+	// two and it is kept at most 3/4 full, with linear probing and
+	// backward-shift deletion (no tombstones): the tags make a probe of a
+	// long cluster cost a scan of one or two cache lines, not slab
+	// misses. Four bytes a place keep the index of a million keys small
+	// enough to stay mostly in cache; at the default shard size (1536
+	// keys, 2048 places) the index costs 5.3 bytes a key.
 	index  []uint32
 	slab   []entry[S]
 	free   int32  // head of the list of free slab positions, chained through key; -1 when none
@@ -34,7 +42,15 @@ type shard[S any] struct {
 	cursor int    // next slab position to look at for expiry and eviction
 	clock  uint32 // the newest second observed in the shard
 	keep   uint32 // how long a key is kept after its newest transfer, in seconds
-	_      [64]byte
+	// pool holds the wide records that the busiest keys borrow (see add),
+	// at most maxWide; wideFree heads the list of free ones, chained
+	// through owner (−2 − next), −1 when none; wideCursor is the next
+	// record to look at for one to take back.
+	pool       []wide
+	maxWide    int
+	wideFree   int32
+	wideCursor int
+	_          [64]byte
 }
 
 // posBits is the width of a slab position + 1 in an index place; it holds
@@ -70,6 +86,8 @@ func newTable[S any](maxKeys int, keep uint32) *table[S] {
 		s.free = -1
 		s.maxN = per
 		s.keep = keep
+		s.wideFree = -1
+		s.maxWide = max(1, per/wideShare)
 	}
 	return t
 }
@@ -125,11 +143,11 @@ func (s *shard[S]) live(p int32) *entry[S] {
 	return nil
 }
 
-// upsert returns the entry for key, marking it active at second sec. A
+// upsert returns the slab position of key, marking it active at second sec. A
 // key that is absent, or idle for longer than keep, starts from the zero
 // S; adding a key to a full shard evicts one. The caller holds mu for
 // writing.
-func (s *shard[S]) upsert(key uint64, sec uint32) *entry[S] {
+func (s *shard[S]) upsert(key uint64, sec uint32) int32 {
 	if sec > s.clock {
 		s.clock = sec
 	}
@@ -145,13 +163,15 @@ func (s *shard[S]) upsert(key uint64, sec uint32) *entry[S] {
 	if e.newest+s.keep < sec {
 		// Idle for longer than it is kept: start afresh, as if the key had
 		// been forgotten already.
+		s.freeWide(e)
 		var zero S
 		e.val = zero
+		e.counts = small{}
 	}
 	if sec > e.newest {
 		e.newest = sec
 	}
-	return e
+	return p
 }
 
 // makeRoom forgets the expired keys among the next slab positions and,
@@ -203,7 +223,7 @@ func (s *shard[S]) alloc() int32 {
 }
 
 func (s *shard[S]) insertIndex(key uint64, p int32) {
-	if 2*(s.n+1) > len(s.index) {
+	if 4*(s.n+1) > 3*len(s.index) {
 		s.growIndex()
 	}
 	mask := uint64(len(s.index) - 1)
@@ -233,6 +253,7 @@ func (s *shard[S]) growIndex() {
 
 // remove forgets the entry at slab position p.
 func (s *shard[S]) remove(p int32) {
+	s.freeWide(&s.slab[p])
 	key := s.slab[p].key
 	mask := uint64(len(s.index) - 1)
 	i := key & mask
@@ -250,8 +271,7 @@ func (s *shard[S]) remove(p int32) {
 			if x == 0 {
 				// The free list is chained through newest (position + 1), so
 				// that key stays 0 for every free position.
-				s.slab[p].key = 0
-				s.slab[p].newest = uint32(s.free + 1)
+				s.slab[p] = entry[S]{newest: uint32(s.free + 1)}
 				s.free = p
 				s.n--
 				return
@@ -265,4 +285,103 @@ func (s *shard[S]) remove(p int32) {
 			}
 		}
 	}
+}
+
+// wideShare is how many keys of a shard share one wide record: the pool
+// costs at most 152/24 = 6.3 bytes a key, and a shard's 1/24 busiest keys
+// (by recent activity) keep wideMax slots.
+const wideShare = 24
+
+// stealIdleSec is how long the key of a wide record must have been idle
+// before a newcomer takes the record: more busy keys than records then
+// keep theirs and merge the newcomers' slots, instead of taking records
+// from each other on every transfer (each time merging 12 slots into 3).
+const stealIdleSec = 60
+
+// add records one transfer of amount at second sec in the counts of the
+// entry at p, which upsert has just marked active. A key whose transfers
+// no longer fit its inline slots borrows a wide record from the pool,
+// taking one back from the least recently active of the next 4 records'
+// keys when the pool is full (that key merges its slots down to
+// inlineMax); if that key was active within stealIdleSec, this one merges
+// its own slots instead. The caller holds mu for writing.
+func (s *shard[S]) add(p int32, sec uint32, amount int64) {
+	e := &s.slab[p]
+	if e.wide != 0 {
+		s.pool[e.wide-1].view().add(sec, e.newest, s.keep, amount)
+		return
+	}
+	v := e.counts.view()
+	if v.n() == inlineMax && v.full(sec, e.newest, s.keep) {
+		if q := s.borrow(e.newest); q >= 0 {
+			w := &s.pool[q]
+			w.owner = p
+			v.copyTo(w.view())
+			e.wide = q + 1
+			e.counts = small{}
+			w.view().add(sec, e.newest, s.keep, amount)
+			return
+		}
+	}
+	v.add(sec, e.newest, s.keep, amount)
+}
+
+// since returns the count and sum of e's transfers from second from on.
+// The caller holds mu.
+func (s *shard[S]) since(e *entry[S], from uint32) (count, sum int64) {
+	if e.wide != 0 {
+		return s.pool[e.wide-1].view().since(from)
+	}
+	return e.counts.view().since(from)
+}
+
+// borrow returns the position of a wide record for a key active at
+// second newest, or -1 if none is free and every candidate's key was
+// active within stealIdleSec of it.
+func (s *shard[S]) borrow(newest uint32) int32 {
+	if s.wideFree >= 0 {
+		q := s.wideFree
+		s.wideFree = -2 - s.pool[q].owner
+		return q
+	}
+	if len(s.pool) < s.maxWide {
+		if len(s.pool) == cap(s.pool) {
+			pool := make([]wide, len(s.pool), min(max(2*cap(s.pool), 4), s.maxWide))
+			copy(pool, s.pool)
+			s.pool = pool
+		}
+		s.pool = s.pool[:len(s.pool)+1]
+		return int32(len(s.pool) - 1)
+	}
+	victim := int32(-1)
+	for range min(4, len(s.pool)) {
+		if s.wideCursor >= len(s.pool) {
+			s.wideCursor = 0
+		}
+		q := int32(s.wideCursor)
+		s.wideCursor++
+		if victim < 0 || s.slab[s.pool[q].owner].newest < s.slab[s.pool[victim].owner].newest {
+			victim = q
+		}
+	}
+	if victim < 0 || s.slab[s.pool[victim].owner].newest+stealIdleSec > newest {
+		return -1
+	}
+	owner := &s.slab[s.pool[victim].owner]
+	w := s.pool[victim].view()
+	w.shrink(owner.newest, inlineMax)
+	w.copyTo(owner.counts.view())
+	owner.wide = 0
+	return victim
+}
+
+// freeWide returns e's wide record, if any, to the pool.
+func (s *shard[S]) freeWide(e *entry[S]) {
+	if e.wide == 0 {
+		return
+	}
+	q := e.wide - 1
+	s.pool[q] = wide{owner: -2 - s.wideFree}
+	s.wideFree = q
+	e.wide = 0
 }

@@ -19,35 +19,45 @@
 //
 // # Resolution
 //
-// Each key keeps at most 16 time slots of one second. A key whose
-// transfers within MaxWindow fall in at most 16 distinct seconds (every
-// account that pays or is paid up to 16 times a day when MaxWindow is
-// 24 h) is answered exactly to the second: the window of d before now
-// counts the transfers at or after the second that holds now−d, so a
-// transfer in that same second but before now−d is counted too. A busier
-// key merges slots (the adjacent pair whose merge moves transfers forward
-// by the least time relative to their age), so that recent seconds stay
-// exact and older slots grow; a window whose start falls inside a merged
-// slot counts the whole slot. Answers are therefore never below the truth
-// (unless the key was evicted) and exceed it only by transfers older than
-// now−d: for a key with a transfer every 5 s, TestSteadyStream measures
-// windows of 1 min to 24 h counting at most about 2.2 times the exact
-// count (a window of d reaches back up to about 2d). A velocity rule on a
-// busy key thus errs towards firing, never towards letting a burst
-// through. Counts saturate at 2³²−1 per slot and sums at the largest
-// int64, with the same bias.
+// Each key keeps 3 time slots of one second in its entry; a key that needs
+// more borrows a wide record of 12 from its shard's pool, which has one
+// for every 24 keys: when it is empty, the least recently active of the
+// next 4 borrowers gives its record back if it has been idle for a minute
+// (else the newcomer makes do with its 3 slots). A key whose transfers
+// within MaxWindow fall in at most 3 distinct seconds (every account that
+// pays or is paid up to 3 times a day when MaxWindow is 24 h), or at most
+// 12 while it holds a wide record, is answered exactly to the second: the
+// window of d before now counts the transfers at or after the second that
+// holds now−d, so a transfer in that same second but before now−d is
+// counted too. A busier key merges slots (the adjacent pair whose merge
+// moves transfers forward by the least time relative to their age), so
+// that recent seconds stay exact and older slots grow; a window whose
+// start falls inside a merged slot counts the whole slot. Answers are
+// therefore never below the truth (unless the key was evicted) and exceed
+// it only by transfers older than now−d. With 12 slots spread over 10 s to
+// 24 h, for a key with a transfer every 5 s, TestSteadyStream measures
+// windows of 10 s to 24 h counting at most 3.95 times the exact count (a
+// window of d may reach back about 4d); a busy key without a wide record,
+// with 3 slots, counts up to 80 times it (a 10 s window) or 48 times
+// (1 h). A velocity rule on a busy key thus errs towards firing, never
+// towards letting a burst through. A slot's count saturates at 2²⁴−1 and
+// its sum at 2⁴⁰−1 minor units (about 1.1·10¹²): beyond any threshold, so
+// a saturated key still fires a rule.
 //
 // # Memory
 //
-// A payer account costs a 320-byte entry, an alias (per currency) a
-// 280-byte one, and each 8 to 16 bytes of index (kept at most half full).
-// The keys of each kind are capped at MaxKeys (default 1 Mi), split evenly
-// over up to 256 shards, so that a shard may evict a little before the
-// table as a whole is full. At the cap the worst case is about
-// MaxKeys × 616 bytes (measured by TestMemoryPerKey): 646 MB at the
-// default, 2.58 GB at 4 Mi. Below the cap, growth by doubling may hold up
-// to twice the memory of the keys in use; memory is not returned when keys
-// are forgotten.
+// A payer account costs a 72-byte entry, an alias (per currency) a 56-byte
+// one, and each 4 bytes an index place, with the index kept at most 3/4
+// full (5.3 to 10.7 bytes a key), and a 24th of a 152-byte wide record
+// (6.3 bytes). The keys of each kind are capped at MaxKeys (default
+// 384 Ki = 393,216), split evenly over up to 256 shards, so that a shard may
+// evict a little before the table as a whole is full. At the cap a payer
+// account and an alias cost about 152 bytes together (measured by
+// TestMemoryPerKey, which keeps it at most 160): 57 MiB at the default,
+// 157 MiB at 1 Mi keys (whose index is half full). Below the cap, growth
+// by doubling may hold up to twice the memory of the keys in use; memory
+// is not returned when keys are forgotten. Neither entries nor wide
+// records hold pointers, so the garbage collector does not scan them.
 //
 // A transfer is kept for MaxWindow plus one minute after the newest
 // transfer of its key (the minute lets a screening whose clock lags a
@@ -77,8 +87,8 @@
 // updates two entries (payer account, alias) and a screening's Payer,
 // Alias and NewPayee read two (NewPayee reads the entry that Payer just
 // read); none allocates once the tables have grown. With a million keys
-// the cost is that of cache and TLB misses, two per entry (index, slab):
-// see the benchmarks and BenchmarkBaselineMap, a Go map of the same
+// the cost is that of cache and TLB misses, two per entry (index, slab)
+// and one more for a key with a wide record: see the benchmarks and BenchmarkBaselineMap, a Go map of the same
 // footprint, for the figures on a given machine.
 package velocity
 
@@ -94,7 +104,7 @@ import (
 // Default values of Options, applied by New to zero fields.
 const (
 	DefaultMaxWindow = 24 * time.Hour
-	DefaultMaxKeys   = 1 << 20
+	DefaultMaxKeys   = 384 << 10
 )
 
 // Bounds of Options that Validate enforces.
@@ -164,7 +174,7 @@ type Windows struct {
 	maxWindow time.Duration
 	keep      uint32 // seconds a transfer is kept after the newest of its key: MaxWindow + lagSec
 	payers    *table[payer]
-	aliases   *table[slots]
+	aliases   *table[struct{}]
 }
 
 // New returns empty Windows configured by opts. It panics if opts does not
@@ -182,7 +192,7 @@ func New(opts Options) *Windows {
 		keep:      uint32(sec) + lagSec,
 	}
 	w.payers = newTable[payer](opts.MaxKeys, w.keep)
-	w.aliases = newTable[slots](opts.MaxKeys, w.keep)
+	w.aliases = newTable[struct{}](opts.MaxKeys, w.keep)
 	return w
 }
 
@@ -203,14 +213,14 @@ const (
 	kindPayee                   // (alias): the fingerprint that NewPayee remembers
 )
 
-// payer is the state of a payer account: the aliases it paid, and its
-// counts in its first currency (most accounts have only one). Counts in
-// any other currency live in an entry of their own, keyed with the
-// currency (kindPayerIn), whose payees stay unused.
+// payer is what a payer account's entry keeps besides its counts, which
+// are those of its first currency (most accounts have only one): that
+// currency and the aliases it paid. Counts in any other currency live in
+// an entry of their own, keyed with the currency (kindPayerIn), whose
+// payer stays unused.
 type payer struct {
 	currency uint32 // code of the currency of counts; 0 until the first transfer sets it
 	payees   payees
-	counts   slots
 }
 
 // currencyCode packs a currency code of 1 to 4 bytes (ISO 4217 codes have
@@ -275,32 +285,31 @@ func (w *Windows) Observe(t Txn) {
 	code := currencyCode(t.Currency)
 	s := w.payers.shardOf(key)
 	s.mu.Lock()
-	e := s.upsert(key, sec)
+	p := s.upsert(key, sec)
+	e := &s.slab[p]
 	if e.val.currency == 0 {
 		e.val.currency = code
 	}
 	own := code != 0 && e.val.currency == code
 	if own {
-		e.val.counts.add(sec, e.newest, w.keep, t.Amount)
+		s.add(p, sec, t.Amount)
 	}
 	if t.PayeeAlias != "" {
-		e.val.payees.add(uint32(w.hash(kindPayee, t.PayeeAlias, "", "")))
+		e.val.payees.add(fingerprint(w.hash(kindPayee, t.PayeeAlias, "", "")))
 	}
 	s.mu.Unlock()
 	if !own {
 		key := w.hash(kindPayerIn, t.Payer, t.PayerAccount, t.Currency)
 		s := w.payers.shardOf(key)
 		s.mu.Lock()
-		e := s.upsert(key, sec)
-		e.val.counts.add(sec, e.newest, w.keep, t.Amount)
+		s.add(s.upsert(key, sec), sec, t.Amount)
 		s.mu.Unlock()
 	}
 	if t.PayeeAlias != "" {
 		key := w.hash(kindAlias, t.PayeeAlias, t.Currency, "")
 		s := w.aliases.shardOf(key)
 		s.mu.Lock()
-		e := s.upsert(key, sec)
-		e.val.add(sec, e.newest, w.keep, t.Amount)
+		s.add(s.upsert(key, sec), sec, t.Amount)
 		s.mu.Unlock()
 	}
 }
@@ -322,7 +331,7 @@ func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d t
 	e := s.live(s.find(key))
 	own := e != nil && code != 0 && e.val.currency == code
 	if own {
-		count, sum = e.val.counts.since(from)
+		count, sum = s.since(e, from)
 	}
 	s.mu.RUnlock()
 	if own || e == nil {
@@ -335,7 +344,7 @@ func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d t
 	s = w.payers.shardOf(key)
 	s.mu.RLock()
 	if e := s.live(s.find(key)); e != nil {
-		count, sum = e.val.counts.since(from)
+		count, sum = s.since(e, from)
 	}
 	s.mu.RUnlock()
 	return count, sum
@@ -353,7 +362,7 @@ func (w *Windows) Alias(alias, currency string, now time.Time, d time.Duration) 
 	s := w.aliases.shardOf(key)
 	s.mu.RLock()
 	if e := s.live(s.find(key)); e != nil {
-		count, sum = e.val.since(from)
+		count, sum = s.since(e, from)
 	}
 	s.mu.RUnlock()
 	return count, sum
@@ -374,49 +383,57 @@ func (w *Windows) from(now time.Time, d time.Duration) (uint32, bool) {
 
 // payeesMax is how many distinct payee aliases a payer account remembers
 // for NewPayee, the most recently first paid ones.
-const payeesMax = 8
+const payeesMax = 4
 
-// payees is a payer account's memory of the aliases it paid: 32-bit
-// fingerprints, replaced oldest first.
+// payees is a payer account's memory of the aliases it paid: 24-bit
+// fingerprints (0 marks an empty place), newest first, split into a low
+// and a high part so that the 12 bytes need no alignment of their own.
 type payees struct {
-	next uint8
-	fp   [payeesMax]uint32
+	lo [payeesMax]uint16
+	hi [payeesMax]uint8
 }
 
+// fingerprint returns the 24 bits of an alias's kindPayee hash that
+// payees keep, never 0.
+func fingerprint(h uint64) uint32 {
+	if f := uint32(h) & (1<<24 - 1); f != 0 {
+		return f
+	}
+	return 1
+}
+
+func (p *payees) at(i int) uint32 { return uint32(p.hi[i])<<16 | uint32(p.lo[i]) }
+
 func (p *payees) has(f uint32) bool {
-	for _, g := range p.fp {
-		if g == f {
+	for i := range payeesMax {
+		if p.at(i) == f {
 			return true
 		}
 	}
 	return false
 }
 
+// add remembers f first, forgetting the oldest when full.
 func (p *payees) add(f uint32) {
-	if f == 0 {
-		f = 1 // 0 marks an empty place
-	}
 	if p.has(f) {
 		return
 	}
-	p.fp[p.next] = f
-	p.next = (p.next + 1) % payeesMax
+	copy(p.lo[1:], p.lo[:payeesMax-1])
+	copy(p.hi[1:], p.hi[:payeesMax-1])
+	p.lo[0], p.hi[0] = uint16(f), uint8(f>>16)
 }
 
 // NewPayee reports whether the payer account (payer, payerAccount) has not
 // paid alias, in any currency, as far as memory holds. Memory holds the
-// last 8 distinct aliases that the account paid and forgets them all when
+// last 4 distinct aliases that the account paid and forgets them all when
 // the account has made no transfer for MaxWindow plus a minute, or is
 // evicted: the same bounds as the counts, so that the replay of MaxWindow
 // after a restart rebuilds the same memory. Hence a false true ("new") for
-// an alias paid more than 8 other aliases ago or before such a gap, and a
-// false false ("paid before") when the alias shares its 32-bit fingerprint
-// with one of the 8, with a probability of at most 8/2³² ≈ 2·10⁻⁹.
+// an alias paid more than 4 other aliases ago or before such a gap, and a
+// false false ("paid before") when the alias shares its 24-bit fingerprint
+// with one of the 4, with a probability of at most 4/2²⁴ ≈ 2.4·10⁻⁷.
 func (w *Windows) NewPayee(payer, payerAccount, alias string) bool {
-	fp := uint32(w.hash(kindPayee, alias, "", ""))
-	if fp == 0 {
-		fp = 1
-	}
+	fp := fingerprint(w.hash(kindPayee, alias, "", ""))
 	key := w.hash(kindPayer, payer, payerAccount, "")
 	s := w.payers.shardOf(key)
 	s.mu.RLock()

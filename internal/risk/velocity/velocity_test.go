@@ -161,7 +161,7 @@ func TestExpiry(t *testing.T) {
 		t.Errorf("after a gap Payer = (%d, %d), want (1, 7)", c, s)
 	}
 	p := w.payers.shardOf(w.hash(kindPayer, "fresh", "", ""))
-	if n := p.slab[p.find(w.hash(kindPayer, "fresh", "", ""))].val.counts.n; n != 1 {
+	if n := p.slab[p.find(w.hash(kindPayer, "fresh", "", ""))].counts.view().n(); n != 1 {
 		t.Errorf("%d slots kept, want 1", n)
 	}
 	// A transfer older than MaxWindow before the key's newest is ignored.
@@ -206,5 +206,55 @@ func TestKeyCap(t *testing.T) {
 	}
 	if st := w.Stats(); st.PayerKeys != maxKeys {
 		t.Fatalf("after churn Stats = %+v", st)
+	}
+}
+
+// TestWideRecords follows the pool of a shard with room for 2 wide
+// records among three busy aliases: the third takes the record of the
+// least recently active, which keeps all its transfers in 3 merged slots.
+func TestWideRecords(t *testing.T) {
+	w := New(Options{MaxWindow: time.Hour, MaxKeys: 2 * wideShare}) // one shard, 2 wide records
+	s := &w.aliases.shards[0]
+	if s.maxWide != 2 {
+		t.Fatalf("maxWide = %d, want 2", s.maxWide)
+	}
+	wideOf := func(alias string) int32 { return s.slab[s.find(w.hash(kindAlias, alias, "CNY", ""))].wide }
+	at := t0
+	pay := func(alias string, times int) {
+		for range times {
+			at = at.Add(time.Minute)
+			w.Observe(Txn{At: at, Payer: "bank-a", PayeeAlias: alias, Currency: "CNY", Amount: 10})
+		}
+	}
+	pay("A:1", inlineMax)
+	if wideOf("A:1") != 0 {
+		t.Fatal("a key within its inline slots holds a wide record")
+	}
+	pay("A:1", 2)
+	pay("A:2", inlineMax+2)
+	if wideOf("A:1") == 0 || wideOf("A:2") == 0 {
+		t.Fatalf("busy keys without wide records: %d, %d", wideOf("A:1"), wideOf("A:2"))
+	}
+	pay("A:3", inlineMax+2)
+	if wideOf("A:1") != 0 || wideOf("A:3") == 0 || wideOf("A:2") == 0 {
+		t.Fatalf("wide records %d, %d, %d, want A:1's taken by A:3", wideOf("A:1"), wideOf("A:2"), wideOf("A:3"))
+	}
+	tests := []struct {
+		alias      string
+		d          time.Duration
+		count, sum int64 // exact
+		exact      bool
+	}{
+		// A:1 paid at minutes 1 to 5, A:2 at 6 to 10, A:3 at 11 to 15 (now).
+		{"A:1", time.Hour, 5, 50, true},
+		{"A:1", 12 * time.Minute, 3, 30, false}, // merged: may count more
+		{"A:2", 6 * time.Minute, 2, 20, true},
+		{"A:3", 3 * time.Minute, 4, 40, true},
+	}
+	for _, tt := range tests {
+		c, sum := w.Alias(tt.alias, "CNY", at, tt.d)
+		if c < tt.count || sum < tt.sum || (tt.exact && (c != tt.count || sum != tt.sum)) {
+			t.Errorf("Alias(%s, %v) = (%d, %d), exact (%d, %d)", tt.alias, tt.d, c, sum, tt.count, tt.sum)
+		}
 	}
 }
