@@ -60,3 +60,26 @@ func BenchmarkScoreParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkScoreWarm scores 1,024 keys that stay in cache: the
+// arithmetic without the memory misses of a large model.
+func BenchmarkScoreWarm(b *testing.B) {
+	m, txs := benchSetup(b)
+	txs = txs[:1024]
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.Score(&txs[i%1024])
+	}
+}
+
+// BenchmarkObserveWarm is BenchmarkScoreWarm for Observe.
+func BenchmarkObserveWarm(b *testing.B) {
+	m, txs := benchSetup(b)
+	txs = txs[:1024]
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		tx := &txs[i%1024]
+		tx.At = tx.At.Add(time.Second)
+		m.Observe(tx)
+	}
+}

@@ -130,9 +130,9 @@ func pr(rows []row, score func(row) float64) {
 	tp, fp := 0, 0
 	next := 0.95
 	for _, r := range rows {
-		for r.score < next && next > 0.15 {
+		for r.score < next && next > 0.04 {
 			fmt.Printf("threshold %.2f: precision %.3f recall %.3f\n", next, float64(tp)/float64(max(tp+fp, 1)), float64(tp)/float64(total))
-			next -= 0.05
+			next -= 0.025
 		}
 		if r.fraud {
 			tp++
