@@ -15,11 +15,10 @@ import (
 var (
 	qualityN    = flag.Int("quality-n", 200_000, "payments TestQuality measures, after the warm-up")
 	qualitySeed = flag.Uint64("quality-seed", 2, "the fraud generator's seed for TestQuality (the weights were fitted on seed 1)")
+	// The warm-up stands for the history a running switch has: 200 k
+	// payments are about four simulated days of the default population.
+	qualityWarm = flag.Int("quality-warm", 200_000, "payments TestQuality observes before it measures")
 )
-
-// qualityWarm is the warm-up of TestQuality: about a simulated day and a
-// half of the default population, the history a running switch has.
-const qualityWarm = 200_000
 
 // Quality is the model's quality on simulated, labelled payments at its
 // threshold.
@@ -88,7 +87,7 @@ func TestQuality(t *testing.T) {
 	if testing.Short() {
 		n = 50_000
 	}
-	q := Evaluate(*qualitySeed, qualityWarm, n)
+	q := Evaluate(*qualitySeed, *qualityWarm, n)
 	if testing.Verbose() {
 		q.Print(os.Stdout)
 	}
