@@ -199,7 +199,7 @@ func TestBoundedMemory(t *testing.T) {
 		if bound >= 5000 {
 			per := float64(st.Bytes) / float64(st.Accounts+st.Aliases)
 			t.Logf("bound %d: %+v, %.1f bytes per entity", bound, st, per)
-			if per > 100 {
+			if per > 60 {
 				t.Errorf("bound %d: %.1f bytes per entity", bound, per)
 			}
 		}

@@ -27,13 +27,11 @@ func seenOf[V entity](v *V) uint32 {
 
 // table maps 64-bit key hashes (never 0) to entity state, in shards
 // selected by the top bits of the hash, each a set-associative array that
-// grows by doubling (when three quarters full) until it has at least its
-// share of the bound in places, and then forgets the least recently seen
-// key of the bucket a new key falls in. At the bound a shard therefore
-// holds between its share and twice its share of places (exactly its
-// share when the share is a power of two, as with the default), and a
-// key may be forgotten a little before the shard is full when its bucket
-// is.
+// grows by doubling (when three quarters full) up to its share of the
+// bound in places (rounded up to a whole bucket), and then forgets the
+// least recently seen key of the bucket a new key falls in. A key may
+// thus be forgotten a little before the shard is full, when its bucket
+// is: at the bound a shard holds about nine tenths of its share.
 type table[V entity] struct {
 	shards    []shard[V]
 	shardBits uint
@@ -102,10 +100,11 @@ func (t *table[V]) update(key uint64, f func(v *V, fresh bool)) {
 	s.mu.Unlock()
 }
 
-// bucket returns the first place of key's bucket.
+// bucket returns the first place of key's bucket: the low 32 bits of the
+// key scaled to the number of buckets, which need not be a power of two.
 func (s *shard[V]) bucket(key uint64) int {
-	nb := len(s.keys) / ways
-	return int(key&uint64(nb-1)) * ways
+	nb := uint64(len(s.keys) / ways)
+	return int(uint64(uint32(key))*nb>>32) * ways
 }
 
 // find returns the place of key, or -1. The caller holds mu.
@@ -128,7 +127,7 @@ func (s *shard[V]) insert(key uint64) int {
 	if len(s.keys) == 0 {
 		s.grow(minBuckets)
 	} else if s.n >= len(s.keys)*3/4 && len(s.keys) < s.maxN {
-		s.grow(2 * len(s.keys) / ways)
+		s.grow(min(2*len(s.keys), s.maxN+ways-1) / ways)
 	}
 	b := s.bucket(key)
 	free, oldest := -1, -1

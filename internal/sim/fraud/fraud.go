@@ -29,8 +29,9 @@
 //
 // # Fraud
 //
-// FraudRate of the payments are fraud, in three scenarios, each about a
-// third to two fifths of the fraud payments:
+// FraudRate of the payments are fraud, in three scenarios: about two
+// fifths of the fraud payments each for the first two, a fifth for the
+// third:
 //
 //   - account-takeover: a normal account suddenly sends 3 to 10 payments
 //     20 s to 3 min apart, mostly to new payees (some repeat one), 2 to 20
