@@ -18,6 +18,8 @@ var (
 	// The warm-up stands for the history a running switch has: 200 k
 	// payments are about four simulated days of the default population.
 	qualityWarm = flag.Int("quality-warm", 200_000, "payments TestQuality observes before it measures")
+	// Another threshold than the default, to see the trade-off.
+	qualityThreshold = flag.Float64("quality-threshold", 0, "the threshold TestQuality measures at; 0 means the default")
 )
 
 // Quality is the model's quality on simulated, labelled payments at its
@@ -33,9 +35,10 @@ type Quality struct {
 }
 
 // Evaluate streams warm+n payments of the generator seeded with seed
-// through a new model (see model.Replay) and measures the last n.
-func Evaluate(seed uint64, warm, n int) Quality {
-	m := model.New(model.Options{})
+// through a new model (see model.Replay) and measures the last n at
+// threshold (0 for the default).
+func Evaluate(seed uint64, warm, n int, threshold float64) Quality {
+	m := model.New(model.Options{Threshold: threshold})
 	q := Quality{Caught: map[string]int{}, Total: map[string]int{}, FalseByTop: map[string]int{}}
 	model.Replay(seed, warm, n, m, func(p *fraud.Payment, _ *model.Txn, s model.Score) {
 		q.N++
@@ -87,7 +90,7 @@ func TestQuality(t *testing.T) {
 	if testing.Short() {
 		n = 50_000
 	}
-	q := Evaluate(*qualitySeed, *qualityWarm, n)
+	q := Evaluate(*qualitySeed, *qualityWarm, n, *qualityThreshold)
 	if testing.Verbose() {
 		q.Print(os.Stdout)
 	}
