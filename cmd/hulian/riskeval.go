@@ -34,11 +34,12 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "the simulation's seed")
 	rate := fs.Float64("fraud-rate", 0, "share of payments that are fraud (0: the simulation's default, 1 %)")
 	payers := fs.Int("payers", 0, "payer accounts (0: the simulation's default)")
+	warmup := fs.Int("warmup", 200_000, "payments learned first, as history, and not counted (about four simulated days at the defaults)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *n < 1 {
-		return errors.New("risk-eval: --transfers must be at least 1")
+	if *n < 1 || *warmup < 0 {
+		return errors.New("risk-eval: --transfers must be at least 1, --warmup not negative")
 	}
 	dir, err := os.MkdirTemp("", "hulian-risk-eval-")
 	if err != nil {
@@ -64,7 +65,7 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	payee := participant.Participant{ID: "sim-payee"}
 	payers2 := map[string]*participant.Participant{}
 	start := time.Now()
-	for i := range *n {
+	for i := range *warmup + *n {
 		p := gen.Next()
 		now = p.At
 		payer := payers2[p.Payer]
@@ -84,6 +85,9 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		s := transfer.Screening{ID: fmt.Sprint(i), Payer: payer, Payee: &payee, PayeeType: typ, PayeeValue: value,
 			Amount: money.Amount(p.Amount), Currency: cur, PayerAccount: p.PayerAccount, Factors: factors, At: p.At}
 		flagged := e.Score(&s).Value >= e.Threshold()
+		if i < *warmup {
+			flagged, p.Fraud, p.Scenario = false, false, "warm-up"
+		}
 		switch {
 		case flagged && p.Fraud:
 			tp++
@@ -97,6 +101,11 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		name := p.Scenario
 		if name == "" {
 			name = "normal"
+		}
+		if name == "warm-up" {
+			e.Learn(&transfer.Transfer{ID: s.ID, Payer: p.Payer, Payee: transfer.Payee{Type: typ, Value: value, Participant: payee.ID},
+				Amount: s.Amount, Currency: cur, CreatedAt: p.At, PayerAccount: p.PayerAccount, Factors: factors})
+			continue
 		}
 		t := byScenario[name]
 		if t == nil {
@@ -113,8 +122,8 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	took := time.Since(start)
 	precision := float64(tp) / float64(max(tp+fp, 1))
 	recall := float64(tp) / float64(max(tp+fn, 1))
-	fmt.Fprintf(stdout, "risk-eval: %d payments (seed %d), %d fraud, threshold %.2f, %.1f s (%.2f µs per payment, screening and learning)\n",
-		*n, *seed, tp+fn, e.Threshold(), took.Seconds(), float64(took.Microseconds())/float64(*n))
+	fmt.Fprintf(stdout, "risk-eval: %d payments counted after %d learned (seed %d), %d fraud, threshold %.2f, %.1f s (%.2f µs per payment, screening and learning)\n",
+		*n, *warmup, *seed, tp+fn, e.Threshold(), took.Seconds(), float64(took.Microseconds())/float64(*n+*warmup))
 	fmt.Fprintf(stdout, "  flagged %d: true positives %d, false positives %d; missed %d\n", tp+fp, tp, fp, fn)
 	fmt.Fprintf(stdout, "  precision %.3f  recall %.3f  F1 %.3f\n", precision, recall, 2*precision*recall/max(precision+recall, 1e-9))
 	for _, name := range slices.Sorted(maps.Keys(byScenario)) {
