@@ -171,12 +171,11 @@ func (e *Engine) Learn(t *transfer.Transfer) {
 
 func (e *Engine) learn(t *transfer.Transfer, alias string) {
 	cur := t.Currency.String()
-	txn := model.Txn{At: t.CreatedAt, Hour: e.hour(t.CreatedAt), Payer: t.Payer, PayerAccount: t.PayerAccount, Alias: alias,
-		Currency: cur, Amount: int64(t.Amount), Factors: t.Factors.Len(),
-		NewPayee: e.vel.NewPayee(t.Payer, t.PayerAccount, alias)}
-	e.model.Observe(&txn)
-	e.vel.Observe(velocity.Txn{At: t.CreatedAt, Payer: t.Payer, PayerAccount: t.PayerAccount, PayeeAlias: alias,
+	newPayee := e.vel.Observe(velocity.Txn{At: t.CreatedAt, Payer: t.Payer, PayerAccount: t.PayerAccount, PayeeAlias: alias,
 		Currency: cur, Amount: int64(t.Amount)})
+	txn := model.Txn{At: t.CreatedAt, Hour: e.hour(t.CreatedAt), Payer: t.Payer, PayerAccount: t.PayerAccount, Alias: alias,
+		Currency: cur, Amount: int64(t.Amount), Factors: t.Factors.Len(), NewPayee: newPayee}
+	e.model.Observe(&txn)
 }
 
 // Committed is a source of the payments committed in [from, to): the

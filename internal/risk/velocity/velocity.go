@@ -275,11 +275,13 @@ func (w *Windows) second(t time.Time) (uint32, bool) {
 // Observe records a committed transfer. It may be called with times in
 // the past (a rebuild) or slightly out of order; see the package doc.
 // Transfers with a negative amount or a time outside 1970–2106 are
-// ignored.
-func (w *Windows) Observe(t Txn) {
+// ignored. It reports what NewPayee would have answered just before:
+// whether the payer account had not paid the alias yet (the committer
+// learns it without a second look-up of the account).
+func (w *Windows) Observe(t Txn) (newPayee bool) {
 	sec, ok := w.second(t.At)
 	if !ok || t.Amount < 0 {
-		return
+		return w.NewPayee(t.Payer, t.PayerAccount, t.PayeeAlias)
 	}
 	key := w.hash(kindPayer, t.Payer, t.PayerAccount, "")
 	code := currencyCode(t.Currency)
@@ -294,8 +296,11 @@ func (w *Windows) Observe(t Txn) {
 	if own {
 		s.add(p, sec, t.Amount)
 	}
+	newPayee = true
 	if t.PayeeAlias != "" {
-		e.val.payees.add(fingerprint(w.hash(kindPayee, t.PayeeAlias, "", "")))
+		fp := fingerprint(w.hash(kindPayee, t.PayeeAlias, "", ""))
+		newPayee = !e.val.payees.has(fp)
+		e.val.payees.add(fp)
 	}
 	s.mu.Unlock()
 	if !own {
@@ -312,6 +317,7 @@ func (w *Windows) Observe(t Txn) {
 		s.add(s.upsert(key, sec), sec, t.Amount)
 		s.mu.Unlock()
 	}
+	return newPayee
 }
 
 // Payer returns how many transfers in currency the payer account (payer,

@@ -258,3 +258,20 @@ func TestWideRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveNewPayee: Observe answers what NewPayee answered just
+// before it.
+func TestObserveNewPayee(t *testing.T) {
+	w := New(Options{})
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		alias string
+		want  bool
+	}{{"MSISDN:+1", true}, {"MSISDN:+1", false}, {"MSISDN:+2", true}, {"MSISDN:+1", false}} {
+		before := w.NewPayee("p", "u", c.alias)
+		got := w.Observe(Txn{At: at.Add(time.Duration(i) * time.Second), Payer: "p", PayerAccount: "u", PayeeAlias: c.alias, Currency: "CNY", Amount: 1})
+		if got != c.want || before != c.want {
+			t.Errorf("payment %d to %s: Observe %v, NewPayee before %v, want %v", i, c.alias, got, before, c.want)
+		}
+	}
+}
