@@ -136,4 +136,3 @@ func riskEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return nil
 }
-
