@@ -379,12 +379,18 @@ func (a *App) runRisk(ctx context.Context) {
 	}
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
+	var dropped int64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			a.Risk.Prune()
+			if d := a.Risk.DroppedAlerts(); d > dropped {
+				a.cfg.Log.Warn("risk control: the anomaly model's alerts came faster than they could be written; some were dropped",
+					"dropped", d-dropped, "since start", d)
+				dropped = d
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +50,10 @@ type Alert struct {
 	Note      string
 	CreatedAt time.Time
 	DecidedAt time.Time
+
+	// score is the model's score of a new alert, whose Features the
+	// writer spells out: off the payment's path.
+	score model.Score
 }
 
 // alertWriter writes alerts to the database in batches, from one
@@ -59,6 +64,9 @@ type alertWriter struct {
 	in   chan queued
 	done chan struct{}
 	once sync.Once
+	// dropped counts the model's own alerts not written because the
+	// queue was full (see add).
+	dropped atomic.Int64
 }
 
 // queued is an alert waiting to be written; durable, if not nil, is
@@ -83,11 +91,23 @@ func newAlertWriter(db *sqldb.DB) *alertWriter {
 }
 
 // add queues a; with wait, it returns once a is written, or the error
-// that stopped it.
+// that stopped it. A rule's alert waits for room in the queue: the
+// operator asked for it. The model's own alerts (Rule empty) are
+// dropped, and counted, when the queue is full: a flood of them (traffic
+// the model has never seen the like of) must not slow payments down to
+// the speed of the database.
 func (w *alertWriter) add(ctx context.Context, a Alert, wait bool) error {
 	q := queued{a: a}
 	if wait {
 		q.durable = make(chan error, 1)
+	}
+	if a.Rule == "" && !wait {
+		select {
+		case w.in <- q:
+		default:
+			w.dropped.Add(1)
+		}
+		return nil
 	}
 	select {
 	case w.in <- q:
@@ -138,22 +158,49 @@ func (w *alertWriter) run() {
 	}
 }
 
-// write inserts a batch of alerts in one transaction, retried a few
-// times: an alert is a record the operator relies on.
+// write inserts a batch of alerts in one transaction, rowsPerInsert
+// to a statement, retried a few times: an alert is a record the
+// operator relies on. The model's features are spelled out here, once
+// per alert, off the payments' path.
 func (w *alertWriter) write(batch []queued) error {
+	features := make([]string, len(batch))
+	for i := range batch {
+		a := &batch[i].a
+		if a.Features == nil {
+			a.Features = a.score.Features()
+		}
+		f, _ := json.Marshal(a.Features)
+		features[i] = string(f)
+	}
 	var err error
 	for attempt := range 5 {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 		}
 		err = w.db.Transact(context.Background(), func(tx *sql.Tx) error {
-			for i := range batch {
-				a := &batch[i].a
-				f, _ := json.Marshal(a.Features)
-				if _, err := tx.Exec(`INSERT INTO risk_alerts (transfer_id, payer, payee, rule, action, reason, mode, held,
-					score, features, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-					a.TransferID, a.Payer, a.Payee, a.Rule, a.Action, a.Reason, a.Mode, boolInt(a.Held),
-					a.Score, string(f), a.Status, a.CreatedAt.UnixNano()); err != nil {
+			for start := 0; start < len(batch); start += rowsPerInsert {
+				end := min(start+rowsPerInsert, len(batch))
+				var q strings.Builder
+				q.WriteString(`INSERT INTO risk_alerts (transfer_id, payer, payee, rule, action, reason, mode, held,
+					score, features, status, created_at) VALUES `)
+				args := make([]any, 0, (end-start)*alertColumnsIn)
+				for i := start; i < end; i++ {
+					a := &batch[i].a
+					if i > start {
+						q.WriteByte(',')
+					}
+					q.WriteByte('(')
+					for k := range alertColumnsIn {
+						if k > 0 {
+							q.WriteByte(',')
+						}
+						fmt.Fprintf(&q, "$%d", len(args)+k+1)
+					}
+					q.WriteByte(')')
+					args = append(args, a.TransferID, a.Payer, a.Payee, a.Rule, a.Action, a.Reason, a.Mode, boolInt(a.Held),
+						a.Score, features[i], a.Status, a.CreatedAt.UnixNano())
+				}
+				if _, err := tx.Exec(q.String(), args...); err != nil {
 					return err
 				}
 			}
@@ -165,6 +212,17 @@ func (w *alertWriter) write(batch []queued) error {
 	}
 	return fmt.Errorf("risk: write %d alerts: %w", len(batch), err)
 }
+
+// rowsPerInsert is how many alerts one INSERT statement writes, and
+// alertColumnsIn how many values each has.
+const (
+	rowsPerInsert  = 16 // SQLite looks numbered parameters up by name: many are slow
+	alertColumnsIn = 12
+)
+
+// DroppedAlerts counts the model's own alerts dropped since the start:
+// beyond Config.ModelAlertRate, or because the alert queue was full.
+func (e *Engine) DroppedAlerts() int64 { return e.alerts.dropped.Load() }
 
 func boolInt(b bool) int {
 	if b {

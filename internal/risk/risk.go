@@ -37,6 +37,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -96,6 +98,10 @@ type Config struct {
 	// MarkCurrency is the currency of the ledger marks of rule and list
 	// changes, which move no money (the ledger wants one).
 	MarkCurrency money.Currency
+	// ModelAlertRate bounds the anomaly model's own alerts per second
+	// (1,000, with a burst as large); those beyond it are counted
+	// (DroppedAlerts), not written. Rules' alerts are never dropped.
+	ModelAlertRate float64
 }
 
 // withDefaults fills the zero fields.
@@ -116,11 +122,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MarkCurrency == 0 {
 		c.MarkCurrency = money.MustCurrency("CNY")
 	}
+	if c.ModelAlertRate == 0 {
+		c.ModelAlertRate = 1000
+	}
 	switch {
 	case c.MaxWindow < time.Minute || c.MaxWindow > 7*24*time.Hour:
 		return c, fmt.Errorf("risk: max window %v: must be between 1m and 168h", c.MaxWindow)
 	case c.FraudMarkTTL < time.Hour:
 		return c, fmt.Errorf("risk: fraud mark TTL %v: must be at least 1h", c.FraudMarkTTL)
+	case !(c.ModelAlertRate > 0):
+		return c, fmt.Errorf("risk: model alert rate %v: must be positive", c.ModelAlertRate)
 	}
 	return c, nil
 }
@@ -151,10 +162,12 @@ type Engine struct {
 	rules atomic.Pointer[ruleSet]
 	lists atomic.Pointer[listSet]
 
-	vel    *velocity.Windows
-	model  *model.Model
-	marks  *marks
-	alerts *alertWriter
+	vel   *velocity.Windows
+	model *model.Model
+	// modelAlerts bounds the model's own alerts (Config.ModelAlertRate).
+	modelAlerts *rate.Limiter
+	marks       *marks
+	alerts      *alertWriter
 
 	// opened is when the engine was opened: Learn sees what is committed
 	// after it, Rebuild what was before.
@@ -179,8 +192,9 @@ func Open(ctx context.Context, db *sqldb.DB, led Ledger, cfg Config, now func() 
 	}
 	e := &Engine{
 		cfg: cfg, db: db, ledger: led, now: now, opened: now(), rebuilt: make(chan struct{}),
-		vel:   velocity.New(velocity.Options{MaxWindow: cfg.MaxWindow, MaxKeys: cfg.VelocityKeys}),
-		model: model.New(model.Options{MaxEntities: cfg.ModelEntities}),
+		vel:         velocity.New(velocity.Options{MaxWindow: cfg.MaxWindow, MaxKeys: cfg.VelocityKeys}),
+		model:       model.New(model.Options{MaxEntities: cfg.ModelEntities}),
+		modelAlerts: rate.NewLimiter(rate.Limit(cfg.ModelAlertRate), max(1, int(cfg.ModelAlertRate))),
 	}
 	if err := e.loadRules(ctx); err != nil {
 		return nil, err

@@ -132,7 +132,7 @@ func (e *Engine) raise(ctx context.Context, f *screening, score *model.Score, re
 	s := f.s
 	base := Alert{
 		TransferID: s.ID, Payer: s.Payer.ID, Payee: s.Payee.ID, Score: score.Value,
-		Features: score.Features(), Status: StatusOpen, CreatedAt: s.At.UTC(),
+		score: *score, Status: StatusOpen, CreatedAt: s.At.UTC(),
 	}
 	any := false
 	var wait error
@@ -152,6 +152,14 @@ func (e *Engine) raise(ctx context.Context, f *screening, score *model.Score, re
 		e.alerts.add(ctx, a, false)
 	}
 	if !any {
+		// The model's own alert, within its rate: traffic unlike any
+		// the model has learned (a load test, a new participant's first
+		// hour) would otherwise turn a large share of payments into
+		// database writes.
+		if !e.modelAlerts.Allow() {
+			e.alerts.dropped.Add(1)
+			return wait
+		}
 		a := base
 		a.Action, a.Reason, a.Mode = string(rules.ActionAlert), ReasonAnomaly, string(rules.ModeEnforce)
 		e.alerts.add(ctx, a, false)
