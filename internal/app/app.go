@@ -271,7 +271,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	if a.Risk, err = risk.Open(ctx, a.DB, a.Journal, risk.Config{Location: loc, MaxWindow: cfg.RiskMaxWindow,
-		FraudMarkTTL: time.Duration(cfg.FraudMarkDays) * 24 * time.Hour}, cfg.Now); err != nil {
+		FraudMarkTTL: time.Duration(cfg.FraudMarkDays) * 24 * time.Hour, ReviewTimeout: cfg.ReviewTimeout}, cfg.Now); err != nil {
 		return err
 	}
 	a.life.closer("risk control", a.Risk.Close)
@@ -367,8 +367,9 @@ func (a *App) Serve(ctx context.Context) error {
 	return nil
 }
 
-// runRisk refills risk control's windows from the ledger, then forgets
-// expired fraud marks now and then, until ctx ends.
+// runRisk refills risk control's windows from the ledger, then, until ctx
+// ends, closes the alerts of holds that expired (every minute), forgets
+// expired fraud marks and logs dropped model alerts (every hour).
 func (a *App) runRisk(ctx context.Context) {
 	start := time.Now()
 	n, err := a.Risk.Rebuild(ctx, a.Transfers.Committed)
@@ -377,14 +378,19 @@ func (a *App) runRisk(ctx context.Context) {
 	} else {
 		a.cfg.Log.Info("risk control: velocity windows rebuilt", "payments", n, "took", time.Since(start).String())
 	}
-	t := time.NewTicker(time.Hour)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	var dropped int64
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if _, err := a.Risk.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Error("risk control: close the alerts of expired holds", "err", err)
+		}
+		if n%60 == 0 {
 			a.Risk.Prune()
 			if d := a.Risk.DroppedAlerts(); d > dropped {
 				a.cfg.Log.Warn("risk control: the anomaly model's alerts came faster than they could be written; some were dropped",

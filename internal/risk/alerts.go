@@ -24,10 +24,13 @@ const (
 	StatusClosed = "closed"
 )
 
-// Decisions on an alert.
+// Decisions on an alert. DecisionExpired is not the operator's: Sweep
+// closes with it the alerts whose held payment the review timeout
+// aborted.
 const (
 	DecisionRelease = "release"
 	DecisionReject  = "reject"
+	DecisionExpired = "expired"
 )
 
 // Alert is what screening raised on one payment: a rule's match, or the
@@ -381,4 +384,62 @@ func (e *Engine) Decide(ctx context.Context, id int64, decision, note string) (D
 // so that what is stored can always be read back and shown.
 func validText(s string, max int) bool {
 	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f })
+}
+
+// sweepMax bounds the alerts one Sweep closes.
+const sweepMax = 1000
+
+// Sweep closes the open alerts that hold a payment which is no longer
+// held (the review timeout aborted it): their decision is "expired".
+// It looks only at alerts older than the review timeout, and returns how
+// many it closed.
+func (e *Engine) Sweep(ctx context.Context) (int, error) {
+	tr, err := e.transfers()
+	if err != nil {
+		return 0, err
+	}
+	before := e.now().Add(-e.cfg.ReviewTimeout).UnixNano()
+	rows, err := e.db.QueryContext(ctx, `SELECT seq, transfer_id FROM risk_alerts WHERE status = 'open' AND held = 1
+		AND created_at < $1 ORDER BY seq LIMIT $2`, before, sweepMax)
+	if err != nil {
+		return 0, fmt.Errorf("risk: sweep alerts: %w", err)
+	}
+	type held struct {
+		id         int64
+		transferID string
+	}
+	var hs []held
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.id, &h.transferID); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("risk: sweep alerts: %w", err)
+		}
+		hs = append(hs, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("risk: sweep alerts: %w", err)
+	}
+	n := 0
+	for _, h := range hs {
+		t, err := tr.Get(ctx, transfer.Viewer{}, h.transferID)
+		if err == nil && t.State == transfer.Held {
+			continue // not expired yet: the ledger's clock decides
+		}
+		if err != nil && !errors.Is(err, transfer.ErrNotFound) {
+			return n, err
+		}
+		e.mu.Lock()
+		res, err := e.db.ExecContext(ctx, `UPDATE risk_alerts SET status = $1, decision = $2, note = $3, decided_at = $4
+			WHERE seq = $5 AND status = 'open'`, StatusClosed, DecisionExpired, "review timeout", e.now().UnixNano(), h.id)
+		e.mu.Unlock()
+		if err != nil {
+			return n, fmt.Errorf("risk: sweep alert %d: %w", h.id, err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	return n, nil
 }

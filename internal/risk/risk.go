@@ -98,6 +98,9 @@ type Config struct {
 	// MarkCurrency is the currency of the ledger marks of rule and list
 	// changes, which move no money (the ledger wants one).
 	MarkCurrency money.Currency
+	// ReviewTimeout is the payment flow's: how long a payment is held
+	// before it aborts (24 h). Sweep closes the alerts of those aborted.
+	ReviewTimeout time.Duration
 	// ModelAlertRate bounds the anomaly model's own alerts per second
 	// (1,000, with a burst as large); those beyond it are counted
 	// (DroppedAlerts), not written. Rules' alerts are never dropped.
@@ -124,6 +127,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ModelAlertRate == 0 {
 		c.ModelAlertRate = 1000
+	}
+	if c.ReviewTimeout == 0 {
+		c.ReviewTimeout = 24 * time.Hour
 	}
 	switch {
 	case c.MaxWindow < time.Minute || c.MaxWindow > 7*24*time.Hour:

@@ -305,3 +305,56 @@ func decodeMeta(t *testing.T, meta string) []string {
 	}
 	return out
 }
+
+// heldFlow is the payment flow as Sweep sees it: each transfer's state.
+type heldFlow struct{ states map[string]transfer.State }
+
+func (f heldFlow) Release(context.Context, string) (transfer.Transfer, bool, error) {
+	return transfer.Transfer{}, false, errors.New("unused")
+}
+
+func (f heldFlow) Refuse(context.Context, string, string) (transfer.Transfer, bool, error) {
+	return transfer.Transfer{}, false, errors.New("unused")
+}
+
+func (f heldFlow) Get(_ context.Context, _ transfer.Viewer, id string) (transfer.Transfer, error) {
+	st, ok := f.states[id]
+	if !ok {
+		return transfer.Transfer{}, transfer.ErrNotFound
+	}
+	return transfer.Transfer{ID: id, State: st}, nil
+}
+
+// TestSweep: the alerts of holds that the review timeout aborted close
+// as "expired"; those still held, or younger than the timeout, stay open.
+func TestSweep(t *testing.T) {
+	e, clk := newEngine(t)
+	ctx := context.Background()
+	if _, _, err := e.PutRule(ctx, rules.Rule{ID: "hold", Expression: "amount > 100", Action: rules.ActionReview, Reason: "x",
+		Mode: rules.ModeEnforce}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"h-aborted", "h-held", "h-gone"} {
+		if v, err := e.Screen(ctx, screeningOf(id, 500, clk.Now())); err != nil || !v.Hold {
+			t.Fatalf("%s: %+v %v", id, v, err)
+		}
+	}
+	e.Bind(heldFlow{states: map[string]transfer.State{"h-aborted": transfer.Aborted, "h-held": transfer.Held}})
+	if n, err := e.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep before the timeout: %d %v", n, err)
+	}
+	clk.Advance(24*time.Hour + time.Second)
+	if n, err := e.Sweep(ctx); err != nil || n != 2 {
+		t.Fatalf("sweep after the timeout: %d %v", n, err)
+	}
+	as, err := e.Alerts(ctx, AlertQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		closed := a.Status == StatusClosed && a.Decision == DecisionExpired
+		if closed != (a.TransferID != "h-held") {
+			t.Errorf("alert of %s: %s %s", a.TransferID, a.Status, a.Decision)
+		}
+	}
+}
