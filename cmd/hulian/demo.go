@@ -78,8 +78,8 @@ func demoRules(ctx context.Context, a *app.App) error {
 	for _, r := range []rules.Rule{
 		{ID: "sca-required", Expression: "amount > 2000000 && size(factors) < 2", Action: rules.ActionDecline, Reason: "sca-required",
 			Mode: rules.ModeEnforce, Description: "above 20,000.00, two authentication factors"},
-		{ID: "busy-payer", Expression: `payerAccount != "" && payerCount(duration("1m")) >= 3`, Action: rules.ActionReview,
-			Reason: "velocity", Mode: rules.ModeShadow, Description: "a user paying a fourth time within a minute"},
+		{ID: "busy-payer", Expression: `payerAccount != "" && payerCount(duration("1m")) >= 100`, Action: rules.ActionReview,
+			Reason: "velocity", Mode: rules.ModeShadow, Description: "a user paying a hundredth time within a minute"},
 	} {
 		if _, _, err := a.Risk.PutRule(ctx, r); err != nil {
 			return fmt.Errorf("risk rule %s: %w", r.ID, err)
