@@ -2,8 +2,9 @@
 -- alias, from a random participant other than its owner, each with an id
 -- of its own (run, thread, counter), so that none is a retry. With
 -- HULIAN_WRK_RISK=1 each also names one of 100,000 paying users
--- (payerAccount) and the factors the wallet authenticated them with, as
--- wallets do for risk control (a switch older than them refuses them).
+-- (payerAccount; each a user of one participant, the users split over
+-- them) and the factors the wallet authenticated them with, as wallets
+-- do for risk control (a switch older than them refuses them).
 --   HULIAN_WRK_DIR=DIR wrk -t2 -c64 -d10s --latency -s bench/wrk/transfer.lua URL
 package.path = package.path .. ";bench/wrk/?.lua;" .. (os.getenv("HULIAN_WRK_LUA") or "") .. "/?.lua"
 local c = require("common")
@@ -15,8 +16,11 @@ local n = 0
 
 function setup(thread) c.setup(thread) end
 
+local share
+
 function init(args)
   keys = c.parties()
+  share = math.max(1, math.floor(100000 / #keys))
   values, owners = c.aliases()
   math.randomseed(os.time() + (thread_id or 0) * 7919)
 end
@@ -33,7 +37,7 @@ function request()
   else
     body = string.format('{"id":"w%s-%d-%d","payee":{"type":"MSISDN","value":"%s"},"amount":"0.01","currency":"CNY",' ..
       '"payerAccount":"u-%d","authentication":{"factors":["pin","device"]}}',
-      run, thread_id or 0, n, values[i], math.random(100000))
+      run, thread_id or 0, n, values[i], (payer - 1) * share + math.random(share))
   end
   return wrk.format("POST", "/v1/transfers", {
     ["Authorization"] = keys[payer],

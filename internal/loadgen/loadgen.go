@@ -71,8 +71,9 @@ type Config struct {
 	Aliases      int
 	Participants int
 	// PayerAccounts, if not zero, makes each transfer name one of that
-	// many paying users as its payerAccount, and the factors the wallet
-	// authenticated them with, as wallets do for risk control.
+	// many paying users as its payerAccount (each user belongs to one
+	// participant: the users are split over them), and the factors the
+	// wallet authenticated them with, as wallets do for risk control.
 	PayerAccounts int
 	// RiskRules are saved on the switch before the traffic (PUT
 	// /v1/risk/rules/{id}, the operator's token), to measure screening.

@@ -331,8 +331,10 @@ type worker struct {
 	path     []byte // a lookup's path, rebuilt per request
 	idPrefix []byte
 	seq      uint64
-	// payerAccounts is Config.PayerAccounts.
-	payerAccounts int
+	// accounts is the range of this worker's payer's users: Config.
+	// PayerAccounts split over the participants, so that they are that
+	// many users in all, each a user of one participant.
+	accounts [2]int
 	resp          []byte // the last answer's body
 	body          []byte // the request body being sent
 	quoteID       []byte
@@ -365,7 +367,7 @@ func newWorker(ctx context.Context, r *runner, n int) *worker {
 		idPrefix:         fmt.Appendf(nil, "b%s-%s-%d-", r.f.runID, r.nonce, n),
 		transferStatuses: make([]int64, maxStatus),
 		errs:             map[string]int64{},
-		payerAccounts:    r.cfg.PayerAccounts,
+		accounts:         usersOf(r.cfg.PayerAccounts, n%len(r.f.parties), len(r.f.parties)),
 	}
 	if r.cfg.Mode == Batch {
 		w.resp = make([]byte, 0, 512<<10)
@@ -559,12 +561,22 @@ func (w *worker) appendTransfer(b []byte, payee *alias, fen int64, quoteID []byt
 		b = append(b, quoteID...)
 		b = append(b, '"')
 	}
-	if n := w.payerAccounts; n > 0 {
+	if lo, hi := w.accounts[0], w.accounts[1]; hi > lo {
 		b = append(b, `,"payerAccount":"u-`...)
-		b = strconv.AppendInt(b, int64(randN(n)), 10)
+		b = strconv.AppendInt(b, int64(lo+randN(hi-lo)), 10)
 		b = append(b, `","authentication":{"factors":["pin","device"]}`...)
 	}
 	return append(b, '}')
+}
+
+// usersOf returns the range of participant p's users among n users
+// dealt to parties participants in turn; empty when n is zero.
+func usersOf(n, p, parties int) [2]int {
+	if n <= 0 {
+		return [2]int{}
+	}
+	share := max(n/parties, 1)
+	return [2]int{p * share, (p + 1) * share}
 }
 
 // transfer sends one transfer, with a quote's id when given.

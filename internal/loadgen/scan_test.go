@@ -138,7 +138,7 @@ func TestTransferTemplate(t *testing.T) {
 	if err := json.Unmarshal(b, &nt, json.RejectUnknownMembers(true)); err != nil || nt.QuoteID != "qid.abc_-" {
 		t.Fatalf("%s: %+v, %v", b, nt, err)
 	}
-	w.payerAccounts = 10
+	w.accounts = usersOf(10, 1, 2)
 	b = w.appendTransfer(nil, a, 500, []byte("q"))
 	nt = wire.NewTransfer{}
 	if err := json.Unmarshal(b, &nt, json.RejectUnknownMembers(true)); err != nil || !strings.HasPrefix(nt.PayerAccount, "u-") ||
