@@ -335,10 +335,10 @@ type worker struct {
 	// PayerAccounts split over the participants, so that they are that
 	// many users in all, each a user of one participant.
 	accounts [2]int
-	resp          []byte // the last answer's body
-	body          []byte // the request body being sent
-	quoteID       []byte
-	measured      bool // the current request counts
+	resp     []byte // the last answer's body
+	body     []byte // the request body being sent
+	quoteID  []byte
+	measured bool // the current request counts
 
 	requests  atomic.Int64 // for the progress display
 	committed atomic.Int64
