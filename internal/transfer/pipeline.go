@@ -526,7 +526,7 @@ func (p *payment) fill(t *Transfer, ts int64) {
 		ID: p.rec.ID, Payer: p.rec.Payer,
 		Payee:  Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.rec.PayeeParticipant, Account: p.rec.PayeeAccount},
 		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, QuoteID: p.rec.QuoteID, Note: p.rec.Note,
-		CreatedAt: time.Unix(0, ts).UTC(), seq: ts, PayerAccount: p.rec.PayerAccount, Factors: p.rec.Factors,
+		CreatedAt: time.Unix(0, ts).UTC(), seq: ts, PayerAccount: p.rec.PayerAccount, Factors: p.rec.Factors, held: p.rec.Held,
 	}
 }
 

@@ -26,7 +26,7 @@ func (s *Service) fromLedger(ctx context.Context, jt journal.Transfer) (Transfer
 		Payee:  Payee{Type: rec.PayeeType, Value: rec.PayeeValue, Participant: rec.PayeeParticipant, Account: rec.PayeeAccount},
 		Amount: jt.Amount, Fee: rec.Fee, Currency: jt.Currency, QuoteID: rec.QuoteID, Note: rec.Note,
 		CreatedAt: time.Unix(0, jt.Timestamp).UTC(), seq: jt.Timestamp,
-		PayerAccount: rec.PayerAccount, Factors: rec.Factors,
+		PayerAccount: rec.PayerAccount, Factors: rec.Factors, held: rec.Held,
 	}
 	switch jt.State {
 	case ledger.StatePosted, ledger.StateCommitted:
@@ -170,17 +170,26 @@ func sortEvents(evs []ledger.Event) {
 // account, if it does: a one-phase payment to it, or the commit of a
 // reserved one. Delivery of notifications uses it.
 func (s *Service) Credit(ctx context.Context, account ledger.AccountID, e ledger.Event) (Transfer, bool, error) {
-	if e.Purpose != purpose.Payment || e.Credit != account {
+	if e.Credit != account {
+		return Transfer{}, false, nil
+	}
+	return s.committedBy(ctx, &e)
+}
+
+// committedBy returns the payment that event e commits, if it does: a
+// payment posted at once, or the commit of a reserved one.
+func (s *Service) committedBy(ctx context.Context, e *ledger.Event) (Transfer, bool, error) {
+	if e.Purpose != purpose.Payment {
 		return Transfer{}, false, nil
 	}
 	var jt journal.Transfer
 	switch e.Kind {
 	case ledger.KindPost:
-		jt = journal.Transfer{Event: e, State: ledger.StatePosted}
+		jt = journal.Transfer{Event: *e, State: ledger.StatePosted}
 	case ledger.KindCommit:
 		var err error
 		if jt, err = s.Journal.Transfer(ctx, e.Pending); err != nil {
-			return Transfer{}, false, fmt.Errorf("credit event %d: %w", e.Timestamp, err)
+			return Transfer{}, false, fmt.Errorf("commit event %d: %w", e.Timestamp, err)
 		}
 		jt.State = ledger.StateCommitted
 	default:
@@ -196,23 +205,8 @@ func (s *Service) Credit(ctx context.Context, account ledger.AccountID, e ledger
 // control rebuilds its windows from them after a restart.
 func (s *Service) Committed(ctx context.Context, from, to time.Time, fn func(*Transfer) error) error {
 	return s.Journal.Scan(ctx, from.UnixNano(), to.UnixNano(), func(ev ledger.Event) error {
-		if ev.Purpose != purpose.Payment {
-			return nil
-		}
-		var jt journal.Transfer
-		switch ev.Kind {
-		case ledger.KindPost:
-			jt = journal.Transfer{Event: ev, State: ledger.StatePosted}
-		case ledger.KindCommit:
-			var err error
-			if jt, err = s.Journal.Transfer(ctx, ev.Pending); err != nil {
-				return fmt.Errorf("committed payment %x: %w", ev.Pending, err)
-			}
-		default:
-			return nil
-		}
-		t, err := s.fromLedger(ctx, jt)
-		if err != nil {
+		t, ok, err := s.committedBy(ctx, &ev)
+		if !ok || err != nil {
 			return err
 		}
 		return fn(&t)

@@ -91,6 +91,9 @@ type Transfer struct {
 	// seq orders transfers in listings: the timestamp of the payment
 	// event.
 	seq int64
+	// held says risk control held the payment for review (its record's
+	// flag), whatever became of it since.
+	held bool
 }
 
 // Errors of the payment flow. Each has a fault kind and code, which the

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/participant"
 )
@@ -103,6 +104,15 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	if payee.Status != participant.Active {
 		return Transfer{}, false, fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
 	}
+	return s.end(ctx, &jt, t, payee, ph, reason, false)
+}
+
+// end ends the reserved transfer jt (t as participants see it) the way
+// ph says, unless it ended already: one second phase of all its legs.
+// With ask, a confirm-mode payee is asked first, and its refusal aborts.
+func (s *Service) end(ctx context.Context, jt *journal.Transfer, t Transfer, payee participant.Participant,
+	ph phase, reason string, ask bool) (Transfer, bool, error) {
+	id := t.ID
 	if done, err := alreadyDecided(jt.State, ph); done || err != nil {
 		if err != nil {
 			err = fmt.Errorf("transfer %s: %w", id, err)
@@ -115,6 +125,11 @@ func (s *Service) decide(ctx context.Context, payee participant.Participant, id 
 	}
 	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
 		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: t}}}
+	if ask && ph == commit && payee.Acceptance == participant.Confirm {
+		b.out[0].Transfer.State = Reserved // as the payee is asked
+		b.items[0].decided = false
+		s.confirm(ctx, b)
+	}
 	s.finish(ctx, b)
 	o, p := b.out[0], &b.items[0]
 	switch {
@@ -228,43 +243,12 @@ func (s *Service) review(ctx context.Context, id string, ph phase, reason string
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	rec, err := decodeRecord(jt.Meta)
-	if err != nil {
-		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
-	}
-	if !rec.Held {
+	if !t.held {
 		return t, false, fmt.Errorf("transfer %s: %w", id, ErrNotHeld)
 	}
-	if done, err := alreadyDecided(jt.State, ph); done || err != nil {
-		if err != nil {
-			err = fmt.Errorf("transfer %s: %w", id, err)
-		}
-		return t, false, err
-	}
 	payee, ok := s.Participants.Get(t.Payee.Participant)
-	if ph == commit && (!ok || payee.Status != participant.Active) {
+	if ph == commit && jt.State == ledger.StatePending && (!ok || payee.Status != participant.Active) {
 		return t, false, fmt.Errorf("payee participant %s: %w", t.Payee.Participant, ErrSuspended)
 	}
-	legs, err := s.storedLegs(ctx, &jt.Event)
-	if err != nil {
-		return Transfer{}, false, fmt.Errorf("transfer %s: %w", id, err)
-	}
-	asked := t
-	asked.State = Reserved
-	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
-		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: asked}}}
-	if ph == commit && payee.Acceptance == participant.Confirm {
-		b.items[0].decided = false
-		s.confirm(ctx, b)
-	}
-	s.finish(ctx, b)
-	o, p := b.out[0], &b.items[0]
-	switch {
-	case o.Err != nil:
-	case p.expired:
-		o.Err = fmt.Errorf("transfer %s: %w", id, ErrExpired)
-	case p.lost:
-		o.Err = fmt.Errorf("transfer %s: %w", id, ErrFinished)
-	}
-	return o.Transfer, o.Created, o.Err
+	return s.end(ctx, &jt, t, payee, ph, reason, true)
 }
