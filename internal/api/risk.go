@@ -21,13 +21,21 @@ func (s *Server) fraudMarks(typ, value string) int {
 	return s.Risk.FraudMarks(typ, value)
 }
 
-// riskReady answers 503 when the server has no risk control.
-func (s *Server) riskReady(w http.ResponseWriter) bool {
-	if s.Risk == nil {
-		writeProblem(w, probUnavailable, "risk control is not configured")
-		return false
+// withRisk wraps a risk control route: without risk control, it answers
+// 503.
+func (s *Server) withRisk(h func(http.ResponseWriter, *http.Request, auth.Principal)) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+		if s.Risk == nil {
+			writeProblem(w, probUnavailable, "risk control is not configured")
+			return
+		}
+		h(w, r, who)
 	}
-	return true
+}
+
+// listOut is a list as answers show it.
+func listOut(l risk.List) wire.RiskList {
+	return wire.RiskList{Name: l.Name, Items: append([]string{}, l.Items...)}
 }
 
 func ruleOut(r risk.Rule) wire.RiskRule {
@@ -36,9 +44,6 @@ func ruleOut(r risk.Rule) wire.RiskRule {
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	out := wire.RiskRules{Rules: []wire.RiskRule{}}
 	for _, rl := range s.Risk.Rules() {
 		out.Rules = append(out.Rules, ruleOut(rl))
@@ -47,9 +52,6 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request, _ auth.Princi
 }
 
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	rl, err := s.Risk.Rule(r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -59,9 +61,6 @@ func (s *Server) getRule(w http.ResponseWriter, r *http.Request, _ auth.Principa
 }
 
 func (s *Server) putRule(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	var in wire.RiskRule
 	if !decode(w, r, bodyMax, &in) {
 		return
@@ -89,9 +88,6 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request, _ auth.Principa
 }
 
 func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	if err := s.Risk.DeleteRule(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -101,22 +97,16 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request, _ auth.Princ
 }
 
 func (s *Server) listLists(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	reply(w, http.StatusOK, wire.RiskLists{Lists: append([]string{}, s.Risk.Lists()...)})
 }
 
 func (s *Server) getList(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	l, err := s.Risk.List(r.PathValue("name"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, wire.RiskList{Name: l.Name, Items: l.Items})
+	reply(w, http.StatusOK, listOut(l))
 }
 
 // listBodyMax bounds a list request's body: ListRequestMax items of
@@ -132,9 +122,6 @@ func (s *Server) addListItems(w http.ResponseWriter, r *http.Request, _ auth.Pri
 }
 
 func (s *Server) changeList(w http.ResponseWriter, r *http.Request, change func(ctx context.Context, name string, items []string) (risk.List, error)) {
-	if !s.riskReady(w) {
-		return
-	}
 	var in wire.RiskListItems
 	if !decode(w, r, listBodyMax, &in) {
 		return
@@ -148,19 +135,16 @@ func (s *Server) changeList(w http.ResponseWriter, r *http.Request, change func(
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, wire.RiskList{Name: l.Name, Items: append([]string{}, l.Items...)})
+	reply(w, http.StatusOK, listOut(l))
 }
 
 func (s *Server) removeListItem(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	l, err := s.Risk.RemoveItem(r.Context(), r.PathValue("name"), r.PathValue("item"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, wire.RiskList{Name: l.Name, Items: append([]string{}, l.Items...)})
+	reply(w, http.StatusOK, listOut(l))
 }
 
 func alertOut(a *risk.Alert) wire.RiskAlert {
@@ -174,9 +158,6 @@ func alertOut(a *risk.Alert) wire.RiskAlert {
 }
 
 func (s *Server) listRiskAlerts(w http.ResponseWriter, r *http.Request, who auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	limit, ok := limitParam(w, r, 100, risk.AlertsMax)
 	if !ok {
 		return
@@ -207,9 +188,6 @@ func (s *Server) listRiskAlerts(w http.ResponseWriter, r *http.Request, who auth
 }
 
 func (s *Server) decideAlert(w http.ResponseWriter, r *http.Request, who auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
 		writeProblem(w, probNotFound, "no such alert")
@@ -233,9 +211,6 @@ func (s *Server) decideAlert(w http.ResponseWriter, r *http.Request, who auth.Pr
 }
 
 func (s *Server) createFraudReport(w http.ResponseWriter, r *http.Request, who auth.Principal) {
-	if !s.riskReady(w) {
-		return
-	}
 	var in wire.NewFraudReport
 	if !decode(w, r, bodyMax, &in) {
 		return
