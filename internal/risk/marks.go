@@ -3,7 +3,6 @@ package risk
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -89,7 +88,7 @@ func loadMarks(ctx context.Context, db *sqldb.DB, now time.Time, ttl time.Durati
 		}
 		m.add(alias, at)
 	}
-	if err := rows.Err(); err != nil && err != sql.ErrNoRows {
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("risk: load fraud reports: %w", err)
 	}
 	return m, nil

@@ -309,12 +309,21 @@ func decodeMeta(t *testing.T, meta string) []string {
 // heldFlow is the payment flow as Sweep sees it: each transfer's state.
 type heldFlow struct{ states map[string]transfer.State }
 
-func (f heldFlow) Release(context.Context, string) (transfer.Transfer, bool, error) {
-	return transfer.Transfer{}, false, errors.New("unused")
+// Release and Refuse find only the transfers of states, and end them.
+func (f heldFlow) Release(ctx context.Context, id string) (transfer.Transfer, bool, error) {
+	return f.end(id, transfer.Committed)
 }
 
-func (f heldFlow) Refuse(context.Context, string, string) (transfer.Transfer, bool, error) {
-	return transfer.Transfer{}, false, errors.New("unused")
+func (f heldFlow) Refuse(ctx context.Context, id, _ string) (transfer.Transfer, bool, error) {
+	return f.end(id, transfer.Aborted)
+}
+
+func (f heldFlow) end(id string, st transfer.State) (transfer.Transfer, bool, error) {
+	if _, ok := f.states[id]; !ok {
+		return transfer.Transfer{}, false, transfer.ErrNotFound
+	}
+	f.states[id] = st
+	return transfer.Transfer{ID: id, State: st}, true, nil
 }
 
 func (f heldFlow) Get(_ context.Context, _ transfer.Viewer, id string) (transfer.Transfer, error) {
@@ -356,5 +365,81 @@ func TestSweep(t *testing.T) {
 		if closed != (a.TransferID != "h-held") {
 			t.Errorf("alert of %s: %s %s", a.TransferID, a.Status, a.Decision)
 		}
+	}
+}
+
+// TestDecideNoPayment: the alert of a hold whose payment the ledger then
+// refused (so that there is no such transfer) closes on a decision,
+// without a transfer; one with its payment commits it; a closed one
+// refuses another decision, and a bad decision or note changes nothing.
+func TestDecideNoPayment(t *testing.T) {
+	e, clk := newEngine(t)
+	ctx := context.Background()
+	if _, _, err := e.PutRule(ctx, rules.Rule{ID: "hold", Expression: "amount > 100", Action: rules.ActionReview, Reason: "x",
+		Mode: rules.ModeEnforce}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"h-gone", "h-held"} {
+		if _, err := e.Screen(ctx, screeningOf(id, 500, clk.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Bind(heldFlow{states: map[string]transfer.State{"h-held": transfer.Held}})
+	as, err := e.Alerts(ctx, AlertQuery{Limit: 10})
+	if err != nil || len(as) != 2 {
+		t.Fatalf("alerts %+v %v", as, err)
+	}
+	if _, err := e.Decide(ctx, as[0].ID, "maybe", ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a decision of maybe: %v", err)
+	}
+	if _, err := e.Decide(ctx, as[0].ID, DecisionReject, string(make([]byte, NoteMax+1))); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a note too long: %v", err)
+	}
+	d, err := e.Decide(ctx, as[0].ID, DecisionReject, "never reserved")
+	if err != nil || d.Transfer != nil || d.Alert.Status != StatusClosed || d.Alert.Decision != DecisionReject {
+		t.Fatalf("decision without a payment: %+v %v", d, err)
+	}
+	d, err = e.Decide(ctx, as[1].ID, DecisionRelease, "")
+	if err != nil || d.Transfer == nil || d.Transfer.State != transfer.Committed {
+		t.Fatalf("release: %+v %v", d, err)
+	}
+	if _, err := e.Decide(ctx, as[1].ID, DecisionReject, ""); !errors.Is(err, ErrAlertClosed) {
+		t.Errorf("a second decision: %v", err)
+	}
+	if _, err := e.Decide(ctx, 999, DecisionReject, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("no such alert: %v", err)
+	}
+}
+
+// TestLimits: rules and lists stop at their bounds, and a refused change
+// changes nothing.
+func TestLimits(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	for i := range RulesMax + 1 {
+		_, _, err := e.PutRule(ctx, rules.Rule{ID: "r" + strconv.Itoa(i), Expression: "amount > 1", Action: rules.ActionAlert,
+			Reason: "x", Mode: rules.ModeShadow})
+		if i < RulesMax && err != nil || i == RulesMax && !errors.Is(err, ErrLimit) {
+			t.Fatalf("rule %d: %v", i, err)
+		}
+	}
+	if n := len(e.Rules()); n != RulesMax {
+		t.Errorf("%d rules", n)
+	}
+	if _, _, err := e.PutRule(ctx, rules.Rule{ID: "r0", Expression: "amount > 2", Action: rules.ActionAlert, Reason: "x",
+		Mode: rules.ModeShadow}); err != nil {
+		t.Errorf("replacing a rule at the bound: %v", err)
+	}
+	for i := range ListsMax + 1 {
+		_, err := e.PutList(ctx, "l"+strconv.Itoa(i), []string{"a"})
+		if i < ListsMax && err != nil || i == ListsMax && !errors.Is(err, ErrLimit) {
+			t.Fatalf("list %d: %v", i, err)
+		}
+	}
+	if n := len(e.Lists()); n != ListsMax {
+		t.Errorf("%d lists", n)
+	}
+	if _, err := e.AddItems(ctx, "l0", make([]string, ListRequestMax+1)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("too many items in a request: %v", err)
 	}
 }
