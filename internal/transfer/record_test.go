@@ -170,11 +170,20 @@ func TestDigestCoversTheRequest(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{ID: "a", Payer: "b", Fee: 3}).encode())
 	f.Add((&record{version: recordV2, ID: "a", PayeeAccountMAC: strings.Repeat("m", macSize), PayeeAccountSealed: "\x01x", Fee: 3}).encode())
+	f.Add((&record{ID: "a", PayerAccount: "u-1", Factors: 0b10001, Held: true, Fee: 3}).encode())
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := decodeRecord(s)
-		if err == nil && r.encode() != s {
+		if err != nil {
+			return
+		}
+		if r.encode() != s {
 			t.Fatalf("accepted %q which re-encodes as %q", s, r.encode())
+		}
+		// What the switch reads, an outside verifier reads the same.
+		a, err := audit.DecodePaymentRecord(s)
+		if err != nil || a.ID != r.ID || a.PayerAccount != r.PayerAccount || a.Factors != uint8(r.Factors) || a.Held != r.Held || a.Fee != r.Fee {
+			t.Fatalf("%q: the switch reads %+v, audit %+v, %v", s, r, a, err)
 		}
 	})
 }
