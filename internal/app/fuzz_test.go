@@ -36,6 +36,11 @@ var fuzzEndpoints = []struct{ method, path, who string }{
 	{"POST", "/v1/participants/beta/callback-secrets", "op"},
 	{"DELETE", "/v1/parties/MSISDN/+8613800138000", "op"},
 	{"POST", "/v1/parties/MSISDN/+8613800138000/claims", "alpha"},
+	{"PUT", "/v1/risk/rules/fz", "op"},
+	{"PUT", "/v1/risk/lists/fz", "op"},
+	{"POST", "/v1/risk/lists/fz/items", "op"},
+	{"POST", "/v1/risk/alerts/1/decision", "op"},
+	{"POST", "/v1/risk/fraud-reports", "alpha"},
 }
 
 // problemType is the shape of a problem's type: the project's base and
@@ -103,6 +108,11 @@ func FuzzAPIBodies(f *testing.F) {
 		`{"graceSeconds":86400}`,
 		`{"reason":"fraud report 张三"}`,
 		`{"account":"u-9","name":"李四"}`,
+		`{"expression":"payerCount(duration(\"1h\")) > 2 && amount > 100","action":"review","reason":"r","mode":"enforce"}`,
+		`{"expression":"size(factors) < 2","action":"decline","reason":"sca","mode":"shadow","description":"说明"}`,
+		`{"items":["MSISDN:+8613800138000","x"]}`,
+		`{"decision":"release","note":"ok"}`,
+		`{"transferId":"f1","reason":"scam","detail":"假冒"}`,
 		`[`, `null`, `{}`, ``,
 	} {
 		f.Add(uint8(i), []byte(body))
