@@ -20,33 +20,48 @@ type screening struct {
 	in      rules.Input
 	matches []rules.Match
 	txn     model.Txn
+	// payer is the payer account's velocity history, read with its
+	// new-payee check; alias the payee alias's, read when a rule first
+	// asks (aliasRead): each is looked up once however many windows the
+	// rules ask of it.
+	payer, aliasHist velocity.History
+	aliasRead        bool
 }
 
 var screenings = sync.Pool{New: func() any { return &screening{matches: make([]rules.Match, 0, 8)} }}
 
 // PayerCount is the payer account's committed payments in the window.
 func (f *screening) PayerCount(d time.Duration) int64 {
-	n, _ := f.e.vel.Payer(f.s.Payer.ID, f.s.PayerAccount, f.in.Currency, f.s.At, d)
+	n, _ := f.payer.Since(f.s.At, d)
 	return n
 }
 
 // PayerSum is their total.
 func (f *screening) PayerSum(d time.Duration) int64 {
-	_, sum := f.e.vel.Payer(f.s.Payer.ID, f.s.PayerAccount, f.in.Currency, f.s.At, d)
+	_, sum := f.payer.Since(f.s.At, d)
 	return sum
 }
 
 // AliasCount is the payee alias's committed incoming payments in the
 // window.
 func (f *screening) AliasCount(d time.Duration) int64 {
-	n, _ := f.e.vel.Alias(f.alias, f.in.Currency, f.s.At, d)
+	n, _ := f.aliasHistory().Since(f.s.At, d)
 	return n
 }
 
 // AliasSum is their total.
 func (f *screening) AliasSum(d time.Duration) int64 {
-	_, sum := f.e.vel.Alias(f.alias, f.in.Currency, f.s.At, d)
+	_, sum := f.aliasHistory().Since(f.s.At, d)
 	return sum
+}
+
+// aliasHistory returns the payee alias's history, reading it on first use.
+func (f *screening) aliasHistory() *velocity.History {
+	if !f.aliasRead {
+		f.e.vel.AliasHistory(f.alias, f.txn.Currency, &f.aliasHist)
+		f.aliasRead = true
+	}
+	return &f.aliasHist
 }
 
 // InList reports whether the operator's list name holds value.
@@ -64,7 +79,7 @@ func (e *Engine) Screen(ctx context.Context, s *transfer.Screening) (transfer.Ve
 		f.matches = f.matches[:0]
 		screenings.Put(f)
 	}()
-	f.e, f.s = e, s
+	f.e, f.s, f.aliasRead = e, s, false
 	score := e.assess(f)
 	f.in = rules.Input{
 		Amount: int64(s.Amount), Currency: f.txn.Currency, Payer: s.Payer.ID, Payee: s.Payee.ID, PayeeAlias: f.alias,
@@ -109,8 +124,9 @@ func (e *Engine) Screen(ctx context.Context, s *transfer.Screening) (transfer.Ve
 func (e *Engine) assess(f *screening) model.Score {
 	s := f.s
 	f.alias = aliasOf(s.PayeeType, s.PayeeValue)
+	cur := s.Currency.String()
 	f.txn = model.Txn{At: s.At, Hour: e.hour(s.At), Payer: s.Payer.ID, PayerAccount: s.PayerAccount, Alias: f.alias,
-		Currency: s.Currency.String(), Amount: int64(s.Amount), NewPayee: e.vel.NewPayee(s.Payer.ID, s.PayerAccount, f.alias),
+		Currency: cur, Amount: int64(s.Amount), NewPayee: e.vel.PayerHistory(s.Payer.ID, s.PayerAccount, cur, f.alias, &f.payer),
 		Factors: s.Factors.Len()}
 	return e.model.Score(&f.txn)
 }

@@ -326,52 +326,18 @@ func (w *Windows) Observe(t Txn) (newPayee bool) {
 // included; transfers committed after now are. d is capped at MaxWindow;
 // d ≤ 0 counts nothing.
 func (w *Windows) Payer(payer, payerAccount, currency string, now time.Time, d time.Duration) (count, sum int64) {
-	from, ok := w.from(now, d)
-	if !ok {
-		return 0, 0
-	}
-	key := w.hash(kindPayer, payer, payerAccount, "")
-	code := currencyCode(currency)
-	s := w.payers.shardOf(key)
-	s.mu.RLock()
-	e := s.live(s.find(key))
-	own := e != nil && code != 0 && e.val.currency == code
-	if own {
-		count, sum = s.since(e, from)
-	}
-	s.mu.RUnlock()
-	if own || e == nil {
-		// An account without an entry (unknown, idle or evicted) has no
-		// counts in any currency worth a second look-up: its other
-		// currencies' entries go with it, give or take an eviction.
-		return count, sum
-	}
-	key = w.hash(kindPayerIn, payer, payerAccount, currency)
-	s = w.payers.shardOf(key)
-	s.mu.RLock()
-	if e := s.live(s.find(key)); e != nil {
-		count, sum = s.since(e, from)
-	}
-	s.mu.RUnlock()
-	return count, sum
+	var h History
+	w.PayerHistory(payer, payerAccount, currency, "", &h)
+	return h.Since(now, d)
 }
 
 // Alias returns how many transfers in currency the payee alias received,
 // from anyone, within d before now, and their total in minor units, as
 // Payer does for a payer account.
 func (w *Windows) Alias(alias, currency string, now time.Time, d time.Duration) (count, sum int64) {
-	from, ok := w.from(now, d)
-	if !ok {
-		return 0, 0
-	}
-	key := w.hash(kindAlias, alias, currency, "")
-	s := w.aliases.shardOf(key)
-	s.mu.RLock()
-	if e := s.live(s.find(key)); e != nil {
-		count, sum = s.since(e, from)
-	}
-	s.mu.RUnlock()
-	return count, sum
+	var h History
+	w.AliasHistory(alias, currency, &h)
+	return h.Since(now, d)
 }
 
 // from returns the first second of the window of d before now, and false
