@@ -22,10 +22,22 @@ func toWire(p participant.Participant) wire.Participant {
 	for i, c := range p.Currencies {
 		codes[i] = c.String()
 	}
-	return wire.Participant{
+	out := wire.Participant{
 		ID: p.ID, Name: p.Name, Kind: string(p.Kind), Currencies: codes, CallbackURL: p.CallbackURL,
 		Acceptance: string(p.Acceptance), Status: string(p.Status), ClientCertSHA256: p.ClientCertSHA256, CreatedAt: p.CreatedAt,
 	}
+	if p.FSPIOP != nil {
+		out.FSPIOP = &wire.FSPIOP{Endpoint: p.FSPIOP.Endpoint, JWSPublicKey: p.FSPIOP.JWSPublicKey}
+	}
+	return out
+}
+
+// fspiopOf returns the registry's form of an FSPIOP configuration.
+func fspiopOf(f *wire.FSPIOP) *participant.FSPIOP {
+	if f == nil {
+		return nil
+	}
+	return &participant.FSPIOP{Endpoint: f.Endpoint, JWSPublicKey: f.JWSPublicKey}
 }
 
 func parseCurrencies(codes []string) ([]money.Currency, error) {
@@ -53,6 +65,7 @@ func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ aut
 	p, creds, err := s.Participants.Create(r.Context(), participant.New{
 		ID: req.ID, Name: req.Name, Kind: participant.Kind(req.Kind), Currencies: curs,
 		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance), ClientCertSHA256: req.ClientCertSHA256,
+		FSPIOP: fspiopOf(req.FSPIOP),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -101,7 +114,14 @@ func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who au
 	if !decode(w, r, bodyMax, &req) {
 		return
 	}
-	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256}
+	if req.FSPIOP != nil && who.Role != auth.RoleOperator {
+		// Where the switch sends a participant's payments and which key
+		// proves its requests are the scheme's to register: a stolen API
+		// key must not be enough to replace the signing key.
+		writeProblem(w, probForbidden, "only the operator changes a participant's fspiop endpoint and key")
+		return
+	}
+	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256, FSPIOP: fspiopOf(req.FSPIOP)}
 	if req.Acceptance != nil {
 		a := participant.Acceptance(*req.Acceptance)
 		u.Acceptance = &a

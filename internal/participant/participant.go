@@ -86,8 +86,11 @@ type Participant struct {
 	// request with its key must also present that certificate. "" when
 	// not bound.
 	ClientCertSHA256 string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// FSPIOP is set for a participant that speaks Mojaloop's FSPIOP API:
+	// the switch reaches it there, and its id is its FSP id.
+	FSPIOP    *FSPIOP
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	keyHash, prevKeyHash [sha256.Size]byte
 	prevKeyExpires       time.Time // zero: no previous key
@@ -95,6 +98,20 @@ type Participant struct {
 	prevCallbackSecret   string
 	prevSecretExpires    time.Time // zero: no previous secret
 }
+
+// FSPIOP is where and how an FSPIOP participant is reached.
+type FSPIOP struct {
+	// Endpoint is the base URL of its FSPIOP API (parties, quotes and
+	// transfers alike).
+	Endpoint string
+	// JWSPublicKey is the PEM public key that verifies the
+	// FSPIOP-Signature of its requests; "" when it does not sign.
+	JWSPublicKey string
+}
+
+// JWSKeyMax bounds a registered JWS public key's PEM text: an RSA key
+// of 8192 bits takes about 1.4 KB.
+const JWSKeyMax = 8 << 10
 
 // Uses reports whether the participant is enabled for currency c.
 func (p *Participant) Uses(c money.Currency) bool { return slices.Contains(p.Currencies, c) }
@@ -182,8 +199,12 @@ type Options struct {
 	// Seal seals callback secrets at rest; nil stores them plain (tests).
 	Seal *seal.Key
 	// CheckCallbackURL, if set, vets a callback URL at registration
-	// beyond its form (e.g. that it is not a private address).
+	// beyond its form (e.g. that it is not a private address); it also
+	// vets FSPIOP endpoints.
 	CheckCallbackURL func(string) error
+	// CheckJWSKey, if set, vets an FSPIOP participant's JWS public key
+	// (the FSPIOP front end knows which keys it can verify with).
+	CheckJWSKey func(pem string) error
 }
 
 // Ledger is what the registry needs of the ledger: to open accounts.
@@ -213,7 +234,8 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	r := &Registry{db: db, ledger: l, now: now, opts: opts, byID: map[string]*Participant{}, byNumber: map[uint32]*Participant{}}
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
 		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
-		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256 FROM participants`)
+		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key
+		FROM participants`)
 	if err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -221,12 +243,15 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	var plain []string // participants whose secrets are stored plain
 	for rows.Next() {
 		p := &Participant{}
-		var curs, secret, prevSecret string
+		var curs, secret, prevSecret, fspEndpoint, fspKey string
 		var hash, prevHash []byte
 		var created, updated, prevKeyExp, prevSecretExp int64
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
-			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256); err != nil {
+			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey); err != nil {
 			return nil, fmt.Errorf("load participants: %w", err)
+		}
+		if fspEndpoint != "" {
+			p.FSPIOP = &FSPIOP{Endpoint: fspEndpoint, JWSPublicKey: fspKey}
 		}
 		if p.callbackSecret, err = r.open(sealCallbackSecret, secret); err != nil {
 			return nil, fmt.Errorf("load participant %s: callback secret: %w", p.ID, err)
@@ -297,13 +322,16 @@ func (r *Registry) store(ctx context.Context, p *Participant) error {
 	if !p.prevSecretExpires.IsZero() {
 		prevSecretExp = p.prevSecretExpires.UnixNano()
 	}
+	endpoint, jwsKey := p.FSPIOP.columns()
 	return r.db.Transact(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3,
 			updated_at = $4, api_key_hash = $5, callback_secret = $6, prev_api_key_hash = $7, prev_api_key_expires = $8,
-			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11 WHERE id = $12`,
+			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11,
+			fspiop_endpoint = $12, fspiop_jws_key = $13 WHERE id = $14`,
 			string(p.Status), p.CallbackURL, string(p.Acceptance), p.UpdatedAt.UnixNano(), p.keyHash[:],
 			r.sealed(sealCallbackSecret, p.callbackSecret), p.prevKeyHash[:], prevKeyExp,
-			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256, p.ID)
+			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256,
+			endpoint, jwsKey, p.ID)
 		return err
 	})
 }
@@ -319,6 +347,8 @@ type New struct {
 	// ClientCertSHA256, if set, binds the participant to a client
 	// certificate (hex SHA-256 of its DER form).
 	ClientCertSHA256 string
+	// FSPIOP, if set, makes it an FSPIOP participant.
+	FSPIOP *FSPIOP
 }
 
 // Credentials are returned once, at creation; the switch keeps only a
@@ -402,6 +432,42 @@ func (r *Registry) checkCallbackURL(s string) error {
 	return nil
 }
 
+// checkFSPIOP checks an FSPIOP configuration and returns the copy to
+// keep: nil for none or an empty endpoint.
+func (r *Registry) checkFSPIOP(f *FSPIOP) (*FSPIOP, error) {
+	if f == nil || f.Endpoint == "" {
+		if f != nil && f.JWSPublicKey != "" {
+			return nil, fmt.Errorf("%w: fspiop.jwsPublicKey needs an fspiop.endpoint", ErrInvalid)
+		}
+		return nil, nil
+	}
+	if err := ValidCallbackURL(f.Endpoint); err != nil {
+		return nil, fmt.Errorf("%w: fspiop.endpoint must be an absolute http or https URL without credentials", ErrInvalid)
+	}
+	if r.opts.CheckCallbackURL != nil {
+		if err := r.opts.CheckCallbackURL(f.Endpoint); err != nil {
+			return nil, fmt.Errorf("%w: fspiop.endpoint: %w", ErrInvalid, err)
+		}
+	}
+	if len(f.JWSPublicKey) > JWSKeyMax {
+		return nil, fmt.Errorf("%w: fspiop.jwsPublicKey must be at most %d bytes", ErrInvalid, JWSKeyMax)
+	}
+	if f.JWSPublicKey != "" && r.opts.CheckJWSKey != nil {
+		if err := r.opts.CheckJWSKey(f.JWSPublicKey); err != nil {
+			return nil, fmt.Errorf("%w: fspiop.jwsPublicKey: %w", ErrInvalid, err)
+		}
+	}
+	return &FSPIOP{Endpoint: strings.TrimSuffix(f.Endpoint, "/"), JWSPublicKey: f.JWSPublicKey}, nil
+}
+
+// columns returns what is stored of f: "" for a native participant.
+func (f *FSPIOP) columns() (endpoint, jwsKey string) {
+	if f == nil {
+		return "", ""
+	}
+	return f.Endpoint, f.JWSPublicKey
+}
+
 // ValidCallbackURL checks a callback URL: empty, or absolute http(s).
 func ValidCallbackURL(s string) error {
 	if s == "" {
@@ -423,6 +489,10 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 		return Participant{}, Credentials{}, err
 	}
 	if err := r.checkCallbackURL(n.CallbackURL); err != nil {
+		return Participant{}, Credentials{}, err
+	}
+	fsp, err := r.checkFSPIOP(n.FSPIOP)
+	if err != nil {
 		return Participant{}, Credentials{}, err
 	}
 	r.createMu.Lock()
@@ -463,18 +533,20 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	p := &Participant{
 		ID: n.ID, Number: number, Name: n.Name, Kind: n.Kind, Currencies: slices.Clone(n.Currencies),
 		CallbackURL: n.CallbackURL, Acceptance: n.Acceptance, Status: Active, ClientCertSHA256: n.ClientCertSHA256,
-		CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
+		FSPIOP: fsp, CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
 	}
 	codes := make([]string, len(p.Currencies))
 	for i, c := range p.Currencies {
 		codes[i] = c.String()
 	}
+	endpoint, jwsKey := p.FSPIOP.columns()
 	_, err = r.db.ExecContext(ctx, `INSERT INTO participants (id, number, name, kind, currencies, callback_url,
-		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256,
+		fspiop_endpoint, fspiop_jws_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		p.ID, p.Number, p.Name, string(p.Kind), strings.Join(codes, ","), p.CallbackURL, string(p.Acceptance),
 		string(p.Status), p.keyHash[:], r.sealed(sealCallbackSecret, p.callbackSecret), now.UnixNano(), now.UnixNano(),
-		p.ClientCertSHA256)
+		p.ClientCertSHA256, endpoint, jwsKey)
 	if sqldb.IsUniqueViolation(err) {
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: %w", n.ID, ErrExists)
 	}
@@ -607,6 +679,9 @@ type Update struct {
 	// ClientCertSHA256 binds the participant to a client certificate;
 	// "" unbinds it.
 	ClientCertSHA256 *string
+	// FSPIOP makes it an FSPIOP participant, or changes how it is
+	// reached; one with an empty Endpoint makes it a native one again.
+	FSPIOP *FSPIOP
 }
 
 // Apply changes a participant and returns it as it is now.
@@ -641,6 +716,13 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 			return Participant{}, err
 		}
 		next.ClientCertSHA256 = h
+	}
+	if u.FSPIOP != nil {
+		fsp, err := r.checkFSPIOP(u.FSPIOP)
+		if err != nil {
+			return Participant{}, err
+		}
+		next.FSPIOP = fsp
 	}
 	if u.Acceptance != nil {
 		if *u.Acceptance != Notify && *u.Acceptance != Confirm {

@@ -23,8 +23,10 @@ type Participant struct {
 	Status      string   `json:"status"`
 	// ClientCertSHA256 is the client certificate the participant is
 	// bound to (hex SHA-256 of its DER form), if any.
-	ClientCertSHA256 string    `json:"clientCertSha256,omitempty"`
-	CreatedAt        time.Time `json:"createdAt"`
+	ClientCertSHA256 string `json:"clientCertSha256,omitempty"`
+	// FSPIOP is set for a participant that speaks Mojaloop's FSPIOP API.
+	FSPIOP    *FSPIOP   `json:"fspiop,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 	// APIKey and CallbackSecret are only in the answer to the creation.
 	APIKey         string `json:"apiKey,omitempty"`
 	CallbackSecret string `json:"callbackSecret,omitempty"`
@@ -41,6 +43,18 @@ type NewParticipant struct {
 	// ClientCertSHA256, if set, binds the participant to a client
 	// certificate (hex SHA-256 of its DER form).
 	ClientCertSHA256 string `json:"clientCertSha256,omitempty"`
+	// FSPIOP, if set, makes it an FSPIOP participant.
+	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
+}
+
+// FSPIOP is where and how the switch reaches a participant that speaks
+// Mojaloop's FSPIOP API: its id is its FSP id.
+type FSPIOP struct {
+	// Endpoint is the base URL of its FSPIOP API.
+	Endpoint string `json:"endpoint"`
+	// JWSPublicKey is the PEM public key that verifies the
+	// FSPIOP-Signature of its requests, if it signs them.
+	JWSPublicKey string `json:"jwsPublicKey,omitempty"`
 }
 
 // ParticipantPatch is the body of PATCH /v1/participants/{id}.
@@ -48,6 +62,9 @@ type ParticipantPatch struct {
 	CallbackURL      *string `json:"callbackUrl,omitempty"`
 	Acceptance       *string `json:"acceptance,omitempty"`
 	ClientCertSHA256 *string `json:"clientCertSha256,omitempty"`
+	// FSPIOP changes how an FSPIOP participant is reached (the operator
+	// only); an empty endpoint makes it a native participant.
+	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
 }
 
 // Rotation is the body of POST /v1/participants/{id}/keys and
