@@ -128,6 +128,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Timezone, "timezone", def.Timezone, "the scheme's time zone, in which risk rules see the hour")
 	fs.IntVar(&cfg.FraudMarkDays, "fraud-mark-days", def.FraudMarkDays, "days an open fraud report counts in its payee alias's fraud marks")
 	fs.DurationVar(&cfg.RiskMaxWindow, "risk-max-window", def.RiskMaxWindow, "the longest velocity window risk rules may ask for")
+	fs.StringVar(&cfg.FSPIOPAddr, "fspiop-addr", "", "serve Mojaloop's FSPIOP API (1.1 and 1.0) on this address (e.g. 127.0.0.1:4000); empty: not served")
+	fs.StringVar(&cfg.FSPIOPJWSKey, "fspiop-jws-key", "", "PEM private key (RSA or EC P-256) that signs the switch's own FSPIOP requests and callbacks (FSPIOP-Signature)")
 	fs.IntVar(&cfg.MaxAliasesPerAccount, "max-aliases-per-account", def.MaxAliasesPerAccount, "aliases one participant may register for one account of its end users")
 	fs.DurationVar(&cfg.ClaimTimeout, "claim-timeout", def.ClaimTimeout, "how long an alias's owner has to answer a portability claim before the alias moves")
 	fs.DurationVar(&cfg.SettlementInterval, "settlement-interval", 0, "close the settlement windows this often (0: only at the cut-off)")

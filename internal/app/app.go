@@ -27,6 +27,8 @@ import (
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fspiop"
+	"github.com/hulian/hulian/internal/fspiop/jws"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
@@ -59,6 +61,8 @@ type App struct {
 	Liquidity    *liquidity.Monitor
 	Audit        *audit.Log
 	API          *api.Server
+	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
+	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
 	// was given, or generated at this start.
 	AdminToken string
@@ -69,7 +73,11 @@ type App struct {
 	ledgerStore journal.Store
 	life        lifecycle
 	listener    net.Listener
-	ready       atomic.Bool
+	fspiopLn    net.Listener
+	// confirm asks confirm-mode payees: native ones by callback, FSPIOP
+	// ones over FSPIOP once the front end exists.
+	confirm *confirmers
+	ready   atomic.Bool
 	// durable hears of durable batches: the liquidity monitor and the
 	// audit log, built after the journal that calls it.
 	durable atomic.Pointer[func([]*ledger.Committed)]
@@ -220,7 +228,11 @@ func (a *App) openLedger(ctx context.Context) error {
 func (a *App) openRegistries(ctx context.Context) error {
 	var err error
 	if a.Participants, err = participant.Load(ctx, a.DB, a.Journal, a.cfg.Now, participant.Options{Seal: a.Seal,
-		CheckCallbackURL: func(u string) error { return callback.CheckURL(u, a.cfg.Callback.AllowPrivate) }}); err != nil {
+		CheckCallbackURL: func(u string) error { return callback.CheckURL(u, a.cfg.Callback.AllowPrivate) },
+		CheckJWSKey: func(pem string) error {
+			_, err := jws.ParsePublicKey([]byte(pem))
+			return err
+		}}); err != nil {
 		return err
 	}
 	a.Fees, err = quote.LoadFees(ctx, a.DB, a.cfg.Now)
@@ -266,6 +278,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
+	a.confirm = &confirmers{native: client}
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return err
@@ -277,7 +290,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 	a.life.closer("risk control", a.Risk.Close)
 	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
-		Confirmer: client, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Now: cfg.Now,
+		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Now: cfg.Now,
 	}); err != nil {
 		return err
 	}
@@ -337,7 +350,48 @@ func (a *App) buildAPI(context.Context) error {
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 	})
+	if err != nil || a.cfg.FSPIOPAddr == "" {
+		return err
+	}
+	return a.buildFSPIOP(authn)
+}
+
+// buildFSPIOP builds the FSPIOP front end. Its ILP secret is derived
+// from the data key, so that a payment prepared before a restart is
+// fulfilled after it.
+func (a *App) buildFSPIOP(authn *auth.Authenticator) error {
+	var signer *jws.Signer
+	if a.cfg.FSPIOPJWSKey != "" {
+		pem, err := os.ReadFile(a.cfg.FSPIOPJWSKey)
+		if err != nil {
+			return fmt.Errorf("fspiop JWS key: %w", err)
+		}
+		if signer, err = jws.NewSigner(pem); err != nil {
+			return fmt.Errorf("fspiop JWS key %s: %w", a.cfg.FSPIOPJWSKey, err)
+		}
+	}
+	cfg := fspiop.Config{Secret: a.Seal.Derive("fspiop ilp secret"), Region: a.cfg.Region}
+	cfg.EnsureDefaults()
+	var err error
+	a.FSPIOP, err = fspiop.New(cfg, fspiop.Deps{Auth: authn, Participants: a.Participants, Directory: a.Directory,
+		Transfers: a.Transfers, Fees: a.Fees, DB: a.DB, Signer: signer, Log: a.cfg.Log, Now: a.cfg.Now})
+	a.confirm.fspiop = a.FSPIOP
 	return err
+}
+
+// confirmers asks a confirm-mode payee: an FSPIOP participant over
+// FSPIOP, any other by callback.
+type confirmers struct {
+	native transfer.Confirmer
+	fspiop *fspiop.Server
+}
+
+// Confirm asks payee whether it accepts t.
+func (c *confirmers) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
+	if payee.FSPIOP != nil && c.fspiop != nil {
+		return c.fspiop.Confirm(ctx, payee, t)
+	}
+	return c.native.Confirm(ctx, payee, t)
 }
 
 // Serve starts the background workers and the HTTP API; it returns once
@@ -362,6 +416,11 @@ func (a *App) Serve(ctx context.Context) error {
 		})
 	}
 	a.serveHTTP(ln)
+	if a.FSPIOP != nil {
+		if err := a.serveFSPIOP(); err != nil {
+			return err
+		}
+	}
 	a.ready.Store(true)
 	a.cfg.Log.Info("listening", "url", a.URL())
 	return nil
@@ -497,6 +556,46 @@ func (a *App) serveHTTP(ln net.Listener) {
 		<-done
 		return a.API.Drain(ctx)
 	})
+}
+
+// serveFSPIOP serves the FSPIOP front end on its own listener, and runs
+// its sender and sweeper, until the lifecycle stops them.
+func (a *App) serveFSPIOP() error {
+	ln, err := net.Listen("tcp", a.cfg.FSPIOPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s (fspiop): %w", a.cfg.FSPIOPAddr, err)
+	}
+	a.fspiopLn = ln
+	srv := &http.Server{Handler: a.FSPIOP, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.cfg.Log.Error("fspiop http server", "err", err)
+		}
+	}()
+	a.life.goRun("fspiop delivery", a.FSPIOP.Run)
+	a.life.onStop("fspiop http server", func(ctx context.Context) error {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
+		<-done
+		return nil
+	})
+	a.cfg.Log.Info("fspiop listening", "url", a.FSPIOPURL())
+	return nil
+}
+
+// FSPIOPURL is the FSPIOP front end's base URL once Serve returned, ""
+// when it is not served.
+func (a *App) FSPIOPURL() string {
+	if a.fspiopLn == nil {
+		return ""
+	}
+	return "http://" + a.fspiopLn.Addr().String()
 }
 
 // URL is the API's base URL once Serve returned.

@@ -89,6 +89,12 @@ type Config struct {
 	FraudMarkDays int
 	// RiskMaxWindow bounds the velocity windows of risk rules (24 h).
 	RiskMaxWindow time.Duration
+	// FSPIOPAddr, if set, is where the Mojaloop FSPIOP front end listens
+	// ("127.0.0.1:4000"; ":0" picks a port); empty: not served.
+	FSPIOPAddr string
+	// FSPIOPJWSKey, if set, is a PEM private key file (RSA or EC P-256)
+	// with which the switch signs its own FSPIOP requests and callbacks.
+	FSPIOPJWSKey string
 	// Callback tunes callback delivery.
 	Callback callback.Config
 	// DirectoryCache is how many aliases the directory keeps in memory

@@ -99,6 +99,11 @@ type Participant struct {
 	prevSecretExpires    time.Time // zero: no previous secret
 }
 
+// Confirms reports whether a payment to the participant waits for its
+// answer before it commits: it asked for confirm mode, or it speaks
+// FSPIOP, whose payees fulfil every payment.
+func (p *Participant) Confirms() bool { return p.Acceptance == Confirm || p.FSPIOP != nil }
+
 // FSPIOP is where and how an FSPIOP participant is reached.
 type FSPIOP struct {
 	// Endpoint is the base URL of its FSPIOP API (parties, quotes and

@@ -397,7 +397,7 @@ func (s *Service) price(b *batch, p *payment) error {
 func (s *Service) confirmDeadlines(b *batch) {
 	n := 0
 	for i := range b.items {
-		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Acceptance == participant.Confirm {
+		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Confirms() {
 			n++
 		}
 	}
@@ -407,7 +407,7 @@ func (s *Service) confirmDeadlines(b *batch) {
 	waves := time.Duration((n + confirmMax - 1) / confirmMax)
 	timeout := min(s.cfg.ConfirmTimeout*waves+reservationMargin, ledger.TimeoutMax)
 	for i := range b.items {
-		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Acceptance == participant.Confirm {
+		if p := &b.items[i]; !p.done && !p.rec.Held && p.payee.Confirms() {
 			p.timeout = timeout
 		}
 	}

@@ -125,7 +125,7 @@ func (s *Service) end(ctx context.Context, jt *journal.Transfer, t Transfer, pay
 	}
 	b := &batch{items: []payment{{rec: record{ID: id}, payee: &payee, legs: legs, timeout: jt.Timeout,
 		decided: true, ph: ph, reason: reason}}, out: []Outcome{{Transfer: t}}}
-	if ask && ph == commit && payee.Acceptance == participant.Confirm {
+	if ask && ph == commit && payee.Confirms() {
 		b.out[0].Transfer.State = Reserved // as the payee is asked
 		b.items[0].decided = false
 		s.confirm(ctx, b)

@@ -4,13 +4,17 @@
 ALTER TABLE participants ADD COLUMN fspiop_endpoint TEXT NOT NULL DEFAULT '';
 ALTER TABLE participants ADD COLUMN fspiop_jws_key TEXT NOT NULL DEFAULT '';
 
--- What the FSPIOP front end keeps of a payment beyond the ledger: the
--- condition its fulfilment must meet, the digest of the request that
+-- What the FSPIOP front end keeps of a payment beyond the ledger: its
+-- FSPIOP transferId (a UUID) and the switch's transfer id (the same for a
+-- payment an FSPIOP payer started; derived from it for a native payer's),
+-- the condition its fulfilment must meet, the digest of the request that
 -- created it (a repeat with another body is FSPIOP error 3106), its
--- deadline, and whether the participants were told of its end. Times
--- are unix nanoseconds.
+-- deadline, its state as the participants were last told it, and whether
+-- the payee asked to be told of the commit (a fulfilment in state
+-- RESERVED: a PATCH follows). Times are unix nanoseconds.
 CREATE TABLE fspiop_transfers (
     id          TEXT PRIMARY KEY,
+    transfer_id TEXT NOT NULL UNIQUE,
     payer       TEXT NOT NULL,
     payee       TEXT NOT NULL,
     digest      BLOB NOT NULL,
@@ -19,18 +23,21 @@ CREATE TABLE fspiop_transfers (
     state       TEXT NOT NULL,               -- RESERVED, COMMITTED or ABORTED as FSPIOP names them
     fulfilment  TEXT NOT NULL DEFAULT '',
     completed   INTEGER NOT NULL DEFAULT 0,
+    patch       INTEGER NOT NULL DEFAULT 0,      -- 1: send the payee a PATCH once the ledger decided
     created     INTEGER NOT NULL
 );
 CREATE INDEX fspiop_transfers_open ON fspiop_transfers (expires) WHERE state = 'RESERVED';
 
 -- Quotes the switch answered itself (as a native payee's agent), so that
 -- GET /quotes/{ID} and a repeated POST get the same answer until they
--- expire.
+-- expire, with the switch's own quote that locks the scheme fee for the
+-- transfer that follows.
 CREATE TABLE fspiop_quotes (
     id       TEXT PRIMARY KEY,
     payer    TEXT NOT NULL,
     digest   BLOB NOT NULL,
     answer   TEXT NOT NULL,
+    native   TEXT NOT NULL,
     expires  INTEGER NOT NULL
 );
 CREATE INDEX fspiop_quotes_expires ON fspiop_quotes (expires);

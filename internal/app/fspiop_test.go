@@ -1,0 +1,315 @@
+package app_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// fspEndpoint is an FSPIOP participant's endpoint in a test: it answers
+// every request 200/202 with an empty body and records it.
+type fspEndpoint struct {
+	srv *httptest.Server
+	got chan fspMsg
+}
+
+// fspMsg is a request the switch sent to an FSPIOP participant.
+type fspMsg struct {
+	method, path string
+	header       http.Header
+	body         []byte
+}
+
+func newFSPEndpoint(t *testing.T) *fspEndpoint {
+	e := &fspEndpoint{got: make(chan fspMsg, 100)}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		e.got <- fspMsg{r.Method, r.URL.Path, r.Header.Clone(), b}
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			w.WriteHeader(http.StatusOK)
+		} else {
+			w.WriteHeader(http.StatusAccepted)
+		}
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// next waits for the next message the switch sent.
+func (e *fspEndpoint) next(t *testing.T) fspMsg {
+	t.Helper()
+	select {
+	case m := <-e.got:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("no FSPIOP message from the switch")
+		return fspMsg{}
+	}
+}
+
+// fspSwitch is a switch with its FSPIOP front end, an FSPIOP
+// participant "payerfsp" (endpoint ep, 1,000.00 CNY) and a native
+// participant "wallet-b" holding MSISDN +8613800138000.
+type fspSwitch struct {
+	*sw
+	fsp            string // FSPIOP base URL
+	ep             *fspEndpoint
+	payerKey, bKey string
+}
+
+func newFSPSwitch(t *testing.T, store string) *fspSwitch {
+	s := start(t, store, func(c *app.Config) { c.FSPIOPAddr = "127.0.0.1:0" })
+	fs := &fspSwitch{sw: s, fsp: s.app.FSPIOPURL(), ep: newFSPEndpoint(t)}
+	fs.payerKey, _ = s.participant("payerfsp", func(n *wire.NewParticipant) {
+		n.FSPIOP = &wire.FSPIOP{Endpoint: fs.ep.srv.URL}
+	})
+	fs.bKey, _ = s.participant("wallet-b", nil)
+	s.deposit("payerfsp", "1000.00")
+	s.party(fs.bKey, "MSISDN", "13800138000", "Zhang San Feng", "u-b1")
+	return fs
+}
+
+// send sends an FSPIOP request to the switch, as payerfsp unless the
+// headers say otherwise.
+func (fs *fspSwitch) send(method, path, resource string, body any, mod func(http.Header)) resp {
+	fs.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			fs.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, fs.fsp+path, rd)
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", msg.ContentType(resource, "1.0"))
+	if method != http.MethodPut {
+		req.Header.Set("Accept", "application/vnd.interoperability."+resource+"+json;version=1")
+	}
+	req.Header.Set("Date", msg.FormatDate(time.Now()))
+	req.Header.Set("FSPIOP-Source", "payerfsp")
+	req.Header.Set("Authorization", "Bearer "+fs.payerKey)
+	if mod != nil {
+		mod(req.Header)
+	}
+	r, err := fs.hc.Do(req)
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{r.StatusCode, r.Header, b}
+}
+
+// errorCode returns the errorCode of an FSPIOP error body.
+func errorCode(t *testing.T, b []byte) string {
+	t.Helper()
+	var e msg.ErrorBody
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("error body %s: %v", b, err)
+	}
+	return e.ErrorInformation.ErrorCode
+}
+
+// TestFSPIOPHeaders: what the front end refuses before it does anything,
+// with the status and FSPIOP error code Mojaloop answers.
+func TestFSPIOPHeaders(t *testing.T) {
+	fs := newFSPSwitch(t, "")
+	nativeKey := fs.bKey
+	cases := []struct {
+		name   string
+		mod    func(http.Header)
+		status int
+		code   string
+	}{
+		{"unsupported accept version", func(h http.Header) {
+			h.Set("Accept", "application/vnd.interoperability.parties+json;version=3.0")
+		}, 406, "3001"},
+		{"no date", func(h http.Header) { h.Del("Date") }, 400, "3102"},
+		{"bad date", func(h http.Header) { h.Set("Date", "yesterday") }, 400, "3101"},
+		{"no source", func(h http.Header) { h.Del("FSPIOP-Source") }, 400, "3102"},
+		{"no key", func(h http.Header) { h.Del("Authorization") }, 401, "3000"},
+		{"wrong key", func(h http.Header) { h.Set("Authorization", "Bearer nope") }, 401, "3000"},
+		{"source is not the key's", func(h http.Header) { h.Set("FSPIOP-Source", "wallet-b") }, 403, "3000"},
+		{"a native participant", func(h http.Header) {
+			h.Set("FSPIOP-Source", "wallet-b")
+			h.Set("Authorization", "Bearer "+nativeKey)
+		}, 403, "3000"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := fs.send("GET", "/parties/MSISDN/8613800138000", "parties", nil, c.mod)
+			if r.status != c.status || errorCode(t, r.body) != c.code {
+				t.Errorf("%d %s, want %d with %s", r.status, r.body, c.status, c.code)
+			}
+		})
+	}
+	if r := fs.send("GET", "/nowhere", "parties", nil, nil); r.status != 404 || errorCode(t, r.body) != "3002" {
+		t.Errorf("unknown URI: %d %s", r.status, r.body)
+	}
+	if r := fs.send("DELETE", "/quotes/x", "quotes", nil, nil); r.status != 405 {
+		t.Errorf("wrong method: %d %s", r.status, r.body)
+	}
+	select {
+	case m := <-fs.ep.got:
+		t.Errorf("a refused request made the switch send %s %s", m.method, m.path)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestFSPIOPPayNative: an FSPIOP payer looks a native party up, quotes
+// and pays it; the switch answers as the payee's agent, the fulfilment
+// meets the condition, and the native payee is paid an ordinary
+// transfer.
+func TestFSPIOPPayNative(t *testing.T) {
+	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
+		// Look-up: the identifier is echoed as the path had it, the
+		// name masked.
+		if r := fs.send("GET", "/parties/MSISDN/8613800138000", "parties", nil, nil); r.status != 202 || len(r.body) != 0 {
+			t.Fatalf("GET /parties: %d %q", r.status, r.body)
+		}
+		m := fs.ep.next(t)
+		var party msg.PartiesPut
+		if m.method != "PUT" || m.path != "/parties/MSISDN/8613800138000" || json.Unmarshal(m.body, &party) != nil {
+			t.Fatalf("lookup answer %s %s %s", m.method, m.path, m.body)
+		}
+		if id := party.Party.PartyIDInfo; id.PartyIdentifier != "8613800138000" || id.FSPID != "wallet-b" || strings.Contains(party.Party.Name, "Feng") {
+			t.Errorf("party %+v", party.Party)
+		}
+		if m.header.Get("FSPIOP-Source") != "wallet-b" || m.header.Get("FSPIOP-Destination") != "payerfsp" {
+			t.Errorf("lookup answer headers %v", m.header)
+		}
+
+		quoteID, txID := "7c23e80c-d078-4077-8263-2c047876fcf6", "85feac2f-39b2-491b-817e-4a03203d4f14"
+		payer := msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "44123456789", FSPID: "payerfsp"}}
+		q := msg.QuotesPost{QuoteID: quoteID, TransactionID: txID, Payer: payer, Payee: party.Party, AmountType: "SEND",
+			Amount: msg.Money{Currency: "CNY", Amount: "100.5"}, TransactionType: msg.TransactionType{Scenario: "TRANSFER", Initiator: "PAYER", InitiatorType: "CONSUMER"}}
+		if r := fs.send("POST", "/quotes", "quotes", q, nil); r.status != 202 {
+			t.Fatalf("POST /quotes: %d %s", r.status, r.body)
+		}
+		m = fs.ep.next(t)
+		var quoted msg.QuotesPut
+		if m.path != "/quotes/"+quoteID || json.Unmarshal(m.body, &quoted) != nil || quoted.Condition == "" {
+			t.Fatalf("quote answer %s %s %s", m.method, m.path, m.body)
+		}
+		if quoted.TransferAmount != q.Amount {
+			t.Errorf("transfer amount %+v", quoted.TransferAmount)
+		}
+
+		tr := msg.TransfersPost{TransferID: txID, PayerFSP: "payerfsp", PayeeFSP: "wallet-b", Amount: quoted.TransferAmount,
+			ILPPacket: quoted.ILPPacket, Condition: quoted.Condition, Expiration: msg.FormatDateTime(time.Now().Add(time.Minute))}
+		if r := fs.send("POST", "/transfers", "transfers", tr, nil); r.status != 202 {
+			t.Fatalf("POST /transfers: %d %s", r.status, r.body)
+		}
+		m = fs.ep.next(t)
+		var done msg.TransfersPut
+		if m.path != "/transfers/"+txID || json.Unmarshal(m.body, &done) != nil || done.TransferState != "COMMITTED" {
+			t.Fatalf("transfer answer %s %s %s", m.method, m.path, m.body)
+		}
+		f, err := base64.RawURLEncoding.DecodeString(done.Fulfilment)
+		sum := sha256.Sum256(f)
+		if err != nil || base64.RawURLEncoding.EncodeToString(sum[:]) != quoted.Condition {
+			t.Errorf("fulfilment %q does not meet condition %q", done.Fulfilment, quoted.Condition)
+		}
+		// The native payee sees an ordinary payment.
+		var got wire.Transfer
+		fs.ok(200, "GET", "/v1/transfers/"+txID, fs.bKey, nil, &got)
+		if got.State != "COMMITTED" || got.Amount != "100.50" || got.Payer != "payerfsp" {
+			t.Errorf("native view %+v", got)
+		}
+		if b := fs.balance(fs.bKey, "wallet-b"); b.Balance != "100.50" {
+			t.Errorf("payee balance %+v", b)
+		}
+
+		// The same prepare again gets the state; another body under the
+		// id is 3106.
+		fs.send("POST", "/transfers", "transfers", tr, nil)
+		if m := fs.ep.next(t); m.path != "/transfers/"+txID || !strings.Contains(string(m.body), "COMMITTED") {
+			t.Errorf("repeat: %s %s", m.path, m.body)
+		}
+		tr2 := tr
+		tr2.Amount.Amount = "100"
+		fs.send("POST", "/transfers", "transfers", tr2, nil)
+		if m := fs.ep.next(t); m.path != "/transfers/"+txID+"/error" || errorCode(t, m.body) != "3106" {
+			t.Errorf("modified repeat: %s %s", m.path, m.body)
+		}
+		// A condition the switch did not issue is refused.
+		tr3 := tr
+		tr3.TransferID, tr3.Condition = "0e3d3b6a-1d2c-4f6e-9a8b-7c6d5e4f3a2b", strings.Repeat("A", 43)
+		fs.send("POST", "/transfers", "transfers", tr3, nil)
+		if m := fs.ep.next(t); m.path != "/transfers/"+tr3.TransferID+"/error" || errorCode(t, m.body) != "3100" {
+			t.Errorf("foreign condition: %s %s", m.path, m.body)
+		}
+		// GET /transfers is answered from the switch's records.
+		fs.send("GET", "/transfers/"+txID, "transfers", nil, nil)
+		if m := fs.ep.next(t); m.method != "PUT" || !strings.Contains(string(m.body), `"COMMITTED"`) {
+			t.Errorf("GET /transfers: %s %s", m.method, m.body)
+		}
+	})
+}
+
+// TestFSPIOPParticipants: the switch is the account-lookup oracle: an
+// FSPIOP participant registers its parties, which native payers then
+// find.
+func TestFSPIOPParticipants(t *testing.T) {
+	fs := newFSPSwitch(t, "")
+	if r := fs.send("POST", "/participants/MSISDN/8613900139000", "participants", msg.ParticipantsPost{FSPID: "payerfsp", Currency: "CNY"}, nil); r.status != 202 {
+		t.Fatalf("POST /participants: %d %s", r.status, r.body)
+	}
+	if m := fs.ep.next(t); m.path != "/participants/MSISDN/8613900139000" || !strings.Contains(string(m.body), `"payerfsp"`) {
+		t.Fatalf("registration answer %s %s", m.path, m.body)
+	}
+	var found wire.PartyLookup
+	fs.ok(200, "GET", "/v1/parties/MSISDN/+8613900139000", fs.bKey, nil, &found)
+	if found.Participant != "payerfsp" {
+		t.Errorf("native lookup %+v", found)
+	}
+	// Another FSP's party cannot be claimed.
+	fs.send("POST", "/participants/MSISDN/8613800138000", "participants", msg.ParticipantsPost{FSPID: "payerfsp"}, nil)
+	if m := fs.ep.next(t); !strings.HasSuffix(m.path, "/error") || errorCode(t, m.body) != "3003" {
+		t.Errorf("claiming another's party: %s %s", m.path, m.body)
+	}
+	// Bulk: one result per party.
+	bulk := msg.ParticipantsBulkPost{RequestID: "3f0c4e6a-5b2d-4c1e-8f7a-9b8c7d6e5f4a", PartyList: []msg.PartyIDInfo{
+		{PartyIDType: "MSISDN", PartyIdentifier: "8613900139001"}, {PartyIDType: "MSISDN", PartyIdentifier: "8613800138000"}}}
+	fs.send("POST", "/participants", "participants", bulk, nil)
+	m := fs.ep.next(t)
+	var out msg.ParticipantsBulkPut
+	if m.path != "/participants/"+bulk.RequestID || json.Unmarshal(m.body, &out) != nil || len(out.PartyList) != 2 {
+		t.Fatalf("bulk answer %s %s", m.path, m.body)
+	}
+	if out.PartyList[0].ErrorInformation != nil || out.PartyList[1].ErrorInformation == nil {
+		t.Errorf("bulk results %s", m.body)
+	}
+	fs.send("DELETE", "/participants/MSISDN/8613900139000", "participants", nil, nil)
+	if m := fs.ep.next(t); m.method != "PUT" || strings.HasSuffix(m.path, "/error") {
+		t.Errorf("delete answer %s %s %s", m.method, m.path, m.body)
+	}
+	fs.problem(404, "unknown-party", "GET", "/v1/parties/MSISDN/+8613900139000", fs.bKey, nil)
+}
+
+// eachEngineFSP runs fn on a fresh FSPIOP switch per engine.
+func eachEngineFSP(t *testing.T, fn func(t *testing.T, fs *fspSwitch)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { fn(t, newFSPSwitch(t, e.store(t))) })
+	}
+}
+
+var _ = fmt.Sprint
+var _ sync.Mutex

@@ -1,0 +1,196 @@
+package fspiop
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hulian/hulian/internal/fspiop/ilp"
+	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// reply is a callback that a native payment waits for.
+type reply struct {
+	method string
+	path   string
+	body   []byte
+}
+
+// waitKey names the callback of a request the switch sent for a native
+// payer (dest, the callback's FSPIOP-Destination) at path.
+func waitKey(resource, dest, path string) string { return resource + " " + dest + " " + path }
+
+// wait registers for the callback of key; done unregisters.
+func (s *Server) wait(key string) (ch chan reply, done func(), err error) {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	if _, busy := s.waits[key]; busy {
+		return nil, nil, fmt.Errorf("fspiop: already waiting for %s", key)
+	}
+	ch = make(chan reply, 1)
+	s.waits[key] = ch
+	return ch, func() {
+		s.waitMu.Lock()
+		delete(s.waits, key)
+		s.waitMu.Unlock()
+	}, nil
+}
+
+// deliverWait hands in to the native payment waiting for key, and
+// reports whether one was.
+func (s *Server) deliverWait(key string, in *inbound) bool {
+	s.waitMu.Lock()
+	ch, ok := s.waits[key]
+	s.waitMu.Unlock()
+	if !ok {
+		return false
+	}
+	select {
+	case ch <- reply{method: in.r.Method, path: in.r.URL.Path, body: in.body}:
+	default: // a second answer: the first one counts
+	}
+	return true
+}
+
+// uuidOf derives the FSPIOP id (a lower-case UUID, version 5 in form)
+// that stands for a native transfer's id in FSPIOP, where ids must be
+// UUIDs: the same id always gives the same UUID.
+func uuidOf(kind, id string) string {
+	h := sha256.Sum256([]byte("hulian fspiop " + kind + "\x00" + id))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// Confirm runs a native payer's payment to an FSPIOP payee over FSPIOP —
+// look-up, quote, prepare — and accepts it once the payee's fulfilment
+// meets the quote's condition. The payment flow has reserved it and
+// commits it on accept; a payee that answered RESERVED is sent a PATCH
+// once the ledger decided (see sweep).
+func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
+	if payee.FSPIOP == nil {
+		return false, "", fmt.Errorf("fspiop: %s is not an FSPIOP participant", payee.ID)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok || time.Until(deadline) > s.cfg.ConfirmTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ConfirmTimeout)
+		defer cancel()
+		deadline, _ = ctx.Deadline()
+	}
+	version := "1.1"
+	id, err := msg.PartyOf(t.Payee.Type, t.Payee.Value)
+	if err != nil {
+		return false, "payee identifier cannot be written in FSPIOP", nil
+	}
+	id.FSPID = payee.ID
+	// Look-up: the payee FSP still holds the party.
+	lookup := "/parties/" + url.PathEscape(id.PartyIDType) + "/" + url.PathEscape(id.PartyIdentifier)
+	if id.PartySubIDOrType != "" {
+		lookup += "/" + url.PathEscape(id.PartySubIDOrType)
+	}
+	r, err := s.ask(ctx, payee, t.Payer, http.MethodGet, lookup, lookup, "parties", version, nil)
+	if err != nil || r.failed() {
+		return false, "payee lookup: " + r.reason(err), nil
+	}
+	// Quote: the amount the payee receives, no fee of its own.
+	c := t.Currency
+	amount := msg.Money{Currency: c.String(), Amount: msg.FormatAmount(int64(t.Amount), c.Exponent())}
+	transferID, quoteID := uuidOf("transfer", t.ID), uuidOf("quote", t.ID)
+	payer := msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: msg.AccountID, PartyIdentifier: payerIdentifier(t), FSPID: t.Payer}}
+	q := msg.QuotesPost{QuoteID: quoteID, TransactionID: transferID, Payee: msg.Party{PartyIDInfo: id}, Payer: payer,
+		AmountType: msg.AmountSend, Amount: amount, Note: t.Note, Expiration: msg.FormatDateTime(deadline),
+		TransactionType: msg.TransactionType{Scenario: msg.ScenarioTransfer, Initiator: msg.InitiatorPayer, InitiatorType: msg.InitiatorConsumer}}
+	r, err = s.ask(ctx, payee, t.Payer, http.MethodPost, "/quotes", "/quotes/"+quoteID, "quotes", version, q)
+	if err != nil || r.failed() {
+		return false, "payee quote: " + r.reason(err), nil
+	}
+	var quoted msg.QuotesPut
+	if err := msg.Decode(r.body, &quoted); err != nil {
+		return false, "payee quote: malformed", nil
+	}
+	if quoted.TransferAmount != amount {
+		return false, "payee quote: its transfer amount differs (payee fees are not supported)", nil
+	}
+	// Prepare: the reservation is the flow's; its deadline is the wait's.
+	p := payment{ID: transferID, TransferID: t.ID, Payer: t.Payer, Payee: payee.ID, Digest: []byte{},
+		Condition: quoted.Condition, Expires: deadline, State: stateReserved}
+	if err := s.store.insert(ctx, &p, s.Now()); err != nil {
+		return false, "", err
+	}
+	prep := msg.TransfersPost{TransferID: transferID, PayeeFSP: payee.ID, PayerFSP: t.Payer, Amount: amount,
+		ILPPacket: quoted.ILPPacket, Condition: quoted.Condition, Expiration: msg.FormatDateTime(deadline)}
+	r, err = s.ask(ctx, payee, t.Payer, http.MethodPost, "/transfers", transferPath(transferID), "transfers", version, prep)
+	if err != nil || r.failed() {
+		return false, "payee refused: " + r.reason(err), nil
+	}
+	var done msg.TransfersPut
+	if err := msg.Decode(r.body, &done); err != nil {
+		return false, "payee fulfilment: malformed", nil
+	}
+	if done.TransferState == msg.StateAborted {
+		return false, "payee aborted", nil
+	}
+	if err := ilp.Check(done.Fulfilment, quoted.Condition); err != nil {
+		return false, "invalid fulfilment", nil
+	}
+	if err := s.store.setFulfilment(ctx, transferID, done.Fulfilment, done.TransferState == msg.StateReserved); err != nil {
+		return false, "", err
+	}
+	return true, "", nil
+}
+
+// payerIdentifier is how a native payer's user appears to an FSPIOP
+// payee: its payerAccount, or the payer participant itself.
+func payerIdentifier(t transfer.Transfer) string {
+	if t.PayerAccount != "" && len(t.PayerAccount) <= 128 {
+		return t.PayerAccount
+	}
+	return t.Payer
+}
+
+// ask sends payee a request for a native payer (source) and waits for
+// its callback at cbPath.
+func (s *Server) ask(ctx context.Context, payee participant.Participant, source, method, path, cbPath, resource, version string, body any) (reply, error) {
+	ch, done, err := s.wait(waitKey(resource, source, cbPath))
+	if err != nil {
+		return reply{}, err
+	}
+	defer done()
+	var b []byte
+	if body != nil {
+		if b, err = json.Marshal(body); err != nil {
+			return reply{}, err
+		}
+	}
+	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: method, path: path, resource: resource, version: version,
+		source: source, dest: payee.ID, body: b})
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return reply{}, ctx.Err()
+	}
+}
+
+// failed reports whether r is an error callback.
+func (r reply) failed() bool { return len(r.path) >= 6 && r.path[len(r.path)-6:] == "/error" }
+
+// reason says why an exchange failed: the wait's error, or the error
+// callback's description.
+func (r reply) reason(err error) string {
+	if err != nil {
+		return "no answer in time"
+	}
+	var e msg.ErrorBody
+	if json.Unmarshal(r.body, &e) == nil && e.ErrorInformation.ErrorDescription != "" {
+		return e.ErrorInformation.ErrorCode + " " + e.ErrorInformation.ErrorDescription
+	}
+	return "error"
+}

@@ -1,0 +1,226 @@
+// Package fspiop is the switch's second front end: Mojaloop's FSP
+// Interoperability API (FSPIOP, version 1.1, also 1.0) on its own
+// listener, at the root path, one host for every service (account
+// lookup, quotes, transfers). A Mojaloop DFSP — typically Mojaloop's
+// own SDK scheme adapter — connects to it unchanged, and pays and is
+// paid by participants of the native JSON API through the same core.
+//
+// An FSPIOP participant is a participant registered with an "fspiop"
+// endpoint; its id is its FSP id. It authenticates with its API key as
+// a bearer token, and FSPIOP-Source must name it; if it registered a JWS
+// key, the FSPIOP-Signature of its requests is verified.
+//
+// Every request is answered at once (202, or 200 for a callback, with
+// an empty body) once its headers and body are valid; what it asks is
+// done afterwards and answered by a callback to the requester's
+// endpoint. Requests between two FSPIOP participants are relayed body
+// and signature headers byte for byte; those to a native participant
+// the switch answers itself, as that participant's agent:
+//
+//   - GET /parties from the directory (the name masked as in native
+//     lookups);
+//   - POST /quotes with an ILP packet and a condition whose fulfilment
+//     only the switch can compute (an HMAC of the packet under a secret
+//     derived from the data key), and the scheme's fee;
+//   - POST /transfers through the payment flow like a native payment
+//     (risk screening, limits, the payee's acceptance mode), answered
+//     with the fulfilment once committed.
+//
+// A native payer's payment to an FSPIOP payee runs lookup, quote and
+// prepare over FSPIOP towards the payee, and commits when its fulfilment
+// arrives (Confirmer). FSPIOP payments settle, show in the audit log and
+// pass risk control like native ones: they are native payments on the
+// ledger.
+package fspiop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fspiop/jws"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/sqldb"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// Config tunes the front end. EnsureDefaults states every default.
+type Config struct {
+	// HubID is the FSPIOP-Source of the switch's own messages ("hub",
+	// an id no participant can have).
+	HubID string
+	// Secret derives the fulfilments of the quotes the switch answers
+	// for native payees; at least 32 bytes, kept across restarts (a
+	// payment prepared before a restart is fulfilled after it).
+	Secret []byte
+	// QuoteTTL is how long a quote the switch answers is valid (60 s).
+	QuoteTTL time.Duration
+	// Region is the default region of national phone numbers ("CN").
+	Region string
+	// ConfirmTimeout bounds a native payer's wait for an FSPIOP payee's
+	// lookup, quote and fulfilment together (30 s).
+	ConfirmTimeout time.Duration
+	// SendTimeout bounds each attempt to deliver a request or callback
+	// (5 s); Attempts is how many are made (4), with backoff.
+	SendTimeout time.Duration
+	Attempts    int
+	// QueueMax bounds the requests and callbacks waiting to be sent
+	// (100,000); beyond it they are dropped and logged.
+	QueueMax int
+	// Senders is how many are sent at once (64).
+	Senders int
+}
+
+// EnsureDefaults fills the fields left zero with their defaults.
+func (c *Config) EnsureDefaults() {
+	if c.HubID == "" {
+		c.HubID = "hub"
+	}
+	if c.QuoteTTL == 0 {
+		c.QuoteTTL = time.Minute
+	}
+	if c.Region == "" {
+		c.Region = directory.DefaultRegion
+	}
+	if c.ConfirmTimeout == 0 {
+		c.ConfirmTimeout = 30 * time.Second
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = 5 * time.Second
+	}
+	if c.Attempts == 0 {
+		c.Attempts = 4
+	}
+	if c.QueueMax == 0 {
+		c.QueueMax = 100_000
+	}
+	if c.Senders == 0 {
+		c.Senders = 64
+	}
+}
+
+// Validate reports the first field out of range.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Secret) < 32:
+		return errors.New("fspiop: the ILP secret must be at least 32 bytes")
+	case c.QuoteTTL <= 0 || c.QuoteTTL > 24*time.Hour:
+		return fmt.Errorf("fspiop: quote TTL %v must be positive and at most 24h", c.QuoteTTL)
+	case c.ConfirmTimeout <= 0 || c.SendTimeout <= 0 || c.Attempts < 1 || c.QueueMax < 1 || c.Senders < 1:
+		return errors.New("fspiop: timeouts, attempts, queue and senders must be positive")
+	}
+	return directory.CheckRegion(c.Region)
+}
+
+// Directory is what the front end needs of the directory.
+type Directory interface {
+	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
+	Register(ctx context.Context, p directory.Party) (directory.Party, bool, error)
+	Delete(ctx context.Context, owner string, t directory.Type, value string) error
+}
+
+// Deps are what the front end is built on; all but Signer, Log and Now
+// are required.
+type Deps struct {
+	Auth         *auth.Authenticator
+	Participants *participant.Registry
+	Directory    Directory
+	Transfers    *transfer.Service
+	Fees         *quote.Fees
+	DB           *sqldb.DB
+	// Signer, if set, signs the switch's own requests and callbacks
+	// (FSPIOP-Signature); relayed ones keep their sender's.
+	Signer *jws.Signer
+	// Client sends requests and callbacks; nil is a client with no
+	// overall timeout (SendTimeout bounds each attempt).
+	Client *http.Client
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is the FSPIOP front end: an http.Handler for its listener, and
+// the Confirmer of native payments to FSPIOP payees.
+type Server struct {
+	Deps
+	cfg   Config
+	mux   *http.ServeMux
+	store store
+	out   *sender
+	// waits holds the native payments waiting for an FSPIOP payee's
+	// callback, by resource and id (see wait).
+	waitMu sync.Mutex
+	waits  map[string]chan reply
+	// work bounds the requests being processed after their answer.
+	work chan struct{}
+	// keys caches the participants' parsed JWS keys by PEM text.
+	keys sync.Map
+	// active counts requests being handled and processed.
+	active atomic.Int64
+}
+
+// New returns the front end; cfg must be valid (EnsureDefaults first).
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Auth == nil || d.Participants == nil || d.Directory == nil || d.Transfers == nil || d.Fees == nil || d.DB == nil {
+		return nil, errors.New("fspiop: auth, participants, directory, transfers, fees and database are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Client == nil {
+		d.Client = &http.Client{}
+	}
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: store{db: d.DB}, waits: map[string]chan reply{},
+		work: make(chan struct{}, 4096)}
+	s.out = newSender(s, cfg)
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the FSPIOP API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	s.mux.ServeHTTP(w, r)
+}
+
+// Run sends the queued requests and callbacks and finishes expired and
+// decided payments until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.out.run(ctx) }()
+	go func() { defer wg.Done(); s.sweep(ctx) }()
+	wg.Wait()
+}
+
+// async runs fn after the request was answered, bounded: when too many
+// are in process, the request waits for room before it is answered, so
+// that a flood slows its sender instead of growing memory.
+func (s *Server) async(fn func(ctx context.Context)) {
+	s.work <- struct{}{}
+	s.active.Add(1)
+	go func() {
+		defer func() {
+			<-s.work
+			s.active.Add(-1)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConfirmTimeout+s.cfg.SendTimeout)
+		defer cancel()
+		fn(ctx)
+	}()
+}

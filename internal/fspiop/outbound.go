@@ -1,0 +1,141 @@
+package fspiop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hulian/hulian/internal/fspiop/jws"
+	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/participant"
+)
+
+// message is one request or callback the switch sends to an FSPIOP
+// participant.
+type message struct {
+	to       *participant.FSPIOP
+	toID     string
+	method   string
+	path     string // from the root, e.g. "/parties/MSISDN/27713803912"
+	resource string
+	version  string // of the content, as the original requester used it
+	source   string
+	dest     string
+	body     []byte
+	// relay holds the headers of the request being relayed, which go on
+	// byte for byte (the sender's signature among them); nil for the
+	// switch's own message, which the switch signs if it has a key.
+	relay http.Header
+}
+
+// sender delivers messages from a bounded queue with a few workers,
+// retrying each with backoff: callbacks are how every FSPIOP exchange
+// ends, so a participant briefly unreachable still gets them.
+type sender struct {
+	s     *Server
+	queue chan *message
+	cfg   Config
+}
+
+func newSender(s *Server, cfg Config) *sender {
+	return &sender{s: s, queue: make(chan *message, cfg.QueueMax), cfg: cfg}
+}
+
+// send queues m, or drops it (logged) when the queue is full.
+func (q *sender) send(m *message) {
+	select {
+	case q.queue <- m:
+	default:
+		q.s.Log.Error("fspiop: send queue full, message dropped", "to", m.toID, "method", m.method, "path", m.path)
+	}
+}
+
+func (q *sender) run(ctx context.Context) {
+	done := make(chan struct{})
+	for range q.cfg.Senders {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m := <-q.queue:
+					q.deliver(ctx, m)
+				}
+			}
+		}()
+	}
+	for range q.cfg.Senders {
+		<-done
+	}
+}
+
+// deliver sends m until it is accepted (2xx), refused for good (4xx
+// other than 408 and 429), or the attempts are spent.
+func (q *sender) deliver(ctx context.Context, m *message) {
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		status, err := q.attempt(ctx, m)
+		if err == nil && status/100 == 2 {
+			return
+		}
+		final := attempt >= q.cfg.Attempts || (err == nil && status/100 == 4 && status != 408 && status != 429)
+		if final {
+			q.s.Log.Warn("fspiop: message not delivered", "to", m.toID, "method", m.method, "path", m.path,
+				"status", status, "err", err, "attempts", attempt)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff *= 3
+	}
+}
+
+// attempt sends m once.
+func (q *sender) attempt(ctx context.Context, m *message) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
+	defer cancel()
+	body := m.body
+	h := make(http.Header)
+	if m.relay != nil {
+		jws.Relay(h, m.relay)
+	} else {
+		h.Set("Date", msg.FormatDate(q.s.Now()))
+		h.Set(msg.HeaderSource, m.source)
+		if m.dest != "" {
+			h.Set(msg.HeaderDestination, m.dest)
+		}
+	}
+	h.Set("Content-Type", msg.ContentType(m.resource, m.version))
+	if m.method != http.MethodPut && m.method != http.MethodPatch {
+		h.Set("Accept", msg.ContentType(m.resource, m.version))
+	}
+	if m.relay == nil && q.s.Signer != nil && body != nil {
+		var err error
+		if body, err = q.s.Signer.Sign(h, m.method, m.path, body); err != nil {
+			return 0, fmt.Errorf("sign: %w", err)
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, m.method, m.to.Endpoint+m.path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header = h
+	resp, err := q.s.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,198 @@
+package fspiop
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hulian/hulian/internal/sqldb"
+)
+
+// The states of a payment as the front end last told its participants,
+// in FSPIOP's words.
+const (
+	stateReserved  = "RESERVED"
+	stateCommitted = "COMMITTED"
+	stateAborted   = "ABORTED"
+)
+
+// payment is what the front end keeps of an FSPIOP payment beyond the
+// ledger (table fspiop_transfers).
+type payment struct {
+	ID         string // the FSPIOP transferId
+	TransferID string // the switch's transfer id
+	Payer      string
+	Payee      string
+	Digest     []byte // of the request that created it
+	Condition  string
+	Expires    time.Time
+	State      string
+	Fulfilment string
+	Completed  time.Time
+	// Patch says the payee fulfilled in state RESERVED and is told of the
+	// commit by a PATCH.
+	Patch bool
+}
+
+// store keeps payments and the quotes the switch answered.
+type store struct {
+	db *sqldb.DB
+}
+
+// errExists means a payment with the id is stored already.
+var errExists = errors.New("fspiop: payment exists")
+
+// insert stores a new payment, or errExists.
+func (s *store) insert(ctx context.Context, p *payment, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO fspiop_transfers (id, transfer_id, payer, payee, digest, condition,
+		expires, state, fulfilment, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.ID, p.TransferID, p.Payer, p.Payee, p.Digest, p.Condition, p.Expires.UnixNano(), p.State, p.Fulfilment, now.UnixNano())
+	if sqldb.IsUniqueViolation(err) {
+		return errExists
+	}
+	if err != nil {
+		return fmt.Errorf("fspiop: store payment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+const paymentColumns = `id, transfer_id, payer, payee, digest, condition, expires, state, fulfilment, completed, patch`
+
+func scanPayment(row interface{ Scan(...any) error }) (payment, error) {
+	var p payment
+	var expires, completed int64
+	var patch int
+	if err := row.Scan(&p.ID, &p.TransferID, &p.Payer, &p.Payee, &p.Digest, &p.Condition, &expires, &p.State,
+		&p.Fulfilment, &completed, &patch); err != nil {
+		return payment{}, err
+	}
+	p.Expires = time.Unix(0, expires).UTC()
+	if completed != 0 {
+		p.Completed = time.Unix(0, completed).UTC()
+	}
+	p.Patch = patch != 0
+	return p, nil
+}
+
+// get returns the payment with FSPIOP id, or false.
+func (s *store) get(ctx context.Context, id string) (payment, bool, error) {
+	p, err := scanPayment(s.db.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM fspiop_transfers WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return payment{}, false, nil
+	}
+	if err != nil {
+		return payment{}, false, fmt.Errorf("fspiop: read payment %s: %w", id, err)
+	}
+	return p, true, nil
+}
+
+// byTransfer returns the payment of the switch's transfer id, or false.
+func (s *store) byTransfer(ctx context.Context, transferID string) (payment, bool, error) {
+	p, err := scanPayment(s.db.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM fspiop_transfers WHERE transfer_id = $1`, transferID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return payment{}, false, nil
+	}
+	if err != nil {
+		return payment{}, false, fmt.Errorf("fspiop: read payment of transfer %s: %w", transferID, err)
+	}
+	return p, true, nil
+}
+
+// finish records that a RESERVED payment ended in state, and reports
+// whether this call moved it (false: another one did, or it had ended).
+func (s *store) finish(ctx context.Context, id, state, fulfilment string, at time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET state = $1, fulfilment = $2, completed = $3
+		WHERE id = $4 AND state = $5`, state, fulfilment, at.UnixNano(), id, stateReserved)
+	if err != nil {
+		return false, fmt.Errorf("fspiop: finish payment %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// setFulfilment records the payee's fulfilment of a RESERVED payment,
+// and whether it asked for a PATCH, before the ledger commits: a crash
+// in between leaves what the sweeper needs to finish it.
+func (s *store) setFulfilment(ctx context.Context, id, fulfilment string, patch bool) error {
+	p := 0
+	if patch {
+		p = 1
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET fulfilment = $1, patch = $2 WHERE id = $3 AND state = $4`,
+		fulfilment, p, id, stateReserved)
+	if err != nil {
+		return fmt.Errorf("fspiop: record the fulfilment of %s: %w", id, err)
+	}
+	return nil
+}
+
+// open returns up to limit RESERVED payments whose deadline is before
+// until, earliest first.
+func (s *store) open(ctx context.Context, until time.Time, limit int) ([]payment, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+paymentColumns+` FROM fspiop_transfers
+		WHERE state = $1 AND expires < $2 ORDER BY expires LIMIT $3`, stateReserved, until.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("fspiop: open payments: %w", err)
+	}
+	defer rows.Close()
+	var out []payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("fspiop: open payments: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// storedQuote is a quote the switch answered as a native payee's agent.
+type storedQuote struct {
+	ID      string
+	Payer   string
+	Digest  []byte
+	Answer  []byte // the PUT /quotes body
+	Native  string // the switch's own quote id, which locks the fee
+	Expires time.Time
+}
+
+// putQuote stores q, or returns errExists.
+func (s *store) putQuote(ctx context.Context, q *storedQuote) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO fspiop_quotes (id, payer, digest, answer, native, expires) VALUES ($1, $2, $3, $4, $5, $6)`,
+		q.ID, q.Payer, q.Digest, string(q.Answer), q.Native, q.Expires.UnixNano())
+	if sqldb.IsUniqueViolation(err) {
+		return errExists
+	}
+	if err != nil {
+		return fmt.Errorf("fspiop: store quote %s: %w", q.ID, err)
+	}
+	return nil
+}
+
+// getQuote returns the stored quote id, or false.
+func (s *store) getQuote(ctx context.Context, id string) (storedQuote, bool, error) {
+	var q storedQuote
+	var answer string
+	var expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, payer, digest, answer, native, expires FROM fspiop_quotes WHERE id = $1`, id).
+		Scan(&q.ID, &q.Payer, &q.Digest, &answer, &q.Native, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storedQuote{}, false, nil
+	}
+	if err != nil {
+		return storedQuote{}, false, fmt.Errorf("fspiop: read quote %s: %w", id, err)
+	}
+	q.Answer, q.Expires = []byte(answer), time.Unix(0, expires).UTC()
+	return q, true, nil
+}
+
+// pruneQuotes forgets the quotes that expired before t.
+func (s *store) pruneQuotes(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM fspiop_quotes WHERE expires < $1`, t.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("fspiop: prune quotes: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,128 @@
+package fspiop
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// sweepEvery is how often sweep looks at the open payments.
+const sweepEvery = time.Second
+
+// sweepMax bounds the open payments one sweep looks at.
+const sweepMax = 1000
+
+// lostAfter is how long after its deadline a payment the ledger never
+// recorded (the switch died between storing it and reserving it) is
+// written off.
+const lostAfter = time.Minute
+
+// sweep, until ctx ends, tells the FSPIOP participants of the payments
+// the ledger decided without them asking: reservations that expired,
+// payments held for review and then released or rejected, payees that
+// answered RESERVED and wait for the PATCH of the commit. It also
+// forgets old quotes.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.sweepOnce(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("fspiop: sweep open payments", "err", err)
+		}
+		if n%3600 == 0 {
+			if _, err := s.store.pruneQuotes(ctx, s.Now().Add(-quoteExpiry)); err != nil && ctx.Err() == nil {
+				s.Log.Error("fspiop: prune quotes", "err", err)
+			}
+		}
+	}
+}
+
+// sweepOnce looks at the open payments once.
+func (s *Server) sweepOnce(ctx context.Context) error {
+	now := s.Now()
+	ps, err := s.store.open(ctx, now.Add(transferHorizon), sweepMax)
+	if err != nil {
+		return err
+	}
+	for i := range ps {
+		p := &ps[i]
+		if s.waiting(p) {
+			continue
+		}
+		t, err := s.Transfers.Get(ctx, transfer.Viewer{}, p.TransferID)
+		if errors.Is(err, transfer.ErrNotFound) {
+			if now.After(p.Expires.Add(lostAfter)) && s.finish(ctx, p, stateAborted, "") {
+				s.tellAborted(p, "expired")
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		switch t.State {
+		case transfer.Committed:
+			if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
+				s.tellCommitted(p)
+			}
+		case transfer.Aborted:
+			if s.finish(ctx, p, stateAborted, "") {
+				s.tellAborted(p, t.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+// transferHorizon is how far ahead of now sweep looks at deadlines: a
+// held payment's reservation lasts the review timeout, up to the
+// ledger's longest.
+const transferHorizon = 30 * 24 * time.Hour
+
+// waiting reports whether a native payment is still waiting for p's
+// payee (Confirm decides it, not sweep).
+func (s *Server) waiting(p *payment) bool {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	_, ok := s.waits[waitKey("transfers", p.Payer, transferPath(p.ID))]
+	return ok
+}
+
+// tellCommitted sends the FSPIOP parties of a committed payment what
+// they are owed: the payer its fulfilment, a payee that answered
+// RESERVED its PATCH.
+func (s *Server) tellCommitted(p *payment) {
+	if payer, ok := s.Participants.Get(p.Payer); ok && payer.FSPIOP != nil {
+		s.sendState(payer, p, "1.1")
+	}
+	if payee, ok := s.Participants.Get(p.Payee); ok && payee.FSPIOP != nil && p.Patch {
+		s.sendJSON(payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
+			msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateCommitted})
+	}
+}
+
+// tellAborted sends the FSPIOP parties of an aborted payment its error
+// (a payee that answered RESERVED a PATCH ABORTED instead).
+func (s *Server) tellAborted(p *payment, reason string) {
+	e := abortError(reason)
+	if payer, ok := s.Participants.Get(p.Payer); ok && payer.FSPIOP != nil {
+		s.sendError(payer, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
+	}
+	payee, ok := s.Participants.Get(p.Payee)
+	switch {
+	case !ok || payee.FSPIOP == nil:
+	case p.Patch:
+		s.sendJSON(payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
+			msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateAborted})
+	default:
+		s.sendError(payee, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
+	}
+}
