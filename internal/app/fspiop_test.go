@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/fspiop/ilp"
 	"github.com/hulian/hulian/internal/fspiop/msg"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -313,3 +314,127 @@ func eachEngineFSP(t *testing.T, fn func(t *testing.T, fs *fspSwitch)) {
 
 var _ = fmt.Sprint
 var _ sync.Mutex
+
+// asPayee makes a request payeefsp's, with key.
+func asPayee(key string) func(http.Header) {
+	return func(h http.Header) {
+		h.Set("FSPIOP-Source", "payeefsp")
+		h.Set("FSPIOP-Destination", "payerfsp")
+		h.Set("Authorization", "Bearer "+key)
+	}
+}
+
+// condition returns a fulfilment and its condition.
+func condition(seed string) (fulfilment, cond string) {
+	f := sha256.Sum256([]byte(seed))
+	c := sha256.Sum256(f[:])
+	return base64.RawURLEncoding.EncodeToString(f[:]), base64.RawURLEncoding.EncodeToString(c[:])
+}
+
+// TestFSPIOPRelay: between two FSPIOP participants the switch relays
+// look-up, quote and transfer, reserves on its ledger, checks the
+// fulfilment, and tells each side what Mojaloop's hub would: a COMMITTED
+// payee's PUT relayed as it came, a RESERVED one turned into the switch's
+// COMMITTED and a PATCH, a bad fulfilment refused to both, silence ended
+// by the expiry.
+func TestFSPIOPRelay(t *testing.T) {
+	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
+		payee := newFSPEndpoint(t)
+		payeeKey, _ := fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: payee.srv.URL} })
+		reg := func(h http.Header) {
+			h.Set("FSPIOP-Source", "payeefsp")
+			h.Set("Authorization", "Bearer "+payeeKey)
+		}
+		fs.send("POST", "/participants/MSISDN/8613700137000", "participants", msg.ParticipantsPost{FSPID: "payeefsp"}, reg)
+		payee.next(t)
+
+		// Look-up: relayed to the payee FSP, whose answer is relayed back
+		// byte for byte.
+		fs.send("GET", "/parties/MSISDN/8613700137000", "parties", nil, nil)
+		m := payee.next(t)
+		if m.method != "GET" || m.path != "/parties/MSISDN/8613700137000" || m.header.Get("FSPIOP-Source") != "payerfsp" ||
+			m.header.Get("FSPIOP-Destination") != "payeefsp" {
+			t.Fatalf("relayed lookup %s %s %v", m.method, m.path, m.header)
+		}
+		answer := msg.PartiesPut{Party: msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "8613700137000", FSPID: "payeefsp"}, Name: "Li Si"}}
+		if r := fs.send("PUT", "/parties/MSISDN/8613700137000", "parties", answer, asPayee(payeeKey)); r.status != 200 {
+			t.Fatalf("PUT /parties: %d %s", r.status, r.body)
+		}
+		m = fs.ep.next(t)
+		want, _ := json.Marshal(answer)
+		if m.path != "/parties/MSISDN/8613700137000" || !bytes.Equal(m.body, want) || m.header.Get("FSPIOP-Source") != "payeefsp" {
+			t.Fatalf("relayed lookup answer %s %s %v", m.path, m.body, m.header)
+		}
+
+		pay := func(id, state, fulfilment, cond string, expires time.Duration) {
+			amount := msg.Money{Currency: "CNY", Amount: "10"}
+			packet, _, _, err := ilp.Build([]byte("the payee FSP's secret"), 1, 1000, "g.payeefsp.msisdn.8613700137000", msg.Transaction{
+				TransactionID: id, QuoteID: id, Payee: answer.Party,
+				Payer:  msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "44123456789", FSPID: "payerfsp"}},
+				Amount: amount, TransactionType: msg.TransactionType{Scenario: "TRANSFER", Initiator: "PAYER", InitiatorType: "CONSUMER"},
+			}, time.Now().Add(expires))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := msg.TransfersPost{TransferID: id, PayerFSP: "payerfsp", PayeeFSP: "payeefsp", Amount: amount,
+				ILPPacket: packet, Condition: cond, Expiration: msg.FormatDateTime(time.Now().Add(expires))}
+			if r := fs.send("POST", "/transfers", "transfers", tr, nil); r.status != 202 {
+				t.Fatalf("POST /transfers: %d %s", r.status, r.body)
+			}
+			if m := payee.next(t); m.method != "POST" || m.path != "/transfers" {
+				t.Fatalf("relayed prepare %s %s", m.method, m.path)
+			}
+			if state == "" {
+				return
+			}
+			if r := fs.send("PUT", "/transfers/"+id, "transfers", msg.TransfersPut{Fulfilment: fulfilment, TransferState: state,
+				CompletedTimestamp: msg.FormatDateTime(time.Now())}, asPayee(payeeKey)); r.status != 200 {
+				t.Fatalf("PUT /transfers: %d %s", r.status, r.body)
+			}
+		}
+		ids := []string{"0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "1b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e",
+			"2b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "3b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"}
+
+		// The payee commits: its PUT goes to the payer as it came.
+		f, c := condition("one")
+		pay(ids[0], "COMMITTED", f, c, time.Minute)
+		if m := fs.ep.next(t); m.method != "PUT" || m.path != "/transfers/"+ids[0] || !strings.Contains(string(m.body), f) {
+			t.Fatalf("fulfilment to the payer: %s %s %s", m.method, m.path, m.body)
+		}
+		// The payee answers RESERVED: the payer gets COMMITTED, the payee a PATCH.
+		f, c = condition("two")
+		pay(ids[1], "RESERVED", f, c, time.Minute)
+		if m := fs.ep.next(t); m.path != "/transfers/"+ids[1] || !strings.Contains(string(m.body), `"COMMITTED"`) {
+			t.Fatalf("RESERVED, to the payer: %s %s", m.path, m.body)
+		}
+		if m := payee.next(t); m.method != "PATCH" || !strings.Contains(string(m.body), `"COMMITTED"`) {
+			t.Fatalf("RESERVED, to the payee: %s %s %s", m.method, m.path, m.body)
+		}
+		// A fulfilment that does not meet the condition: both are told.
+		_, c = condition("three")
+		f, _ = condition("not three")
+		pay(ids[2], "COMMITTED", f, c, time.Minute)
+		if m := fs.ep.next(t); m.path != "/transfers/"+ids[2]+"/error" || errorCode(t, m.body) != "3100" {
+			t.Fatalf("bad fulfilment, to the payer: %s %s", m.path, m.body)
+		}
+		if m := payee.next(t); m.path != "/transfers/"+ids[2]+"/error" {
+			t.Fatalf("bad fulfilment, to the payee: %s %s", m.path, m.body)
+		}
+		// Silence: the reservation expires, both are told 3303.
+		_, c = condition("four")
+		pay(ids[3], "", "", c, 1500*time.Millisecond)
+		if m := fs.ep.next(t); m.path != "/transfers/"+ids[3]+"/error" || errorCode(t, m.body) != "3303" {
+			t.Fatalf("expiry, to the payer: %s %s", m.path, m.body)
+		}
+		if m := payee.next(t); m.path != "/transfers/"+ids[3]+"/error" || errorCode(t, m.body) != "3303" {
+			t.Fatalf("expiry, to the payee: %s %s", m.path, m.body)
+		}
+		// Two payments of 10 moved; the payer has the rest.
+		if b := fs.balance(payeeKey, "payeefsp"); b.Balance != "20.00" {
+			t.Errorf("payee FSP's position %+v", b)
+		}
+		if b := fs.balance(fs.payerKey, "payerfsp"); b.Balance != "980.00" || b.Reserved != "0.00" {
+			t.Errorf("payer FSP's position %+v", b)
+		}
+	})
+}
