@@ -2,9 +2,13 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/fspiop/ilp"
+	"github.com/hulian/hulian/internal/fspiop/jws"
 	"github.com/hulian/hulian/internal/fspiop/msg"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -437,4 +442,116 @@ func TestFSPIOPRelay(t *testing.T) {
 			t.Errorf("payer FSP's position %+v", b)
 		}
 	})
+}
+
+// TestFSPIOPSignature: a participant that registered a JWS key has its
+// POSTs and PUTs verified: signed ones pass, unsigned or altered ones are
+// refused 3105 and do nothing; an unsigned PUT /parties passes, as
+// Mojaloop's SDK does not sign it by default.
+func TestFSPIOPSignature(t *testing.T) {
+	fs := newFSPSwitch(t, "")
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	signer, err := jws.NewSigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.ok(200, "PATCH", "/v1/participants/payerfsp", opToken, wire.ParticipantPatch{FSPIOP: &wire.FSPIOP{Endpoint: fs.ep.srv.URL,
+		JWSPublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))}}, nil)
+	// A participant may not change its own key.
+	fs.problem(403, "forbidden", "PATCH", "/v1/participants/payerfsp", fs.payerKey, wire.ParticipantPatch{FSPIOP: &wire.FSPIOP{Endpoint: fs.ep.srv.URL}})
+
+	body := msg.ParticipantsPost{FSPID: "payerfsp", Currency: "CNY"}
+	sign := func(path string, b []byte, tamper func(h http.Header, b []byte) []byte) func(http.Header) {
+		return func(h http.Header) {
+			out, err := signer.Sign(h, "POST", path, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tamper != nil {
+				out = tamper(h, out)
+			}
+			signed = out
+		}
+	}
+	raw, _ := json.Marshal(body)
+	cases := []struct {
+		name   string
+		path   string
+		tamper func(http.Header, []byte) []byte
+		code   string
+	}{
+		{"signed", "/participants/MSISDN/8613900139100", nil, ""},
+		{"unsigned", "/participants/MSISDN/8613900139101", func(h http.Header, b []byte) []byte {
+			h.Del("FSPIOP-Signature")
+			return b
+		}, "3105"},
+		{"body changed", "/participants/MSISDN/8613900139102", func(h http.Header, b []byte) []byte {
+			return bytes.Replace(b, []byte("CNY"), []byte("USD"), 1)
+		}, "3105"},
+		{"other URI signed", "/participants/MSISDN/8613900139103", func(h http.Header, b []byte) []byte {
+			h.Set("FSPIOP-URI", "/participants/MSISDN/1")
+			return b
+		}, "3105"},
+	}
+	for _, c := range cases {
+		r := fs.sendRaw("POST", c.path, "participants", raw, sign(c.path, raw, c.tamper))
+		switch {
+		case c.code == "" && r.status != 202:
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		case c.code != "" && (r.status != 400 || errorCode(t, r.body) != c.code):
+			t.Errorf("%s: %d %s, want 400 %s", c.name, r.status, r.body, c.code)
+		}
+	}
+	if m := fs.ep.next(t); m.path != "/participants/MSISDN/8613900139100" {
+		t.Errorf("answer to the signed request: %s %s", m.path, m.body)
+	}
+	select {
+	case m := <-fs.ep.got:
+		t.Errorf("a refused request was answered: %s %s", m.path, m.body)
+	case <-time.After(200 * time.Millisecond):
+	}
+	// An unsigned PUT /parties still passes (it is refused for another
+	// reason: no destination).
+	r := fs.send("PUT", "/parties/MSISDN/1", "parties", msg.PartiesPut{Party: msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "1"}}}, nil)
+	if r.status != 400 || errorCode(t, r.body) == "3105" {
+		t.Errorf("unsigned PUT /parties: %d %s", r.status, r.body)
+	}
+}
+
+// signed is the body a signing mod produced, for sendRaw.
+var signed []byte
+
+// sendRaw is send with a body of exact bytes; mod may replace them
+// through signed.
+func (fs *fspSwitch) sendRaw(method, path, resource string, body []byte, mod func(http.Header)) resp {
+	fs.t.Helper()
+	h := http.Header{}
+	h.Set("Date", msg.FormatDate(time.Now()))
+	h.Set("FSPIOP-Source", "payerfsp")
+	signed = body
+	if mod != nil {
+		mod(h)
+	}
+	req, err := http.NewRequest(method, fs.fsp+path, bytes.NewReader(signed))
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", msg.ContentType(resource, "1.1"))
+	req.Header.Set("Accept", msg.ContentType(resource, "1.1"))
+	req.Header.Set("Authorization", "Bearer "+fs.payerKey)
+	r, err := fs.hc.Do(req)
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{r.StatusCode, r.Header, b}
 }
