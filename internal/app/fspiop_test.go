@@ -555,3 +555,119 @@ func (fs *fspSwitch) sendRaw(method, path, resource string, body []byte, mod fun
 	b, _ := io.ReadAll(r.Body)
 	return resp{r.StatusCode, r.Header, b}
 }
+
+// autoPayee is an FSPIOP payee FSP that answers what the switch asks:
+// its parties, quotes (ILP v1, its own secret) and transfers, fulfilled
+// in state (COMMITTED or RESERVED), or refused when refuse says so.
+type autoPayee struct {
+	fs     *fspSwitch
+	key    string
+	state  string
+	refuse bool
+	mu     sync.Mutex
+	fulfil map[string]string // by transactionId
+	patch  chan []byte
+}
+
+func (p *autoPayee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		w.WriteHeader(http.StatusAccepted)
+	}
+	src := r.Header.Get("FSPIOP-Source")
+	as := func(h http.Header) {
+		h.Set("FSPIOP-Source", "payeefsp")
+		h.Set("FSPIOP-Destination", src)
+		h.Set("Authorization", "Bearer "+p.key)
+	}
+	go func() {
+		switch {
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/parties/"):
+			parts := strings.Split(r.URL.Path, "/")
+			p.fs.send("PUT", r.URL.Path, "parties", msg.PartiesPut{Party: msg.Party{PartyIDInfo: msg.PartyIDInfo{
+				PartyIDType: parts[2], PartyIdentifier: parts[3], FSPID: "payeefsp"}, Name: "Wang Wu"}}, as)
+		case r.Method == http.MethodPost && r.URL.Path == "/quotes":
+			var q msg.QuotesPost
+			json.Unmarshal(b, &q)
+			txn := msg.Transaction{TransactionID: q.TransactionID, QuoteID: q.QuoteID, Payee: q.Payee, Payer: q.Payer,
+				Amount: q.Amount, TransactionType: q.TransactionType}
+			packet, cond, f, err := ilp.Build([]byte("payee secret"), 1, 1, "g.payeefsp.msisdn.x", txn, time.Now())
+			if err != nil {
+				panic(err)
+			}
+			p.mu.Lock()
+			p.fulfil[q.TransactionID] = f
+			p.mu.Unlock()
+			p.fs.send("PUT", "/quotes/"+q.QuoteID, "quotes", msg.QuotesPut{TransferAmount: q.Amount, ILPPacket: packet, Condition: cond,
+				Expiration: msg.FormatDateTime(time.Now().Add(time.Minute))}, as)
+		case r.Method == http.MethodPost && r.URL.Path == "/transfers":
+			var tr msg.TransfersPost
+			json.Unmarshal(b, &tr)
+			if p.refuse {
+				p.fs.send("PUT", "/transfers/"+tr.TransferID+"/error", "transfers",
+					msg.NewError(msg.PayeeRejectedTxn, "account closed").Body(), as)
+				return
+			}
+			p.mu.Lock()
+			f := p.fulfil[tr.TransferID]
+			p.mu.Unlock()
+			p.fs.send("PUT", "/transfers/"+tr.TransferID, "transfers", msg.TransfersPut{Fulfilment: f, TransferState: p.state,
+				CompletedTimestamp: msg.FormatDateTime(time.Now())}, as)
+		case r.Method == http.MethodPatch:
+			p.patch <- b
+		}
+	}()
+}
+
+// TestFSPIOPNativePayer: a native payer's POST /v1/transfers to an alias
+// of an FSPIOP participant runs look-up, quote and prepare over FSPIOP,
+// and is answered COMMITTED once the payee's fulfilment meets the
+// condition; a payee that answered RESERVED gets the PATCH; a refusal is
+// the native payer's ABORTED.
+func TestFSPIOPNativePayer(t *testing.T) {
+	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
+		payee := &autoPayee{fs: fs, state: "COMMITTED", fulfil: map[string]string{}, patch: make(chan []byte, 4)}
+		srv := httptest.NewServer(payee)
+		t.Cleanup(srv.Close)
+		payee.key, _ = fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: srv.URL} })
+		fs.send("POST", "/participants/MSISDN/8613700137000", "participants", msg.ParticipantsPost{FSPID: "payeefsp"},
+			func(h http.Header) {
+				h.Set("FSPIOP-Source", "payeefsp")
+				h.Set("Authorization", "Bearer "+payee.key)
+			})
+		fs.deposit("wallet-b", "100.00")
+		time.Sleep(100 * time.Millisecond) // the registration is written after its answer
+
+		var got wire.Transfer
+		fs.ok(201, "POST", "/v1/transfers", fs.bKey, pay("native-1", "MSISDN", "+8613700137000", "12.30"), &got)
+		if got.State != "COMMITTED" || got.Payee.Participant != "payeefsp" {
+			t.Fatalf("native payment to an FSPIOP payee: %+v", got)
+		}
+		payee.state = "RESERVED"
+		fs.ok(201, "POST", "/v1/transfers", fs.bKey, pay("native-2", "MSISDN", "+8613700137000", "1.00"), &got)
+		if got.State != "COMMITTED" {
+			t.Fatalf("RESERVED payee: %+v", got)
+		}
+		select {
+		case b := <-payee.patch:
+			if !strings.Contains(string(b), `"COMMITTED"`) {
+				t.Errorf("PATCH %s", b)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("no PATCH to the payee that answered RESERVED")
+		}
+		payee.refuse = true
+		fs.ok(201, "POST", "/v1/transfers", fs.bKey, pay("native-3", "MSISDN", "+8613700137000", "5.00"), &got)
+		if got.State != "ABORTED" || !strings.Contains(got.Reason, "account closed") {
+			t.Errorf("refused payment: %+v", got)
+		}
+		if b := fs.balance(payee.key, "payeefsp"); b.Balance != "13.30" {
+			t.Errorf("payee FSP's position %+v", b)
+		}
+		if b := fs.balance(fs.bKey, "wallet-b"); b.Balance != "86.70" || b.Reserved != "0.00" {
+			t.Errorf("native payer's position %+v", b)
+		}
+	})
+}
