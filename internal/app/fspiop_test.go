@@ -671,3 +671,40 @@ func TestFSPIOPNativePayer(t *testing.T) {
 		}
 	})
 }
+
+// TestFSPIOPRisk: FSPIOP payments pass risk screening like native ones:
+// a decline rule refuses one with 4400, and the alert names it.
+func TestFSPIOPRisk(t *testing.T) {
+	fs := newFSPSwitch(t, "")
+	fs.ok(201, "PUT", "/v1/risk/rules/big", opToken, wire.RiskRule{Expression: "amount > 50000", Action: "decline", Reason: "too-big", Mode: "enforce"}, nil)
+	fs.send("POST", "/quotes", "quotes", msg.QuotesPost{QuoteID: "9c23e80c-d078-4077-8263-2c047876fcf6", TransactionID: "95feac2f-39b2-491b-817e-4a03203d4f14",
+		Payer: msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "44123456789", FSPID: "payerfsp"}},
+		Payee: msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "8613800138000"}}, AmountType: "SEND",
+		Amount: msg.Money{Currency: "CNY", Amount: "600"}, TransactionType: msg.TransactionType{Scenario: "TRANSFER", Initiator: "PAYER", InitiatorType: "CONSUMER"}}, nil)
+	m := fs.ep.next(t)
+	var quoted msg.QuotesPut
+	if json.Unmarshal(m.body, &quoted) != nil || quoted.Condition == "" {
+		t.Fatalf("quote: %s %s", m.path, m.body)
+	}
+	id := "95feac2f-39b2-491b-817e-4a03203d4f14"
+	fs.send("POST", "/transfers", "transfers", msg.TransfersPost{TransferID: id, PayerFSP: "payerfsp", PayeeFSP: "wallet-b",
+		Amount: quoted.TransferAmount, ILPPacket: quoted.ILPPacket, Condition: quoted.Condition,
+		Expiration: msg.FormatDateTime(time.Now().Add(time.Minute))}, nil)
+	if m := fs.ep.next(t); m.path != "/transfers/"+id+"/error" || errorCode(t, m.body) != "4400" {
+		t.Fatalf("declined: %s %s", m.path, m.body)
+	}
+	fs.problem(404, "not-found", "GET", "/v1/transfers/"+id, fs.payerKey, nil)
+	var alerts wire.RiskAlerts
+	deadline := time.Now().Add(5 * time.Second)
+	for len(alerts.Alerts) == 0 && time.Now().Before(deadline) {
+		fs.ok(200, "GET", "/v1/risk/alerts?status=open", opToken, nil, &alerts)
+		time.Sleep(20 * time.Millisecond)
+	}
+	found := false
+	for _, a := range alerts.Alerts {
+		found = found || a.Rule == "big" && a.TransferID == id
+	}
+	if !found {
+		t.Errorf("no alert of rule big on %s: %+v", id, alerts.Alerts)
+	}
+}
