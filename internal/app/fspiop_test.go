@@ -361,6 +361,9 @@ func TestFSPIOPRelay(t *testing.T) {
 			m.header.Get("FSPIOP-Destination") != "payeefsp" {
 			t.Fatalf("relayed lookup %s %s %v", m.method, m.path, m.header)
 		}
+		if m.header.Get("Authorization") != "" {
+			t.Fatalf("the payer's API key was relayed to the payee: %v", m.header)
+		}
 		answer := msg.PartiesPut{Party: msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "8613700137000", FSPID: "payeefsp"}, Name: "Li Si"}}
 		if r := fs.send("PUT", "/parties/MSISDN/8613700137000", "parties", answer, asPayee(payeeKey)); r.status != 200 {
 			t.Fatalf("PUT /parties: %d %s", r.status, r.body)

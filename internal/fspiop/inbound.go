@@ -97,7 +97,6 @@ func (s *Server) refuseCallback(in *inbound) error {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := h.s
 	in, err := h.check(w, r)
 	if err == nil {
 		err = h.fn(in)
@@ -115,7 +114,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.WriteHeader(http.StatusAccepted)
 	}
-	_ = s
 }
 
 // check reads and checks a request in Mojaloop's order: the versions

@@ -62,8 +62,7 @@ func (s *Server) getParties(in *inbound) error {
 		case !ok || owner.Status != participant.Active:
 			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
 		case owner.FSPIOP != nil:
-			h := in.r.Header.Clone()
-			h.Set(msg.HeaderDestination, owner.ID)
+			h := relayHeader(in, owner.ID)
 			s.out.send(&message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodGet, path: path, resource: "parties",
 				version: in.version, relay: h})
 		default:
@@ -103,6 +102,18 @@ func (s *Server) putPartiesError(in *inbound) error {
 		return err
 	}
 	return s.relayCallback(in, "parties", partyPath("parties", in.r)+"/error")
+}
+
+// relayHeader returns the headers that go on with a request relayed to
+// the FSP dest: the request's own, with FSPIOP-Destination naming dest
+// when the sender left it out (a look-up before the payee FSP is known)
+// and did not sign (a signature covers the destination's absence).
+func relayHeader(in *inbound, dest string) http.Header {
+	h := in.r.Header.Clone()
+	if h.Get(msg.HeaderDestination) == "" && h.Get(msg.HeaderSignature) == "" {
+		h.Set(msg.HeaderDestination, dest)
+	}
+	return h
 }
 
 // relayCallback hands a callback to the native payment waiting for it

@@ -71,8 +71,7 @@ func (s *Server) postQuote(in *inbound) error {
 			return
 		}
 		if owner.FSPIOP != nil {
-			h := in.r.Header.Clone()
-			h.Set(msg.HeaderDestination, owner.ID)
+			h := relayHeader(in, owner.ID)
 			s.out.send(&message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodPost, path: "/quotes", resource: "quotes",
 				version: in.version, body: in.body, relay: h})
 			return

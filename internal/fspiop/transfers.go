@@ -152,8 +152,7 @@ func (s *Server) prepareRelayed(ctx context.Context, in *inbound, p *payment, re
 	if t.State == transfer.Held {
 		return nil // offered once the operator releases it (see sweep)
 	}
-	h := in.r.Header.Clone()
-	h.Set(msg.HeaderDestination, payee.ID)
+	h := relayHeader(in, payee.ID)
 	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: in.version, body: in.body, relay: h})
 	return nil
