@@ -8,7 +8,10 @@
 # It installs PostgreSQL with apt-get if its server binaries are missing,
 # starts a fresh cluster in a temporary directory (loopback only, a free
 # port, fsync on), exports HULIAN_TEST_POSTGRES and HULIAN_REQUIRE_POSTGRES=1
-# so that no PostgreSQL test can skip, runs go vet and go test, and always
+# so that no PostgreSQL test can skip, installs node (apt-get) and the
+# FSPIOP validator's npm packages (npm ci) if they are missing, so that
+# the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
+# rather than skip, runs go vet and go test, and always
 # stops the cluster and removes the directory. Its exit status is go test's.
 set -euo pipefail
 
@@ -17,6 +20,21 @@ cd "$(dirname "$0")/.."
 PG_WHO=test.sh
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh
+
+# The FSPIOP tests check messages against Mojaloop's OpenAPI definitions
+# with node (internal/fspiop/spec): install Debian's node and npm if they
+# are missing, and the validator's pinned npm packages if they are missing
+# or older than its lock file.
+validator=internal/fspiop/spec/validator
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "$PG_WHO: node or npm not found; installing nodejs and npm with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -f "$validator/node_modules/.package-lock.json" ] || [ "$validator/package-lock.json" -nt "$validator/node_modules/.package-lock.json" ]; then
+	echo "$PG_WHO: installing $validator/node_modules with npm ci" >&2
+	npm ci --no-audit --no-fund --loglevel=error --prefix "$validator" >/dev/null
+fi
 
 export HULIAN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export HULIAN_REQUIRE_POSTGRES=1
