@@ -711,3 +711,70 @@ func TestFSPIOPRisk(t *testing.T) {
 		t.Errorf("no alert of rule big on %s: %+v", id, alerts.Alerts)
 	}
 }
+
+// TestFSPIOPHeld: a payment between two FSPIOP participants that risk
+// control holds is not relayed until the operator releases it; then its
+// prepare goes to the payee as it came, and the payer gets the
+// fulfilment once committed.
+func TestFSPIOPHeld(t *testing.T) {
+	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
+		payee := newFSPEndpoint(t)
+		payeeKey, _ := fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: payee.srv.URL} })
+		fs.send("POST", "/participants/MSISDN/8613700137000", "participants", msg.ParticipantsPost{FSPID: "payeefsp"}, func(h http.Header) {
+			h.Set("FSPIOP-Source", "payeefsp")
+			h.Set("Authorization", "Bearer "+payeeKey)
+		})
+		payee.next(t)
+		fs.ok(201, "PUT", "/v1/risk/rules/seven", opToken, wire.RiskRule{Expression: "amount == 700", Action: "review", Reason: "seven", Mode: "enforce"}, nil)
+
+		id := "4b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+		f, c := condition("held")
+		amount := msg.Money{Currency: "CNY", Amount: "7"}
+		packet, _, _, err := ilp.Build([]byte("secret"), 1, 700, "g.payeefsp.msisdn.8613700137000", msg.Transaction{
+			TransactionID: id, QuoteID: id,
+			Payee:  msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "8613700137000", FSPID: "payeefsp"}},
+			Payer:  msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: "MSISDN", PartyIdentifier: "44123456789", FSPID: "payerfsp"}},
+			Amount: amount, TransactionType: msg.TransactionType{Scenario: "TRANSFER", Initiator: "PAYER", InitiatorType: "CONSUMER"},
+		}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.send("POST", "/transfers", "transfers", msg.TransfersPost{TransferID: id, PayerFSP: "payerfsp", PayeeFSP: "payeefsp",
+			Amount: amount, ILPPacket: packet, Condition: c, Expiration: msg.FormatDateTime(time.Now().Add(time.Minute))}, nil)
+		var alerts []wire.RiskAlert
+		deadline := time.Now().Add(5 * time.Second)
+		for len(alerts) == 0 && time.Now().Before(deadline) {
+			var out wire.RiskAlerts
+			fs.ok(200, "GET", "/v1/risk/alerts?status=open", opToken, nil, &out)
+			for _, a := range out.Alerts {
+				if a.Rule == "seven" {
+					alerts = append(alerts, a)
+				}
+			}
+		}
+		if len(alerts) != 1 {
+			t.Fatalf("alerts %+v", alerts)
+		}
+		select {
+		case m := <-payee.got:
+			t.Fatalf("a held payment was relayed: %s %s", m.method, m.path)
+		case <-time.After(200 * time.Millisecond):
+		}
+		go func() {
+			m := payee.next(t)
+			if m.method != "POST" || m.path != "/transfers" {
+				t.Errorf("released prepare: %s %s", m.method, m.path)
+				return
+			}
+			fs.send("PUT", "/transfers/"+id, "transfers", msg.TransfersPut{Fulfilment: f, TransferState: "COMMITTED",
+				CompletedTimestamp: msg.FormatDateTime(time.Now())}, asPayee(payeeKey))
+		}()
+		fs.ok(200, "POST", "/v1/risk/alerts/"+alerts[0].ID+"/decision", opToken, wire.AlertDecision{Decision: "release", Note: "ok"}, nil)
+		if m := fs.ep.next(t); m.path != "/transfers/"+id || !strings.Contains(string(m.body), f) {
+			t.Fatalf("the payer's fulfilment: %s %s", m.path, m.body)
+		}
+		if b := fs.balance(payeeKey, "payeefsp"); b.Balance != "7.00" {
+			t.Errorf("payee FSP's position %+v", b)
+		}
+	})
+}

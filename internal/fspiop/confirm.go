@@ -84,6 +84,11 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 		defer cancel()
 		deadline, _ = ctx.Deadline()
 	}
+	if p, found, err := s.store.byTransfer(ctx, t.ID); err != nil {
+		return false, "", err
+	} else if found && s.isFSPIOP(p.Payer) {
+		return s.releaseHeld(ctx, payee, &p)
+	}
 	version := "1.1"
 	id, err := msg.PartyOf(t.Payee.Type, t.Payee.Value)
 	if err != nil {
@@ -141,6 +146,50 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 		return false, "invalid fulfilment", nil
 	}
 	if err := s.store.setFulfilment(ctx, transferID, done.Fulfilment, done.TransferState == msg.StateReserved); err != nil {
+		return false, "", err
+	}
+	return true, "", nil
+}
+
+// isFSPIOP reports whether participant id speaks FSPIOP.
+func (s *Server) isFSPIOP(id string) bool {
+	p, ok := s.Participants.Get(id)
+	return ok && p.FSPIOP != nil
+}
+
+// releaseHeld relays the kept prepare of a payment between two FSPIOP
+// participants that risk control held and the operator released, and
+// accepts it once the payee's fulfilment meets its condition; the payer
+// is told by sweep once the ledger commits.
+func (s *Server) releaseHeld(ctx context.Context, payee participant.Participant, p *payment) (bool, string, error) {
+	h, ok, err := s.store.held(ctx, p.ID)
+	if err != nil || !ok {
+		return false, "the held prepare is not kept", err
+	}
+	ch, done, err := s.wait(waitKey("transfers", p.Payer, transferPath(p.ID)))
+	if err != nil {
+		return false, "", err
+	}
+	defer done()
+	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
+		version: h.Version, body: h.Body, relay: h.Header})
+	var r reply
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return false, "payee: no answer in time", nil
+	}
+	if r.failed() {
+		return false, "payee refused: " + r.reason(nil), nil
+	}
+	var put msg.TransfersPut
+	if err := msg.Decode(r.body, &put); err != nil || put.TransferState == msg.StateAborted {
+		return false, "payee aborted", nil
+	}
+	if err := ilp.Check(put.Fulfilment, p.Condition); err != nil {
+		return false, "invalid fulfilment", nil
+	}
+	if err := s.store.setFulfilment(ctx, p.ID, put.Fulfilment, put.TransferState == msg.StateReserved); err != nil {
 		return false, "", err
 	}
 	return true, "", nil

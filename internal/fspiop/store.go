@@ -3,8 +3,10 @@ package fspiop
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hulian/hulian/internal/sqldb"
@@ -146,6 +148,43 @@ func (s *store) open(ctx context.Context, until time.Time, limit int) ([]payment
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// heldPrepare is a prepare between two FSPIOP participants that risk
+// control held: relayed as it came once the operator releases it.
+type heldPrepare struct {
+	Header  http.Header `json:"header"`
+	Body    []byte      `json:"body"`
+	Version string      `json:"version"`
+}
+
+// hold keeps the prepare of a held payment.
+func (s *store) hold(ctx context.Context, id string, h heldPrepare) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET held = $1 WHERE id = $2`, string(b), id); err != nil {
+		return fmt.Errorf("fspiop: keep the held prepare of %s: %w", id, err)
+	}
+	return nil
+}
+
+// held returns the kept prepare of a held payment, or false.
+func (s *store) held(ctx context.Context, id string) (heldPrepare, bool, error) {
+	var raw string
+	err := s.db.QueryRowContext(ctx, `SELECT held FROM fspiop_transfers WHERE id = $1`, id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && raw == "" {
+		return heldPrepare{}, false, nil
+	}
+	if err != nil {
+		return heldPrepare{}, false, fmt.Errorf("fspiop: read the held prepare of %s: %w", id, err)
+	}
+	var h heldPrepare
+	if err := json.Unmarshal([]byte(raw), &h); err != nil {
+		return heldPrepare{}, false, fmt.Errorf("fspiop: the held prepare of %s: %w", id, err)
+	}
+	return h, true, nil
 }
 
 // storedQuote is a quote the switch answered as a native payee's agent.

@@ -149,10 +149,11 @@ func (s *Server) prepareRelayed(ctx context.Context, in *inbound, p *payment, re
 		s.finish(ctx, p, stateAborted, "")
 		return err
 	}
-	if t.State == transfer.Held {
-		return nil // offered once the operator releases it (see sweep)
-	}
 	h := relayHeader(in, payee.ID)
+	if t.State == transfer.Held {
+		// Relayed once the operator releases it (Confirm).
+		return s.store.hold(ctx, p.ID, heldPrepare{Header: h, Body: in.body, Version: in.version})
+	}
 	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: in.version, body: in.body, relay: h})
 	return nil

@@ -11,7 +11,9 @@ ALTER TABLE participants ADD COLUMN fspiop_jws_key text NOT NULL DEFAULT '';
 -- created it (a repeat with another body is FSPIOP error 3106), its
 -- deadline, its state as the participants were last told it, and whether
 -- the payee asked to be told of the commit (a fulfilment in state
--- RESERVED: a PATCH follows). Times are unix nanoseconds.
+-- RESERVED: a PATCH follows), and, for a payment between two FSPIOP
+-- participants that risk control held, the prepare to relay once the
+-- operator releases it. Times are unix nanoseconds.
 CREATE TABLE fspiop_transfers (
     id          text PRIMARY KEY,
     transfer_id text NOT NULL UNIQUE,
@@ -24,6 +26,7 @@ CREATE TABLE fspiop_transfers (
     fulfilment  text NOT NULL DEFAULT '',
     completed   bigint NOT NULL DEFAULT 0,
     patch       integer NOT NULL DEFAULT 0,      -- 1: send the payee a PATCH once the ledger decided
+    held        text NOT NULL DEFAULT '',      -- JSON: the held prepare's headers and body
     created     bigint NOT NULL
 );
 CREATE INDEX fspiop_transfers_open ON fspiop_transfers (expires) WHERE state = 'RESERVED';
