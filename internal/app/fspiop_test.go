@@ -22,6 +22,7 @@ import (
 	"github.com/hulian/hulian/internal/fspiop/ilp"
 	"github.com/hulian/hulian/internal/fspiop/jws"
 	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/fspiop/spec"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -39,9 +40,11 @@ type fspMsg struct {
 	body         []byte
 }
 
-func newFSPEndpoint(t *testing.T) *fspEndpoint {
+// newFSPEndpoint starts an endpoint whose every request, what the switch
+// sends, is checked against FSPIOP's OpenAPI definition by v.
+func newFSPEndpoint(t *testing.T, v *spec.Validator) *fspEndpoint {
 	e := &fspEndpoint{got: make(chan fspMsg, 100)}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = httptest.NewServer(v.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		e.got <- fspMsg{r.Method, r.URL.Path, r.Header.Clone(), b}
 		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
@@ -49,7 +52,7 @@ func newFSPEndpoint(t *testing.T) *fspEndpoint {
 		} else {
 			w.WriteHeader(http.StatusAccepted)
 		}
-	}))
+	})))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -74,11 +77,24 @@ type fspSwitch struct {
 	fsp            string // FSPIOP base URL
 	ep             *fspEndpoint
 	payerKey, bKey string
+	// v checks what the switch sends to the endpoints, and, through
+	// strict, what the test sends and the switch answers: a test that
+	// sends malformed requests on purpose sets lax.
+	v      *spec.Validator
+	strict *http.Client
+	lax    bool
 }
 
 func newFSPSwitch(t *testing.T, store string) *fspSwitch {
 	s := start(t, store, func(c *app.Config) { c.FSPIOPAddr = "127.0.0.1:0" })
-	fs := &fspSwitch{sw: s, fsp: s.app.FSPIOPURL(), ep: newFSPEndpoint(t)}
+	v := spec.Start(t)
+	fs := &fspSwitch{sw: s, fsp: s.app.FSPIOPURL(), ep: newFSPEndpoint(t, v), v: v,
+		strict: &http.Client{Timeout: 30 * time.Second, Transport: v.Transport(http.DefaultTransport)}}
+	t.Cleanup(func() {
+		for _, f := range v.Failures() {
+			t.Errorf("not FSPIOP 1.x as its OpenAPI definition says: %s", f)
+		}
+	})
 	fs.payerKey, _ = s.participant("payerfsp", func(n *wire.NewParticipant) {
 		n.FSPIOP = &wire.FSPIOP{Endpoint: fs.ep.srv.URL}
 	})
@@ -114,13 +130,21 @@ func (fs *fspSwitch) send(method, path, resource string, body any, mod func(http
 	if mod != nil {
 		mod(req.Header)
 	}
-	r, err := fs.hc.Do(req)
+	r, err := fs.client().Do(req)
 	if err != nil {
 		fs.t.Fatal(err)
 	}
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
 	return resp{r.StatusCode, r.Header, b}
+}
+
+// client is the strict client, or a plain one when the test is lax.
+func (fs *fspSwitch) client() *http.Client {
+	if fs.lax {
+		return fs.hc
+	}
+	return fs.strict
 }
 
 // errorCode returns the errorCode of an FSPIOP error body.
@@ -137,6 +161,7 @@ func errorCode(t *testing.T, b []byte) string {
 // with the status and FSPIOP error code Mojaloop answers.
 func TestFSPIOPHeaders(t *testing.T) {
 	fs := newFSPSwitch(t, "")
+	fs.lax = true // malformed on purpose
 	nativeKey := fs.bKey
 	cases := []struct {
 		name   string
@@ -344,7 +369,7 @@ func condition(seed string) (fulfilment, cond string) {
 // by the expiry.
 func TestFSPIOPRelay(t *testing.T) {
 	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
-		payee := newFSPEndpoint(t)
+		payee := newFSPEndpoint(t, fs.v)
 		payeeKey, _ := fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: payee.srv.URL} })
 		reg := func(h http.Header) {
 			h.Set("FSPIOP-Source", "payeefsp")
@@ -453,6 +478,7 @@ func TestFSPIOPRelay(t *testing.T) {
 // Mojaloop's SDK does not sign it by default.
 func TestFSPIOPSignature(t *testing.T) {
 	fs := newFSPSwitch(t, "")
+	fs.lax = true // tampered on purpose
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +576,7 @@ func (fs *fspSwitch) sendRaw(method, path, resource string, body []byte, mod fun
 	req.Header.Set("Content-Type", msg.ContentType(resource, "1.1"))
 	req.Header.Set("Accept", msg.ContentType(resource, "1.1"))
 	req.Header.Set("Authorization", "Bearer "+fs.payerKey)
-	r, err := fs.hc.Do(req)
+	r, err := fs.client().Do(req)
 	if err != nil {
 		fs.t.Fatal(err)
 	}
@@ -632,7 +658,7 @@ func (p *autoPayee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestFSPIOPNativePayer(t *testing.T) {
 	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
 		payee := &autoPayee{fs: fs, state: "COMMITTED", fulfil: map[string]string{}, patch: make(chan []byte, 4)}
-		srv := httptest.NewServer(payee)
+		srv := httptest.NewServer(fs.v.Handler(payee))
 		t.Cleanup(srv.Close)
 		payee.key, _ = fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: srv.URL} })
 		fs.send("POST", "/participants/MSISDN/8613700137000", "participants", msg.ParticipantsPost{FSPID: "payeefsp"},
@@ -718,7 +744,7 @@ func TestFSPIOPRisk(t *testing.T) {
 // fulfilment once committed.
 func TestFSPIOPHeld(t *testing.T) {
 	eachEngineFSP(t, func(t *testing.T, fs *fspSwitch) {
-		payee := newFSPEndpoint(t)
+		payee := newFSPEndpoint(t, fs.v)
 		payeeKey, _ := fs.participant("payeefsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: payee.srv.URL} })
 		fs.send("POST", "/participants/MSISDN/8613700137000", "participants", msg.ParticipantsPost{FSPID: "payeefsp"}, func(h http.Header) {
 			h.Set("FSPIOP-Source", "payeefsp")

@@ -306,7 +306,9 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 		return
 	}
 	s.sendState(payer, p, in.version)
-	s.sendJSON(in.from, http.MethodPatch, path, "transfers", in.version, s.cfg.HubID,
+	// PATCH exists from FSPIOP 1.1 on, whatever version the payee's PUT
+	// came in.
+	s.sendJSON(in.from, http.MethodPatch, path, "transfers", "1.1", s.cfg.HubID,
 		msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateCommitted})
 }
 
