@@ -292,6 +292,28 @@ func TestFSPIOPPayNative(t *testing.T) {
 		if m := fs.ep.next(t); m.method != "PUT" || !strings.Contains(string(m.body), `"COMMITTED"`) {
 			t.Errorf("GET /transfers: %s %s", m.method, m.body)
 		}
+		// It is a leaf of the audit log, with a proof for its payer…
+		deadline := time.Now().Add(10 * time.Second)
+		for r := fs.do("GET", "/v1/audit/transfers/"+txID+"/proof", fs.payerKey, nil); r.status != 200; r = fs.do("GET", "/v1/audit/transfers/"+txID+"/proof", fs.payerKey, nil) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no audit proof of %s: %d %s", txID, r.status, r.body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// …and settles in the settlement window like a native payment.
+		var ws wire.SettlementWindows
+		fs.ok(200, "GET", "/v1/settlement-windows?currency=CNY&state=OPEN", opToken, nil, &ws)
+		fs.ok(200, "POST", "/v1/settlement-windows/"+ws.Windows[0].ID+"/close", opToken, nil, nil)
+		var rep wire.SettlementReport
+		fs.ok(200, "GET", "/v1/settlement-windows/"+ws.Windows[0].ID+"/report", opToken, nil, &rep)
+		for _, p := range rep.Positions {
+			if p.Participant == "payerfsp" && p.Sent != "100.50" || p.Participant == "wallet-b" && p.Received != "100.50" {
+				t.Errorf("settlement position %+v", p)
+			}
+		}
+		if len(rep.Positions) < 2 {
+			t.Errorf("settlement report %+v", rep)
+		}
 	})
 }
 
