@@ -115,7 +115,7 @@ type CallbackError struct {
 	Info msg.ErrorInformation
 }
 
-// Error returns "error callback /path: 3204 Party not found".
+// Error returns "dfsp: error callback /path: 3204 Party not found".
 func (e *CallbackError) Error() string {
 	return fmt.Sprintf("dfsp: error callback %s: %s %s", e.Path, e.Info.ErrorCode, e.Info.ErrorDescription)
 }
@@ -180,9 +180,9 @@ type Config struct {
 	// Expiry is the life of its quotes and prepares (DefaultExpiry).
 	Expiry time.Duration
 	// Check, if set, is called for every request and callback sent
-	// (before sending) and received (before answering), with the bytes on
-	// the wire; an error fails the exchange (a received message is
-	// answered 400, 3100) and is kept in Problems.
+	// (before sending) and received (before answering), with the path,
+	// headers and body as on the wire; an error fails the exchange (a
+	// received message is answered 400, 3100) and is kept in Problems.
 	Check func(dir, method, path string, h http.Header, body []byte) error
 	// OnPrepare, if set, decides what the payee does with each prepare
 	// whose condition matches its quote (Fulfil if nil).

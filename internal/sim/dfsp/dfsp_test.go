@@ -25,7 +25,7 @@ import (
 var secret = []byte("mojaloop-sdk")
 
 // newDFSP starts a DFSP on loopback, joined to the fake switch.
-func newDFSP(t *testing.T, sw *fakeSwitch, id string, mod func(*dfsp.Config)) *dfsp.DFSP {
+func newDFSP(t testing.TB, sw *fakeSwitch, id string, mod func(*dfsp.Config)) *dfsp.DFSP {
 	t.Helper()
 	cfg := dfsp.Config{ID: id, SwitchURL: sw.srv.URL, APIKey: "key-" + id, ILPSecret: secret, Currency: "USD",
 		Timeout: 5 * time.Second}
@@ -46,7 +46,7 @@ func newDFSP(t *testing.T, sw *fakeSwitch, id string, mod func(*dfsp.Config)) *d
 }
 
 // pair is two DFSPs, each with a registered party, on a fake switch.
-func pair(t *testing.T, signer *jws.Signer, modA, modB func(*dfsp.Config)) (*fakeSwitch, *dfsp.DFSP, *dfsp.DFSP) {
+func pair(t testing.TB, signer *jws.Signer, modA, modB func(*dfsp.Config)) (*fakeSwitch, *dfsp.DFSP, *dfsp.DFSP) {
 	t.Helper()
 	sw := newFakeSwitch(t, signer)
 	a := newDFSP(t, sw, "payerfsp", modA)
@@ -311,7 +311,7 @@ func TestRegister(t *testing.T) {
 // default, made once) or EC P-256.
 var rsaOnce = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 
-func keys(t *testing.T, kind string) (priv, pub []byte) {
+func keys(t testing.TB, kind string) (priv, pub []byte) {
 	t.Helper()
 	var k any
 	var pk any
@@ -662,5 +662,26 @@ func TestConfig(t *testing.T) {
 		if _, err := dfsp.New(c); !errors.Is(err, dfsp.ErrConfig) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
+	}
+}
+
+// BenchmarkPay measures a whole payment (six messages and their answers,
+// over loopback HTTP through the fake switch), so that a benchmark of the
+// real switch can tell the simulator's share of the cost.
+func BenchmarkPay(b *testing.B) {
+	sw, a, _ := pair(b, nil, nil, nil)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Pay(context.Background(), dfsp.PayRequest{IDType: msg.MSISDN, ID: "27713803912", Amount: "1"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if ps := sw.problems(); len(ps) > 0 {
+		b.Fatal(ps[0])
 	}
 }

@@ -30,7 +30,7 @@ import (
 // payer and PATCH to the payee, repeats and 3106 on duplicate prepares,
 // and answers GET /transfers.
 type fakeSwitch struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	srv    *httptest.Server
 	signer *jws.Signer
@@ -61,7 +61,7 @@ type fakeTransfer struct {
 	completed    string
 }
 
-func newFakeSwitch(t *testing.T, signer *jws.Signer) *fakeSwitch {
+func newFakeSwitch(t testing.TB, signer *jws.Signer) *fakeSwitch {
 	s := &fakeSwitch{t: t, name: "switch", signer: signer, client: &http.Client{Timeout: 5 * time.Second},
 		endpoints: map[string]string{}, apiKeys: map[string]string{}, parties: map[string]string{},
 		transfers: map[string]*fakeTransfer{}, positions: map[string]int64{}}

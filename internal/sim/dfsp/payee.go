@@ -65,7 +65,9 @@ func (d *DFSP) answerQuote(ctx context.Context, q *msg.QuotesPost, body []byte, 
 	if fsp == "" {
 		fsp = d.cfg.ID
 	}
-	packet, condition, fulfilment, err := ilp.Build(d.cfg.ILPSecret, ilp.TypePayment, units,
+	// Version 1 (ILP_VERSION=1, the SDK's default), not ilp.TypePayment,
+	// which happens to be 1 too.
+	packet, condition, fulfilment, err := ilp.Build(d.cfg.ILPSecret, 1, units,
 		ilp.Address(fsp, pi.PartyIDType, pi.PartyIdentifier, pi.PartySubIDOrType), txn, expires)
 	if err != nil {
 		return d.sendError(ctx, path, source, msg.NewError(msg.InternalServerError, ""))

@@ -164,7 +164,7 @@ func (d *DFSP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if d.cfg.Check != nil {
-		if err := d.cfg.Check(Received, r.Method, r.URL.Path, r.Header, body); err != nil {
+		if err := d.cfg.Check(Received, r.Method, r.URL.EscapedPath(), r.Header, body); err != nil {
 			err = fmt.Errorf("%w: received %s %s: %w", ErrCheck, r.Method, r.URL.Path, err)
 			d.problem(err)
 			fail(msg.NewError(msg.ValidationError, "check failed"), err)
