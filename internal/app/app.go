@@ -583,7 +583,7 @@ func (a *App) serveFSPIOP() error {
 			srv.Close()
 		}
 		<-done
-		return nil
+		return a.FSPIOP.Drain(sctx)
 	})
 	a.cfg.Log.Info("fspiop listening", "url", a.FSPIOPURL())
 	return nil

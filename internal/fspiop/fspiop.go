@@ -208,6 +208,21 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// Drain waits until no request is being handled or processed, or ctx
+// ends: the lifecycle stops the front end before the ledger it writes to.
+func (s *Server) Drain(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("fspiop: %d requests still in process: %w", s.active.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // async runs fn after the request was answered, bounded: when too many
 // are in process, the request waits for room before it is answered, so
 // that a flood slows its sender instead of growing memory.
