@@ -138,36 +138,38 @@ func writeError(w http.ResponseWriter, e *msg.Error) {
 // with an empty body; a request's answer (PUT /parties, /quotes,
 // /transfers) is sent afterwards.
 func (d *DFSP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	source := r.Header.Get(msg.HeaderSource)
 	rt, e := parseRoute(r.Method, r.URL.EscapedPath())
 	if e != nil {
+		d.problem(fmt.Errorf("dfsp %s: %s %s from %s: %w", d.cfg.ID, r.Method, r.URL.Path, source, e))
 		writeError(w, e)
 		return
 	}
-	if e := checkHeaders(r, rt.resource); e != nil {
+	// Every refusal is kept as a problem (the switch sent something an SDK
+	// refuses) and fails the exchange a refused callback answers.
+	fail := func(e *msg.Error, cause error) {
+		err := fmt.Errorf("dfsp %s: %s %s from %s: %w", d.cfg.ID, r.Method, r.URL.Path, source, cause)
+		d.problem(err)
 		writeError(w, e)
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			d.deliver(rt.key(r.Method), reply{path: rt.path(), err: fmt.Errorf("%w: %w", ErrMismatch, err)})
+		}
+	}
+	if e := checkHeaders(r, rt.resource); e != nil {
+		fail(e, e)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, msg.MaxBody))
 	if err != nil {
-		writeError(w, msg.TooLarge())
+		fail(msg.TooLarge(), err)
 		return
 	}
-	source := r.Header.Get(msg.HeaderSource)
 	if dest := r.Header.Get(msg.HeaderDestination); dest != "" && dest != d.cfg.ID {
 		d.problem(fmt.Errorf("dfsp %s: %s %s addressed to %s", d.cfg.ID, r.Method, r.URL.Path, dest))
 	}
-	fail := func(e *msg.Error, cause error) {
-		writeError(w, e)
-		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
-			// A callback that fails its checks fails the exchange it answers.
-			d.deliver(rt.key(r.Method), reply{path: rt.path(), err: fmt.Errorf("%w: %w", ErrMismatch, cause)})
-		}
-	}
 	if d.cfg.Check != nil {
 		if err := d.cfg.Check(Received, r.Method, r.URL.EscapedPath(), r.Header, body); err != nil {
-			err = fmt.Errorf("%w: received %s %s: %w", ErrCheck, r.Method, r.URL.Path, err)
-			d.problem(err)
-			fail(msg.NewError(msg.ValidationError, "check failed"), err)
+			fail(msg.NewError(msg.ValidationError, "check failed"), fmt.Errorf("%w: %w", ErrCheck, err))
 			return
 		}
 	}
@@ -180,7 +182,6 @@ func (d *DFSP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if errors.As(err, &ce) {
 					detail = ce.Detail
 				}
-				d.problem(fmt.Errorf("dfsp %s: %s %s from %s: %w", d.cfg.ID, r.Method, r.URL.Path, source, err))
 				fail(msg.NewError(msg.InvalidSignature, detail), err)
 				return
 			}
@@ -188,7 +189,6 @@ func (d *DFSP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in, e := decodeBody(r.Method, rt, body)
 	if e != nil {
-		d.problem(fmt.Errorf("dfsp %s: %s %s from %s: %w", d.cfg.ID, r.Method, r.URL.Path, source, e))
 		fail(e, e)
 		return
 	}
@@ -311,9 +311,10 @@ func (d *DFSP) callback(method string, rt route, h http.Header, body []byte, in 
 		}
 		d.bookMu.Unlock()
 	}
-	if !d.deliver(key, r) {
+	// A PATCH is a notice, booked above; nobody need wait for it.
+	if !d.deliver(key, r) && method != http.MethodPatch {
 		d.stats.unsolicited.Add(1)
-		if !known && method != http.MethodPatch {
+		if !known {
 			d.problem(fmt.Errorf("dfsp %s: unsolicited %s %s", d.cfg.ID, method, rt.path()))
 		}
 	}
