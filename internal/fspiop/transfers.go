@@ -242,21 +242,9 @@ func (s *Server) finish(ctx context.Context, p *payment, state, fulfilment strin
 // answered RESERVED, which then also gets a PATCH.
 func (s *Server) putTransfer(in *inbound) error {
 	var body msg.TransfersPut
-	if err := msg.Decode(in.body, &body); err != nil {
-		return err
-	}
-	id := in.r.PathValue("id")
-	if s.deliverWait(waitKey("transfers", in.dest, transferPath(id)), in) {
-		return nil
-	}
-	p, found, err := s.store.get(in.r.Context(), id)
-	switch {
-	case err != nil:
-		return err
-	case !found || p.Payee != in.from.ID:
-		return msg.NewError(msg.TransferIDNotFound, "")
-	case body.TransferState == msg.StateReceived:
-		return nil // progress, not an answer
+	p, waited, err := s.payeeCallback(in, &body)
+	if err != nil || waited || body.TransferState == msg.StateReceived {
+		return err // a RECEIVED is progress, not an answer
 	}
 	s.async(func(ctx context.Context) { s.payeeAnswered(ctx, in, &p, &body) })
 	return nil
@@ -324,19 +312,9 @@ func (s *Server) reject(ctx context.Context, in *inbound, p *payment, reason str
 // released and the error relayed to the payer.
 func (s *Server) putTransferError(in *inbound) error {
 	var body msg.ErrorBody
-	if err := msg.Decode(in.body, &body); err != nil {
+	p, waited, err := s.payeeCallback(in, &body)
+	if err != nil || waited {
 		return err
-	}
-	id := in.r.PathValue("id")
-	if s.deliverWait(waitKey("transfers", in.dest, transferPath(id)), in) {
-		return nil
-	}
-	p, found, err := s.store.get(in.r.Context(), id)
-	switch {
-	case err != nil:
-		return err
-	case !found || p.Payee != in.from.ID:
-		return msg.NewError(msg.TransferIDNotFound, "")
 	}
 	s.async(func(ctx context.Context) {
 		s.reject(ctx, in, &p, "rejected: "+body.ErrorInformation.ErrorDescription)
@@ -348,6 +326,27 @@ func (s *Server) putTransferError(in *inbound) error {
 			resource: "transfers", version: in.version, body: in.body, relay: in.r.Header})
 	})
 	return nil
+}
+
+// payeeCallback decodes a payee FSP's callback on a transfer into body
+// and hands it to the native payment waiting for it (waited), or returns
+// the payment it is about, which must be that FSP's as payee.
+func (s *Server) payeeCallback(in *inbound, body interface{ Validate() error }) (payment, bool, error) {
+	if err := msg.Decode(in.body, body); err != nil {
+		return payment{}, false, err
+	}
+	id := in.r.PathValue("id")
+	if s.deliverWait(waitKey("transfers", in.dest, transferPath(id)), in) {
+		return payment{}, true, nil
+	}
+	p, found, err := s.store.get(in.r.Context(), id)
+	switch {
+	case err != nil:
+		return payment{}, false, err
+	case !found || p.Payee != in.from.ID:
+		return payment{}, false, msg.NewError(msg.TransferIDNotFound, "")
+	}
+	return p, false, nil
 }
 
 // getTransfer answers a payment's state from the switch's own records,
