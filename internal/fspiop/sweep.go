@@ -54,29 +54,38 @@ func (s *Server) sweepOnce(ctx context.Context) error {
 		return err
 	}
 	for i := range ps {
-		p := &ps[i]
-		if s.waiting(p) {
-			continue
-		}
-		t, err := s.Transfers.Get(ctx, transfer.Viewer{}, p.TransferID)
-		if errors.Is(err, transfer.ErrNotFound) {
-			if now.After(p.Expires.Add(lostAfter)) && s.finish(ctx, p, stateAborted, "") {
-				s.tellAborted(p, "expired")
-			}
-			continue
-		}
-		if err != nil {
+		if err := s.reconcile(ctx, &ps[i], now); err != nil {
 			return err
 		}
-		switch t.State {
-		case transfer.Committed:
-			if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
-				s.tellCommitted(p)
-			}
-		case transfer.Aborted:
-			if s.finish(ctx, p, stateAborted, "") {
-				s.tellAborted(p, t.Reason)
-			}
+	}
+	return nil
+}
+
+// reconcile brings an open payment up to what the ledger decided, and
+// tells its FSPIOP parties: unless a native payment still waits for its
+// payee (Confirm decides it then).
+func (s *Server) reconcile(ctx context.Context, p *payment, now time.Time) error {
+	if p.State != stateReserved || s.waiting(p) {
+		return nil
+	}
+	t, err := s.Transfers.Get(ctx, transfer.Viewer{}, p.TransferID)
+	if errors.Is(err, transfer.ErrNotFound) {
+		if now.After(p.Expires.Add(lostAfter)) && s.finish(ctx, p, stateAborted, "") {
+			s.tellAborted(p, "expired")
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch t.State {
+	case transfer.Committed:
+		if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
+			s.tellCommitted(p)
+		}
+	case transfer.Aborted:
+		if s.finish(ctx, p, stateAborted, "") {
+			s.tellAborted(p, t.Reason)
 		}
 	}
 	return nil

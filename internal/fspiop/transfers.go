@@ -349,8 +349,9 @@ func (s *Server) payeeCallback(in *inbound, body interface{ Validate() error }) 
 	return p, false, nil
 }
 
-// getTransfer answers a payment's state from the switch's own records,
-// to its payer or payee FSP only: to anyone else it does not exist.
+// getTransfer answers a payment's state from the ledger and the switch's
+// own records, to its payer or payee FSP only: to anyone else it does not
+// exist.
 func (s *Server) getTransfer(in *inbound) error {
 	id := in.r.PathValue("id")
 	s.async(func(ctx context.Context) {
@@ -361,6 +362,13 @@ func (s *Server) getTransfer(in *inbound) error {
 		case !found || (p.Payer != in.from.ID && p.Payee != in.from.ID):
 			s.sendError(in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, msg.NewError(msg.TransferIDNotFound, ""))
 		default:
+			// The ledger decides: a payment it ended since is told as
+			// ended (its parties are sent what they are owed, as sweep
+			// would).
+			if err := s.reconcile(ctx, &p, s.Now()); err != nil {
+				s.sendError(in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, err)
+				return
+			}
 			if p.State == stateCommitted && p.Payee == in.from.ID {
 				p.Fulfilment = "" // the payee knows it; keep the answer what Mojaloop sends
 			}
