@@ -69,7 +69,7 @@ func checkAccepted(t *testing.T, v reflect.Value, name string) {
 		if m, ok := maxLen[name]; ok {
 			max = m
 		}
-		if utf8.RuneCountInString(s) > max && name != "ilpPacket" {
+		if utf8.RuneCountInString(s) > max {
 			t.Fatalf("accepted %s of %d characters", name, utf8.RuneCountInString(s))
 		}
 	}

@@ -181,10 +181,10 @@ func IsILPCondition(s string) bool {
 
 // IsILPPacket reports whether s matches IlpPacket:
 // ^[A-Za-z0-9-_]+[=]{0,2}$ and 1 to 32768 characters.
-func IsILPPacket(s string) bool {
-	if len(s) > 32768 {
-		return false
-	}
+func IsILPPacket(s string) bool { return len(s) <= 32768 && isILPPacketText(s) }
+
+// isILPPacketText is IlpPacket's pattern alone.
+func isILPPacketText(s string) bool {
 	n := len(s)
 	for k := 0; k < 2 && n > 0 && s[n-1] == '='; k++ {
 		n--

@@ -108,7 +108,7 @@ var (
 	ruleDateTime      = rule{match: IsDateTime, what: "must be a DateTime with milliseconds (2006-01-02T15:04:05.000Z)"}
 	ruleDate          = rule{match: IsDate, what: "must be a Date (2006-01-02)"}
 	ruleCondition     = rule{match: IsILPCondition, what: "must be 43 base64url characters"}
-	ruleILPPacket     = rule{match: IsILPPacket, what: "must be base64url of at most 32768 characters"}
+	ruleILPPacket     = rule{min: 1, max: 32768, match: isILPPacketText, what: "must be base64url (IlpPacket)"}
 	rulePartyIDType   = rule{match: IsPartyIDType, what: "must be a PartyIdType"}
 	ruleAmountType    = rule{match: isAmountType, what: "must be SEND or RECEIVE"}
 	ruleScenario      = rule{match: isScenario, what: "must be a TransactionScenario"}
