@@ -15,6 +15,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/loadgen"
 )
 
@@ -33,7 +34,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		store       = fs.String("store", "", "for the switch bench starts: PostgreSQL DSN (postgres://…) instead of the embedded store")
 		rateLimit   = fs.Float64("rate-limit", 1e9, "for the switch bench starts: requests per second per participant")
 		fees        = fs.Bool("fees", true, "for the switch bench starts: set a CNY fee schedule, so that transfers carry a fee")
-		mode        = fs.String("mode", "single", "traffic: single, batch, lookup or mix (70% transfers, 25% lookups, 5% quote+transfer)")
+		fspTarget   = fs.String("fspiop-target", "", "with --target and --mode fspiop: base URL of the switch's FSPIOP front end (--fspiop-addr)")
+		mode        = fs.String("mode", "single", "traffic: single, batch, lookup, mix (70% transfers, 25% lookups, 5% quote+transfer), "+
+			"or fspiop (Mojaloop P2P payments, lookup + quote + transfer, between simulated DFSPs in this process)")
 		concurrency = fs.Int("concurrency", 64, "workers, each with one request in flight")
 		duration    = fs.Duration("duration", 10*time.Second, "how long to measure (0: until --requests)")
 		requests    = fs.Int64("requests", 0, "stop after this many measured requests (0: until --duration)")
@@ -96,6 +99,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.Duration == 0 && cfg.Requests == 0 {
 		return errors.New("bench: the run must be bounded: give --duration or --requests")
 	}
+	fspiop := cfg.Mode == loadgen.FSPIOP
+	switch {
+	case fspiop && *fleet != "":
+		return errors.New("bench: --fleet is not for --mode fspiop: its DFSPs live in this process and end with it")
+	case fspiop && *target != "" && *fspTarget == "":
+		return errors.New("bench: --mode fspiop with --target needs --fspiop-target, the switch's FSPIOP front end")
+	case *fspTarget != "" && (!fspiop || *target == ""):
+		return errors.New("bench: --fspiop-target goes with --target and --mode fspiop")
+	}
+	var fsp *url.URL
 	if *target != "" {
 		if *store != "" {
 			return errors.New("bench: --store is for the switch bench starts, not for a --target")
@@ -105,6 +118,11 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 		cfg.Target, cfg.Token, cfg.Switch = u, *token, "external"
+		if fspiop {
+			if fsp, err = loadgen.CheckTarget(*fspTarget, *allowRemote); err != nil {
+				return fmt.Errorf("bench: --fspiop-target: %w", err)
+			}
+		}
 		if cfg.Token == "" {
 			cfg.Token = os.Getenv("HULIAN_ADMIN_TOKEN")
 		}
@@ -112,23 +130,34 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New("bench: the --target switch's operator token is needed: --token or HULIAN_ADMIN_TOKEN")
 		}
 	} else {
-		stop, err := startSwitch(ctx, &cfg, *store, *rateLimit)
+		u, stop, err := startSwitch(ctx, &cfg, *store, *rateLimit, fspiop)
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer stop()
-		cfg.SetFees = *fees
+		// FSPIOP payments are held to the DFSPs' books, which know no fee.
+		cfg.SetFees = *fees && !fspiop
+		fsp = u
 	}
 	stopProfiles, err := startProfiles(*cpuprofile, *memprofile)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	res, err := loadgen.Run(ctx, cfg)
+	var res *loadgen.Result
+	if fspiop {
+		res, err = loadgen.RunFSPIOP(ctx, cfg, fsp)
+	} else {
+		res, err = loadgen.Run(ctx, cfg)
+	}
 	stopProfiles(stderr)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	res.WriteText(stdout)
+	if fspiop {
+		fmt.Fprintln(stdout, "  (mode fspiop: a request is a whole payment, lookup, quote and transfer with their callbacks;\n"+
+			"   the operations are its phases, each from its request to its callback)")
+	}
 	if *out != "" {
 		b, err := res.JSON()
 		if err != nil {
@@ -149,49 +178,61 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // startSwitch starts a switch in this process on a fresh temporary data
 // directory, with a random operator token and a rate limit that does not
-// throttle the bench, and points cfg at it. stop closes it and removes
-// the directory.
-func startSwitch(ctx context.Context, cfg *loadgen.Config, store string, rateLimit float64) (stop func(), err error) {
+// throttle the bench, and points cfg at it. With fspiop it also serves
+// the FSPIOP front end, whose URL it returns, and lets the switch reach
+// participants on loopback (the simulated DFSPs). stop closes it and
+// removes the directory.
+func startSwitch(ctx context.Context, cfg *loadgen.Config, store string, rateLimit float64, fspiop bool) (fsp *url.URL, stop func(), err error) {
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	token := "bench." + hex.EncodeToString(raw[:])
 	dir, err := os.MkdirTemp("", "hulian-bench-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The burst matches the rate so that a high limit is not undone by
 	// the default burst (5000). Lookups have a budget of their own, as
 	// high (a lookup that finds nothing costs 20 tokens).
 	burst := int(min(rateLimit, 1e9))
-	a, err := app.Open(ctx, app.Config{DataDir: dir, Store: store, Addr: "127.0.0.1:0", AdminToken: token,
-		RateLimit: rateLimit, RateBurst: burst, LookupRate: rateLimit, LookupBurst: max(burst, 20)})
+	ac := app.Config{DataDir: dir, Store: store, Addr: "127.0.0.1:0", AdminToken: token,
+		RateLimit: rateLimit, RateBurst: burst, LookupRate: rateLimit, LookupBurst: max(burst, 20)}
+	if fspiop {
+		ac.FSPIOPAddr = "127.0.0.1:0"
+		ac.Callback = callback.Config{AllowPrivate: true}
+	}
+	a, err := app.Open(ctx, ac)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, nil, err
+	}
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		a.Close(sctx)
+		os.RemoveAll(dir)
 	}
 	if err := a.Serve(ctx); err != nil {
-		a.Close(context.Background())
-		os.RemoveAll(dir)
-		return nil, err
+		stop()
+		return nil, nil, err
 	}
 	if cfg.Target, err = loadgen.CheckTarget(a.URL(), false); err != nil {
-		a.Close(context.Background())
-		os.RemoveAll(dir)
-		return nil, err
+		stop()
+		return nil, nil, err
+	}
+	if fspiop {
+		if fsp, err = loadgen.CheckTarget(a.FSPIOPURL(), false); err != nil {
+			stop()
+			return nil, nil, err
+		}
 	}
 	cfg.Token, cfg.InProcess = token, true
 	cfg.Switch = "in-process, embedded store"
 	if store != "" {
 		cfg.Switch = "in-process, PostgreSQL " + redactDSN(store)
 	}
-	return func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		a.Close(sctx)
-		os.RemoveAll(dir)
-	}, nil
+	return fsp, stop, nil
 }
 
 // redactDSN drops the password and the parameters (which may hold one)

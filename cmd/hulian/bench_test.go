@@ -99,6 +99,40 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchFSPIOP runs --mode fspiop against the switch bench starts,
+// with its FSPIOP front end: every payment commits, in all three phases,
+// and the books balance (an error would fail the command).
+func TestBenchFSPIOP(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "result.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--mode", "fspiop", "--requests", "100", "--concurrency", "4", "--participants", "3",
+		"--aliases", "30", "--warmup", "100ms", "--out", out}
+	if code := run(ctx, args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res loadgen.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatalf("result: %v\n%s", err, b)
+	}
+	if res.Mode != loadgen.FSPIOP || res.Requests != 100 || res.Committed != 100 || res.Participants != 3 || res.ErrorCount != 0 {
+		t.Errorf("result: %s", b)
+	}
+	for _, phase := range []string{"lookup", "quote", "transfer"} {
+		if o := res.Operations[phase]; o.Requests != 100 || o.Statuses["ok"] != 100 {
+			t.Errorf("phase %s: %+v", phase, o)
+		}
+	}
+	if !strings.Contains(stderr.String(), "books: the 3 DFSPs' books match") {
+		t.Errorf("stderr:\n%s", &stderr)
+	}
+}
+
 // TestBenchRefuses checks the guards that keep a load test from running
 // unbounded or at another machine by mistake; none of them connects.
 func TestBenchRefuses(t *testing.T) {
@@ -113,6 +147,11 @@ func TestBenchRefuses(t *testing.T) {
 		{[]string{"bench", "--mode", "nope", "--target", "http://127.0.0.1:1", "--token", "x"}, "--mode"},
 		{[]string{"bench", "--mode", "batch", "--batch-size", "1001", "--target", "http://127.0.0.1:1", "--token", "x"}, "--batch-size"},
 		{[]string{"bench", "--fleet", "f"}, "--target"},
+		{[]string{"bench", "--mode", "fspiop", "--target", "http://127.0.0.1:1", "--token", "x"}, "--fspiop-target"},
+		{[]string{"bench", "--fspiop-target", "http://127.0.0.1:2"}, "--fspiop-target goes with"},
+		{[]string{"bench", "--mode", "fspiop", "--target", "http://127.0.0.1:1", "--token", "x", "--fspiop-target", "http://10.0.0.1:2"}, "--allow-remote"},
+		{[]string{"bench", "--mode", "fspiop", "--target", "http://127.0.0.1:1", "--token", "x", "--fspiop-target", "http://127.0.0.1:2", "--fleet", "f"}, "--fleet"},
+		{[]string{"bench", "--mode", "fspiop", "--aliases", "1000001"}, "--aliases"},
 	}
 	t.Setenv("HULIAN_ADMIN_TOKEN", "")
 	for _, tc := range cases {
