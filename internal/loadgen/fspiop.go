@@ -30,6 +30,9 @@ const FSPIOP Mode = "fspiop"
 // also a party in its DFSP's book, in this process.
 const FSPIOPAliasesMax = 1_000_000
 
+// payersMax bounds the parties of a DFSP that pay.
+const payersMax = 1000
+
 // The phases of an FSPIOP payment, as dfsp.PayResult names them and
 // Result.Operations reports them.
 const (
@@ -55,7 +58,9 @@ const (
 // each paid minus what it received must be its deposit minus its
 // balance, with nothing left reserved; a difference is an error. The
 // switch must charge no fee in CNY for that to hold (the switch bench
-// starts has none; cfg.SetFees is ignored).
+// starts has none; cfg.SetFees is ignored). cfg.RiskRules are saved as
+// in Run; cfg.PayerAccounts is ignored: a payment is from one of the
+// first thousand parties of a DFSP, to any party of another.
 //
 // The DFSPs listen on 127.0.0.1, so fsp must be a loopback address. The
 // DFSPs, their listeners and connections are closed before it returns.
@@ -74,6 +79,11 @@ func RunFSPIOP(ctx context.Context, cfg Config, fsp *url.URL) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, rule := range cfg.RiskRules {
+		if err := g.call(ctx, "PUT", "/v1/risk/rules/"+url.PathEscape(rule.ID), "Bearer "+cfg.Token, rule, nil); err != nil {
+			return nil, fmt.Errorf("risk rule %s: %w", rule.ID, err)
+		}
 	}
 	setup := time.Since(setupStart)
 	if sims.dropped > 0 {
@@ -424,15 +434,19 @@ func (w *payer) begin() bool {
 	return true
 }
 
-// pay makes one payment from a random DFSP to a random party of
-// another, of 0.01 to 100.00 yuan, and records its outcome.
+// pay makes one payment from a random party of a random DFSP to a
+// random party of another, of 0.01 to 100.00 yuan, and records its
+// outcome.
 func (w *payer) pay() {
 	nodes := w.r.net.nodes
 	from := randN(len(nodes))
 	to := nodes[(from+1+randN(len(nodes)-1))%len(nodes)]
 	start := time.Now()
+	// The simulator finds a payer by a scan of its party book: paying
+	// from the first payersMax parties bounds its cost.
+	payers := nodes[from].parties[:min(len(nodes[from].parties), payersMax)]
 	res, err := nodes[from].d.Pay(w.ctx, dfsp.PayRequest{IDType: msg.MSISDN, ID: to.parties[randN(len(to.parties))],
-		Amount: msg.FormatAmount(randAmount(), 2)})
+		Amount: msg.FormatAmount(randAmount(), 2), From: payers[randN(len(payers))]})
 	// Timed here: PayResult.Timings.Total is not set on every path.
 	took := time.Since(start)
 	committed := err == nil && res.State == msg.StateCommitted
