@@ -1,0 +1,79 @@
+package fspiop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/fspiop/msg"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/transfer"
+)
+
+// TestErrorOf: the one place the front end maps the core's errors to
+// FSPIOP codes gives each sentinel its code and every fault kind one.
+func TestErrorOf(t *testing.T) {
+	cases := []struct {
+		err  error
+		code msg.Code
+	}{
+		{fmt.Errorf("transfer x: %w", transfer.ErrInsufficientFunds), msg.PayerFSPInsufficientLiq},
+		{fmt.Errorf("payee: %w", transfer.ErrUnknownParty), msg.PartyNotFound},
+		{transfer.ErrCurrency, msg.PayeeUnsupportedCurr},
+		{transfer.ErrQuoteExpired, msg.QuoteExpired},
+		{transfer.ErrExpired, msg.TransferExpired},
+		{transfer.ErrSuspended, msg.ValidationError},
+		{transfer.ErrScreened, msg.PayerBlockedError},
+		{transfer.ErrConflict, msg.ModifiedRequest},
+		{fmt.Errorf("%w: bad", transfer.ErrInvalid), msg.ValidationError},
+		{transfer.ErrNotFound, msg.IDNotFound},
+		{fault.New(fault.Unavailable, "", "busy"), msg.ServiceUnavailable},
+		{fault.New(fault.Forbidden, "", "no"), msg.ClientError},
+		{context.DeadlineExceeded, msg.ServerTimedOut},
+		{errors.New("disk on fire"), msg.InternalServerError},
+		{msg.NewError(msg.PartyNotFound, "x"), msg.PartyNotFound},
+		{fmt.Errorf("wrapped: %w", &msg.Error{Code: msg.ClientError, Status: 403}), msg.ClientError},
+		{ledger.ErrPendingExpired, msg.TransferExpired},
+	}
+	for _, c := range cases {
+		if got := errorOf(c.err); got.Code != c.code {
+			t.Errorf("errorOf(%v) = %d, want %d", c.err, got.Code, c.code)
+		}
+	}
+	for _, k := range fault.Kinds() {
+		if e := errorOf(fault.New(k, "", "x")); !e.Code.Known() || e.HTTPStatus() < 400 {
+			t.Errorf("kind %v: %+v", k, e)
+		}
+	}
+}
+
+// TestUUIDOf: the FSPIOP ids of native payments are lower-case UUIDs as
+// FSPIOP's CorrelationId pattern wants, the same for the same id and
+// different for different ids and kinds.
+func TestUUIDOf(t *testing.T) {
+	seen := map[string]bool{}
+	for _, id := range []string{"a", "b", "native-1", "x.y:z_1", "一"} {
+		for _, kind := range []string{"transfer", "quote"} {
+			u := uuidOf(kind, id)
+			if !msg.IsCorrelationID(u) || u != uuidOf(kind, id) || seen[u] {
+				t.Errorf("uuidOf(%q, %q) = %q", kind, id, u)
+			}
+			seen[u] = true
+		}
+	}
+}
+
+// TestAbortError: a payment the ledger aborted is told by its reason.
+func TestAbortError(t *testing.T) {
+	for reason, code := range map[string]msg.Code{
+		"expired": msg.TransferExpired, "timeout": msg.TransferExpired, "review timeout": msg.TransferExpired,
+		"rejected: account closed": msg.PayeeRejectedTxn, "risk-rejected: fraud": msg.PayerBlockedError,
+		"payee unreachable": msg.DestinationCommunicationError, "something else": msg.PayeeRejection,
+	} {
+		if got := abortError(reason); got.Code != code {
+			t.Errorf("abortError(%q) = %d, want %d", reason, got.Code, code)
+		}
+	}
+}
