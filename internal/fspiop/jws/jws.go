@@ -401,9 +401,10 @@ func failed(c Check, format string, args ...any) error {
 //
 //  1. there is a body, an FSPIOP-Source header and a key;
 //  2. FSPIOP-URI, FSPIOP-HTTP-Method and FSPIOP-Signature are present;
-//  3. the signature, of protectedHeader + "." + base64url(Canonical(body)),
-//     verifies with k under the protected header's alg, which must be
-//     RS256 or ES256 and suit k;
+//  3. the signature, of protectedHeader + "." + base64url(Canonical(body))
+//     (sdk-standard-components 19 on) or of the body as received (before
+//     19, which signed the body unsorted), verifies with k under the
+//     protected header's alg, which must be RS256 or ES256 and suit k;
 //  4. the protected FSPIOP-URI, FSPIOP-HTTP-Method and FSPIOP-Source
 //     equal the headers; a protected Date equals the Date header (a Date
 //     header without a protected one passes, as in Mojaloop);
@@ -459,8 +460,12 @@ func Verify(k *Key, h http.Header, body []byte) error {
 	if alg != k.alg {
 		return failed(CheckAlg, "alg %s does not suit the source's %s key", alg, keyType(k))
 	}
-	input := protected + "." + b64.EncodeToString(canonical)
-	if !k.verify([]byte(input), sig) {
+	// sdk-standard-components before 19 signed the body as its sender
+	// wrote it, keys in their own order, not sorted: Mojaloop's SDK
+	// scheme adapter 18 still does. Such a signature covers the bytes
+	// received, which is no weaker.
+	if !k.verify([]byte(protected+"."+b64.EncodeToString(canonical)), sig) &&
+		!k.verify([]byte(protected+"."+b64.EncodeToString(body)), sig) {
 		return failed(CheckSignature, "invalid signature")
 	}
 	for _, c := range [...]struct {
