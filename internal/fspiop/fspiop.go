@@ -76,7 +76,8 @@ type Config struct {
 	// QueueMax bounds the requests and callbacks waiting to be sent
 	// (100,000); beyond it they are dropped and logged.
 	QueueMax int
-	// Senders is how many are sent at once (64).
+	// Senders is how many are sent at once (256): each waits for its
+	// receiver's answer, which a busy DFSP gives late.
 	Senders int
 }
 
@@ -104,7 +105,7 @@ func (c *Config) EnsureDefaults() {
 		c.QueueMax = 100_000
 	}
 	if c.Senders == 0 {
-		c.Senders = 64
+		c.Senders = 256
 	}
 }
 
@@ -153,7 +154,7 @@ type Server struct {
 	Deps
 	cfg   Config
 	mux   *http.ServeMux
-	store store
+	store *store
 	out   *sender
 	// waits holds the native payments waiting for an FSPIOP payee's
 	// callback, by resource and id (see wait).
@@ -182,9 +183,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	if d.Client == nil {
-		d.Client = &http.Client{}
+		// Keep a connection per sender and FSP alive: Go's default keeps
+		// two idle per host, and the rest would be dialled anew for every
+		// request and callback.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*cfg.Senders, cfg.Senders
+		d.Client = &http.Client{Transport: tr}
 	}
-	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: store{db: d.DB}, waits: map[string]chan reply{},
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: newStore(d.DB), waits: map[string]chan reply{},
 		work: make(chan struct{}, 4096)}
 	s.out = newSender(s, cfg)
 	s.routes()
@@ -202,9 +208,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // decided payments until ctx ends.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.out.run(ctx) }()
-	go func() { defer wg.Done(); s.sweep(ctx) }()
+	wg.Go(func() { s.store.run(ctx) })
+	wg.Go(func() { s.out.run(ctx) })
+	wg.Go(func() { s.sweep(ctx) })
 	wg.Wait()
 }
 

@@ -77,3 +77,21 @@ func TestAbortError(t *testing.T) {
 		}
 	}
 }
+
+// TestInitials: a native party's name shows in complexName as initials
+// only, never with characters FSPIOP's name pattern refuses.
+func TestInitials(t *testing.T) {
+	for name, want := range map[string][2]string{
+		"Zhang San Feng": {"Z.", "F."}, "张三": {"张.", ""}, "Li Si": {"L.", "S."}, "Ünal Öz": {"Ü.", "Ö."},
+	} {
+		p := initials(name)
+		if p == nil || p.ComplexName.FirstName != want[0] || p.ComplexName.LastName != want[1] {
+			t.Errorf("initials(%q) = %+v, want %v", name, p, want)
+		}
+	}
+	for _, name := range []string{"", "   ", "*** x", "1 2"} {
+		if p := initials(name); p != nil && name != "1 2" {
+			t.Errorf("initials(%q) = %+v, want nil", name, p.ComplexName)
+		}
+	}
+}

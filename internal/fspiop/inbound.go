@@ -82,11 +82,11 @@ func (s *Server) unknownURI(w http.ResponseWriter, r *http.Request) {
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
 		other.Method = m
 		if _, pattern := s.mux.Handler(&other); pattern != "/" && pattern != "" {
-			writeError(w, msg.Resource(r.URL.Path), "1.1", msg.MethodNotAllowed(), 0)
+			writeError(w, msg.MethodNotAllowed(), 0)
 			return
 		}
 	}
-	writeError(w, msg.Resource(r.URL.Path), "1.1", msg.NewError(msg.UnknownURI, ""), 0)
+	writeError(w, msg.NewError(msg.UnknownURI, ""), 0)
 }
 
 // refuseCallback answers callbacks the switch never asked for: the
@@ -101,12 +101,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.fn(in)
 	}
-	version := "1.1"
-	if in != nil && in.version != "" {
-		version = in.version
-	}
 	if err != nil {
-		writeError(w, msg.Resource(r.URL.Path), version, errorOf(err), 0)
+		e := errorOf(err)
+		// A DFSP's integrator debugs its connection from this line: who,
+		// what, and which code it was answered.
+		h.s.Log.Info("fspiop: request refused", "source", r.Header.Get(msg.HeaderSource), "method", r.Method,
+			"path", r.URL.Path, "status", e.HTTPStatus(), "code", e.Code.String(), "description", e.Info().ErrorDescription)
+		writeError(w, e, 0)
 		return
 	}
 	if h.callback {
@@ -221,15 +222,14 @@ func (s *Server) key(pem string) (*jws.Key, error) {
 	return k, nil
 }
 
-// writeError answers err synchronously with an ErrorInformationResponse.
-func writeError(w http.ResponseWriter, resource, version string, e *msg.Error, status int) {
-	if resource == "" {
-		resource = "error"
-	}
+// writeError answers err synchronously with an ErrorInformationResponse,
+// as application/json: what the definition declares for error answers,
+// and the only type Mojaloop's SDK reads them in.
+func writeError(w http.ResponseWriter, e *msg.Error, status int) {
 	if status == 0 {
 		status = e.HTTPStatus()
 	}
-	w.Header().Set("Content-Type", msg.ContentType(resource, version))
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	b, _ := json.Marshal(e.Body())
 	w.Write(b)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fspiop/msg"
@@ -69,12 +70,37 @@ func (s *Server) getParties(in *inbound) error {
 			body := msg.PartiesPut{Party: msg.Party{
 				PartyIDInfo: msg.PartyIDInfo{PartyIDType: in.r.PathValue("type"), PartyIdentifier: in.r.PathValue("id"),
 					PartySubIDOrType: in.r.PathValue("sub"), FSPID: owner.ID},
-				Name: directory.MaskName(party.Name),
+				Name: directory.MaskName(party.Name), PersonalInfo: initials(party.Name),
 			}}
 			s.sendJSON(in.from, http.MethodPut, path, "parties", in.version, owner.ID, body)
 		}
 	})
 	return nil
+}
+
+// initials is a native party's name as FSPIOP's complexName can show it
+// without giving it away: the first letter of its first and last parts,
+// each with a full stop ("Zhang San Feng": "Z." and "F."). The masked
+// name goes in party.name, but complexName may not hold a '*', and
+// Mojaloop's SDK shows the payer only complexName. Nil when the letters
+// are not what complexName allows.
+func initials(name string) *msg.PersonalInfo {
+	parts := strings.Fields(name)
+	if len(parts) == 0 {
+		return nil
+	}
+	letter := func(s string) string {
+		r, _ := utf8.DecodeRuneInString(s)
+		return string(r) + "."
+	}
+	n := &msg.ComplexName{FirstName: letter(parts[0])}
+	if len(parts) > 1 {
+		n.LastName = letter(parts[len(parts)-1])
+	}
+	if !msg.IsName(n.FirstName) || n.LastName != "" && !msg.IsName(n.LastName) {
+		return nil
+	}
+	return &msg.PersonalInfo{ComplexName: n}
 }
 
 // lookupError maps a directory look-up's failure.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hulian/hulian/internal/sqldb"
@@ -38,9 +39,157 @@ type payment struct {
 	Patch bool
 }
 
-// store keeps payments and the quotes the switch answered.
+// store keeps payments and the quotes the switch answered. Its writes
+// go through one writer that commits what queued up meanwhile in one
+// transaction (group commit): a payment writes its row two or three
+// times, each durable before the payment goes on, and one fsync per
+// write would bound the front end at what the disk syncs a second.
 type store struct {
-	db *sqldb.DB
+	db     *sqldb.DB
+	writes chan *write
+	// mu guards running against the writer stopping between a check and
+	// a send: writes are queued under its read lock.
+	mu      sync.RWMutex
+	running bool
+	// inflight caches the payments still RESERVED that this process stored
+	// or read, by FSPIOP id: their callbacks then read no row. A copy;
+	// the table stays the truth after a restart.
+	openMu   sync.Mutex
+	inflight map[string]payment
+}
+
+// openMax bounds the payments inflight caches; beyond it they are read from
+// the table.
+const openMax = 1 << 20
+
+func (s *store) cache(p *payment) {
+	s.openMu.Lock()
+	if p.State == stateReserved && len(s.inflight) < openMax {
+		s.inflight[p.ID] = *p
+	} else {
+		delete(s.inflight, p.ID)
+	}
+	s.openMu.Unlock()
+}
+
+func (s *store) cached(id string) (payment, bool) {
+	s.openMu.Lock()
+	p, ok := s.inflight[id]
+	s.openMu.Unlock()
+	return p, ok
+}
+
+func (s *store) uncache(id string) {
+	s.openMu.Lock()
+	delete(s.inflight, id)
+	s.openMu.Unlock()
+}
+
+// write is one statement waiting for the writer: done gets the rows it
+// affected, or the batch's error.
+type write struct {
+	query string
+	args  []any
+	n     int64
+	done  chan error
+}
+
+// writeBatchMax bounds the statements of one group commit.
+const writeBatchMax = 256
+
+func newStore(db *sqldb.DB) *store {
+	return &store{db: db, writes: make(chan *write, 4*writeBatchMax), inflight: map[string]payment{}}
+}
+
+// run commits the queued writes until ctx ends.
+func (s *store) run(ctx context.Context) {
+	s.mu.Lock()
+	s.running = true
+	s.mu.Unlock()
+	defer s.stop()
+	batch := make([]*write, 0, writeBatchMax)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w := <-s.writes:
+			batch = append(batch[:0], w)
+		}
+	fill:
+		for len(batch) < writeBatchMax {
+			select {
+			case w := <-s.writes:
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		err := s.db.Transact(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+			for _, w := range batch {
+				res, err := tx.ExecContext(ctx, w.query, w.args...)
+				if err != nil {
+					return err
+				}
+				if w.n, err = res.RowsAffected(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, w := range batch {
+			w.done <- err
+		}
+	}
+}
+
+// stop ends group commits: what is queued is written one by one, and
+// later writes go straight to the database.
+func (s *store) stop() {
+	s.mu.Lock()
+	s.running = false
+	s.mu.Unlock()
+	for {
+		select {
+		case w := <-s.writes:
+			res, err := s.db.ExecContext(context.Background(), w.query, w.args...)
+			if err == nil {
+				w.n, err = res.RowsAffected()
+			}
+			w.done <- err
+		default:
+			return
+		}
+	}
+}
+
+// exec runs a write durably and returns the rows it affected: through
+// the writer when it runs, on its own otherwise (a front end built but
+// not served, as in tests of its handlers).
+func (s *store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	w := &write{query: query, args: args, done: make(chan error, 1)}
+	s.mu.RLock()
+	if !s.running {
+		s.mu.RUnlock()
+		res, err := s.db.ExecContext(ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}
+	select {
+	case s.writes <- w:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return 0, ctx.Err()
+	}
+	select {
+	case err := <-w.done:
+		return w.n, err
+	case <-ctx.Done():
+		// The write may still commit: callers treat this as unknown.
+		return 0, ctx.Err()
+	}
 }
 
 // errExists means a payment with the id is stored already.
@@ -48,15 +197,18 @@ var errExists = errors.New("fspiop: payment exists")
 
 // insert stores a new payment, or errExists.
 func (s *store) insert(ctx context.Context, p *payment, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO fspiop_transfers (id, transfer_id, payer, payee, digest, condition,
-		expires, state, fulfilment, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	// ON CONFLICT DO NOTHING rather than a unique violation, which would
+	// fail the whole group commit it is in.
+	n, err := s.exec(ctx, `INSERT INTO fspiop_transfers (id, transfer_id, payer, payee, digest, condition,
+		expires, state, fulfilment, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 		p.ID, p.TransferID, p.Payer, p.Payee, p.Digest, p.Condition, p.Expires.UnixNano(), p.State, p.Fulfilment, now.UnixNano())
-	if sqldb.IsUniqueViolation(err) {
-		return errExists
-	}
 	if err != nil {
 		return fmt.Errorf("fspiop: store payment %s: %w", p.ID, err)
 	}
+	if n == 0 {
+		return errExists
+	}
+	s.cache(p)
 	return nil
 }
 
@@ -80,6 +232,9 @@ func scanPayment(row interface{ Scan(...any) error }) (payment, error) {
 
 // get returns the payment with FSPIOP id, or false.
 func (s *store) get(ctx context.Context, id string) (payment, bool, error) {
+	if p, ok := s.cached(id); ok {
+		return p, true, nil
+	}
 	p, err := scanPayment(s.db.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM fspiop_transfers WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return payment{}, false, nil
@@ -105,13 +260,13 @@ func (s *store) byTransfer(ctx context.Context, transferID string) (payment, boo
 // finish records that a RESERVED payment ended in state, and reports
 // whether this call moved it (false: another one did, or it had ended).
 func (s *store) finish(ctx context.Context, id, state, fulfilment string, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET state = $1, fulfilment = $2, completed = $3
+	n, err := s.exec(ctx, `UPDATE fspiop_transfers SET state = $1, fulfilment = $2, completed = $3
 		WHERE id = $4 AND state = $5`, state, fulfilment, at.UnixNano(), id, stateReserved)
 	if err != nil {
 		return false, fmt.Errorf("fspiop: finish payment %s: %w", id, err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	s.uncache(id)
+	return n == 1, nil
 }
 
 // setFulfilment records the payee's fulfilment of a RESERVED payment,
@@ -122,11 +277,17 @@ func (s *store) setFulfilment(ctx context.Context, id, fulfilment string, patch 
 	if patch {
 		p = 1
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET fulfilment = $1, patch = $2 WHERE id = $3 AND state = $4`,
+	_, err := s.exec(ctx, `UPDATE fspiop_transfers SET fulfilment = $1, patch = $2 WHERE id = $3 AND state = $4`,
 		fulfilment, p, id, stateReserved)
 	if err != nil {
 		return fmt.Errorf("fspiop: record the fulfilment of %s: %w", id, err)
 	}
+	s.openMu.Lock()
+	if c, ok := s.inflight[id]; ok {
+		c.Fulfilment, c.Patch = fulfilment, patch
+		s.inflight[id] = c
+	}
+	s.openMu.Unlock()
 	return nil
 }
 
@@ -164,7 +325,7 @@ func (s *store) hold(ctx context.Context, id string, h heldPrepare) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE fspiop_transfers SET held = $1 WHERE id = $2`, string(b), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE fspiop_transfers SET held = $1 WHERE id = $2`, string(b), id); err != nil {
 		return fmt.Errorf("fspiop: keep the held prepare of %s: %w", id, err)
 	}
 	return nil
@@ -199,13 +360,13 @@ type storedQuote struct {
 
 // putQuote stores q, or returns errExists.
 func (s *store) putQuote(ctx context.Context, q *storedQuote) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO fspiop_quotes (id, payer, digest, answer, native, expires) VALUES ($1, $2, $3, $4, $5, $6)`,
-		q.ID, q.Payer, q.Digest, string(q.Answer), q.Native, q.Expires.UnixNano())
-	if sqldb.IsUniqueViolation(err) {
-		return errExists
-	}
+	n, err := s.exec(ctx, `INSERT INTO fspiop_quotes (id, payer, digest, answer, native, expires) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`, q.ID, q.Payer, q.Digest, string(q.Answer), q.Native, q.Expires.UnixNano())
 	if err != nil {
 		return fmt.Errorf("fspiop: store quote %s: %w", q.ID, err)
+	}
+	if n == 0 {
+		return errExists
 	}
 	return nil
 }

@@ -32,10 +32,23 @@ func (s *Server) postTransfer(in *inbound) error {
 	}
 	s.async(func(ctx context.Context) {
 		if err := s.prepare(ctx, in, &body); err != nil {
-			s.sendError(in.from, transferPath(body.TransferID), "transfers", in.version, s.cfg.HubID, err)
+			s.sendError(in.from, transferPath(body.TransferID), "transfers", in.version, s.cfg.HubID, s.modified(ctx, in, &body, err))
 		}
 	})
 	return nil
+}
+
+// modified returns 3106 for a refused prepare whose id another request
+// used (another body, or another payer): that it modifies a request is
+// what its sender must hear, whatever else is wrong with it. Otherwise it
+// returns err. The id is looked up only here, on the way out of a
+// refusal, so that a new payment reads no row.
+func (s *Server) modified(ctx context.Context, in *inbound, body *msg.TransfersPost, err error) error {
+	p, found, gerr := s.store.get(ctx, body.TransferID)
+	if gerr == nil && found && (p.Payer != in.from.ID || !bytes.Equal(p.Digest, digest(in.body))) {
+		return msg.NewError(msg.ModifiedRequest, "")
+	}
+	return err
 }
 
 // prepare does postTransfer's work; an error it returns is the payer's
@@ -58,12 +71,15 @@ func (s *Server) prepare(ctx context.Context, in *inbound, body *msg.TransfersPo
 		return msg.NewError(msg.ValidationError, "expiration")
 	}
 	d := digest(in.body)
-	if p, found, err := s.store.get(ctx, body.TransferID); err != nil {
-		return err
-	} else if found {
-		return s.repeat(in, &p, d)
-	}
+	// A new id is the usual case: its insert (below) finds a repeat, and
+	// only an expired prepare is looked up first, to tell a repeat of a
+	// payment from a late one.
 	if !expires.After(s.Now()) {
+		if p, found, err := s.store.get(ctx, body.TransferID); err != nil {
+			return err
+		} else if found {
+			return s.repeat(in, &p, d)
+		}
 		return msg.NewError(msg.TransferExpired, "")
 	}
 	txn, q, quoted, err := s.quoteOfPacket(ctx, body.ILPPacket)
