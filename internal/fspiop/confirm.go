@@ -145,10 +145,20 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 	if err := ilp.Check(done.Fulfilment, quoted.Condition); err != nil {
 		return false, "invalid fulfilment", nil
 	}
-	if err := s.store.setFulfilment(ctx, transferID, done.Fulfilment, done.TransferState == msg.StateReserved); err != nil {
-		return false, "", err
+	return s.accepted(ctx, transferID, done.Fulfilment, done.TransferState)
+}
+
+// accepted accepts a payment whose payee's fulfilment met its condition:
+// the fulfilment goes with the commit (the flow keeps an acceptance's
+// note as its proof); a payee that answered RESERVED has its PATCH
+// remembered first.
+func (s *Server) accepted(ctx context.Context, id, fulfilment, state string) (bool, string, error) {
+	if state == msg.StateReserved {
+		if err := s.store.setFulfilment(ctx, id, fulfilment, true); err != nil {
+			return false, "", err
+		}
 	}
-	return true, "", nil
+	return true, fulfilment, nil
 }
 
 // isFSPIOP reports whether participant id speaks FSPIOP.
@@ -189,10 +199,7 @@ func (s *Server) releaseHeld(ctx context.Context, payee participant.Participant,
 	if err := ilp.Check(put.Fulfilment, p.Condition); err != nil {
 		return false, "invalid fulfilment", nil
 	}
-	if err := s.store.setFulfilment(ctx, p.ID, put.Fulfilment, put.TransferState == msg.StateReserved); err != nil {
-		return false, "", err
-	}
-	return true, "", nil
+	return s.accepted(ctx, p.ID, put.Fulfilment, put.TransferState)
 }
 
 // payerIdentifier is how a native payer's user appears to an FSPIOP

@@ -80,6 +80,12 @@ func (s *Server) reconcile(ctx context.Context, p *payment, now time.Time) error
 	}
 	switch t.State {
 	case transfer.Committed:
+		if p.Fulfilment == "" {
+			// Kept with the commit (FulfilWith, or a Confirm's acceptance).
+			if p.Fulfilment, err = s.Transfers.Proof(ctx, p.TransferID); err != nil {
+				return err
+			}
+		}
 		if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
 			s.tellCommitted(p)
 		}

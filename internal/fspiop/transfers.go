@@ -287,12 +287,17 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 		}
 		return
 	}
+	// The fulfilment is kept with the commit on the ledger (a crash after
+	// it loses nothing the payer is owed); a payee that answered RESERVED
+	// also needs its PATCH remembered.
 	reserved := body.TransferState == msg.StateReserved
-	if err := s.store.setFulfilment(ctx, p.ID, body.Fulfilment, reserved); err != nil {
-		s.Log.Error("fspiop: record a fulfilment", "transfer", p.ID, "err", err)
-		return // the payee's retry, or the expiry, ends it
+	if reserved {
+		if err := s.store.setFulfilment(ctx, p.ID, body.Fulfilment, true); err != nil {
+			s.Log.Error("fspiop: record a fulfilment", "transfer", p.ID, "err", err)
+			return // the payee's retry, or the expiry, ends it
+		}
 	}
-	_, _, err := s.Transfers.Fulfil(ctx, in.from, p.TransferID)
+	_, _, err := s.Transfers.FulfilWith(ctx, in.from, p.TransferID, body.Fulfilment)
 	if err != nil {
 		e := errorOf(err)
 		if s.finish(ctx, p, stateAborted, "") {

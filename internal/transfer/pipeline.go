@@ -560,7 +560,7 @@ func (s *Service) confirm(ctx context.Context, b *batch) {
 		if now, ok := s.Participants.Get(p.payee.ID); !ok || now.Status != participant.Active {
 			return abort, "payee participant suspended", true
 		}
-		return commit, "", true
+		return commit, bounded(reason), true // an acceptance's note is its proof
 	})
 }
 

@@ -169,7 +169,8 @@ type Fees interface {
 
 // Confirmer asks a payee participant in confirm mode, synchronously,
 // whether it accepts a transfer. An error (including a timeout) counts
-// as a refusal.
+// as a refusal. The reason says why it refused; with an acceptance it is
+// the payee's proof (an FSPIOP fulfilment), kept with the commit (Proof).
 type Confirmer interface {
 	Confirm(ctx context.Context, payee participant.Participant, t Transfer) (accept bool, reason string, err error)
 }

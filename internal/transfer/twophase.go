@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -75,18 +76,45 @@ func (s *Service) Reject(ctx context.Context, payee participant.Participant, id,
 const ReasonMax = 200
 
 // rejection is how a payee's rejection is recorded: "rejected: " and its
-// reason, made valid UTF-8 and cut to ReasonMax bytes at a character
-// boundary, so that it can always be read back.
-func rejection(reason string) string {
-	reason = strings.ToValidUTF8(reason, "\uFFFD")
-	if len(reason) > ReasonMax {
+// reason, bounded.
+func rejection(reason string) string { return "rejected: " + bounded(reason) }
+
+// bounded is a payee's text as the ledger keeps it: made valid UTF-8 and
+// cut to ReasonMax bytes at a character boundary, so that it can always
+// be read back.
+func bounded(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > ReasonMax {
 		cut := ReasonMax
-		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		reason = reason[:cut]
+		s = s[:cut]
 	}
-	return "rejected: " + reason
+	return s
+}
+
+// FulfilWith is Fulfil that keeps the payee's proof of the commit with it
+// (an FSPIOP fulfilment), bounded as a reason is: the commit and its proof
+// are durable together, and Proof reads it back.
+func (s *Service) FulfilWith(ctx context.Context, payee participant.Participant, id, proof string) (Transfer, bool, error) {
+	return s.decide(ctx, payee, id, commit, bounded(proof))
+}
+
+// Proof returns the proof kept with a committed transfer's commit ("" for
+// none, or a transfer posted at once), or ErrNotFound.
+func (s *Service) Proof(ctx context.Context, id string) (string, error) {
+	if !ValidID(id) {
+		return "", fmt.Errorf("transfer %q: %w", id, ErrNotFound)
+	}
+	jt, err := s.Journal.Transfer(ctx, ledgerID(phaseName(paymentLeg, commit), id))
+	if errors.Is(err, journal.ErrNotFound) {
+		return "", fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("transfer %s: %w", id, err)
+	}
+	return jt.Meta, nil
 }
 
 // decide ends a reserved transfer of payee's one way or the other.

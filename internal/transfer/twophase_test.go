@@ -175,3 +175,43 @@ func TestRejection(t *testing.T) {
 		}
 	}
 }
+
+// TestFulfilWithProof: the payee's proof of a commit is durable with it
+// and read back, bounded as a reason is; a commit without one, and a
+// payment posted at once, have none.
+func TestFulfilWithProof(t *testing.T) {
+	f := newFixture(t, nil)
+	expires := f.clk.now().Add(time.Minute)
+	for _, id := range []string{"w.1", "w.2", "w.3"} {
+		if _, _, err := f.s.Prepare(f.ctx, f.a, req(id, "b:1", 100), expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proof := "0jHsbrry53c0QMKTbRWRXaOMwU3zOpb6eX_NtbPuPuc"
+	if _, _, err := f.s.FulfilWith(f.ctx, f.b, "w.1", proof); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.s.Fulfil(f.ctx, f.b, "w.2"); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("证", 100) + "\xff"
+	if _, _, err := f.s.FulfilWith(f.ctx, f.b, "w.3", long); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.s.Create(f.ctx, f.a, req("w.4", "b:1", 100)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"w.1": proof, "w.2": "", "w.3": strings.Repeat("证", ReasonMax/3), "w.4": ""} {
+		got, err := f.s.Proof(f.ctx, id)
+		if id == "w.4" && errors.Is(err, ErrNotFound) {
+			continue // posted at once: no commit of its own
+		}
+		if err != nil || got != want {
+			t.Errorf("Proof(%s) = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	if _, err := f.s.Proof(f.ctx, "nothing.here"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Proof of no transfer: %v", err)
+	}
+	f.zeroSum()
+}
