@@ -421,6 +421,17 @@ func TestFSPIOPRelay(t *testing.T) {
 			t.Fatalf("relayed lookup answer %s %s %v", m.path, m.body, m.header)
 		}
 
+		// A sub-identifier: the owning FSP tells its accounts apart; a
+		// native participant's parties have none.
+		fs.send("GET", "/parties/MSISDN/8613700137000/savings", "parties", nil, nil)
+		if m := payee.next(t); m.method != "GET" || m.path != "/parties/MSISDN/8613700137000/savings" {
+			t.Fatalf("relayed lookup with a sub-id: %s %s", m.method, m.path)
+		}
+		fs.send("GET", "/parties/MSISDN/8613800138000/savings", "parties", nil, nil)
+		if m := fs.ep.next(t); m.path != "/parties/MSISDN/8613800138000/savings/error" || errorCode(t, m.body) != "3204" {
+			t.Fatalf("native party with a sub-id: %s %s", m.path, m.body)
+		}
+
 		pay := func(id, state, fulfilment, cond string, expires time.Duration) {
 			amount := msg.Money{Currency: "CNY", Amount: "10"}
 			packet, _, _, err := ilp.Build([]byte("the payee FSP's secret"), 1, 1000, "g.payeefsp.msisdn.8613700137000", msg.Transaction{

@@ -28,7 +28,20 @@ func partyPath(resource string, r *http.Request) string {
 
 // alias maps the party in the path to a directory alias.
 func (s *Server) alias(r *http.Request) (directory.Type, string, error) {
-	typ, value, err := msg.AliasOf(r.PathValue("type"), r.PathValue("id"), r.PathValue("sub"))
+	return s.aliasOf(r.PathValue("type"), r.PathValue("id"), r.PathValue("sub"))
+}
+
+// aliasOf maps an FSPIOP party to the directory alias that routes it. A
+// sub-identifier names one of the party's accounts at its FSP, which the
+// directory does not know: the party's alias routes it, and the owning FSP
+// tells its accounts apart (a native participant has none: see
+// getParties). A PERSONAL_ID's sub-type is the kind of document, part of
+// the alias.
+func (s *Server) aliasOf(typ, id, sub string) (directory.Type, string, error) {
+	if typ != msg.PersonalID {
+		sub = ""
+	}
+	typ, value, err := msg.AliasOf(typ, id, sub)
 	if err != nil {
 		return "", "", err
 	}
@@ -61,6 +74,9 @@ func (s *Server) getParties(in *inbound) error {
 		owner, ok := s.Participants.Get(party.Participant)
 		switch {
 		case !ok || owner.Status != participant.Active:
+			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
+		case owner.FSPIOP == nil && in.r.PathValue("sub") != "" && in.r.PathValue("type") != msg.PersonalID:
+			// A native participant's parties have no sub-accounts.
 			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
 		case owner.FSPIOP != nil:
 			h := relayHeader(in, owner.ID)
@@ -288,12 +304,8 @@ func (s *Server) postParticipants(in *inbound) error {
 			var e *msg.Error
 			if p.FSPID != "" && p.FSPID != in.from.ID {
 				e = msg.NewError(msg.ValidationError, "fspId must be the caller's own")
-			} else if typ, value, err := msg.AliasOf(p.PartyIDType, p.PartyIdentifier, p.PartySubIDOrType); err != nil {
+			} else if t, v, err := s.aliasOf(p.PartyIDType, p.PartyIdentifier, p.PartySubIDOrType); err != nil {
 				e = errorOf(err)
-			} else if t, perr := directory.ParseType(typ); perr != nil {
-				e = msg.NewError(msg.ValidationError, "unsupported party id type")
-			} else if v, kerr := directory.LookupKey(t, value, s.cfg.Region); kerr != nil {
-				e = msg.NewError(msg.ValidationError, "party identifier: "+kerr.Error())
 			} else {
 				ref := p.PartyIdentifier
 				if p.PartySubIDOrType != "" {

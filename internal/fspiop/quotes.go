@@ -33,24 +33,17 @@ func digest(body []byte) []byte {
 
 // payeeOf resolves a quote's or transaction's payee party.
 func (s *Server) payeeOf(ctx context.Context, p *msg.Party) (directory.Party, participant.Participant, error) {
-	typ, value, err := msg.AliasOf(p.PartyIDInfo.PartyIDType, p.PartyIDInfo.PartyIdentifier, p.PartyIDInfo.PartySubIDOrType)
+	id := p.PartyIDInfo
+	t, v, err := s.aliasOf(id.PartyIDType, id.PartyIdentifier, id.PartySubIDOrType)
 	if err != nil {
 		return directory.Party{}, participant.Participant{}, err
-	}
-	t, err := directory.ParseType(typ)
-	if err != nil {
-		return directory.Party{}, participant.Participant{}, msg.NewError(msg.ValidationError, "unsupported party id type")
-	}
-	v, err := directory.LookupKey(t, value, s.cfg.Region)
-	if err != nil {
-		return directory.Party{}, participant.Participant{}, msg.NewError(msg.ValidationError, "payee identifier: "+err.Error())
 	}
 	party, err := s.Directory.Lookup(ctx, t, v)
 	if err != nil {
 		return directory.Party{}, participant.Participant{}, lookupError(err)
 	}
 	owner, ok := s.Participants.Get(party.Participant)
-	if !ok {
+	if !ok || owner.FSPIOP == nil && id.PartySubIDOrType != "" && id.PartyIDType != msg.PersonalID {
 		return directory.Party{}, participant.Participant{}, msg.NewError(msg.PartyNotFound, "")
 	}
 	return party, owner, nil
@@ -113,9 +106,12 @@ func (s *Server) quote(ctx context.Context, in *inbound, body *msg.QuotesPost, p
 	if err != nil {
 		return nil, err
 	}
-	typ, value, _ := msg.AliasOf(body.Payee.PartyIDInfo.PartyIDType, body.Payee.PartyIDInfo.PartyIdentifier,
-		body.Payee.PartyIDInfo.PartySubIDOrType)
-	offer, err := s.Transfers.Quote(ctx, in.from, transfer.Request{PayeeType: typ, PayeeValue: value,
+	pid := body.Payee.PartyIDInfo
+	t, value, err := s.aliasOf(pid.PartyIDType, pid.PartyIdentifier, pid.PartySubIDOrType)
+	if err != nil {
+		return nil, err
+	}
+	offer, err := s.Transfers.Quote(ctx, in.from, transfer.Request{PayeeType: string(t), PayeeValue: value,
 		Amount: money.Amount(amount), Currency: c, Note: body.Note})
 	if err != nil {
 		return nil, err
