@@ -141,3 +141,8 @@ func (s *Server) endLookup(who *auth.Principal, endUser string, err error) {
 		s.guard.Done(who.Participant.ID, endUser, err == nil)
 	}
 }
+
+// Lookups returns the participants' lookup budgets, for the other front
+// ends to share: a participant's budget is one, whichever API it looks
+// aliases up through.
+func (s *Server) Lookups() *lookups.Guard { return s.guard }

@@ -837,3 +837,35 @@ func TestFSPIOPHeld(t *testing.T) {
 		}
 	})
 }
+
+// TestFSPIOPLookupBudget: the directory cannot be enumerated through the
+// FSPIOP front end either: its look-ups spend the participant's lookup
+// budget, shared with the native API, misses at their full cost.
+func TestFSPIOPLookupBudget(t *testing.T) {
+	s := start(t, "", func(c *app.Config) {
+		c.FSPIOPAddr, c.LookupRate, c.LookupBurst, c.LookupMissCost = "127.0.0.1:0", 1, 40, 20
+	})
+	v := spec.Start(t)
+	fs := &fspSwitch{sw: s, fsp: s.app.FSPIOPURL(), ep: newFSPEndpoint(t, v), v: v, lax: true}
+	fs.payerKey, _ = s.participant("payerfsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: fs.ep.srv.URL} })
+	refused := 0
+	for i := range 6 {
+		r := fs.send("GET", fmt.Sprintf("/parties/MSISDN/861390013900%d", i), "parties", nil, nil)
+		if r.status == 503 && errorCode(t, r.body) == "2003" {
+			refused++
+			continue
+		}
+		if r.status != 202 {
+			t.Fatalf("lookup %d: %d %s", i, r.status, r.body)
+		}
+		if m := fs.ep.next(t); errorCode(t, m.body) != "3204" {
+			t.Fatalf("miss %d: %s %s", i, m.path, m.body)
+		}
+	}
+	// A burst of 40 tokens, a miss costing 20: the third miss is refused.
+	if refused < 3 {
+		t.Errorf("%d of 6 misses refused, want the budget to stop them", refused)
+	}
+	// The same budget refuses the participant's native lookups.
+	fs.problem(429, "rate-limited", "GET", "/v1/parties/MSISDN/+8613900139009", fs.payerKey, nil)
+}

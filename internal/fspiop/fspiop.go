@@ -129,8 +129,16 @@ type Directory interface {
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
 }
 
-// Deps are what the front end is built on; all but Signer, Log and Now
-// are required.
+// LookupGuard budgets each participant's look-ups of aliases (the
+// native API's guard, shared): a look-up is begun within the budget and
+// done once its answer is known, a miss costing more than a find.
+type LookupGuard interface {
+	Begin(participant, endUser string) (ok bool, retryAfter time.Duration)
+	Done(participant, endUser string, found bool)
+}
+
+// Deps are what the front end is built on; all but Signer, Lookups, Log
+// and Now are required.
 type Deps struct {
 	Auth         *auth.Authenticator
 	Participants *participant.Registry
@@ -141,6 +149,10 @@ type Deps struct {
 	// Signer, if set, signs the switch's own requests and callbacks
 	// (FSPIOP-Signature); relayed ones keep their sender's.
 	Signer *jws.Signer
+	// Lookups, if set, budgets GET /parties and GET /participants, so
+	// that the directory cannot be enumerated through this front end
+	// either.
+	Lookups LookupGuard
 	// Client sends requests and callbacks; nil is a client with no
 	// overall timeout (SendTimeout bounds each attempt).
 	Client *http.Client

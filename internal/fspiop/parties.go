@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,9 +65,13 @@ func (s *Server) getParties(in *inbound) error {
 	if err != nil {
 		return err
 	}
+	if err := s.beginLookup(in); err != nil {
+		return err
+	}
 	path := partyPath("parties", in.r)
 	s.async(func(ctx context.Context) {
 		party, err := s.Directory.Lookup(ctx, t, v)
+		s.endLookup(in, err)
 		if err != nil {
 			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, lookupError(err))
 			return
@@ -117,6 +122,30 @@ func initials(name string) *msg.PersonalInfo {
 		return nil
 	}
 	return &msg.PersonalInfo{ComplexName: n}
+}
+
+// beginLookup spends one of the caller's lookup budget, or refuses the
+// look-up: 503 with 2003, as FSPIOP has no status of its own for a rate.
+func (s *Server) beginLookup(in *inbound) error {
+	if s.Lookups == nil {
+		return nil
+	}
+	if ok, wait := s.Lookups.Begin(in.from.ID, ""); !ok {
+		return &msg.Error{Code: msg.ServiceUnavailable, Status: http.StatusServiceUnavailable,
+			Detail: fmt.Sprintf("lookup budget exceeded, retry in %d ms", max(wait.Milliseconds(), 1))}
+	}
+	return nil
+}
+
+// endLookup ends a look-up begun: a miss costs its full price.
+func (s *Server) endLookup(in *inbound, err error) {
+	switch {
+	case s.Lookups == nil:
+	case err == nil:
+		s.Lookups.Done(in.from.ID, "", true)
+	case errors.Is(err, directory.ErrNotFound):
+		s.Lookups.Done(in.from.ID, "", false)
+	}
 }
 
 // lookupError maps a directory look-up's failure.
@@ -252,9 +281,13 @@ func (s *Server) getParticipant(in *inbound) error {
 	if err != nil {
 		return err
 	}
+	if err := s.beginLookup(in); err != nil {
+		return err
+	}
 	path := partyPath("participants", in.r)
 	s.async(func(ctx context.Context) {
 		party, err := s.Directory.Lookup(ctx, t, v)
+		s.endLookup(in, err)
 		if err != nil {
 			s.sendError(in.from, path, "participants", in.version, s.cfg.HubID, lookupError(err))
 			return
