@@ -439,6 +439,11 @@ func (s *Server) client(id string) *client {
 	return c
 }
 
+// AllowRequest takes one request of participant id's rate limit, and
+// reports whether it had it: the other front ends share the limit, so
+// that a participant's rate is one whichever API it calls.
+func (s *Server) AllowRequest(id string) bool { return s.client(id).lim.Allow() }
+
 // spend takes n more tokens of the caller's rate limit (a batch of n
 // items costs n; the request itself took one), and reports whether it
 // had them. A batch larger than the burst costs the whole burst.

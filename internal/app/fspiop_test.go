@@ -869,3 +869,24 @@ func TestFSPIOPLookupBudget(t *testing.T) {
 	// The same budget refuses the participant's native lookups.
 	fs.problem(429, "rate-limited", "GET", "/v1/parties/MSISDN/+8613900139009", fs.payerKey, nil)
 }
+
+// TestFSPIOPRate: an FSPIOP participant's requests spend its request
+// rate, shared with the native API: beyond it they are refused 503 with
+// 2003 before anything is done.
+func TestFSPIOPRate(t *testing.T) {
+	s := start(t, "", func(c *app.Config) { c.FSPIOPAddr, c.RateLimit, c.RateBurst = "127.0.0.1:0", 1, 3 })
+	v := spec.Start(t)
+	fs := &fspSwitch{sw: s, fsp: s.app.FSPIOPURL(), ep: newFSPEndpoint(t, v), v: v, lax: true}
+	fs.payerKey, _ = s.participant("payerfsp", func(n *wire.NewParticipant) { n.FSPIOP = &wire.FSPIOP{Endpoint: fs.ep.srv.URL} })
+	codes := map[int]int{}
+	for range 6 {
+		r := fs.send("GET", "/transfers/85feac2f-39b2-491b-817e-4a03203d4f14", "transfers", nil, nil)
+		codes[r.status]++
+		if r.status == 503 && errorCode(t, r.body) != "2003" {
+			t.Errorf("refusal %s", r.body)
+		}
+	}
+	if codes[202] == 0 || codes[503] < 2 {
+		t.Errorf("answers %v: want the first within the burst, the rest refused", codes)
+	}
+}

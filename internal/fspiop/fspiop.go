@@ -149,6 +149,9 @@ type Deps struct {
 	// Signer, if set, signs the switch's own requests and callbacks
 	// (FSPIOP-Signature); relayed ones keep their sender's.
 	Signer *jws.Signer
+	// Rate, if set, is each participant's request rate (the native
+	// API's, shared): a request beyond it is refused before anything.
+	Rate interface{ AllowRequest(participant string) bool }
 	// Lookups, if set, budgets GET /parties and GET /participants, so
 	// that the directory cannot be enumerated through this front end
 	// either.

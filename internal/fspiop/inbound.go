@@ -168,6 +168,9 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request) (*inbound, error
 		return in, &msg.Error{Code: msg.PayerPermissionError, Detail: "participant suspended", Status: http.StatusForbidden}
 	}
 	in.from = p
+	if s.Rate != nil && !s.Rate.AllowRequest(p.ID) {
+		return in, &msg.Error{Code: msg.ServiceUnavailable, Detail: "request rate exceeded", Status: http.StatusServiceUnavailable}
+	}
 	if hasBody {
 		if r.ContentLength > h.max {
 			return in, msg.TooLarge()
