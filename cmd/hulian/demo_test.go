@@ -44,6 +44,10 @@ func TestDemo(t *testing.T) {
 		"PASS  lotus-pay books agree with the switch",
 		"PASS  river-bank books agree with the switch",
 		"All checks passed",
+		"Mojaloop FSPIOP",
+		"20 payments mojaloop-a → mojaloop-b committed",
+		"PASS  mojaloop-a books agree with the switch",
+		"PASS  mojaloop-b books agree with the switch",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)

@@ -270,8 +270,7 @@ type PayResult struct {
 // waiting for its callback within Timeout. The result is filled as far as
 // the payment got; the error says why it stopped (a *CallbackError for an
 // error callback, ErrTimeout, ErrFulfilment, …).
-func (d *DFSP) Pay(ctx context.Context, pr PayRequest) (PayResult, error) {
-	var res PayResult
+func (d *DFSP) Pay(ctx context.Context, pr PayRequest) (res PayResult, err error) {
 	start := time.Now()
 	defer func() { res.Timings.Total = time.Since(start) }()
 	fail := func(phase string, err error) (PayResult, error) {
