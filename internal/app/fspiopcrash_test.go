@@ -457,15 +457,14 @@ func setupFSPIOPCrash(t *testing.T, s *sw, fspURL string) *fspiopCrashSetup {
 const crashPerKind = 3
 
 // crashDFSPPartyOf is the payeefsp party that native worker i pays, -1
-// the one payerfsp pays. Each native worker has its own: the switch
-// waits for the look-up of a native payer's payee under the payer and
-// the party, and refuses a second concurrent one ("payee lookup: no
-// answer in time"), which is not what this test is about.
+// the one payerfsp pays. The native workers all pay one party, as many
+// users of a wallet pay one merchant: their concurrent look-ups of it
+// must share one answer, not refuse each other.
 func crashDFSPPartyOf(i int) string {
 	if i < 0 {
 		return crashDFSPParty
 	}
-	return fmt.Sprintf("86137001371%02d", i)
+	return "8613700137100"
 }
 
 // crashLoad is the crash test's load: crashPerKind workers per kind of

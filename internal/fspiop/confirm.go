@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/hulian/hulian/internal/fspiop/ilp"
@@ -26,36 +28,47 @@ type reply struct {
 // payer (dest, the callback's FSPIOP-Destination) at path.
 func waitKey(resource, dest, path string) string { return resource + " " + dest + " " + path }
 
-// wait registers for the callback of key; done unregisters.
-func (s *Server) wait(key string) (ch chan reply, done func(), err error) {
+// wait registers for the callback of key; done unregisters. first says
+// no one else waited for it: several native payments of one payer to one
+// party wait for the same look-up, which is asked once and answers them
+// all.
+func (s *Server) wait(key string) (ch chan reply, first bool, done func()) {
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
-	if _, busy := s.waits[key]; busy {
-		return nil, nil, fmt.Errorf("fspiop: already waiting for %s", key)
-	}
 	ch = make(chan reply, 1)
-	s.waits[key] = ch
-	return ch, func() {
+	first = len(s.waits[key]) == 0
+	s.waits[key] = append(s.waits[key], ch)
+	return ch, first, func() {
 		s.waitMu.Lock()
-		delete(s.waits, key)
-		s.waitMu.Unlock()
-	}, nil
+		defer s.waitMu.Unlock()
+		ws := s.waits[key]
+		for i, c := range ws {
+			if c == ch {
+				ws = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(s.waits, key)
+		} else {
+			s.waits[key] = ws
+		}
+	}
 }
 
-// deliverWait hands in to the native payment waiting for key, and
-// reports whether one was.
+// deliverWait hands in to the native payments waiting for key, and
+// reports whether any was.
 func (s *Server) deliverWait(key string, in *inbound) bool {
 	s.waitMu.Lock()
-	ch, ok := s.waits[key]
+	ws := slices.Clone(s.waits[key])
 	s.waitMu.Unlock()
-	if !ok {
-		return false
+	for _, ch := range ws {
+		select {
+		case ch <- reply{method: in.r.Method, path: in.r.URL.Path, body: in.body}:
+		default: // a second answer: the first one counts
+		}
 	}
-	select {
-	case ch <- reply{method: in.r.Method, path: in.r.URL.Path, body: in.body}:
-	default: // a second answer: the first one counts
-	}
-	return true
+	return len(ws) > 0
 }
 
 // uuidOf derives the FSPIOP id (a lower-case UUID, version 5 in form)
@@ -176,10 +189,7 @@ func (s *Server) releaseHeld(ctx context.Context, payee participant.Participant,
 	if err != nil || !ok {
 		return false, "the held prepare is not kept", err
 	}
-	ch, done, err := s.wait(waitKey("transfers", p.Payer, transferPath(p.ID)))
-	if err != nil {
-		return false, "", err
-	}
+	ch, _, done := s.wait(waitKey("transfers", p.Payer, transferPath(p.ID)))
 	defer done()
 	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: h.Version, body: h.Body, relay: h.Header})
@@ -214,19 +224,21 @@ func payerIdentifier(t transfer.Transfer) string {
 // ask sends payee a request for a native payer (source) and waits for
 // its callback at cbPath.
 func (s *Server) ask(ctx context.Context, payee participant.Participant, source, method, path, cbPath, resource, version string, body any) (reply, error) {
-	ch, done, err := s.wait(waitKey(resource, source, cbPath))
-	if err != nil {
-		return reply{}, err
-	}
+	ch, first, done := s.wait(waitKey(resource, source, cbPath))
 	defer done()
-	var b []byte
-	if body != nil {
-		if b, err = json.Marshal(body); err != nil {
-			return reply{}, err
+	// A look-up already asked for this payer answers this payment too;
+	// anything else has an id of its own, so it is always first.
+	if first || method != http.MethodGet {
+		var b []byte
+		if body != nil {
+			var err error
+			if b, err = json.Marshal(body); err != nil {
+				return reply{}, err
+			}
 		}
+		s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: method, path: path, resource: resource, version: version,
+			source: source, dest: payee.ID, body: b})
 	}
-	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: method, path: path, resource: resource, version: version,
-		source: source, dest: payee.ID, body: b})
 	select {
 	case r := <-ch:
 		return r, nil
@@ -241,8 +253,11 @@ func (r reply) failed() bool { return len(r.path) >= 6 && r.path[len(r.path)-6:]
 // reason says why an exchange failed: the wait's error, or the error
 // callback's description.
 func (r reply) reason(err error) string {
-	if err != nil {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "no answer in time"
+	}
+	if err != nil {
+		return "the switch could not ask"
 	}
 	var e msg.ErrorBody
 	if json.Unmarshal(r.body, &e) == nil && e.ErrorInformation.ErrorDescription != "" {

@@ -174,7 +174,7 @@ type Server struct {
 	// waits holds the native payments waiting for an FSPIOP payee's
 	// callback, by resource and id (see wait).
 	waitMu sync.Mutex
-	waits  map[string]chan reply
+	waits  map[string][]chan reply
 	// work bounds the requests being processed after their answer.
 	work chan struct{}
 	// keys caches the participants' parsed JWS keys by PEM text.
@@ -205,7 +205,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4*cfg.Senders, cfg.Senders
 		d.Client = &http.Client{Transport: tr}
 	}
-	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: newStore(d.DB), waits: map[string]chan reply{},
+	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: newStore(d.DB), waits: map[string][]chan reply{},
 		work: make(chan struct{}, 4096)}
 	s.out = newSender(s, cfg)
 	s.routes()

@@ -107,8 +107,7 @@ const transferHorizon = 30 * 24 * time.Hour
 func (s *Server) waiting(p *payment) bool {
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
-	_, ok := s.waits[waitKey("transfers", p.Payer, transferPath(p.ID))]
-	return ok
+	return len(s.waits[waitKey("transfers", p.Payer, transferPath(p.ID))]) > 0
 }
 
 // tellCommitted sends the FSPIOP parties of a committed payment what
