@@ -211,11 +211,11 @@ type Break struct {
 
 // Summary counts what a reconciliation saw.
 type Summary struct {
-	SwitchRecords      int64 // records read from the switch's side
-	ParticipantRecords int64 // records read from the participant's side
-	Matched            int64 // transfers on both sides that agree in every field
-	Breaks             int64 // breaks emitted
-	ByKind             [kindEnd]int64
+	SwitchRecords      int64          // records read from the switch's side
+	ParticipantRecords int64          // records read from the participant's side
+	Matched            int64          // transfers on both sides that agree in every field
+	Breaks             int64          // breaks emitted
+	ByKind             [kindEnd]int64 // breaks by Kind; index 0 is unused
 }
 
 // Errors of reconciliation. The Invalid ones are the participant's to
@@ -285,7 +285,6 @@ func Reconcile(switchSide, participantSide Source, emit func(Break) error) (Summ
 				return sum, err
 			}
 		}
-		sum.SwitchRecords, sum.ParticipantRecords = sw.n, pt.n
 	}
 	sum.SwitchRecords, sum.ParticipantRecords = sw.n, pt.n
 	return sum, nil
