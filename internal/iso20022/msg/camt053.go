@@ -72,7 +72,7 @@ type refs struct {
 
 var creditDebit = []string{string(Credit), string(Debit)}
 
-func (w *camt053) doc() (*BankStatement, error) {
+func (w *camt053) doc() (Document, error) {
 	d := &dec{}
 	m := one(d, "BkToCstmrStmt", w.Msg)
 	h := one(d, "GrpHdr", m.GrpHdr)
@@ -186,7 +186,7 @@ func (b *BankStatement) wire() (any, error) {
 func (s *AccountStatement) wire(e *enc, p string) stmt {
 	out := stmt{
 		ID:   e.reqText(p+"/Id", s.ID, 35),
-		Acct: []cashAcct{e.account(p+"/Acct", s.Account, false)},
+		Acct: []cashAcct{e.account(p+"/Acct", s.Account)},
 	}
 	if !s.Created.IsZero() {
 		out.CreDtTm = e.dateTime(p+"/CreDtTm", s.Created)

@@ -3,6 +3,7 @@ package msg
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 
@@ -61,185 +62,231 @@ const xsiNS = "http://www.w3.org/2001/XMLSchema-instance"
 // Parse reads one message of at most max bytes from r and returns it as
 // *CreditTransfer, *StatusReport, *PaymentReturn or *BankStatement, by the
 // namespace of its root Document. Every refusal wraps one of the errors
-// above; a read error of r is returned wrapped as it is.
+// above; a read error of r is returned wrapped as it is. The input is
+// read in one streaming pass, never more than max+1 bytes of it; what
+// Parse holds is the decoded message.
 func Parse(r io.Reader, max int64) (Document, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("parse: bound %d: %w", max, ErrTooLarge)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("parse: read: %w", err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("parse: more than %d bytes: %w", max, ErrTooLarge)
-	}
-	t, err := scan(data)
+	g := &guard{in: xml.NewDecoder(&bounded{r: r, left: max})}
+	t, err := g.root()
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	var doc Document
+	var w interface{ doc() (Document, error) }
 	switch t {
 	case TypeCreditTransfer:
-		var w pacs008
-		if err := decode(data, &w); err != nil {
-			return nil, err
-		}
-		doc, err = w.doc()
+		w = &pacs008{}
 	case TypeStatusReport:
-		var w pacs002
-		if err := decode(data, &w); err != nil {
-			return nil, err
-		}
-		doc, err = w.doc()
+		w = &pacs002{}
 	case TypePaymentReturn:
-		var w pacs004
-		if err := decode(data, &w); err != nil {
-			return nil, err
-		}
-		doc, err = w.doc()
+		w = &pacs004{}
 	case TypeBankStatement:
-		var w camt053
-		if err := decode(data, &w); err != nil {
-			return nil, err
-		}
-		doc, err = w.doc()
+		w = &camt053{}
 	}
+	if err := xml.NewTokenDecoder(g).Decode(w); err != nil {
+		if g.err != nil {
+			return nil, fmt.Errorf("parse: %w", g.err)
+		}
+		return nil, fmt.Errorf("parse: %v: %w", err, ErrSchema)
+	}
+	if err := g.end(); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	doc, err := w.doc()
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", t, err)
 	}
 	return doc, nil
 }
 
-// decode is the second pass of Parse, after scan has vetted the input.
-func decode(data []byte, w any) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	if err := d.Decode(w); err != nil {
-		return fmt.Errorf("parse: %v: %w", err, ErrSchema)
-	}
-	return nil
+// bounded reads at most left bytes of r and fails with ErrTooLarge if r
+// has more.
+type bounded struct {
+	r    io.Reader
+	left int64
+	err  error
 }
 
-// scan is the first pass of Parse: it walks every token, refuses what an
-// attacker or a broken peer could send (see the package doc) and returns
-// the message version named by the root's namespace. Decoding happens in
-// a second pass over input scan has accepted, so that encoding/xml never
-// sees a directive, a foreign element or a runaway depth.
-func scan(data []byte) (Type, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	var (
-		t     Type
-		depth int
-		roots int
-		// free is the depth of an open SplmtryData/Envlp, whose content
-		// is xs:any in any namespace; 0 when outside one.
-		free int
-	)
+func (b *bounded) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	if int64(n) > b.left {
+		b.err = ErrTooLarge
+		return 0, b.err
+	}
+	b.left -= int64(n)
+	if err != nil && err != io.EOF {
+		b.err = &readError{err}
+		return n, b.err
+	}
+	return n, err
+}
+
+// readError marks a failure of the caller's reader, which is not the
+// sender's fault and is returned as it is.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "read: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// guard stands between the tokenizer and encoding/xml's decoder: every
+// token passes its checks (see the package doc) before the decoder sees
+// it, so that the decoder never meets a directive, a foreign element or a
+// runaway depth. Its first error is kept, because the decoder reports it
+// without its sentinel.
+type guard struct {
+	in      *xml.Decoder
+	t       Type
+	depth   int
+	roots   int
+	pending *xml.StartElement // the root, read by root and not yet handed on
+	// free is the depth of an open SplmtryData/Envlp, whose content is
+	// xs:any in any namespace; 0 when outside one.
+	free int
+	// open records what each open element holds: no element type of the
+	// four messages has mixed content, and encoding/xml would silently
+	// glue the pieces of text together.
+	open []content
+	err  error
+}
+
+type content struct{ child, text bool }
+
+// root reads up to the root element and returns the message version its
+// namespace names.
+func (g *guard) root() (Type, error) {
 	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			break
-		}
+		tok, err := g.Token()
 		if err != nil {
-			return "", fmt.Errorf("%v: %w", err, ErrMalformed)
+			if err == io.EOF {
+				return "", fmt.Errorf("no root element: %w", ErrMalformed)
+			}
+			return "", err
 		}
-		switch tok := tok.(type) {
-		case xml.Directive:
-			return "", ErrDTD
-		case xml.ProcInst:
-			if tok.Target != "xml" {
-				return "", fmt.Errorf("processing instruction %q: %w", tok.Target, ErrSchema)
-			}
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
-				return "", fmt.Errorf("text outside the root: %w", ErrMalformed)
-			}
-		case xml.StartElement:
-			depth++
-			if depth > MaxDepth {
-				return "", fmt.Errorf("depth above %d: %w", MaxDepth, ErrTooDeep)
-			}
-			if depth == 1 {
-				roots++
-				if roots > 1 {
-					return "", fmt.Errorf("second root element: %w", ErrMalformed)
-				}
-			}
-			seen := make(map[xml.Name]bool, len(tok.Attr))
-			for _, a := range tok.Attr {
-				if len(a.Value) > MaxAttrBytes {
-					return "", fmt.Errorf("attribute %s of %d bytes: %w", a.Name.Local, len(a.Value), ErrTooDeep)
-				}
-				if seen[a.Name] {
-					return "", fmt.Errorf("attribute %s repeated: %w", a.Name.Local, ErrMalformed)
-				}
-				seen[a.Name] = true
-			}
-		case xml.EndElement:
-			depth--
+		if s, ok := tok.(xml.StartElement); ok {
+			g.pending = &s
+			return g.t, nil
 		}
 	}
-	if roots == 0 {
-		return "", fmt.Errorf("no root element: %w", ErrMalformed)
-	}
-	// The raw pass checked well-formedness and the limits cheaply; this
-	// pass resolves namespaces, which RawToken does not.
-	d = xml.NewDecoder(bytes.NewReader(data))
-	depth = 0
-	// open[i] records what the open element at depth i+1 holds: no
-	// element type of the four messages has mixed content, and
-	// encoding/xml would silently glue the text pieces together.
-	type content struct{ child, text bool }
-	var open []content
+}
+
+// end reads what follows the root: only comments, whitespace and the
+// end of input may.
+func (g *guard) end() error {
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return t, nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("%v: %w", err, ErrMalformed)
-		}
-		switch tok := tok.(type) {
-		case xml.CharData:
-			if depth > 0 && len(bytes.TrimSpace(tok)) > 0 {
-				open[depth-1].text = true
+		if _, err := g.Token(); err != nil {
+			if err == io.EOF {
+				return nil
 			}
-		case xml.StartElement:
-			if depth > 0 {
-				open[depth-1].child = true
-			}
-			open = append(open, content{})
-			depth++
-			if depth == 1 {
-				t = typeOfNamespace(tok.Name.Space)
-				if t == "" || tok.Name.Local != "Document" {
-					return "", fmt.Errorf("root {%s}%s: %w", tok.Name.Space, tok.Name.Local, ErrUnknownMessage)
-				}
-			}
-			if free > 0 {
-				continue
-			}
-			if tok.Name.Space != t.Namespace() {
-				return "", fmt.Errorf("element {%s}%s: %w", tok.Name.Space, tok.Name.Local, ErrUnknownMessage)
-			}
-			if tok.Name.Local == "Envlp" {
-				free = depth
-			}
-			for _, a := range tok.Attr {
-				if !allowedAttr(a.Name) {
-					return "", fmt.Errorf("attribute {%s}%s on %s: %w", a.Name.Space, a.Name.Local, tok.Name.Local, ErrSchema)
-				}
-			}
-		case xml.EndElement:
-			if c := open[depth-1]; c.child && c.text && free == 0 {
-				return "", fmt.Errorf("element %s mixes text and elements: %w", tok.Name.Local, ErrSchema)
-			}
-			open = open[:depth-1]
-			if depth == free {
-				free = 0
-			}
-			depth--
+			return err
 		}
 	}
+}
+
+// Token returns the next token that passed the checks.
+func (g *guard) Token() (xml.Token, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	if g.pending != nil {
+		s := *g.pending
+		g.pending = nil
+		return s, nil
+	}
+	tok, err := g.in.Token()
+	if err == nil {
+		err = g.check(tok)
+	} else if err != io.EOF {
+		var re *readError
+		switch {
+		case errors.Is(err, ErrTooLarge), errors.As(err, &re):
+		default:
+			err = fmt.Errorf("%v: %w", err, ErrMalformed)
+		}
+	}
+	if err != nil {
+		if err != io.EOF {
+			g.err = err
+		}
+		return nil, err
+	}
+	return xml.CopyToken(tok), nil
+}
+
+func (g *guard) check(tok xml.Token) error {
+	switch tok := tok.(type) {
+	case xml.Directive:
+		return ErrDTD
+	case xml.ProcInst:
+		if tok.Target != "xml" {
+			return fmt.Errorf("processing instruction %q: %w", tok.Target, ErrSchema)
+		}
+	case xml.CharData:
+		if len(bytes.TrimSpace(tok)) == 0 {
+			return nil
+		}
+		if g.depth == 0 {
+			return fmt.Errorf("text outside the root: %w", ErrMalformed)
+		}
+		g.open[g.depth-1].text = true
+	case xml.StartElement:
+		if g.depth > 0 {
+			g.open[g.depth-1].child = true
+		}
+		g.depth++
+		g.open = append(g.open, content{})
+		if g.depth > MaxDepth {
+			return fmt.Errorf("depth above %d: %w", MaxDepth, ErrTooDeep)
+		}
+		if g.depth == 1 {
+			if g.roots++; g.roots > 1 {
+				return fmt.Errorf("second root element: %w", ErrMalformed)
+			}
+			g.t = typeOfNamespace(tok.Name.Space)
+			if g.t == "" || tok.Name.Local != "Document" {
+				return fmt.Errorf("root {%s}%s: %w", tok.Name.Space, tok.Name.Local, ErrUnknownMessage)
+			}
+		}
+		seen := make(map[xml.Name]bool, len(tok.Attr))
+		for _, a := range tok.Attr {
+			if len(a.Value) > MaxAttrBytes {
+				return fmt.Errorf("attribute %s of %d bytes: %w", a.Name.Local, len(a.Value), ErrTooDeep)
+			}
+			if seen[a.Name] {
+				return fmt.Errorf("attribute %s repeated: %w", a.Name.Local, ErrMalformed)
+			}
+			seen[a.Name] = true
+			if g.free == 0 && !allowedAttr(a.Name) {
+				return fmt.Errorf("attribute {%s}%s on %s: %w", a.Name.Space, a.Name.Local, tok.Name.Local, ErrSchema)
+			}
+		}
+		if g.free > 0 {
+			return nil
+		}
+		if tok.Name.Space != g.t.Namespace() {
+			return fmt.Errorf("element {%s}%s: %w", tok.Name.Space, tok.Name.Local, ErrUnknownMessage)
+		}
+		if tok.Name.Local == "Envlp" {
+			g.free = g.depth
+		}
+	case xml.EndElement:
+		if c := g.open[g.depth-1]; c.child && c.text && g.free == 0 {
+			return fmt.Errorf("element %s mixes text and elements: %w", tok.Name.Local, ErrSchema)
+		}
+		g.open = g.open[:g.depth-1]
+		if g.depth == g.free {
+			g.free = 0
+		}
+		g.depth--
+	}
+	return nil
 }
 
 // allowedAttr reports whether an attribute may appear on an element of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -432,6 +434,14 @@ func TestParseTooLarge(t *testing.T) {
 	// A stream that never ends is cut at the bound.
 	if _, err := Parse(endless{}, 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Parse(endless) = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestParseReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	_, err := Parse(io.MultiReader(strings.NewReader("<Doc"), iotest.ErrReader(boom)), 1<<20)
+	if !errors.Is(err, boom) || errors.Is(err, ErrMalformed) {
+		t.Fatalf("Parse = %v, want the reader's error unchanged", err)
 	}
 }
 

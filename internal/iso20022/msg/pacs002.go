@@ -42,7 +42,7 @@ type rsnInf struct {
 	AddtlInf []string   `xml:"AddtlInf"`
 }
 
-func (w *pacs002) doc() (*StatusReport, error) {
+func (w *pacs002) doc() (Document, error) {
 	d := &dec{}
 	m := one(d, "FIToFIPmtStsRpt", w.Msg)
 	h := one(d, "GrpHdr", m.GrpHdr)

@@ -22,7 +22,7 @@ type rtrTx struct {
 	RtrRsnInf          []rsnInf `xml:"RtrRsnInf"`
 }
 
-func (w *pacs004) doc() (*PaymentReturn, error) {
+func (w *pacs004) doc() (Document, error) {
 	d := &dec{}
 	m := one(d, "PmtRtr", w.Msg)
 	h := one(d, "GrpHdr", m.GrpHdr)

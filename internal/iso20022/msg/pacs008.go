@@ -100,7 +100,7 @@ var (
 	chargeBearers     = []string{"DEBT", "CRED", "SHAR", "SLEV"}
 )
 
-func (w *pacs008) doc() (*CreditTransfer, error) {
+func (w *pacs008) doc() (Document, error) {
 	d := &dec{}
 	m := one(d, "FIToFICstmrCdtTrf", w.Msg)
 	h := one(d, "GrpHdr", m.GrpHdr)
@@ -248,7 +248,7 @@ func (t *CreditTransaction) wire(e *enc, p string) cdtTrfTx {
 		Cdtr:           []party{{Nm: e.optText(p+"/Cdtr/Nm", t.CreditorName, 140)}},
 	}
 	if t.CreditorAccount != nil {
-		x.CdtrAcct = []cashAcct{e.account(p+"/CdtrAcct", *t.CreditorAccount, true)}
+		x.CdtrAcct = []cashAcct{e.account(p+"/CdtrAcct", *t.CreditorAccount)}
 	}
 	if t.Note != "" {
 		x.RmtInf = []rmtInf{{Ustrd: e.lines(p+"/RmtInf/Ustrd", t.Note, 140)}}
@@ -266,21 +266,21 @@ func (e *enc) agent(p, id string) []agent {
 	return []agent{{FinInstnID: []finInstnID{f}}}
 }
 
-// account renders a CashAccount's Id/Othr, and its Prxy if proxy.
-func (e *enc) account(p string, a Account, proxy bool) cashAcct {
+// account renders a CashAccount's Id/Othr and its Prxy.
+func (e *enc) account(p string, a Account) cashAcct {
 	o := acctOthr{ID: e.reqText(p+"/Id/Othr/Id", a.ID, 34)}
 	if a.Scheme != "" {
 		o.SchmeNm = []cdChoice{{Prtry: e.reqText(p+"/Id/Othr/SchmeNm/Prtry", a.Scheme, 35)}}
 	}
 	out := cashAcct{ID: []acctID{{Othr: []acctOthr{o}}}}
-	if a.ProxyID != "" && proxy {
+	if a.ProxyID != "" {
 		x := proxyAcct{ID: e.reqText(p+"/Prxy/Id", a.ProxyID, 2048)}
 		if a.ProxyType != "" {
 			x.Tp = []cdChoice{{Prtry: e.reqText(p+"/Prxy/Tp/Prtry", a.ProxyType, 35)}}
 		}
 		out.Prxy = []proxyAcct{x}
-	} else if a.ProxyID != "" || a.ProxyType != "" {
-		e.fail(p+"/Prxy", ErrSchema, "no proxy in this account")
+	} else if a.ProxyType != "" {
+		e.fail(p+"/Prxy/Id", ErrSchema, "a proxy type without a proxy")
 	}
 	return out
 }

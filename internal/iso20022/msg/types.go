@@ -140,7 +140,7 @@ type BankStatement struct {
 type AccountStatement struct {
 	ID       string         // Id
 	Created  time.Time      // CreDtTm; the zero time means absent
-	Account  Account        // Acct/Id/Othr (Prxy is not written for statements)
+	Account  Account        // Acct/Id/Othr and Acct/Prxy
 	Currency money.Currency // Acct/Ccy; zero means absent
 	Balances []Balance      // Bal, at least one
 	Entries  []Entry        // Ntry
