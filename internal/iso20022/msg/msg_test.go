@@ -56,6 +56,12 @@ func samples() map[string]Document {
 					DebtorAgent: "bank-a", CreditorAgent: "bank-c",
 					CreditorAccount: &Account{ID: "6222020200112233"},
 				},
+				{
+					EndToEndID: "E2E-4", TxID: "0193a5b07c1e70008000000000000004",
+					Amount: 100, Currency: money.MustCurrency("EUR"), ChargeBearer: "SLEV",
+					DebtorAgent: "bank-a", CreditorAgent: "bank-d",
+					CreditorAccount: &Account{IBAN: "DE89370400440532013000"},
+				},
 			},
 		},
 		"pacs.002": &StatusReport{
@@ -344,8 +350,8 @@ func TestParseRefuses(t *testing.T) {
 		{"bad settlement method", rep(p008, "<SttlmMtd>CLRG</SttlmMtd>", "<SttlmMtd>CASH</SttlmMtd>"), ErrSchema},
 		{"bad charge bearer", rep(p008, "<ChrgBr>SLEV</ChrgBr>", "<ChrgBr>ALL</ChrgBr>"), ErrSchema},
 		{"missing Dbtr", rep(p008, "<Dbtr>\n        <Nm>Li Wei</Nm>\n      </Dbtr>", ""), ErrSchema},
-		{"NbOfTxs too high", rep(p008, "<NbOfTxs>3</NbOfTxs>", "<NbOfTxs>4</NbOfTxs>"), ErrTxCount},
-		{"NbOfTxs not numeric", rep(p008, "<NbOfTxs>3</NbOfTxs>", "<NbOfTxs>three</NbOfTxs>"), ErrSchema},
+		{"NbOfTxs too high", rep(p008, "<NbOfTxs>4</NbOfTxs>", "<NbOfTxs>5</NbOfTxs>"), ErrTxCount},
+		{"NbOfTxs not numeric", rep(p008, "<NbOfTxs>4</NbOfTxs>", "<NbOfTxs>three</NbOfTxs>"), ErrSchema},
 		{"more than 1000 transactions", tooMany, ErrTxCount},
 		{"zero amount", rep(p008, ">123.45<", ">0.00<"), ErrAmount},
 		{"negative amount", rep(p008, ">123.45<", ">-123.45<"), ErrAmount},
@@ -357,7 +363,7 @@ func TestParseRefuses(t *testing.T) {
 		{"lower-case currency", rep(p008, `Ccy="CNY"`, `Ccy="cny"`), ErrCurrency},
 		{"unknown currency", rep(p008, `Ccy="CNY"`, `Ccy="ABC"`), ErrCurrency},
 		{"missing currency", rep(p008, ` Ccy="CNY"`, ``), ErrCurrency},
-		{"IBAN account", rep(p008, "<Othr>\n            <Id>6222020200112233</Id>", "<IBAN>DE89370400440532013000</IBAN><Othr>\n            <Id>6222020200112233</Id>"), ErrSchema},
+		{"IBAN and Othr", rep(p008, "<Othr>\n            <Id>6222020200112233</Id>", "<IBAN>DE89370400440532013000</IBAN><Othr>\n            <Id>6222020200112233</Id>"), ErrSchema},
 		{"proxy without id", rep(p008, "<Id>fang@example.com</Id>\n        </Prxy>", "</Prxy>"), ErrSchema},
 		{"long note line", rep(p008, "<Ustrd>dinner</Ustrd>", "<Ustrd>"+strings.Repeat("x", 141)+"</Ustrd>"), ErrSchema},
 		{"mixed content", rep(p008, "<TxId>0193a5b07c1e70008000000000000001</TxId>", "<TxId>0193a5b0<X/>7c1e70008000000000000001</TxId>"), ErrSchema},
@@ -479,6 +485,8 @@ func TestMarshalRefuses(t *testing.T) {
 		{"19 digits", func(c *CreditTransfer) { c.Transactions[0].Amount = 1_000_000_000_000_000_000 }, ErrAmount},
 		{"no currency", func(c *CreditTransfer) { c.Transactions[0].Currency = 0 }, ErrCurrency},
 		{"bad charge bearer", func(c *CreditTransfer) { c.Transactions[0].ChargeBearer = "X" }, ErrSchema},
+		{"IBAN and id", func(c *CreditTransfer) { c.Transactions[0].CreditorAccount.IBAN = "DE89370400440532013000" }, ErrSchema},
+		{"bad IBAN", func(c *CreditTransfer) { c.Transactions[3].CreditorAccount.IBAN = "de89" }, ErrSchema},
 		{"bad settlement method", func(c *CreditTransfer) { c.SettlementMethod = "X" }, ErrSchema},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

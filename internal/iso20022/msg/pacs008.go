@@ -2,6 +2,7 @@ package msg
 
 import (
 	"encoding/xml"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -166,19 +167,25 @@ func (d *dec) agent(p string, s []agent) string {
 	return d.reqText(p+"/FinInstnId/Othr/Id", o.ID, 35)
 }
 
-// account reads a CashAccount's Id/Othr and Prxy. An IBAN is refused:
-// Hulian's accounts and aliases are not IBANs.
+// account reads a CashAccount's Id (IBAN or Othr) and Prxy.
 func (d *dec) account(p string, a cashAcct) Account {
 	var out Account
 	id := one(d, p+"/Id", a.ID)
-	if len(id.IBAN) > 0 {
-		d.fail(p+"/Id/IBAN", ErrSchema, "IBAN accounts are not used by the switch; use Othr")
+	switch {
+	case len(id.IBAN) > 0 && len(id.Othr) > 0:
+		d.fail(p+"/Id", ErrSchema, "both IBAN and Othr")
 		return out
-	}
-	o := one(d, p+"/Id/Othr", id.Othr)
-	out.ID = d.reqText(p+"/Id/Othr/Id", o.ID, 34)
-	if s, ok := opt(d, p+"/Id/Othr/SchmeNm", o.SchmeNm); ok {
-		out.Scheme = d.prtry(p+"/Id/Othr/SchmeNm", s)
+	case len(id.IBAN) > 0:
+		out.IBAN = d.reqText(p+"/Id/IBAN", id.IBAN, 34)
+		if d.err == nil && !ibanRE.MatchString(out.IBAN) {
+			d.fail(p+"/Id/IBAN", ErrSchema, "%q is not an IBAN2007Identifier", out.IBAN)
+		}
+	default:
+		o := one(d, p+"/Id/Othr", id.Othr)
+		out.ID = d.reqText(p+"/Id/Othr/Id", o.ID, 34)
+		if s, ok := opt(d, p+"/Id/Othr/SchmeNm", o.SchmeNm); ok {
+			out.Scheme = d.prtry(p+"/Id/Othr/SchmeNm", s)
+		}
 	}
 	if x, ok := opt(d, p+"/Prxy", a.Prxy); ok {
 		if tp, ok := opt(d, p+"/Prxy/Tp", x.Tp); ok {
@@ -188,6 +195,9 @@ func (d *dec) account(p string, a cashAcct) Account {
 	}
 	return out
 }
+
+// ibanRE is the XSD's pattern of IBAN2007Identifier.
+var ibanRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}$`)
 
 // prtry reads a choice of Cd or Prtry in which the switch uses Prtry
 // (Max35Text); a Cd (an external code of at most 4 characters) is
@@ -266,13 +276,21 @@ func (e *enc) agent(p, id string) []agent {
 	return []agent{{FinInstnID: []finInstnID{f}}}
 }
 
-// account renders a CashAccount's Id/Othr and its Prxy.
+// account renders a CashAccount's Id (IBAN or Othr) and its Prxy.
 func (e *enc) account(p string, a Account) cashAcct {
-	o := acctOthr{ID: e.reqText(p+"/Id/Othr/Id", a.ID, 34)}
-	if a.Scheme != "" {
-		o.SchmeNm = []cdChoice{{Prtry: e.reqText(p+"/Id/Othr/SchmeNm/Prtry", a.Scheme, 35)}}
+	var out cashAcct
+	if a.IBAN != "" {
+		if a.ID != "" || a.Scheme != "" || !ibanRE.MatchString(a.IBAN) {
+			e.fail(p+"/Id/IBAN", ErrSchema, "an IBAN %q with an Othr id, or not an IBAN", a.IBAN)
+		}
+		out.ID = []acctID{{IBAN: []string{a.IBAN}}}
+	} else {
+		o := acctOthr{ID: e.reqText(p+"/Id/Othr/Id", a.ID, 34)}
+		if a.Scheme != "" {
+			o.SchmeNm = []cdChoice{{Prtry: e.reqText(p+"/Id/Othr/SchmeNm/Prtry", a.Scheme, 35)}}
+		}
+		out.ID = []acctID{{Othr: []acctOthr{o}}}
 	}
-	out := cashAcct{ID: []acctID{{Othr: []acctOthr{o}}}}
 	if a.ProxyID != "" {
 		x := proxyAcct{ID: e.reqText(p+"/Prxy/Id", a.ProxyID, 2048)}
 		if a.ProxyType != "" {

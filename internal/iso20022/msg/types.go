@@ -73,9 +73,10 @@ type CreditTransaction struct {
 }
 
 // Account is a CashAccount's identification: Id/Othr/Id with its scheme
-// name, and the proxy (an alias) when there is one. The XSD requires Id
-// even when Prxy is present.
+// name (or an IBAN), and the proxy (an alias) when there is one. The XSD
+// requires Id even when Prxy is present.
 type Account struct {
+	IBAN      string // Id/IBAN; when set, ID and Scheme are empty
 	ID        string // Id/Othr/Id
 	Scheme    string // Id/Othr/SchmeNm/Prtry, optional (an alias type such as MSISDN)
 	ProxyType string // Prxy/Tp/Prtry, optional
