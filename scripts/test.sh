@@ -11,7 +11,8 @@
 # so that no PostgreSQL test can skip, installs node (apt-get) and the
 # FSPIOP validator's npm packages (npm ci) if they are missing, so that
 # the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
-# rather than skip, runs go vet and go test, and always
+# rather than skip, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
+# runs go vet and go test, and always
 # stops the cluster and removes the directory. Its exit status is go test's.
 set -euo pipefail
 
@@ -35,6 +36,16 @@ if [ ! -f "$validator/node_modules/.package-lock.json" ] || [ "$validator/packag
 	echo "$PG_WHO: installing $validator/node_modules with npm ci" >&2
 	npm ci --no-audit --no-fund --loglevel=error --prefix "$validator" >/dev/null
 fi
+
+# The ISO 20022 tests validate every message the switch renders against
+# the official XSDs with xmllint (internal/iso20022/msg): install it if
+# missing, and make those tests fail rather than skip without it.
+if ! command -v xmllint >/dev/null 2>&1; then
+	echo "$PG_WHO: xmllint not found; installing libxml2-utils with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
+fi
+export HULIAN_REQUIRE_XMLLINT=1
 
 export HULIAN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export HULIAN_REQUIRE_POSTGRES=1
