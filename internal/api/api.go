@@ -32,6 +32,7 @@ import (
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
@@ -126,6 +127,9 @@ type Deps struct {
 	// Risk is risk control; without it its routes answer 503 and
 	// lookups show no fraud marks.
 	Risk *risk.Engine
+	// ISO20022 answers banks' ISO 20022 messages; without it their route
+	// answers 503.
+	ISO20022 *iso20022.Gateway
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -264,6 +268,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/risk/alerts", anyone, s.withRisk(s.listRiskAlerts)},
 		{"POST", "/v1/risk/alerts/{id}/decision", operator, s.withRisk(s.decideAlert)},
 		{"POST", "/v1/risk/fraud-reports", participantOn, s.withRisk(s.createFraudReport)},
+
+		{"POST", "/v1/iso20022/messages", participantOn, s.iso20022Message},
 
 		{"GET", "/v1/settlement-windows", anyone, s.listWindows},
 		{"GET", "/v1/settlement-windows/{id}", anyone, s.getWindow},

@@ -43,6 +43,8 @@ import (
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/auth"
+	isomsg "github.com/hulian/hulian/internal/iso20022/msg"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -2320,6 +2322,29 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	if tr := cl.expect(call{tok: keyA, op: "GET /v1/transfers/{id}", args: []string{"a-0031"}}, 200, ""); str(tr.v, "state") != "COMMITTED" {
 		t.Errorf("a-0031 after its release: %s", tr.raw)
 	}
+
+	// ISO 20022: a bank's pacs.008 of two credit transfers, one to an
+	// alias and one to nobody, answered with a pacs.002.
+	pacs008, err := isomsg.Marshal(&isomsg.CreditTransfer{MsgID: "MSG-1", Created: time.Now(), Transactions: []isomsg.CreditTransaction{
+		{EndToEndID: "E2E-1", TxID: "iso-1", Amount: 1000, Currency: money.MustCurrency("CNY"), DebtorAgent: "wallet-a", CreditorAgent: "wallet-b",
+			CreditorAccount: &isomsg.Account{ID: "+8613800138000", Scheme: "MSISDN"}},
+		{EndToEndID: "E2E-2", TxID: "iso-2", Amount: 1000, Currency: money.MustCurrency("CNY"), DebtorAgent: "wallet-a", CreditorAgent: "wallet-b",
+			CreditorAccount: &isomsg.Account{ID: "+8613999999999", Scheme: "MSISDN"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso := func(tok string, body []byte, ctype string, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/iso20022/messages", body: body, ctype: ctype}, status, problem)
+	}
+	if a := iso(keyA, pacs008, "application/xml", 200, ""); !bytes.Contains(a.raw, []byte("<TxSts>ACSC</TxSts>")) ||
+		!bytes.Contains(a.raw, []byte("<Cd>AC01</Cd>")) {
+		t.Errorf("pacs.002: %s", a.raw)
+	}
+	iso(keyA, []byte("<Document"), "application/xml", 400, "invalid-request")
+	iso(keyA, pacs008, "application/json", 415, "unsupported-media-type")
+	iso(op, pacs008, "application/xml", 403, "forbidden")
 
 	// Fraud reports, by the payer and the payee of a-0031, mark the
 	// payee's alias.

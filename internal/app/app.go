@@ -29,6 +29,7 @@ import (
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fspiop"
 	"github.com/hulian/hulian/internal/fspiop/jws"
+	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
@@ -349,6 +350,7 @@ func (a *App) buildAPI(context.Context) error {
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
+		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/iso20022/msg"
+)
+
+// isoBodyMax bounds an ISO 20022 message: a pacs.008 of 1,000 credit
+// transfers takes about 820 KB.
+const isoBodyMax = 4 << 20
+
+// iso20022Message takes a bank's ISO 20022 message: a pacs.008.001.09 of
+// credit transfers, answered with its pacs.002.001.11. A document that is
+// not well-formed, not of a known message or breaks its schema changes
+// nothing and is refused invalid-request.
+func (s *Server) iso20022Message(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	if s.ISO20022 == nil {
+		writeProblem(w, probUnavailable, "the ISO 20022 gateway is not configured")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/xml" && mt != "text/xml" {
+		writeProblem(w, probMediaType, "Content-Type must be application/xml")
+		return
+	}
+	body, err := readBody(w, r, isoBodyMax, nil)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeProblem(w, probTooLarge, "the body must be at most "+strconv.Itoa(isoBodyMax)+" bytes")
+		return
+	case err != nil:
+		writeProblem(w, probInvalid, "reading the body: "+err.Error())
+		return
+	}
+	doc, err := msg.Parse(bytes.NewReader(body), isoBodyMax)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ct, ok := doc.(*msg.CreditTransfer)
+	if !ok {
+		writeProblem(w, probInvalid, "a "+string(doc.Type())+" is not taken here: send a pacs.008.001.09")
+		return
+	}
+	if !s.spend(who, len(ct.Transactions)) {
+		refuseRate(w, "participant "+who.Participant.ID+" exceeded its request rate")
+		return
+	}
+	out, err := msg.Marshal(s.ISO20022.CreditTransfer(r.Context(), who.Participant, ct))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/xml"}
+	h["Cache-Control"] = hdrNoStore
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+}

@@ -1,0 +1,156 @@
+package app_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hulian/hulian/internal/iso20022/msg"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// xsdValid checks an ISO 20022 document the switch produced against the
+// official XSD of its version.
+func xsdValid(t *testing.T, typ msg.Type, doc []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		if os.Getenv("HULIAN_REQUIRE_XMLLINT") != "" {
+			t.Fatal("xmllint is missing: apt-get install -y libxml2-utils")
+		}
+		t.Skip("xmllint is missing: apt-get install -y libxml2-utils")
+	}
+	f := filepath.Join(t.TempDir(), "doc.xml")
+	if err := os.WriteFile(f, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	xsd := filepath.Join("..", "iso20022", "msg", "testdata", "xsd", string(typ)+".xsd")
+	if out, err := exec.Command("xmllint", "--noout", "--nonet", "--schema", xsd, f).CombinedOutput(); err != nil {
+		t.Fatalf("xmllint --schema %s: %v\n%s\n%.2000s", xsd, err, out, doc)
+	}
+}
+
+// sendISO posts an ISO 20022 message and returns the pacs.002 answered,
+// checked against its XSD.
+func (s *sw) sendISO(key string, doc msg.Document) *msg.StatusReport {
+	s.t.Helper()
+	b, err := msg.Marshal(doc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/v1/iso20022/messages", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/xml")
+	req.Header.Set("Authorization", "Bearer "+key)
+	r, err := s.hc.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	out, _ := io.ReadAll(r.Body)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/xml" {
+		s.t.Fatalf("POST /v1/iso20022/messages: %d %s", r.StatusCode, out)
+	}
+	xsdValid(s.t, msg.TypeStatusReport, out)
+	d, err := msg.Parse(bytes.NewReader(out), 1<<22)
+	if err != nil {
+		s.t.Fatalf("pacs.002: %v\n%s", err, out)
+	}
+	return d.(*msg.StatusReport)
+}
+
+// TestISO20022CreditTransfer: a bank's pacs.008 is paid as native
+// payments and answered with a valid pacs.002, one status per
+// transaction with issue 15's reason codes; the same message again gets
+// the same statuses, another transaction under a used id is DUPL.
+func TestISO20022CreditTransfer(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		bankKey, _ := s.participant("bank-a", func(n *wire.NewParticipant) { n.Kind = "bank" })
+		bKey, _ := s.participant("wallet-b", nil)
+		s.participant("wallet-usd", func(n *wire.NewParticipant) { n.Currencies = []string{"USD"} })
+		s.deposit("bank-a", "1000.00")
+		s.party(bKey, "MSISDN", "13800138000", "Zhang San", "u-b1")
+		cny := money.MustCurrency("CNY")
+		tx := func(id string, amount int64, acct *msg.Account) msg.CreditTransaction {
+			return msg.CreditTransaction{EndToEndID: "E2E-" + id, TxID: id, Amount: money.Amount(amount), Currency: cny,
+				DebtorAgent: "bank-a", CreditorAgent: "wallet-b", CreditorAccount: acct}
+		}
+		msisdn := &msg.Account{ID: "+8613800138000", Scheme: "MSISDN"}
+		proxy := &msg.Account{ID: "13800138000", ProxyType: "MSISDN", ProxyID: "13800138000"}
+		ct := &msg.CreditTransfer{MsgID: "BANK-A-1", Created: time.Now(), Transactions: []msg.CreditTransaction{
+			tx("iso-ok", 10000, msisdn),
+			tx("iso-proxy", 500, proxy),
+			tx("iso-nobody", 100, &msg.Account{ID: "+8613999999999", Scheme: "MSISDN"}),
+			tx("iso-broke", 500_000_00, msisdn),
+			{EndToEndID: "E2E-x", Amount: 100, Currency: cny, DebtorAgent: "bank-a", CreditorAccount: msisdn},
+			{EndToEndID: "E2E-y", TxID: "iso-other-agent", Amount: 100, Currency: cny, DebtorAgent: "bank-z", CreditorAccount: msisdn},
+			tx("iso-noalias", 100, &msg.Account{ID: "1234567"}),
+		}}
+		want := []struct{ status, reason string }{
+			{"ACSC", ""}, {"ACSC", ""}, {"RJCT", "AC01"}, {"RJCT", "AM04"}, {"RJCT", "FF01"}, {"RJCT", "AG01"}, {"RJCT", "AC01"},
+		}
+		check := func(rep *msg.StatusReport) {
+			t.Helper()
+			if len(rep.Originals) != 1 || rep.Originals[0].MsgID != "BANK-A-1" || rep.Originals[0].Type != msg.TypeCreditTransfer {
+				t.Errorf("original group %+v", rep.Originals)
+			}
+			if len(rep.Transactions) != len(want) {
+				t.Fatalf("%d statuses, want %d", len(rep.Transactions), len(want))
+			}
+			for i, w := range want {
+				got := rep.Transactions[i]
+				if got.Status != w.status || got.Reason != w.reason || got.OrigEndToEndID != ct.Transactions[i].EndToEndID {
+					t.Errorf("transaction %d (%s): %+v, want %s %s", i, ct.Transactions[i].TxID, got, w.status, w.reason)
+				}
+			}
+		}
+		check(s.sendISO(bankKey, ct))
+		// The same message again: the same report.
+		check(s.sendISO(bankKey, ct))
+		// Another transaction under a used id.
+		dup := &msg.CreditTransfer{MsgID: "BANK-A-2", Created: time.Now(), Transactions: []msg.CreditTransaction{tx("iso-ok", 20000, msisdn)}}
+		if rep := s.sendISO(bankKey, dup); rep.Transactions[0].Status != "RJCT" || rep.Transactions[0].Reason != "DUPL" {
+			t.Errorf("another transfer under a used id: %+v", rep.Transactions[0])
+		}
+		// The payee sees an ordinary payment.
+		var got wire.Transfer
+		s.ok(200, "GET", "/v1/transfers/iso-ok", bKey, nil, &got)
+		if got.State != "COMMITTED" || got.Amount != "100.00" || got.Payer != "bank-a" {
+			t.Errorf("iso-ok: %+v", got)
+		}
+		// Currency not enabled for the payer: AM03.
+		usd := &msg.CreditTransfer{MsgID: "BANK-A-3", Created: time.Now(), Transactions: []msg.CreditTransaction{
+			{EndToEndID: "E2E-u", TxID: "iso-usd", Amount: 100, Currency: money.MustCurrency("USD"), DebtorAgent: "bank-a", CreditorAccount: msisdn}}}
+		if rep := s.sendISO(bankKey, usd); rep.Transactions[0].Reason != "AM03" {
+			t.Errorf("a currency not enabled: %+v", rep.Transactions[0])
+		}
+		// What is not a valid message changes nothing.
+		for _, bad := range []string{
+			`<Document`,
+			`<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09">&b;</Document>`,
+			`<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09">&x;</Document>`,
+			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"/>`,
+			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf/></Document>`,
+		} {
+			req, _ := http.NewRequest("POST", s.url+"/v1/iso20022/messages", bytes.NewReader([]byte(bad)))
+			req.Header.Set("Content-Type", "application/xml")
+			req.Header.Set("Authorization", "Bearer "+bankKey)
+			r, err := s.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if r.StatusCode != 400 || !bytes.Contains(b, []byte("invalid-request")) {
+				t.Errorf("%.60s: %d %s", bad, r.StatusCode, b)
+			}
+		}
+		if b := s.balance(bankKey, "bank-a"); b.Balance != "895.00" { // 1,000.00 − 100.00 − 5.00
+			t.Errorf("bank-a: %+v", b)
+		}
+	})
+}
