@@ -38,6 +38,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
@@ -130,6 +131,9 @@ type Deps struct {
 	// ISO20022 answers banks' ISO 20022 messages; without it their route
 	// answers 503.
 	ISO20022 *iso20022.Gateway
+	// Recon reconciles participants' records with the switch's; without
+	// it its routes answer 503.
+	Recon *recon.Service
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -270,6 +274,8 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/risk/fraud-reports", participantOn, s.withRisk(s.createFraudReport)},
 
 		{"POST", "/v1/iso20022/messages", participantOn, s.iso20022Message},
+		{"POST", "/v1/reconciliations", anyone, s.createReconciliation},
+		{"GET", "/v1/reconciliations/{id}", anyone, s.getReconciliation},
 
 		{"GET", "/v1/settlement-windows", anyone, s.listWindows},
 		{"GET", "/v1/settlement-windows/{id}", anyone, s.getWindow},

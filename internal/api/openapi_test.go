@@ -2346,6 +2346,21 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	iso(keyA, pacs008, "application/json", 415, "unsupported-media-type")
 	iso(op, pacs008, "application/xml", 403, "forbidden")
 
+	// Reconciliation: wallet-a's records of the last day against the
+	// switch's; kept, read back as JSON and as CSV.
+	rq := url.Values{"currency": {"CNY"}, "from": {time.Now().Add(-24 * time.Hour).Format(time.RFC3339)},
+		"to": {time.Now().Add(time.Hour).Format(time.RFC3339)}}
+	rc := cl.expect(call{tok: keyA, op: "POST /v1/reconciliations", query: rq, ctype: "text/csv",
+		body: "transferId,amount,direction,status\niso-1,10.00,debit,COMMITTED\nno-such,1.00,debit,COMMITTED\n"}, 201, "")
+	if str(rc.v, "id") == "" || get(rc.v, "breakCount") == nil {
+		t.Errorf("reconciliation: %s", rc.raw)
+	}
+	cl.expect(call{tok: keyA, op: "GET /v1/reconciliations/{id}", args: []string{str(rc.v, "id")}}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/reconciliations/{id}", args: []string{str(rc.v, "id")}, accept: "text/csv"}, 200, "")
+	cl.expect(call{tok: keyB, op: "GET /v1/reconciliations/{id}", args: []string{str(rc.v, "id")}}, 404, "not-found")
+	cl.expect(call{tok: keyA, op: "POST /v1/reconciliations", query: rq, ctype: "text/csv", body: "nonsense"}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "POST /v1/reconciliations", query: rq, body: "{}"}, 415, "unsupported-media-type")
+
 	// Fraud reports, by the payer and the payee of a-0031, mark the
 	// payee's alias.
 	report := func(tok string, body any, status int, problem string) answer {

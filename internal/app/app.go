@@ -37,6 +37,7 @@ import (
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/settlement"
@@ -351,6 +352,7 @@ func (a *App) buildAPI(context.Context) error {
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
+		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now},
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err

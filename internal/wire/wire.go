@@ -584,3 +584,40 @@ type Claims struct {
 	Claims []Claim `json:"claims"`
 	Next   string  `json:"next,omitempty"`
 }
+
+// Reconciliation is the answer of POST /v1/reconciliations and GET
+// /v1/reconciliations/{id}: what matched, and the breaks (at most the
+// first 10,000; byKind counts all of them).
+type Reconciliation struct {
+	ID                 string                `json:"id"`
+	Participant        string                `json:"participant"`
+	Currency           string                `json:"currency"`
+	From               time.Time             `json:"from"`
+	To                 time.Time             `json:"to"`
+	SwitchRecords      int64                 `json:"switchRecords"`
+	ParticipantRecords int64                 `json:"participantRecords"`
+	Matched            int64                 `json:"matched"`
+	BreakCount         int64                 `json:"breakCount"`
+	ByKind             map[string]int64      `json:"byKind"`
+	Breaks             []ReconciliationBreak `json:"breaks"`
+	CreatedAt          time.Time             `json:"createdAt"`
+}
+
+// ReconciliationBreak is one disagreement: kind is missing-at-switch,
+// missing-at-participant, amount-mismatch, direction-mismatch or
+// status-mismatch; a side without the transfer is absent.
+type ReconciliationBreak struct {
+	TransferID  string                `json:"transferId"`
+	Kind        string                `json:"kind"`
+	Switch      *ReconciliationRecord `json:"switch,omitempty"`
+	Participant *ReconciliationRecord `json:"participant,omitempty"`
+}
+
+// ReconciliationRecord is one side's account of a transfer: the amount
+// in the reconciliation's currency, debit or credit from the
+// participant's point of view, COMMITTED or ABORTED.
+type ReconciliationRecord struct {
+	Amount    string `json:"amount"`
+	Direction string `json:"direction"`
+	Status    string `json:"status"`
+}

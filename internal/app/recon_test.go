@@ -1,0 +1,141 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/iso20022/msg"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/wire"
+)
+
+// reconcile posts a participant's records and returns the answer.
+func (s *sw) reconcile(key, query, ctype string, body []byte) (int, []byte) {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.url+"/v1/reconciliations?"+query, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+key)
+	r, err := s.hc.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return r.StatusCode, b
+}
+
+// TestReconciliation: a participant reconciles its records of a window
+// against the switch's, as CSV or as a camt.053 statement: every kind of
+// break is found and named, what agrees matches, the result is kept and
+// read back as JSON or CSV, and nobody else may see it; on both engines.
+func TestReconciliation(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		aKey, _ := s.participant("wallet-a", nil)
+		bKey, _ := s.participant("wallet-b", nil)
+		cKey, _ := s.participant("wallet-c", nil)
+		s.deposit("wallet-a", "1000.00")
+		s.deposit("wallet-b", "1000.00")
+		s.party(bKey, "MSISDN", "13800138000", "Zhang San", "u-b1")
+		s.party(aKey, "MSISDN", "13900139000", "Li Si", "u-a1")
+		from := time.Now().Add(-time.Minute)
+		for i := range 5 {
+			s.ok(201, "POST", "/v1/transfers", aKey, pay(fmt.Sprintf("r-%d", i), "MSISDN", "+8613800138000", "10.00"), nil)
+		}
+		s.ok(201, "POST", "/v1/transfers", bKey, pay("r-in", "MSISDN", "+8613900139000", "2.50"), nil)
+		to := time.Now().Add(time.Minute)
+		q := url.Values{"currency": {"CNY"}, "from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}}
+
+		csv := strings.Join([]string{
+			"transferId,amount,direction,status",
+			"r-in,2.50,credit,COMMITTED",   // matched
+			"r-0,10.00,debit,COMMITTED",    // matched
+			"r-1,10.01,debit,COMMITTED",    // amount-mismatch
+			"r-2,10.00,credit,COMMITTED",   // direction-mismatch
+			"r-3,10.00,debit,ABORTED",      // status-mismatch
+			"r-ghost,5.00,debit,COMMITTED", // missing-at-switch
+			"",                             // r-4: missing-at-participant
+		}, "\n")
+		status, body := s.reconcile(aKey, q.Encode(), "text/csv", []byte(csv))
+		var rc wire.Reconciliation
+		if status != 201 || json.Unmarshal(body, &rc) != nil {
+			t.Fatalf("reconcile: %d %s", status, body)
+		}
+		kinds := map[string]string{}
+		for _, b := range rc.Breaks {
+			kinds[b.TransferID] = b.Kind
+		}
+		want := map[string]string{"r-1": "amount-mismatch", "r-2": "direction-mismatch", "r-3": "status-mismatch",
+			"r-ghost": "missing-at-switch", "r-4": "missing-at-participant"}
+		if rc.Matched != 2 || len(kinds) != 5 || fmt.Sprint(kinds) != fmt.Sprint(want) || rc.BreakCount != 5 {
+			t.Errorf("reconciliation %+v, breaks %v", rc, kinds)
+		}
+		// Kept: read back as JSON and as CSV; not by another participant.
+		var again wire.Reconciliation
+		s.ok(200, "GET", "/v1/reconciliations/"+rc.ID, aKey, nil, &again)
+		if again.Matched != 2 || len(again.Breaks) != 5 {
+			t.Errorf("read back %+v", again)
+		}
+		s.ok(200, "GET", "/v1/reconciliations/"+rc.ID, opToken, nil, nil)
+		s.problem(404, "not-found", "GET", "/v1/reconciliations/"+rc.ID, cKey, nil)
+		req, _ := http.NewRequest("GET", s.url+"/v1/reconciliations/"+rc.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+aKey)
+		req.Header.Set("Accept", "text/csv")
+		r, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if !strings.HasPrefix(string(b), "transferId,kind,") || strings.Count(string(b), "\n") != 6 {
+			t.Errorf("breaks as CSV: %d %s", r.StatusCode, b)
+		}
+		// The same as a camt.053 statement: everything agrees.
+		cny := money.MustCurrency("CNY")
+		var entries []msg.Entry
+		for i := range 5 {
+			entries = append(entries, msg.Entry{Amount: 1000, Currency: cny, Indicator: msg.Debit, Status: "BOOK", Code: "payment",
+				TxID: fmt.Sprintf("r-%d", i)})
+		}
+		entries = append(entries, msg.Entry{Amount: 250, Currency: cny, Indicator: msg.Credit, Status: "BOOK", Code: "payment", TxID: "r-in"},
+			msg.Entry{Amount: 11, Currency: cny, Indicator: msg.Debit, Status: "BOOK", Code: "fee", TxID: "r-0"})
+		doc, err := msg.Marshal(&msg.BankStatement{MsgID: "STMT-1", Created: time.Now(), Statements: []msg.AccountStatement{{
+			ID: "S-1", Account: msg.Account{ID: "wallet-a"}, Currency: cny,
+			Balances: []msg.Balance{{Type: "OPBD", Amount: 0, Currency: cny, Indicator: msg.Credit, Date: msg.Date(2026, 12, 7)}},
+			Entries:  entries}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body = s.reconcile(aKey, q.Encode(), "application/xml", doc)
+		if status != 201 || json.Unmarshal(body, &rc) != nil || rc.Matched != 6 || rc.BreakCount != 0 {
+			t.Errorf("camt.053: %d %s", status, body)
+		}
+		// Refusals change nothing.
+		for _, c := range []struct {
+			key, query, ctype, body string
+			status                  int
+		}{
+			{aKey, q.Encode(), "text/csv", "transferId,amount\nx,1", 400},
+			{aKey, q.Encode(), "text/csv", "transferId,amount,direction,status\nx,1.00,debit,COMMITTED\nx,1.00,debit,COMMITTED", 400},
+			{aKey, "currency=CNY&from=x&to=y", "text/csv", csv, 400},
+			{aKey, q.Encode() + "&participant=wallet-b", "text/csv", csv, 403},
+			{opToken, q.Encode(), "text/csv", csv, 400},
+			{aKey, q.Encode(), "application/json", "{}", 415},
+		} {
+			if st, b := s.reconcile(c.key, c.query, c.ctype, []byte(c.body)); st != c.status {
+				t.Errorf("%s %.40q: %d %s, want %d", c.query, c.body, st, b, c.status)
+			}
+		}
+		// The operator reconciles a participant by name.
+		if st, b := s.reconcile(opToken, q.Encode()+"&participant=wallet-a", "text/csv", []byte(csv)); st != 201 {
+			t.Errorf("the operator: %d %s", st, b)
+		}
+	})
+}
