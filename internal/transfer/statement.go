@@ -1,0 +1,135 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/purpose"
+)
+
+// Movement is one booked change of a participant's settlement account:
+// a payment posted or committed, its fee, a deposit, a withdrawal, a
+// settlement. Reservations are not booked until committed; aborts and
+// expiries move nothing.
+type Movement struct {
+	At time.Time
+	// Kind is payment, fee, deposit, withdrawal, settlement or other.
+	Kind string
+	// Ref names what moved the money: the transfer id of a payment and of
+	// its fee, the id of a deposit or withdrawal, "window/participant" of
+	// a settlement.
+	Ref    string
+	Amount money.Amount
+	Credit bool // money in; a debit takes it out
+}
+
+// Statement is a participant's settlement account over a window: the
+// booked balance at its start and end, and every booked movement in
+// between, oldest first. Closing = Opening + credits − debits, exactly.
+type Statement struct {
+	Opening, Closing money.Amount
+	Movements        []Movement
+}
+
+// StatementMax bounds the movements of one statement: a longer window
+// is asked for in parts.
+const StatementMax = 500_000
+
+// ErrStatementTooLarge means the window holds more than StatementMax
+// movements.
+var ErrStatementTooLarge = fault.New(fault.Refused, "statement-too-large", "too many movements for one statement: ask for a shorter window")
+
+// Statement returns p's settlement account in c over [from, to). The
+// balances are worked back from the account's current booked balance
+// through the movements since from.
+func (s *Service) Statement(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time) (Statement, error) {
+	acct := p.Account(c)
+	a, err := s.Journal.Account(ctx, acct)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement of %s %s: %w", p.ID, c, err)
+	}
+	var st Statement
+	var after money.Amount // the net of the movements since to
+	var lastPayment string
+	var lastAt int64
+	start, end := from.UnixNano(), to.UnixNano()
+	for cursor := start; ; {
+		evs, err := s.Journal.AccountEvents(ctx, acct, cursor, math.MaxInt64, 4096)
+		if err != nil {
+			return Statement{}, fmt.Errorf("statement of %s %s: %w", p.ID, c, err)
+		}
+		for i := range evs {
+			e := &evs[i]
+			if e.Kind != ledger.KindPost && e.Kind != ledger.KindCommit {
+				continue
+			}
+			amount := e.Amount
+			if e.Debit == acct {
+				amount = -amount
+			}
+			if e.Timestamp >= end {
+				after += amount
+				continue
+			}
+			m, err := s.movement(ctx, e, acct, &lastPayment, &lastAt)
+			if err != nil {
+				return Statement{}, err
+			}
+			if len(st.Movements) == StatementMax {
+				return Statement{}, ErrStatementTooLarge
+			}
+			st.Movements = append(st.Movements, m)
+			st.Closing += amount // the window's net, for now
+		}
+		if len(evs) < 4096 {
+			break
+		}
+		cursor = evs[len(evs)-1].Timestamp + 1
+	}
+	net := st.Closing
+	st.Closing = a.Balance - after
+	st.Opening = st.Closing - net
+	return st, nil
+}
+
+// movement describes a booked event of acct. A fee leg follows its
+// payment's leg in the account's events, at the next timestamp: it is
+// named by that payment.
+func (s *Service) movement(ctx context.Context, e *ledger.Event, acct ledger.AccountID, lastPayment *string, lastAt *int64) (Movement, error) {
+	m := Movement{At: time.Unix(0, e.Timestamp).UTC(), Amount: e.Amount, Credit: e.Credit == acct, Kind: "other"}
+	switch e.Purpose {
+	case purpose.Payment:
+		m.Kind = "payment"
+		meta := e.Meta
+		if e.Kind == ledger.KindCommit {
+			jt, err := s.Journal.Transfer(ctx, e.Pending)
+			if err != nil {
+				return Movement{}, fmt.Errorf("statement: the reservation of commit %d: %w", e.Timestamp, err)
+			}
+			meta = jt.Meta
+		}
+		rec, err := decodeRecord(meta)
+		if err != nil {
+			return Movement{}, fmt.Errorf("statement: payment event %d: %w", e.Timestamp, err)
+		}
+		m.Ref, *lastPayment, *lastAt = rec.ID, rec.ID, e.Timestamp
+	case purpose.Fee:
+		m.Kind = "fee"
+		if *lastAt == e.Timestamp-1 {
+			m.Ref = *lastPayment
+		}
+	case purpose.Deposit, purpose.Withdrawal:
+		m.Kind = map[uint16]string{purpose.Deposit: "deposit", purpose.Withdrawal: "withdrawal"}[e.Purpose]
+		_, m.Ref, _ = strings.Cut(e.Meta, "/")
+	case purpose.Settlement:
+		m.Kind, m.Ref = "settlement", e.Meta
+	}
+	return m, nil
+}
