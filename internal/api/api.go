@@ -134,6 +134,9 @@ type Deps struct {
 	// Recon reconciles participants' records with the switch's; without
 	// it its routes answer 503.
 	Recon *recon.Service
+	// Location is the scheme's time zone, in which statements' days run
+	// (nil: UTC).
+	Location *time.Location
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
 	Log   *slog.Logger
@@ -276,6 +279,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/iso20022/messages", participantOn, s.iso20022Message},
 		{"POST", "/v1/reconciliations", anyone, s.createReconciliation},
 		{"GET", "/v1/reconciliations/{id}", anyone, s.getReconciliation},
+		{"GET", "/v1/participants/{id}/statements", anyone, s.statement},
 
 		{"GET", "/v1/settlement-windows", anyone, s.listWindows},
 		{"GET", "/v1/settlement-windows/{id}", anyone, s.getWindow},

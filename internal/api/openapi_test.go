@@ -2361,6 +2361,16 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyA, op: "POST /v1/reconciliations", query: rq, ctype: "text/csv", body: "nonsense"}, 400, "invalid-request")
 	cl.expect(call{tok: keyA, op: "POST /v1/reconciliations", query: rq, body: "{}"}, 415, "unsupported-media-type")
 
+	// wallet-a's statement of today, in JSON and as camt.053.
+	sq := url.Values{"currency": {"CNY"}, "date": {time.Now().In(time.UTC).Format(time.DateOnly)}}
+	if st := cl.expect(call{tok: keyA, op: "GET /v1/participants/{id}/statements", args: []string{"wallet-a"}, query: sq}, 200, ""); get(st.v, "closing") == nil {
+		t.Errorf("statement: %s", st.raw)
+	}
+	cl.expect(call{tok: keyA, op: "GET /v1/participants/{id}/statements", args: []string{"wallet-a"}, query: sq, accept: "application/xml"}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/participants/{id}/statements", args: []string{"wallet-a"},
+		query: url.Values{"currency": {"CNY"}, "date": {"today"}}}, 400, "invalid-request")
+	cl.expect(call{tok: keyB, op: "GET /v1/participants/{id}/statements", args: []string{"wallet-a"}, query: sq}, 404, "not-found")
+
 	// Fraud reports, by the payer and the payee of a-0031, mark the
 	// payee's alias.
 	report := func(tok string, body any, status int, problem string) answer {

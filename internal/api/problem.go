@@ -55,6 +55,7 @@ var (
 	probRiskLimit       = kind{409, "risk-limit", "A risk control limit would be exceeded"}
 	probTransferHeld    = kind{409, "transfer-held", "The transfer is held for risk review"}
 	probNotHeld         = kind{409, "transfer-not-held", "The transfer is not held for risk review"}
+	probStatementLarge  = kind{422, "statement-too-large", "Too many movements for one statement"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -71,7 +72,8 @@ var faultKinds = func() map[statusName]kind {
 	for _, k := range []kind{probInvalid, probUnauthorized, probForbidden, probNotFound, probUnknownParty, probUnknownPayee,
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
 		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
-		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld} {
+		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
+		probStatementLarge} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -347,12 +347,16 @@ func (a *App) buildAPI(context.Context) error {
 	if err != nil {
 		return err
 	}
+	loc, err := time.LoadLocation(a.cfg.Timezone)
+	if err != nil {
+		return err
+	}
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
-		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now},
+		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err

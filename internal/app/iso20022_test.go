@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/iso20022/msg"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
@@ -152,5 +153,80 @@ func TestISO20022CreditTransfer(t *testing.T) {
 		if b := s.balance(bankKey, "bank-a"); b.Balance != "895.00" { // 1,000.00 − 100.00 − 5.00
 			t.Errorf("bank-a: %+v", b)
 		}
+	})
+}
+
+// TestStatements: a participant's statement of a day, in JSON and as a
+// camt.053.001.08 valid against its XSD: a pacs.008 paid in comes back
+// as an entry named by its transfer id, with the deposit and the fees;
+// the balances agree with the account and with the entries.
+func TestStatements(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.Timezone = "UTC" }, func(t *testing.T, s *sw) {
+		bankKey, _ := s.participant("bank-a", func(n *wire.NewParticipant) { n.Kind = "bank" })
+		bKey, _ := s.participant("wallet-b", nil)
+		s.deposit("bank-a", "1000.00")
+		s.party(bKey, "MSISDN", "13800138000", "Zhang San", "u-b1")
+		cny := money.MustCurrency("CNY")
+		s.sendISO(bankKey, &msg.CreditTransfer{MsgID: "M-1", Created: time.Now(), Transactions: []msg.CreditTransaction{{
+			EndToEndID: "E-1", TxID: "stmt-1", Amount: 12345, Currency: cny, DebtorAgent: "bank-a",
+			CreditorAccount: &msg.Account{ID: "+8613800138000", Scheme: "MSISDN"}}}})
+		date := time.Now().UTC().Format(time.DateOnly)
+		var st wire.Statement
+		s.ok(200, "GET", "/v1/participants/bank-a/statements?currency=CNY&date="+date, bankKey, nil, &st)
+		kinds := map[string]string{}
+		for _, e := range st.Entries {
+			kinds[e.Kind+":"+e.Direction] = e.Ref + " " + e.Amount
+		}
+		if st.Opening != "0.00" || st.Closing != "876.55" || kinds["deposit:credit"] == "" || kinds["payment:debit"] != "stmt-1 123.45" {
+			t.Errorf("statement %+v", st)
+		}
+		// As camt.053: valid, and the same.
+		req, _ := http.NewRequest("GET", s.url+"/v1/participants/bank-a/statements?currency=CNY&date="+date, nil)
+		req.Header.Set("Authorization", "Bearer "+bankKey)
+		req.Header.Set("Accept", "application/xml")
+		r, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Fatalf("camt.053: %d %s", r.StatusCode, doc)
+		}
+		xsdValid(t, msg.TypeBankStatement, doc)
+		parsed, err := msg.Parse(bytes.NewReader(doc), 1<<22)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs := parsed.(*msg.BankStatement)
+		if len(bs.Statements) != 1 || len(bs.Statements[0].Entries) != len(st.Entries) {
+			t.Fatalf("camt.053 %+v", bs)
+		}
+		var net money.Amount
+		found := false
+		for _, e := range bs.Statements[0].Entries {
+			net += e.Signed()
+			found = found || e.TxID == "stmt-1" && e.Amount == 12345 && e.Indicator == msg.Debit
+		}
+		var open, closing money.Amount
+		for _, b := range bs.Statements[0].Balances {
+			switch b.Type {
+			case "OPBD":
+				open = b.Signed()
+			case "CLBD":
+				closing = b.Signed()
+			}
+		}
+		if !found || closing != open+net || closing != 87655 {
+			t.Errorf("camt.053 balances %d + %d != %d, or no entry of stmt-1", open, net, closing)
+		}
+		// Another participant may not see it; a day without movements has equal balances.
+		s.problem(404, "not-found", "GET", "/v1/participants/bank-a/statements?currency=CNY&date="+date, bKey, nil)
+		var empty wire.Statement
+		s.ok(200, "GET", "/v1/participants/bank-a/statements?currency=CNY&date=2026-01-01", opToken, nil, &empty)
+		if empty.Opening != empty.Closing || len(empty.Entries) != 0 {
+			t.Errorf("an empty day %+v", empty)
+		}
+		s.problem(400, "invalid-request", "GET", "/v1/participants/bank-a/statements?currency=CNY&date=yesterday", bankKey, nil)
 	})
 }

@@ -621,3 +621,28 @@ type ReconciliationRecord struct {
 	Direction string `json:"direction"`
 	Status    string `json:"status"`
 }
+
+// Statement is the answer of GET /v1/participants/{id}/statements in
+// JSON: the participant's settlement account on a day of the scheme's
+// time zone, its booked balances at the day's start and end and every
+// booked movement in between. Closing = opening + credits − debits.
+type Statement struct {
+	Participant string           `json:"participant"`
+	Currency    string           `json:"currency"`
+	Date        string           `json:"date"`
+	Opening     string           `json:"opening"`
+	Closing     string           `json:"closing"`
+	Entries     []StatementEntry `json:"entries"`
+}
+
+// StatementEntry is one booked movement: kind payment, fee, deposit,
+// withdrawal, settlement or other; ref the transfer id (a fee's is its
+// payment's), the deposit's or withdrawal's id, or the settlement's
+// window and participant.
+type StatementEntry struct {
+	At        time.Time `json:"at"`
+	Kind      string    `json:"kind"`
+	Ref       string    `json:"ref"`
+	Amount    string    `json:"amount"`
+	Direction string    `json:"direction"`
+}
