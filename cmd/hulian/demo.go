@@ -71,6 +71,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
+	if err := demoReconcile(ctx, stdout, a, sc, run.started); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	if err := demoFSPIOP(ctx, stdout, a, 20); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -187,6 +190,7 @@ func printDemoBanner(w io.Writer, a *app.App, dir string) {
 
 // demoRun is how the traffic went.
 type demoRun struct {
+	started     time.Time
 	elapsed     time.Duration
 	interrupted bool
 	// settling is the settlement started halfway, if it had not reported
@@ -204,8 +208,8 @@ func driveDemoTraffic(ctx context.Context, stdout io.Writer, sc *sim.Scenario, o
 		until = "for " + opts.duration.String() + " (Ctrl-C stops earlier)"
 	}
 	fmt.Fprintf(stdout, "\nDriving traffic %s with %d payments in flight:\n", until, opts.concurrency)
-	run := demoRun{duration: opts.duration}
 	started := time.Now()
+	run := demoRun{duration: opts.duration, started: started}
 	done := make(chan error, 1)
 	go func() { done <- sc.Run(ctx) }()
 	live := newProgress(stdout, sc)

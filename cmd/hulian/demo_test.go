@@ -44,6 +44,7 @@ func TestDemo(t *testing.T) {
 		"PASS  lotus-pay books agree with the switch",
 		"PASS  river-bank books agree with the switch",
 		"All checks passed",
+		"PASS  the injected break, and only it, was found and named",
 		"Mojaloop FSPIOP",
 		"20 payments mojaloop-a → mojaloop-b committed",
 		"PASS  mojaloop-a books agree with the switch",

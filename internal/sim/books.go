@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 
@@ -70,12 +72,15 @@ func (u *User) Available() money.Amount { return u.Balance - u.Held }
 
 // Outgoing is the participant's record of one outgoing payment.
 type Outgoing struct {
-	ID     string
-	User   string
-	Amount money.Amount
-	Hold   money.Amount // amount plus the fee the user may be charged
-	Fee    money.Amount // the fee the switch charged (known once committed)
-	State  OutState
+	ID string
+	// Aborted says the switch answered the payment ABORTED (a payee's
+	// refusal, a timeout), rather than refusing it before recording it.
+	Aborted bool
+	User    string
+	Amount  money.Amount
+	Hold    money.Amount // amount plus the fee the user may be charged
+	Fee     money.Amount // the fee the switch charged (known once committed)
+	State   OutState
 }
 
 // OutState is where an outgoing payment stands in the participant's books.
@@ -477,4 +482,44 @@ func (b *Books) userIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// Aborted marks outgoing payment id as one the switch recorded and
+// aborted, before its hold is released: reconciliation counts it.
+func (b *Books) Aborted(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o, ok := b.outgoing[id]; ok {
+		o.Aborted = true
+	}
+}
+
+// Records writes the books' account of every transfer the switch
+// recorded, as a reconciliation upload (POST /v1/reconciliations): a
+// header "transferId,amount,direction,status", then each committed or
+// aborted outgoing payment (debit) and each credited incoming one
+// (credit), amounts in the currency's major unit, sorted by id.
+func (b *Books) Records(w io.Writer) error {
+	b.mu.Lock()
+	lines := make([]string, 0, len(b.outgoing)+len(b.credited))
+	for id, o := range b.outgoing {
+		switch {
+		case o.State == OutCommitted:
+			lines = append(lines, id+","+o.Amount.Format(b.currency)+",debit,COMMITTED")
+		case o.Aborted:
+			lines = append(lines, id+","+o.Amount.Format(b.currency)+",debit,ABORTED")
+		}
+	}
+	for id, a := range b.credited {
+		lines = append(lines, id+","+a.Format(b.currency)+",credit,COMMITTED")
+	}
+	b.mu.Unlock()
+	sort.Strings(lines)
+	bw := bufio.NewWriter(w)
+	bw.WriteString("transferId,amount,direction,status\n")
+	for _, l := range lines {
+		bw.WriteString(l)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }

@@ -559,6 +559,7 @@ func (p *Participant) book(res Result, t wire.Transfer) Result {
 		}
 		res.Status = StatusCommitted
 	case "ABORTED":
+		p.books.Aborted(t.ID)
 		if err := p.books.Release(t.ID); err != nil {
 			res.Err = err
 		}
