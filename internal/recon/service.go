@@ -21,9 +21,9 @@ import (
 )
 
 // Transfers is what a reconciliation needs of the payment flow: a
-// participant's transfers in time order.
+// participant's payments of a window, in the ledger's order.
 type Transfers interface {
-	List(ctx context.Context, p participant.Participant, since int64, limit int) ([]transfer.Transfer, int64, error)
+	Payments(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time, fn func(*transfer.Transfer) error) error
 }
 
 // Service runs reconciliations of participants' records against the
@@ -77,6 +77,9 @@ func (s *Service) Run(ctx context.Context, p participant.Participant, c money.Cu
 	if !p.Uses(c) {
 		return Result{}, fmt.Errorf("%w: %s is not enabled for %s", transfer.ErrCurrency, p.ID, c)
 	}
+	// Whatever stops the run early stops the reading of the switch's side.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	opts := SortOptions{Dir: s.TempDir}
 	mine, err := Sort(s.switchSide(ctx, p, c, from, to), opts)
 	if err != nil {
@@ -109,44 +112,45 @@ func (s *Service) now() time.Time {
 }
 
 // switchSide streams p's final payments in c created in [from, to), in
-// time order.
+// the ledger's order: a goroutine reads the window's events and hands
+// the records over a small channel, so that nothing of the day is held
+// but what the sort keeps.
 func (s *Service) switchSide(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time) Source {
-	var page []transfer.Transfer
-	since, done := from.UnixNano(), false
+	ctx, cancel := context.WithCancel(ctx)
+	records := make(chan Record, 1024)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(records)
+		errc <- s.Transfers.Payments(ctx, p, c, from, to, func(t *transfer.Transfer) error {
+			if t.State != transfer.Committed && t.State != transfer.Aborted {
+				return nil // not final yet
+			}
+			r := Record{TransferID: t.ID, Amount: int64(t.Amount), Direction: Credit, Status: Committed}
+			if t.Payer == p.ID {
+				r.Direction = Debit
+			}
+			if t.State == transfer.Aborted {
+				r.Status = Aborted
+			}
+			select {
+			case records <- r:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
 	return SourceFunc(func() (Record, bool, error) {
-		for {
-			for len(page) > 0 {
-				t := page[0]
-				page = page[1:]
-				if !t.CreatedAt.Before(to) {
-					done, page = true, nil
-					break
-				}
-				if t.Currency != c || t.State != transfer.Committed && t.State != transfer.Aborted {
-					continue
-				}
-				r := Record{TransferID: t.ID, Amount: int64(t.Amount), Direction: Credit, Status: Committed}
-				if t.Payer == p.ID {
-					r.Direction = Debit
-				}
-				if t.State == transfer.Aborted {
-					r.Status = Aborted
-				}
-				return r, true, nil
-			}
-			if done {
-				return Record{}, false, nil
-			}
-			var next int64
-			var err error
-			if page, next, err = s.Transfers.List(ctx, p, since, transfer.ListMax); err != nil {
-				return Record{}, false, err
-			}
-			if next == 0 {
-				done = true
-			}
-			since = next
+		if r, ok := <-records; ok {
+			return r, true, nil
 		}
+		cancel()
+		if err := <-errc; err != nil {
+			errc <- err // asked again, the same answer
+			return Record{}, false, err
+		}
+		errc <- nil
+		return Record{}, false, nil
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
@@ -132,4 +133,31 @@ func (s *Service) movement(ctx context.Context, e *ledger.Event, acct ledger.Acc
 		m.Kind, m.Ref = "settlement", e.Meta
 	}
 	return m, nil
+}
+
+// Payments calls fn with each of p's payments in c, as payer or payee,
+// whose first event falls in [from, to), in the ledger's order, each as
+// it stands now. It reads the window's events once (a reconciliation of
+// a busy day reads them all): a participant's own listing, List, pages
+// by its account and is meant for a page at a time.
+func (s *Service) Payments(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time,
+	fn func(*Transfer) error) error {
+	acct := p.Account(c)
+	return s.Journal.Scan(ctx, from.UnixNano(), to.UnixNano(), func(e ledger.Event) error {
+		if !isPayment(&e) || e.Debit != acct && e.Credit != acct {
+			return nil
+		}
+		jt := journal.Transfer{Event: e, State: ledger.StatePosted}
+		if e.Kind == ledger.KindReserve {
+			var err error
+			if jt, err = s.Journal.Transfer(ctx, e.ID); err != nil {
+				return fmt.Errorf("payments of %s: %w", p.ID, err)
+			}
+		}
+		t, err := s.fromLedger(ctx, jt)
+		if err != nil {
+			return err
+		}
+		return fn(&t)
+	})
 }
