@@ -115,9 +115,14 @@ func (s *Service) List(ctx context.Context, p participant.Participant, since int
 	}
 	out := make([]Transfer, 0, len(all))
 	for _, e := range all {
-		jt, err := s.Journal.Transfer(ctx, e.ID)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list transfers of %s: %w", p.ID, err)
+		// A payment posted at once is all in its event; only a
+		// reservation's state is read from the ledger.
+		jt := journal.Transfer{Event: e, State: ledger.StatePosted}
+		if e.Kind == ledger.KindReserve {
+			var err error
+			if jt, err = s.Journal.Transfer(ctx, e.ID); err != nil {
+				return nil, 0, fmt.Errorf("list transfers of %s: %w", p.ID, err)
+			}
 		}
 		t, err := s.fromLedger(ctx, jt)
 		if err != nil {
