@@ -25,6 +25,7 @@ func toWire(p participant.Participant) wire.Participant {
 	out := wire.Participant{
 		ID: p.ID, Name: p.Name, Kind: string(p.Kind), Currencies: codes, CallbackURL: p.CallbackURL,
 		Acceptance: string(p.Acceptance), Status: string(p.Status), ClientCertSHA256: p.ClientCertSHA256, CreatedAt: p.CreatedAt,
+		MessageFormat: p.MessageFormat,
 	}
 	if p.FSPIOP != nil {
 		out.FSPIOP = &wire.FSPIOP{Endpoint: p.FSPIOP.Endpoint, JWSPublicKey: p.FSPIOP.JWSPublicKey}
@@ -65,7 +66,7 @@ func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ aut
 	p, creds, err := s.Participants.Create(r.Context(), participant.New{
 		ID: req.ID, Name: req.Name, Kind: participant.Kind(req.Kind), Currencies: curs,
 		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance), ClientCertSHA256: req.ClientCertSHA256,
-		FSPIOP: fspiopOf(req.FSPIOP),
+		FSPIOP: fspiopOf(req.FSPIOP), MessageFormat: req.MessageFormat,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -121,7 +122,8 @@ func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who au
 		writeProblem(w, probForbidden, "only the operator changes a participant's fspiop endpoint and key")
 		return
 	}
-	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256, FSPIOP: fspiopOf(req.FSPIOP)}
+	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256, FSPIOP: fspiopOf(req.FSPIOP),
+		MessageFormat: req.MessageFormat}
 	if req.Acceptance != nil {
 		a := participant.Acceptance(*req.Acceptance)
 		u.Acceptance = &a

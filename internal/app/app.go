@@ -280,6 +280,9 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
+	client.Formats = map[string]callback.Format{
+		participant.FormatISO20022: iso20022.Callbacks{Alerts: api.Callbacks{}, Now: cfg.Now},
+	}
 	a.confirm = &confirmers{native: client}
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {

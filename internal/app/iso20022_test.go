@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,5 +231,91 @@ func TestStatements(t *testing.T) {
 			t.Errorf("an empty day %+v", empty)
 		}
 		s.problem(400, "invalid-request", "GET", "/v1/participants/bank-a/statements?currency=CNY&date=yesterday", bankKey, nil)
+	})
+}
+
+// isoBank is a bank's callback endpoint that speaks ISO 20022: it checks
+// the switch's signature, keeps the pacs.008 it gets (checked against the
+// XSD), and answers a confirm request with a signed pacs.002 of status.
+type isoBank struct {
+	t      *testing.T
+	secret string
+	status string // ACSC or RJCT
+	reason string
+	mu     sync.Mutex
+	got    []*msg.CreditTransfer
+	bodies [][]byte
+}
+
+func (b *isoBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if err := wire.Verify(r.Header.Get(wire.SignatureHeader), b.secret, body, time.Now(), 5*time.Minute); err != nil ||
+		r.Header.Get("Content-Type") != "application/xml" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	doc, err := msg.Parse(bytes.NewReader(body), 1<<22)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	ct := doc.(*msg.CreditTransfer)
+	b.mu.Lock()
+	b.got, b.bodies = append(b.got, ct), append(b.bodies, body)
+	b.mu.Unlock()
+	if len(ct.Transactions) == 1 && b.status != "" {
+		tx := ct.Transactions[0]
+		out, _ := msg.Marshal(&msg.StatusReport{MsgID: "BANK-ANS", Created: time.Now(),
+			Originals:    []msg.OriginalGroup{{MsgID: ct.MsgID, Type: msg.TypeCreditTransfer}},
+			Transactions: []msg.TxStatus{{OrigEndToEndID: tx.EndToEndID, OrigTxID: tx.TxID, Status: b.status, Reason: b.reason}}})
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set(wire.SignatureHeader, wire.Sign(b.secret, time.Now(), out))
+		w.Write(out)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestISO20022Payee: a bank whose messageFormat is iso20022 receives its
+// incoming payments as signed pacs.008 (valid against the XSD) and, in
+// confirm mode, decides them with a pacs.002: ACSC commits, RJCT aborts
+// with its reason code.
+func TestISO20022Payee(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		aKey, _ := s.participant("wallet-a", nil)
+		s.deposit("wallet-a", "1000.00")
+		bank := &isoBank{t: t}
+		srv := httptest.NewServer(bank)
+		t.Cleanup(srv.Close)
+		var secret string
+		bankKey, secret := s.participant("bank-c", func(n *wire.NewParticipant) {
+			n.Kind, n.CallbackURL, n.Acceptance, n.MessageFormat = "bank", srv.URL, "confirm", "iso20022"
+		})
+		bank.secret = secret
+		s.party(bankKey, "MSISDN", "13700137000", "Wang Wu", "acct-77")
+		bank.status = "ACSC"
+		var got wire.Transfer
+		s.ok(201, "POST", "/v1/transfers", aKey, pay("to-bank-1", "MSISDN", "+8613700137000", "12.00"), &got)
+		if got.State != "COMMITTED" {
+			t.Fatalf("accepted by pacs.002 ACSC: %+v", got)
+		}
+		bank.status, bank.reason = "RJCT", "AC04"
+		s.ok(201, "POST", "/v1/transfers", aKey, pay("to-bank-2", "MSISDN", "+8613700137000", "3.00"), &got)
+		if got.State != "ABORTED" || !strings.Contains(got.Reason, "AC04") {
+			t.Fatalf("rejected by pacs.002 RJCT: %+v", got)
+		}
+		bank.mu.Lock()
+		defer bank.mu.Unlock()
+		if len(bank.got) < 2 {
+			t.Fatalf("%d pacs.008 to the bank", len(bank.got))
+		}
+		tx := bank.got[0].Transactions[0]
+		if tx.TxID != "to-bank-1" || tx.Amount != 1200 || tx.DebtorAgent != "wallet-a" || tx.CreditorAccount.ID != "acct-77" ||
+			tx.CreditorAccount.ProxyID != "+8613700137000" {
+			t.Errorf("pacs.008 to the bank: %+v, account %+v", tx, tx.CreditorAccount)
+		}
+		for _, b := range bank.bodies {
+			xsdValid(t, msg.TypeCreditTransfer, b)
+		}
 	})
 }

@@ -53,6 +53,9 @@ type Format interface {
 type Client struct {
 	HTTP   *http.Client
 	Format Format
+	// Formats are the formats of participants whose MessageFormat is not
+	// the default, by that name; Format writes for the others.
+	Formats map[string]Format
 	Now    func() time.Time
 	// PlainHTTP allows http:// callback URLs (with private addresses,
 	// for development); else only https:// ones are called, whatever an
@@ -83,6 +86,14 @@ func NewClient(f Format, now func() time.Time, allowPrivate bool) *Client {
 	return &Client{HTTP: hc, Format: f, Now: now, PlainHTTP: allowPrivate}
 }
 
+// FormatFor returns the format p's callbacks are written in.
+func (c *Client) FormatFor(p *participant.Participant) Format {
+	if f, ok := c.Formats[p.MessageFormat]; ok {
+		return f
+	}
+	return c.Format
+}
+
 // ErrRefused means the participant answered with a status other than
 // 2xx (a redirect included) or an unreadable body, or answered a confirm
 // without its signature: the callback failed, as if unanswered.
@@ -107,7 +118,12 @@ func (c *Client) send(ctx context.Context, p *participant.Participant, body []by
 		// and the signed answer would cross the network in clear.
 		return nil, nil, fmt.Errorf("callback to %s: %w: %s is not https", p.ID, ErrAddress, req.URL.Scheme)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	// The body says what it is: an ISO 20022 document, or JSON.
+	ctype := "application/json"
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")) {
+		ctype = "application/xml"
+	}
+	req.Header.Set("Content-Type", ctype)
 	now := c.Now()
 	req.Header.Set(wire.SignatureHeader, wire.SignAll(p.CallbackSecrets(now), now, body))
 	resp, err := c.HTTP.Do(req)
@@ -135,7 +151,8 @@ const AnswerTolerance = 5 * time.Minute
 // without one, or with a wrong one, could come from whoever sits
 // between the switch and the payee, and is ErrRefused like no answer.
 func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
-	body, err := c.Format.TransferConfirm(&t)
+	f := c.FormatFor(&payee)
+	body, err := f.TransferConfirm(&t)
 	if err != nil {
 		return false, "", err
 	}
@@ -146,7 +163,7 @@ func (c *Client) Confirm(ctx context.Context, payee participant.Participant, t t
 	if err := verifyAnswer(h.Get(wire.SignatureHeader), payee.CallbackSecrets(c.Now()), b, c.Now()); err != nil {
 		return false, "", fmt.Errorf("confirm %s: %w: answer %v", t.ID, ErrRefused, err)
 	}
-	accept, reason, err := c.Format.Decision(&t, b)
+	accept, reason, err := f.Decision(&t, b)
 	if err != nil {
 		return false, "", fmt.Errorf("confirm %s: %w: %v", t.ID, ErrRefused, err)
 	}

@@ -380,7 +380,7 @@ func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool,
 		return false, err
 	}
 	if len(batch) > 0 {
-		body, err := w.d.Client.Format.TransfersCommitted(batch)
+		body, err := w.d.Client.FormatFor(p).TransfersCommitted(batch)
 		if err != nil {
 			return false, err
 		}
@@ -414,7 +414,7 @@ func (w *worker) alerts(ctx context.Context, p *participant.Participant) (bool, 
 		return false, err
 	}
 	for i := range as {
-		body, err := w.d.Client.Format.LiquidityAlert(&as[i])
+		body, err := w.d.Client.FormatFor(p).LiquidityAlert(&as[i])
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
 			_, err = w.d.Client.Post(cctx, p, body)

@@ -88,9 +88,13 @@ type Participant struct {
 	ClientCertSHA256 string
 	// FSPIOP is set for a participant that speaks Mojaloop's FSPIOP API:
 	// the switch reaches it there, and its id is its FSP id.
-	FSPIOP    *FSPIOP
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	FSPIOP *FSPIOP
+	// MessageFormat is how its callbacks are written: FormatJSON, or
+	// FormatISO20022 (pacs.008 notices and confirm requests, answered by
+	// pacs.002).
+	MessageFormat string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 
 	keyHash, prevKeyHash [sha256.Size]byte
 	prevKeyExpires       time.Time // zero: no previous key
@@ -103,6 +107,14 @@ type Participant struct {
 // answer before it commits: it asked for confirm mode, or it speaks
 // FSPIOP, whose payees fulfil every payment.
 func (p *Participant) Confirms() bool { return p.Acceptance == Confirm || p.FSPIOP != nil }
+
+// The message formats of callbacks.
+const (
+	FormatJSON     = "json"
+	FormatISO20022 = "iso20022"
+)
+
+func validFormat(f string) bool { return f == FormatJSON || f == FormatISO20022 }
 
 // FSPIOP is where and how an FSPIOP participant is reached.
 type FSPIOP struct {
@@ -239,8 +251,8 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	r := &Registry{db: db, ledger: l, now: now, opts: opts, byID: map[string]*Participant{}, byNumber: map[uint32]*Participant{}}
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
 		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
-		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key
-		FROM participants`)
+		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key,
+		message_format FROM participants`)
 	if err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -252,7 +264,7 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		var hash, prevHash []byte
 		var created, updated, prevKeyExp, prevSecretExp int64
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
-			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey); err != nil {
+			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey, &p.MessageFormat); err != nil {
 			return nil, fmt.Errorf("load participants: %w", err)
 		}
 		if fspEndpoint != "" {
@@ -332,11 +344,11 @@ func (r *Registry) store(ctx context.Context, p *Participant) error {
 		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3,
 			updated_at = $4, api_key_hash = $5, callback_secret = $6, prev_api_key_hash = $7, prev_api_key_expires = $8,
 			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11,
-			fspiop_endpoint = $12, fspiop_jws_key = $13 WHERE id = $14`,
+			fspiop_endpoint = $12, fspiop_jws_key = $13, message_format = $14 WHERE id = $15`,
 			string(p.Status), p.CallbackURL, string(p.Acceptance), p.UpdatedAt.UnixNano(), p.keyHash[:],
 			r.sealed(sealCallbackSecret, p.callbackSecret), p.prevKeyHash[:], prevKeyExp,
 			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256,
-			endpoint, jwsKey, p.ID)
+			endpoint, jwsKey, p.MessageFormat, p.ID)
 		return err
 	})
 }
@@ -354,6 +366,8 @@ type New struct {
 	ClientCertSHA256 string
 	// FSPIOP, if set, makes it an FSPIOP participant.
 	FSPIOP *FSPIOP
+	// MessageFormat is FormatJSON (the default) or FormatISO20022.
+	MessageFormat string
 }
 
 // Credentials are returned once, at creation; the switch keeps only a
@@ -407,6 +421,12 @@ func (n *New) validate() error {
 	}
 	if n.Acceptance == Confirm && n.CallbackURL == "" {
 		return fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
+	}
+	if n.MessageFormat == "" {
+		n.MessageFormat = FormatJSON
+	}
+	if !validFormat(n.MessageFormat) {
+		return fmt.Errorf("%w: messageFormat must be json or iso20022", ErrInvalid)
 	}
 	var err error
 	n.ClientCertSHA256, err = certHash(n.ClientCertSHA256)
@@ -538,7 +558,7 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	p := &Participant{
 		ID: n.ID, Number: number, Name: n.Name, Kind: n.Kind, Currencies: slices.Clone(n.Currencies),
 		CallbackURL: n.CallbackURL, Acceptance: n.Acceptance, Status: Active, ClientCertSHA256: n.ClientCertSHA256,
-		FSPIOP: fsp, CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
+		FSPIOP: fsp, MessageFormat: n.MessageFormat, CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
 	}
 	codes := make([]string, len(p.Currencies))
 	for i, c := range p.Currencies {
@@ -547,11 +567,11 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	endpoint, jwsKey := p.FSPIOP.columns()
 	_, err = r.db.ExecContext(ctx, `INSERT INTO participants (id, number, name, kind, currencies, callback_url,
 		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256,
-		fspiop_endpoint, fspiop_jws_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		fspiop_endpoint, fspiop_jws_key, message_format)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		p.ID, p.Number, p.Name, string(p.Kind), strings.Join(codes, ","), p.CallbackURL, string(p.Acceptance),
 		string(p.Status), p.keyHash[:], r.sealed(sealCallbackSecret, p.callbackSecret), now.UnixNano(), now.UnixNano(),
-		p.ClientCertSHA256, endpoint, jwsKey)
+		p.ClientCertSHA256, endpoint, jwsKey, p.MessageFormat)
 	if sqldb.IsUniqueViolation(err) {
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: %w", n.ID, ErrExists)
 	}
@@ -687,6 +707,8 @@ type Update struct {
 	// FSPIOP makes it an FSPIOP participant, or changes how it is
 	// reached; one with an empty Endpoint makes it a native one again.
 	FSPIOP *FSPIOP
+	// MessageFormat changes how its callbacks are written.
+	MessageFormat *string
 }
 
 // Apply changes a participant and returns it as it is now.
@@ -721,6 +743,12 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 			return Participant{}, err
 		}
 		next.ClientCertSHA256 = h
+	}
+	if u.MessageFormat != nil {
+		if !validFormat(*u.MessageFormat) {
+			return Participant{}, fmt.Errorf("%w: messageFormat must be json or iso20022", ErrInvalid)
+		}
+		next.MessageFormat = *u.MessageFormat
 	}
 	if u.FSPIOP != nil {
 		fsp, err := r.checkFSPIOP(u.FSPIOP)

@@ -25,8 +25,10 @@ type Participant struct {
 	// bound to (hex SHA-256 of its DER form), if any.
 	ClientCertSHA256 string `json:"clientCertSha256,omitempty"`
 	// FSPIOP is set for a participant that speaks Mojaloop's FSPIOP API.
-	FSPIOP    *FSPIOP   `json:"fspiop,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
+	// MessageFormat is how its callbacks are written: json or iso20022.
+	MessageFormat string    `json:"messageFormat,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
 	// APIKey and CallbackSecret are only in the answer to the creation.
 	APIKey         string `json:"apiKey,omitempty"`
 	CallbackSecret string `json:"callbackSecret,omitempty"`
@@ -45,6 +47,10 @@ type NewParticipant struct {
 	ClientCertSHA256 string `json:"clientCertSha256,omitempty"`
 	// FSPIOP, if set, makes it an FSPIOP participant.
 	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
+	// MessageFormat is how its callbacks are written: json (the default)
+	// or iso20022 (pacs.008 notices and confirm requests, answered by
+	// pacs.002).
+	MessageFormat string `json:"messageFormat,omitempty"`
 }
 
 // FSPIOP is where and how the switch reaches a participant that speaks
@@ -65,6 +71,8 @@ type ParticipantPatch struct {
 	// FSPIOP changes how an FSPIOP participant is reached (the operator
 	// only); an empty endpoint makes it a native participant.
 	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
+	// MessageFormat changes how its callbacks are written.
+	MessageFormat *string `json:"messageFormat,omitempty"`
 }
 
 // Rotation is the body of POST /v1/participants/{id}/keys and
