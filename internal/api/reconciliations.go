@@ -29,9 +29,18 @@ func (s *Server) createReconciliation(w http.ResponseWriter, r *http.Request, wh
 		return
 	}
 	q := r.URL.Query()
-	p, ok := s.reconSubject(w, who, q.Get("participant"))
-	if !ok {
-		return
+	bank := q.Get("participant") == recon.SettlementBank
+	var p participant.Participant
+	if bank {
+		if who.Role != auth.RoleOperator {
+			writeProblem(w, probForbidden, "only the operator reconciles the settlement bank's statement")
+			return
+		}
+	} else {
+		var ok bool
+		if p, ok = s.reconSubject(w, who, q.Get("participant")); !ok {
+			return
+		}
 	}
 	c, err := money.ParseCurrency(q.Get("currency"))
 	if err != nil {
@@ -74,7 +83,12 @@ func (s *Server) createReconciliation(w http.ResponseWriter, r *http.Request, wh
 		}
 		theirs = recon.Camt053(st, c)
 	}
-	res, err := s.Recon.Run(r.Context(), p, c, from, to, theirs)
+	var res recon.Result
+	if bank {
+		res, err = s.Recon.RunBank(r.Context(), c, from, to, theirs)
+	} else {
+		res, err = s.Recon.Run(r.Context(), p, c, from, to, theirs)
+	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		writeProblem(w, probTooLarge, "the body must be at most "+strconv.Itoa(reconBodyMax)+" bytes")

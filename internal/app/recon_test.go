@@ -139,3 +139,44 @@ func TestReconciliation(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileSettlementBank: the operator reconciles the settlement
+// bank's statement of the scheme's account — money in for deposits, out
+// for withdrawals — against the switch's deposits and withdrawals; a
+// deposit the bank never received and one the switch never booked are
+// named. Participants may not.
+func TestReconcileSettlementBank(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		aKey, _ := s.participant("wallet-a", nil)
+		s.participant("wallet-b", nil)
+		from := time.Now().Add(-time.Minute)
+		funds := func(who, amount, dir string) string {
+			var f wire.Funds
+			s.ok(201, "POST", "/v1/participants/"+who+"/funds", opToken, wire.Funds{Currency: "CNY", Amount: amount, Direction: dir}, &f)
+			return who + ":" + f.ID
+		}
+		d1 := funds("wallet-a", "1000.00", "deposit")
+		d2 := funds("wallet-b", "500.00", "deposit")
+		w1 := funds("wallet-a", "100.00", "withdrawal")
+		q := url.Values{"currency": {"CNY"}, "participant": {"settlement-bank"}, "from": {from.Format(time.RFC3339Nano)},
+			"to": {time.Now().Add(time.Minute).Format(time.RFC3339Nano)}}
+		csv := "transferId,amount,direction,status\n" + d1 + ",1000.00,credit,COMMITTED\n" + w1 + ",100.00,debit,COMMITTED\n" +
+			"wallet-c:ghost,7.00,credit,COMMITTED\n"
+		status, body := s.reconcile(opToken, q.Encode(), "text/csv", []byte(csv))
+		var rc wire.Reconciliation
+		if status != 201 || json.Unmarshal(body, &rc) != nil {
+			t.Fatalf("settlement bank: %d %s", status, body)
+		}
+		kinds := map[string]string{}
+		for _, b := range rc.Breaks {
+			kinds[b.TransferID] = b.Kind
+		}
+		if rc.Matched != 2 || kinds[d2] != "missing-at-participant" || kinds["wallet-c:ghost"] != "missing-at-switch" || len(kinds) != 2 {
+			t.Errorf("settlement bank reconciliation %+v, breaks %v", rc, kinds)
+		}
+		if st, b := s.reconcile(aKey, q.Encode(), "text/csv", []byte(csv)); st != 403 {
+			t.Errorf("a participant reconciling the settlement bank: %d %s", st, b)
+		}
+		s.problem(404, "not-found", "GET", "/v1/reconciliations/"+rc.ID, aKey, nil)
+	})
+}

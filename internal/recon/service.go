@@ -21,10 +21,16 @@ import (
 )
 
 // Transfers is what a reconciliation needs of the payment flow: a
-// participant's payments of a window, in the ledger's order.
+// participant's payments of a window, in the ledger's order, and the
+// hub's account of the settlement bank.
 type Transfers interface {
 	Payments(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time, fn func(*transfer.Transfer) error) error
+	BankStatement(ctx context.Context, c money.Currency, from, to time.Time) (transfer.Statement, error)
 }
+
+// SettlementBank is the name a reconciliation of the settlement bank's
+// statement goes by.
+const SettlementBank = "settlement-bank"
 
 // Service runs reconciliations of participants' records against the
 // switch's and keeps their results.
@@ -80,8 +86,14 @@ func (s *Service) Run(ctx context.Context, p participant.Participant, c money.Cu
 	// Whatever stops the run early stops the reading of the switch's side.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	return s.reconcile(ctx, p.ID, c, from, to, s.switchSide(ctx, p, c, from, to), theirs)
+}
+
+// reconcile sorts both sides, merges them, and keeps the result under
+// the name of who was reconciled.
+func (s *Service) reconcile(ctx context.Context, who string, c money.Currency, from, to time.Time, switchSide, theirs Source) (Result, error) {
 	opts := SortOptions{Dir: s.TempDir}
-	mine, err := Sort(s.switchSide(ctx, p, c, from, to), opts)
+	mine, err := Sort(switchSide, opts)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrSwitchSide, err)
 	}
@@ -91,7 +103,7 @@ func (s *Service) Run(ctx context.Context, p participant.Participant, c money.Cu
 		return Result{}, err
 	}
 	defer sorted.Close()
-	r := Result{ID: newID(), Participant: p.ID, Currency: c, From: from.UTC(), To: to.UTC(), CreatedAt: s.now().UTC()}
+	r := Result{ID: newID(), Participant: who, Currency: c, From: from.UTC(), To: to.UTC(), CreatedAt: s.now().UTC()}
 	r.Summary, err = Reconcile(mine, sorted, func(b Break) error {
 		if len(r.Breaks) < BreaksKept {
 			r.Breaks = append(r.Breaks, b)
@@ -109,6 +121,40 @@ func (s *Service) now() time.Time {
 		return time.Now()
 	}
 	return s.Now()
+}
+
+// RunBank reconciles the settlement bank's records of the scheme's
+// account in c over [from, to) — its statement, credits the money it
+// received — against the switch's account of the bank: each deposit and
+// withdrawal ("participant/id") and each settlement ("window/participant"),
+// its direction the bank's. The operator's.
+func (s *Service) RunBank(ctx context.Context, c money.Currency, from, to time.Time, theirs Source) (Result, error) {
+	if !from.Before(to) || to.Sub(from) > WindowMax {
+		return Result{}, ErrWindow
+	}
+	st, err := s.Transfers.BankStatement(ctx, c, from, to)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrSwitchSide, err)
+	}
+	ms := st.Movements
+	return s.reconcile(ctx, SettlementBank, c, from, to, SourceFunc(func() (Record, bool, error) {
+		if len(ms) == 0 {
+			return Record{}, false, nil
+		}
+		m := ms[0]
+		ms = ms[1:]
+		id := strings.ReplaceAll(m.Ref, "/", ":")
+		if m.Participant != "" {
+			id = m.Participant + ":" + m.Ref
+		}
+		// The bank credits the scheme's account with what the hub's
+		// account of it is debited.
+		r := Record{TransferID: id, Amount: int64(m.Amount), Direction: Credit, Status: Committed}
+		if m.Credit {
+			r.Direction = Debit
+		}
+		return r, true, nil
+	}), theirs)
 }
 
 // switchSide streams p's final payments in c created in [from, to), in

@@ -26,9 +26,11 @@ type Movement struct {
 	// Ref names what moved the money: the transfer id of a payment and of
 	// its fee, the id of a deposit or withdrawal, "window/participant" of
 	// a settlement.
-	Ref    string
-	Amount money.Amount
-	Credit bool // money in; a debit takes it out
+	Ref string
+	// Participant is the participant of a deposit or withdrawal.
+	Participant string
+	Amount      money.Amount
+	Credit      bool // money in; a debit takes it out
 }
 
 // Statement is a participant's settlement account over a window: the
@@ -51,10 +53,31 @@ var ErrStatementTooLarge = fault.New(fault.Refused, "statement-too-large", "too 
 // balances are worked back from the account's current booked balance
 // through the movements since from.
 func (s *Service) Statement(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time) (Statement, error) {
-	acct := p.Account(c)
-	a, err := s.Journal.Account(ctx, acct)
+	st, err := s.statementOf(ctx, p.Account(c), from, to)
 	if err != nil {
 		return Statement{}, fmt.Errorf("statement of %s %s: %w", p.ID, c, err)
+	}
+	return st, nil
+}
+
+// BankStatement returns the hub's account of the settlement bank in c
+// over [from, to): the money the scheme holds there, as the switch books
+// it — deposits and withdrawals of participants and settlements. The
+// settlement bank's own statement of the scheme's account reconciles
+// with it (its credits are this account's debits).
+func (s *Service) BankStatement(ctx context.Context, c money.Currency, from, to time.Time) (Statement, error) {
+	st, err := s.statementOf(ctx, participant.ExternalAccount(c), from, to)
+	if err != nil {
+		return Statement{}, fmt.Errorf("settlement bank statement %s: %w", c, err)
+	}
+	return st, nil
+}
+
+// statementOf is the statement of any ledger account.
+func (s *Service) statementOf(ctx context.Context, acct ledger.AccountID, from, to time.Time) (Statement, error) {
+	a, err := s.Journal.Account(ctx, acct)
+	if err != nil {
+		return Statement{}, err
 	}
 	var st Statement
 	var after money.Amount // the net of the movements since to
@@ -64,7 +87,7 @@ func (s *Service) Statement(ctx context.Context, p participant.Participant, c mo
 	for cursor := start; ; {
 		evs, err := s.Journal.AccountEvents(ctx, acct, cursor, math.MaxInt64, 4096)
 		if err != nil {
-			return Statement{}, fmt.Errorf("statement of %s %s: %w", p.ID, c, err)
+			return Statement{}, err
 		}
 		for i := range evs {
 			e := &evs[i]
@@ -128,7 +151,7 @@ func (s *Service) movement(ctx context.Context, e *ledger.Event, acct ledger.Acc
 		}
 	case purpose.Deposit, purpose.Withdrawal:
 		m.Kind = map[uint16]string{purpose.Deposit: "deposit", purpose.Withdrawal: "withdrawal"}[e.Purpose]
-		_, m.Ref, _ = strings.Cut(e.Meta, "/")
+		m.Participant, m.Ref, _ = strings.Cut(e.Meta, "/")
 	case purpose.Settlement:
 		m.Kind, m.Ref = "settlement", e.Meta
 	}
