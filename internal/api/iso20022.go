@@ -16,7 +16,8 @@ import (
 const isoBodyMax = 4 << 20
 
 // iso20022Message takes a bank's ISO 20022 message: a pacs.008.001.09 of
-// credit transfers, answered with its pacs.002.001.11. A document that is
+// credit transfers or a pacs.004.001.10 of returns, answered with its
+// pacs.002.001.11. A document that is
 // not well-formed, not of a known message or breaks its schema changes
 // nothing and is refused invalid-request.
 func (s *Server) iso20022Message(w http.ResponseWriter, r *http.Request, who auth.Principal) {
@@ -43,16 +44,25 @@ func (s *Server) iso20022Message(w http.ResponseWriter, r *http.Request, who aut
 		s.writeError(w, r, err)
 		return
 	}
-	ct, ok := doc.(*msg.CreditTransfer)
-	if !ok {
-		writeProblem(w, probInvalid, "a "+string(doc.Type())+" is not taken here: send a pacs.008.001.09")
+	var rep *msg.StatusReport
+	switch d := doc.(type) {
+	case *msg.CreditTransfer:
+		if !s.spend(who, len(d.Transactions)) {
+			refuseRate(w, "participant "+who.Participant.ID+" exceeded its request rate")
+			return
+		}
+		rep = s.ISO20022.CreditTransfer(r.Context(), who.Participant, d)
+	case *msg.PaymentReturn:
+		if !s.spend(who, len(d.Transactions)) {
+			refuseRate(w, "participant "+who.Participant.ID+" exceeded its request rate")
+			return
+		}
+		rep = s.ISO20022.PaymentReturn(r.Context(), who.Participant, d)
+	default:
+		writeProblem(w, probInvalid, "a "+string(doc.Type())+" is not taken here: send a pacs.008.001.09 or a pacs.004.001.10")
 		return
 	}
-	if !s.spend(who, len(ct.Transactions)) {
-		refuseRate(w, "participant "+who.Participant.ID+" exceeded its request rate")
-		return
-	}
-	out, err := msg.Marshal(s.ISO20022.CreditTransfer(r.Context(), who.Participant, ct))
+	out, err := msg.Marshal(rep)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -319,3 +319,53 @@ func TestISO20022Payee(t *testing.T) {
 		}
 	})
 }
+
+// TestISO20022Return: a payee bank returns part of a payment with a
+// pacs.004; the switch pays it back to the original payer as a new
+// transfer linked to the original and answers a valid pacs.002; a second
+// return, one of too much and one of a payment not the bank's are
+// refused with their reason codes.
+func TestISO20022Return(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		aKey, _ := s.participant("wallet-a", nil)
+		bankKey, _ := s.participant("bank-c", func(n *wire.NewParticipant) { n.Kind = "bank" })
+		s.participant("wallet-d", nil)
+		s.deposit("wallet-a", "1000.00")
+		s.party(bankKey, "MSISDN", "13700137000", "Wang Wu", "acct-77")
+		s.ok(201, "POST", "/v1/transfers", aKey, pay("to-return", "MSISDN", "+8613700137000", "100.00"), nil)
+		cny := money.MustCurrency("CNY")
+		ret := func(id string, amount int64, rtr string) msg.ReturnTransaction {
+			return msg.ReturnTransaction{ReturnID: rtr, OrigEndToEndID: "E-" + id, OrigTxID: id, Amount: money.Amount(amount),
+				Currency: cny, Reason: "AC04", Info: "account closed"}
+		}
+		pr := &msg.PaymentReturn{MsgID: "RET-1", Created: time.Now(), Transactions: []msg.ReturnTransaction{
+			ret("to-return", 10001, "R-0"), // more than the payment
+			ret("to-return", 4000, "R-1"),  // returned
+			ret("no-such", 100, "R-2"),     // not the bank's
+		}}
+		rep := s.sendISO(bankKey, pr)
+		want := [][2]string{{"RJCT", "AM02"}, {"ACSC", ""}, {"RJCT", "AC01"}}
+		for i, w := range want {
+			if got := rep.Transactions[i]; got.Status != w[0] || got.Reason != w[1] || got.OrigTxID != pr.Transactions[i].ReturnID {
+				t.Errorf("return %d: %+v, want %v", i, got, w)
+			}
+		}
+		if rep.Originals[0].Type != msg.TypePaymentReturn {
+			t.Errorf("original group %+v", rep.Originals)
+		}
+		var got wire.Transfer
+		s.ok(200, "GET", "/v1/transfers/return:to-return", aKey, nil, &got)
+		if got.State != "COMMITTED" || got.Amount != "40.00" || got.Payer != "bank-c" || got.Payee.Value != "to-return" || got.Fee != "0.00" {
+			t.Errorf("the return: %+v", got)
+		}
+		// A second, different return of the same payment: DUPL.
+		again := s.sendISO(bankKey, &msg.PaymentReturn{MsgID: "RET-2", Created: time.Now(),
+			Transactions: []msg.ReturnTransaction{ret("to-return", 3000, "R-3")}})
+		if again.Transactions[0].Reason != "DUPL" {
+			t.Errorf("a second return: %+v", again.Transactions[0])
+		}
+		if b := s.balance(aKey, "wallet-a"); b.Balance != "940.00" {
+			t.Errorf("wallet-a after the return: %+v", b)
+		}
+	})
+}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/iso20022/msg"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 )
@@ -40,6 +41,8 @@ import (
 // Payments is what the gateway needs of the payment flow.
 type Payments interface {
 	CreateMany(ctx context.Context, payer participant.Participant, reqs []transfer.Request) []transfer.Outcome
+	Return(ctx context.Context, payee participant.Participant, originalID string, amount money.Amount, c money.Currency,
+		note string) (transfer.Transfer, bool, error)
 }
 
 // Gateway answers banks' ISO 20022 messages.
@@ -97,6 +100,54 @@ func (g *Gateway) CreditTransfer(ctx context.Context, payer participant.Particip
 	return &msg.StatusReport{MsgID: messageID(now()), Created: now().UTC(),
 		Originals:    []msg.OriginalGroup{{MsgID: ct.MsgID, Type: msg.TypeCreditTransfer}},
 		Transactions: out}
+}
+
+// PaymentReturn returns, from payee, the payments a pacs.004.001.10 names
+// (OrgnlTxId, RtrdIntrBkSttlmAmt at most the payment, RtrRsnInf the
+// reason) and answers its pacs.002.001.11: ACSC when returned (a new
+// transfer "return:" + the original's id, to the original payer), RJCT
+// with AM02 (more than the payment), AC01 (no such payment of the
+// payee's), DUPL (returned before, otherwise), AM04 (funds) or FF01.
+func (g *Gateway) PaymentReturn(ctx context.Context, payee participant.Participant, pr *msg.PaymentReturn) *msg.StatusReport {
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	out := make([]msg.TxStatus, len(pr.Transactions))
+	for i := range pr.Transactions {
+		tx := &pr.Transactions[i]
+		st := &out[i]
+		st.OrigInstrID, st.OrigEndToEndID, st.OrigTxID = tx.OrigInstrID, tx.OrigEndToEndID, tx.ReturnID
+		if st.OrigTxID == "" {
+			st.OrigTxID = tx.OrigTxID
+		}
+		if tx.OrigTxID == "" {
+			st.Status, st.Reason, st.Info = StatusRejected, ReasonInvalid, "OrgnlTxId, the returned transfer, is required"
+			continue
+		}
+		note := strings.TrimSpace(tx.Reason + " " + tx.Info)
+		if _, _, err := g.Payments.Return(ctx, payee, tx.OrigTxID, tx.Amount, tx.Currency, note); err != nil {
+			st.Status, st.Reason, st.Info = StatusRejected, returnReason(err), info(err.Error())
+			continue
+		}
+		st.Status = StatusAccepted
+	}
+	return &msg.StatusReport{MsgID: messageID(now()), Created: now().UTC(),
+		Originals:    []msg.OriginalGroup{{MsgID: pr.MsgID, Type: msg.TypePaymentReturn}},
+		Transactions: out}
+}
+
+// returnReason maps a return's refusal to its reason code.
+func returnReason(err error) string {
+	switch {
+	case errors.Is(err, transfer.ErrReturnAmount):
+		return ReasonLimit
+	case errors.Is(err, transfer.ErrNotFound), errors.Is(err, transfer.ErrNotPayee):
+		return ReasonPayee
+	case errors.Is(err, transfer.ErrNotReturnable):
+		return ReasonInvalid
+	}
+	return reasonOf(err)
 }
 
 // request maps one credit transfer to a native payment request, or says
