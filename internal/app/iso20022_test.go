@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -92,10 +94,10 @@ func TestISO20022CreditTransfer(t *testing.T) {
 			tx("iso-broke", 500_000_00, msisdn),
 			{EndToEndID: "E2E-x", Amount: 100, Currency: cny, DebtorAgent: "bank-a", CreditorAccount: msisdn},
 			{EndToEndID: "E2E-y", TxID: "iso-other-agent", Amount: 100, Currency: cny, DebtorAgent: "bank-z", CreditorAccount: msisdn},
-			tx("iso-noalias", 100, &msg.Account{ID: "1234567"}),
+			tx("iso-account", 100, &msg.Account{ID: "1234567"}), // wallet-b's account 1234567
 		}}
 		want := []struct{ status, reason string }{
-			{"ACSC", ""}, {"ACSC", ""}, {"RJCT", "AC01"}, {"RJCT", "AM04"}, {"RJCT", "FF01"}, {"RJCT", "AG01"}, {"RJCT", "AC01"},
+			{"ACSC", ""}, {"ACSC", ""}, {"RJCT", "AC01"}, {"RJCT", "AM04"}, {"RJCT", "FF01"}, {"RJCT", "AG01"}, {"ACSC", ""},
 		}
 		check := func(rep *msg.StatusReport) {
 			t.Helper()
@@ -153,7 +155,7 @@ func TestISO20022CreditTransfer(t *testing.T) {
 				t.Errorf("%.60s: %d %s", bad, r.StatusCode, b)
 			}
 		}
-		if b := s.balance(bankKey, "bank-a"); b.Balance != "895.00" { // 1,000.00 − 100.00 − 5.00
+		if b := s.balance(bankKey, "bank-a"); b.Balance != "894.00" { // 1,000.00 − 100.00 − 5.00 − 1.00
 			t.Errorf("bank-a: %+v", b)
 		}
 	})
@@ -366,6 +368,162 @@ func TestISO20022Return(t *testing.T) {
 		}
 		if b := s.balance(aKey, "wallet-a"); b.Balance != "940.00" {
 			t.Errorf("wallet-a after the return: %+v", b)
+		}
+	})
+}
+
+// TestISO20022Reasons: a pacs.008 routes by account at the creditor
+// agent as well as by alias, and answers every other status of issue
+// 15's table: AC01 for an unknown agent, AG01 for a suspended payee,
+// AM02 for a limit rule, RR04 for another decline rule, PDNG for a
+// payment held for review, AB05 for a confirm-mode payee that does not
+// answer in time.
+func TestISO20022Reasons(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		bankKey, _ := s.participant("bank-a", func(n *wire.NewParticipant) { n.Kind = "bank" })
+		bKey, _ := s.participant("wallet-b", nil)
+		sKey, _ := s.participant("wallet-s", nil)
+		silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select { // never answers in time
+			case <-r.Context().Done():
+			case <-time.After(4 * time.Second):
+			}
+		}))
+		t.Cleanup(silent.Close)
+		slowKey, _ := s.participant("wallet-slow", func(n *wire.NewParticipant) { n.CallbackURL, n.Acceptance = silent.URL, "confirm" })
+		s.deposit("bank-a", "1000.00")
+		s.party(bKey, "MSISDN", "13800138000", "Zhang San", "u-b1")
+		s.party(sKey, "MSISDN", "13900139000", "Li Si", "u-s1")
+		s.party(slowKey, "MSISDN", "13600136000", "Zhao Liu", "u-x1")
+		s.ok(200, "POST", "/v1/participants/wallet-s/suspend", opToken, nil, nil)
+		for id, r := range map[string]wire.RiskRule{
+			"single": {Expression: "amount == 777", Action: "decline", Reason: "limit-single", Mode: "enforce"},
+			"mule":   {Expression: "amount == 666", Action: "decline", Reason: "mule", Mode: "enforce"},
+			"look":   {Expression: "amount == 555", Action: "review", Reason: "look", Mode: "enforce"},
+		} {
+			s.ok(201, "PUT", "/v1/risk/rules/"+id, opToken, r, nil)
+		}
+		cny := money.MustCurrency("CNY")
+		tx := func(id string, amount int64, agent string, acct *msg.Account) msg.CreditTransaction {
+			return msg.CreditTransaction{EndToEndID: "E2E-" + id, TxID: id, Amount: money.Amount(amount), Currency: cny,
+				DebtorAgent: "bank-a", CreditorAgent: agent, CreditorAccount: acct}
+		}
+		alias := func(v string) *msg.Account { return &msg.Account{ID: v, Scheme: "MSISDN"} }
+		ct := &msg.CreditTransfer{MsgID: "BANK-A-R", Created: time.Now(), Transactions: []msg.CreditTransaction{
+			tx("r-account", 1200, "wallet-b", &msg.Account{ID: "6222 0001"}),
+			tx("r-noagent", 100, "bank-zz", &msg.Account{ID: "6222 0001"}),
+			tx("r-noaccount", 100, "", &msg.Account{ID: "6222 0001"}),
+			tx("r-suspended", 100, "wallet-s", alias("+8613900139000")),
+			tx("r-limit", 777, "wallet-b", alias("+8613800138000")),
+			tx("r-risk", 666, "wallet-b", alias("+8613800138000")),
+			tx("r-held", 555, "wallet-b", alias("+8613800138000")),
+			tx("r-silent", 100, "wallet-slow", alias("+8613600136000")),
+		}}
+		want := [][2]string{{"ACSC", ""}, {"RJCT", "AC01"}, {"RJCT", "AC01"}, {"RJCT", "AG01"}, {"RJCT", "AM02"},
+			{"RJCT", "RR04"}, {"PDNG", ""}, {"RJCT", "AB05"}}
+		rep := s.sendISO(bankKey, ct)
+		for i, w := range want {
+			if got := rep.Transactions[i]; got.Status != w[0] || got.Reason != w[1] || got.OrigTxID != ct.Transactions[i].TxID {
+				t.Errorf("transaction %d (%s): %+v, want %v", i, ct.Transactions[i].TxID, got, w)
+			}
+		}
+		// Paid to the account: the payee sees it, and its account.
+		var got wire.Transfer
+		s.ok(200, "GET", "/v1/transfers/r-account", bKey, nil, &got)
+		if got.State != "COMMITTED" || got.Payee.Type != "ACCOUNT" || got.Payee.Value != "wallet-b/6222 0001" ||
+			got.Payee.Account != "6222 0001" || got.Amount != "12.00" {
+			t.Errorf("paid to an account: %+v", got)
+		}
+		s.ok(200, "GET", "/v1/transfers/r-held", bankKey, nil, &got)
+		if got.State != "HELD" {
+			t.Errorf("held: %+v", got)
+		}
+	})
+}
+
+// TestISO20022Batch: a pacs.008 of 1,000 credit transfers is paid and
+// answered in one pacs.002 of 1,000 statuses, in order; 1,001 is refused
+// whole; the payee's camt.053 of the day holds each as an entry.
+func TestISO20022Batch(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.Timezone = "UTC" }, func(t *testing.T, s *sw) {
+		bankKey, _ := s.participant("bank-a", func(n *wire.NewParticipant) { n.Kind = "bank" })
+		bKey, _ := s.participant("wallet-b", nil)
+		s.deposit("bank-a", "100000.00")
+		s.party(bKey, "MSISDN", "13800138000", "Zhang San", "u-b1")
+		cny := money.MustCurrency("CNY")
+		ct := &msg.CreditTransfer{MsgID: "BANK-A-BATCH", Created: time.Now()}
+		for i := range 1000 {
+			id := "batch-" + strconv.Itoa(i)
+			ct.Transactions = append(ct.Transactions, msg.CreditTransaction{EndToEndID: "E-" + id, TxID: id,
+				Amount: money.Amount(100 + i), Currency: cny, DebtorAgent: "bank-a",
+				CreditorAccount: &msg.Account{ID: "+8613800138000", Scheme: "MSISDN"}})
+		}
+		b, err := msg.Marshal(ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1,001 transactions, which Marshal would not write: the last
+		// one again under another id.
+		last := bytes.LastIndex(b, []byte("<CdtTrfTxInf>"))
+		end := bytes.LastIndex(b, []byte("</CdtTrfTxInf>")) + len("</CdtTrfTxInf>")
+		extra := bytes.ReplaceAll(b[last:end], []byte("batch-999"), []byte("batch-1000"))
+		b = slices.Concat(b[:end], extra, b[end:])
+		b = bytes.Replace(b, []byte("<NbOfTxs>1000<"), []byte("<NbOfTxs>1001<"), 1)
+		req, _ := http.NewRequest("POST", s.url+"/v1/iso20022/messages", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/xml")
+		req.Header.Set("Authorization", "Bearer "+bankKey)
+		r, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 400 || !bytes.Contains(body, []byte("invalid-request")) || !bytes.Contains(body, []byte("1001")) {
+			t.Fatalf("1,001 transactions: %d %s", r.StatusCode, body)
+		}
+		rep := s.sendISO(bankKey, ct)
+		if len(rep.Transactions) != 1000 {
+			t.Fatalf("%d statuses", len(rep.Transactions))
+		}
+		var sum int64
+		for i, st := range rep.Transactions {
+			if st.Status != "ACSC" || st.OrigTxID != ct.Transactions[i].TxID {
+				t.Fatalf("status %d: %+v", i, st)
+			}
+			sum += int64(ct.Transactions[i].Amount)
+		}
+		// The payee's statement of the day: one credit entry per payment.
+		req, _ = http.NewRequest("GET", s.url+"/v1/participants/wallet-b/statements?currency=CNY&date="+
+			time.Now().UTC().Format(time.DateOnly), nil)
+		req.Header.Set("Authorization", "Bearer "+bKey)
+		req.Header.Set("Accept", "application/xml")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("statement: %d %.300s", resp.StatusCode, body)
+		}
+		xsdValid(t, msg.TypeBankStatement, body)
+		doc, err := msg.Parse(bytes.NewReader(body), 1<<24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		credited := map[string]int64{}
+		for _, e := range doc.(*msg.BankStatement).Statements[0].Entries {
+			if e.Indicator == msg.Credit {
+				credited[e.TxID] = int64(e.Amount)
+			}
+		}
+		for _, tx := range ct.Transactions {
+			if credited[tx.TxID] != int64(tx.Amount) {
+				t.Fatalf("statement entry of %s: %d, want %d", tx.TxID, credited[tx.TxID], tx.Amount)
+			}
+		}
+		if bal := s.balance(bKey, "wallet-b"); bal.Balance != money.Amount(sum).Format(cny) {
+			t.Errorf("wallet-b: %+v, want %d", bal, sum)
 		}
 	})
 }

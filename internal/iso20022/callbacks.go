@@ -114,7 +114,11 @@ func creditOf(t *transfer.Transfer) msg.CreditTransaction {
 		note = "transfer " + t.ID + " " + note
 	}
 	acct := &msg.Account{ID: t.Payee.Account, ProxyType: t.Payee.Type, ProxyID: t.Payee.Value}
-	if acct.ID == "" {
+	switch {
+	case t.Payee.Type == transfer.AccountType:
+		// Paid to the account itself: no proxy.
+		acct.ProxyType, acct.ProxyID = "", ""
+	case acct.ID == "":
 		acct.ID = t.Payee.Value
 	}
 	return msg.CreditTransaction{EndToEndID: id, TxID: id, Amount: t.Amount, Currency: t.Currency, DebtorAgent: t.Payer,

@@ -10,15 +10,19 @@
 //	DbtrAgt/…/Othr/Id      must be the sending participant
 //	CdtrAcct/Prxy          the payee alias: Tp/Prtry its type, Id its value
 //	CdtrAcct/Id/Othr/Id    without Prxy, the payee alias's value, with
-//	  + SchmeNm/Prtry      its type (MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET)
+//	  + SchmeNm/Prtry      its type (MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET);
+//	                       without SchmeNm, an account of the participant
+//	                       CdtrAgt/FinInstnId/Othr/Id names (payee type
+//	                       ACCOUNT, value participant/account)
 //	IntrBkSttlmAmt @Ccy    the amount and its currency
 //	RmtInf/Ustrd           the note
 //
 // TxSts: ACSC committed; PDNG held for review or waiting for a
 // confirm-mode payee; RJCT with StsRsnInf/Rsn/Cd AM04 (insufficient
 // funds), AC01 (unknown payee), AG01 (participant suspended, not allowed,
-// or the payee refused), AM02 (amount above a limit), AM03 (currency not
-// enabled), RR04 (declined by risk rules), AB05 (the payee did not
+// or the payee refused), AM02 (amount above a limit: a risk rule declined
+// it with a reason code that begins or ends with "limit"), AM03 (currency
+// not enabled), RR04 (declined by other risk rules), AB05 (the payee did not
 // answer in time), DUPL (the id used for another transfer), FF01
 // (business-invalid content).
 package iso20022
@@ -166,10 +170,17 @@ func request(payer participant.Participant, tx *msg.CreditTransaction) (transfer
 	if value == "" {
 		typ, value = acct.Scheme, acct.ID
 	}
-	if typ == "" || value == "" {
-		// An account without an alias type names the payee participant's
-		// own account: not routed by this gateway yet.
-		return transfer.Request{}, ReasonPayee, "the payee must be an alias: CdtrAcct/Prxy, or Id/Othr with SchmeNm/Prtry"
+	if typ == "" {
+		// An account without an alias type is the payee participant's
+		// own account, the participant named by CdtrAgt.
+		if tx.CreditorAgent == "" || acct.ID == "" {
+			return transfer.Request{}, ReasonPayee,
+				"the payee is an alias (CdtrAcct/Prxy, or Id/Othr with SchmeNm/Prtry) or an account (Id/Othr) at CdtrAgt"
+		}
+		typ, value = transfer.AccountType, transfer.AccountPayee(tx.CreditorAgent, acct.ID)
+	}
+	if value == "" {
+		return transfer.Request{}, ReasonPayee, "CdtrAcct names no payee"
 	}
 	return transfer.Request{ID: tx.TxID, PayeeType: typ, PayeeValue: value, Amount: tx.Amount, Currency: tx.Currency,
 		Note: tx.Note}, "", ""
@@ -214,6 +225,14 @@ func reasonOf(err error) string {
 	case "currency-not-enabled":
 		return ReasonCurrency
 	case "risk-declined", "risk-refused":
+		// A rule that declines for a limit says so in its reason code
+		// ("limit", "limit-night", "daily-limit"): the bank sees AM02.
+		var d interface{ Declined() (rule, reason string) }
+		if errors.As(err, &d) {
+			if _, r := d.Declined(); strings.HasPrefix(r, "limit") || strings.HasSuffix(r, "limit") {
+				return ReasonLimit
+			}
+		}
 		return ReasonRisk
 	case "expired":
 		return ReasonTimeout

@@ -250,13 +250,9 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 	case !req.Currency.Valid():
 		return fmt.Errorf("%w: unknown currency", ErrInvalid)
 	}
-	typ, err := directory.ParseType(req.PayeeType)
+	typ, value, err := s.payeeKey(req.PayeeType, req.PayeeValue)
 	if err != nil {
-		return fmt.Errorf("%w: payee type: %v", ErrInvalid, err)
-	}
-	value, err := directory.LookupKey(typ, req.PayeeValue, s.cfg.Region)
-	if err != nil {
-		return fmt.Errorf("%w: payee value: %v", ErrInvalid, err)
+		return err
 	}
 	if err := validPayerAccount(req.PayerAccount); err != nil {
 		return err
@@ -266,7 +262,7 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 		return err
 	}
 	p.typ = typ
-	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: string(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
+	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: payeeType(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
 		PayerAccount: req.PayerAccount, Factors: factors}
 	p.digest = p.rec.digest(req.Amount, req.Currency)
 	p.id = ledgerID(paymentLeg, req.ID)
@@ -333,11 +329,9 @@ func (s *Service) resolve(ctx context.Context, b *batch, p *payment) error {
 	case !payer.Uses(c):
 		return fmt.Errorf("payer %s is not enabled for %s: %w", payer.ID, c, ErrCurrency)
 	}
-	typ, value := p.typ, p.rec.PayeeValue
-	party, err := s.Directory.Lookup(ctx, typ, value)
-	if errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("payee %s %s: %w", typ, value, ErrUnknownParty)
-	} else if err != nil {
+	typ, value := p.rec.PayeeType, p.rec.PayeeValue
+	party, err := s.payeeParty(ctx, p.typ, value, c)
+	if err != nil {
 		return fmt.Errorf("payee %s %s: %w", typ, value, err)
 	}
 	payee, ok := b.payee(s.Participants, party.Participant)

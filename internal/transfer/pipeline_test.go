@@ -349,3 +349,58 @@ func TestConfirmPayeeSuspendedMeanwhile(t *testing.T) {
 	}
 	f.zeroSum()
 }
+
+// TestAccountPayee: an ACCOUNT payee names a participant and its own
+// account: well-formed or refused as invalid, resolved without the
+// directory, and refused like an alias when the participant is unknown,
+// the payer, suspended or not in the currency.
+func TestAccountPayee(t *testing.T) {
+	f := newFixture(t, nil)
+	acct := func(id, value string) Request {
+		return Request{ID: id, PayeeType: AccountType, PayeeValue: value, Amount: 100, Currency: cny}
+	}
+	usd := acct("x.usd", "wallet-b/1")
+	usd.Currency = money.MustCurrency("USD")
+	long := strings.Repeat("9", AccountMax+1)
+	for _, c := range []struct {
+		name     string
+		r        Request
+		parseErr error
+		err      error
+	}{
+		{"valid", acct("x.1", "wallet-b/6222 0001/77"), nil, nil},
+		{"no slash", acct("x.2", "wallet-b"), ErrInvalid, nil},
+		{"no account", acct("x.3", "wallet-b/"), ErrInvalid, nil},
+		{"blank account", acct("x.4", "wallet-b/  "), ErrInvalid, nil},
+		{"control character", acct("x.5", "wallet-b/12\n3"), ErrInvalid, nil},
+		{"too long", acct("x.6", "wallet-b/"+long), ErrInvalid, nil},
+		{"bad participant", acct("x.7", "Wallet B/1"), ErrInvalid, nil},
+		{"unknown participant", acct("x.8", "wallet-zz/1"), nil, ErrUnknownParty},
+		{"paying oneself", acct("x.9", "wallet-a/1"), nil, ErrSameParticipant},
+		{"another currency", usd, nil, ErrCurrency},
+	} {
+		b := f.s.newBatch(f.a, []Request{c.r}, modeByPayee)
+		p := &b.items[0]
+		err := f.s.parseOne(&f.a, p)
+		if !errors.Is(err, c.parseErr) || (c.parseErr == nil) != (err == nil) {
+			t.Errorf("%s: parse: %v, want %v", c.name, err, c.parseErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		err = f.s.resolve(f.ctx, b, p)
+		if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.err)
+			continue
+		}
+		if err == nil && (p.payee.ID != "wallet-b" || p.rec.PayeeAccount != "6222 0001/77" || p.rec.PayeeType != AccountType) {
+			t.Errorf("%s: payee %s, account %q, type %q", c.name, p.payee.ID, p.rec.PayeeAccount, p.rec.PayeeType)
+		}
+	}
+	// Paid end to end: the payee sees the account.
+	out := f.s.CreateMany(f.ctx, f.a, []Request{acct("x.paid", "wallet-b/6222")})
+	if out[0].Err != nil || out[0].Transfer.State != Committed || out[0].Transfer.Payee.Account != "6222" {
+		t.Fatalf("paid to an account: %+v %v", out[0].Transfer, out[0].Err)
+	}
+}

@@ -11,6 +11,9 @@ const (
 	HulianNationalID = "NATIONAL_ID"
 	HulianRandom     = "RANDOM"
 	HulianWallet     = "WALLET"
+	// HulianAccount is a participant's account named without an alias
+	// (transfer.AccountType).
+	HulianAccount = "ACCOUNT"
 )
 
 // AliasOf maps an FSPIOP party identifier (the {Type}, {ID} and {SubId}
@@ -89,6 +92,12 @@ func PartyOf(hulianType, value string) (PartyIDInfo, error) {
 		typ = AccountID
 	case HulianRandom:
 		typ = Alias
+	case HulianAccount:
+		// participant/account: the account at the payee FSP.
+		typ = AccountID
+		if _, acct, ok := strings.Cut(value, "/"); ok {
+			value = acct
+		}
 	default:
 		return PartyIDInfo{}, &Error{Code: IDNotFound, Detail: "alias type " + clip(hulianType) + " has no FSPIOP party id type"}
 	}
