@@ -141,6 +141,10 @@ func TestISO20022CreditTransfer(t *testing.T) {
 			`<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09">&x;</Document>`,
 			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"/>`,
 			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf/></Document>`,
+			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf>` +
+				strings.Repeat("<GrpHdr>", 5000) + strings.Repeat("</GrpHdr>", 5000) + `</FIToFICstmrCdtTrf></Document>`,
+			`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"/>`,
+			`<Document><FIToFICstmrCdtTrf/></Document>`,
 		} {
 			req, _ := http.NewRequest("POST", s.url+"/v1/iso20022/messages", bytes.NewReader([]byte(bad)))
 			req.Header.Set("Content-Type", "application/xml")

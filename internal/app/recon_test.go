@@ -128,6 +128,14 @@ func TestReconciliation(t *testing.T) {
 			{aKey, q.Encode() + "&participant=wallet-b", "text/csv", csv, 403},
 			{opToken, q.Encode(), "text/csv", csv, 400},
 			{aKey, q.Encode(), "application/json", "{}", 415},
+			{aKey, q.Encode(), "application/xml", `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>` +
+				`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&b;</Document>`, 400},
+			{aKey, q.Encode(), "application/xml", `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>` +
+				`<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&x;</Document>`, 400},
+			{aKey, q.Encode(), "application/xml", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">` +
+				strings.Repeat("<a>", 5000) + strings.Repeat("</a>", 5000) + `</Document>`, 400},
+			{aKey, q.Encode(), "application/xml", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>`, 400},
+			{aKey, q.Encode(), "application/xml", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"/>`, 400},
 		} {
 			if st, b := s.reconcile(c.key, c.query, c.ctype, []byte(c.body)); st != c.status {
 				t.Errorf("%s %.40q: %d %s, want %d", c.query, c.body, st, b, c.status)
