@@ -161,6 +161,9 @@ type Server struct {
 
 	// active counts the requests being handled, for Drain.
 	active atomic.Int64
+
+	// recons are the reconciliations running.
+	recons slots
 }
 
 // Limits of request bodies.
@@ -527,11 +530,22 @@ type budgetBody struct {
 	s       *Server
 	c       *client // nil: the operator, counted in the total only
 	charged int64
+	// streamed means the handler keeps none of what it reads (it
+	// streams the body to disk): nothing is charged.
+	streamed bool
+}
+
+// streamBody tells r's body budget that the handler streams the body,
+// holding none of it in memory; the handler bounds it itself.
+func streamBody(r *http.Request) {
+	if b, ok := r.Body.(*budgetBody); ok {
+		b.streamed = true
+	}
 }
 
 func (b *budgetBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
+	if n > 0 && !b.streamed {
 		b.charged += int64(n)
 		total := b.s.bodyBytes.Add(int64(n))
 		var mine int64
@@ -585,28 +599,34 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
 	defer putBuf(bp)
 	body, err := readBody(w, r, max, (*bp)[:0])
 	*bp = body
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeProblem(w, probTooLarge, "the body must be at most "+strconv.FormatInt(max, 10)+" bytes")
-		return false
-	}
-	var budget *errBudget
-	if errors.As(err, &budget) {
-		if budget.perCaller {
-			refuseRate(w, budget.Error())
-		} else {
-			writeProblem(w, probUnavailable, budget.Error())
-		}
-		return false
-	}
-	if err != nil {
-		writeProblem(w, probInvalid, "reading the body: "+err.Error())
+	if refuseBody(w, err, max, "the body") {
 		return false
 	}
 	// Unmarshal copies what it keeps, so the buffer goes back to the pool.
 	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
 		writeProblem(w, probInvalid, "malformed JSON: "+err.Error())
 		return false
+	}
+	return true
+}
+
+// refuseBody answers a failure to read a request body of at most max
+// bytes (too large, past the bytes in flight, broken), if err is one;
+// what names the body in the answer.
+func refuseBody(w http.ResponseWriter, err error, max int64, what string) bool {
+	var tooLarge *http.MaxBytesError
+	var budget *errBudget
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &tooLarge):
+		writeProblem(w, probTooLarge, what+" must be at most "+strconv.FormatInt(max, 10)+" bytes")
+	case errors.As(err, &budget) && budget.perCaller:
+		refuseRate(w, budget.Error())
+	case errors.As(err, &budget):
+		writeProblem(w, probUnavailable, budget.Error())
+	default:
+		writeProblem(w, probInvalid, "reading the body: "+err.Error())
 	}
 	return true
 }

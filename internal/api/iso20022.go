@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -30,13 +29,7 @@ func (s *Server) iso20022Message(w http.ResponseWriter, r *http.Request, who aut
 		return
 	}
 	body, err := readBody(w, r, isoBodyMax, nil)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		writeProblem(w, probTooLarge, "the body must be at most "+strconv.Itoa(isoBodyMax)+" bytes")
-		return
-	case err != nil:
-		writeProblem(w, probInvalid, "reading the body: "+err.Error())
+	if refuseBody(w, err, isoBodyMax, "the body") {
 		return
 	}
 	doc, err := msg.Parse(bytes.NewReader(body), isoBodyMax)

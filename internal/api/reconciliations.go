@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hulian/hulian/internal/auth"
@@ -17,9 +18,47 @@ import (
 	"github.com/hulian/hulian/internal/wire"
 )
 
-// reconBodyMax bounds an upload to reconcile: a day of a busy
-// participant's records, about 1.5 M lines of CSV.
-const reconBodyMax = 64 << 20
+// Bounds of reconciliations. A CSV upload is streamed (sorted in runs
+// spilled to disk), so it may be large: a day of a busy participant's
+// records, some 4 M lines with 36-character ids. A camt.053 is parsed
+// whole, so it is bounded by what a caller may hold in flight.
+const (
+	reconCSVMax = 256 << 20
+	reconXMLMax = bodyInflightPerCaller
+	// reconAtOnce is how many reconciliations run at once, one per
+	// caller: each holds an upload, its runs on disk and a scan of the
+	// switch's side.
+	reconAtOnce = 4
+)
+
+// slots bounds work that runs at once: at most max in all, one per
+// caller.
+type slots struct {
+	mu  sync.Mutex
+	by  map[string]bool
+	max int
+}
+
+// take takes a slot for who; false if who has one or all are taken.
+func (s *slots) take(who string, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.by == nil {
+		s.by = map[string]bool{}
+	}
+	if s.by[who] || len(s.by) >= max {
+		return false
+	}
+	s.by[who] = true
+	return true
+}
+
+// give gives back who's slot.
+func (s *slots) give(who string) {
+	s.mu.Lock()
+	delete(s.by, who)
+	s.mu.Unlock()
+}
 
 // createReconciliation reconciles a participant's records of a window
 // (text/csv, or a camt.053.001.08 statement) against the switch's.
@@ -58,20 +97,27 @@ func (s *Server) createReconciliation(w http.ResponseWriter, r *http.Request, wh
 		writeProblem(w, probMediaType, "Content-Type must be text/csv or application/xml (a camt.053.001.08)")
 		return
 	}
+	caller := who.Role.String()
+	if who.Role == auth.RoleParticipant {
+		caller = who.Participant.ID
+	}
+	if !s.recons.take(caller, reconAtOnce) {
+		refuseRate(w, "a reconciliation of yours is running, or "+strconv.Itoa(reconAtOnce)+" are: retry when it ends")
+		return
+	}
+	defer s.recons.give(caller)
 	var theirs recon.Source
+	limit := reconXMLMax
 	if mt == "text/csv" {
-		theirs = recon.NewCSVReader(http.MaxBytesReader(w, r.Body, reconBodyMax), c)
+		limit = reconCSVMax
+		streamBody(r)
+		theirs = recon.NewCSVReader(http.MaxBytesReader(w, r.Body, reconCSVMax), c)
 	} else {
-		body, err := readBody(w, r, reconBodyMax, nil)
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeProblem(w, probTooLarge, "the body must be at most "+strconv.Itoa(reconBodyMax)+" bytes")
-			return
-		} else if err != nil {
-			writeProblem(w, probInvalid, "reading the body: "+err.Error())
+		body, err := readBody(w, r, reconXMLMax, nil)
+		if refuseBody(w, err, reconXMLMax, "a camt.053 (send larger days as CSV)") {
 			return
 		}
-		doc, err := msg.Parse(bytes.NewReader(body), reconBodyMax)
+		doc, err := msg.Parse(bytes.NewReader(body), reconXMLMax)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -91,7 +137,7 @@ func (s *Server) createReconciliation(w http.ResponseWriter, r *http.Request, wh
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		writeProblem(w, probTooLarge, "the body must be at most "+strconv.Itoa(reconBodyMax)+" bytes")
+		refuseBody(w, err, int64(limit), "the body")
 		return
 	}
 	if err != nil {

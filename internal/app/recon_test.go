@@ -188,3 +188,66 @@ func TestReconcileSettlementBank(t *testing.T) {
 		s.problem(404, "not-found", "GET", "/v1/reconciliations/"+rc.ID, aKey, nil)
 	})
 }
+
+// TestReconcileLargeUpload: a CSV upload is streamed, so a day larger
+// than what a caller may hold in flight (32 MiB) is reconciled; its
+// breaks are counted in full and kept up to the bound; while one runs,
+// the same participant's second one is refused.
+func TestReconcileLargeUpload(t *testing.T) {
+	s := start(t, engines[0].store(t), nil)
+	aKey, _ := s.participant("wallet-a", nil)
+	q := url.Values{"currency": {"CNY"}, "from": {time.Now().Add(-time.Hour).Format(time.RFC3339Nano)},
+		"to": {time.Now().Add(time.Hour).Format(time.RFC3339Nano)}}
+	const n = 300_000
+	pad := strings.Repeat("x", 110)
+	var csv bytes.Buffer
+	csv.WriteString("transferId,amount,direction,status\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "%s-%07d,1.00,debit,COMMITTED\n", pad, i)
+	}
+	if csv.Len() <= 40<<20 {
+		t.Fatalf("the upload is only %d bytes", csv.Len())
+	}
+	status, body := s.reconcile(aKey, q.Encode(), "text/csv", csv.Bytes())
+	if status != 201 {
+		t.Fatalf("%d bytes of CSV: %d %.300s", csv.Len(), status, body)
+	}
+	var rc wire.Reconciliation
+	if err := json.Unmarshal(body, &rc); err != nil {
+		t.Fatal(err)
+	}
+	if rc.BreakCount != n || rc.ByKind["missing-at-switch"] != n || len(rc.Breaks) != 10_000 {
+		t.Errorf("breaks: %d, by kind %v, %d kept", rc.BreakCount, rc.ByKind, len(rc.Breaks))
+	}
+	// A second while the first is still reading: refused.
+	pr, pw := io.Pipe()
+	first := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("POST", s.url+"/v1/reconciliations?"+q.Encode(), pr)
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+aKey)
+		r, err := s.hc.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		r.Body.Close()
+		first <- r.StatusCode
+	}()
+	pw.Write([]byte("transferId,amount,direction,status\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, body = s.reconcile(aKey, q.Encode(), "text/csv", []byte("transferId,amount,direction,status\n"))
+		if status == 429 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // the first has not reached the handler yet
+	}
+	if status != 429 || !bytes.Contains(body, []byte("rate-limited")) {
+		t.Errorf("a second at once: %d %s", status, body)
+	}
+	pw.Close()
+	if st := <-first; st != 201 {
+		t.Errorf("the first: %d", st)
+	}
+}
