@@ -5,6 +5,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"runtime"
 	"testing"
 	"time"
@@ -38,7 +41,7 @@ func BenchmarkReconcile(b *testing.B) {
 	newP := func(id string) participant.New {
 		return participant.New{ID: id, Name: id, Kind: participant.Wallet, Currencies: []money.Currency{cny}}
 	}
-	pa, _, err := a.Participants.Create(ctx, newP("wallet-a"))
+	pa, creds, err := a.Participants.Create(ctx, newP("wallet-a"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,6 +74,9 @@ func BenchmarkReconcile(b *testing.B) {
 	}
 	b.Logf("%d payments set up in %s", n, time.Since(setup).Round(time.Millisecond))
 	to := time.Now().Add(time.Second)
+	if err := a.Serve(ctx); err != nil {
+		b.Fatal(err)
+	}
 	svc := &recon.Service{DB: a.DB, Transfers: a.Transfers}
 	b.ResetTimer()
 	for range b.N {
@@ -90,5 +96,23 @@ func BenchmarkReconcile(b *testing.B) {
 		b.ReportMetric(took.Seconds(), "s/reconciliation")
 		b.ReportMetric(float64(n)/took.Seconds(), "records/s")
 		b.Logf("%d records per side reconciled in %s; allocated %d MB", n, took.Round(time.Millisecond), (ms1.TotalAlloc-ms0.TotalAlloc)>>20)
+
+		// The same through the API, as a participant uploads it.
+		start = time.Now()
+		q := url.Values{"currency": {"CNY"}, "from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}}
+		req, _ := http.NewRequest("POST", a.URL()+"/v1/reconciliations?"+q.Encode(), bytes.NewReader(csv.Bytes()))
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+creds.APIKey)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusCreated || !bytes.Contains(body, []byte(`"breakCount":0`)) {
+			b.Fatalf("POST /v1/reconciliations: %d %.300s", r.StatusCode, body)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/upload")
+		b.Logf("%d records (%d MB of CSV) reconciled through the API in %s", n, csv.Len()>>20, time.Since(start).Round(time.Millisecond))
 	}
 }
