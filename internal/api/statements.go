@@ -37,14 +37,21 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, who auth.Prin
 		writeProblem(w, probInvalid, "date must be YYYY-MM-DD")
 		return
 	}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > 99999 {
+			writeProblem(w, probInvalid, "page must be 1 to 99999")
+			return
+		}
+	}
 	next := day.AddDate(0, 0, 1)
-	st, err := s.Transfers.Statement(r.Context(), p, c, day, next)
+	st, err := s.Transfers.Statement(r.Context(), p, c, day, next, page)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if !accepts(r, "application/xml") {
-		out := wire.Statement{Participant: p.ID, Currency: c.String(), Date: day.Format(time.DateOnly),
+		out := wire.Statement{Participant: p.ID, Currency: c.String(), Date: day.Format(time.DateOnly), Page: st.Page, LastPage: st.LastPage,
 			Opening: st.Opening.Format(c), Closing: st.Closing.Format(c), Entries: make([]wire.StatementEntry, len(st.Movements))}
 		for i, m := range st.Movements {
 			out.Entries[i] = wire.StatementEntry{At: m.At, Kind: m.Kind, Ref: m.Ref, Amount: m.Amount.Format(c), Direction: direction(m.Credit)}
@@ -72,8 +79,11 @@ func direction(credit bool) string {
 	return "debit"
 }
 
-// camt053 renders a statement as a camt.053.001.08. A reference longer
-// than the 35 characters TxId allows goes in AddtlNtryInf.
+// camt053 renders a statement page as a camt.053.001.08, numbered in
+// StmtPgntn. The first page opens with the day's opening balance (OPBD),
+// the last closes with its closing balance (CLBD); the balances between
+// pages are interim (ITBD). A reference longer than the 35 characters
+// TxId allows goes in AddtlNtryInf.
 func camt053(account string, c money.Currency, day, now time.Time, st *transfer.Statement) *msg.BankStatement {
 	date := msg.Date(day.Year(), day.Month(), day.Day())
 	bal := func(typ string, a money.Amount) msg.Balance {
@@ -83,9 +93,16 @@ func camt053(account string, c money.Currency, day, now time.Time, st *transfer.
 		}
 		return b
 	}
+	opening, closing := "OPBD", "CLBD"
+	if st.Page > 1 {
+		opening = "ITBD"
+	}
+	if !st.LastPage {
+		closing = "ITBD"
+	}
 	as := msg.AccountStatement{ID: account + "-" + day.Format("20060102") + "-" + c.String(), Created: now.UTC(),
-		Account: msg.Account{ID: account}, Currency: c,
-		Balances: []msg.Balance{bal("OPBD", st.Opening), bal("CLBD", st.Closing)}}
+		Page: st.Page, LastPage: st.LastPage, Account: msg.Account{ID: account}, Currency: c,
+		Balances: []msg.Balance{bal(opening, st.Opening), bal(closing, st.Closing)}}
 	for _, m := range st.Movements {
 		e := msg.Entry{Amount: m.Amount, Currency: c, Indicator: msg.Debit, Status: "BOOK",
 			Booked: msg.DateOrTime{Time: m.At}, Value: date, Code: m.Kind}

@@ -186,9 +186,12 @@ func TestStatements(t *testing.T) {
 		for _, e := range st.Entries {
 			kinds[e.Kind+":"+e.Direction] = e.Ref + " " + e.Amount
 		}
-		if st.Opening != "0.00" || st.Closing != "876.55" || kinds["deposit:credit"] == "" || kinds["payment:debit"] != "stmt-1 123.45" {
+		if st.Opening != "0.00" || st.Closing != "876.55" || kinds["deposit:credit"] == "" || kinds["payment:debit"] != "stmt-1 123.45" ||
+			st.Page != 1 || !st.LastPage {
 			t.Errorf("statement %+v", st)
 		}
+		s.problem(404, "not-found", "GET", "/v1/participants/bank-a/statements?currency=CNY&page=2&date="+date, bankKey, nil)
+		s.problem(400, "invalid-request", "GET", "/v1/participants/bank-a/statements?currency=CNY&page=0&date="+date, bankKey, nil)
 		// As camt.053: valid, and the same.
 		req, _ := http.NewRequest("GET", s.url+"/v1/participants/bank-a/statements?currency=CNY&date="+date, nil)
 		req.Header.Set("Authorization", "Bearer "+bankKey)
@@ -208,7 +211,7 @@ func TestStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		bs := parsed.(*msg.BankStatement)
-		if len(bs.Statements) != 1 || len(bs.Statements[0].Entries) != len(st.Entries) {
+		if len(bs.Statements) != 1 || len(bs.Statements[0].Entries) != len(st.Entries) || bs.Statements[0].Page != 1 || !bs.Statements[0].LastPage {
 			t.Fatalf("camt.053 %+v", bs)
 		}
 		var net money.Amount

@@ -33,27 +33,43 @@ type Movement struct {
 	Credit      bool // money in; a debit takes it out
 }
 
-// Statement is a participant's settlement account over a window: the
-// booked balance at its start and end, and every booked movement in
-// between, oldest first. Closing = Opening + credits − debits, exactly.
+// Statement is a page of a participant's settlement account over a
+// window: the booked balance before and after the page's movements, and
+// the movements, oldest first. Closing = Opening + credits − debits,
+// exactly; the first page opens with the window's opening balance and
+// the last closes with its closing balance.
 type Statement struct {
 	Opening, Closing money.Amount
 	Movements        []Movement
+	// Page is the page's number, from 1; LastPage says no page follows.
+	Page     int
+	LastPage bool
 }
 
-// StatementMax bounds the movements of one statement: a longer window
-// is asked for in parts.
+// StatementPage bounds the movements of one statement page: a busy
+// day is read in pages, each a document of some tens of megabytes at
+// most. A fee follows its payment onto a page, which may so hold one
+// more.
+const StatementPage = 50_000
+
+// StatementMax bounds the movements of the settlement bank's statement,
+// which is read whole.
 const StatementMax = 500_000
 
-// ErrStatementTooLarge means the window holds more than StatementMax
-// movements.
-var ErrStatementTooLarge = fault.New(fault.Refused, "statement-too-large", "too many movements for one statement: ask for a shorter window")
+// Errors of statements.
+var (
+	// ErrStatementTooLarge means the window holds more than StatementMax
+	// movements.
+	ErrStatementTooLarge = fault.New(fault.Refused, "statement-too-large", "too many movements for one statement: ask for a shorter window")
+	// ErrNoPage means a page past the statement's last.
+	ErrNoPage = fault.New(fault.NotFound, "", "no such statement page")
+)
 
-// Statement returns p's settlement account in c over [from, to). The
-// balances are worked back from the account's current booked balance
-// through the movements since from.
-func (s *Service) Statement(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time) (Statement, error) {
-	st, err := s.statementOf(ctx, p.Account(c), from, to)
+// Statement returns page (from 1) of p's settlement account in c over
+// [from, to). The balances are worked back from the account's current
+// booked balance through the movements since from.
+func (s *Service) Statement(ctx context.Context, p participant.Participant, c money.Currency, from, to time.Time, page int) (Statement, error) {
+	st, err := s.statementOf(ctx, p.Account(c), from, to, page, StatementPage)
 	if err != nil {
 		return Statement{}, fmt.Errorf("statement of %s %s: %w", p.ID, c, err)
 	}
@@ -66,23 +82,34 @@ func (s *Service) Statement(ctx context.Context, p participant.Participant, c mo
 // settlement bank's own statement of the scheme's account reconciles
 // with it (its credits are this account's debits).
 func (s *Service) BankStatement(ctx context.Context, c money.Currency, from, to time.Time) (Statement, error) {
-	st, err := s.statementOf(ctx, participant.ExternalAccount(c), from, to)
+	st, err := s.statementOf(ctx, participant.ExternalAccount(c), from, to, 1, StatementMax)
+	if err == nil && !st.LastPage {
+		err = ErrStatementTooLarge
+	}
 	if err != nil {
 		return Statement{}, fmt.Errorf("settlement bank statement %s: %w", c, err)
 	}
 	return st, nil
 }
 
-// statementOf is the statement of any ledger account.
-func (s *Service) statementOf(ctx context.Context, acct ledger.AccountID, from, to time.Time) (Statement, error) {
+// statementOf is page (from 1, of at most size movements) of the
+// statement of any ledger account. Pages are cut as the movements are
+// read, so that the same window always cuts the same pages: after size
+// movements, except that a fee stays with the payment before it.
+func (s *Service) statementOf(ctx context.Context, acct ledger.AccountID, from, to time.Time, page, size int) (Statement, error) {
+	if page < 1 {
+		return Statement{}, fmt.Errorf("%w: page must be 1 or more", ErrInvalid)
+	}
 	a, err := s.Journal.Account(ctx, acct)
 	if err != nil {
 		return Statement{}, err
 	}
-	var st Statement
-	var after money.Amount // the net of the movements since to
+	st := Statement{Page: page, LastPage: true}
+	// The nets of the movements since to, in the page and after it.
+	var after, in, later money.Amount
 	var lastPayment string
-	var lastAt int64
+	var lastAt, paymentAt int64 = 0, -2
+	cut, filled := 1, 0 // the page being cut and its movements so far
 	start, end := from.UnixNano(), to.UnixNano()
 	for cursor := start; ; {
 		evs, err := s.Journal.AccountEvents(ctx, acct, cursor, math.MaxInt64, 4096)
@@ -102,24 +129,40 @@ func (s *Service) statementOf(ctx context.Context, acct ledger.AccountID, from, 
 				after += amount
 				continue
 			}
-			m, err := s.movement(ctx, e, acct, &lastPayment, &lastAt)
-			if err != nil {
-				return Statement{}, err
+			feeOfPayment := e.Purpose == purpose.Fee && paymentAt == e.Timestamp-1
+			if e.Purpose == purpose.Payment {
+				paymentAt = e.Timestamp
 			}
-			if len(st.Movements) == StatementMax {
-				return Statement{}, ErrStatementTooLarge
+			if filled >= size && !feeOfPayment {
+				cut, filled = cut+1, 0
 			}
-			st.Movements = append(st.Movements, m)
-			st.Closing += amount // the window's net, for now
+			filled++
+			switch {
+			case cut < page:
+				// Before the page: in its opening balance.
+			case cut > page:
+				later += amount
+				st.LastPage = false
+			default:
+				m, err := s.movement(ctx, e, acct, &lastPayment, &lastAt)
+				if err != nil {
+					return Statement{}, err
+				}
+				st.Movements = append(st.Movements, m)
+				in += amount
+			}
 		}
 		if len(evs) < 4096 {
 			break
 		}
 		cursor = evs[len(evs)-1].Timestamp + 1
 	}
-	net := st.Closing
-	st.Closing = a.Balance - after
-	st.Opening = st.Closing - net
+	if page > cut {
+		return Statement{}, ErrNoPage
+	}
+	closing := a.Balance - after // the window's
+	st.Opening = closing - later - in
+	st.Closing = st.Opening + in
 	return st, nil
 }
 

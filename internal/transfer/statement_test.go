@@ -1,8 +1,12 @@
 package transfer
 
 import (
+	"errors"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/hulian/hulian/internal/money"
 )
 
 // TestStatement: a statement of a window holds every booked movement of
@@ -47,7 +51,7 @@ func TestStatement(t *testing.T) {
 	}
 	fees["s.4"] = int64(t4.Fee)
 
-	st, err := f.s.Statement(f.ctx, f.a, cny, from, to)
+	st, err := f.s.Statement(f.ctx, f.a, cny, from, to, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +92,70 @@ func TestStatement(t *testing.T) {
 	if int64(st.Closing)-int64(st.Opening) != net {
 		t.Errorf("opening %d + net %d != closing %d", st.Opening, net, st.Closing)
 	}
+	if st.Page != 1 || !st.LastPage {
+		t.Errorf("page %d, last %v: one page", st.Page, st.LastPage)
+	}
 	if st.Opening != 100000 {
 		t.Errorf("opening %d, want the first deposit 100000", st.Opening)
 	}
 	// The account now: the closing, less what moved after the window.
 	if a := f.account(f.a.Account(cny)); int64(a.Balance) != int64(st.Closing)-700-fees["s.4"] {
 		t.Errorf("balance %d, closing %d", a.Balance, st.Closing)
+	}
+}
+
+// TestStatementPages: a window read in pages of a few movements gives
+// the same movements as one page, in order; each page opens where the
+// one before closed; a fee never starts a page away from its payment;
+// past the last page is ErrNoPage.
+func TestStatementPages(t *testing.T) {
+	f := newFixture(t, nil)
+	f.clk.advance(time.Hour)
+	from := f.clk.now()
+	for i := range 7 {
+		f.clk.advance(time.Second)
+		if _, _, err := f.s.Create(f.ctx, f.a, req("pg."+string(rune('a'+i)), "b:1", 100+money.Amount(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clk.advance(time.Second)
+	to := f.clk.now()
+	acct := f.a.Account(cny)
+	whole, err := f.s.statementOf(f.ctx, acct, from, to, 1, StatementPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Movements) != 14 { // 7 payments and their fees
+		t.Fatalf("%d movements, want 14", len(whole.Movements))
+	}
+	for _, size := range []int{1, 2, 3, 5, 14, 20} {
+		var all []Movement
+		opening := whole.Opening
+		for page := 1; ; page++ {
+			st, err := f.s.statementOf(f.ctx, acct, from, to, page, size)
+			if err != nil {
+				t.Fatalf("size %d page %d: %v", size, page, err)
+			}
+			if st.Opening != opening {
+				t.Errorf("size %d page %d opens at %d, the page before closed at %d", size, page, st.Opening, opening)
+			}
+			if len(st.Movements) == 0 || st.Movements[0].Kind == "fee" || len(st.Movements) > size+1 {
+				t.Errorf("size %d page %d: %+v", size, page, st.Movements)
+			}
+			all = append(all, st.Movements...)
+			opening = st.Closing
+			if st.LastPage {
+				if _, err := f.s.statementOf(f.ctx, acct, from, to, page+1, size); !errors.Is(err, ErrNoPage) {
+					t.Errorf("size %d: past the last page: %v", size, err)
+				}
+				break
+			}
+		}
+		if !slices.Equal(all, whole.Movements) || opening != whole.Closing {
+			t.Errorf("size %d: the pages differ from the whole", size)
+		}
+	}
+	if _, err := f.s.Statement(f.ctx, f.a, cny, from, to, 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("page 0: %v", err)
 	}
 }

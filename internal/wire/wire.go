@@ -641,6 +641,10 @@ type Statement struct {
 	Opening     string           `json:"opening"`
 	Closing     string           `json:"closing"`
 	Entries     []StatementEntry `json:"entries"`
+	// Page is the page's number, from 1; LastPage says none follows. A
+	// page's opening and closing are the balances around its entries.
+	Page     int  `json:"page"`
+	LastPage bool `json:"lastPage"`
 }
 
 // StatementEntry is one booked movement: kind payment, fee, deposit,

@@ -2,6 +2,8 @@ package msg
 
 import (
 	"encoding/xml"
+	"strconv"
+	"strings"
 
 	"github.com/hulian/hulian/internal/money"
 )
@@ -18,11 +20,17 @@ type camt053Msg struct {
 }
 
 type stmt struct {
-	ID      []string   `xml:"Id"`
-	CreDtTm []string   `xml:"CreDtTm"`
-	Acct    []cashAcct `xml:"Acct"`
-	Bal     []bal      `xml:"Bal"`
-	Ntry    []ntry     `xml:"Ntry"`
+	ID        []string   `xml:"Id"`
+	StmtPgntn []pgntn    `xml:"StmtPgntn"`
+	CreDtTm   []string   `xml:"CreDtTm"`
+	Acct      []cashAcct `xml:"Acct"`
+	Bal       []bal      `xml:"Bal"`
+	Ntry      []ntry     `xml:"Ntry"`
+}
+
+type pgntn struct {
+	PgNb      []string `xml:"PgNb"`
+	LastPgInd []string `xml:"LastPgInd"`
 }
 
 type bal struct {
@@ -97,6 +105,16 @@ func (w *camt053) doc() (Document, error) {
 
 func (s *stmt) statement(d *dec, p string) AccountStatement {
 	out := AccountStatement{ID: d.reqText(p+"/Id", s.ID, 35)}
+	if pg, ok := opt(d, p+"/StmtPgntn", s.StmtPgntn); ok {
+		nb := d.reqText(p+"/StmtPgntn/PgNb", pg.PgNb, 5)
+		n, err := strconv.Atoi(nb)
+		if err != nil || n < 1 || strings.Trim(nb, "0123456789") != "" {
+			d.fail(p+"/StmtPgntn/PgNb", ErrSchema, "a page number of 1 to 5 digits")
+		}
+		out.Page = n
+		last := d.code(p+"/StmtPgntn/LastPgInd", one(d, p+"/StmtPgntn/LastPgInd", pg.LastPgInd), "true", "false", "1", "0")
+		out.LastPage = last == "true" || last == "1"
+	}
 	if c, ok := opt(d, p+"/CreDtTm", s.CreDtTm); ok {
 		out.Created = d.dateTime(p+"/CreDtTm", c)
 	}
@@ -187,6 +205,12 @@ func (s *AccountStatement) wire(e *enc, p string) stmt {
 	out := stmt{
 		ID:   e.reqText(p+"/Id", s.ID, 35),
 		Acct: []cashAcct{e.account(p+"/Acct", s.Account)},
+	}
+	if s.Page != 0 {
+		if s.Page < 0 || s.Page > 99999 {
+			e.fail(p+"/StmtPgntn/PgNb", ErrSchema, "a page number of 1 to 5 digits")
+		}
+		out.StmtPgntn = []pgntn{{PgNb: []string{strconv.Itoa(s.Page)}, LastPgInd: []string{strconv.FormatBool(s.LastPage)}}}
 	}
 	if !s.Created.IsZero() {
 		out.CreDtTm = e.dateTime(p+"/CreDtTm", s.Created)

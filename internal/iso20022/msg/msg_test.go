@@ -83,7 +83,7 @@ func samples() map[string]Document {
 		"camt.053": &BankStatement{
 			MsgID: "HULIAN-S-bank-a-CNY-20261207", Created: t0,
 			Statements: []AccountStatement{{
-				ID: "bank-a-CNY-20261207", Created: t0,
+				ID: "bank-a-CNY-20261207", Page: 2, LastPage: true, Created: t0,
 				Account: Account{ID: "bank-a/settlement", Scheme: "HULIAN"}, Currency: cny,
 				Balances: []Balance{
 					{Type: "OPBD", Amount: 100000000, Currency: cny, Indicator: Credit, Date: Date(2026, 12, 7)},

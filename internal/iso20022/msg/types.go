@@ -139,7 +139,11 @@ type BankStatement struct {
 
 // AccountStatement is one Stmt: an account's balances and entries.
 type AccountStatement struct {
-	ID       string         // Id
+	ID string // Id
+	// Page is StmtPgntn/PgNb, from 1 (0: no StmtPgntn); LastPage its
+	// LastPgInd.
+	Page     int
+	LastPage bool
 	Created  time.Time      // CreDtTm; the zero time means absent
 	Account  Account        // Acct/Id/Othr and Acct/Prxy
 	Currency money.Currency // Acct/Ccy; zero means absent
