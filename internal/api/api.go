@@ -265,6 +265,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/transfers:batch", participantOn, s.createTransfers},
 		{"GET", "/v1/transfers", anyone, s.listTransfers},
 		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
+		{"POST", "/v1/transfers/{id}/refunds", participantOn, s.createRefund},
 
 		{"GET", "/v1/risk/rules", anyone, s.withRisk(s.listRules)},
 		{"GET", "/v1/risk/rules/{id}", anyone, s.withRisk(s.getRule)},

@@ -2323,6 +2323,27 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 		t.Errorf("a-0031 after its release: %s", tr.raw)
 	}
 
+	// Refunds: the payee pays back part of a-0031, twice the same; the
+	// payer sees what was refunded.
+	refund := func(tok string, body any, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: tok, op: "POST /v1/transfers/{id}/refunds", args: []string{"a-0031"}, body: body}, status, problem)
+	}
+	if rf := refund(keyB, M{"id": "rf-0031", "amount": "1.00", "reason": "goods returned"}, 201, ""); str(rf.v, "payee", "type") != "REFUND" ||
+		str(rf.v, "payee", "value") != "a-0031" {
+		t.Errorf("refund: %s", rf.raw)
+	}
+	refund(keyB, M{"id": "rf-0031", "amount": "1.00", "reason": "goods returned"}, 200, "")
+	refund(keyB, M{"id": "rf-0031", "amount": "2.00"}, 409, "duplicate-conflict")
+	refund(keyB, M{"id": "rf-0032", "amount": "1000000.00"}, 422, "refund-exceeds-original")
+	refund(keyB, M{"id": "rf-0033", "amount": "-1"}, 400, "invalid-request")
+	refund(keyA, M{"id": "rf-0034", "amount": "1.00"}, 404, "not-found")
+	refund(op, M{"id": "rf-0035", "amount": "1.00"}, 403, "forbidden")
+	if tr := cl.expect(call{tok: keyA, op: "GET /v1/transfers/{id}", args: []string{"a-0031"}}, 200, ""); str(tr.v, "refunded") != "1.00" {
+		t.Errorf("a-0031 after its refund: %s", tr.raw)
+	}
+	cl.expect(call{tok: keyB, op: "POST /v1/transfers/{id}/refunds", args: []string{"rf-0031"}, body: M{"id": "rf-0036", "amount": "1.00"}}, 404, "not-found")
+
 	// ISO 20022: a bank's pacs.008 of two credit transfers, one to an
 	// alias and one to nobody, answered with a pacs.002.
 	pacs008, err := isomsg.Marshal(&isomsg.CreditTransfer{MsgID: "MSG-1", Created: time.Now(), Transactions: []isomsg.CreditTransaction{

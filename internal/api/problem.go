@@ -56,6 +56,8 @@ var (
 	probTransferHeld    = kind{409, "transfer-held", "The transfer is held for risk review"}
 	probNotHeld         = kind{409, "transfer-not-held", "The transfer is not held for risk review"}
 	probStatementLarge  = kind{422, "statement-too-large", "Too many movements for one statement"}
+	probRefundExceeds   = kind{422, "refund-exceeds-original", "Refunds and returns would pay back more than the payment"}
+	probNotReturnable   = kind{422, "not-returnable", "Only a committed payment, not itself a refund or return, can be paid back"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -73,7 +75,7 @@ var faultKinds = func() map[statusName]kind {
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
 		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
 		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
-		probStatementLarge} {
+		probStatementLarge, probRefundExceeds, probNotReturnable} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
@@ -255,7 +257,57 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who auth.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	s.replyTransfer(w, r, http.StatusOK, &t, who)
+	s.replyTransferRefunded(w, r, http.StatusOK, &t, who)
+}
+
+// replyTransferRefunded answers one transfer with what was paid back of
+// it, when it is a committed payment.
+func (s *Server) replyTransferRefunded(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who auth.Principal) {
+	o := transferOut(t, who)
+	if t.State == transfer.Committed && t.Payee.Type != transfer.RefundType && t.Payee.Type != transfer.ReturnType {
+		amount, err := s.Transfers.Refunded(r.Context(), t.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		o.Refunded, o.Refunds = amount, true
+	}
+	bp := getBuf()
+	defer putBuf(bp)
+	b, err := wire.AppendTransfer((*bp)[:0], &o)
+	*bp = b
+	s.replyAppended(w, r, status, b, err)
+}
+
+// createRefund pays back all or part of a payment to its payer, asked by
+// its payee.
+func (s *Server) createRefund(w http.ResponseWriter, r *http.Request, who auth.Principal) {
+	var nr wire.NewRefund
+	if !decode(w, r, bodyMax, &nr) {
+		return
+	}
+	v := transfer.Viewer{Participant: who.ParticipantID()}
+	orig, err := s.Transfers.Get(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	amount, err := money.Parse(nr.Amount, orig.Currency)
+	if err != nil {
+		writeProblem(w, probInvalid, "amount: "+err.Error())
+		return
+	}
+	t, created, err := s.Transfers.Refund(r.Context(), who.Participant, orig.ID, nr.ID, amount, nr.Reason)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/v1/transfers/"+url.PathEscape(t.ID))
+	}
+	s.replyTransfer(w, r, status, &t, who)
 }
 
 // cursor encodes a listing position; since accepts it or an RFC 3339 time.

@@ -144,7 +144,7 @@ func (g *Gateway) PaymentReturn(ctx context.Context, payee participant.Participa
 // returnReason maps a return's refusal to its reason code.
 func returnReason(err error) string {
 	switch {
-	case errors.Is(err, transfer.ErrReturnAmount):
+	case errors.Is(err, transfer.ErrReturnAmount), errors.Is(err, transfer.ErrRefundExceeds):
 		return ReasonLimit
 	case errors.Is(err, transfer.ErrNotFound), errors.Is(err, transfer.ErrNotPayee):
 		return ReasonPayee

@@ -44,6 +44,11 @@ const (
 	RiskDecision uint16 = 11
 	// FraudReport marks a participant's fraud report on a transfer.
 	FraudReport uint16 = 12
+	// PayBack marks a slot of the money a payment's payee paid back to
+	// its payer (a refund or a return), linked to that payback's payment
+	// leg: the marks of a payment, numbered from 1, sum what was paid
+	// back (Meta in docs/formats.md).
+	PayBack uint16 = 13
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -62,6 +67,7 @@ var names = [...]string{
 	RiskList:     "risk-list",
 	RiskDecision: "risk-decision",
 	FraudReport:  "fraud-report",
+	PayBack:      "payback",
 }
 
 // Name returns a purpose's name, and false for a number not registered.

@@ -38,6 +38,10 @@ type TransferOut struct {
 	// see them (the payee).
 	PayerAccount string
 	Factors      []string
+	// Refunded, when Refunds is set, is what was paid back of the
+	// payment (a single payment's view).
+	Refunded money.Amount
+	Refunds  bool
 }
 
 // Transfer returns t in its JSON shape.
@@ -47,7 +51,16 @@ func (t *TransferOut) Transfer() Transfer {
 		Amount: t.Amount.Format(t.Currency), Fee: t.Fee.Format(t.Currency), Currency: t.Currency.String(),
 		QuoteID: t.QuoteID, Note: t.Note, Reason: t.Reason, CreatedAt: t.CreatedAt,
 		PayerAccount: t.PayerAccount, Authentication: authentication(t.Factors),
+		Refunded: refunded(t),
 	}
+}
+
+// refunded is the JSON of what was paid back: empty when not shown.
+func refunded(t *TransferOut) string {
+	if !t.Refunds {
+		return ""
+	}
+	return t.Refunded.Format(t.Currency)
 }
 
 // authentication is the JSON shape of factors: nil for none.
@@ -106,6 +119,11 @@ func AppendTransfer(b []byte, t *TransferOut) ([]byte, error) {
 			b, err = appendString(b, f, err)
 		}
 		b = append(b, "]}"...)
+	}
+	if t.Refunds {
+		b = append(b, `,"refunded":"`...)
+		b = t.Refunded.AppendFormat(b, t.Currency)
+		b = append(b, '"')
 	}
 	return append(b, '}'), err
 }

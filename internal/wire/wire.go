@@ -285,6 +285,16 @@ type Transfer struct {
 	// operator only: they are the payer wallet's own records.
 	PayerAccount   string          `json:"payerAccount,omitempty"`
 	Authentication *Authentication `json:"authentication,omitempty"`
+	// Refunded is what was paid back of a committed payment by refunds
+	// and returns; shown when one transfer is read.
+	Refunded string `json:"refunded,omitempty"`
+}
+
+// NewRefund is the body of POST /v1/transfers/{id}/refunds.
+type NewRefund struct {
+	ID     string `json:"id"`
+	Amount string `json:"amount"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Transfers is a page of transfers; Next, when present, is the value of
