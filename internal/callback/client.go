@@ -56,7 +56,7 @@ type Client struct {
 	// Formats are the formats of participants whose MessageFormat is not
 	// the default, by that name; Format writes for the others.
 	Formats map[string]Format
-	Now    func() time.Time
+	Now     func() time.Time
 	// PlainHTTP allows http:// callback URLs (with private addresses,
 	// for development); else only https:// ones are called, whatever an
 	// older release let participants register.
