@@ -34,6 +34,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/quote"
@@ -61,8 +62,11 @@ type App struct {
 	Deliverer    *callback.Deliverer
 	Settlement   *settlement.Service
 	Liquidity    *liquidity.Monitor
-	Audit        *audit.Log
-	API          *api.Server
+	// Notices is the outbox of callbacks other than transfers and
+	// liquidity alerts.
+	Notices *notice.Outbox
+	Audit   *audit.Log
+	API     *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
@@ -307,8 +311,9 @@ func (a *App) buildFlow(ctx context.Context) error {
 		Log: cfg.Log, Now: cfg.Now}); err != nil {
 		return err
 	}
+	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
-		Alerts: a.Liquidity, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
+		Alerts: a.Liquidity, Notices: a.Notices, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
 		return err
 	}
 	if a.Claims, err = portability.New(portability.Config{Timeout: cfg.ClaimTimeout}, portability.Deps{
@@ -321,6 +326,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 	// once it exists, before anything runs.
 	a.Transfers.Notifier = a.Deliverer
 	a.Liquidity.Notifier = a.Deliverer
+	a.Notices.Waker = a.Deliverer
 	durable := func(b []*ledger.Committed) {
 		a.Liquidity.Durable(b)
 		a.Audit.Wake()

@@ -16,6 +16,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/transfer"
@@ -87,11 +88,18 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Deps are what delivery is built on; Alerts may be nil (no alerts are
-// delivered).
+// Notices is the durable, ordered feed of the other notices to
+// participants: the notice outbox.
+type Notices interface {
+	Notices(ctx context.Context, participant string, after int64, limit int) ([]notice.Notice, error)
+}
+
+// Deps are what delivery is built on; Alerts and Notices may be nil
+// (none are delivered).
 type Deps struct {
 	Source       Source
 	Alerts       Alerts
+	Notices      Notices
 	Participants Participants
 	DB           *sqldb.DB
 	Client       *Client
@@ -171,6 +179,15 @@ func (d *Deliverer) AlertRaised(id string) {
 	}
 }
 
+// NoticeRaised tells the participant's worker that it has a new notice
+// in the outbox.
+func (d *Deliverer) NoticeRaised(id string) {
+	if w := d.worker(id); w != nil {
+		w.noticesDue.Store(true)
+		w.poke()
+	}
+}
+
 // worker returns the participant's worker, started if it is new since
 // the last poll; nil before Run or after it.
 func (d *Deliverer) worker(id string) *worker {
@@ -193,6 +210,7 @@ func (d *Deliverer) ensure(ctx context.Context, id string) *worker {
 	}
 	w := &worker{d: d, id: id, wake: make(chan struct{}, 1), cursors: map[string]int64{}}
 	w.alertsDue.Store(true) // whatever came while no worker ran
+	w.noticesDue.Store(true)
 	d.workers[id] = w
 	d.wg.Add(1)
 	go func() {
@@ -212,7 +230,8 @@ func (w *worker) poke() {
 
 // A worker delivers one participant's streams. Its cursors are keyed by
 // stream: "credits:<currency>" (the timestamp of the last ledger event
-// handled) and alertStream (the seq of the last alert delivered).
+// handled), alertStream and noticeStream (the seq of the last alert and
+// notice delivered).
 type worker struct {
 	d       *Deliverer
 	id      string
@@ -220,15 +239,17 @@ type worker struct {
 	cursors map[string]int64
 	saved   map[string]int64
 
-	creditRetry, alertRetry retry
-	// alertsDue says the alerts table may hold alerts for the
-	// participant that it has not been sent.
-	alertsDue atomic.Bool
+	creditRetry, alertRetry, noticeRetry retry
+	// alertsDue and noticesDue say the alerts table or the outbox may
+	// hold alerts or notices for the participant that it has not been
+	// sent.
+	alertsDue, noticesDue atomic.Bool
 }
 
 const (
 	creditsPrefix = "credits:"
 	alertStream   = "alerts"
+	noticeStream  = "notices"
 )
 
 func creditStream(c money.Currency) string { return creditsPrefix + c.String() }
@@ -245,7 +266,7 @@ func (w *worker) load(ctx context.Context) error {
 		if err := rows.Scan(&s, &pos); err != nil {
 			return err
 		}
-		if s == alertStream || strings.HasPrefix(s, creditsPrefix) {
+		if s == alertStream || s == noticeStream || strings.HasPrefix(s, creditsPrefix) {
 			w.cursors[s] = pos
 		}
 	}
@@ -297,7 +318,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		if !progressed {
 			wait := w.d.cfg.Poll
-			for _, r := range []*retry{&w.creditRetry, &w.alertRetry} {
+			for _, r := range []*retry{&w.creditRetry, &w.alertRetry, &w.noticeRetry} {
 				if d := time.Until(r.at); r.backoff > 0 && d < wait {
 					wait = max(d, 0)
 				}
@@ -308,6 +329,7 @@ func (w *worker) run(ctx context.Context) {
 			case <-time.After(wait):
 				if wait == w.d.cfg.Poll {
 					w.alertsDue.Store(true) // a poll looks at every stream
+					w.noticesDue.Store(true)
 				}
 			}
 		}
@@ -348,7 +370,7 @@ func (w *worker) step(ctx context.Context) bool {
 	for _, s := range []struct {
 		r       *retry
 		deliver func(context.Context, *participant.Participant) (bool, error)
-	}{{&w.creditRetry, w.credits}, {&w.alertRetry, w.alerts}} {
+	}{{&w.creditRetry, w.credits}, {&w.alertRetry, w.alerts}, {&w.noticeRetry, w.notices}} {
 		now := time.Now()
 		if !s.r.due(now) {
 			continue
@@ -403,31 +425,71 @@ func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool,
 // alerts delivers the participant's next liquidity alerts, one callback
 // each, in order, moving the alert cursor past each one delivered.
 func (w *worker) alerts(ctx context.Context, p *participant.Participant) (bool, error) {
-	if w.d.Alerts == nil || !w.alertsDue.Swap(false) {
+	if w.d.Alerts == nil {
 		return false, nil
 	}
-	as, err := w.d.Alerts.Alerts(ctx, p.ID, w.cursors[alertStream], w.d.cfg.BatchMax)
-	if err != nil || len(as) == w.d.cfg.BatchMax {
-		w.alertsDue.Store(true) // look again: it failed, or there may be more
+	return w.feed(ctx, p, &w.alertsDue, alertStream, func(after int64) ([]fed, error) {
+		as, err := w.d.Alerts.Alerts(ctx, p.ID, after, w.d.cfg.BatchMax)
+		out := make([]fed, len(as))
+		for i := range as {
+			out[i].seq = as[i].Seq
+			if err == nil {
+				out[i].body, err = w.d.Client.FormatFor(p).LiquidityAlert(&as[i])
+			}
+		}
+		return out, err
+	})
+}
+
+// notices delivers the participant's next notices from the outbox, one
+// callback each, in order.
+func (w *worker) notices(ctx context.Context, p *participant.Participant) (bool, error) {
+	if w.d.Notices == nil {
+		return false, nil
+	}
+	return w.feed(ctx, p, &w.noticesDue, noticeStream, func(after int64) ([]fed, error) {
+		ns, err := w.d.Notices.Notices(ctx, p.ID, after, w.d.cfg.BatchMax)
+		out := make([]fed, len(ns))
+		for i := range ns {
+			out[i] = fed{seq: ns[i].Seq, body: ns[i].Body}
+		}
+		return out, err
+	})
+}
+
+// fed is one callback of an ordered feed: its seq and document.
+type fed struct {
+	seq  int64
+	body []byte
+}
+
+// feed delivers the next callbacks of an ordered feed after the
+// stream's cursor, one at a time, moving the cursor past each one
+// delivered. It reads the feed only when due says it may hold more.
+func (w *worker) feed(ctx context.Context, p *participant.Participant, due *atomic.Bool, stream string,
+	next func(after int64) ([]fed, error)) (bool, error) {
+	if !due.Swap(false) {
+		return false, nil
+	}
+	fs, err := next(w.cursors[stream])
+	if err != nil || len(fs) == w.d.cfg.BatchMax {
+		due.Store(true) // look again: it failed, or there may be more
 	}
 	if err != nil {
 		return false, err
 	}
-	for i := range as {
-		body, err := w.d.Client.FormatFor(p).LiquidityAlert(&as[i])
-		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
-			_, err = w.d.Client.Post(cctx, p, body)
-			cancel()
-		}
+	for i := range fs {
+		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
+		_, err := w.d.Client.Post(cctx, p, fs[i].body)
+		cancel()
 		if err != nil {
-			w.alertsDue.Store(true)
+			due.Store(true)
 			return i > 0, err
 		}
-		w.cursors[alertStream] = as[i].Seq
+		w.cursors[stream] = fs[i].seq
 		w.d.delivered.Add(1)
 	}
-	return len(as) > 0, nil
+	return len(fs) > 0, nil
 }
 
 // collect reads up to BatchMax deliverable transfers after the credit

@@ -2,6 +2,7 @@ package callback_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
@@ -777,4 +779,70 @@ func TestAlertsReadWhenRaised(t *testing.T) {
 	d.AlertRaised("wallet-b")
 	waitFor(t, "a read of the alerts", func() bool { return ca.n.Load() == 2 })
 	r.stop(t)
+}
+
+// TestDeliverNotices: the outbox's notices reach their participant only,
+// in seq order, retried after a failure, with a cursor of their own that
+// a restart resumes from; a notice added in a transaction that rolls
+// back is never sent.
+func TestDeliverNotices(t *testing.T) {
+	e := newEnv(t)
+	b, h := e.payee("wallet-b", participant.Notify, cny)
+	c, hc := e.payee("wallet-c", participant.Notify, cny)
+	out := &notice.Outbox{DB: e.DB}
+	add := func(p participant.Participant, event string, commit bool) {
+		t.Helper()
+		err := e.DB.Transact(e.ctx, func(tx *sql.Tx) error {
+			if err := out.Add(e.ctx, tx, p.ID, event, []byte(`{"event":"`+event+`"}`)); err != nil {
+				return err
+			}
+			if !commit {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
+		if commit && err != nil {
+			t.Fatal(err)
+		}
+		out.Raised(p.ID)
+	}
+	cfg := fast()
+	cfg.Poll = time.Hour
+	d := e.deliverer(cfg, func(d *callback.Deps) { d.Notices = out })
+	out.Waker = d
+	h.setRespond(func(_ *http.Request, cb *wire.Callback, n int) (int, string) {
+		if n < 1 {
+			return 503, ""
+		}
+		return 200, ""
+	})
+	r := e.run(d)
+	add(b, "test.1", true)
+	add(c, "test.c", true)
+	add(b, "test.never", false)
+	add(b, "test.2", true)
+	events := func(h *hook) []string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		var out []string
+		for _, cb := range h.accepted {
+			out = append(out, cb.Event)
+		}
+		return out
+	}
+	waitFor(t, "wallet-b's notices", func() bool { return len(events(h)) >= 2 })
+	waitFor(t, "wallet-c's notice", func() bool { return len(events(hc)) >= 1 })
+	r.waitDelivered(t, 3)
+	r.stop(t)
+	add(b, "test.3", true)
+	r = e.run(e.deliverer(cfg, func(d *callback.Deps) { d.Notices = out }))
+	waitFor(t, "the notice after the restart", func() bool { return len(events(h)) >= 3 })
+	r.waitDelivered(t, 1)
+	r.stop(t)
+	if got := events(h); !slices.Equal(got, []string{"test.1", "test.2", "test.3"}) {
+		t.Errorf("wallet-b got %v", got)
+	}
+	if got := events(hc); !slices.Equal(got, []string{"test.c"}) {
+		t.Errorf("wallet-c got %v", got)
+	}
 }
