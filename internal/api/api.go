@@ -40,6 +40,7 @@ import (
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
+	"github.com/hulian/hulian/internal/rtp"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/transfer"
 )
@@ -134,6 +135,9 @@ type Deps struct {
 	// Recon reconciles participants' records with the switch's; without
 	// it its routes answer 503.
 	Recon *recon.Service
+	// Requests keeps requests to pay; without it their routes answer
+	// 503.
+	Requests *rtp.Service
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -266,6 +270,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/transfers", anyone, s.listTransfers},
 		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
 		{"POST", "/v1/transfers/{id}/refunds", participantOn, s.createRefund},
+		{"POST", "/v1/payment-requests", participantOn, s.createPaymentRequest},
+		{"GET", "/v1/payment-requests", anyone, s.listPaymentRequests},
+		{"GET", "/v1/payment-requests/{id}", anyone, s.getPaymentRequest},
+		{"POST", "/v1/payment-requests/{id}/accept", participantOn, s.acceptPaymentRequest},
+		{"POST", "/v1/payment-requests/{id}/decline", participantOn, s.declinePaymentRequest},
 
 		{"GET", "/v1/risk/rules", anyone, s.withRisk(s.listRules)},
 		{"GET", "/v1/risk/rules/{id}", anyone, s.withRisk(s.getRule)},

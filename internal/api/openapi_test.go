@@ -2344,6 +2344,33 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	}
 	cl.expect(call{tok: keyB, op: "POST /v1/transfers/{id}/refunds", args: []string{"rf-0031"}, body: M{"id": "rf-0036", "amount": "1.00"}}, 404, "not-found")
 
+	// Payment requests: wallet-a asks wallet-b's user to pay; wallet-b
+	// pays one and declines another.
+	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	ask := func(id string, status int, problem string) answer {
+		t.Helper()
+		return cl.expect(call{tok: keyA, op: "POST /v1/payment-requests", body: M{"id": id, "payer": M{"type": "MSISDN", "value": "+8613800138000"},
+			"amount": "0.50", "currency": "CNY", "message": "lunch", "expiresAt": exp}}, status, problem)
+	}
+	if pr := ask("pr-1", 201, ""); str(pr.v, "state") != "PENDING" {
+		t.Errorf("payment request: %s", pr.raw)
+	}
+	ask("pr-1", 200, "")
+	ask("pr-2", 201, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/payment-requests", body: M{"id": "pr-3", "payer": M{"type": "MSISDN", "value": "+8613800138000"},
+		"amount": "0.50", "currency": "CNY", "expiresAt": "2000-01-01T00:00:00Z"}}, 400, "invalid-request")
+	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests/{id}", args: []string{"pr-1"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/payment-requests/{id}/accept", args: []string{"pr-1"}, body: M{"transferId": "pr-1-pay"}}, 403, "forbidden")
+	if pr := cl.expect(call{tok: keyB, op: "POST /v1/payment-requests/{id}/accept", args: []string{"pr-1"}, body: M{"transferId": "pr-1-pay"}}, 200, ""); str(pr.v, "state") != "PAID" {
+		t.Errorf("paid: %s", pr.raw)
+	}
+	cl.expect(call{tok: keyB, op: "POST /v1/payment-requests/{id}/accept", args: []string{"pr-1"}, body: M{"transferId": "pr-1-other"}}, 409, "payment-request-not-pending")
+	if pr := cl.expect(call{tok: keyB, op: "POST /v1/payment-requests/{id}/decline", args: []string{"pr-2"}, body: M{"reason": "no"}}, 200, ""); str(pr.v, "state") != "DECLINED" {
+		t.Errorf("declined: %s", pr.raw)
+	}
+	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests", query: url.Values{"role": {"payer"}}}, 200, "")
+	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests/{id}", args: []string{"nope"}}, 404, "not-found")
+
 	// ISO 20022: a bank's pacs.008 of two credit transfers, one to an
 	// alias and one to nobody, answered with a pacs.002.
 	pacs008, err := isomsg.Marshal(&isomsg.CreditTransfer{MsgID: "MSG-1", Created: time.Now(), Transactions: []isomsg.CreditTransaction{

@@ -58,6 +58,10 @@ var (
 	probStatementLarge  = kind{422, "statement-too-large", "Too many movements for one statement"}
 	probRefundExceeds   = kind{422, "refund-exceeds-original", "Refunds and returns would pay back more than the payment"}
 	probNotReturnable   = kind{422, "not-returnable", "Only a committed payment, not itself a refund or return, can be paid back"}
+	probRequestState    = kind{409, "payment-request-not-pending", "The payment request is paid, declined, expired or being paid"}
+	probRequestExpired  = kind{422, "payment-request-expired", "The payment request has expired"}
+	probRequestLimit    = kind{409, "payment-request-limit", "Too many payment requests are pending for this payer"}
+	probPaymentAborted  = kind{422, "payment-aborted", "The payment was aborted by its payee; the request is pending again"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -75,7 +79,7 @@ var faultKinds = func() map[statusName]kind {
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
 		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
 		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
-		probStatementLarge, probRefundExceeds, probNotReturnable} {
+		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

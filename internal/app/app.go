@@ -40,6 +40,7 @@ import (
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
+	"github.com/hulian/hulian/internal/rtp"
 	"github.com/hulian/hulian/internal/seal"
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/sqldb"
@@ -65,8 +66,10 @@ type App struct {
 	// Notices is the outbox of callbacks other than transfers and
 	// liquidity alerts.
 	Notices *notice.Outbox
-	Audit   *audit.Log
-	API     *api.Server
+	// Requests keeps requests to pay.
+	Requests *rtp.Service
+	Audit    *audit.Log
+	API      *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
@@ -312,6 +315,8 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
+	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
+		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Region: cfg.Region, Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
 		Alerts: a.Liquidity, Notices: a.Notices, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
 		return err
@@ -366,6 +371,7 @@ func (a *App) buildAPI(context.Context) error {
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
+		Requests: a.Requests,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
@@ -422,6 +428,7 @@ func (a *App) Serve(ctx context.Context) error {
 	a.life.goRun("liquidity monitor", a.Liquidity.Run)
 	a.life.goRun("portability claims", a.Claims.Run)
 	a.life.goRun("risk control", a.runRisk)
+	a.life.goRun("payment requests", a.runRequests)
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1
@@ -441,6 +448,29 @@ func (a *App) Serve(ctx context.Context) error {
 	a.ready.Store(true)
 	a.cfg.Log.Info("listening", "url", a.URL())
 	return nil
+}
+
+// runRequests expires the payment requests past their expiry, and
+// settles those whose payment outlived a crash, every 10 seconds.
+func (a *App) runRequests(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := a.Requests.Sweep(ctx, 1000)
+			if err != nil && ctx.Err() == nil {
+				a.cfg.Log.Error("payment requests: sweep", "err", err)
+			}
+			if err != nil || n < 1000 {
+				break
+			}
+		}
+	}
 }
 
 // runRisk refills risk control's windows from the ledger, then, until ctx

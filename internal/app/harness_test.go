@@ -213,7 +213,8 @@ type hook struct {
 	confirms  []wire.Transfer
 	alerts    []wire.LiquidityAlert
 	claims    []wire.Claim
-	received  []received // every callback, as it came, in order
+	requests  []wire.Callback // payment-request.* callbacks
+	received  []received      // every callback, as it came, in order
 	badSigs   int
 	srv       *http.Server
 	url       string
@@ -276,6 +277,15 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.claims = append(h.claims, *cb.Claim)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
+	case "payment-request.created", "payment-request.paid", "payment-request.declined", "payment-request.expired":
+		if cb.PaymentRequest == nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.requests = append(h.requests, cb)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
 	case wire.EventTransferConfirm:
 		h.mu.Lock()
 		h.confirms = append(h.confirms, *cb.Transfer)
@@ -308,6 +318,26 @@ func (h *hook) waitCommitted(t *testing.T, n int) []wire.Transfer {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("notified of %d committed transfers, want %d", len(got), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitRequest waits for the callback of event about payment request id.
+func (h *hook) waitRequest(t *testing.T, event, id string) wire.PaymentRequest {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h.mu.Lock()
+		for _, cb := range h.requests {
+			if cb.Event == event && cb.PaymentRequest.ID == id {
+				h.mu.Unlock()
+				return *cb.PaymentRequest
+			}
+		}
+		h.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s callback of payment request %s", event, id)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

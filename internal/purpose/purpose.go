@@ -49,25 +49,29 @@ const (
 	// leg: the marks of a payment, numbered from 1, sum what was paid
 	// back (Meta in docs/formats.md).
 	PayBack uint16 = 13
+	// PaymentRequest marks a request to pay made, paid, declined or
+	// expired (Meta in docs/formats.md).
+	PaymentRequest uint16 = 14
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
 // derived from them, and people read them in reports. An array, not a
 // map: every leg of every payment looks its name up.
 var names = [...]string{
-	Payment:      "payment",
-	Fee:          "fee",
-	Deposit:      "deposit",
-	Withdrawal:   "withdrawal",
-	Settlement:   "settlement",
-	WindowClose:  "window-close",
-	Status:       "participant-status",
-	AuditReinit:  "audit-reinit",
-	RiskRule:     "risk-rule",
-	RiskList:     "risk-list",
-	RiskDecision: "risk-decision",
-	FraudReport:  "fraud-report",
-	PayBack:      "payback",
+	Payment:        "payment",
+	Fee:            "fee",
+	Deposit:        "deposit",
+	Withdrawal:     "withdrawal",
+	Settlement:     "settlement",
+	WindowClose:    "window-close",
+	Status:         "participant-status",
+	AuditReinit:    "audit-reinit",
+	RiskRule:       "risk-rule",
+	RiskList:       "risk-list",
+	RiskDecision:   "risk-decision",
+	FraudReport:    "fraud-report",
+	PayBack:        "payback",
+	PaymentRequest: "payment-request",
 }
 
 // Name returns a purpose's name, and false for a number not registered.

@@ -449,6 +449,53 @@ type Callback struct {
 	Transfers []Transfer      `json:"transfers,omitempty"`
 	Alert     *LiquidityAlert `json:"alert,omitempty"`
 	Claim     *Claim          `json:"claim,omitempty"`
+	// PaymentRequest is the request of the payment-request.* events.
+	PaymentRequest *PaymentRequest `json:"paymentRequest,omitempty"`
+}
+
+// NewPaymentRequest is the body of POST /v1/payment-requests.
+type NewPaymentRequest struct {
+	ID        string    `json:"id"`
+	Payer     PayeeRef  `json:"payer"`
+	Amount    string    `json:"amount"`
+	Currency  string    `json:"currency"`
+	Message   string    `json:"message,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// PaymentRequest is a request to pay, as its payee and payer see it.
+type PaymentRequest struct {
+	ID string `json:"id"`
+	// Payee is the requesting participant; Payer the payer's alias and
+	// its participant.
+	Payee      string    `json:"payee"`
+	Payer      PayeeRef  `json:"payer"`
+	Amount     string    `json:"amount"`
+	Currency   string    `json:"currency"`
+	Message    string    `json:"message,omitempty"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	State      string    `json:"state"`
+	TransferID string    `json:"transferId,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// PaymentRequests is a page of payment requests; Next, when present, is
+// the value of since for the next page.
+type PaymentRequests struct {
+	PaymentRequests []PaymentRequest `json:"paymentRequests"`
+	Next            string           `json:"next,omitempty"`
+}
+
+// AcceptPaymentRequest is the body of POST /v1/payment-requests/{id}/accept.
+type AcceptPaymentRequest struct {
+	TransferID string `json:"transferId"`
+}
+
+// DeclinePaymentRequest is the body of POST /v1/payment-requests/{id}/decline.
+type DeclinePaymentRequest struct {
+	Reason string `json:"reason,omitempty"`
 }
 
 // Decision is a confirm-mode payee's answer to EventTransferConfirm.
