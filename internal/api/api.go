@@ -37,6 +37,7 @@ import (
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
+	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
@@ -138,6 +139,9 @@ type Deps struct {
 	// Requests keeps requests to pay; without it their routes answer
 	// 503.
 	Requests *rtp.Service
+	// QR keeps merchants' QR codes; without it their routes answer 503
+	// and QR payees are refused.
+	QR *qr.Service
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -270,6 +274,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/transfers", anyone, s.listTransfers},
 		{"GET", "/v1/transfers/{id}", anyone, s.getTransfer},
 		{"POST", "/v1/transfers/{id}/refunds", participantOn, s.createRefund},
+		{"POST", "/v1/qr", participantOn, s.createQR},
+		{"POST", "/v1/qr:decode", participantOn, s.decodeQR},
+		{"GET", "/v1/qr/{id}", anyone, s.getQR},
 		{"POST", "/v1/payment-requests", participantOn, s.createPaymentRequest},
 		{"GET", "/v1/payment-requests", anyone, s.listPaymentRequests},
 		{"GET", "/v1/payment-requests/{id}", anyone, s.getPaymentRequest},

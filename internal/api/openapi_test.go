@@ -328,8 +328,16 @@ func (s *spec) validateBody(sptr, mt string, body []byte) error {
 	if isJSON(mt) {
 		return s.validate(sptr, body)
 	}
-	if _, sch := s.deref(sptr); sch["type"] != "string" {
+	_, sch := s.deref(sptr)
+	if sch["type"] != "string" {
 		return fmt.Errorf("%s is declared with a schema that is not a string", mt)
+	}
+	if sch["format"] == "binary" {
+		// An image: it must be one of its media type.
+		if got := http.DetectContentType(body); got != mt {
+			return fmt.Errorf("%s body sniffs as %s", mt, got)
+		}
+		return nil
 	}
 	if !utf8.Valid(body) {
 		return fmt.Errorf("%s body is not UTF-8: %q", mt, truncate(body))
@@ -2370,6 +2378,24 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	}
 	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests", query: url.Values{"role": {"payer"}}}, 200, "")
 	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests/{id}", args: []string{"nope"}}, 404, "not-found")
+
+	// Merchant QR: wallet-a registers a merchant and makes a dynamic
+	// code; wallet-b reads it and pays it.
+	cl.expect(call{tok: keyA, op: "POST /v1/parties", body: M{"type": "MERCHANT", "value": "M-1", "name": "Noodles", "account": "shop",
+		"currency": "CNY", "mcc": "5812", "city": "Beijing", "country": "CN"}}, 201, "")
+	code := cl.expect(call{tok: keyA, op: "POST /v1/qr", body: M{"merchant": "M-1", "amount": "0.10", "currency": "CNY"}}, 201, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/qr", body: M{"merchant": "M-2", "currency": "CNY"}}, 404, "not-found")
+	cl.expect(call{tok: keyA, op: "GET /v1/qr/{id}", args: []string{str(code.v, "id")}}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/qr/{id}", args: []string{str(code.v, "id") + ".png"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "GET /v1/qr/{id}", args: []string{str(code.v, "id")}}, 404, "not-found")
+	cl.expect(call{tok: keyB, op: "POST /v1/qr:decode", body: M{"payload": str(code.v, "payload")}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/qr:decode", body: M{"payload": "000201"}}, 400, "invalid-qr")
+	cl.expect(call{tok: keyB, op: "POST /v1/transfers", body: M{"id": "qr-pay-1", "payee": M{"type": "QR", "value": str(code.v, "payload")},
+		"amount": "0.20", "currency": "CNY"}}, 422, "amount-mismatch")
+	cl.expect(call{tok: keyB, op: "POST /v1/transfers", body: M{"id": "qr-pay-1", "payee": M{"type": "QR", "value": str(code.v, "payload")},
+		"amount": "0.10", "currency": "CNY"}}, 201, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/transfers", body: M{"id": "qr-pay-2", "payee": M{"type": "QR", "value": str(code.v, "payload")},
+		"amount": "0.10", "currency": "CNY"}}, 409, "qr-already-paid")
 
 	// ISO 20022: a bank's pacs.008 of two credit transfers, one to an
 	// alias and one to nobody, answered with a pacs.002.

@@ -12,6 +12,7 @@ import (
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -57,8 +58,31 @@ func (s *Server) party(owner participant.Participant, req wire.NewParty) (direct
 		return directory.Party{}, fmt.Errorf("%w: name must be 1-%d characters", directory.ErrInvalidValue, partyNameMax)
 	case req.Account == "" || len(req.Account) > partyAccountMax:
 		return directory.Party{}, fmt.Errorf("%w: account must be 1-%d bytes", directory.ErrInvalidValue, partyAccountMax)
+	case t != directory.MERCHANT && (req.MCC != "" || req.City != "" || req.Country != ""):
+		return directory.Party{}, fmt.Errorf("%w: mcc, city and country are a MERCHANT's", directory.ErrInvalidValue)
+	case t == directory.MERCHANT:
+		if err := qr.CheckMerchant(merchantOf(owner.ID, value, req)); err != nil {
+			return directory.Party{}, fmt.Errorf("%w: a merchant's name (at most 25 characters), mcc, city (at most 15) and country, "+
+				"as its QR codes print them: %v", directory.ErrInvalidValue, err)
+		}
 	}
 	return directory.Party{Type: t, Value: value, Participant: owner.ID, Name: req.Name, Account: req.Account, Currency: c, CreatedAt: s.Now().UTC()}, nil
+}
+
+// merchantOf is what a MERCHANT registration's QR codes print.
+func merchantOf(owner, value string, req wire.NewParty) qr.Merchant {
+	return qr.Merchant{ID: value, Participant: owner, Name: req.Name, MCC: req.MCC, City: req.City, Country: req.Country}
+}
+
+// saveMerchant records a registered MERCHANT's QR details.
+func (s *Server) saveMerchant(r *http.Request, p directory.Party, req wire.NewParty) error {
+	if p.Type != directory.MERCHANT {
+		return nil
+	}
+	if s.QR == nil {
+		return fmt.Errorf("%w: merchants need QR codes, which are not configured", directory.ErrInvalidValue)
+	}
+	return s.QR.SaveMerchant(r.Context(), merchantOf(p.Participant, p.Value, req))
 }
 
 func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
@@ -72,6 +96,9 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, who auth.Pr
 		return
 	}
 	p, created, err := s.Directory.Register(r.Context(), p)
+	if err == nil {
+		err = s.saveMerchant(r, p, req)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -116,6 +143,9 @@ func (s *Server) createParties(w http.ResponseWriter, r *http.Request, who auth.
 			return
 		}
 		for k, i := range at {
+			if errs[k] == nil {
+				errs[k] = s.saveMerchant(r, valid[k], req.Parties[i])
+			}
 			if errs[k] != nil {
 				prob := problemOf(kindOf(errs[k]), errs[k].Error())
 				out.Results[i] = wire.PartyResult{Status: prob.Status, Error: &prob}

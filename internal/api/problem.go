@@ -62,6 +62,10 @@ var (
 	probRequestExpired  = kind{422, "payment-request-expired", "The payment request has expired"}
 	probRequestLimit    = kind{409, "payment-request-limit", "Too many payment requests are pending for this payer"}
 	probPaymentAborted  = kind{422, "payment-aborted", "The payment was aborted by its payee; the request is pending again"}
+	probInvalidQR       = kind{400, "invalid-qr", "The QR payload is malformed, fails its CRC, or is not of this scheme"}
+	probAmountMismatch  = kind{422, "amount-mismatch", "The amount is not the dynamic QR code's"}
+	probQRExpired       = kind{422, "qr-expired", "The dynamic QR code has expired"}
+	probQRPaid          = kind{409, "qr-already-paid", "The dynamic QR code was paid already"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -79,7 +83,8 @@ var faultKinds = func() map[statusName]kind {
 		probConflict, probInsufficient, probSuspended, probCurrency, probSame, probQuoteExpired, probQuoteMismatch,
 		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
 		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
-		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted} {
+		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
+		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -14,6 +14,7 @@ import (
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -132,7 +133,17 @@ func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who auth
 	if !ok || !s.notOwing(w, who) {
 		return
 	}
-	t, created, err := s.Transfers.Create(r.Context(), who.Participant, req)
+	var t transfer.Transfer
+	var created bool
+	if req.PayeeType == qr.PayeeType {
+		if s.QR == nil {
+			writeProblem(w, probUnavailable, "QR codes are not configured")
+			return
+		}
+		t, created, err = s.QR.Pay(r.Context(), who.Participant, req)
+	} else {
+		t, created, err = s.Transfers.Create(r.Context(), who.Participant, req)
+	}
 	if errors.Is(err, transfer.ErrUnknownParty) {
 		s.guard.Missed(who.Participant.ID, endUser)
 	}
@@ -193,6 +204,9 @@ func (s *Server) createTransfers(w http.ResponseWriter, r *http.Request, who aut
 	var at []int
 	for i, nt := range batch.Transfers {
 		req, err := request(nt)
+		if err == nil && req.PayeeType == qr.PayeeType {
+			err = fmt.Errorf("%w: %v", transfer.ErrInvalid, errQRBatch)
+		}
 		if err != nil {
 			outs[i].Err = err
 			continue

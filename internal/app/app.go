@@ -37,6 +37,7 @@ import (
 	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
+	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/quote"
 	"github.com/hulian/hulian/internal/recon"
 	"github.com/hulian/hulian/internal/risk"
@@ -68,8 +69,10 @@ type App struct {
 	Notices *notice.Outbox
 	// Requests keeps requests to pay.
 	Requests *rtp.Service
-	Audit    *audit.Log
-	API      *api.Server
+	// QR keeps merchants' QR codes.
+	QR    *qr.Service
+	Audit *audit.Log
+	API   *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
@@ -315,6 +318,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
+	a.QR = &qr.Service{DB: a.DB, Directory: a.Directory, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
 	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
 		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Region: cfg.Region, Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
@@ -371,7 +375,7 @@ func (a *App) buildAPI(context.Context) error {
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
-		Requests: a.Requests,
+		Requests: a.Requests, QR: a.QR,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/portability"
+	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -89,6 +90,9 @@ type Config struct {
 	FraudMarkDays int
 	// RiskMaxWindow bounds the velocity windows of risk rules (24 h).
 	RiskMaxWindow time.Duration
+	// QRGUID is the scheme's globally unique id in its merchant QR codes
+	// (template 26, sub-object 00): "cn.hulian" unless set.
+	QRGUID string
 	// FSPIOPAddr, if set, is where the Mojaloop FSPIOP front end listens
 	// ("127.0.0.1:4000"; ":0" picks a port); empty: not served.
 	FSPIOPAddr string
@@ -146,6 +150,9 @@ func (c *Config) EnsureDefaults() {
 	tc := c.transferConfig()
 	tc.EnsureDefaults()
 	c.Region, c.ConfirmTimeout, c.QuoteTTL, c.ReviewTimeout = tc.Region, tc.ConfirmTimeout, tc.QuoteTTL, tc.ReviewTimeout
+	if c.QRGUID == "" {
+		c.QRGUID = qr.DefaultGUID
+	}
 	if c.Timezone == "" {
 		c.Timezone = "Asia/Shanghai"
 	}
@@ -207,6 +214,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := c.cutoff(); err != nil {
 		errs = append(errs, err)
+	}
+	if g := c.QRGUID; len(g) > 32 || strings.Trim(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != "" {
+		errs = append(errs, fmt.Errorf("QR GUID %.40q: at most 32 of letters, digits and . - _", g))
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		errs = append(errs, fmt.Errorf("time zone %q: %w", c.Timezone, err))

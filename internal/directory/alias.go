@@ -32,6 +32,9 @@ const (
 	RANDOM Type = "RANDOM"
 	// WALLET is a participant-issued wallet handle, kept as given.
 	WALLET Type = "WALLET"
+	// MERCHANT is a merchant's id, issued by its participant and printed
+	// in its QR codes: kept as given.
+	MERCHANT Type = "MERCHANT"
 )
 
 // Errors of parsing and normalizing aliases. Both mean that the caller
@@ -54,6 +57,9 @@ const (
 	minNationalID  = 4
 	maxNationalID  = 32
 	maxWallet      = 64
+	// maxMerchant keeps a merchant id within what an EMV QR code's
+	// merchant account template holds comfortably.
+	maxMerchant = 32
 )
 
 // ParseType returns the Type named by s. Only the exact upper-case names
@@ -71,7 +77,7 @@ func ParseType(s string) (Type, error) {
 func (t Type) Valid() bool { return typeCode(t) != 0 }
 
 // types lists the alias types, once for all that needs the set.
-var types = [...]Type{MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET}
+var types = [...]Type{MSISDN, EMAIL, NATIONAL_ID, RANDOM, WALLET, MERCHANT}
 
 // typeCode numbers the alias types from 1 (the cache keys entries by
 // it); 0 is not a type.
@@ -117,6 +123,7 @@ func typeCode(t Type) uint8 {
 //     share them.
 //   - WALLET: 1 to 64 characters of A-Z a-z 0-9 . _ : -, case preserved
 //     (handles are the issuing participant's and may be case-sensitive).
+//   - MERCHANT: the same, 1 to 32 characters.
 //
 // Normalize is idempotent, and the normalized value of every type
 // normalizes to itself whatever defaultRegion is.
@@ -136,7 +143,9 @@ func Normalize(t Type, value, defaultRegion string) (string, error) {
 	case RANDOM:
 		out, reason = normalizeUUID(v)
 	case WALLET:
-		out, reason = normalizeWallet(v)
+		out, reason = normalizeHandle(v, maxWallet)
+	case MERCHANT:
+		out, reason = normalizeHandle(v, maxMerchant)
 	default:
 		return "", fmt.Errorf("%w %.32q", ErrInvalidType, string(t))
 	}
@@ -320,9 +329,9 @@ func normalizeUUID(v string) (string, string) {
 	return string(b), ""
 }
 
-func normalizeWallet(v string) (string, string) {
-	if v == "" || len(v) > maxWallet {
-		return "", fmt.Sprintf("not 1 to %d characters", maxWallet)
+func normalizeHandle(v string, max int) (string, string) {
+	if v == "" || len(v) > max {
+		return "", fmt.Sprintf("not 1 to %d characters", max)
 	}
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {

@@ -168,6 +168,11 @@ type NewParty struct {
 	Name     string `json:"name"`
 	Account  string `json:"account"`
 	Currency string `json:"currency"`
+	// MCC, City and Country are a MERCHANT's, printed in its QR codes
+	// (required for that type, refused for others).
+	MCC     string `json:"mcc,omitempty"`
+	City    string `json:"city,omitempty"`
+	Country string `json:"country,omitempty"`
 }
 
 // Party is a registered alias as its owner sees it.
@@ -180,6 +185,57 @@ type Party struct {
 	DisplayName string    `json:"displayName"`
 	Currency    string    `json:"currency"`
 	CreatedAt   time.Time `json:"createdAt,omitzero"`
+}
+
+// NewQR is the body of POST /v1/qr.
+type NewQR struct {
+	Merchant  string    `json:"merchant"`
+	Amount    string    `json:"amount,omitempty"`
+	Currency  string    `json:"currency"`
+	Reference string    `json:"reference,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+}
+
+// QR is a merchant QR code made.
+type QR struct {
+	ID        string    `json:"id"`
+	Payload   string    `json:"payload"`
+	Image     string    `json:"image"`
+	Merchant  string    `json:"merchant"`
+	Dynamic   bool      `json:"dynamic"`
+	Amount    string    `json:"amount,omitempty"`
+	Currency  string    `json:"currency"`
+	Reference string    `json:"reference,omitempty"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	Paid      bool      `json:"paid"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// QRDecode is the body of POST /v1/qr:decode.
+type QRDecode struct {
+	Payload string `json:"payload"`
+}
+
+// QRDecoded is what any participant learns of a QR payload.
+type QRDecoded struct {
+	Merchant  QRMerchant `json:"merchant"`
+	Dynamic   bool       `json:"dynamic"`
+	Amount    string     `json:"amount,omitempty"`
+	Currency  string     `json:"currency"`
+	Reference string     `json:"reference,omitempty"`
+	ExpiresAt time.Time  `json:"expiresAt,omitzero"`
+	// Paid says a dynamic code was paid (or is being paid) already.
+	Paid bool `json:"paid,omitempty"`
+}
+
+// QRMerchant is a QR code's merchant as payers see it.
+type QRMerchant struct {
+	ID          string `json:"id"`
+	Participant string `json:"participant"`
+	DisplayName string `json:"displayName"`
+	MCC         string `json:"mcc"`
+	City        string `json:"city"`
+	Country     string `json:"country"`
 }
 
 // PartyLookup is the answer of GET /v1/parties/{type}/{value}: what any
