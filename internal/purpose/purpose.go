@@ -52,6 +52,9 @@ const (
 	// PaymentRequest marks a request to pay made, paid, declined or
 	// expired (Meta in docs/formats.md).
 	PaymentRequest uint16 = 14
+	// Mandate marks a mandate proposed, decided, paused, resumed, ended,
+	// or executed (Meta in docs/formats.md).
+	Mandate uint16 = 15
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -72,6 +75,7 @@ var names = [...]string{
 	FraudReport:    "fraud-report",
 	PayBack:        "payback",
 	PaymentRequest: "payment-request",
+	Mandate:        "mandate",
 }
 
 // Name returns a purpose's name, and false for a number not registered.
