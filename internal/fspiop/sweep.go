@@ -86,6 +86,22 @@ func (s *Server) reconcile(ctx context.Context, p *payment, now time.Time) error
 				return err
 			}
 		}
+		if p.Fulfilment == "" {
+			// The payee's answer is being recorded by the request that
+			// committed it: that request tells the parties. Read again,
+			// and leave it to that request unless it is long overdue.
+			q, found, err := s.store.get(ctx, p.ID)
+			if err != nil {
+				return err
+			}
+			if found && (q.State != stateReserved || q.Fulfilment != "") {
+				*p = q
+				return nil
+			}
+			if !now.After(p.Expires.Add(lostAfter)) {
+				return nil
+			}
+		}
 		if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
 			s.tellCommitted(p)
 		}
