@@ -55,6 +55,9 @@ const (
 	// Mandate marks a mandate proposed, decided, paused, resumed, ended,
 	// or executed (Meta in docs/formats.md).
 	Mandate uint16 = 15
+	// Dispute marks a fraud dispute opened, accepted or rejected, and
+	// each hold of a disputed payment's money (Meta in docs/formats.md).
+	Dispute uint16 = 16
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -76,6 +79,7 @@ var names = [...]string{
 	PayBack:        "payback",
 	PaymentRequest: "payment-request",
 	Mandate:        "mandate",
+	Dispute:        "dispute",
 }
 
 // Name returns a purpose's name, and false for a number not registered.
