@@ -137,6 +137,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Timezone, "timezone", def.Timezone, "the scheme's time zone, in which risk rules see the hour")
 	fs.IntVar(&cfg.FraudMarkDays, "fraud-mark-days", def.FraudMarkDays, "days an open fraud report counts in its payee alias's fraud marks")
 	fs.DurationVar(&cfg.RiskMaxWindow, "risk-max-window", def.RiskMaxWindow, "the longest velocity window risk rules may ask for")
+	fs.DurationVar(&cfg.MandateNotice, "mandate-notice", 24*time.Hour, "how long before a scheduled mandate execution the payer's participant is told (mandate.execution-due)")
+	fs.IntVar(&cfg.MandateRetries, "mandate-retries", 3, "how many times a scheduled mandate execution short of funds is tried again, a day apart (-1: none)")
 	fs.StringVar(&cfg.QRGUID, "qr-guid", "cn.hulian", "the scheme's globally unique id in its merchant QR codes (EMV template 26, sub-object 00)")
 	fs.StringVar(&cfg.FSPIOPAddr, "fspiop-addr", "", "serve Mojaloop's FSPIOP API (1.1 and 1.0) on this address (e.g. 127.0.0.1:4000); empty: not served")
 	fs.StringVar(&cfg.FSPIOPJWSKey, "fspiop-jws-key", "", "PEM private key (RSA or EC P-256) that signs the switch's own FSPIOP requests and callbacks (FSPIOP-Signature)")

@@ -35,6 +35,7 @@ import (
 	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/qr"
@@ -142,6 +143,9 @@ type Deps struct {
 	// QR keeps merchants' QR codes; without it their routes answer 503
 	// and QR payees are refused.
 	QR *qr.Service
+	// Mandates keeps mandates and executes them; without it their
+	// routes answer 503.
+	Mandates *mandate.Service
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -277,6 +281,16 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/qr", participantOn, s.createQR},
 		{"POST", "/v1/qr:decode", participantOn, s.decodeQR},
 		{"GET", "/v1/qr/{id}", anyone, s.getQR},
+		{"POST", "/v1/mandates", participantOn, s.createMandate},
+		{"GET", "/v1/mandates", anyone, s.listMandates},
+		{"GET", "/v1/mandates/{id}", anyone, s.getMandate},
+		{"POST", "/v1/mandates/{id}/approve", participantOn, s.mandateAction(mandate.ActionApprove)},
+		{"POST", "/v1/mandates/{id}/reject", participantOn, s.mandateAction(mandate.ActionReject)},
+		{"POST", "/v1/mandates/{id}/pause", participantOn, s.mandateAction(mandate.ActionPause)},
+		{"POST", "/v1/mandates/{id}/resume", participantOn, s.mandateAction(mandate.ActionResume)},
+		{"POST", "/v1/mandates/{id}/revoke", participantOn, s.mandateAction(mandate.ActionRevoke)},
+		{"POST", "/v1/mandates/{id}/executions", participantOn, s.executeMandate},
+		{"GET", "/v1/mandates/{id}/executions", anyone, s.listExecutions},
 		{"POST", "/v1/payment-requests", participantOn, s.createPaymentRequest},
 		{"GET", "/v1/payment-requests", anyone, s.listPaymentRequests},
 		{"GET", "/v1/payment-requests/{id}", anyone, s.getPaymentRequest},

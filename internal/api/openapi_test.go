@@ -2379,6 +2379,32 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests", query: url.Values{"role": {"payer"}}}, 200, "")
 	cl.expect(call{tok: keyB, op: "GET /v1/payment-requests/{id}", args: []string{"nope"}}, 404, "not-found")
 
+	// Mandates: wallet-a (a biller) proposes one to wallet-b's user,
+	// which approves; wallet-a pulls once; pause, resume, then revoke.
+	mexp := time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)
+	propose := M{"id": "md-1", "payer": M{"type": "MSISDN", "value": "+8613800138000"}, "maxAmount": "1.00", "currency": "CNY",
+		"frequency": "monthly", "validFrom": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "validUntil": mexp}
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates", body: propose}, 201, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates", body: propose}, 200, "")
+	propose["id"], propose["condition"] = "md-2", "amount <"
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates", body: propose}, 400, "invalid-condition")
+	cl.expect(call{tok: keyB, op: "GET /v1/mandates/{id}", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates/{id}/approve", args: []string{"md-1"}}, 403, "forbidden")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates/{id}/executions", args: []string{"md-1"}, body: M{"id": "md-1-x", "amount": "0.10"}}, 422, "mandate-not-active")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/approve", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates/{id}/executions", args: []string{"md-1"}, body: M{"id": "md-1-1", "amount": "0.10"}}, 201, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates/{id}/executions", args: []string{"md-1"}, body: M{"id": "md-1-1", "amount": "0.10"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates/{id}/executions", args: []string{"md-1"}, body: M{"id": "md-1-2", "amount": "0.10"}}, 422, "mandate-limit-exceeded")
+	cl.expect(call{tok: keyB, op: "GET /v1/mandates/{id}/executions", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/pause", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/resume", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/revoke", args: []string{"md-1"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/resume", args: []string{"md-1"}}, 409, "mandate-state")
+	propose["id"], propose["condition"] = "md-3", ""
+	cl.expect(call{tok: keyA, op: "POST /v1/mandates", body: propose}, 201, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/reject", args: []string{"md-3"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/mandates", query: url.Values{"role": {"payee"}}}, 200, "")
+
 	// Merchant QR: wallet-a registers a merchant and makes a dynamic
 	// code; wallet-b reads it and pays it.
 	cl.expect(call{tok: keyA, op: "POST /v1/parties", body: M{"type": "MERCHANT", "value": "M-1", "name": "Noodles", "account": "shop",

@@ -66,6 +66,12 @@ var (
 	probAmountMismatch  = kind{422, "amount-mismatch", "The amount is not the dynamic QR code's"}
 	probQRExpired       = kind{422, "qr-expired", "The dynamic QR code has expired"}
 	probQRPaid          = kind{409, "qr-already-paid", "The dynamic QR code was paid already"}
+	probMandateInactive = kind{422, "mandate-not-active", "The mandate is not active, or not valid now"}
+	probMandateLimit    = kind{422, "mandate-limit-exceeded", "The execution is above the mandate's limits"}
+	probMandateCond     = kind{422, "mandate-condition-failed", "The mandate's condition does not hold for this execution"}
+	probMandateState    = kind{409, "mandate-state", "The mandate is not in a state that allows this"}
+	probMandatesMax     = kind{409, "mandate-limit", "Too many mandates for this payer"}
+	probInvalidCond     = kind{400, "invalid-condition", "The mandate's condition does not compile or does not yield a bool"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -84,7 +90,8 @@ var faultKinds = func() map[statusName]kind {
 		probLimitPosition, probWindowOpen, probAliasQuota, probClosed, probBalanceNotZero, probSettleAmount, probInternal, probUnavailable,
 		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
 		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
-		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid} {
+		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
+		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/qr"
@@ -26,6 +27,9 @@ var errPayeeFields = fmt.Errorf("%w: payee takes only type and value", transfer.
 func request(nt wire.NewTransfer) (transfer.Request, error) {
 	if nt.Payee.Participant != "" || nt.Payee.Account != "" {
 		return transfer.Request{}, errPayeeFields
+	}
+	if mandate.ReservedID(nt.ID) {
+		return transfer.Request{}, fmt.Errorf("%w: ids beginning \"mandate\" are the switch's", transfer.ErrInvalid)
 	}
 	amt, c, err := parseAmount("amount", nt.Amount, nt.Currency)
 	if err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
@@ -70,9 +71,11 @@ type App struct {
 	// Requests keeps requests to pay.
 	Requests *rtp.Service
 	// QR keeps merchants' QR codes.
-	QR    *qr.Service
-	Audit *audit.Log
-	API   *api.Server
+	QR *qr.Service
+	// Mandates keeps mandates and executes the scheduled ones.
+	Mandates *mandate.Service
+	Audit    *audit.Log
+	API      *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
@@ -318,6 +321,13 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
+	if a.Mandates, err = mandate.NewService(mandate.Config{Location: loc, Notice: cfg.MandateNotice, Retries: cfg.MandateRetries,
+		Region: cfg.Region}); err != nil {
+		return err
+	}
+	a.Mandates.DB, a.Mandates.Ledger, a.Mandates.Payments, a.Mandates.Directory = a.DB, a.Journal, a.Transfers, a.Directory
+	a.Mandates.Participants, a.Mandates.Notices, a.Mandates.Now = a.Participants, a.Notices, cfg.Now
+	a.Mandates.RenderMandate, a.Mandates.RenderExecution = api.Callbacks{}.Mandate, api.Callbacks{}.MandateExecution
 	a.QR = &qr.Service{DB: a.DB, Directory: a.Directory, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
 	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
 		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Region: cfg.Region, Now: cfg.Now}
@@ -375,7 +385,7 @@ func (a *App) buildAPI(context.Context) error {
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
-		Requests: a.Requests, QR: a.QR,
+		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
@@ -433,6 +443,7 @@ func (a *App) Serve(ctx context.Context) error {
 	a.life.goRun("portability claims", a.Claims.Run)
 	a.life.goRun("risk control", a.runRisk)
 	a.life.goRun("payment requests", a.runRequests)
+	a.life.goRun("mandates", a.runMandates)
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1
@@ -473,6 +484,30 @@ func (a *App) runRequests(ctx context.Context) {
 			if err != nil || n < 1000 {
 				break
 			}
+		}
+	}
+}
+
+// runMandates expires mandates, sends the notices of scheduled
+// executions and makes those due, every 10 seconds (once at start, so
+// that a switch that restarts on the day executes what is due).
+func (a *App) runMandates(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		for {
+			n, err := a.Mandates.Sweep(ctx, 1000)
+			if err != nil && ctx.Err() == nil {
+				a.cfg.Log.Error("mandates: sweep", "err", err)
+			}
+			if err != nil || n < 1000 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

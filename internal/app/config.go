@@ -11,6 +11,7 @@ import (
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/qr"
 	"github.com/hulian/hulian/internal/transfer"
@@ -107,6 +108,12 @@ type Config struct {
 	// MaxAliasesPerAccount bounds the aliases of one (participant,
 	// account) (directory.DefaultMaxAliasesPerAccount).
 	MaxAliasesPerAccount int
+	// MandateNotice is how long before a scheduled mandate execution the
+	// payer's participant is told (24 h unless set); MandateRetries how
+	// many times one short of funds is tried again, a day apart (3 unless
+	// set; -1 for none).
+	MandateNotice  time.Duration
+	MandateRetries int
 	// ClaimTimeout is how long an alias's owner has to answer a
 	// portability claim before the alias moves (7 days).
 	ClaimTimeout time.Duration
@@ -150,6 +157,15 @@ func (c *Config) EnsureDefaults() {
 	tc := c.transferConfig()
 	tc.EnsureDefaults()
 	c.Region, c.ConfirmTimeout, c.QuoteTTL, c.ReviewTimeout = tc.Region, tc.ConfirmTimeout, tc.QuoteTTL, tc.ReviewTimeout
+	if c.MandateNotice == 0 {
+		c.MandateNotice = mandate.DefaultNotice
+	}
+	switch c.MandateRetries {
+	case 0:
+		c.MandateRetries = mandate.DefaultRetries
+	case -1:
+		c.MandateRetries = 0
+	}
 	if c.QRGUID == "" {
 		c.QRGUID = qr.DefaultGUID
 	}

@@ -205,6 +205,8 @@ func pay(id, typ, value, amount string) wire.NewTransfer {
 // signatures and records what it gets.
 type hook struct {
 	secret string
+	// now is the switch's clock, when a test skews it (time.Now if nil).
+	now    func() time.Time
 	decide func(wire.Transfer) wire.Decision
 	delay  time.Duration
 
@@ -245,7 +247,11 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	secret := h.secret
 	h.received = append(h.received, received{r.Header.Get(wire.SignatureHeader), body})
 	h.mu.Unlock()
-	if err := wire.Verify(r.Header.Get(wire.SignatureHeader), secret, body, time.Now(), 5*time.Minute); err != nil {
+	now := time.Now
+	if h.now != nil {
+		now = h.now
+	}
+	if err := wire.Verify(r.Header.Get(wire.SignatureHeader), secret, body, now(), 5*time.Minute); err != nil {
 		h.mu.Lock()
 		h.badSigs++
 		h.mu.Unlock()
@@ -275,6 +281,11 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Lock()
 		h.claims = append(h.claims, *cb.Claim)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case "mandate.proposed", "mandate.changed", "mandate.execution-due", "mandate.executed", "mandate.execution-failed":
+		h.mu.Lock()
+		h.requests = append(h.requests, cb)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	case "payment-request.created", "payment-request.paid", "payment-request.declined", "payment-request.expired":
@@ -338,6 +349,26 @@ func (h *hook) waitRequest(t *testing.T, event, id string) wire.PaymentRequest {
 		h.mu.Unlock()
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s callback of payment request %s", event, id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitEvent waits for a notice callback of event.
+func (h *hook) waitEvent(t *testing.T, event string) wire.Callback {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		h.mu.Lock()
+		for _, cb := range h.requests {
+			if cb.Event == event {
+				h.mu.Unlock()
+				return cb
+			}
+		}
+		h.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s callback", event)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

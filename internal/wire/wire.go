@@ -507,6 +507,85 @@ type Callback struct {
 	Claim     *Claim          `json:"claim,omitempty"`
 	// PaymentRequest is the request of the payment-request.* events.
 	PaymentRequest *PaymentRequest `json:"paymentRequest,omitempty"`
+	// Mandate is the mandate of the mandate.* events; Execution the
+	// execution of mandate.executed and mandate.execution-failed.
+	Mandate   *Mandate          `json:"mandate,omitempty"`
+	Execution *MandateExecution `json:"execution,omitempty"`
+}
+
+// MandateSchedule asks the switch to execute a mandate itself.
+type MandateSchedule struct {
+	Month  int    `json:"month,omitempty"`
+	Day    int    `json:"day,omitempty"`
+	Amount string `json:"amount"`
+}
+
+// NewMandate is the body of POST /v1/mandates.
+type NewMandate struct {
+	ID          string           `json:"id"`
+	Payer       PayeeRef         `json:"payer"`
+	MaxAmount   string           `json:"maxAmount"`
+	Currency    string           `json:"currency"`
+	Frequency   string           `json:"frequency"`
+	ValidFrom   time.Time        `json:"validFrom"`
+	ValidUntil  time.Time        `json:"validUntil"`
+	Description string           `json:"description,omitempty"`
+	Condition   string           `json:"condition,omitempty"`
+	Schedule    *MandateSchedule `json:"schedule,omitempty"`
+}
+
+// Mandate is a mandate as its biller and payer see it.
+type Mandate struct {
+	ID          string           `json:"id"`
+	Biller      string           `json:"biller"`
+	Payer       PayeeRef         `json:"payer"`
+	MaxAmount   string           `json:"maxAmount"`
+	Currency    string           `json:"currency"`
+	Frequency   string           `json:"frequency"`
+	ValidFrom   time.Time        `json:"validFrom"`
+	ValidUntil  time.Time        `json:"validUntil"`
+	Description string           `json:"description,omitempty"`
+	Condition   string           `json:"condition,omitempty"`
+	Schedule    *MandateSchedule `json:"schedule,omitempty"`
+	State       string           `json:"state"`
+	// NextExecution is a scheduled mandate's next execution.
+	NextExecution time.Time `json:"nextExecution,omitzero"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// Mandates is a page of mandates; Next, when present, is the value of
+// since for the next page.
+type Mandates struct {
+	Mandates []Mandate `json:"mandates"`
+	Next     string    `json:"next,omitempty"`
+}
+
+// NewMandateExecution is the body of POST /v1/mandates/{id}/executions.
+type NewMandateExecution struct {
+	ID        string `json:"id"`
+	Amount    string `json:"amount"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// MandateExecution is one pull of a mandate: its transfer.
+type MandateExecution struct {
+	ID          string    `json:"id"`
+	Mandate     string    `json:"mandate"`
+	Amount      string    `json:"amount"`
+	Currency    string    `json:"currency"`
+	Reference   string    `json:"reference,omitempty"`
+	PeriodStart time.Time `json:"periodStart"`
+	Scheduled   bool      `json:"scheduled"`
+	State       string    `json:"state"`
+	Reason      string    `json:"reason,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// MandateExecutions lists a mandate's executions, newest first.
+type MandateExecutions struct {
+	Executions []MandateExecution `json:"executions"`
 }
 
 // NewPaymentRequest is the body of POST /v1/payment-requests.
