@@ -179,5 +179,23 @@ func TestScheduledMandate(t *testing.T) {
 		if b := s.balance(aKey, "wallet-a"); b.Balance != "70.00" {
 			t.Errorf("wallet-a: %+v", b)
 		}
+		// Approved on the 20th, due on the 15th: executed at once for
+		// this month, then on the 15th of the next.
+		nm.ID = "gas"
+		s.ok(201, "POST", "/v1/mandates", bKey, nm, nil)
+		clk.set(due.AddDate(0, 0, 5))
+		s.ok(200, "POST", "/v1/mandates/gas/approve", aKey, nil, &m)
+		if !m.NextExecution.Equal(due) {
+			t.Errorf("approved after its day: next execution %v, want %v", m.NextExecution, due)
+		}
+		sweep()
+		s.ok(200, "GET", "/v1/mandates/gas/executions", bKey, nil, &es)
+		if len(es.Executions) != 1 || es.Executions[0].State != "COMMITTED" {
+			t.Errorf("approved after its day: %+v", es)
+		}
+		s.ok(200, "GET", "/v1/mandates/gas", aKey, nil, &m)
+		if next := due.AddDate(0, 1, 0); !m.NextExecution.Equal(next) {
+			t.Errorf("then: next execution %v, want %v", m.NextExecution, next)
+		}
 	})
 }

@@ -402,8 +402,12 @@ func (s *Service) change(ctx context.Context, m Mandate, action Action, side Sid
 	from := m.State
 	m.State, m.UpdatedAt = to, now
 	if to == StateActive {
+		// The first due time of the current period, even past: a mandate
+		// approved (or resumed) after its day, before the period ends,
+		// is executed for it at once, unless it was already.
 		m.DueAt, m.tryAt, m.attempt = time.Time{}, time.Time{}, 0
-		if due, ok := Next(m.Terms, now.Add(-time.Nanosecond), s.cfg.Location); ok {
+		start, _ := m.PeriodAt(now, s.cfg.Location)
+		if due, ok := Next(m.Terms, start.Add(-time.Nanosecond), s.cfg.Location); ok {
 			m.DueAt, m.tryAt = due, due
 		}
 	}
