@@ -16,6 +16,7 @@ import (
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/keylock"
 	"github.com/hulian/hulian/internal/mark"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
@@ -812,42 +813,30 @@ type Filter struct {
 }
 
 // Cursor returns the listing position after m.
-func (m *Mandate) Cursor() string { return strconv.FormatInt(m.CreatedAt.UnixNano(), 36) + "." + m.ID }
+func (m *Mandate) Cursor() string { return sqldb.PageCursor(m.CreatedAt, m.ID) }
 
 // List returns mandates as f asks, oldest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]Mandate, error) {
 	if f.Limit <= 0 || f.Limit > ListMax {
 		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
 	}
-	q := `SELECT ` + columns + ` FROM mandates WHERE (created_at > $1 OR created_at = $1 AND id > $2)`
-	var afterAt int64 = -1
-	var afterID string
-	if f.After != "" {
-		at, id, ok := strings.Cut(f.After, ".")
-		n, err := strconv.ParseInt(at, 36, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("%w: since is not a cursor of this listing", ErrInvalid)
-		}
-		afterAt, afterID = n, id
-	}
-	args := []any{afterAt, afterID}
+	var eqs []sqldb.Eq
 	switch {
 	case f.Participant == "":
 	case f.Role == "payer":
-		args = append(args, f.Participant)
-		q += ` AND payer = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
 	case f.Role == "payee":
-		args = append(args, f.Participant)
-		q += ` AND biller = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "biller", Value: f.Participant})
 	default:
 		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
 	}
 	if f.State != "" {
-		args = append(args, string(f.State))
-		q += ` AND state = $` + strconv.Itoa(len(args))
+		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY created_at, id LIMIT $` + strconv.Itoa(len(args))
+	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM mandates`, f.After, eqs, f.Limit)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mandates: %w", err)
@@ -971,35 +960,8 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// locks order what is done to one mandate: an execution may wait for a
-// confirm-mode biller, so mandates do not share them.
-var locks = struct {
-	sync.Mutex
-	m map[string]*keyLock
-}{m: map[string]*keyLock{}}
+// locks order what is done to one mandate: its payment may wait for a
+// confirm-mode payee, so they are not shared.
+var locks keylock.Locks
 
-type keyLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock locks mandate id's lock and returns its unlock.
-func lock(id string) func() {
-	locks.Lock()
-	l := locks.m[id]
-	if l == nil {
-		l = &keyLock{}
-		locks.m[id] = l
-	}
-	l.users++
-	locks.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		locks.Lock()
-		if l.users--; l.users == 0 {
-			delete(locks.m, id)
-		}
-		locks.Unlock()
-	}
-}
+func lock(id string) func() { return locks.Lock(id) }

@@ -24,13 +24,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/keylock"
 	"github.com/hulian/hulian/internal/mark"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
@@ -531,7 +531,7 @@ type Filter struct {
 
 // Cursor returns the listing position after r.
 func (r *Request) Cursor() string {
-	return strconv.FormatInt(r.CreatedAt.UnixNano(), 36) + "." + r.ID
+	return sqldb.PageCursor(r.CreatedAt, r.ID)
 }
 
 // List returns requests as f asks, oldest first.
@@ -539,35 +539,23 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Request, error) {
 	if f.Limit <= 0 || f.Limit > ListMax {
 		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
 	}
-	q := `SELECT ` + columns + ` FROM payment_requests WHERE (created_at > $1 OR created_at = $1 AND id > $2)`
-	var afterAt int64 = -1
-	var afterID string
-	if f.After != "" {
-		at, id, ok := strings.Cut(f.After, ".")
-		n, err := strconv.ParseInt(at, 36, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("%w: since is not a cursor of this listing", ErrInvalid)
-		}
-		afterAt, afterID = n, id
-	}
-	args := []any{afterAt, afterID}
+	var eqs []sqldb.Eq
 	switch {
 	case f.Participant == "":
 	case f.Role == "payer":
-		args = append(args, f.Participant)
-		q += ` AND payer = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
 	case f.Role == "payee":
-		args = append(args, f.Participant)
-		q += ` AND payee = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "payee", Value: f.Participant})
 	default:
 		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
 	}
 	if f.State != "" {
-		args = append(args, string(f.State))
-		q += ` AND state = $` + strconv.Itoa(len(args))
+		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY created_at, id LIMIT $` + strconv.Itoa(len(args))
+	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM payment_requests`, f.After, eqs, f.Limit)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payment requests: %w", err)
@@ -645,34 +633,7 @@ func clip(s string, n int) string {
 }
 
 // locks order what is done to one request: its payment may wait for a
-// confirm-mode payee, so requests do not share them.
-var locks = struct {
-	sync.Mutex
-	m map[string]*keyLock
-}{m: map[string]*keyLock{}}
+// confirm-mode payee, so they are not shared.
+var locks keylock.Locks
 
-type keyLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock locks request id's lock and returns its unlock.
-func lock(id string) func() {
-	locks.Lock()
-	l := locks.m[id]
-	if l == nil {
-		l = &keyLock{}
-		locks.m[id] = l
-	}
-	l.users++
-	locks.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		locks.Lock()
-		if l.users--; l.users == 0 {
-			delete(locks.m, id)
-		}
-		locks.Unlock()
-	}
-}
+func lock(id string) func() { return locks.Lock(id) }

@@ -1,0 +1,52 @@
+package sqldb
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hulian/hulian/internal/fault"
+)
+
+// ErrCursor means a listing's cursor is not one of its own.
+var ErrCursor = fault.New(fault.Invalid, "", "since is not a cursor of this listing")
+
+// Eq is a column's required value in a page.
+type Eq struct {
+	Column string
+	Value  any
+}
+
+// PageCursor is the cursor after a row created at created with id, for
+// tables listed by (created_at, id).
+func PageCursor(created time.Time, id string) string {
+	return strconv.FormatInt(created.UnixNano(), 36) + "." + id
+}
+
+// PageQuery returns the query, and its arguments, of a keyset page of
+// rows: from ("SELECT … FROM t") those after cursor (empty: from the
+// first) that have every eq, in (created_at, id) order, at most limit.
+// Column names come from the caller's code, never from a request.
+func PageQuery(from, cursor string, eqs []Eq, limit int) (string, []any, error) {
+	var afterAt int64 = -1
+	var afterID string
+	if cursor != "" {
+		at, id, ok := strings.Cut(cursor, ".")
+		n, err := strconv.ParseInt(at, 36, 64)
+		if !ok || err != nil {
+			return "", nil, ErrCursor
+		}
+		afterAt, afterID = n, id
+	}
+	var b strings.Builder
+	b.WriteString(from)
+	b.WriteString(" WHERE (created_at > $1 OR created_at = $1 AND id > $2)")
+	args := []any{afterAt, afterID}
+	for _, e := range eqs {
+		args = append(args, e.Value)
+		b.WriteString(" AND " + e.Column + " = $" + strconv.Itoa(len(args)))
+	}
+	args = append(args, limit)
+	b.WriteString(" ORDER BY created_at, id LIMIT $" + strconv.Itoa(len(args)))
+	return b.String(), args, nil
+}
