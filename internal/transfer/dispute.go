@@ -37,7 +37,7 @@ const DisputeType = "DISPUTE"
 
 // HoldsMax bounds the holds of one payment: each costs two lookups
 // whenever the payment is held again.
-const HoldsMax = 50
+const HoldsMax = 100
 
 // HoldPayBack reserves amount on payee's account towards the payer of
 // its committed payment originalID, as hold holdID, for timeout (at most
