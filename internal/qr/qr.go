@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hulian/hulian/internal/directory"
@@ -133,6 +134,8 @@ type Service struct {
 	// GUID is the scheme's id in its codes (DefaultGUID when empty).
 	GUID string
 	Now  func() time.Time
+
+	images imageCache
 }
 
 func (s *Service) now() time.Time {
@@ -258,13 +261,65 @@ func (s *Service) Get(ctx context.Context, viewer, id string) (Code, error) {
 	return c, err
 }
 
-// Image returns code id's PNG, as Get may see it.
+// Image returns code id's PNG, as Get may see it. Drawing one costs
+// milliseconds of CPU: codes never change, so the last ImagesCached are
+// kept, and at most two are drawn at once, whoever asks.
 func (s *Service) Image(ctx context.Context, viewer, id string) ([]byte, error) {
 	c, err := s.Get(ctx, viewer, id)
 	if err != nil {
 		return nil, err
 	}
-	return emv.PNG(c.Payload, ImagePx)
+	if img, ok := s.images.get(c.ID); ok {
+		return img, nil
+	}
+	select {
+	case drawing <- struct{}{}:
+		defer func() { <-drawing }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	img, err := emv.PNG(c.Payload, ImagePx)
+	if err == nil {
+		s.images.put(c.ID, img)
+	}
+	return img, err
+}
+
+// ImagesCached bounds the PNGs kept: a few kilobytes each.
+const ImagesCached = 512
+
+// drawing bounds the PNGs drawn at once.
+var drawing = make(chan struct{}, 2)
+
+// imageCache keeps the last images drawn, oldest out first.
+type imageCache struct {
+	mu    sync.Mutex
+	byID  map[string][]byte
+	order []string
+}
+
+func (c *imageCache) get(id string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	img, ok := c.byID[id]
+	return img, ok
+}
+
+func (c *imageCache) put(id string, img []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID == nil {
+		c.byID = map[string][]byte{}
+	}
+	if _, ok := c.byID[id]; ok {
+		return
+	}
+	if len(c.order) >= ImagesCached {
+		delete(c.byID, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.byID[id] = img
+	c.order = append(c.order, id)
 }
 
 // Decode reads a payload of the scheme: the code, its merchant and, for
