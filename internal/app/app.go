@@ -444,6 +444,7 @@ func (a *App) Serve(ctx context.Context) error {
 	a.life.goRun("risk control", a.runRisk)
 	a.life.goRun("payment requests", a.runRequests)
 	a.life.goRun("mandates", a.runMandates)
+	a.life.goRun("housekeeping", a.runHousekeeping)
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1
@@ -484,6 +485,30 @@ func (a *App) runRequests(ctx context.Context) {
 			if err != nil || n < 1000 {
 				break
 			}
+		}
+	}
+}
+
+// runHousekeeping deletes, every hour, what is kept only for a while:
+// notices past their retention, dynamic QR codes long expired.
+func (a *App) runHousekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if a.cfg.Now != nil {
+			now = a.cfg.Now()
+		}
+		if _, err := a.Notices.Prune(ctx, now); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Error("housekeeping", "err", err)
+		}
+		if _, err := a.QR.Prune(ctx, now); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Error("housekeeping", "err", err)
 		}
 	}
 }

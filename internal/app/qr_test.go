@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"image/png"
 	"strings"
 	"testing"
@@ -131,5 +132,13 @@ func TestMerchantQR(t *testing.T) {
 		if b := s.balance(mKey, "wallet-m"); b.Balance != "48.00" {
 			t.Errorf("wallet-m: %+v", b)
 		}
+		// Long expired unpaid dynamic codes are pruned; paid and static
+		// ones stay.
+		if n, err := s.app.QR.Prune(context.Background(), time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
+			t.Errorf("pruned %d: %v", n, err)
+		}
+		s.problem(404, "not-found", "GET", "/v1/qr/"+short.ID, mKey, nil)
+		s.ok(200, "GET", "/v1/qr/"+dynamic.ID, mKey, nil, nil)
+		s.ok(200, "GET", "/v1/qr/"+static.ID, mKey, nil, nil)
 	})
 }

@@ -845,4 +845,25 @@ func TestDeliverNotices(t *testing.T) {
 	if got := events(hc); !slices.Equal(got, []string{"test.c"}) {
 		t.Errorf("wallet-c got %v", got)
 	}
+	// Retention: delivered notices go after a day, undelivered ones
+	// after thirty.
+	err := e.DB.Transact(e.ctx, func(tx *sql.Tx) error {
+		return out.Add(e.ctx, tx, "nobody", "test.kept", []byte(`{"event":"test.kept"}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		e.DB.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM notices`).Scan(&n)
+		return n
+	}
+	if n, err := out.Prune(e.ctx, time.Now()); err != nil || n != 0 {
+		t.Errorf("pruned %d at once: %v", n, err)
+	}
+	if n, err := out.Prune(e.ctx, time.Now().Add(2*notice.KeepDelivered)); err != nil || n != 4 || count() != 1 {
+		t.Errorf("pruned %d delivered, %d left: %v", n, count(), err)
+	}
+	if n, err := out.Prune(e.ctx, time.Now().Add(notice.KeepUndelivered+time.Hour)); err != nil || n != 1 || count() != 0 {
+		t.Errorf("pruned %d undelivered, %d left: %v", n, count(), err)
+	}
 }

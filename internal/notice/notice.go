@@ -92,3 +92,23 @@ func (o *Outbox) Notices(ctx context.Context, participant string, after int64, l
 	}
 	return out, nil
 }
+
+// Retention of notices: a delivered one is kept a day (for the record of
+// what was sent), any other — to a participant without a callback URL,
+// or one that never answers — thirty.
+const (
+	KeepDelivered   = 24 * time.Hour
+	KeepUndelivered = 30 * 24 * time.Hour
+)
+
+// Prune deletes the notices past their retention at now; it returns how
+// many.
+func (o *Outbox) Prune(ctx context.Context, now time.Time) (int64, error) {
+	res, err := o.DB.ExecContext(ctx, `DELETE FROM notices WHERE at < $1 OR at < $2 AND seq <= COALESCE((SELECT position
+		FROM delivery_cursors c WHERE c.participant = notices.participant AND c.stream = 'notices'), 0)`,
+		now.Add(-KeepUndelivered).UnixNano(), now.Add(-KeepDelivered).UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("notices: prune: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -471,3 +471,18 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// KeepExpired is how long an expired dynamic code that was never paid is
+// kept: long enough to answer a late payer "expired", not for ever.
+const KeepExpired = 30 * 24 * time.Hour
+
+// Prune deletes the dynamic codes expired unpaid for longer than
+// KeepExpired at now; it returns how many.
+func (s *Service) Prune(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM qr_codes WHERE dynamic = 1 AND paid_transfer = '' AND expires_at > 0 AND expires_at < $1`,
+		now.Add(-KeepExpired).UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("QR codes: prune: %w", err)
+	}
+	return res.RowsAffected()
+}
