@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -420,4 +421,42 @@ func TestConfig(t *testing.T) {
 	if _, err := New(cfg, Deps{}); err == nil {
 		t.Error("New without its parts")
 	}
+}
+
+// TestRace: accepts, rejects and sweeps of one dispute at once end in
+// one decision, whose money moved once.
+func TestRace(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, f *fixture) {
+		for round := 0; round < 5; round++ {
+			id := f.pay(f.a, f.b, 1000)
+			aBal, bAvail := f.balance(f.a), f.available(f.b)
+			d, _, err := f.s.Open(f.ctx, f.a, id, Error, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < 6; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					switch i % 3 {
+					case 0:
+						f.s.Accept(f.ctx, f.b, d.ID)
+					case 1:
+						f.s.Reject(f.ctx, f.b, d.ID, "no")
+					default:
+						f.s.Sweep(f.ctx, 10)
+					}
+				}()
+			}
+			wg.Wait()
+			d, _ = f.s.Get(f.ctx, "", d.ID)
+			switch {
+			case d.State == Accepted && d.Refunded == 1000 && f.balance(f.a)-aBal == 1000 && bAvail-f.available(f.b) == 1000:
+			case d.State == Rejected && d.Refunded == 0 && f.balance(f.a) == aBal && f.available(f.b) == bAvail:
+			default:
+				t.Fatalf("round %d: %+v; payer got %d, payee paid %d", round, d, f.balance(f.a)-aBal, bAvail-f.available(f.b))
+			}
+		}
+	})
 }
