@@ -12,7 +12,6 @@ import (
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/lookups"
-	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/qr"
@@ -28,8 +27,8 @@ func request(nt wire.NewTransfer) (transfer.Request, error) {
 	if nt.Payee.Participant != "" || nt.Payee.Account != "" {
 		return transfer.Request{}, errPayeeFields
 	}
-	if mandate.ReservedID(nt.ID) {
-		return transfer.Request{}, fmt.Errorf("%w: ids beginning \"mandate\" are the switch's", transfer.ErrInvalid)
+	if transfer.ReservedID(nt.ID) {
+		return transfer.Request{}, fmt.Errorf("%w: ids beginning %q are the switch's", transfer.ErrInvalid, transfer.SwitchPrefixes)
 	}
 	amt, c, err := parseAmount("amount", nt.Amount, nt.Currency)
 	if err != nil {

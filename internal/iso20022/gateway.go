@@ -160,8 +160,8 @@ func request(payer participant.Participant, tx *msg.CreditTransaction) (transfer
 	switch {
 	case tx.TxID == "":
 		return transfer.Request{}, ReasonInvalid, "PmtId/TxId, the transfer id, is required"
-	case strings.HasPrefix(tx.TxID, "mandate"):
-		return transfer.Request{}, ReasonInvalid, "ids beginning \"mandate\" are the switch's"
+	case transfer.ReservedID(tx.TxID):
+		return transfer.Request{}, ReasonInvalid, "ids beginning return:, mandate or dispute: are the switch's"
 	case tx.DebtorAgent != payer.ID:
 		return transfer.Request{}, ReasonNotAllow, "DbtrAgt must be the sending participant"
 	case tx.CreditorAccount == nil:

@@ -103,7 +103,7 @@ var (
 	ErrTooMany = fault.New(fault.Conflict, "mandate-limit", "too many mandates for this payer")
 	// ErrReservedID means a client chose an id of the switch's own
 	// scheduled executions.
-	ErrReservedID = fault.New(fault.Invalid, "", "ids beginning \"mandate\" are the switch's")
+	ErrReservedID = fault.New(fault.Invalid, "", "ids beginning return:, mandate or dispute: are the switch's")
 )
 
 // Payments is what mandates need of the payment flow.
@@ -214,10 +214,6 @@ func (s *Service) condition(expr string) (*Condition, error) {
 	s.conds.Store(expr, c)
 	return c, nil
 }
-
-// ReservedID reports whether a client may not choose id for a transfer:
-// the switch's scheduled executions use ids beginning "mandate".
-func ReservedID(id string) bool { return strings.HasPrefix(id, "mandate") }
 
 // Propose records biller's proposal, PENDING until the payer's
 // participant approves it; that participant is told (mandate.proposed).
@@ -451,7 +447,7 @@ func (s *Service) Execute(ctx context.Context, biller participant.Participant, i
 	switch {
 	case !transfer.ValidID(execID):
 		return Execution{}, false, fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, transfer.IDMax)
-	case ReservedID(execID):
+	case transfer.ReservedID(execID):
 		return Execution{}, false, ErrReservedID
 	case !text(reference, ReferenceMax):
 		return Execution{}, false, fmt.Errorf("%w: reference must be at most %d characters of printable text", ErrInvalid, ReferenceMax)

@@ -306,9 +306,9 @@ func (s *Service) Get(ctx context.Context, viewer, id string) (Request, error) {
 // reason, for another try; one held for review leaves it ACCEPTING. The
 // same acceptance again answers the request as it stands.
 func (s *Service) Accept(ctx context.Context, payer participant.Participant, id, transferID string) (Request, error) {
-	if !transfer.ValidID(transferID) || strings.HasPrefix(transferID, "mandate") {
-		return Request{}, fmt.Errorf("%w: transferId must be 1-%d characters of letters, digits and . _ : -, not beginning \"mandate\"",
-			ErrInvalid, transfer.IDMax)
+	if !transfer.ValidID(transferID) || transfer.ReservedID(transferID) {
+		return Request{}, fmt.Errorf("%w: transferId must be 1-%d characters of letters, digits and . _ : -, not beginning %q",
+			ErrInvalid, transfer.IDMax, transfer.SwitchPrefixes)
 	}
 	defer lock(id)()
 	r, err := s.actor(ctx, payer.ID, id)

@@ -97,3 +97,19 @@ func payeeType(typ directory.Type) string {
 	}
 	return string(typ)
 }
+
+// SwitchPrefixes start the ids of transfers the switch makes itself:
+// returns, scheduled mandate executions, dispute holds. A client may not
+// choose such an id (ReservedID), lest it take one first.
+var SwitchPrefixes = []string{ReturnPrefix, "mandate", "dispute:"}
+
+// ReservedID reports whether id is one of the switch's own (see
+// SwitchPrefixes), which the front ends refuse from clients.
+func ReservedID(id string) bool {
+	for _, p := range SwitchPrefixes {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -45,8 +45,8 @@ func (s *Service) Refund(ctx context.Context, payee participant.Participant, ori
 	switch {
 	case !ValidID(id):
 		return Transfer{}, false, fmt.Errorf("%w: id must be 1-%d characters of letters, digits and . _ : -", ErrInvalid, IDMax)
-	case strings.HasPrefix(id, ReturnPrefix):
-		return Transfer{}, false, fmt.Errorf("%w: ids beginning %q name returns", ErrInvalid, ReturnPrefix)
+	case ReservedID(id):
+		return Transfer{}, false, fmt.Errorf("%w: ids beginning %q are the switch's", ErrInvalid, SwitchPrefixes)
 	case amount <= 0:
 		return Transfer{}, false, fmt.Errorf("%w: amount must be positive", ErrInvalid)
 	}
