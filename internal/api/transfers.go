@@ -281,7 +281,8 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request, who auth.Pr
 // it, when it is a committed payment.
 func (s *Server) replyTransferRefunded(w http.ResponseWriter, r *http.Request, status int, t *transfer.Transfer, who auth.Principal) {
 	o := transferOut(t, who)
-	if t.State == transfer.Committed && t.Payee.Type != transfer.RefundType && t.Payee.Type != transfer.ReturnType {
+	if t.State == transfer.Committed && t.Payee.Type != transfer.RefundType && t.Payee.Type != transfer.ReturnType &&
+		t.Payee.Type != transfer.DisputeType {
 		amount, err := s.Transfers.Refunded(r.Context(), t.ID)
 		if err != nil {
 			s.writeError(w, r, err)

@@ -80,7 +80,7 @@ func (s *Service) payable(ctx context.Context, payee participant.Participant, or
 		return Transfer{}, err
 	case orig.Payee.Participant != payee.ID:
 		return Transfer{}, fmt.Errorf("transfer %s: %w", originalID, ErrNotPayee)
-	case orig.State != Committed || orig.Payee.Type == ReturnType || orig.Payee.Type == RefundType:
+	case orig.State != Committed || orig.Payee.Type == ReturnType || orig.Payee.Type == RefundType || orig.Payee.Type == DisputeType:
 		return Transfer{}, fmt.Errorf("transfer %s: %w", originalID, ErrNotReturnable)
 	case payee.Status != participant.Active:
 		return Transfer{}, fmt.Errorf("participant %s: %w", payee.ID, ErrSuspended)
@@ -106,7 +106,12 @@ func (s *Service) payBack(ctx context.Context, payee participant.Participant, or
 	if err != nil {
 		return Transfer{}, false, err
 	}
-	var sum money.Amount
+	// What disputes hold of it counts as paid back: it will be, unless
+	// the dispute is rejected.
+	sum, err := s.Held(ctx, orig.ID)
+	if err != nil {
+		return Transfer{}, false, err
+	}
 	for _, p := range pbs {
 		if p.id == id {
 			t, err := s.Get(ctx, Viewer{}, id)
@@ -144,8 +149,12 @@ func (s *Service) payBack(ctx context.Context, payee participant.Participant, or
 		}
 	}
 	n := len(pbs) + 1
-	cmds := []ledger.Command{{Kind: ledger.KindMark, Linked: true, ID: payBackID(orig.ID, n), Currency: c, Purpose: purpose.PayBack,
-		Meta: orig.ID + " " + strconv.Itoa(n) + " " + id + " " + strconv.FormatInt(int64(amount), 10)}}
+	meta := orig.ID + " " + strconv.Itoa(n) + " " + id + " " + strconv.FormatInt(int64(amount), 10)
+	// The Ref is the mark's content: two paybacks that raced for one
+	// number are told apart by the ledger itself, not only by the lock.
+	ref := sha256.Sum256([]byte(meta))
+	cmds := []ledger.Command{{Kind: ledger.KindMark, Linked: true, ID: payBackID(orig.ID, n), Ref: ledger.ID(ref[:len(ledger.ID{})]),
+		Currency: c, Purpose: purpose.PayBack, Meta: meta}}
 	legs := []Leg{{Purpose: purpose.Payment, Debit: payee.Account(c), Credit: payer.Account(c), Amount: amount}}
 	res, err := s.Journal.Submit(ctx, firstPhase(cmds, legs, id, rec.digest(amount, c), s.meta(&rec), 0))
 	if err != nil {
