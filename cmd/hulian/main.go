@@ -139,6 +139,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.RiskMaxWindow, "risk-max-window", def.RiskMaxWindow, "the longest velocity window risk rules may ask for")
 	fs.DurationVar(&cfg.MandateNotice, "mandate-notice", 24*time.Hour, "how long before a scheduled mandate execution the payer's participant is told (mandate.execution-due)")
 	fs.IntVar(&cfg.MandateRetries, "mandate-retries", 3, "how many times a scheduled mandate execution short of funds is tried again, a day apart (-1: none)")
+	fs.IntVar(&cfg.DisputeDays, "dispute-days", 80, "how many days after a payment its payer's participant may dispute it")
+	fs.IntVar(&cfg.DisputeResponseDays, "dispute-response-days", 7, "how many days a disputed payee has to answer before the dispute is accepted")
 	fs.StringVar(&cfg.QRGUID, "qr-guid", "cn.hulian", "the scheme's globally unique id in its merchant QR codes (EMV template 26, sub-object 00)")
 	fs.StringVar(&cfg.FSPIOPAddr, "fspiop-addr", "", "serve Mojaloop's FSPIOP API (1.1 and 1.0) on this address (e.g. 127.0.0.1:4000); empty: not served")
 	fs.StringVar(&cfg.FSPIOPJWSKey, "fspiop-jws-key", "", "PEM private key (RSA or EC P-256) that signs the switch's own FSPIOP requests and callbacks (FSPIOP-Signature)")

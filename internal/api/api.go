@@ -32,6 +32,7 @@ import (
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
@@ -146,6 +147,9 @@ type Deps struct {
 	// Mandates keeps mandates and executes them; without it their
 	// routes answer 503.
 	Mandates *mandate.Service
+	// Disputes keeps payers' disputes of payments; without it their
+	// routes answer 503.
+	Disputes *dispute.Service
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -291,6 +295,11 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/mandates/{id}/revoke", participantOn, s.mandateAction(mandate.ActionRevoke)},
 		{"POST", "/v1/mandates/{id}/executions", participantOn, s.executeMandate},
 		{"GET", "/v1/mandates/{id}/executions", anyone, s.listExecutions},
+		{"POST", "/v1/disputes", participantOn, s.openDispute},
+		{"GET", "/v1/disputes", anyone, s.listDisputes},
+		{"GET", "/v1/disputes/{id}", anyone, s.getDispute},
+		{"POST", "/v1/disputes/{id}/accept", participantOn, s.acceptDispute},
+		{"POST", "/v1/disputes/{id}/reject", participantOn, s.rejectDispute},
 		{"POST", "/v1/payment-requests", participantOn, s.createPaymentRequest},
 		{"GET", "/v1/payment-requests", anyone, s.listPaymentRequests},
 		{"GET", "/v1/payment-requests/{id}", anyone, s.getPaymentRequest},

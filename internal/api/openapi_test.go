@@ -2405,6 +2405,21 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyB, op: "POST /v1/mandates/{id}/reject", args: []string{"md-3"}}, 200, "")
 	cl.expect(call{tok: keyA, op: "GET /v1/mandates", query: url.Values{"role": {"payee"}}}, 200, "")
 
+	// Disputes: wallet-b disputes its payment of pr-1-pay to wallet-a
+	// and wallet-a rejects; it disputes md-1-1 too and wallet-a accepts.
+	dsp := cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "pr-1-pay", "reason": "error", "detail": "wrong bill"}}, 201, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "pr-1-pay", "reason": "error", "detail": "wrong bill"}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "pr-1-pay", "reason": "fraud"}}, 409, "dispute-open")
+	cl.expect(call{tok: keyA, op: "POST /v1/disputes", body: M{"transferId": "pr-1-pay", "reason": "fraud"}}, 403, "forbidden")
+	cl.expect(call{tok: keyB, op: "GET /v1/disputes/{id}", args: []string{str(dsp.v, "id")}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/disputes/{id}/accept", args: []string{str(dsp.v, "id")}}, 403, "forbidden")
+	cl.expect(call{tok: keyA, op: "POST /v1/disputes/{id}/reject", args: []string{str(dsp.v, "id")}, body: M{"reason": "paid as billed"}}, 200, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/disputes/{id}/accept", args: []string{str(dsp.v, "id")}}, 409, "dispute-closed")
+	dsp2 := cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "md-1-1", "reason": "fraud"}}, 201, "")
+	cl.expect(call{tok: keyA, op: "POST /v1/disputes/{id}/accept", args: []string{str(dsp2.v, "id")}}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/disputes", query: url.Values{"role": {"payee"}}}, 200, "")
+	cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "nope", "reason": "fraud"}}, 404, "not-found")
+
 	// Merchant QR: wallet-a registers a merchant and makes a dynamic
 	// code; wallet-b reads it and pays it.
 	cl.expect(call{tok: keyA, op: "POST /v1/parties", body: M{"type": "MERCHANT", "value": "M-1", "name": "Noodles", "account": "shop",

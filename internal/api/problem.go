@@ -72,6 +72,11 @@ var (
 	probMandateState    = kind{409, "mandate-state", "The mandate is not in a state that allows this"}
 	probMandatesMax     = kind{409, "mandate-limit", "Too many mandates for this payer"}
 	probInvalidCond     = kind{400, "invalid-condition", "The mandate's condition does not compile or does not yield a bool"}
+	probDisputeClosed   = kind{409, "dispute-closed", "The dispute is decided already"}
+	probDisputeOpen     = kind{409, "dispute-open", "The payment has a dispute open"}
+	probDisputeLate     = kind{422, "dispute-window-passed", "The payment is older than the dispute period"}
+	probNotDisputable   = kind{422, "not-disputable", "Only a committed payment can be disputed"}
+	probPaidBack        = kind{422, "already-paid-back", "All of the payment was paid back already"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -91,7 +96,8 @@ var faultKinds = func() map[statusName]kind {
 		probInvalidRule, probRiskDeclined, probAlertClosed, probNotCommitted, probRiskLimit, probTransferHeld, probNotHeld,
 		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
 		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
-		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond} {
+		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond,
+		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

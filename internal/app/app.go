@@ -27,6 +27,7 @@ import (
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/fspiop"
 	"github.com/hulian/hulian/internal/fspiop/jws"
 	"github.com/hulian/hulian/internal/iso20022"
@@ -74,6 +75,8 @@ type App struct {
 	QR *qr.Service
 	// Mandates keeps mandates and executes the scheduled ones.
 	Mandates *mandate.Service
+	// Disputes keeps payers' disputes of payments.
+	Disputes *dispute.Service
 	Audit    *audit.Log
 	API      *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
@@ -328,6 +331,12 @@ func (a *App) buildFlow(ctx context.Context) error {
 	a.Mandates.DB, a.Mandates.Ledger, a.Mandates.Payments, a.Mandates.Directory = a.DB, a.Journal, a.Transfers, a.Directory
 	a.Mandates.Participants, a.Mandates.Notices, a.Mandates.Now = a.Participants, a.Notices, cfg.Now
 	a.Mandates.RenderMandate, a.Mandates.RenderExecution = api.Callbacks{}.Mandate, api.Callbacks{}.MandateExecution
+	dcfg := dispute.Config{DisputeDays: cfg.DisputeDays, ResponseDays: cfg.DisputeResponseDays}
+	dcfg.EnsureDefaults()
+	if a.Disputes, err = dispute.New(dcfg, dispute.Deps{DB: a.DB, Ledger: a.Journal, Transfers: a.Transfers,
+		Participants: a.Participants, Notices: a.Notices, Fraud: a.Risk, Render: api.Callbacks{}.Dispute, Now: cfg.Now}); err != nil {
+		return err
+	}
 	a.QR = &qr.Service{DB: a.DB, Directory: a.Directory, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
 	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
 		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Region: cfg.Region, Now: cfg.Now}
@@ -385,7 +394,7 @@ func (a *App) buildAPI(context.Context) error {
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
-		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates,
+		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
@@ -514,19 +523,26 @@ func (a *App) runHousekeeping(ctx context.Context) {
 }
 
 // runMandates expires mandates, sends the notices of scheduled
-// executions and makes those due, every 10 seconds (once at start, so
-// that a switch that restarts on the day executes what is due).
+// executions and makes those due, and does what time asks of disputes
+// (decisions past their deadline, holds to renew or top up), every 10
+// seconds (once at start, so that a switch that restarts on the day
+// executes what is due).
 func (a *App) runMandates(ctx context.Context) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
-		for {
-			n, err := a.Mandates.Sweep(ctx, 1000)
-			if err != nil && ctx.Err() == nil {
-				a.cfg.Log.Error("mandates: sweep", "err", err)
-			}
-			if err != nil || n < 1000 {
-				break
+		for _, sw := range []struct {
+			name  string
+			sweep func(context.Context, int) (int, error)
+		}{{"mandates", a.Mandates.Sweep}, {"disputes", a.Disputes.Sweep}} {
+			for {
+				n, err := sw.sweep(ctx, 1000)
+				if err != nil && ctx.Err() == nil {
+					a.cfg.Log.Error(sw.name+": sweep", "err", err)
+				}
+				if err != nil || n < 1000 {
+					break
+				}
 			}
 		}
 		select {

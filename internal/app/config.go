@@ -114,6 +114,10 @@ type Config struct {
 	// set; -1 for none).
 	MandateNotice  time.Duration
 	MandateRetries int
+	// DisputeDays is how long after a payment its payer may dispute it
+	// (80 unless set); DisputeResponseDays how long the payee has to
+	// answer (7 unless set).
+	DisputeDays, DisputeResponseDays int
 	// ClaimTimeout is how long an alias's owner has to answer a
 	// portability claim before the alias moves (7 days).
 	ClaimTimeout time.Duration

@@ -283,7 +283,8 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.claims = append(h.claims, *cb.Claim)
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	case "mandate.proposed", "mandate.changed", "mandate.execution-due", "mandate.executed", "mandate.execution-failed":
+	case "mandate.proposed", "mandate.changed", "mandate.execution-due", "mandate.executed", "mandate.execution-failed",
+		"dispute.opened", "dispute.accepted", "dispute.rejected":
 		h.mu.Lock()
 		h.requests = append(h.requests, cb)
 		h.mu.Unlock()

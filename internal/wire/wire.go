@@ -511,6 +511,57 @@ type Callback struct {
 	// execution of mandate.executed and mandate.execution-failed.
 	Mandate   *Mandate          `json:"mandate,omitempty"`
 	Execution *MandateExecution `json:"execution,omitempty"`
+	// Dispute is the dispute of the dispute.* events.
+	Dispute *Dispute `json:"dispute,omitempty"`
+}
+
+// NewDispute is the body of POST /v1/disputes.
+type NewDispute struct {
+	TransferID string `json:"transferId"`
+	Reason     string `json:"reason"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// RejectDispute is the body of POST /v1/disputes/{id}/reject.
+type RejectDispute struct {
+	Reason string `json:"reason"`
+}
+
+// Dispute is a payer's dispute of a payment, as both sides see it.
+type Dispute struct {
+	ID           string        `json:"id"`
+	TransferID   string        `json:"transferId"`
+	Payer        string        `json:"payer"`
+	Payee        string        `json:"payee"`
+	Reason       string        `json:"reason"`
+	Detail       string        `json:"detail,omitempty"`
+	Amount       string        `json:"amount"`
+	Currency     string        `json:"currency"`
+	Held         string        `json:"held"`
+	Refunded     string        `json:"refunded"`
+	State        string        `json:"state"`
+	DecidedBy    string        `json:"decidedBy,omitempty"`
+	RejectReason string        `json:"rejectReason,omitempty"`
+	RespondBy    time.Time     `json:"respondBy"`
+	HoldUntil    time.Time     `json:"holdUntil"`
+	CreatedAt    time.Time     `json:"createdAt"`
+	UpdatedAt    time.Time     `json:"updatedAt"`
+	Holds        []DisputeHold `json:"holds,omitempty"`
+}
+
+// DisputeHold is one reservation a dispute holds on the payee.
+type DisputeHold struct {
+	ID        string    `json:"id"`
+	Amount    string    `json:"amount"`
+	State     string    `json:"state"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Disputes is a page of disputes; Next, when present, is the value of
+// since for the next page.
+type Disputes struct {
+	Disputes []Dispute `json:"disputes"`
+	Next     string    `json:"next,omitempty"`
 }
 
 // MandateSchedule asks the switch to execute a mandate itself.
