@@ -53,13 +53,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
+	"github.com/hulian/hulian/internal/keylock"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/mark"
 	"github.com/hulian/hulian/internal/money"
@@ -589,37 +589,8 @@ const never = math.MaxInt64
 
 // locks order what is done to one dispute (and the opening of disputes
 // of one payment).
-var locks = struct {
-	sync.Mutex
-	m map[string]*keyLock
-}{m: map[string]*keyLock{}}
-
-type keyLock struct {
-	sync.Mutex
-	users int
-}
+var locks keylock.Locks
 
 // lock locks key's lock and returns its unlock, which may be called
 // more than once.
-func lock(key string) func() {
-	locks.Lock()
-	l := locks.m[key]
-	if l == nil {
-		l = &keyLock{}
-		locks.m[key] = l
-	}
-	l.users++
-	locks.Unlock()
-	l.Lock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.Unlock()
-			locks.Lock()
-			if l.users--; l.users == 0 {
-				delete(locks.m, key)
-			}
-			locks.Unlock()
-		})
-	}
-}
+func lock(key string) func() { return locks.Lock(key) }

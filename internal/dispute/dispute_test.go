@@ -11,6 +11,7 @@ import (
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/mark"
 	"github.com/hulian/hulian/internal/purpose"
+	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -164,7 +165,7 @@ func TestRefusals(t *testing.T) {
 			{"no such dispute", func() error { _, err := f.s.Accept(f.ctx, f.b, "Dnope"); return err }, ErrNotFound},
 			{"a stranger looks", func() error { _, err := f.s.Get(f.ctx, "wallet-c", d.ID); return err }, ErrNotFound},
 			{"a bad state", func() error { _, err := f.s.List(f.ctx, Filter{State: "LOST", Limit: 10}); return err }, ErrInvalid},
-			{"a bad cursor", func() error { _, err := f.s.List(f.ctx, Filter{After: "x", Limit: 10}); return err }, ErrInvalid},
+			{"a bad cursor", func() error { _, err := f.s.List(f.ctx, Filter{After: "x", Limit: 10}); return err }, sqldb.ErrCursor},
 			{"a bad limit", func() error { _, err := f.s.List(f.ctx, Filter{Limit: ListMax + 1}); return err }, ErrInvalid},
 		} {
 			if err := c.do(); !errors.Is(err, c.want) {

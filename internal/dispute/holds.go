@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/risk"
+	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -423,9 +423,7 @@ type Filter struct {
 }
 
 // Cursor returns the listing position after d.
-func (d *Dispute) Cursor() string {
-	return strconv.FormatInt(d.CreatedAt.UnixNano(), 36) + "." + d.ID
-}
+func (d *Dispute) Cursor() string { return sqldb.PageCursor(d.CreatedAt, d.ID) }
 
 // List returns disputes as f asks, oldest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]Dispute, error) {
@@ -437,39 +435,26 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Dispute, error) {
 			return nil, fmt.Errorf("%w: state must be OPEN, ACCEPTED or REJECTED", ErrInvalid)
 		}
 	}
-	q := `SELECT ` + columns + ` FROM disputes WHERE (created_at > $1 OR created_at = $1 AND id > $2)`
-	var afterAt int64 = -1
-	var afterID string
-	if f.After != "" {
-		at, id, ok := strings.Cut(f.After, ".")
-		n, err := strconv.ParseInt(at, 36, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("%w: after is not a cursor of this listing", ErrInvalid)
-		}
-		afterAt, afterID = n, id
-	}
-	args := []any{afterAt, afterID}
+	var eqs []sqldb.Eq
 	switch {
 	case f.Participant == "":
 	case f.Role == "payer":
-		args = append(args, f.Participant)
-		q += ` AND payer = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
 	case f.Role == "payee":
-		args = append(args, f.Participant)
-		q += ` AND payee = $3`
+		eqs = append(eqs, sqldb.Eq{Column: "payee", Value: f.Participant})
 	default:
 		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
 	}
 	if f.State != "" {
-		args = append(args, string(f.State))
-		q += ` AND state = $` + strconv.Itoa(len(args))
+		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
 	if f.TransferID != "" {
-		args = append(args, f.TransferID)
-		q += ` AND transfer_id = $` + strconv.Itoa(len(args))
+		eqs = append(eqs, sqldb.Eq{Column: "transfer_id", Value: f.TransferID})
 	}
-	args = append(args, f.Limit)
-	q += ` ORDER BY created_at, id LIMIT $` + strconv.Itoa(len(args))
+	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM disputes`, f.After, eqs, f.Limit)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("disputes: %w", err)

@@ -17,7 +17,8 @@ type entry struct {
 	users int
 }
 
-// Lock locks key's lock, waiting for it, and returns its unlock.
+// Lock locks key's lock, waiting for it, and returns its unlock, which
+// may be called more than once (the first call unlocks).
 func (l *Locks) Lock(key string) (unlock func()) {
 	l.mu.Lock()
 	if l.m == nil {
@@ -31,13 +32,16 @@ func (l *Locks) Lock(key string) (unlock func()) {
 	e.users++
 	l.mu.Unlock()
 	e.Lock()
+	var once sync.Once
 	return func() {
-		e.Unlock()
-		l.mu.Lock()
-		if e.users--; e.users == 0 {
-			delete(l.m, key)
-		}
-		l.mu.Unlock()
+		once.Do(func() {
+			e.Unlock()
+			l.mu.Lock()
+			if e.users--; e.users == 0 {
+				delete(l.m, key)
+			}
+			l.mu.Unlock()
+		})
 	}
 }
 
