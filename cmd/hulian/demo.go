@@ -77,6 +77,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := demoFSPIOP(ctx, stdout, a, 20); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	if err := demoExperiences(ctx, stdout, a, opts.dir); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	return nil
 }
 
