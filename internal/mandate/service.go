@@ -525,17 +525,23 @@ func (s *Service) execute(ctx context.Context, m Mandate, execID string, amount 
 		}
 		return Execution{}, false, fmt.Errorf("execution %s: %w", execID, err)
 	}
-	t, _, err := s.Payments.Create(ctx, payer, transfer.Request{ID: execID, PayeeType: transfer.AccountType,
-		PayeeValue: transfer.AccountPayee(m.Biller, m.ID), Amount: amount, Currency: m.Currency, Note: reference})
+	e, err = s.pay(ctx, m, e, payer)
+	return e, true, err
+}
+
+// pay makes execution e's payment and records its outcome: refused, the
+// execution is FAILED and the refusal returned.
+func (s *Service) pay(ctx context.Context, m Mandate, e Execution, payer participant.Participant) (Execution, error) {
+	t, _, err := s.Payments.Create(ctx, payer, transfer.Request{ID: e.ID, PayeeType: transfer.AccountType,
+		PayeeValue: transfer.AccountPayee(m.Biller, m.ID), Amount: e.Amount, Currency: m.Currency, Note: e.Reference})
 	if err != nil {
 		e, ferr := s.finishExecution(ctx, m, e, ExecFailed, err.Error())
 		if ferr != nil {
-			return Execution{}, false, ferr
+			return Execution{}, ferr
 		}
-		return e, true, err
+		return e, err
 	}
-	e, err = s.outcome(ctx, m, e, &t)
-	return e, true, err
+	return s.outcome(ctx, m, e, &t)
 }
 
 // settle brings a PENDING execution up to date with its payment.
@@ -545,9 +551,14 @@ func (s *Service) settle(ctx context.Context, m Mandate, e Execution) (Execution
 	}
 	t, err := s.Payments.Get(ctx, transfer.Viewer{}, e.ID)
 	if errors.Is(err, transfer.ErrNotFound) {
-		// The switch stopped before the payment was made: it never will
-		// be under this id.
-		return s.finishExecution(ctx, m, e, ExecFailed, "the switch stopped before the payment was made")
+		// The switch stopped after the execution was recorded, before its
+		// payment was made: make it now (under the mandate's lock, so not
+		// twice), as the execution was allowed then.
+		payer, ok := s.Participants.Get(m.Payer)
+		if !ok {
+			return e, fmt.Errorf("payer %s: %w", m.Payer, transfer.ErrUnknownParty)
+		}
+		return s.pay(ctx, m, e, payer)
 	} else if err != nil {
 		return e, err
 	}
@@ -688,6 +699,18 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 		}
 		n++
 	}
+	// Executions a crash left PENDING.
+	ids, err = s.ids(ctx, `SELECT DISTINCT mandate FROM mandate_executions WHERE state = 'PENDING' AND updated_at <= $1 LIMIT $2`,
+		now.Add(-time.Minute).UnixNano(), limit)
+	if err != nil {
+		return n, err
+	}
+	for _, id := range ids {
+		if err := s.settlePending(ctx, id); err != nil {
+			return n, err
+		}
+		n++
+	}
 	// Executions due.
 	ids, err = s.ids(ctx, `SELECT id FROM mandates WHERE state = 'ACTIVE' AND try_at > 0 AND try_at <= $1 LIMIT $2`,
 		now.UnixNano(), limit)
@@ -718,6 +741,35 @@ func (s *Service) ids(ctx context.Context, q string, args ...any) ([]string, err
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// settlePending brings mandate id's PENDING executions up to date.
+func (s *Service) settlePending(ctx context.Context, id string) error {
+	defer lock(id)()
+	m, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+execColumns+` FROM mandate_executions WHERE mandate = $1 AND state = 'PENDING'`, id)
+	if err != nil {
+		return fmt.Errorf("executions of %s: %w", id, err)
+	}
+	var es []Execution
+	for rows.Next() {
+		e, err := scanExecution(rows, m.Currency)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("executions of %s: %w", id, err)
+		}
+		es = append(es, e)
+	}
+	rows.Close()
+	for _, e := range es {
+		if _, err := s.settle(ctx, m, e); err != nil && fault.KindOf(err) == fault.Internal {
+			return err
+		}
+	}
+	return nil
 }
 
 // notifyDue tells the payer's participant of mandate id's coming

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/keylock"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/qr/emv"
@@ -374,6 +375,9 @@ func (s *Service) Pay(ctx context.Context, payer participant.Participant, req tr
 		return s.Payments.Create(ctx, payer, pay)
 	}
 	c := d.Stored
+	// One payment of a code at a time: a claim whose payment is not on
+	// the ledger is then one a crash cut short, never one in flight.
+	defer codeLocks.Lock(c.ID)()
 	if err := s.claim(ctx, c, req.ID); err != nil {
 		return transfer.Transfer{}, false, err
 	}
@@ -387,9 +391,13 @@ func (s *Service) Pay(ctx context.Context, payer participant.Participant, req tr
 	return t, created, err
 }
 
-// claim claims dynamic code c for payment id: refused past its expiry,
-// or when another payment claimed it and did not fail. A claim whose
-// payment never came to be (a crash) or was aborted is taken over.
+// codeLocks order the payments of each dynamic code.
+var codeLocks keylock.Locks
+
+// claim claims dynamic code c for payment id, under c's lock: refused
+// past its expiry, or when another payment claimed it and did not fail.
+// A claim whose payment never came to be (a crash) or was aborted is
+// taken over.
 func (s *Service) claim(ctx context.Context, c *Code, id string) error {
 	for range 3 {
 		res, err := s.DB.ExecContext(ctx, `UPDATE qr_codes SET paid_transfer = $1 WHERE id = $2 AND paid_transfer = ''`, id, c.ID)
