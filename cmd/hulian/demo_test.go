@@ -49,6 +49,9 @@ func TestDemo(t *testing.T) {
 		"20 payments mojaloop-a → mojaloop-b committed",
 		"PASS  mojaloop-a books agree with the switch",
 		"PASS  mojaloop-b books agree with the switch",
+		"Payment experiences",
+		"QR again   the dynamic code paid a second time: refused, 409 qr-already-paid",
+		"PASS  their books agree with the switch",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
