@@ -427,48 +427,27 @@ func (d *Dispute) Cursor() string { return sqldb.PageCursor(d.CreatedAt, d.ID) }
 
 // List returns disputes as f asks, oldest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]Dispute, error) {
-	if f.Limit <= 0 || f.Limit > ListMax {
+	eqs, ok := sqldb.RoleEq(f.Participant, f.Role, "payee")
+	switch {
+	case f.Limit <= 0 || f.Limit > ListMax:
 		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
+	case !ok:
+		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
 	}
 	if f.State != "" {
 		if _, ok := ParseState(string(f.State)); !ok {
 			return nil, fmt.Errorf("%w: state must be OPEN, ACCEPTED or REJECTED", ErrInvalid)
 		}
-	}
-	var eqs []sqldb.Eq
-	switch {
-	case f.Participant == "":
-	case f.Role == "payer":
-		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
-	case f.Role == "payee":
-		eqs = append(eqs, sqldb.Eq{Column: "payee", Value: f.Participant})
-	default:
-		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
-	}
-	if f.State != "" {
 		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
 	if f.TransferID != "" {
 		eqs = append(eqs, sqldb.Eq{Column: "transfer_id", Value: f.TransferID})
 	}
-	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM disputes`, f.After, eqs, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.DB.QueryContext(ctx, q, args...)
+	out, err := sqldb.List(ctx, s.DB, `SELECT `+columns+` FROM disputes`, f.After, eqs, f.Limit, s.scanOne)
 	if err != nil {
 		return nil, fmt.Errorf("disputes: %w", err)
 	}
-	defer rows.Close()
-	var out []Dispute
-	for rows.Next() {
-		d, err := s.scanOne(rows)
-		if err != nil {
-			return nil, fmt.Errorf("disputes: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 const columns = `id, transfer_id, payer, payee, reason, detail, amount, currency, held, refunded, state, decided_by, reject_reason,
@@ -484,7 +463,7 @@ func (s *Service) load(ctx context.Context, id string) (Dispute, error) {
 	return d, nil
 }
 
-func (s *Service) scanOne(row interface{ Scan(...any) error }) (Dispute, error) {
+func (s *Service) scanOne(row sqldb.Row) (Dispute, error) {
 	var d Dispute
 	var amount, held, refunded, respond, until, created, updated, reported int64
 	var cur, st string

@@ -865,40 +865,20 @@ func (m *Mandate) Cursor() string { return sqldb.PageCursor(m.CreatedAt, m.ID) }
 
 // List returns mandates as f asks, oldest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]Mandate, error) {
-	if f.Limit <= 0 || f.Limit > ListMax {
-		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
-	}
-	var eqs []sqldb.Eq
+	eqs, ok := sqldb.RoleEq(f.Participant, f.Role, "biller")
 	switch {
-	case f.Participant == "":
-	case f.Role == "payer":
-		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
-	case f.Role == "payee":
-		eqs = append(eqs, sqldb.Eq{Column: "biller", Value: f.Participant})
-	default:
+	case f.Limit <= 0 || f.Limit > ListMax:
+		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
+	case !ok:
 		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
-	}
-	if f.State != "" {
+	case f.State != "":
 		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
-	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM mandates`, f.After, eqs, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.DB.QueryContext(ctx, q, args...)
+	out, err := sqldb.List(ctx, s.DB, `SELECT `+columns+` FROM mandates`, f.After, eqs, f.Limit, scanMandate)
 	if err != nil {
 		return nil, fmt.Errorf("mandates: %w", err)
 	}
-	defer rows.Close()
-	var out []Mandate
-	for rows.Next() {
-		m, err := scanMandate(rows)
-		if err != nil {
-			return nil, fmt.Errorf("mandates: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *Service) notifyMandate(ctx context.Context, tx *sql.Tx, to, event string, m *Mandate) error {
@@ -922,7 +902,7 @@ func (s *Service) load(ctx context.Context, id string) (Mandate, error) {
 	return m, nil
 }
 
-func scanMandate(row interface{ Scan(...any) error }) (Mandate, error) {
+func scanMandate(row sqldb.Row) (Mandate, error) {
 	var m Mandate
 	var maxAmount, from, until, sm, sd, sa, due, try, created, updated int64
 	var cur, freq, st string

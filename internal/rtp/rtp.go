@@ -536,40 +536,20 @@ func (r *Request) Cursor() string {
 
 // List returns requests as f asks, oldest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]Request, error) {
-	if f.Limit <= 0 || f.Limit > ListMax {
-		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
-	}
-	var eqs []sqldb.Eq
+	eqs, ok := sqldb.RoleEq(f.Participant, f.Role, "payee")
 	switch {
-	case f.Participant == "":
-	case f.Role == "payer":
-		eqs = append(eqs, sqldb.Eq{Column: "payer", Value: f.Participant})
-	case f.Role == "payee":
-		eqs = append(eqs, sqldb.Eq{Column: "payee", Value: f.Participant})
-	default:
+	case f.Limit <= 0 || f.Limit > ListMax:
+		return nil, fmt.Errorf("%w: limit must be 1 to %d", ErrInvalid, ListMax)
+	case !ok:
 		return nil, fmt.Errorf("%w: role must be payer or payee", ErrInvalid)
-	}
-	if f.State != "" {
+	case f.State != "":
 		eqs = append(eqs, sqldb.Eq{Column: "state", Value: string(f.State)})
 	}
-	q, args, err := sqldb.PageQuery(`SELECT `+columns+` FROM payment_requests`, f.After, eqs, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.DB.QueryContext(ctx, q, args...)
+	out, err := sqldb.List(ctx, s.DB, `SELECT `+columns+` FROM payment_requests`, f.After, eqs, f.Limit, scan)
 	if err != nil {
 		return nil, fmt.Errorf("payment requests: %w", err)
 	}
-	defer rows.Close()
-	var out []Request
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("payment requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 const columns = `id, payee, payer_type, payer_value, payer, amount, currency, message, expires_at, state, transfer_id, reason,
@@ -590,7 +570,7 @@ func (s *Service) load(ctx context.Context, db querier, id string) (Request, err
 	return r, nil
 }
 
-func scan(row interface{ Scan(...any) error }) (Request, error) {
+func scan(row sqldb.Row) (Request, error) {
 	var r Request
 	var amount, expires, created, updated int64
 	var cur, st string

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -49,4 +50,47 @@ func PageQuery(from, cursor string, eqs []Eq, limit int) (string, []any, error) 
 	args = append(args, limit)
 	b.WriteString(" ORDER BY created_at, id LIMIT $" + strconv.Itoa(len(args)))
 	return b.String(), args, nil
+}
+
+// Row is what a scan reads: a *sql.Row or *sql.Rows.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// RoleEq is the equality of a listing of a participant's records by its
+// role in them: "payer" (column payer) or "payee" (column payeeColumn);
+// none for an empty participant (the operator's, of all). ok is false
+// for another role.
+func RoleEq(participant, role, payeeColumn string) (eqs []Eq, ok bool) {
+	switch {
+	case participant == "":
+		return nil, true
+	case role == "payer":
+		return []Eq{{Column: "payer", Value: participant}}, true
+	case role == "payee":
+		return []Eq{{Column: payeeColumn, Value: participant}}, true
+	}
+	return nil, false
+}
+
+// List reads a page of rows (PageQuery's arguments) with scan.
+func List[T any](ctx context.Context, db *DB, from, cursor string, eqs []Eq, limit int, scan func(Row) (T, error)) ([]T, error) {
+	q, args, err := PageQuery(from, cursor, eqs, limit)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
