@@ -66,16 +66,11 @@ func (s *Server) listDisputes(w http.ResponseWriter, r *http.Request, who auth.P
 		return
 	}
 	q := r.URL.Query()
-	limit, ok := limitParam(w, r, 100, dispute.ListMax)
+	l, ok := partyListing(w, r, who, dispute.ListMax)
 	if !ok {
 		return
 	}
-	f := dispute.Filter{Participant: who.ParticipantID(), Role: q.Get("role"), TransferID: q.Get("transferId"), After: q.Get("since"),
-		Limit: limit}
-	if f.Participant == "" && f.Role != "" {
-		writeProblem(w, probInvalid, "role is for participants: the operator and the regulator see every dispute")
-		return
-	}
+	f := dispute.Filter{Participant: l.participant, Role: l.role, TransferID: q.Get("transferId"), After: l.since, Limit: l.limit}
 	if st := q.Get("state"); st != "" {
 		if f.State, ok = dispute.ParseState(st); !ok {
 			writeProblem(w, probInvalid, "state must be OPEN, ACCEPTED or REJECTED")
@@ -91,7 +86,7 @@ func (s *Server) listDisputes(w http.ResponseWriter, r *http.Request, who auth.P
 	for i := range ds {
 		out.Disputes[i] = DisputeWire(&ds[i], nil)
 	}
-	if len(ds) == limit {
+	if len(ds) == l.limit {
 		out.Next = ds[len(ds)-1].Cursor()
 	}
 	reply(w, http.StatusOK, out)

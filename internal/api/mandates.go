@@ -88,15 +88,11 @@ func (s *Server) listMandates(w http.ResponseWriter, r *http.Request, who auth.P
 		return
 	}
 	q := r.URL.Query()
-	limit, ok := limitParam(w, r, 100, mandate.ListMax)
+	l, ok := partyListing(w, r, who, mandate.ListMax)
 	if !ok {
 		return
 	}
-	f := mandate.Filter{Participant: who.ParticipantID(), Role: q.Get("role"), After: q.Get("since"), Limit: limit}
-	if f.Participant == "" && f.Role != "" {
-		writeProblem(w, probInvalid, "role is for participants: the operator and the regulator see every mandate")
-		return
-	}
+	f := mandate.Filter{Participant: l.participant, Role: l.role, After: l.since, Limit: l.limit}
 	if st := q.Get("state"); st != "" {
 		var err error
 		if f.State, err = mandate.ParseState(st); err != nil {
@@ -113,7 +109,7 @@ func (s *Server) listMandates(w http.ResponseWriter, r *http.Request, who auth.P
 	for i := range ms {
 		out.Mandates[i] = MandateWire(&ms[i])
 	}
-	if len(ms) == limit {
+	if len(ms) == l.limit {
 		out.Next = ms[len(ms)-1].Cursor()
 	}
 	reply(w, http.StatusOK, out)

@@ -73,15 +73,11 @@ func (s *Server) listPaymentRequests(w http.ResponseWriter, r *http.Request, who
 		return
 	}
 	q := r.URL.Query()
-	limit, ok := limitParam(w, r, 100, rtp.ListMax)
+	l, ok := partyListing(w, r, who, rtp.ListMax)
 	if !ok {
 		return
 	}
-	f := rtp.Filter{Participant: who.ParticipantID(), Role: q.Get("role"), After: q.Get("since"), Limit: limit}
-	if f.Participant == "" && f.Role != "" {
-		writeProblem(w, probInvalid, "role is for participants: the operator and the regulator see every request")
-		return
-	}
+	f := rtp.Filter{Participant: l.participant, Role: l.role, After: l.since, Limit: l.limit}
 	if st := q.Get("state"); st != "" {
 		if f.State, ok = rtp.ParseState(st); !ok {
 			writeProblem(w, probInvalid, "state must be PENDING, ACCEPTING, PAID, DECLINED or EXPIRED")
@@ -97,7 +93,7 @@ func (s *Server) listPaymentRequests(w http.ResponseWriter, r *http.Request, who
 	for i := range rs {
 		out.PaymentRequests[i] = PaymentRequestWire(&rs[i])
 	}
-	if len(rs) == limit {
+	if len(rs) == l.limit {
 		out.Next = rs[len(rs)-1].Cursor()
 	}
 	reply(w, http.StatusOK, out)
@@ -149,4 +145,27 @@ func PaymentRequestWire(r *rtp.Request) wire.PaymentRequest {
 func (Callbacks) PaymentRequest(event string, r *rtp.Request) ([]byte, error) {
 	pr := PaymentRequestWire(r)
 	return json.Marshal(wire.Callback{Event: event, PaymentRequest: &pr})
+}
+
+// listing is what a listing of records with a payer and a payee takes.
+type listing struct {
+	participant, role, since string
+	limit                    int
+}
+
+// partyListing reads a listing's role, since and limit for who: a
+// participant lists its own as payer or payee; the operator and the
+// regulator list all, without a role.
+func partyListing(w http.ResponseWriter, r *http.Request, who auth.Principal, max int) (listing, bool) {
+	q := r.URL.Query()
+	limit, ok := limitParam(w, r, 100, max)
+	if !ok {
+		return listing{}, false
+	}
+	l := listing{participant: who.ParticipantID(), role: q.Get("role"), since: q.Get("since"), limit: limit}
+	if l.participant == "" && l.role != "" {
+		writeProblem(w, probInvalid, "role is for participants: the operator and the regulator see every record")
+		return listing{}, false
+	}
+	return l, true
 }
