@@ -49,8 +49,8 @@ type Books struct {
 	settledIn   money.Amount // net settlement it paid in at the settlement bank (restores its position)
 	settledOut  money.Amount // net settlement the settlement bank paid out to it
 
-	outgoing map[string]*Outgoing    // every outgoing payment, by transfer id
-	credited map[string]money.Amount // every credited incoming transfer id, and its amount
+	outgoing map[string]*Outgoing // every outgoing payment, by transfer id
+	credited map[string]credit    // every credited incoming transfer, by id
 	nSent    int
 	nRecv    int
 	dupes    int // notifications of transfers already credited (redeliveries)
@@ -65,6 +65,14 @@ type User struct {
 	// Closed accounts take no incoming payment: a confirm-mode
 	// participant rejects transfers to them.
 	Closed bool
+}
+
+// credit is the books' record of one incoming transfer: whom it
+// credited ("" for suspense) and how much. The user is what a refund of
+// the transfer debits.
+type credit struct {
+	user   string
+	amount money.Amount
 }
 
 // Available is what the user may still spend.
@@ -106,7 +114,7 @@ var (
 
 // NewBooks returns empty books in currency c.
 func NewBooks(c money.Currency) *Books {
-	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]money.Amount{}}
+	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]credit{}}
 }
 
 // Currency is the books' currency.
@@ -285,12 +293,13 @@ func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
 		b.dupes++
 		return false, nil
 	}
-	b.credited[id] = amount
 	if u, ok := b.users[user]; ok && !u.Closed {
 		u.Balance += amount
 	} else {
 		b.suspense += amount
+		user = ""
 	}
+	b.credited[id] = credit{user: user, amount: amount}
 	b.received += amount
 	b.nRecv++
 	return true, nil
@@ -300,8 +309,18 @@ func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
 func (b *Books) Credited(id string) (money.Amount, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, ok := b.credited[id]
-	return a, ok
+	c, ok := b.credited[id]
+	return c.amount, ok
+}
+
+// CreditedTo returns the user credited with incoming transfer id, and
+// the amount: whom a refund of it debits. ok is false if id was not
+// credited, or went to suspense (no user has the money).
+func (b *Books) CreditedTo(id string) (user string, amount money.Amount, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, found := b.credited[id]
+	return c.user, c.amount, found && c.user != ""
 }
 
 // Missing returns how many of ids are not credited yet.
@@ -424,8 +443,8 @@ func (b *Books) Verify() error {
 			nSent, sent.Format(b.currency), fees.Format(b.currency), b.nSent, b.sent.Format(b.currency), b.feesPaid.Format(b.currency)))
 	}
 	var recv money.Amount
-	for _, a := range b.credited {
-		recv += a
+	for _, c := range b.credited {
+		recv += c.amount
 	}
 	if recv != b.received || len(b.credited) != b.nRecv {
 		errs = append(errs, fmt.Errorf("credits: %d for %s, totals say %d for %s", len(b.credited), recv.Format(b.currency), b.nRecv, b.received.Format(b.currency)))
@@ -466,8 +485,8 @@ func (b *Books) creditedIDs() map[string]money.Amount {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := make(map[string]money.Amount, len(b.credited))
-	for id, a := range b.credited {
-		out[id] = a
+	for id, c := range b.credited {
+		out[id] = c.amount
 	}
 	return out
 }
@@ -510,8 +529,8 @@ func (b *Books) Records(w io.Writer) error {
 			lines = append(lines, id+","+o.Amount.Format(b.currency)+",debit,ABORTED")
 		}
 	}
-	for id, a := range b.credited {
-		lines = append(lines, id+","+a.Format(b.currency)+",credit,COMMITTED")
+	for id, c := range b.credited {
+		lines = append(lines, id+","+c.amount.Format(b.currency)+",credit,COMMITTED")
 	}
 	b.mu.Unlock()
 	sort.Strings(lines)

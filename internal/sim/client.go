@@ -38,6 +38,14 @@ const (
 	ProblemRateLimited          = "rate-limited"
 	ProblemUnavailable          = "unavailable"
 	ProblemInternal             = "internal"
+	// The refusals of the payment experiences: a dynamic QR code paid
+	// already, a payment request's payment aborted by its payee (the
+	// request is pending again), a request no longer pending, refunds
+	// beyond the payment.
+	ProblemQRAlreadyPaid        = "qr-already-paid"
+	ProblemPaymentAborted       = "payment-aborted"
+	ProblemRequestNotPending    = "payment-request-not-pending"
+	ProblemRefundExceedsPayment = "refund-exceeds-original"
 )
 
 // Error is a refusal by the switch: the HTTP status and the RFC 9457
@@ -432,4 +440,72 @@ func (c *Client) CreateTransfers(ctx context.Context, ts []wire.NewTransfer) ([]
 		err = fmt.Errorf("POST /v1/transfers:batch: %d results for %d transfers", len(out.Results), len(ts))
 	}
 	return out.Results, err
+}
+
+// Merchants, requests to pay and refunds (issue 16's payment
+// experiences). Each is an ordinary payment underneath: the switch
+// commits it through the transfer flow, and the payee participant learns
+// of it from its transfers.committed callbacks, as of any other.
+
+// CreateQR makes a QR code of one of the caller's merchants: static
+// (q.Amount empty: the payer types the amount) or dynamic (for one
+// payment of q.Amount, until q.ExpiresAt or the switch's default).
+func (c *Client) CreateQR(ctx context.Context, q wire.NewQR) (wire.QR, error) {
+	var out wire.QR
+	_, err := c.do(ctx, http.MethodPost, "/v1/qr", q, &out)
+	return out, err
+}
+
+// DecodeQR reads a scanned payload as the switch knows it: the merchant's
+// printed details and, for a dynamic code, its amount and whether it was
+// paid. A wallet shows this to its user before paying.
+func (c *Client) DecodeQR(ctx context.Context, payload string) (wire.QRDecoded, error) {
+	var out wire.QRDecoded
+	_, err := c.do(ctx, http.MethodPost, "/v1/qr:decode", wire.QRDecode{Payload: payload}, &out)
+	return out, err
+}
+
+// RequestPayment asks the participant of r.Payer (an alias) to pay the
+// caller r.Amount: a bill. The same request (id) again answers the first.
+func (c *Client) RequestPayment(ctx context.Context, r wire.NewPaymentRequest) (wire.PaymentRequest, error) {
+	var out wire.PaymentRequest
+	_, err := c.do(ctx, http.MethodPost, "/v1/payment-requests", r, &out)
+	return out, err
+}
+
+// PaymentRequest returns a request to pay the caller made or is asked to
+// pay.
+func (c *Client) PaymentRequest(ctx context.Context, id string) (wire.PaymentRequest, error) {
+	var out wire.PaymentRequest
+	_, err := c.do(ctx, http.MethodGet, "/v1/payment-requests/"+esc(id), nil, &out)
+	return out, err
+}
+
+// AcceptPaymentRequest pays request id with a transfer of the caller's
+// id transferID. Accepting again with the same transferID answers the
+// request as it stands, so a lost answer is retried safely; an aborted
+// payment is an *Error of kind payment-aborted (the request is pending
+// again).
+func (c *Client) AcceptPaymentRequest(ctx context.Context, id, transferID string) (wire.PaymentRequest, error) {
+	var out wire.PaymentRequest
+	_, err := c.do(ctx, http.MethodPost, "/v1/payment-requests/"+esc(id)+"/accept", wire.AcceptPaymentRequest{TransferID: transferID}, &out)
+	return out, err
+}
+
+// DeclinePaymentRequest declines request id; the requester is told the
+// reason.
+func (c *Client) DeclinePaymentRequest(ctx context.Context, id, reason string) (wire.PaymentRequest, error) {
+	var out wire.PaymentRequest
+	_, err := c.do(ctx, http.MethodPost, "/v1/payment-requests/"+esc(id)+"/decline", wire.DeclinePaymentRequest{Reason: reason}, &out)
+	return out, err
+}
+
+// Refund pays back r.Amount of committed payment original, which the
+// caller received, to its payer: a new transfer of id r.ID, without a
+// fee. Refunds of one payment never add up to more than it
+// (refund-exceeds-original); the same refund again answers the first.
+func (c *Client) Refund(ctx context.Context, original string, r wire.NewRefund) (wire.Transfer, error) {
+	var out wire.Transfer
+	_, err := c.do(ctx, http.MethodPost, "/v1/transfers/"+esc(original)+"/refunds", r, &out)
+	return out, err
 }

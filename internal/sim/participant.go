@@ -82,8 +82,20 @@ type Participant struct {
 	unknownEvents atomic.Int64
 	anomalies     atomic.Int64
 	lostAnswers   atomic.Int64
+	notices       atomic.Int64
 	anomalyMu     sync.Mutex
 	lastAnomaly   string
+
+	// What the participant remembers to serve the payment experiences:
+	// which user holds each of its aliases (a request to pay names the
+	// payer by alias), which user sent each of its requests to pay (their
+	// payments name the request, not a user), and the requests its users
+	// have yet to answer.
+	mu        sync.Mutex
+	aliases   map[string]string // "type:value" → user
+	requested map[string]string // request id → requesting user
+	bills     []wire.PaymentRequest
+	billSeen  map[string]bool
 }
 
 // callbackPath is where the participant takes callbacks.
@@ -120,7 +132,8 @@ func NewParticipant(cfg Config) (*Participant, error) {
 	var tag [5]byte
 	crand.Read(tag[:])
 	p := &Participant{cfg: cfg, books: NewBooks(cfg.Currency), ln: ln,
-		tag: base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(tag[:])}
+		tag:     base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(tag[:]),
+		aliases: map[string]string{}, requested: map[string]string{}, billSeen: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.Handle(callbackPath, p)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -209,7 +222,17 @@ func (p *Participant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.onCommitted(w, cb.Transfers)
 	case wire.EventTransferConfirm:
 		p.onConfirm(w, cb.Transfer, *secret)
+	case eventRequestCreated, eventRequestPaid, eventRequestDeclined, eventRequestExpired:
+		p.onRequest(w, cb.Event, cb.PaymentRequest)
 	default:
+		if isNotice(cb.Event) {
+			// A mandate's or a dispute's news. The money of either
+			// moves by transfers, which arrive (or were sent) as such;
+			// the notice itself changes nothing in the books.
+			p.notices.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		// An event this participant does not know: acknowledge it, so
 		// that a new kind of event never blocks the stream of those it
 		// knows.
@@ -234,7 +257,7 @@ func (p *Participant) onCommitted(w http.ResponseWriter, ts []wire.Transfer) {
 			p.anomaly(fmt.Sprintf("transfer %s: amount %q", t.ID, t.Amount))
 			continue
 		}
-		credited, err := p.books.Credit(t.ID, t.Payee.Account, amt)
+		credited, err := p.books.Credit(t.ID, p.payeeUser(t.Payee), amt)
 		switch {
 		case err != nil:
 			p.anomaly(err.Error())
@@ -268,7 +291,7 @@ func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer, secret 
 	switch {
 	case t.Payee.Participant != p.cfg.ID || t.Currency != p.books.Currency().String():
 		d = wire.Decision{Decision: "reject", Reason: "not for this participant"}
-	case !p.books.CanReceive(t.Payee.Account):
+	case !p.books.CanReceive(p.payeeUser(t.Payee)):
 		d = wire.Decision{Decision: "reject", Reason: "account closed"}
 	case p.screened(t.ID):
 		d = wire.Decision{Decision: "reject", Reason: "risk check"}
@@ -313,6 +336,7 @@ type CallbackStats struct {
 	Accepted      int64  // confirmations accepted
 	Rejected      int64  // confirmations rejected
 	UnknownEvents int64  // events ignored
+	Notices       int64  // notices of requests to pay, mandates and disputes taken
 	LostAnswers   int64  // notifications answered 503 on purpose (Config.LoseAnswers)
 	Anomalies     int64  // callbacks that made no sense (a bug somewhere)
 	LastAnomaly   string // the last of those
@@ -325,7 +349,7 @@ func (p *Participant) CallbackStats() CallbackStats {
 	p.anomalyMu.Unlock()
 	return CallbackStats{Callbacks: p.callbacks.Load(), Credited: p.notified.Load(), Duplicates: p.duplicates.Load(),
 		BadSignatures: p.badSignatures.Load(), Accepted: p.accepted.Load(), Rejected: p.rejected.Load(),
-		UnknownEvents: p.unknownEvents.Load(), LostAnswers: p.lostAnswers.Load(), Anomalies: p.anomalies.Load(), LastAnomaly: last}
+		UnknownEvents: p.unknownEvents.Load(), Notices: p.notices.Load(), LostAnswers: p.lostAnswers.Load(), Anomalies: p.anomalies.Load(), LastAnomaly: last}
 }
 
 // Payment is an outgoing payment one of the participant's users asks for.
@@ -445,7 +469,22 @@ func (p *Participant) Pay(ctx context.Context, pm Payment) Result {
 			userFee = fee
 		}
 	}
-	if err := p.books.Hold(pm.ID, pm.From, pm.Amount, userFee); err != nil {
+	nt := wire.NewTransfer{ID: pm.ID, Payee: ref, Amount: pm.Amount.Format(c), Currency: c.String(), QuoteID: quoteID, Note: pm.Note}
+	riskFields(&nt, &pm)
+	return p.holdAndSend(ctx, res, pm.From, userFee, func() (wire.Transfer, error) {
+		t, _, err := p.api.CreateTransfer(ctx, nt)
+		return t, err
+	})
+}
+
+// holdAndSend is every outgoing payment's second half, whatever started
+// it (Pay, PayQR, PayBill, Refund): hold res.Amount plus userFee of user
+// for payment res.ID, make the request that moves it with call (retried
+// with the same id, see retry), and book the outcome. A hold the books
+// refuse declines the payment without asking the switch.
+func (p *Participant) holdAndSend(ctx context.Context, res Result, user string, userFee money.Amount,
+	call func() (wire.Transfer, error)) Result {
+	if err := p.books.Hold(res.ID, user, res.Amount, userFee); err != nil {
 		res.Status, res.Problem = StatusDeclined, "balance"
 		if !errors.Is(err, ErrBalance) {
 			res.Problem, res.Err = "account", err
@@ -453,10 +492,8 @@ func (p *Participant) Pay(ctx context.Context, pm Payment) Result {
 		return res
 	}
 	res.Sent = true
-	nt := wire.NewTransfer{ID: pm.ID, Payee: ref, Amount: pm.Amount.Format(c), Currency: c.String(), QuoteID: quoteID, Note: pm.Note}
-	riskFields(&nt, &pm)
 	start := time.Now()
-	t, retried, err := p.send(ctx, nt)
+	t, retried, err := retry(ctx, call)
 	res.Latency = time.Since(start)
 	if err != nil {
 		return p.failed(ctx, res, err, retried)
@@ -464,25 +501,26 @@ func (p *Participant) Pay(ctx context.Context, pm Payment) Result {
 	return p.book(res, t)
 }
 
-// retries bounds the attempts of one transfer request.
+// retries bounds the attempts of one request that moves money.
 const retries = 4
 
-// send posts a transfer, retrying what may succeed later. A retry is
-// safe because the id makes the request idempotent: if the first
-// attempt went through and only its answer was lost, the switch answers
-// the retry with the stored transfer. retried says whether an attempt
-// before the last had no answer, in which case a refusal of the last
-// does not prove that nothing happened (see failed).
-func (p *Participant) send(ctx context.Context, nt wire.NewTransfer) (t wire.Transfer, retried bool, err error) {
+// retry makes a request that moves money, call, retrying what may
+// succeed later (a 429, a 5xx, no answer at all). A retry is safe
+// because the request carries an id of the participant's making: if the
+// first attempt went through and only its answer was lost, the switch
+// answers the retry with what it stored. retried says whether an
+// attempt before the last had no answer, in which case a refusal of the
+// last does not prove that nothing happened (see failed).
+func retry[T any](ctx context.Context, call func() (T, error)) (out T, retried bool, err error) {
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		t, _, err = p.api.CreateTransfer(ctx, nt)
+		out, err = call()
 		if err == nil {
-			return t, attempt > 1, nil
+			return out, attempt > 1, nil
 		}
 		var e *Error
 		if errors.As(err, &e) && !e.Temporary() || attempt == retries || ctx.Err() != nil {
-			return t, attempt > 1, err
+			return out, attempt > 1, err
 		}
 		wait := backoff
 		if e != nil && e.RetryAfter > 0 {
@@ -490,7 +528,7 @@ func (p *Participant) send(ctx context.Context, nt wire.NewTransfer) (t wire.Tra
 		}
 		select {
 		case <-ctx.Done():
-			return t, true, err
+			return out, true, err
 		case <-time.After(wait):
 		}
 		backoff *= 2

@@ -73,6 +73,9 @@ type plan struct {
 	// payouts: it has a corporate account that pays wallet users in
 	// batches (a platform's payouts).
 	payouts bool
+	// merchants: it acquires the scenario's merchants (shopMerchants),
+	// whose QR codes wallet users pay.
+	merchants bool
 }
 
 // plans are the participants of the scenario: two ordinary e-wallets
@@ -89,7 +92,32 @@ var plans = []plan{
 		opening: [2]int64{5_000, 10_000}, deposit: 1_000},
 	{id: "river-bank", name: "River Bank", kind: "bank", acceptance: "notify", share: 250,
 		opening: [2]int64{10_000, 100_000}, deposit: 2_000_000, withdraw: 100_000, cap: 1_000_000,
-		chargeFees: true, payouts: true},
+		chargeFees: true, payouts: true, merchants: true},
+}
+
+// shop is a merchant of the scenario, as its QR codes print it: a name
+// of at most 25 ASCII characters, a merchant category code (ISO 18245),
+// a city of at most 15.
+type shop struct{ name, mcc, city string }
+
+// shops are the merchants of the participant that acquires them.
+var shops = []shop{
+	{"Lanzhou Noodles", "5812", "Shanghai"},
+	{"Jasmine Tea House", "5814", "Hangzhou"},
+	{"Golden Dragon Hotpot", "5812", "Chengdu"},
+	{"Kangning Pharmacy", "5912", "Beijing"},
+	{"Harbor Fruit Market", "5411", "Guangzhou"},
+	{"Bright Window Books", "5942", "Shenzhen"},
+}
+
+// merchant is one of the scenario's merchants: its alias, its account in
+// its participant's books, and its static QR code (the sticker by the
+// till).
+type merchant struct {
+	m       *member
+	alias   string
+	account string
+	static  string // the static code's payload
 }
 
 // payoutAccount is the bank's corporate account that pays out batches.
@@ -103,6 +131,7 @@ type member struct {
 	users   []string        // open users, the payers
 	aliases []wire.PayeeRef // its users' aliases, payees of others
 	closed  []wire.PayeeRef // aliases of closed users
+	shops   []merchant      // the merchants it acquires
 }
 
 // target is a payee alias and who holds it.
@@ -125,6 +154,9 @@ type Scenario struct {
 	banks    []target // aliases of bank users
 	all      []target // both
 	closed   []target // aliases of closed accounts
+	shops    []merchant
+	recent   recentPayments // committed payments, for refunds
+	tills    atomic.Int64   // numbers the bills of dynamic QR codes
 	stats    *Stats
 	attempts atomic.Int64
 
@@ -276,8 +308,12 @@ func (s *Scenario) Setup(ctx context.Context) error {
 		for _, a := range m.closed {
 			s.closed = append(s.closed, target{m, a})
 		}
-		s.logf("%-13s %-6s %-7s %5d users, %5d aliases; deposit %s, withdrawal %s, net debit cap %s; callbacks at %s",
-			pl.id, pl.kind, pl.acceptance, len(m.users)+len(m.closed), len(m.aliases), Grouped(deposit, c),
+		if err := s.printCodes(ctx, m); err != nil {
+			return err
+		}
+		s.shops = append(s.shops, m.shops...)
+		s.logf("%-13s %-6s %-7s %5d users, %5d aliases, %d merchants; deposit %s, withdrawal %s, net debit cap %s; callbacks at %s",
+			pl.id, pl.kind, pl.acceptance, len(m.users)+len(m.closed), len(m.aliases), len(m.shops), Grouped(deposit, c),
 			Grouped(s.major(pl.withdraw), c), Grouped(s.major(pl.cap), c), p.CallbackURL())
 	}
 	return nil
@@ -337,6 +373,18 @@ func (s *Scenario) openUsers(ctx context.Context, m *member, n int, g *int, rng 
 			parties = append(parties, wire.NewParty{Type: "RANDOM", Name: name, Account: id, Currency: c.String()})
 		}
 	}
+	if m.plan.merchants {
+		for i, sh := range shops {
+			// A merchant is one of the participant's users: its
+			// takings are credited to its account like any payment.
+			id := fmt.Sprintf("m-%02d", i+1)
+			if err := books.Open(id, sh.name, 0); err != nil {
+				return 0, err
+			}
+			parties = append(parties, wire.NewParty{Type: "MERCHANT", Value: fmt.Sprintf("%s.m-%02d", m.plan.id, i+1), Name: sh.name,
+				Account: id, Currency: c.String(), MCC: sh.mcc, City: sh.city, Country: "CN"})
+		}
+	}
 	if m.plan.payouts {
 		if err := books.Open(payoutAccount, m.plan.name+" payouts", s.major(50_000_000)); err != nil {
 			return 0, err
@@ -345,7 +393,7 @@ func (s *Scenario) openUsers(ctx context.Context, m *member, n int, g *int, rng 
 	}
 	for start := 0; start < len(parties); start += PartyBatchMax {
 		batch := parties[start:min(start+PartyBatchMax, len(parties))]
-		results, err := m.API().RegisterParties(ctx, batch)
+		results, err := m.RegisterParties(ctx, batch)
 		if err != nil {
 			return 0, fmt.Errorf("register aliases of %s: %w", m.ID(), err)
 		}
@@ -358,6 +406,10 @@ func (s *Scenario) openUsers(ctx context.Context, m *member, n int, g *int, rng 
 				return 0, fmt.Errorf("register alias %s %q of %s: %d %s", batch[i].Type, batch[i].Value, m.ID(), r.Status, detail)
 			}
 			ref := wire.PayeeRef{Type: r.Party.Type, Value: r.Party.Value}
+			if ref.Type == "MERCHANT" {
+				m.shops = append(m.shops, merchant{m: m, alias: ref.Value, account: batch[i].Account})
+				continue
+			}
 			if closed[batch[i].Account] {
 				m.closed = append(m.closed, ref)
 			} else {
@@ -472,6 +524,7 @@ func (s *Scenario) Run(ctx context.Context) error {
 		defer cancel()
 	}
 	s.probe(ctx)
+	s.showcase(ctx)
 	var wg sync.WaitGroup
 	for i := range s.cfg.Concurrency {
 		wg.Go(func() {
@@ -512,14 +565,23 @@ func (s *Scenario) probe(ctx context.Context) {
 		Note: "probe: beyond the prefunding"}), false)
 }
 
-func (s *Scenario) record(r Result, batched bool) { s.stats.Add(r, batched) }
+// record counts a payment's result, and keeps a committed one to a
+// simulated participant as a candidate for a refund (refundSome).
+func (s *Scenario) record(r Result, batched bool) {
+	s.stats.Add(r, batched)
+	if r.Status == StatusCommitted && !batched {
+		if payee := s.member(r.Transfer.Payee.Participant); payee != nil && refundable(r.Transfer.Payee.Type) {
+			s.recent.add(paid{id: r.ID, payee: payee, amount: r.Amount})
+		}
+	}
+}
 
 // The traffic mix, per mille of steps.
 var mix = []struct {
 	weight int
 	step   func(*Scenario, context.Context, *rand.Rand)
 }{
-	{520, (*Scenario).walletToWallet},
+	{470, (*Scenario).walletToWallet},
 	{150, (*Scenario).walletToBank},
 	{120, (*Scenario).bankToWallet},
 	{100, (*Scenario).lookupOnly},
@@ -527,6 +589,11 @@ var mix = []struct {
 	{20, (*Scenario).toClosed},
 	{25, (*Scenario).toUnknown},
 	{5, (*Scenario).payouts},
+	// Issue 16's payment experiences, 5 % of steps.
+	{20, (*Scenario).payAtMerchant},
+	{10, (*Scenario).sendBill},
+	{12, (*Scenario).answerBill},
+	{8, (*Scenario).refundSome},
 }
 
 // step runs one random action of the mix.

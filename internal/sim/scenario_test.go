@@ -68,6 +68,15 @@ func TestScenario(t *testing.T) {
 		}
 	}
 
+	// The showcase makes each payment experience happen at least once;
+	// the books checks below hold them to the switch.
+	for _, xp := range []string{XPQRStatic, XPQRDynamic, XPBillSent, XPBillPaid, XPBillDecline, XPRefund} {
+		if st.Experiences[xp] == 0 {
+			t.Errorf("no %s: %v", xp, st.Experiences)
+		}
+	}
+	t.Logf("experiences %v", st.Experiences)
+
 	rep, err := s.Check(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -29,13 +29,16 @@ type Stats struct {
 
 	mu       sync.Mutex
 	reasons  map[string]int64 // refusals and aborts by reason
+	xp       map[string]int64 // payment experiences by kind (XPQRStatic, …)
 	lastErr  string
 	latency  histogram.Histogram // transfer requests (single ones; a batch is one request for many)
 	batchLat histogram.Histogram
 }
 
 // NewStats starts collecting now.
-func NewStats() *Stats { return &Stats{start: time.Now(), reasons: map[string]int64{}} }
+func NewStats() *Stats {
+	return &Stats{start: time.Now(), reasons: map[string]int64{}, xp: map[string]int64{}}
+}
 
 // reasonOf condenses a result's reason to a stable key: the problem kind
 // of a refusal ("insufficient-funds"), "aborted: rejected" for a payee's
@@ -108,6 +111,14 @@ func (s *Stats) Lookup(miss bool) {
 	}
 }
 
+// Experience counts one payment experience of kind (XPQRStatic, …)
+// that succeeded.
+func (s *Stats) Experience(kind string) {
+	s.mu.Lock()
+	s.xp[kind]++
+	s.mu.Unlock()
+}
+
 // Error records an unexpected error.
 func (s *Stats) Error(err error) {
 	s.errors.Add(1)
@@ -134,6 +145,10 @@ type StatsSnapshot struct {
 	LastError string
 	// Reasons counts refusals, aborts, declines and unknowns by reason.
 	Reasons map[string]int64
+	// Experiences counts the payment experiences that succeeded, by
+	// kind (XPQRStatic, XPQRDynamic, XPBillSent, XPBillPaid,
+	// XPBillDecline, XPRefund).
+	Experiences map[string]int64
 	// Latency of single transfer requests; BatchLatency of batches. They
 	// are copies, for reading and for Sub with an earlier snapshot's.
 	Latency, BatchLatency *histogram.Histogram
@@ -148,6 +163,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	out.Refused = out.Transfers - out.Committed
 	s.mu.Lock()
 	out.Reasons = maps.Clone(s.reasons)
+	out.Experiences = maps.Clone(s.xp)
 	out.LastError = s.lastErr
 	s.mu.Unlock()
 	return out
