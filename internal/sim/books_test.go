@@ -144,7 +144,46 @@ func TestBooksClosedAccount(t *testing.T) {
 	if err := b.Hold("t1", "dave", 1_00, 0); !errors.Is(err, ErrNoUser) {
 		t.Fatalf("hold on a closed account: %v", err)
 	}
+	// Money in suspense is no user's: nobody can refund it.
+	if u, a, ok := b.CreditedTo("in-1"); ok {
+		t.Fatalf("suspense credited to %q %d", u, a)
+	}
 	mustVerify(t, b)
+}
+
+// TestBooksRefund: a refund is an outgoing payment of the user an
+// incoming one credited, without a fee; the other side credits it.
+func TestBooksRefund(t *testing.T) {
+	shop, payer := NewBooks(cny), NewBooks(cny)
+	shop.Open("m-01", "Lanzhou Noodles", 0)
+	payer.Open("u-1", "王伟", 100_00)
+	if err := payer.Hold("qr-1", "u-1", 68_00, 0); err != nil {
+		t.Fatal(err)
+	}
+	payer.Commit("qr-1", 17, false)
+	shop.Credit("qr-1", "m-01", 68_00)
+	user, amount, ok := shop.CreditedTo("qr-1")
+	if !ok || user != "m-01" || amount != 68_00 {
+		t.Fatalf("credited to %q %d %v", user, amount, ok)
+	}
+	if _, _, ok := shop.CreditedTo("qr-404"); ok {
+		t.Fatal("credited a transfer never received")
+	}
+	if err := shop.Hold("rf-1", user, 20_00, 0); err != nil {
+		t.Fatal(err)
+	}
+	shop.Commit("rf-1", 0, true)
+	payer.Credit("rf-1", "u-1", 20_00)
+	for name, tc := range map[string]struct {
+		b       *Books
+		user    string
+		balance int64
+	}{"merchant": {shop, "m-01", 48_00}, "payer": {payer, "u-1", 52_00}} {
+		if u, _ := tc.b.User(tc.user); int64(u.Balance) != tc.balance || u.Held != 0 {
+			t.Errorf("%s: %+v, want balance %d", name, u, tc.balance)
+		}
+		mustVerify(t, tc.b)
+	}
 }
 
 func TestBooksConcurrent(t *testing.T) {
