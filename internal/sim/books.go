@@ -31,6 +31,12 @@ import (
 // hold becomes a debit on COMMITTED and is released on a refusal or
 // ABORTED. Money arrives with Credit, once per transfer id, however many
 // times the switch notifies it.
+//
+// Every way of paying goes through these same steps: a QR payment, a
+// bill accepted and a refund are outgoing payments of the participant
+// that asks the switch (a refund of the user the refunded payment
+// credited, see CreditedTo), and incoming ones of the other side. So the
+// two equations above hold whatever the mix.
 type Books struct {
 	currency money.Currency
 

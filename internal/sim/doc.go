@@ -44,6 +44,39 @@
 //     credits nothing yet: the transfers.committed notification that
 //     follows does.
 //
+//   - Merchants and QR codes (Participant.PayQR). A merchant is a user
+//     registered under a MERCHANT alias with its category code, city
+//     and country, which its codes print. Its participant makes codes
+//     (POST /v1/qr): a static one, whose amount the payer types, or a
+//     dynamic one for one payment of a set amount. The payer's wallet
+//     decodes a scanned code at the switch (POST /v1/qr:decode) to show
+//     the merchant and amount, refuses a dynamic code already paid, and
+//     then pays as above, to payee {"type":"QR","value":<payload>}. The
+//     merchant's participant is credited by its ordinary callback (payee
+//     type MERCHANT, account the merchant's).
+//
+//   - Requests to pay (RequestPayment, NextBill, PayBill, DeclineBill).
+//     A participant asks, for one of its users, the participant of an
+//     alias to pay an amount: a bill. It remembers which user asked,
+//     since the payment will name the request (payee type ACCOUNT,
+//     account the request id), not a user. The payer's participant is
+//     told by a payment-request.created callback; the callback only
+//     queues the bill for its user, and answers. Paying it is paying:
+//     hold the money, accept with a transfer id of the participant's own
+//     (retried with it when the answer is lost), read the transfer and
+//     book it. A user who does not want it, or cannot pay, declines it.
+//
+//   - Refunds (Participant.Refund). A payee pays back part of a payment
+//     it received (POST /v1/transfers/{id}/refunds), without a fee: the
+//     user that payment credited is debited like any payer, and the
+//     original payer's participant is credited by its callback (payee
+//     type REFUND, account the paying user as the payment named it).
+//
+//   - News. Callbacks of requests to pay, mandates and disputes
+//     (payment-request.*, mandate.*, dispute.*) are verified like the
+//     others and acknowledged with a 2xx; the money any of them moves
+//     comes as transfers, which the books learn of as such.
+//
 //   - Reconciling. At the end of the day the participant compares its
 //     books with the switch: its position (GET
 //     /v1/participants/{id}/accounts) must equal deposits − withdrawals −
@@ -56,7 +89,9 @@
 // mode), a small under-funded wallet and a bank with a net debit cap that
 // passes the scheme fee on to its customers; prefunds them; registers a
 // few thousand users; drives a mix of payments, lookups and deliberate
-// refusals from many goroutines; and Check compares every participant's
+// refusals from many goroutines, with a few percent of QR payments at the
+// bank's merchants, bills between users of different participants, and
+// partial refunds; and Check compares every participant's
 // books with the switch and verifies that the ledger sums to zero.
 //
 // Money is int64 minor units (money.Amount) throughout; floats appear

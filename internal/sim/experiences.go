@@ -242,9 +242,11 @@ func (p *Participant) takeBill(id string) (wire.PaymentRequest, bool) {
 // transfer id of the participant's own, retried with that id when the
 // answer is lost (the switch answers a repeated acceptance with the
 // request as it stands), then read the payment and book its outcome.
-// When the acceptance is refused the participant asks the switch for
-// the transfer, which tells apart a payment aborted by the requester
-// (payment-aborted: the request is pending again) from one never made.
+// An acceptance refused as payment-aborted (the requester's participant
+// rejected the payment; the request is pending again) made a transfer,
+// which is read and booked as ABORTED; any other refusal made none, and
+// the hold is released (after a lost answer, only once the switch says
+// it has no such transfer, see failed).
 // A user without the money is declined by the books, and the request
 // left for the participant to decline (DeclineBill).
 func (p *Participant) PayBill(ctx context.Context, r wire.PaymentRequest) Result {
