@@ -483,6 +483,9 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 	fmt.Fprintf(tw, "  not paid, by reason\t%s\n", reasons(st.Reasons))
 	fmt.Fprintf(tw, "  lookups\t%s (%s of unknown aliases); %s quotes; %s payout batches\n",
 		count(st.Lookups), count(st.Misses), count(st.Quotes), count(st.Batches))
+	fmt.Fprintf(tw, "  experiences\tQR static %s · QR dynamic %s · bills sent %s, paid %s, declined %s · refunds %s\n",
+		count(st.Experiences[sim.XPQRStatic]), count(st.Experiences[sim.XPQRDynamic]), count(st.Experiences[sim.XPBillSent]),
+		count(st.Experiences[sim.XPBillPaid]), count(st.Experiences[sim.XPBillDecline]), count(st.Experiences[sim.XPRefund]))
 	fmt.Fprintf(tw, "  latency\tp50 %s · p90 %s · p99 %s · max %s (single transfers over HTTP, retries included)\n",
 		ms(st.Latency.QuantileDuration(0.5)), ms(st.Latency.QuantileDuration(0.9)), ms(st.Latency.QuantileDuration(0.99)),
 		ms(time.Duration(st.Latency.Max())))

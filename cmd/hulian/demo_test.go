@@ -50,6 +50,8 @@ func TestDemo(t *testing.T) {
 		"PASS  mojaloop-a books agree with the switch",
 		"PASS  mojaloop-b books agree with the switch",
 		"Payment experiences",
+		"experiences",
+		"QR static",
 		"QR again   the dynamic code paid a second time: refused, 409 qr-already-paid",
 		"PASS  their books agree with the switch",
 	} {
