@@ -33,6 +33,7 @@ import (
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/dispute"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
@@ -150,6 +151,9 @@ type Deps struct {
 	// Disputes keeps payers' disputes of payments; without it their
 	// routes answer 503.
 	Disputes *dispute.Service
+	// FX keeps the FX providers' rate sheets; without it their routes
+	// answer 503.
+	FX *fx.Book
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -295,6 +299,9 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/mandates/{id}/revoke", participantOn, s.mandateAction(mandate.ActionRevoke)},
 		{"POST", "/v1/mandates/{id}/executions", participantOn, s.executeMandate},
 		{"GET", "/v1/mandates/{id}/executions", anyone, s.listExecutions},
+		{"PUT", "/v1/fx/rates/{source}/{target}", participantOn, s.putFXRate},
+		{"DELETE", "/v1/fx/rates/{source}/{target}", participantOn, s.deleteFXRate},
+		{"GET", "/v1/fx/rates", anyone, s.listFXRates},
 		{"POST", "/v1/disputes", participantOn, s.openDispute},
 		{"GET", "/v1/disputes", anyone, s.listDisputes},
 		{"GET", "/v1/disputes/{id}", anyone, s.getDispute},

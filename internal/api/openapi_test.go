@@ -453,7 +453,7 @@ func serverKinds(t *testing.T) map[string][]int {
 
 // placeholder is a value for each path parameter when probing.
 var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000",
-	"name": "blocked-payees", "item": "MSISDN:+8613800138000"}
+	"name": "blocked-payees", "item": "MSISDN:+8613800138000", "source": "CNY", "target": "HKD"}
 
 var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -2419,6 +2419,19 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyA, op: "POST /v1/disputes/{id}/accept", args: []string{str(dsp2.v, "id")}}, 200, "")
 	cl.expect(call{tok: keyA, op: "GET /v1/disputes", query: url.Values{"role": {"payee"}}}, 200, "")
 	cl.expect(call{tok: keyB, op: "POST /v1/disputes", body: M{"transferId": "nope", "reason": "fraud"}}, 404, "not-found")
+
+	// FX rates: an FX provider publishes, replaces, and withdraws.
+	fxKey := str(cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "fx-one", "name": "FX One", "kind": "fxp",
+		"currencies": []string{"CNY", "HKD"}}}, 201, "").v, "apiKey")
+	fxUntil := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	cl.expect(call{tok: fxKey, op: "PUT /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}, body: M{"rate": "1.0913", "validUntil": fxUntil}}, 201, "")
+	cl.expect(call{tok: fxKey, op: "PUT /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}, body: M{"rate": "1.0920", "validUntil": fxUntil,
+		"fee": M{"fixed": "0.50", "bps": 10}}}, 200, "")
+	cl.expect(call{tok: fxKey, op: "PUT /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}, body: M{"rate": "0", "validUntil": fxUntil}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "PUT /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}, body: M{"rate": "1.09", "validUntil": fxUntil}}, 403, "forbidden")
+	cl.expect(call{tok: keyA, op: "GET /v1/fx/rates"}, 200, "")
+	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 204, "")
+	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 404, "not-found")
 
 	// Merchant QR: wallet-a registers a merchant and makes a dynamic
 	// code; wallet-b reads it and pays it.

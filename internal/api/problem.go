@@ -77,6 +77,7 @@ var (
 	probDisputeLate     = kind{422, "dispute-window-passed", "The payment is older than the dispute period"}
 	probNotDisputable   = kind{422, "not-disputable", "Only a committed payment can be disputed"}
 	probPaidBack        = kind{422, "already-paid-back", "All of the payment was paid back already"}
+	probFXSheets        = kind{409, "fx-sheets-limit", "The provider keeps as many rate sheets as it may"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -97,7 +98,7 @@ var faultKinds = func() map[statusName]kind {
 		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
 		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
 		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond,
-		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack} {
+		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -30,6 +30,7 @@ import (
 	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/fspiop"
 	"github.com/hulian/hulian/internal/fspiop/jws"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/iso20022"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
@@ -77,8 +78,10 @@ type App struct {
 	Mandates *mandate.Service
 	// Disputes keeps payers' disputes of payments.
 	Disputes *dispute.Service
-	Audit    *audit.Log
-	API      *api.Server
+	// FX keeps the FX providers' rate sheets.
+	FX    *fx.Book
+	Audit *audit.Log
+	API   *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
@@ -324,6 +327,10 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
+	a.FX = &fx.Book{DB: a.DB, Ledger: a.Journal, Now: cfg.Now}
+	if err := a.FX.Load(ctx); err != nil {
+		return err
+	}
 	if a.Mandates, err = mandate.NewService(mandate.Config{Location: loc, Notice: cfg.MandateNotice, Retries: cfg.MandateRetries,
 		Region: cfg.Region}); err != nil {
 		return err
@@ -394,7 +401,7 @@ func (a *App) buildAPI(context.Context) error {
 		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
-		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes,
+		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
@@ -499,7 +506,8 @@ func (a *App) runRequests(ctx context.Context) {
 }
 
 // runHousekeeping deletes, every hour, what is kept only for a while:
-// notices past their retention, dynamic QR codes long expired.
+// notices past their retention, dynamic QR codes long expired, lapsed
+// FX rate sheets.
 func (a *App) runHousekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -517,6 +525,9 @@ func (a *App) runHousekeeping(ctx context.Context) {
 			a.cfg.Log.Error("housekeeping", "err", err)
 		}
 		if _, err := a.QR.Prune(ctx, now); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Error("housekeeping", "err", err)
+		}
+		if _, err := a.FX.Prune(ctx, now); err != nil && ctx.Err() == nil {
 			a.cfg.Log.Error("housekeeping", "err", err)
 		}
 	}

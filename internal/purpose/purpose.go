@@ -58,6 +58,9 @@ const (
 	// Dispute marks a fraud dispute opened, accepted or rejected, and
 	// each hold of a disputed payment's money (Meta in docs/formats.md).
 	Dispute uint16 = 16
+	// FXRate marks an FX provider's rate sheet published (Meta in
+	// docs/formats.md).
+	FXRate uint16 = 17
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -80,6 +83,7 @@ var names = [...]string{
 	PaymentRequest: "payment-request",
 	Mandate:        "mandate",
 	Dispute:        "dispute",
+	FXRate:         "fx-rate",
 }
 
 // Name returns a purpose's name, and false for a number not registered.

@@ -515,6 +515,40 @@ type Callback struct {
 	Dispute *Dispute `json:"dispute,omitempty"`
 }
 
+// FXFee is an FX provider's fee: a fixed part in the source currency and
+// basis points of the source amount.
+type FXFee struct {
+	Fixed string `json:"fixed,omitempty"`
+	BPS   int64  `json:"bps,omitempty"`
+}
+
+// NewFXRate is the body of PUT /v1/fx/rates/{source}/{target}.
+type NewFXRate struct {
+	Rate       string    `json:"rate"`
+	ValidUntil time.Time `json:"validUntil"`
+	MinAmount  string    `json:"minAmount,omitempty"`
+	MaxAmount  string    `json:"maxAmount,omitempty"`
+	Fee        *FXFee    `json:"fee,omitempty"`
+}
+
+// FXRate is a published rate sheet; Provider is shown to the operator,
+// the regulator and the provider itself.
+type FXRate struct {
+	Provider   string    `json:"provider,omitempty"`
+	Source     string    `json:"source"`
+	Target     string    `json:"target"`
+	Rate       string    `json:"rate"`
+	ValidUntil time.Time `json:"validUntil"`
+	MinAmount  string    `json:"minAmount"`
+	MaxAmount  string    `json:"maxAmount,omitempty"`
+	Fee        FXFee     `json:"fee"`
+}
+
+// FXRates lists the valid rate sheets.
+type FXRates struct {
+	Rates []FXRate `json:"rates"`
+}
+
 // NewDispute is the body of POST /v1/disputes.
 type NewDispute struct {
 	TransferID string `json:"transferId"`
