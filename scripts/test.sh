@@ -12,6 +12,7 @@
 # FSPIOP validator's npm packages (npm ci) if they are missing, so that
 # the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
 # rather than skip, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
+# zbarimg (zbar-tools) for the QR images,
 # runs go vet and go test, and always
 # stops the cluster and removes the directory. Its exit status is go test's.
 set -euo pipefail
@@ -46,6 +47,15 @@ if ! command -v xmllint >/dev/null 2>&1; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
 fi
 export HULIAN_REQUIRE_XMLLINT=1
+
+# The QR tests read the codes' images back with a second, standard
+# reader, zbarimg (zbar-tools), besides ZXing: install it if missing.
+if ! command -v zbarimg >/dev/null 2>&1; then
+	echo "$PG_WHO: zbarimg not found; installing zbar-tools with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools >/dev/null
+fi
+export HULIAN_REQUIRE_ZBARIMG=1
 
 export HULIAN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export HULIAN_REQUIRE_POSTGRES=1

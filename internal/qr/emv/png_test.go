@@ -26,6 +26,9 @@ func TestPNG(t *testing.T) {
 	_, payloads := golden(t)
 	long, _ := padding(PayloadMaxChars)
 	zbar, _ := exec.LookPath("zbarimg")
+	if zbar == "" && os.Getenv("HULIAN_REQUIRE_ZBARIMG") != "" {
+		t.Fatal("zbarimg is missing: apt-get install -y zbar-tools")
+	}
 	for _, c := range []struct {
 		name    string
 		payload string
