@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -131,20 +132,19 @@ func TestPaymentRequests(t *testing.T) {
 // TestPaymentRequestExpiry: a request past its expiry is EXPIRED when
 // next read, accepted or swept, and its payee is told.
 func TestPaymentRequestExpiry(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	eachEngine(t, nil, func(t *testing.T, s *sw) {
+	clk := &skewClock{}
+	eachEngine(t, func(c *app.Config) { c.Now = clk.Now }, func(t *testing.T, s *sw) {
+		clk.offset.Store(0)
 		payeeHook := newHook(t)
+		payeeHook.now = clk.Now
 		aKey, _ := s.participant("wallet-a", nil)
 		bKey, bSecret := s.participant("wallet-b", func(n *wire.NewParticipant) { n.CallbackURL = payeeHook.url })
 		payeeHook.secret = bSecret
 		s.party(aKey, "MSISDN", "13900139000", "Li Si", "u-a1")
-		s.app.Requests.Now = clock
-		now = time.Now()
-		exp := now.Add(time.Minute)
+		exp := clk.Now().Add(time.Minute)
 		s.ok(201, "POST", "/v1/payment-requests", bKey, wire.NewPaymentRequest{ID: "late", Payer: wire.PayeeRef{Type: "MSISDN",
 			Value: "13900139000"}, Amount: "1.00", Currency: "CNY", ExpiresAt: exp}, nil)
-		now = exp.Add(time.Second)
+		clk.set(exp.Add(time.Second))
 		s.problem(422, "payment-request-expired", "POST", "/v1/payment-requests/late/accept", aKey, wire.AcceptPaymentRequest{TransferID: "t-late"})
 		var pr wire.PaymentRequest
 		s.ok(200, "GET", "/v1/payment-requests/late", bKey, nil, &pr)
