@@ -336,7 +336,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Mandates.DB, a.Mandates.Ledger, a.Mandates.Payments, a.Mandates.Directory = a.DB, a.Journal, a.Transfers, a.Directory
-	a.Mandates.Participants, a.Mandates.Notices, a.Mandates.Now = a.Participants, a.Notices, cfg.Now
+	a.Mandates.Participants, a.Mandates.Notices, a.Mandates.Now, a.Mandates.Screener = a.Participants, a.Notices, cfg.Now, a.Risk
 	a.Mandates.RenderMandate, a.Mandates.RenderExecution = api.Callbacks{}.Mandate, api.Callbacks{}.MandateExecution
 	dcfg := dispute.Config{DisputeDays: cfg.DisputeDays, ResponseDays: cfg.DisputeResponseDays}
 	dcfg.EnsureDefaults()
@@ -346,7 +346,8 @@ func (a *App) buildFlow(ctx context.Context) error {
 	}
 	a.QR = &qr.Service{DB: a.DB, Directory: a.Directory, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
 	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
-		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Region: cfg.Region, Now: cfg.Now}
+		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Screener: a.Risk, Region: cfg.Region,
+		Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
 		Alerts: a.Liquidity, Notices: a.Notices, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
 		return err

@@ -102,6 +102,14 @@ func TestMandates(t *testing.T) {
 		}
 		s.problem(409, "mandate-state", "POST", "/v1/mandates/shop-1/resume", aKey, nil)
 		s.problem(422, "mandate-not-active", "POST", "/v1/mandates/shop-1/executions", bKey, wire.NewMandateExecution{ID: "sh-5", Amount: "1.00"})
+		// Risk control screens a proposal as a payment of its maximum.
+		s.ok(201, "PUT", "/v1/risk/rules/no-big-mandates", opToken, wire.RiskRule{Expression: "amount > 100000", Action: "decline",
+			Reason: "too-big", Mode: "enforce"}, nil)
+		huge := nm
+		huge.ID, huge.MaxAmount = "huge-1", "1000.01"
+		s.problem(422, "risk-declined", "POST", "/v1/mandates", bKey, huge)
+		s.problem(404, "not-found", "GET", "/v1/mandates/huge-1", bKey, nil)
+		s.ok(204, "DELETE", "/v1/risk/rules/no-big-mandates", opToken, nil, nil)
 		var page wire.Mandates
 		s.ok(200, "GET", "/v1/mandates?role=payer", aKey, nil, &page)
 		if len(page.Mandates) != 2 {

@@ -99,10 +99,29 @@ func TestPaymentRequests(t *testing.T) {
 			Payer: wire.PayeeRef{Type: "MSISDN", Value: "+8613111111111"}, Amount: "1.00", Currency: "CNY", ExpiresAt: exp})
 		s.problem(422, "same-participant", "POST", "/v1/payment-requests", aKey, wire.NewPaymentRequest{ID: "x-7",
 			Payer: nr.Payer, Amount: "1.00", Currency: "CNY", ExpiresAt: exp})
+		// Risk control screens a request as the payment it asks for: a
+		// decline refuses it, a review rule holds nothing.
+		s.ok(201, "PUT", "/v1/risk/rules/no-big-bills", opToken, wire.RiskRule{Expression: "amount > 900000", Action: "decline",
+			Reason: "too-big", Mode: "enforce"}, nil)
+		s.ok(201, "PUT", "/v1/risk/rules/look-bills", opToken, wire.RiskRule{Expression: "amount == 700", Action: "review",
+			Reason: "look", Mode: "enforce"}, nil)
+		big := nr
+		big.ID, big.Amount = "x-8", "9000.01"
+		s.problem(422, "risk-declined", "POST", "/v1/payment-requests", bKey, big)
+		s.problem(404, "not-found", "GET", "/v1/payment-requests/x-8", bKey, nil)
+		seven := nr
+		seven.ID, seven.Amount = "x-9", "7.00"
+		s.ok(201, "POST", "/v1/payment-requests", bKey, seven, &pr)
+		if pr.State != "PENDING" {
+			t.Errorf("a request a review rule matched: %+v", pr)
+		}
+		s.ok(200, "POST", "/v1/payment-requests/x-9/decline", aKey, wire.DeclinePaymentRequest{}, nil)
+		s.ok(204, "DELETE", "/v1/risk/rules/no-big-bills", opToken, nil, nil)
+		s.ok(204, "DELETE", "/v1/risk/rules/look-bills", opToken, nil, nil)
 		// Listings: each side its own.
 		var page wire.PaymentRequests
 		s.ok(200, "GET", "/v1/payment-requests?role=payee", bKey, nil, &page)
-		if len(page.PaymentRequests) != 3 {
+		if len(page.PaymentRequests) != 4 {
 			t.Errorf("the payee's requests: %d", len(page.PaymentRequests))
 		}
 		s.ok(200, "GET", "/v1/payment-requests?role=payer&state=PAID", aKey, nil, &page)
@@ -114,7 +133,7 @@ func TestPaymentRequests(t *testing.T) {
 			t.Fatalf("a first page: %+v", page)
 		}
 		s.ok(200, "GET", "/v1/payment-requests?role=payee&limit=2&since="+url.QueryEscape(page.Next), bKey, nil, &page)
-		if len(page.PaymentRequests) != 1 || page.PaymentRequests[0].ID != "bill-3" {
+		if len(page.PaymentRequests) != 2 || page.PaymentRequests[0].ID != "bill-3" {
 			t.Errorf("the next page: %+v", page.PaymentRequests)
 		}
 		s.ok(200, "GET", "/v1/payment-requests?role=payer", cKey, nil, &page)
@@ -123,7 +142,7 @@ func TestPaymentRequests(t *testing.T) {
 		}
 		s.problem(400, "invalid-request", "GET", "/v1/payment-requests?role=both", aKey, nil)
 		s.ok(200, "GET", "/v1/payment-requests", opToken, nil, &page)
-		if len(page.PaymentRequests) != 3 {
+		if len(page.PaymentRequests) != 4 {
 			t.Errorf("the operator's listing: %d", len(page.PaymentRequests))
 		}
 	})

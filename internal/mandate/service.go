@@ -163,7 +163,11 @@ type Service struct {
 	// RenderMandate and RenderExecution make the callback documents.
 	RenderMandate   func(event string, m *Mandate) ([]byte, error)
 	RenderExecution func(event string, m *Mandate, e *Execution) ([]byte, error)
-	Now             func() time.Time
+	// Screener, when set, screens each proposal as a payment of its
+	// maxAmount from the payer to the biller: a decline refuses it
+	// (every execution is screened again as the payment it is).
+	Screener transfer.Screener
+	Now      func() time.Time
 
 	conds sync.Map // condition text → *Condition
 }
@@ -275,6 +279,14 @@ func (s *Service) Propose(ctx context.Context, biller participant.Participant, p
 	}
 	if n >= PerPayerMax {
 		return Mandate{}, false, fmt.Errorf("payer %s %s has %d mandates: %w", typ, value, n, ErrTooMany)
+	}
+	if s.Screener != nil {
+		sc := transfer.Screening{ID: "mandate/" + p.ID, Payer: &payer, Payee: &biller, PayeeType: transfer.AccountType,
+			PayeeValue: transfer.AccountPayee(biller.ID, p.ID), PayeeAccount: p.ID, Amount: p.MaxAmount, Currency: p.Currency,
+			Note: p.Description, At: now, Prospective: true}
+		if _, err := s.Screener.Screen(ctx, &sc); err != nil {
+			return Mandate{}, false, err
+		}
 	}
 	m := Mandate{ID: p.ID, Biller: biller.ID, PayerType: string(typ), PayerValue: value, Payer: payer.ID, Terms: p.Terms,
 		Description: p.Description, State: StatePending, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}

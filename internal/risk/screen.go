@@ -106,13 +106,12 @@ func (e *Engine) Screen(ctx context.Context, s *transfer.Screening) (transfer.Ve
 			review = i
 		}
 	}
-	if refusal == nil && review >= 0 {
-		v.Hold = true
-	}
+	held := refusal == nil && review >= 0 && !s.Prospective
+	v.Hold = held
 	if !matched && score.Value < e.model.Threshold() {
 		return v, refusal
 	}
-	err := e.raise(ctx, f, &score, review, refusal == nil && review >= 0)
+	err := e.raise(ctx, f, &score, review, held)
 	if refusal != nil {
 		return v, refusal
 	}

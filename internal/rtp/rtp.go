@@ -162,6 +162,10 @@ type Service struct {
 	Notices      Outbox
 	// Render makes the callback document of an event about r.
 	Render func(event string, r *Request) ([]byte, error)
+	// Screener, when set, screens each request as the payment it asks
+	// for, before the payer is asked: a decline refuses the request (its
+	// payment is screened again when accepted).
+	Screener transfer.Screener
 	// Region is the directory's default region, for phone numbers.
 	Region string
 	Now    func() time.Time
@@ -248,6 +252,14 @@ func (s *Service) Create(ctx context.Context, payee participant.Participant, n N
 	}
 	if pending >= PendingPerPayer {
 		return Request{}, false, fmt.Errorf("payer %s %s: %d pending: %w", typ, value, pending, ErrTooMany)
+	}
+	if s.Screener != nil {
+		sc := transfer.Screening{ID: "payment-request/" + n.ID, Payer: &payer, Payee: &payee, PayeeType: transfer.AccountType,
+			PayeeValue: transfer.AccountPayee(payee.ID, n.ID), PayeeAccount: n.ID, Amount: n.Amount, Currency: n.Currency,
+			Note: n.Message, At: now, Prospective: true}
+		if _, err := s.Screener.Screen(ctx, &sc); err != nil {
+			return Request{}, false, err
+		}
 	}
 	r := Request{ID: n.ID, Payee: payee.ID, PayerType: string(typ), PayerValue: value, Payer: payer.ID, Amount: n.Amount,
 		Currency: n.Currency, Message: n.Message, ExpiresAt: n.ExpiresAt.UTC().Round(0), State: Pending,

@@ -27,6 +27,11 @@ type Screening struct {
 	PayerAccount string
 	Factors      FactorSet
 	At           time.Time
+	// Prospective screens what a payment would be — a request to pay, a
+	// mandate's proposal — rather than one being made: the Screener may
+	// decline it, but holds nothing. ID then names what is screened
+	// ("payment-request/…", "mandate/…"), never a transfer.
+	Prospective bool
 }
 
 // Verdict is a Screener's answer for a payment it does not refuse.
