@@ -9,7 +9,9 @@ import (
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/lookups"
+	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -139,6 +141,18 @@ func endUserOf(w http.ResponseWriter, r *http.Request) (string, bool) {
 func (s *Server) endLookup(who *auth.Principal, endUser string, err error) {
 	if err == nil || errors.Is(err, directory.ErrNotFound) {
 		s.guard.Done(who.Participant.ID, endUser, err == nil)
+	}
+}
+
+// endAliasLookup ends a budgeted lookup made by asking an alias for
+// something (a request to pay, a mandate): a miss when the alias is not
+// registered, a hit when it was found, whatever came after.
+func (s *Server) endAliasLookup(who *auth.Principal, err error) {
+	switch {
+	case errors.Is(err, transfer.ErrUnknownParty):
+		s.endLookup(who, "", directory.ErrNotFound)
+	case err == nil || fault.KindOf(err) != fault.Invalid && fault.KindOf(err) != fault.Internal:
+		s.endLookup(who, "", nil)
 	}
 }
 

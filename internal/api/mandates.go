@@ -56,7 +56,14 @@ func (s *Server) createMandate(w http.ResponseWriter, r *http.Request, who auth.
 		}
 		p.Schedule = &mandate.Schedule{Month: sc.Month, Day: sc.Day, Amount: amount}
 	}
+	goOn, budgeted := s.beginLookup(w, &who, "")
+	if !goOn {
+		return
+	}
 	m, created, err := svc.Propose(r.Context(), who.Participant, p)
+	if budgeted {
+		s.endAliasLookup(&who, err)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

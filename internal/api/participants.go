@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
@@ -242,6 +243,16 @@ func (s *Server) closeParticipant(w http.ResponseWriter, r *http.Request, who au
 			if b.Balance != 0 || b.Reserved != 0 {
 				return fmt.Errorf("%w: %s balance %s, reserved %s", participant.ErrBalanceNotZero, b.Currency,
 					b.Balance.Format(b.Currency), b.Reserved.Format(b.Currency))
+			}
+		}
+		// A dispute it opened may still pay it back: it waits.
+		if s.Disputes != nil {
+			open, err := s.Disputes.List(ctx, dispute.Filter{Participant: p.ID, Role: "payer", State: dispute.Open, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(open) > 0 {
+				return fmt.Errorf("%w: dispute %s, which may pay it back, is open", participant.ErrBalanceNotZero, open[0].ID)
 			}
 		}
 		return nil

@@ -40,8 +40,17 @@ func (s *Server) createPaymentRequest(w http.ResponseWriter, r *http.Request, wh
 		writeProblem(w, probInvalid, "amount: "+err.Error())
 		return
 	}
+	// Asking an alias tells whether it is registered, and whose it is,
+	// as a lookup does: it draws on the same budget.
+	goOn, budgeted := s.beginLookup(w, &who, "")
+	if !goOn {
+		return
+	}
 	req, created, err := svc.Create(r.Context(), who.Participant, rtp.New{ID: nr.ID, PayerType: nr.Payer.Type,
 		PayerValue: nr.Payer.Value, Amount: amount, Currency: c, Message: nr.Message, ExpiresAt: nr.ExpiresAt})
+	if budgeted {
+		s.endAliasLookup(&who, err)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

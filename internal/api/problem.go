@@ -78,6 +78,7 @@ var (
 	probNotDisputable   = kind{422, "not-disputable", "Only a committed payment can be disputed"}
 	probPaidBack        = kind{422, "already-paid-back", "All of the payment was paid back already"}
 	probFXSheets        = kind{409, "fx-sheets-limit", "The provider keeps as many rate sheets as it may"}
+	probDisputeLimit    = kind{409, "dispute-limit", "The payment was disputed as many times as it may be"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -98,7 +99,7 @@ var faultKinds = func() map[statusName]kind {
 		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
 		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
 		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond,
-		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets} {
+		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets, probDisputeLimit} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

@@ -33,8 +33,8 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request, who auth.Prin
 		loc = time.UTC
 	}
 	day, err := time.ParseInLocation(time.DateOnly, q.Get("date"), loc)
-	if err != nil {
-		writeProblem(w, probInvalid, "date must be YYYY-MM-DD")
+	if err != nil || day.Year() < 1970 || day.After(s.Now().AddDate(1, 0, 0)) {
+		writeProblem(w, probInvalid, "date must be YYYY-MM-DD, from 1970 to a year from now")
 		return
 	}
 	page := 1

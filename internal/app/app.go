@@ -327,7 +327,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
-	a.FX = &fx.Book{DB: a.DB, Ledger: a.Journal, Now: cfg.Now}
+	a.FX = &fx.Book{DB: a.DB, Ledger: a.Journal, Participants: a.Participants, Now: cfg.Now}
 	if err := a.FX.Load(ctx); err != nil {
 		return err
 	}

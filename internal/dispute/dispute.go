@@ -145,6 +145,8 @@ const (
 	ReasonMax = 200
 	// ListMax is the largest page List returns.
 	ListMax = 1000
+	// PerPaymentMax bounds the disputes of one payment, decided or not.
+	PerPaymentMax = 3
 	// HoldTimeout is every hold's: the ledger's longest. An open
 	// dispute's holds are renewed RenewBefore their expiry.
 	HoldTimeout = ledger.TimeoutMax
@@ -180,6 +182,8 @@ var (
 	// ErrNotDisputable means the payment is not committed, or is a
 	// refund, a return or a hold itself.
 	ErrNotDisputable = fault.New(fault.Refused, "not-disputable", "only a committed payment can be disputed")
+	// ErrTooMany means the payment was disputed PerPaymentMax times.
+	ErrTooMany = fault.New(fault.Conflict, "dispute-limit", "the payment was disputed as many times as it may be")
 	// ErrPaidBack means all of the payment was paid back already.
 	ErrPaidBack = fault.New(fault.Refused, "already-paid-back", "all of the payment was paid back already")
 )
@@ -350,6 +354,15 @@ func (s *Service) Open(ctx context.Context, payer participant.Participant, trans
 		return d, false, nil
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return Dispute{}, false, fmt.Errorf("dispute of %s: %w", transferID, err)
+	}
+	var disputed int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM disputes WHERE transfer_id = $1`, transferID).Scan(&disputed); err != nil {
+		return Dispute{}, false, fmt.Errorf("dispute of %s: %w", transferID, err)
+	}
+	if disputed >= PerPaymentMax {
+		// Each dispute freezes the payee's money, and one it misses is
+		// accepted: a payment is disputed a few times, not without end.
+		return Dispute{}, false, fmt.Errorf("transfer %s was disputed %d times: %w", transferID, disputed, ErrTooMany)
 	}
 	amount, err := s.Transfers.Refundable(ctx, transferID)
 	if err != nil {

@@ -45,7 +45,12 @@ var (
 type Book struct {
 	DB     *sqldb.DB
 	Ledger mark.Submitter
-	Now    func() time.Time
+	// Participants, when set, hides the sheets of providers that are not
+	// active (suspended or closed): they offer nothing.
+	Participants interface {
+		Get(id string) (participant.Participant, bool)
+	}
+	Now func() time.Time
 
 	mu     sync.RWMutex
 	sheets map[pairKey][]Sheet // by pair: every provider's
@@ -168,6 +173,15 @@ func (b *Book) Withdraw(ctx context.Context, provider participant.Participant, s
 	return nil
 }
 
+// active reports whether provider may offer rates now.
+func (b *Book) active(provider string) bool {
+	if b.Participants == nil {
+		return true
+	}
+	p, ok := b.Participants.Get(provider)
+	return ok && p.Status == participant.Active
+}
+
 func (b *Book) find(k pairKey, provider string) (Sheet, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -191,7 +205,7 @@ func (b *Book) Live(source, target money.Currency) []Sheet {
 			continue
 		}
 		for _, s := range list {
-			if s.Live(now) {
+			if s.Live(now) && b.active(s.Provider) {
 				out = append(out, s)
 			}
 		}

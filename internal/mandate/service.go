@@ -90,6 +90,8 @@ const (
 	// PerPayerMax bounds the mandates pending or active for one payer
 	// alias: more is a biller farming authorities.
 	PerPayerMax = 50
+	// PerBillerMax bounds one biller's share of them.
+	PerBillerMax = 10
 )
 
 var (
@@ -272,13 +274,17 @@ func (s *Service) Propose(ctx context.Context, biller participant.Participant, p
 	case !payer.Uses(p.Currency) || party.Currency != p.Currency:
 		return Mandate{}, false, fmt.Errorf("payer %s %s does not pay in %s: %w", typ, value, p.Currency, transfer.ErrCurrency)
 	}
-	var n int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM mandates WHERE payer_type = $1 AND payer_value = $2
-		AND state IN ('PENDING', 'ACTIVE', 'PAUSED')`, string(typ), value).Scan(&n); err != nil {
+	// The count and the insert below under one lock per alias, so that
+	// racing proposals cannot pass the bounds together.
+	defer aliasLocks.Lock(string(typ) + ":" + value)()
+	var n, mine int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN biller = $3 THEN 1 ELSE 0 END), 0)
+		FROM mandates WHERE payer_type = $1 AND payer_value = $2 AND state IN ('PENDING', 'ACTIVE', 'PAUSED')`,
+		string(typ), value, biller.ID).Scan(&n, &mine); err != nil {
 		return Mandate{}, false, fmt.Errorf("mandate %s: %w", p.ID, err)
 	}
-	if n >= PerPayerMax {
-		return Mandate{}, false, fmt.Errorf("payer %s %s has %d mandates: %w", typ, value, n, ErrTooMany)
+	if n >= PerPayerMax || mine >= PerBillerMax {
+		return Mandate{}, false, fmt.Errorf("payer %s %s has %d mandates, %d of them with %s: %w", typ, value, n, mine, biller.ID, ErrTooMany)
 	}
 	if s.Screener != nil {
 		sc := transfer.Screening{ID: "mandate/" + p.ID, Payer: &payer, Payee: &biller, PayeeType: transfer.AccountType,
@@ -1003,5 +1009,8 @@ func boolInt(b bool) int {
 // locks order what is done to one mandate: its payment may wait for a
 // confirm-mode payee, so they are not shared.
 var locks keylock.Locks
+
+// aliasLocks order the proposals to one payer alias.
+var aliasLocks keylock.Locks
 
 func lock(id string) func() { return locks.Lock(id) }

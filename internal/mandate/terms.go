@@ -287,9 +287,14 @@ type Terms struct {
 	Schedule *Schedule
 }
 
+// MinYear and MaxYear bound the validity's years: times are stored as
+// nanoseconds since 1970, which hold 1678 to 2262, and every time of a
+// mandate has a four-digit year in ids and messages.
+const MinYear = 1970
+
 // MaxYear bounds the validity's years, so that every time of a mandate
 // has a four-digit year in ids and messages.
-const MaxYear = 9999
+const MaxYear = 2261
 
 // Validate reports the first problem of t, proposed at now: ErrInvalid
 // naming the field, or ErrInvalidCondition for a condition that does not
@@ -305,8 +310,8 @@ func (t Terms) Validate(now time.Time) error {
 		return fmt.Errorf("%w: frequency %q is not once, daily, weekly, monthly, yearly or adhoc", ErrInvalid, clip(string(t.Frequency)))
 	case t.ValidFrom.IsZero():
 		return fmt.Errorf("%w: validFrom is missing", ErrInvalid)
-	case t.ValidFrom.UTC().Year() < 1:
-		return fmt.Errorf("%w: validFrom is before year 1", ErrInvalid)
+	case t.ValidFrom.UTC().Year() < MinYear:
+		return fmt.Errorf("%w: validFrom is before year %d", ErrInvalid, MinYear)
 	case !t.ValidUntil.After(t.ValidFrom):
 		return fmt.Errorf("%w: validUntil must be after validFrom", ErrInvalid)
 	case t.ValidUntil.UTC().Year() > MaxYear:

@@ -102,6 +102,9 @@ const (
 	// PendingPerPayer bounds the requests pending for one payer alias:
 	// more is a requester spamming a user.
 	PendingPerPayer = 20
+	// PendingPerRequester bounds one requester's share of them, so that
+	// one cannot fill a user's 20 and shut every other biller out.
+	PendingPerRequester = 10
 	// ListMax is the largest page List returns.
 	ListMax = 1000
 )
@@ -245,13 +248,17 @@ func (s *Service) Create(ctx context.Context, payee participant.Participant, n N
 	case !payer.Uses(n.Currency) || party.Currency != n.Currency:
 		return Request{}, false, fmt.Errorf("payer %s %s does not pay in %s: %w", typ, value, n.Currency, transfer.ErrCurrency)
 	}
-	var pending int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_requests WHERE payer_type = $1 AND payer_value = $2
-		AND state IN ('PENDING', 'ACCEPTING')`, string(typ), value).Scan(&pending); err != nil {
+	// The count and the insert below under one lock per alias, so that
+	// racing requests cannot pass the bounds together.
+	defer aliasLocks.Lock(string(typ) + ":" + value)()
+	var pending, mine int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN payee = $3 THEN 1 ELSE 0 END), 0)
+		FROM payment_requests WHERE payer_type = $1 AND payer_value = $2 AND state IN ('PENDING', 'ACCEPTING')`,
+		string(typ), value, payee.ID).Scan(&pending, &mine); err != nil {
 		return Request{}, false, fmt.Errorf("payment request %s: %w", n.ID, err)
 	}
-	if pending >= PendingPerPayer {
-		return Request{}, false, fmt.Errorf("payer %s %s: %d pending: %w", typ, value, pending, ErrTooMany)
+	if pending >= PendingPerPayer || mine >= PendingPerRequester {
+		return Request{}, false, fmt.Errorf("payer %s %s: %d pending, %d of them from %s: %w", typ, value, pending, mine, payee.ID, ErrTooMany)
 	}
 	if s.Screener != nil {
 		sc := transfer.Screening{ID: "payment-request/" + n.ID, Payer: &payer, Payee: &payee, PayeeType: transfer.AccountType,
@@ -627,5 +634,8 @@ func clip(s string, n int) string {
 // locks order what is done to one request: its payment may wait for a
 // confirm-mode payee, so they are not shared.
 var locks keylock.Locks
+
+// aliasLocks order the creation of requests to one payer alias.
+var aliasLocks keylock.Locks
 
 func lock(id string) func() { return locks.Lock(id) }

@@ -110,6 +110,9 @@ func (s *Service) HoldPayBack(ctx context.Context, payee participant.Participant
 	if !ok {
 		return Transfer{}, false, fmt.Errorf("payer %s: %w", orig.Payer, ErrUnknownParty)
 	}
+	if payer.Status != participant.Active {
+		return Transfer{}, false, fmt.Errorf("payer participant %s: %w", payer.ID, ErrSuspended)
+	}
 	rec := record{ID: holdID, Payer: payee.ID, PayeeType: DisputeType, PayeeValue: orig.ID, PayeeParticipant: payer.ID,
 		PayeeAccount: orig.PayerAccount, Note: strings.ToValidUTF8(note, "\uFFFD")}
 	if rec.PayeeAccount == "" {

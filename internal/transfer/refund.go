@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
@@ -96,8 +98,8 @@ func (s *Service) payable(ctx context.Context, payee participant.Participant, or
 func (s *Service) payBack(ctx context.Context, payee participant.Participant, orig *Transfer, id, typ string,
 	amount money.Amount, note string) (Transfer, bool, error) {
 	c := orig.Currency
-	if len(note) > NoteMax {
-		return Transfer{}, false, fmt.Errorf("%w: the reason must be at most %d bytes", ErrInvalid, NoteMax)
+	if len(note) > NoteMax || !printable(note) {
+		return Transfer{}, false, fmt.Errorf("%w: the reason must be at most %d bytes of printable text", ErrInvalid, NoteMax)
 	}
 	mu := payBackLock(orig.ID)
 	mu.Lock()
@@ -135,6 +137,10 @@ func (s *Service) payBack(ctx context.Context, payee participant.Participant, or
 	payer, ok := s.Participants.Get(orig.Payer)
 	if !ok {
 		return Transfer{}, false, fmt.Errorf("payer %s: %w", orig.Payer, ErrUnknownParty)
+	}
+	if payer.Status != participant.Active {
+		// A suspended or closed participant takes no money in.
+		return Transfer{}, false, fmt.Errorf("payer participant %s: %w", payer.ID, ErrSuspended)
 	}
 	rec := record{ID: id, Payer: payee.ID, PayeeType: typ, PayeeValue: orig.ID, PayeeParticipant: payer.ID,
 		PayeeAccount: orig.PayerAccount, Note: strings.ToValidUTF8(note, "\uFFFD")}
@@ -217,4 +223,18 @@ var (
 
 func payBackLock(originalID string) *sync.Mutex {
 	return &payBackLocks[maphash.String(payBackSeed, originalID)%uint64(len(payBackLocks))]
+}
+
+// printable reports whether s is valid UTF-8 of printable characters
+// (empty included): text that others' systems and the regulator read.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
