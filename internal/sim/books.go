@@ -37,6 +37,17 @@ import (
 // that asks the switch (a refund of the user the refunded payment
 // credited, see CreditedTo), and incoming ones of the other side. So the
 // two equations above hold whatever the mix.
+//
+// Two kinds of outgoing transfer are made by the switch without the
+// participant's request: a biller's pull under a mandate its user
+// approved, and a dispute's payback of a payment its user received.
+// The participant reserves the money beforehand with Earmark (a hold
+// with no payment yet: the mandate's maxAmount, the disputed amount)
+// and books the transfer, once it learns of it, with Debit: from the
+// earmark first, then from the user's available balance. A debit
+// neither covers is booked all the same — the money has left — and is
+// an overdraft the participant must recover from its user (Summary.
+// Overdrafts); the equations above still hold.
 type Books struct {
 	currency money.Currency
 
@@ -57,9 +68,20 @@ type Books struct {
 
 	outgoing map[string]*Outgoing // every outgoing payment, by transfer id
 	credited map[string]credit    // every credited incoming transfer, by id
+	earmarks map[string]*earmark  // money reserved for debits to come, by key
 	nSent    int
 	nRecv    int
 	dupes    int // notifications of transfers already credited (redeliveries)
+	// overdrafts counts debits the users' money did not cover.
+	overdrafts int
+}
+
+// earmark is money of a user reserved for debits the switch may make
+// without asking (see Earmark).
+type earmark struct {
+	user   string
+	amount money.Amount // reserved now: part of the user's Held
+	size   money.Amount // what it reserves when full (Replenish)
 }
 
 // User is an end user's account in the participant's books.
@@ -71,6 +93,10 @@ type User struct {
 	// Closed accounts take no incoming payment: a confirm-mode
 	// participant rejects transfers to them.
 	Closed bool
+	// Overdraft is what debits the participant did not send took beyond
+	// the user's money (see Debit): the balance may be below zero by
+	// up to that, to be recovered from the user.
+	Overdraft money.Amount
 }
 
 // credit is the books' record of one incoming transfer: whom it
@@ -95,6 +121,9 @@ type Outgoing struct {
 	Hold    money.Amount // amount plus the fee the user may be charged
 	Fee     money.Amount // the fee the switch charged (known once committed)
 	State   OutState
+	// Unsent says the switch made it without the participant's request:
+	// a mandate's pull, a dispute's payback (see Debit).
+	Unsent bool
 }
 
 // OutState is where an outgoing payment stands in the participant's books.
@@ -120,7 +149,8 @@ var (
 
 // NewBooks returns empty books in currency c.
 func NewBooks(c money.Currency) *Books {
-	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]credit{}}
+	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]credit{},
+		earmarks: map[string]*earmark{}}
 }
 
 // Currency is the books' currency.
@@ -311,6 +341,145 @@ func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
 	return true, nil
 }
 
+// Earmark reserves amount of user under key for debits the switch may
+// make without asking: a mandate's pulls (key "mandate/<id>"), a
+// dispute's paybacks ("dispute/<id>"). Like a hold it leaves the user
+// less to spend, but no payment is in flight: Debit draws on it when
+// the debit is known, and Unmark releases the rest. It declines with
+// ErrBalance, ErrNoUser or ErrDuplicate (the key is earmarked already).
+func (b *Books) Earmark(key, user string, amount money.Amount) error {
+	if amount <= 0 {
+		return fmt.Errorf("earmark %s: amount must be positive", key)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.earmarks[key]; ok {
+		return fmt.Errorf("earmark %s: %w", key, ErrDuplicate)
+	}
+	u, ok := b.users[user]
+	switch {
+	case !ok || u.Closed:
+		return fmt.Errorf("earmark %s for %s: %w", key, user, ErrNoUser)
+	case u.Available() < amount:
+		return fmt.Errorf("earmark %s for %s: %w", key, user, ErrBalance)
+	}
+	u.Held += amount
+	b.held += amount
+	b.earmarks[key] = &earmark{user: user, amount: amount, size: amount}
+	return nil
+}
+
+// Earmarked returns what key reserves now, and of whom.
+func (b *Books) Earmarked(key string) (user string, amount money.Amount, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.earmarks[key]
+	if !ok {
+		return "", 0, false
+	}
+	return e.user, e.amount, true
+}
+
+// Replenish tops key's earmark up to its full size from its user's
+// available balance, as far as that goes, and reports whether it is
+// full: after a pull, the next one of the mandate is covered again.
+// An unknown key is not full.
+func (b *Books) Replenish(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.earmarks[key]
+	if !ok {
+		return false
+	}
+	u := b.users[e.user]
+	add := max(min(e.size-e.amount, u.Available()), 0)
+	e.amount += add
+	u.Held += add
+	b.held += add
+	return e.amount == e.size
+}
+
+// Unmark releases what key's earmark still reserves, and forgets it;
+// it returns the amount released (0 for an unknown key).
+func (b *Books) Unmark(key string) money.Amount {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.earmarks[key]
+	if !ok {
+		return 0
+	}
+	b.users[e.user].Held -= e.amount
+	b.held -= e.amount
+	delete(b.earmarks, key)
+	return e.amount
+}
+
+// Debit books outgoing transfer id, which the switch committed from the
+// participant's account without its request (a mandate's pull, a
+// dispute's payback), once: it returns false, changing nothing, if id
+// is booked already with that amount. user is debited amount, plus the
+// fee when chargeUser: first from key's earmark (if it is the user's),
+// then from the user's available balance. What neither covers is still
+// debited — the switch moved the money — and becomes the user's
+// overdraft (User.Overdraft, Summary.Overdrafts). The participant pays
+// the fee to the switch as for any payment it sends.
+func (b *Books) Debit(id, user, key string, amount, fee money.Amount, chargeUser bool) (bool, error) {
+	if amount <= 0 || fee < 0 {
+		return false, fmt.Errorf("debit %s: amount must be positive, fee not negative", id)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if o, ok := b.outgoing[id]; ok {
+		if o.Unsent && o.State == OutCommitted && o.Amount == amount && o.Fee == fee {
+			return false, nil
+		}
+		return false, fmt.Errorf("debit %s: %w", id, ErrDuplicate)
+	}
+	u, ok := b.users[user]
+	if !ok {
+		return false, fmt.Errorf("debit %s for %s: %w", id, user, ErrNoUser)
+	}
+	charged := money.Amount(0)
+	if chargeUser {
+		charged = fee
+	}
+	total := amount + charged
+	if e, ok := b.earmarks[key]; ok && e.user == user {
+		take := min(total, e.amount)
+		e.amount -= take
+		u.Held -= take
+		b.held -= take
+		if short := total - take - max(u.Available(), 0); short > 0 {
+			u.Overdraft += short
+			b.overdrafts++
+		}
+	} else if short := total - max(u.Available(), 0); short > 0 {
+		u.Overdraft += short
+		b.overdrafts++
+	}
+	u.Balance -= total
+	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, Fee: fee, State: OutCommitted, Unsent: true}
+	b.sent += amount
+	b.feesPaid += fee
+	b.feesCharged += charged
+	b.nSent++
+	return true, nil
+}
+
+// RecordAborted records outgoing transfer id, which the switch made
+// from the participant unasked and aborted — a dispute's hold released,
+// a mandate's pull its biller refused — once: nothing moved and nothing
+// is debited, but the switch lists the transfer, so the books name it
+// in a reconciliation upload (Records).
+func (b *Books) RecordAborted(id, user string, amount money.Amount) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.outgoing[id]; ok {
+		return
+	}
+	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, State: OutReleased, Aborted: true, Unsent: true}
+}
+
 // Credited returns the amount credited for incoming transfer id.
 func (b *Books) Credited(id string) (money.Amount, bool) {
 	b.mu.Lock()
@@ -373,6 +542,9 @@ type Summary struct {
 	NReceived   int          // credited incoming transfers
 	Duplicates  int          // redelivered notifications ignored
 	Open        int          // outgoing payments still held
+	Earmarked   money.Amount // part of Held reserved for debits to come (Earmark)
+	Unsent      int          // outgoing transfers the switch made unasked (Debit, RecordAborted)
+	Overdrafts  int          // debits the users' money did not cover
 }
 
 // Position is where the participant believes its settlement account at
@@ -403,7 +575,14 @@ func (b *Books) Summary() Summary {
 		if o.State == OutHeld {
 			s.Open++
 		}
+		if o.Unsent {
+			s.Unsent++
+		}
 	}
+	for _, e := range b.earmarks {
+		s.Earmarked += e.amount
+	}
+	s.Overdrafts = b.overdrafts
 	return s
 }
 
@@ -420,7 +599,7 @@ func (b *Books) Verify() error {
 	for _, u := range b.users {
 		total += u.Balance
 		held += u.Held
-		if u.Balance < 0 || u.Held < 0 || u.Held > u.Balance {
+		if u.Held < 0 || u.Overdraft == 0 && (u.Balance < 0 || u.Held > u.Balance) {
 			errs = append(errs, fmt.Errorf("user %s: balance %s, held %s", u.ID, u.Balance.Format(b.currency), u.Held.Format(b.currency)))
 		}
 	}
@@ -441,8 +620,14 @@ func (b *Books) Verify() error {
 			fees += o.Fee
 		}
 	}
+	for _, e := range b.earmarks {
+		open += e.amount
+		if e.amount < 0 || e.amount > e.size {
+			errs = append(errs, fmt.Errorf("earmark of %s: %s of %s", e.user, e.amount.Format(b.currency), e.size.Format(b.currency)))
+		}
+	}
 	if held != b.held || open != b.held {
-		errs = append(errs, fmt.Errorf("holds: users %s, total %s, open payments %s", held.Format(b.currency), b.held.Format(b.currency), open.Format(b.currency)))
+		errs = append(errs, fmt.Errorf("holds: users %s, total %s, open payments and earmarks %s", held.Format(b.currency), b.held.Format(b.currency), open.Format(b.currency)))
 	}
 	if nSent != b.nSent || sent != b.sent || fees != b.feesPaid {
 		errs = append(errs, fmt.Errorf("committed payments: %d for %s with fees %s, totals say %d for %s with fees %s",

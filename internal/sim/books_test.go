@@ -218,3 +218,134 @@ func TestBooksConcurrent(t *testing.T) {
 		t.Errorf("open holds: %+v", s)
 	}
 }
+
+// TestBooksUnsent: a mandate's pulls and a dispute's paybacks are debits
+// the participant did not send. They draw on the earmark first, are
+// booked once by id, and one beyond the user's money is an overdraft,
+// with the books still adding up.
+func TestBooksUnsent(t *testing.T) {
+	type debit struct {
+		id, key      string
+		amount, fee  money.Amount
+		chargeUser   bool
+		wantBooked   bool
+		wantErr      error
+		wantBalance  money.Amount
+		wantHeld     money.Amount
+		wantOverdraw money.Amount
+	}
+	for _, tc := range []struct {
+		name       string
+		opening    money.Amount
+		earmark    money.Amount
+		spend      money.Amount // held by a payment in flight after the earmark
+		debits     []debit
+		replenish  bool
+		wantFull   bool
+		overdrafts int
+	}{
+		{name: "pull from the earmark, replenished", opening: 100_00, earmark: 30_00, replenish: true, wantFull: true,
+			debits: []debit{{id: "p1", key: "mandate/m1", amount: 20_00, fee: 13, wantBooked: true, wantBalance: 80_00, wantHeld: 10_00}}},
+		{name: "redelivered", opening: 100_00, earmark: 30_00,
+			debits: []debit{
+				{id: "p1", key: "mandate/m1", amount: 20_00, wantBooked: true, wantBalance: 80_00, wantHeld: 10_00},
+				{id: "p1", key: "mandate/m1", amount: 20_00, wantBalance: 80_00, wantHeld: 10_00}}},
+		{name: "same id, other amount", opening: 100_00, earmark: 30_00,
+			debits: []debit{
+				{id: "p1", key: "mandate/m1", amount: 20_00, wantBooked: true, wantBalance: 80_00, wantHeld: 10_00},
+				{id: "p1", key: "mandate/m1", amount: 21_00, wantErr: ErrDuplicate, wantBalance: 80_00, wantHeld: 10_00}}},
+		{name: "fee charged to the user", opening: 100_00, earmark: 35_00,
+			debits: []debit{{id: "p1", key: "mandate/m1", amount: 30_00, fee: 5_00, chargeUser: true, wantBooked: true,
+				wantBalance: 65_00, wantHeld: 0}}},
+		{name: "no earmark: from the available balance", opening: 100_00,
+			debits: []debit{{id: "d1", amount: 40_00, wantBooked: true, wantBalance: 60_00}}},
+		{name: "spent meanwhile: replenished in part", opening: 100_00, earmark: 30_00, spend: 65_00, replenish: true,
+			debits: []debit{{id: "p1", key: "mandate/m1", amount: 30_00, wantBooked: true, wantBalance: 70_00, wantHeld: 65_00}}},
+		{name: "beyond the earmark and the balance: overdraft", opening: 50_00, earmark: 30_00, spend: 20_00, overdrafts: 1,
+			debits: []debit{
+				{id: "p1", key: "mandate/m1", amount: 30_00, wantBooked: true, wantBalance: 20_00, wantHeld: 20_00},
+				{id: "p2", key: "mandate/m1", amount: 30_00, wantBooked: true, wantBalance: -10_00, wantHeld: 20_00, wantOverdraw: 30_00}}},
+		{name: "unknown user", opening: 100_00,
+			debits: []debit{{id: "p1", amount: 1_00, wantErr: ErrNoUser, wantBalance: 100_00}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBooks(cny)
+			b.Open("alice", "王伟", tc.opening)
+			b.Deposit(tc.opening)
+			if tc.earmark > 0 {
+				if err := b.Earmark("mandate/m1", "alice", tc.earmark); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.spend > 0 {
+				if err := b.Hold("pay1", "alice", tc.spend, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, d := range tc.debits {
+				user := "alice"
+				if errors.Is(d.wantErr, ErrNoUser) {
+					user = "nobody"
+				}
+				booked, err := b.Debit(d.id, user, d.key, d.amount, d.fee, d.chargeUser)
+				if booked != d.wantBooked || !errors.Is(err, d.wantErr) {
+					t.Fatalf("debit %s: %v %v, want %v %v", d.id, booked, err, d.wantBooked, d.wantErr)
+				}
+				u, _ := b.User("alice")
+				if u.Balance != d.wantBalance || u.Held != d.wantHeld || u.Overdraft != d.wantOverdraw {
+					t.Fatalf("after %s: %+v, want balance %d held %d overdraft %d", d.id, u, d.wantBalance, d.wantHeld, d.wantOverdraw)
+				}
+				mustVerify(t, b)
+			}
+			if tc.replenish {
+				if full := b.Replenish("mandate/m1"); full != tc.wantFull {
+					t.Errorf("replenished full %v, want %v", full, tc.wantFull)
+				}
+				if u, _ := b.User("alice"); u.Held > u.Balance {
+					t.Errorf("replenished beyond the balance: %+v", u)
+				}
+				mustVerify(t, b)
+			}
+			b.Unmark("mandate/m1")
+			s := b.Summary()
+			if s.Earmarked != 0 || s.Overdrafts != tc.overdrafts || s.UsersTotal != s.ExpectedUsersTotal() {
+				t.Errorf("summary %+v, want %d overdrafts", s, tc.overdrafts)
+			}
+			mustVerify(t, b)
+		})
+	}
+}
+
+func TestBooksEarmark(t *testing.T) {
+	b := NewBooks(cny)
+	b.Open("alice", "王伟", 100_00)
+	b.Open("gone", "李娜", 100_00)
+	b.Close("gone")
+	for _, tc := range []struct {
+		key, user string
+		amount    money.Amount
+		want      error
+	}{
+		{"mandate/m1", "alice", 60_00, nil},
+		{"mandate/m1", "alice", 1_00, ErrDuplicate},
+		{"mandate/m2", "alice", 40_01, ErrBalance},
+		{"mandate/m3", "gone", 1_00, ErrNoUser},
+		{"mandate/m4", "nobody", 1_00, ErrNoUser},
+	} {
+		if err := b.Earmark(tc.key, tc.user, tc.amount); !errors.Is(err, tc.want) {
+			t.Errorf("earmark %s of %s for %d: %v, want %v", tc.key, tc.user, tc.amount, err, tc.want)
+		}
+	}
+	// The earmark leaves the user less to spend.
+	if err := b.Hold("t1", "alice", 40_01, 0); !errors.Is(err, ErrBalance) {
+		t.Errorf("hold beyond the earmark: %v", err)
+	}
+	mustVerify(t, b)
+	if got := b.Unmark("mandate/m1"); got != 60_00 {
+		t.Errorf("unmarked %d", got)
+	}
+	if u, _ := b.User("alice"); u.Held != 0 {
+		t.Errorf("after unmark: %+v", u)
+	}
+	mustVerify(t, b)
+}

@@ -352,6 +352,11 @@ func (p *findings) totals(m *member, l Ledger, v switchView, open int) {
 	if err := m.Books().Verify(); err != nil {
 		p.add("books: %v", err)
 	}
+	if n := l.Books.Overdrafts; n > 0 {
+		// Honest books, but the policy of earmarking a mandate's
+		// maximum (mandates.go) should have covered every pull.
+		p.add("%d debits made unasked that the users' money did not cover (overdrafts)", n)
+	}
 }
 
 // outgoing checks that the books (mine) and the switch (sent) hold the
@@ -403,9 +408,10 @@ func (p *findings) incoming(credited, received map[string]money.Amount, c money.
 // and the counts behind it.
 func agreement(l Ledger) string {
 	b, c := l.Books, l.Currency
-	return fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent, %s received, %s redeliveries ignored; users' balances add up to %s",
+	return fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent (%s by the switch unasked), %s received, %s redeliveries ignored; users' balances add up to %s (%s earmarked)",
 		Grouped(l.Position.Balance, c), Grouped(b.Deposits, c), Grouped(b.Withdrawals, c), Grouped(b.Sent, c), Grouped(b.FeesPaid, c),
-		Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.NReceived), groupInt(b.Duplicates), Grouped(b.UsersTotal, c))
+		Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.Unsent), groupInt(b.NReceived),
+		groupInt(b.Duplicates), Grouped(b.UsersTotal, c), Grouped(b.Earmarked, c))
 }
 
 // zeroSums computes the ledger's balance per currency from the API: the

@@ -46,6 +46,14 @@ const (
 	ProblemPaymentAborted       = "payment-aborted"
 	ProblemRequestNotPending    = "payment-request-not-pending"
 	ProblemRefundExceedsPayment = "refund-exceeds-original"
+	// The refusals of mandates and disputes: an action the mandate's
+	// state does not allow, a pull beyond its terms, too many mandates
+	// for a payer alias; a dispute decided the other way already.
+	ProblemMandateState     = "mandate-state"
+	ProblemMandateNotActive = "mandate-not-active"
+	ProblemMandateLimit     = "mandate-limit-exceeded"
+	ProblemMandatesMax      = "mandate-limit"
+	ProblemDisputeClosed    = "dispute-closed"
 )
 
 // Error is a refusal by the switch: the HTTP status and the RFC 9457
@@ -507,5 +515,95 @@ func (c *Client) DeclinePaymentRequest(ctx context.Context, id, reason string) (
 func (c *Client) Refund(ctx context.Context, original string, r wire.NewRefund) (wire.Transfer, error) {
 	var out wire.Transfer
 	_, err := c.do(ctx, http.MethodPost, "/v1/transfers/"+esc(original)+"/refunds", r, &out)
+	return out, err
+}
+
+// Mandates and disputes. The money of either moves by transfers the
+// switch makes itself: a mandate's pull from the payer's participant to
+// the biller, a dispute's payback from the payee's participant to the
+// payer. Each side learns of them from its callbacks and its listing.
+
+// ProposeMandate proposes mandate m to the participant of m.Payer (an
+// alias), as its biller. The same proposal (id) again answers the first.
+func (c *Client) ProposeMandate(ctx context.Context, m wire.NewMandate) (wire.Mandate, error) {
+	var out wire.Mandate
+	_, err := c.do(ctx, http.MethodPost, "/v1/mandates", m, &out)
+	return out, err
+}
+
+// Mandate returns a mandate the caller is biller or payer of.
+func (c *Client) Mandate(ctx context.Context, id string) (wire.Mandate, error) {
+	var out wire.Mandate
+	_, err := c.do(ctx, http.MethodGet, "/v1/mandates/"+esc(id), nil, &out)
+	return out, err
+}
+
+// ActOnMandate takes action ("approve", "reject", "pause", "resume" as
+// the payer; "revoke" as either side) on mandate id. Repeating the
+// action just taken answers the mandate as it stands.
+func (c *Client) ActOnMandate(ctx context.Context, id, action string) (wire.Mandate, error) {
+	var out wire.Mandate
+	_, err := c.do(ctx, http.MethodPost, "/v1/mandates/"+esc(id)+"/"+esc(action), nil, &out)
+	return out, err
+}
+
+// ExecuteMandate pulls e.Amount under mandate id, as its biller: a
+// transfer of id e.ID from the payer's participant. The same execution
+// again answers it as it stands; a refused payment is an *Error (the
+// execution is kept, FAILED).
+func (c *Client) ExecuteMandate(ctx context.Context, id string, e wire.NewMandateExecution) (wire.MandateExecution, error) {
+	var out wire.MandateExecution
+	_, err := c.do(ctx, http.MethodPost, "/v1/mandates/"+esc(id)+"/executions", e, &out)
+	return out, err
+}
+
+// MandateExecutions lists mandate id's executions, newest first.
+func (c *Client) MandateExecutions(ctx context.Context, id string) ([]wire.MandateExecution, error) {
+	var out wire.MandateExecutions
+	_, err := c.do(ctx, http.MethodGet, "/v1/mandates/"+esc(id)+"/executions", nil, &out)
+	return out.Executions, err
+}
+
+// OpenDispute disputes d.TransferID, a committed payment of the caller.
+// The same dispute again while it is open answers it.
+func (c *Client) OpenDispute(ctx context.Context, d wire.NewDispute) (wire.Dispute, error) {
+	var out wire.Dispute
+	_, err := c.do(ctx, http.MethodPost, "/v1/disputes", d, &out)
+	return out, err
+}
+
+// Dispute returns dispute id with its holds, to its payer or payee.
+func (c *Client) Dispute(ctx context.Context, id string) (wire.Dispute, error) {
+	var out wire.Dispute
+	_, err := c.do(ctx, http.MethodGet, "/v1/disputes/"+esc(id), nil, &out)
+	return out, err
+}
+
+// Disputes lists the caller's disputes in role ("payer" or "payee") and
+// state ("" for any), one page of up to 1,000.
+func (c *Client) Disputes(ctx context.Context, role, state string) ([]wire.Dispute, error) {
+	q := url.Values{"role": {role}, "limit": {"1000"}}
+	if state != "" {
+		q.Set("state", state)
+	}
+	var out wire.Disputes
+	_, err := c.do(ctx, http.MethodGet, "/v1/disputes?"+q.Encode(), nil, &out)
+	return out.Disputes, err
+}
+
+// AcceptDispute accepts dispute id as the payment's payee: what the
+// switch holds goes back to the payer. Accepting again answers the
+// dispute as it stands; a rejected one is an *Error (dispute-closed).
+func (c *Client) AcceptDispute(ctx context.Context, id string) (wire.Dispute, error) {
+	var out wire.Dispute
+	_, err := c.do(ctx, http.MethodPost, "/v1/disputes/"+esc(id)+"/accept", nil, &out)
+	return out, err
+}
+
+// RejectDispute rejects dispute id as the payment's payee, with a
+// reason the payer is told: what the switch holds is released.
+func (c *Client) RejectDispute(ctx context.Context, id, reason string) (wire.Dispute, error) {
+	var out wire.Dispute
+	_, err := c.do(ctx, http.MethodPost, "/v1/disputes/"+esc(id)+"/reject", wire.RejectDispute{Reason: reason}, &out)
 	return out, err
 }

@@ -72,16 +72,39 @@
 //     original payer's participant is credited by its callback (payee
 //     type REFUND, account the paying user as the payment named it).
 //
-//   - News. Callbacks of requests to pay, mandates and disputes
+//   - Mandates (mandates.go). A biller proposes a mandate for one of its
+//     users to a payer alias (ProposeMandate), remembering the user, since
+//     each pull names the mandate (payee type ACCOUNT, account the
+//     mandate's id). The payer's participant is told (mandate.proposed),
+//     asks its user, and approves (ApproveMandate) only if the user's
+//     balance covers the maxAmount, which it earmarks in the books
+//     (Books.Earmark) until the mandate ends. A pull (ExecuteMandate) is
+//     a transfer from the payer's participant that it did not send: it
+//     learns of it from mandate.executed, reads the transfer, and debits
+//     the user once by the transfer's id, from the earmark, which it then
+//     tops up (Books.Debit, Books.Replenish); Reconcile books any pull no
+//     callback brought. A pull the earmark no longer covers is booked all
+//     the same, as an overdraft to recover from the user.
+//
+//   - Disputes (mandates.go). A payer's participant disputes a payment its
+//     user made (OpenDispute). The payee's participant is told
+//     (dispute.opened) and decides (DecideDispute): it accepts only if the
+//     user the payment credited still has the money, which it earmarks;
+//     the switch pays the held money back, as a transfer from the payee's
+//     participant it did not send, which it books as a debit of that user.
+//     The payer's participant is credited by its ordinary callback (payee
+//     type DISPUTE, account the paying user).
+//
+//   - News. The other callbacks of requests to pay, mandates and disputes
 //     (payment-request.*, mandate.*, dispute.*) are verified like the
-//     others and acknowledged with a 2xx; the money any of them moves
-//     comes as transfers, which the books learn of as such.
+//     others and acknowledged with a 2xx.
 //
 //   - Reconciling. At the end of the day the participant compares its
 //     books with the switch: its position (GET
 //     /v1/participants/{id}/accounts) must equal deposits − withdrawals −
-//     sent − fees + received, and the committed transfers it sent and
-//     received (GET /v1/transfers) must be exactly those in its books.
+//     sent − fees + received, and the committed transfers it sent (or the
+//     switch made from it unasked) and received (GET /v1/transfers) must
+//     be exactly those in its books.
 //
 // # The scenario
 //
@@ -90,9 +113,12 @@
 // passes the scheme fee on to its customers; prefunds them; registers a
 // few thousand users; drives a mix of payments, lookups and deliberate
 // refusals from many goroutines, with a few percent of QR payments at the
-// bank's merchants, bills between users of different participants, and
-// partial refunds; and Check compares every participant's
-// books with the switch and verifies that the ledger sums to zero.
+// bank's merchants, bills between users of different participants,
+// partial refunds, and a few mandates (proposed by the bank's customers
+// to wallet users, pulled by them; a scheduled one in runs of 20 s or
+// more) and disputes (all decided before the run ends, so that nothing
+// stays held); and Check compares every participant's books with the
+// switch and verifies that the ledger sums to zero.
 //
 // Money is int64 minor units (money.Amount) throughout; floats appear
 // only in statistics (rates, latencies).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hulian/hulian/internal/money"
@@ -32,11 +31,6 @@ const (
 	eventRequestDeclined = "payment-request.declined"
 	eventRequestExpired  = "payment-request.expired"
 )
-
-// isNotice reports whether event is news of a mandate or a dispute.
-func isNotice(event string) bool {
-	return strings.HasPrefix(event, "mandate.") || strings.HasPrefix(event, "dispute.")
-}
 
 // aliasKey keys an alias as the switch normalizes it.
 func aliasKey(typ, value string) string { return typ + ":" + value }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +96,85 @@ func TestCallbackRequestPayment(t *testing.T) {
 	}
 	if s := p.Books().Summary(); s.Suspense != 0 || s.Received != 30_00 {
 		t.Errorf("books %+v", s)
+	}
+	mustVerify(t, p.Books())
+}
+
+// TestCallbackMandateExecuted: the payer's wallet books a pull it did not
+// send from the mandate.executed callback, checked against the transfer
+// (GET /v1/transfers/{id}), once however often the callback comes; one
+// whose transfer cannot be read is answered 503, for the switch to
+// deliver it again.
+func TestCallbackMandateExecuted(t *testing.T) {
+	pull := wire.Transfer{ID: "river-bank.x.7", State: "COMMITTED", Payer: "peony-pay", Amount: "42.00", Fee: "0.14", Currency: "CNY",
+		Payee: wire.PayeeRef{Type: "ACCOUNT", Value: "river-bank/md-1", Participant: "river-bank", Account: "md-1"}}
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case down.Load():
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/mandates/md-1/approve":
+			w.Header().Set("Content-Type", "application/json")
+			json.MarshalWrite(w, wire.Mandate{ID: "md-1", State: "ACTIVE"})
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/transfers/"+pull.ID:
+			w.Header().Set("Content-Type", "application/json")
+			json.MarshalWrite(w, pull)
+		default:
+			http.Error(w, "unexpected", http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	p := newTestParticipant(t, Config{})
+	p.Connect(NewClient(srv.URL, "key", srv.Client()), secret)
+	p.Books().Open("u-1", "王伟", 500_00)
+	p.Books().Deposit(500_00)
+	p.mu.Lock()
+	p.aliases[aliasKey("MSISDN", "+8613800138000")] = "u-1"
+	p.mu.Unlock()
+	md := wire.Mandate{ID: "md-1", Biller: "river-bank", Payer: wire.PayeeRef{Type: "MSISDN", Value: "+8613800138000", Participant: "peony-pay"},
+		MaxAmount: "100.00", Currency: "CNY", Frequency: "adhoc", State: "PENDING"}
+	if st, body := callback(t, p, wire.Callback{Event: "mandate.proposed", Mandate: &md}, secret, time.Now()); st != http.StatusNoContent {
+		t.Fatalf("proposed: %d %s", st, body)
+	}
+	got, ok := p.NextMandate()
+	if !ok {
+		t.Fatal("the proposal is not waiting for an answer")
+	}
+	if _, err := p.ApproveMandate(context.Background(), got); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := p.Books().User("u-1"); u.Held != 100_00 {
+		t.Fatalf("approved: %+v, want 100.00 earmarked", u)
+	}
+	executed := wire.Callback{Event: "mandate.executed", Mandate: &md, Execution: &wire.MandateExecution{ID: pull.ID, Mandate: "md-1",
+		Amount: "42.00", Currency: "CNY", State: "COMMITTED"}}
+	for _, tc := range []struct {
+		name string
+		down bool
+		want int
+	}{{"switch unreachable", true, http.StatusServiceUnavailable}, {"booked", false, http.StatusNoContent},
+		{"redelivered", false, http.StatusNoContent}} {
+		down.Store(tc.down)
+		if st, body := callback(t, p, executed, secret, time.Now()); st != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, st, body, tc.want)
+		}
+	}
+	// Debited once, from the earmark, which is topped up again.
+	if u, _ := p.Books().User("u-1"); u.Balance != 458_00 || u.Held != 100_00 {
+		t.Errorf("after the pull: %+v, want balance 458.00, 100.00 earmarked", u)
+	}
+	if o, ok := p.Books().Outgoing(pull.ID); !ok || !o.Unsent || o.Fee != 14 {
+		t.Errorf("outgoing %+v %v", o, ok)
+	}
+	if s := p.Books().Summary(); s.Sent != 42_00 || s.FeesPaid != 14 || s.Position() != 500_00-42_00-14 {
+		t.Errorf("summary %+v", s)
+	}
+	mustVerify(t, p.Books())
+	// The biller revokes it: the earmark is released.
+	md.State = "REVOKED"
+	callback(t, p, wire.Callback{Event: "mandate.changed", Mandate: &md}, secret, time.Now())
+	if u, _ := p.Books().User("u-1"); u.Held != 0 {
+		t.Errorf("after the revocation: %+v", u)
 	}
 	mustVerify(t, p.Books())
 }

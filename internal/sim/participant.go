@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,15 +88,23 @@ type Participant struct {
 	lastAnomaly   string
 
 	// What the participant remembers to serve the payment experiences:
-	// which user holds each of its aliases (a request to pay names the
-	// payer by alias), which user sent each of its requests to pay (their
-	// payments name the request, not a user), and the requests its users
-	// have yet to answer.
-	mu        sync.Mutex
-	aliases   map[string]string // "type:value" → user
-	requested map[string]string // request id → requesting user
-	bills     []wire.PaymentRequest
-	billSeen  map[string]bool
+	// which user holds each of its aliases (a request to pay or a
+	// mandate names the payer by alias), which user sent each of its
+	// requests to pay or proposed each of its mandates (their payments
+	// name the request or the mandate, not a user), the requests,
+	// mandates and disputes waiting for an answer, the mandates it pays
+	// and since when the switch may debit it unasked (see mandates.go).
+	mu           sync.Mutex
+	aliases      map[string]string // "type:value" → user
+	requested    map[string]string // request or mandate id → requesting user
+	bills        []wire.PaymentRequest
+	billSeen     map[string]bool
+	mandates     map[string]payerMandate // approved mandates it pays, by id
+	mandateInbox []wire.Mandate
+	mandateSeen  map[string]bool
+	disputeInbox []wire.Dispute
+	disputeSeen  map[string]bool
+	unsentSince  time.Time
 }
 
 // callbackPath is where the participant takes callbacks.
@@ -133,7 +142,8 @@ func NewParticipant(cfg Config) (*Participant, error) {
 	crand.Read(tag[:])
 	p := &Participant{cfg: cfg, books: NewBooks(cfg.Currency), ln: ln,
 		tag:     base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(tag[:]),
-		aliases: map[string]string{}, requested: map[string]string{}, billSeen: map[string]bool{}}
+		aliases: map[string]string{}, requested: map[string]string{}, billSeen: map[string]bool{},
+		mandates: map[string]payerMandate{}, mandateSeen: map[string]bool{}, disputeSeen: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.Handle(callbackPath, p)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -225,12 +235,12 @@ func (p *Participant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case eventRequestCreated, eventRequestPaid, eventRequestDeclined, eventRequestExpired:
 		p.onRequest(w, cb.Event, cb.PaymentRequest)
 	default:
-		if isNotice(cb.Event) {
-			// A mandate's or a dispute's news. The money of either
-			// moves by transfers, which arrive (or were sent) as such;
-			// the notice itself changes nothing in the books.
-			p.notices.Add(1)
-			w.WriteHeader(http.StatusNoContent)
+		switch {
+		case strings.HasPrefix(cb.Event, "mandate."):
+			p.onMandate(w, r, cb.Event, &cb)
+			return
+		case strings.HasPrefix(cb.Event, "dispute."):
+			p.onDispute(w, cb.Event, cb.Dispute)
 			return
 		}
 		// An event this participant does not know: acknowledge it, so
@@ -683,11 +693,17 @@ func (p *Participant) PayMany(ctx context.Context, pms []Payment) []Result {
 // Reconcile learns the outcome of every payment still held — those whose
 // answer was lost or not final — from the switch, and books it. Call it
 // when no payment is in flight: a transfer the switch does not know then
-// never happened, and its hold is released. It returns how many remain
-// open (still RESERVED at the switch, or the switch unreachable).
+// never happened, and its hold is released. It also books the transfers
+// the switch made from the participant unasked (mandates' pulls,
+// disputes' paybacks) that no callback brought yet. It returns how many
+// payments remain open (still RESERVED at the switch, or the switch
+// unreachable).
 func (p *Participant) Reconcile(ctx context.Context) (int, error) {
 	open := 0
 	var errs []error
+	if err := p.reconcileUnsent(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("transfers not sent: %w", err))
+	}
 	for _, id := range p.books.openPayments() {
 		t, err := p.api.Transfer(ctx, id)
 		switch {

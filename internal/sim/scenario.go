@@ -144,21 +144,22 @@ type target struct {
 // and funds them and registers their users, Run sends traffic, Check
 // compares every participant's books with the switch.
 type Scenario struct {
-	cfg      ScenarioConfig
-	currency money.Currency
-	unit     money.Amount // one major unit in minor units
-	op       *Client
-	apiURL   string
-	members  []*member
-	wallets  []target // aliases of wallet users
-	banks    []target // aliases of bank users
-	all      []target // both
-	closed   []target // aliases of closed accounts
-	shops    []merchant
-	recent   recentPayments // committed payments, for refunds
-	tills    atomic.Int64   // numbers the bills of dynamic QR codes
-	stats    *Stats
-	attempts atomic.Int64
+	cfg         ScenarioConfig
+	currency    money.Currency
+	unit        money.Amount // one major unit in minor units
+	op          *Client
+	apiURL      string
+	members     []*member
+	wallets     []target // aliases of wallet users
+	banks       []target // aliases of bank users
+	all         []target // both
+	closed      []target // aliases of closed accounts
+	shops       []merchant
+	recent      recentPayments // committed payments, for refunds and disputes
+	mandateBook mandateBook
+	tills       atomic.Int64 // numbers the bills of dynamic QR codes
+	stats       *Stats
+	attempts    atomic.Int64
 
 	mu          sync.Mutex
 	deposits    money.Amount // as the switch answered the operator
@@ -512,7 +513,7 @@ const requestTimeout = 30 * time.Second
 
 // Run drives traffic until Duration passed, the context ended or
 // MaxPayments were made; it returns once every payment in flight has
-// its answer. Payments in flight when the context ends are finished, not
+// its answer and every dispute opened is decided. Payments in flight when the context ends are finished, not
 // abandoned: abandoning one would leave its payer unsure of its outcome.
 func (s *Scenario) Run(ctx context.Context) error {
 	if len(s.members) == 0 {
@@ -525,6 +526,7 @@ func (s *Scenario) Run(ctx context.Context) error {
 	}
 	s.probe(ctx)
 	s.showcase(ctx)
+	s.showcaseMandates(ctx)
 	var wg sync.WaitGroup
 	for i := range s.cfg.Concurrency {
 		wg.Go(func() {
@@ -535,6 +537,7 @@ func (s *Scenario) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	s.finishMandates(ctx)
 	return nil
 }
 
@@ -571,7 +574,7 @@ func (s *Scenario) record(r Result, batched bool) {
 	s.stats.Add(r, batched)
 	if r.Status == StatusCommitted && !batched {
 		if payee := s.member(r.Transfer.Payee.Participant); payee != nil && refundable(r.Transfer.Payee.Type) {
-			s.recent.add(paid{id: r.ID, payee: payee, amount: r.Amount})
+			s.recent.add(paid{id: r.ID, payer: s.member(r.Transfer.Payer), payee: payee, amount: r.Amount})
 		}
 	}
 }
@@ -581,7 +584,7 @@ var mix = []struct {
 	weight int
 	step   func(*Scenario, context.Context, *rand.Rand)
 }{
-	{470, (*Scenario).walletToWallet},
+	{455, (*Scenario).walletToWallet},
 	{150, (*Scenario).walletToBank},
 	{120, (*Scenario).bankToWallet},
 	{100, (*Scenario).lookupOnly},
@@ -594,6 +597,12 @@ var mix = []struct {
 	{10, (*Scenario).sendBill},
 	{12, (*Scenario).answerBill},
 	{8, (*Scenario).refundSome},
+	// Mandates and disputes, 1.5 % of steps, a few per run (see
+	// mandatesMax and the others).
+	{4, (*Scenario).proposeMandate},
+	{4, (*Scenario).answerMandate},
+	{4, (*Scenario).pullMandate},
+	{3, (*Scenario).disputeSome},
 }
 
 // step runs one random action of the mix.

@@ -262,6 +262,7 @@ func refundable(typ string) bool { return typ != "REFUND" && typ != "ACCOUNT" }
 // paid is a committed payment to a simulated participant.
 type paid struct {
 	id     string
+	payer  *member // nil if not simulated
 	payee  *member
 	amount money.Amount
 }
@@ -282,8 +283,8 @@ func (r *recentPayments) add(p paid) {
 	r.mu.Unlock()
 }
 
-// take removes and returns a random kept payment: each is refunded at
-// most once by the scenario.
+// take removes and returns a random kept payment: each is refunded or
+// disputed at most once by the scenario.
 func (r *recentPayments) take(rng *rand.Rand) (paid, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

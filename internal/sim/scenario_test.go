@@ -70,7 +70,8 @@ func TestScenario(t *testing.T) {
 
 	// The showcase makes each payment experience happen at least once;
 	// the books checks below hold them to the switch.
-	for _, xp := range []string{XPQRStatic, XPQRDynamic, XPBillSent, XPBillPaid, XPBillDecline, XPRefund} {
+	for _, xp := range []string{XPQRStatic, XPQRDynamic, XPBillSent, XPBillPaid, XPBillDecline, XPRefund,
+		XPMandateApproved, XPMandatePulled, XPDisputeAccepted, XPDisputeRejected} {
 		if st.Experiences[xp] == 0 {
 			t.Errorf("no %s: %v", xp, st.Experiences)
 		}
@@ -90,10 +91,17 @@ func TestScenario(t *testing.T) {
 	if len(rep.ZeroSums) != 1 || rep.ZeroSums[0].Fees == 0 || !rep.ZeroSums[0].HubKnown {
 		t.Errorf("zero sums %+v: want one currency with fee revenue, checked against the hub's accounts", rep.ZeroSums)
 	}
+	// The pulls and paybacks the switch made unasked are in the payers'
+	// books (the checks above compared them with the switch's listing).
+	unsent := 0
 	for _, l := range rep.Participants {
+		unsent += l.Books.Unsent
 		if l.Callbacks.BadSignatures > 0 {
 			t.Errorf("%s refused %d callbacks of the switch", l.ID, l.Callbacks.BadSignatures)
 		}
+	}
+	if want := st.Experiences[XPMandatePulled] + st.Experiences[XPDisputeAccepted]; int64(unsent) < want {
+		t.Errorf("%d transfers made unasked in the books, want at least %d (pulls and accepted disputes)", unsent, want)
 	}
 	// A notification answered 503 after booking comes again, and is not
 	// credited twice (the checks above passed). The redelivery may come
