@@ -68,7 +68,11 @@ type Books struct {
 
 	outgoing map[string]*Outgoing // every outgoing payment, by transfer id
 	credited map[string]credit    // every credited incoming transfer, by id
-	earmarks map[string]*earmark  // money reserved for debits to come, by key
+	// released are incoming transfers the switch aborted that the
+	// participant knows of — a dispute's holds released — by id: no
+	// money, but the switch lists them, so reconciliation must too.
+	released map[string]money.Amount
+	earmarks map[string]*earmark // money reserved for debits to come, by key
 	nSent    int
 	nRecv    int
 	dupes    int // notifications of transfers already credited (redeliveries)
@@ -149,7 +153,7 @@ var (
 
 // NewBooks returns empty books in currency c.
 func NewBooks(c money.Currency) *Books {
-	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]credit{},
+	return &Books{currency: c, users: map[string]*User{}, outgoing: map[string]*Outgoing{}, credited: map[string]credit{}, released: map[string]money.Amount{},
 		earmarks: map[string]*earmark{}}
 }
 
@@ -480,6 +484,14 @@ func (b *Books) RecordAborted(id, user string, amount money.Amount) {
 	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, State: OutReleased, Aborted: true, Unsent: true}
 }
 
+// RecordReleased records incoming transfer id that the switch aborted
+// (a hold of the participant's dispute, released): it moved nothing.
+func (b *Books) RecordReleased(id string, amount money.Amount) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.released[id] = amount
+}
+
 // Credited returns the amount credited for incoming transfer id.
 func (b *Books) Credited(id string) (money.Amount, bool) {
 	b.mu.Lock()
@@ -722,6 +734,9 @@ func (b *Books) Records(w io.Writer) error {
 	}
 	for id, c := range b.credited {
 		lines = append(lines, id+","+c.amount.Format(b.currency)+",credit,COMMITTED")
+	}
+	for id, a := range b.released {
+		lines = append(lines, id+","+a.Format(b.currency)+",credit,ABORTED")
 	}
 	b.mu.Unlock()
 	sort.Strings(lines)

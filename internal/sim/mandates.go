@@ -133,11 +133,22 @@ func payeeAccount(ref wire.PayeeRef) string {
 }
 
 // onDispute takes the news of a dispute. One opened against a payment
-// the participant received waits for its decision (NextDispute); the
-// payer's news (accepted, rejected) changes nothing in its books: the
-// payback arrives as a transfer.
+// the participant received waits for its decision (NextDispute). The
+// payer's news changes no balance in its books — a payback arrives as a
+// transfer — but once a dispute of its own is decided, its released
+// holds are recorded: the switch lists them as aborted payments to it,
+// and reconciliation must find them in the books too.
 func (p *Participant) onDispute(w http.ResponseWriter, event string, d *wire.Dispute) {
 	p.notices.Add(1)
+	if d != nil && event != eventDisputeOpened && d.Payer == p.cfg.ID {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := p.RecordReleasedHolds(ctx, d.ID)
+		cancel()
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable) // told again later
+			return
+		}
+	}
 	if d == nil {
 		p.anomaly(event + " without a dispute")
 	} else if event == eventDisputeOpened && d.Payee == p.cfg.ID {
@@ -149,6 +160,25 @@ func (p *Participant) onDispute(w http.ResponseWriter, event string, d *wire.Dis
 		p.mu.Unlock()
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// RecordReleasedHolds records the released holds of dispute id, one of
+// the participant's own, once it is decided (see Books.RecordReleased).
+func (p *Participant) RecordReleasedHolds(ctx context.Context, id string) error {
+	d, err := p.api.Dispute(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, h := range d.Holds {
+		if h.State == "RELEASED" || h.State == "EXPIRED" {
+			a, err := money.Parse(h.Amount, p.books.Currency())
+			if err != nil {
+				return err
+			}
+			p.books.RecordReleased(h.ID, a)
+		}
+	}
+	return nil
 }
 
 // bookUnsent books t, a committed transfer from the participant that it
