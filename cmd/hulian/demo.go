@@ -486,6 +486,10 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 	fmt.Fprintf(tw, "  experiences\tQR static %s · QR dynamic %s · bills sent %s, paid %s, declined %s · refunds %s\n",
 		count(st.Experiences[sim.XPQRStatic]), count(st.Experiences[sim.XPQRDynamic]), count(st.Experiences[sim.XPBillSent]),
 		count(st.Experiences[sim.XPBillPaid]), count(st.Experiences[sim.XPBillDecline]), count(st.Experiences[sim.XPRefund]))
+	fmt.Fprintf(tw, "  \tmandates approved %s, pulled %s, run by the switch %s · disputes accepted %s, rejected %s\n",
+		count(st.Experiences[sim.XPMandateApproved]), count(st.Experiences[sim.XPMandatePulled]),
+		count(st.Experiences[sim.XPMandateScheduled]), count(st.Experiences[sim.XPDisputeAccepted]),
+		count(st.Experiences[sim.XPDisputeRejected]))
 	fmt.Fprintf(tw, "  latency\tp50 %s · p90 %s · p99 %s · max %s (single transfers over HTTP, retries included)\n",
 		ms(st.Latency.QuantileDuration(0.5)), ms(st.Latency.QuantileDuration(0.9)), ms(st.Latency.QuantileDuration(0.99)),
 		ms(time.Duration(st.Latency.Max())))

@@ -52,6 +52,7 @@ func TestDemo(t *testing.T) {
 		"Payment experiences",
 		"experiences",
 		"QR static",
+		"mandates approved",
 		"QR again   the dynamic code paid a second time: refused, 409 qr-already-paid",
 		"PASS  their books agree with the switch",
 	} {
