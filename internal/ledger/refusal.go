@@ -66,13 +66,24 @@ func (s Status) Err() error {
 // the first that is not StatusLinkedEventFailed (the member that failed,
 // or the first member's success).
 func ChainStatus(results []Result) Status {
-	for _, r := range results {
+	_, st := ChainFailure(results)
+	return st
+}
+
+// ChainFailure returns the member of a linked chain that decided its
+// results, and its status: the first member whose status is not
+// StatusLinkedEventFailed (the member that failed, or the first member
+// if the chain succeeded). A caller whose members differ in meaning — a
+// mark that a quote is used, a leg the payer pays, a leg an FX provider
+// pays — branches on the index. An empty chain is (0, StatusOK).
+func ChainFailure(results []Result) (int, Status) {
+	for i, r := range results {
 		if r.Status != StatusLinkedEventFailed {
-			return r.Status
+			return i, r.Status
 		}
 	}
 	if len(results) > 0 {
-		return results[0].Status
+		return 0, results[0].Status
 	}
-	return StatusOK
+	return 0, StatusOK
 }

@@ -44,14 +44,17 @@ func TestEveryStatusHasAnError(t *testing.T) {
 
 func TestChainStatus(t *testing.T) {
 	for _, c := range []struct {
-		in   []Status
-		want Status
+		in    []Status
+		want  Status
+		index int
 	}{
-		{nil, StatusOK},
-		{[]Status{StatusOK, StatusOK}, StatusOK},
-		{[]Status{StatusExists, StatusExists}, StatusExists},
-		{[]Status{StatusLinkedEventFailed, StatusInsufficientFunds}, StatusInsufficientFunds},
-		{[]Status{StatusInsufficientFunds, StatusLinkedEventFailed}, StatusInsufficientFunds},
+		{nil, StatusOK, 0},
+		{[]Status{StatusOK, StatusOK}, StatusOK, 0},
+		{[]Status{StatusExists, StatusExists}, StatusExists, 0},
+		{[]Status{StatusLinkedEventFailed, StatusInsufficientFunds}, StatusInsufficientFunds, 1},
+		{[]Status{StatusInsufficientFunds, StatusLinkedEventFailed}, StatusInsufficientFunds, 0},
+		{[]Status{StatusLinkedEventFailed, StatusLinkedEventFailed, StatusLinkedEventFailed, StatusInsufficientFunds}, StatusInsufficientFunds, 3},
+		{[]Status{StatusLinkedEventFailed, StatusLinkedEventFailed}, StatusLinkedEventFailed, 0},
 	} {
 		rs := make([]Result, len(c.in))
 		for i, s := range c.in {
@@ -59,6 +62,9 @@ func TestChainStatus(t *testing.T) {
 		}
 		if got := ChainStatus(rs); got != c.want {
 			t.Errorf("ChainStatus(%v) = %v, want %v", c.in, got, c.want)
+		}
+		if i, got := ChainFailure(rs); got != c.want || i != c.index {
+			t.Errorf("ChainFailure(%v) = %d, %v, want %d, %v", c.in, i, got, c.index, c.want)
 		}
 	}
 }

@@ -61,6 +61,15 @@ const (
 	// FXRate marks an FX provider's rate sheet published (Meta in
 	// docs/formats.md).
 	FXRate uint16 = 17
+	// FX is an FX payment's delivery leg, FX provider → payee in the
+	// payee's currency; its event's Meta is the FX terms (docs/formats.md).
+	FX uint16 = 18
+	// FXFee is an FX payment's provider fee leg, payer → FX provider in
+	// the payer's currency.
+	FXFee uint16 = 19
+	// FXQuote marks an FX quote used by a payment: one payment per quote
+	// (Ref is the payment request's digest).
+	FXQuote uint16 = 20
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -84,6 +93,9 @@ var names = [...]string{
 	Mandate:        "mandate",
 	Dispute:        "dispute",
 	FXRate:         "fx-rate",
+	FX:             "fx",
+	FXFee:          "fx-fee",
+	FXQuote:        "fx-quote",
 }
 
 // Name returns a purpose's name, and false for a number not registered.
