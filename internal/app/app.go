@@ -312,9 +312,13 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.life.closer("risk control", a.Risk.Close)
+	a.FX = &fx.Book{DB: a.DB, Ledger: a.Journal, Participants: a.Participants, Now: cfg.Now}
+	if err := a.FX.Load(ctx); err != nil {
+		return err
+	}
 	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
-		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Now: cfg.Now,
+		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Rates: a.FX, Now: cfg.Now,
 	}); err != nil {
 		return err
 	}
@@ -327,10 +331,6 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	a.Notices = &notice.Outbox{DB: a.DB, Now: cfg.Now}
-	a.FX = &fx.Book{DB: a.DB, Ledger: a.Journal, Participants: a.Participants, Now: cfg.Now}
-	if err := a.FX.Load(ctx); err != nil {
-		return err
-	}
 	if a.Mandates, err = mandate.NewService(mandate.Config{Location: loc, Notice: cfg.MandateNotice, Retries: cfg.MandateRetries,
 		Region: cfg.Region}); err != nil {
 		return err

@@ -88,6 +88,10 @@ type Transfer struct {
 	// its user and how it authenticated them, as it sent them.
 	PayerAccount string
 	Factors      FactorSet
+	// FX is set for a payment to a payee in another currency: Amount and
+	// Currency are then what the payer sends, FX says what the payee gets
+	// (Received).
+	FX *FX
 	// seq orders transfers in listings: the timestamp of the payment
 	// event.
 	seq int64
@@ -256,6 +260,9 @@ type Deps struct {
 	Notifier     Notifier
 	// Learner, if set, is told of every payment committed.
 	Learner Learner
+	// Rates, if set, prices payments to payees in another currency;
+	// without it they are refused (ErrCurrency).
+	Rates Rates
 	// Seal is the data key: with it, payments write record version 2,
 	// their payee account sealed and MACed; without it, version 1.
 	Seal *seal.Key
