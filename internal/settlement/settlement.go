@@ -461,13 +461,16 @@ func (s *Service) Positions(ctx context.Context, c money.Currency, from, to int6
 			return nil
 		}
 		switch e.Purpose {
-		case purpose.Payment:
+		// An FX payment moves the payer's currency to the FX provider
+		// (payment, fx-fee) and the payee's from the provider (fx): each
+		// currency's window sees its own legs, and nets per currency.
+		case purpose.Payment, purpose.FX:
 			dr, cr := get(e.Debit), get(e.Credit)
 			dr.Sent += e.Amount
 			cr.Received += e.Amount
 			dr.Transfers++
 			cr.Transfers++
-		case purpose.Fee:
+		case purpose.Fee, purpose.FXFee:
 			get(e.Debit).Fees += e.Amount
 			get(e.Credit).Received += e.Amount
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -912,6 +913,81 @@ func TestErrorKinds(t *testing.T) {
 	for _, tt := range tests {
 		if got := fault.KindOf(tt.err); got != tt.kind {
 			t.Errorf("KindOf(%v) = %v, want %v", tt.err, got, tt.kind)
+		}
+	}
+}
+
+// TestFXPositionsPerCurrency: an FX payment's chain — payment and
+// fx-fee to the provider in the payer's currency, the scheme fee, and
+// the fx leg from the provider to the payee in the payee's — is settled
+// in each currency's own window: the provider receives in one and pays
+// in the other, and each window's nets sum to zero.
+func TestFXPositionsPerCurrency(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []participant.New{
+		{ID: "fxp", Name: "FX", Kind: participant.FXP, Currencies: []money.Currency{cny, usd}},
+		{ID: "usdw", Name: "USD wallet", Kind: participant.Wallet, Currencies: []money.Currency{usd}},
+	} {
+		e.Create(n)
+	}
+	if err := e.svc.Sync(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.deposit("bravo", cny, 10_000)
+	e.deposit("fxp", usd, 10_000)
+	for _, m := range []mode{posted, committed, aborted} {
+		legs := []ledger.Command{
+			{Purpose: purpose.Payment, Debit: e.accountOf("bravo", cny), Credit: e.accountOf("fxp", cny), Amount: 1000},
+			{Purpose: purpose.Fee, Debit: e.accountOf("bravo", cny), Credit: participant.FeeAccount(cny), Amount: 10},
+			{Purpose: purpose.FXFee, Debit: e.accountOf("bravo", cny), Credit: e.accountOf("fxp", cny), Amount: 5},
+			{Purpose: purpose.FX, Debit: e.accountOf("fxp", usd), Credit: e.accountOf("usdw", usd), Amount: 140},
+		}
+		for i := range legs {
+			legs[i].Kind, legs[i].ID, legs[i].Linked = ledger.KindPost, e.ID(), i < len(legs)-1
+			if m != posted {
+				legs[i].Kind, legs[i].Timeout = ledger.KindReserve, time.Minute
+			}
+		}
+		e.submit(legs...)
+		if m == posted {
+			continue
+		}
+		kind := ledger.KindCommit
+		if m == aborted {
+			kind = ledger.KindAbort
+		}
+		second := make([]ledger.Command, len(legs))
+		for i, l := range legs {
+			second[i] = ledger.Command{Kind: kind, ID: e.ID(), Pending: l.ID, Purpose: l.Purpose, Linked: l.Linked}
+		}
+		e.submit(second...)
+	}
+	e.close("CNY-1")
+	e.close("USD-1")
+	for _, tt := range []struct {
+		window string
+		want   []settlement.Position
+	}{
+		{"CNY-1", []settlement.Position{
+			{Participant: "bravo", Sent: 2000, Fees: 30, Net: -2030, Transfers: 2},
+			{Participant: "fxp", Received: 2010, Net: 2010, Transfers: 2},
+			{Participant: settlement.Hub, Received: 20, Net: 20},
+		}},
+		{"USD-1", []settlement.Position{
+			{Participant: "fxp", Sent: 280, Net: -280, Transfers: 2},
+			{Participant: "usdw", Received: 280, Net: 280, Transfers: 2},
+		}},
+	} {
+		r := e.report(tt.window)
+		got := slices.Clone(r.Positions)
+		slices.SortFunc(got, func(a, b settlement.Position) int { return strings.Compare(a.Participant, b.Participant) })
+		want := slices.Clone(tt.want)
+		slices.SortFunc(want, func(a, b settlement.Position) int { return strings.Compare(a.Participant, b.Participant) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s positions\n got %+v\nwant %+v", tt.window, got, want)
+		}
+		if s := sumNets(r.Positions); s != 0 {
+			t.Errorf("%s nets sum to %d", tt.window, s)
 		}
 	}
 }
