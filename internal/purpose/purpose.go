@@ -70,6 +70,9 @@ const (
 	// FXQuote marks an FX quote used by a payment: one payment per quote
 	// (Ref is the payment request's digest).
 	FXQuote uint16 = 20
+	// SchemeRoute marks the operator's route of alias prefixes to a
+	// scheme link saved or deleted (Meta in docs/formats.md).
+	SchemeRoute uint16 = 21
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -96,6 +99,7 @@ var names = [...]string{
 	FX:             "fx",
 	FXFee:          "fx-fee",
 	FXQuote:        "fx-quote",
+	SchemeRoute:    "scheme-route",
 }
 
 // Name returns a purpose's name, and false for a number not registered.
