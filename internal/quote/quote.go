@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -184,6 +185,11 @@ type FX struct {
 	// both are zero when the payer has no quota.
 	QuotaValue    money.Amount
 	QuotaCurrency money.Currency
+	// Nonce makes each FX quote one of its own: an FX quote pays once,
+	// so two quotes alike in every term (the same payer, amount and
+	// expiry, which a sheet's end fixes) must still be two. Issue draws
+	// it when it is zero.
+	Nonce uint64
 }
 
 // RoundingLenMax bounds FX.Rounding, in bytes: fx writes at most a few
@@ -284,7 +290,12 @@ func (s *Signer) Issue(q Quote) Quote {
 			panic("quote: issue: invalid FX terms: " + why)
 		}
 		rate = q.FX.Rate.String()
-		n += 3*binary.MaxVarintLen64 + len(q.FX.Provider) + len(rate) + len(q.FX.Rounding) + 1 + 8 + 8 + 8 + 2 + 2
+		n += 3*binary.MaxVarintLen64 + len(q.FX.Provider) + len(rate) + len(q.FX.Rounding) + 1 + 8 + 8 + 8 + 2 + 2 + 8
+		if q.FX.Nonce == 0 {
+			f := *q.FX
+			f.Nonce = rand.Uint64() | 1 // never zero: zero asks for one
+			q.FX = &f
+		}
 	}
 	// One buffer holds the payload, the HMAC (its whole sum is appended
 	// before being cut) and the encoding, which is then copied to the id.
@@ -311,6 +322,7 @@ func (s *Signer) Issue(q Quote) Quote {
 		b = binary.BigEndian.AppendUint64(b, uint64(f.QuotaValue))
 		b = binary.BigEndian.AppendUint16(b, uint16(f.TargetCurrency))
 		b = binary.BigEndian.AppendUint16(b, uint16(f.QuotaCurrency))
+		b = binary.BigEndian.AppendUint64(b, f.Nonce)
 	}
 	t := s.tag(b)
 	b = append(b, t[:]...)
@@ -390,6 +402,7 @@ func decode(payload []byte) (Quote, bool) {
 	f.QuotaValue = money.Amount(d.uint64())
 	f.TargetCurrency = money.Currency(d.uint16())
 	f.QuotaCurrency = money.Currency(d.uint16())
+	f.Nonce = d.uint64()
 	if !d.end() {
 		return Quote{}, false
 	}

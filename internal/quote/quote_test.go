@@ -261,6 +261,7 @@ type rawToken struct {
 	mode                 byte
 	target, pFee, quota  int64
 	targetCur, quotaCur  uint16
+	nonce                uint64
 	extra                []byte // appended after the fields
 	lenPad               bool   // write the payer's length as a 2-byte uvarint
 }
@@ -271,7 +272,7 @@ func rawOf(q Quote) rawToken {
 	if f := q.FX; f != nil {
 		r.version, r.provider, r.rate, r.rnd, r.mode = 2, f.Provider, f.Rate.String(), f.Rounding, byte(f.Mode)
 		r.target, r.pFee, r.quota = int64(f.TargetAmount), int64(f.ProviderFee), int64(f.QuotaValue)
-		r.targetCur, r.quotaCur = uint16(f.TargetCurrency), uint16(f.QuotaCurrency)
+		r.targetCur, r.quotaCur, r.nonce = uint16(f.TargetCurrency), uint16(f.QuotaCurrency), f.Nonce
 	}
 	return r
 }
@@ -306,6 +307,7 @@ func (r rawToken) sign() string {
 		b = binary.BigEndian.AppendUint64(b, uint64(r.quota))
 		b = binary.BigEndian.AppendUint16(b, r.targetCur)
 		b = binary.BigEndian.AppendUint16(b, r.quotaCur)
+		b = binary.BigEndian.AppendUint64(b, r.nonce)
 	}
 	b = append(b, r.extra...)
 	m := hmac.New(sha256.New, testKey)
@@ -469,5 +471,27 @@ func BenchmarkIssueVerifyFX(b *testing.B) {
 		if _, err := s.Verify(id, t0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFXQuotesAreUnique: two FX quotes alike in every term are two
+// tokens (an FX quote pays once), each verifying to its own nonce; a
+// nonce the caller sets is kept.
+func TestFXQuotesAreUnique(t *testing.T) {
+	s := testSigner(t)
+	a, b := s.Issue(fxQuote()), s.Issue(fxQuote())
+	if a.ID == b.ID || a.FX.Nonce == 0 || a.FX.Nonce == b.FX.Nonce {
+		t.Fatalf("two FX quotes alike: %s %d, %s %d", a.ID, a.FX.Nonce, b.ID, b.FX.Nonce)
+	}
+	for _, q := range []Quote{a, b} {
+		got, err := s.Verify(q.ID, t0)
+		if err != nil || !sameQuote(got, q) {
+			t.Errorf("Verify: %v %+v", err, got.FX)
+		}
+	}
+	fixed := fxQuote()
+	fixed.FX.Nonce = 42
+	if x, y := s.Issue(fixed), s.Issue(fixed); x.ID != y.ID || x.FX.Nonce != 42 {
+		t.Errorf("a set nonce: %s %s %d", x.ID, y.ID, x.FX.Nonce)
 	}
 }
