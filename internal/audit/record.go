@@ -33,10 +33,14 @@ type PaymentRecord struct {
 	QuoteID, Note      string
 	Fee                money.Amount
 	// PayerAccount, Factors (a set of bits: pin, password, biometric,
-	// otp, device) and Held are the optional risk extension.
+	// otp, device), Held and FX are the optional extension. FX means the
+	// payee is paid by the payment's fx leg (purpose 18), whose Meta is
+	// the FX terms (DecodeFXTerms), not by this event: this one pays the
+	// FX provider.
 	PayerAccount string
 	Factors      uint8
 	Held         bool
+	FX           bool
 }
 
 // accountMACSize is the length of a version 2 record's account MAC.
@@ -57,12 +61,15 @@ func DecodePaymentRecord(meta string) (PaymentRecord, error) {
 	if ext := rest[8:]; len(ext) > 0 {
 		n, k := binary.Uvarint(ext)
 		if k <= 0 || uint64(len(ext)-k) < n || len(ext)-k-int(n) != 2 {
-			return r, fmt.Errorf("%w: payment record's risk extension is malformed", ErrInvalid)
+			return r, fmt.Errorf("%w: payment record's extension is malformed", ErrInvalid)
 		}
 		r.PayerAccount = string(ext[k : k+int(n)])
-		r.Factors, r.Held = ext[k+int(n)], ext[k+int(n)+1]&1 != 0
-		if r.Factors >= 1<<5 || ext[k+int(n)+1] > 1 || r.PayerAccount == "" && r.Factors == 0 && !r.Held {
-			return r, fmt.Errorf("%w: payment record's risk extension is malformed", ErrInvalid)
+		flags := ext[k+int(n)+1]
+		r.Factors, r.Held, r.FX = ext[k+int(n)], flags&1 != 0, flags&2 != 0
+		// Flags beyond bit 1 are refused: a newer switch's meaning is
+		// not guessed at.
+		if r.Factors >= 1<<5 || flags > 3 || r.PayerAccount == "" && r.Factors == 0 && flags == 0 {
+			return r, fmt.Errorf("%w: payment record's extension is malformed", ErrInvalid)
 		}
 	}
 	return r, nil
@@ -188,8 +195,9 @@ func IsPayment(e *ledger.Event) bool {
 }
 
 // Describe names an event for a person: its time, kind, purpose, money
-// and what it concerns — the transfer's client id for a payment, the
-// account for account events, the caller's record otherwise.
+// and what it concerns — the transfer's client id for a payment and for
+// an FX payment's fx leg, the account for account events, the caller's
+// record otherwise.
 func Describe(e *ledger.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ts %d (%s), %s", e.Timestamp, time.Unix(0, e.Timestamp).UTC().Format(time.RFC3339Nano), e.Kind)
@@ -213,6 +221,12 @@ func Describe(e *ledger.Event) string {
 		} else {
 			b.WriteString(", undecodable payment record")
 		}
+	} else if isFXLeg(e) {
+		if t, err := DecodeFXTerms(e.Meta); err == nil {
+			fmt.Fprintf(&b, ", fx of transfer %q (payer %s, provider %s, rate %s)", t.TransferID, t.Payer, t.Provider, t.Rate)
+		} else {
+			b.WriteString(", undecodable FX terms")
+		}
 	} else if e.Meta != "" && utf8Printable(e.Meta) {
 		fmt.Fprintf(&b, ", %q", e.Meta)
 	}
@@ -220,6 +234,12 @@ func Describe(e *ledger.Event) string {
 		b.WriteString(", ledger id " + e.ID.String())
 	}
 	return b.String()
+}
+
+// isFXLeg reports whether e is an FX payment's fx leg as posted or
+// reserved, whose Meta is the payment's FX terms.
+func isFXLeg(e *ledger.Event) bool {
+	return e.Purpose == purpose.FX && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve)
 }
 
 func utf8Printable(s string) bool {

@@ -35,13 +35,20 @@ type record struct {
 	QuoteID      string
 	Note         string
 	Fee          money.Amount
-	// PayerAccount, Factors and Held are the risk extension, written
+	// PayerAccount, Factors, Held and FX are the extension, written
 	// after the fee when any of them is set (docs/formats.md): the payer
-	// wallet's reference of its user, how it authenticated the user, and
-	// whether risk control held the payment for review.
+	// wallet's reference of its user, how it authenticated the user,
+	// whether risk control held the payment for review, and whether the
+	// payee is paid by the payment's fx leg (purpose 18), whose Meta holds
+	// the FX terms, rather than by this one.
 	PayerAccount string
 	Factors      FactorSet
 	Held         bool
+	FX           bool
+	// Purpose is an FX payment's ISO 20022 purpose code. The record does
+	// not hold it (the FX terms do), but the request digest covers it
+	// when it was sent.
+	Purpose string
 
 	// version is the encoding: recordV1 (or zero) or recordV2.
 	version byte
@@ -176,22 +183,32 @@ func (r *record) encode() string {
 		if r.Held {
 			flags |= extHeld
 		}
+		if r.FX {
+			flags |= extFX
+		}
 		b = append(b, flags)
 	}
 	return string(b)
 }
 
-// extHeld is the risk extension's flag of a payment held for review.
-const extHeld = 1
+// The extension's flags.
+const (
+	// extHeld: risk control held the payment for review.
+	extHeld = 1
+	// extFX: the payee is paid by the payment's fx leg, not this one.
+	extFX = 2
+)
 
-// hasExtension reports whether the record has a risk extension to write:
+// hasExtension reports whether the record has an extension to write:
 // records without one keep the layout that older switches wrote.
 func (r *record) hasExtension() bool {
-	return r.PayerAccount != "" || r.Factors != 0 || r.Held
+	return r.PayerAccount != "" || r.Factors != 0 || r.Held || r.FX
 }
 
-// decodeExtension decodes the risk extension in b, which must be all of
-// it, and canonical: an extension that says nothing is refused.
+// decodeExtension decodes the extension in b, which must be all of it,
+// and canonical: an extension that says nothing is refused, and so is
+// an unknown flag, which a newer switch may have given a meaning this
+// one does not know.
 func (r *record) decodeExtension(b []byte) error {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || uint64(len(b)-k) < n || k != uvarintLen(n) {
@@ -199,10 +216,10 @@ func (r *record) decodeExtension(b []byte) error {
 	}
 	r.PayerAccount = string(b[k : k+int(n)])
 	b = b[k+int(n):]
-	if len(b) != 2 || !FactorSet(b[0]).valid() || b[1]&^extHeld != 0 {
+	if len(b) != 2 || !FactorSet(b[0]).valid() || b[1]&^(extHeld|extFX) != 0 {
 		return errRecord
 	}
-	r.Factors, r.Held = FactorSet(b[0]), b[1]&extHeld != 0
+	r.Factors, r.Held, r.FX = FactorSet(b[0]), b[1]&extHeld != 0, b[1]&extFX != 0
 	if !r.hasExtension() {
 		return errRecord
 	}
@@ -266,6 +283,13 @@ func (r *record) digest(amount money.Amount, c money.Currency) ledger.ID {
 		b = binary.AppendUvarint(b, uint64(len(r.PayerAccount)))
 		b = append(b, r.PayerAccount...)
 		b = append(b, byte(r.Factors))
+	}
+	// So does an FX payment's purpose code; the FX flag is the switch's
+	// finding (the payee's currency), not the request's.
+	if r.Purpose != "" {
+		b = append(b, "/fx"...)
+		b = binary.AppendUvarint(b, uint64(len(r.Purpose)))
+		b = append(b, r.Purpose...)
 	}
 	sum := sha256.Sum256(b)
 	return ledger.ID(sum[:len(ledger.ID{})])

@@ -32,6 +32,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		{version: recordV1, ID: "x", Factors: 0b11111},
 		{version: recordV1, ID: "x", Held: true},
 		{version: recordV2, ID: "x", PayeeAccountMAC: strings.Repeat("m", macSize), PayerAccount: "用户"},
+		{version: recordV1, ID: "x", FX: true},
+		{version: recordV2, ID: "x", PayeeAccountMAC: strings.Repeat("m", macSize), PayerAccount: "u-1", Held: true, FX: true, Fee: 2},
 	} {
 		got, err := decodeRecord(r.encode())
 		if err != nil || got != r {
@@ -44,7 +46,8 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", "\x03", "\x02", "\x01", "\x01\x05ab", plain + "\x00",
 		string(append([]byte(v2), 0)), shortMAC,
 		plain + "\x00\x00\x00",     // an extension that says nothing
-		plain + "\x00\x00\x02",     // an unknown flag
+		plain + "\x00\x00\x04",     // an unknown flag
+		plain + "\x00\x00\x83",     // an unknown flag beside known ones
 		plain + "\x00\x00\x01\x00", // a byte after the flags
 		plain + "\x00\x20\x00",     // an unknown factor
 		plain + "\x80\x00\x00\x01", // a length not in its shortest form
@@ -161,9 +164,42 @@ func TestDigestCoversTheRequest(t *testing.T) {
 		t.Error("digest ignores the note")
 	}
 	r2 = r
-	r2.PayeeAccount, r2.Fee = "changes after", 5 // not part of the request
+	r2.PayeeAccount, r2.Fee, r2.Held, r2.FX = "changes after", 5, true, true // not part of the request
 	if r2.digest(100, cny) != base {
 		t.Error("digest covers what the client did not send")
+	}
+	r2 = r
+	r2.Purpose = "FAMI"
+	fami := r2.digest(100, cny)
+	if r2.Purpose = "SALA"; fami == base || r2.digest(100, cny) == fami {
+		t.Error("digest ignores the purpose")
+	}
+}
+
+// TestDigestGolden pins request digests: those of requests without a
+// purpose are what they were before FX payments (so that a retry across
+// the upgrade still matches), and a purpose counts after the risk fields
+// as docs/formats.md says. Vectors computed with Python's hashlib.
+func TestDigestGolden(t *testing.T) {
+	cny := money.MustCurrency("CNY")
+	r := record{ID: "wallet-a.1", Payer: "wallet-a", PayeeType: "MSISDN", PayeeValue: "+8613800138000", QuoteID: "q", Note: "午饭"}
+	risk := r
+	risk.PayerAccount, risk.Factors = "u-7", 0b10001
+	fxr := risk
+	fxr.Purpose = "FAMI"
+	for _, tt := range []struct {
+		name string
+		r    record
+		want string
+	}{
+		{"domestic", r, "b154637eae8b9a76726c245eceff1e3b"},
+		{"risk fields", risk, "c4899509f2960aa2623e02a4d6a0a0aa"},
+		{"purpose", fxr, "7e69bf6b72ac78d5e076d549ad32188d"},
+	} {
+		d := tt.r.digest(10000, cny)
+		if got := hex.EncodeToString(d[:]); got != tt.want {
+			t.Errorf("%s: digest %s, want %s", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -171,6 +207,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add((&record{ID: "a", Payer: "b", Fee: 3}).encode())
 	f.Add((&record{version: recordV2, ID: "a", PayeeAccountMAC: strings.Repeat("m", macSize), PayeeAccountSealed: "\x01x", Fee: 3}).encode())
 	f.Add((&record{ID: "a", PayerAccount: "u-1", Factors: 0b10001, Held: true, Fee: 3}).encode())
+	f.Add((&record{ID: "a", FX: true, Fee: 3}).encode())
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := decodeRecord(s)
@@ -182,28 +219,33 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		// What the switch reads, an outside verifier reads the same.
 		a, err := audit.DecodePaymentRecord(s)
-		if err != nil || a.ID != r.ID || a.PayerAccount != r.PayerAccount || a.Factors != uint8(r.Factors) || a.Held != r.Held || a.Fee != r.Fee {
+		if err != nil || a.ID != r.ID || a.PayerAccount != r.PayerAccount || a.Factors != uint8(r.Factors) || a.Held != r.Held ||
+			a.FX != r.FX || a.Fee != r.Fee {
 			t.Fatalf("%q: the switch reads %+v, audit %+v, %v", s, r, a, err)
 		}
 	})
 }
 
 // TestRecordExtensionOutside: the audit package, which decodes records
-// from docs/formats.md as an outside verifier would, reads the risk
+// from docs/formats.md as an outside verifier would, reads the
 // extension as the switch wrote it.
 func TestRecordExtensionOutside(t *testing.T) {
 	for _, r := range []record{
 		{version: recordV1, ID: "x", Payer: "p", PayerAccount: "用户-1", Factors: 0b10101, Held: true, Fee: 9},
 		{version: recordV2, ID: "y", PayeeAccountMAC: strings.Repeat("m", macSize), Factors: 1},
 		{version: recordV1, ID: "z", Held: true},
+		{version: recordV1, ID: "f", FX: true},
+		{version: recordV2, ID: "g", PayeeAccountMAC: strings.Repeat("m", macSize), PayerAccount: "u", Held: true, FX: true},
 	} {
 		got, err := audit.DecodePaymentRecord(r.encode())
-		if err != nil || got.ID != r.ID || got.PayerAccount != r.PayerAccount || got.Factors != uint8(r.Factors) || got.Held != r.Held || got.Fee != r.Fee {
+		if err != nil || got.ID != r.ID || got.PayerAccount != r.PayerAccount || got.Factors != uint8(r.Factors) || got.Held != r.Held ||
+			got.FX != r.FX || got.Fee != r.Fee {
 			t.Errorf("%+v: audit reads %+v, %v", r, got, err)
 		}
 	}
 	plain := (&record{ID: "x"}).encode()
-	for _, bad := range []string{plain + "\x00\x00\x00", plain + "\x00\x20\x00", plain + "\x00\x00\x02", plain + "\x00\x01\x00\x00"} {
+	for _, bad := range []string{plain + "\x00\x00\x00", plain + "\x00\x20\x00", plain + "\x00\x00\x04", plain + "\x00\x00\x07",
+		plain + "\x00\x01\x00\x00"} {
 		if _, err := audit.DecodePaymentRecord(bad); err == nil {
 			t.Errorf("audit reads %q", bad)
 		}
