@@ -66,11 +66,26 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request, who auth.Pri
 	id := r.PathValue("id")
 	// Visible to whom the transfer is: its payer, its payee participant,
 	// the operator (and the regulator).
-	if _, err := s.Transfers.Get(r.Context(), transfer.Viewer{Participant: who.ParticipantID()}, id); err != nil {
+	t, err := s.Transfers.Get(r.Context(), transfer.Viewer{Participant: who.ParticipantID()}, id)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.Audit.ProveTransfer(r.Context(), transfer.LedgerID(id))
+	// ?leg= names which of its events: the payment leg, which holds the
+	// record, or an FX payment's fx leg, which pays the payee and holds
+	// the FX terms.
+	leg := r.URL.Query().Get("leg")
+	switch {
+	case leg == "" || leg == "payment":
+		leg = "payment"
+	case leg != "fx":
+		writeProblem(w, probInvalid, "leg must be payment or fx")
+		return
+	case t.FX == nil:
+		writeProblem(w, probNotFound, "the transfer has no fx leg: it is paid in one currency")
+		return
+	}
+	p, err := s.Audit.ProveTransfer(r.Context(), transfer.LegID(id, leg))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

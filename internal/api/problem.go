@@ -79,6 +79,13 @@ var (
 	probPaidBack        = kind{422, "already-paid-back", "All of the payment was paid back already"}
 	probFXSheets        = kind{409, "fx-sheets-limit", "The provider keeps as many rate sheets as it may"}
 	probDisputeLimit    = kind{409, "dispute-limit", "The payment was disputed as many times as it may be"}
+	probFXQuoteRequired = kind{422, "fx-quote-required", "The payee takes another currency: pay with an FX quote"}
+	probFXPurpose       = kind{422, "fx-purpose-required", "A payment purpose code is required when the currencies differ"}
+	probFXLiquidity     = kind{422, "fx-provider-insufficient-funds", "The FX provider cannot deliver the target currency now"}
+	probQuoteUsed       = kind{422, "quote-used", "The FX quote was used by another payment"}
+	probFXUnavailable   = kind{422, "fx-unavailable", "No FX provider offers this exchange now"}
+	probFXQuota         = kind{422, "fx-quota-exceeded", "The payment exceeds the payer account's annual FX quota"}
+	probFXNoValuation   = kind{422, "fx-no-rate", "No valid rate sheet values the payment in the quota's currency"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
 )
@@ -99,7 +106,8 @@ var faultKinds = func() map[statusName]kind {
 		probStatementLarge, probRefundExceeds, probNotReturnable, probRequestState, probRequestExpired, probRequestLimit, probPaymentAborted,
 		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
 		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond,
-		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets, probDisputeLimit} {
+		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets, probDisputeLimit,
+		probFXQuoteRequired, probFXPurpose, probFXLiquidity, probQuoteUsed, probFXUnavailable, probFXQuota, probFXNoValuation} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m

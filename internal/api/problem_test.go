@@ -9,6 +9,7 @@ import (
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/liquidity"
@@ -58,6 +59,13 @@ func TestProblemOfErrors(t *testing.T) {
 		{transfer.ErrSameParticipant, 422, "same-participant"},
 		{transfer.ErrQuoteExpired, 422, "quote-expired"},
 		{transfer.ErrQuoteMismatch, 422, "quote-mismatch"},
+		{transfer.ErrFXQuoteRequired, 422, "fx-quote-required"},
+		{transfer.ErrFXPurposeRequired, 422, "fx-purpose-required"},
+		{transfer.ErrFXLiquidity, 422, "fx-provider-insufficient-funds"},
+		{transfer.ErrQuoteUsed, 422, "quote-used"},
+		{transfer.ErrNoFXOffer, 422, "fx-unavailable"},
+		{fx.ErrQuotaExceeded, 422, "fx-quota-exceeded"},
+		{fx.ErrNoValuation, 422, "fx-no-rate"},
 		{transfer.ErrNotFound, 404, "not-found"},
 		{transfer.ErrLimitBelowPosition, 422, "limit-below-position"},
 		{liquidity.ErrInvalid, 400, "invalid-request"},

@@ -35,7 +35,7 @@ func request(nt wire.NewTransfer) (transfer.Request, error) {
 		return transfer.Request{}, err
 	}
 	req := transfer.Request{ID: nt.ID, PayeeType: nt.Payee.Type, PayeeValue: nt.Payee.Value, Amount: amt,
-		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note, PayerAccount: nt.PayerAccount}
+		Currency: c, QuoteID: nt.QuoteID, Note: nt.Note, PayerAccount: nt.PayerAccount, Purpose: nt.Purpose}
 	if nt.Authentication != nil {
 		req.Factors = nt.Authentication.Factors
 	}
@@ -58,7 +58,17 @@ func transferOut(t *transfer.Transfer, who auth.Principal) wire.TransferOut {
 	if showPayer(t, who) {
 		o.PayerAccount, o.Factors = t.PayerAccount, t.Factors.Names()
 	}
+	if t.FX != nil {
+		o.FX = fxOut(t.FX)
+	}
 	return o
+}
+
+// fxOut is an exchange in its JSON shape.
+func fxOut(f *transfer.FX) *wire.FX {
+	return &wire.FX{Provider: f.Provider, SourceAmount: f.SourceAmount.Format(f.SourceCurrency), SourceCurrency: f.SourceCurrency.String(),
+		TargetAmount: f.TargetAmount.Format(f.TargetCurrency), TargetCurrency: f.TargetCurrency.String(), Rate: f.Rate.String(),
+		ProviderFee: f.ProviderFee.Format(f.SourceCurrency), AmountType: f.Mode.String(), Purpose: f.Purpose, Rounding: f.Rounding}
 }
 
 // shown converts a transfer for a viewer.
@@ -88,9 +98,9 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who auth.Pr
 		s.writeError(w, r, errPayeeFields)
 		return
 	}
-	amt, c, err := parseAmount("amount", req.Amount, req.Currency)
+	c, err := money.ParseCurrency(req.Currency)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, fmt.Errorf("currency: %w", err))
 		return
 	}
 	// A quote resolves the payee's alias: it is a lookup, budgeted and
@@ -103,8 +113,11 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who auth.Pr
 	if !goOn {
 		return
 	}
+	// The amount is read in the currency it is in, which for a RECEIVE
+	// amount is the payee's: known once the alias is resolved.
 	q, err := s.Transfers.Quote(r.Context(), who.Participant, transfer.Request{
-		PayeeType: req.Payee.Type, PayeeValue: req.Payee.Value, Amount: amt, Currency: c})
+		PayeeType: req.Payee.Type, PayeeValue: req.Payee.Value, AmountText: req.Amount, Currency: c,
+		AmountType: req.AmountType, PayerAccount: req.PayerAccount})
 	if budgeted {
 		switch {
 		case err == nil:
@@ -117,9 +130,13 @@ func (s *Server) createQuote(w http.ResponseWriter, r *http.Request, who auth.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	reply(w, http.StatusCreated, wire.Quote{ID: q.ID,
+	out := wire.Quote{ID: q.ID,
 		Payee:  wire.PayeeRef{Type: q.Payee.Type, Value: q.Payee.Value, Participant: q.Payee.Participant},
-		Amount: q.Amount.Format(c), Fee: q.Fee.Format(c), Currency: c.String(), ExpiresAt: q.ExpiresAt})
+		Amount: q.Amount.Format(c), Fee: q.Fee.Format(c), Currency: c.String(), ExpiresAt: q.ExpiresAt}
+	if q.FX != nil {
+		out.FX = fxOut(q.FX)
+	}
+	reply(w, http.StatusCreated, out)
 }
 
 func (s *Server) createTransfer(w http.ResponseWriter, r *http.Request, who auth.Principal) {

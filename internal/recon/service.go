@@ -171,8 +171,9 @@ func (s *Service) switchSide(ctx context.Context, p participant.Participant, c m
 			if t.State != transfer.Committed && t.State != transfer.Aborted {
 				return nil // not final yet
 			}
-			r := Record{TransferID: t.ID, Amount: int64(t.Amount), Direction: Credit, Status: Committed}
-			if t.Payer == p.ID {
+			amount, debit := t.Line(p.ID, c)
+			r := Record{TransferID: t.ID, Amount: int64(amount), Direction: Credit, Status: Committed}
+			if debit {
 				r.Direction = Debit
 			}
 			if t.State == transfer.Aborted {

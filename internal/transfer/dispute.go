@@ -70,6 +70,10 @@ func (s *Service) HoldPayBack(ctx context.Context, payee participant.Participant
 		return Transfer{}, false, fmt.Errorf("transfer %s: %w", originalID, ErrNotPayee)
 	case orig.State != Committed || orig.Payee.Type == ReturnType || orig.Payee.Type == RefundType || orig.Payee.Type == DisputeType:
 		return Transfer{}, false, fmt.Errorf("transfer %s: %w", originalID, ErrNotReturnable)
+	case orig.FX != nil:
+		// The payee holds another currency than the payer paid: paying
+		// back needs its own exchange, a new FX payment with its quote.
+		return Transfer{}, false, fmt.Errorf("transfer %s is an FX payment, paid back by a new FX payment: %w", originalID, ErrNotReturnable)
 	}
 	c := orig.Currency
 	mu := payBackLock(orig.ID)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -161,6 +162,10 @@ func (s *Service) HubBalances(ctx context.Context) ([]HubBalance, error) {
 func (s *Service) Quote(ctx context.Context, payer participant.Participant, req Request) (QuoteOffer, error) {
 	req.ID = "quote"
 	req.QuoteID = ""
+	text := req.AmountText
+	if text != "" {
+		req.Amount = 1 // read below, in the currency it is in
+	}
 	b := newSingle(payer, &req, modeByPayee)
 	p := &b.items[0]
 	if err := s.parseOne(&payer, p); err != nil {
@@ -169,12 +174,40 @@ func (s *Service) Quote(ctx context.Context, payer participant.Participant, req 
 	if err := s.resolve(ctx, b, p); err != nil {
 		return QuoteOffer{}, err
 	}
-	if err := s.price(b, p); err != nil {
-		return QuoteOffer{}, err
+	if text != "" {
+		c := req.Currency
+		if p.target != 0 && req.AmountType == fx.Receive.String() {
+			c = p.target
+		}
+		amt, err := money.Parse(text, c)
+		if err != nil || amt <= 0 {
+			return QuoteOffer{}, fmt.Errorf("%w: amount %q in %s: must be positive, with at most its minor units", ErrInvalid, text, c)
+		}
+		req.Amount = amt
 	}
-	q := s.Signer.Issue(quoteOf(p, s.Now().Add(s.cfg.QuoteTTL)))
-	return QuoteOffer{ID: q.ID, Payee: Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.payee.ID},
-		Amount: req.Amount, Fee: q.Fee, Currency: req.Currency, ExpiresAt: q.ExpiresAt}, nil
+	var q quote.Quote
+	if p.target != 0 {
+		var err error
+		if q, err = s.quoteFX(&payer, p); err != nil {
+			return QuoteOffer{}, err
+		}
+	} else {
+		if _, err := fx.ParseMode(req.AmountType); err != nil {
+			return QuoteOffer{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if err := s.price(b, p); err != nil {
+			return QuoteOffer{}, err
+		}
+		q = quoteOf(p, s.Now().Add(s.cfg.QuoteTTL))
+	}
+	q = s.Signer.Issue(q)
+	o := QuoteOffer{ID: q.ID, Payee: Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.payee.ID},
+		Amount: q.Amount, Fee: q.Fee, Currency: q.Currency, ExpiresAt: q.ExpiresAt}
+	if f := q.FX; f != nil {
+		o.FX = &FX{Provider: f.Provider, SourceAmount: q.Amount, SourceCurrency: q.Currency, TargetAmount: f.TargetAmount,
+			TargetCurrency: f.TargetCurrency, Rate: f.Rate, ProviderFee: f.ProviderFee, Mode: f.Mode, Rounding: f.Rounding}
+	}
+	return o, nil
 }
 
 // QuoteOffer is a signed price for a payment.
@@ -185,6 +218,9 @@ type QuoteOffer struct {
 	Fee       money.Amount
 	Currency  money.Currency
 	ExpiresAt time.Time
+	// FX is set for a payee in another currency: Amount and Currency are
+	// then what the payer sends (without fees), FX what the payee gets.
+	FX *FX
 }
 
 func quoteOf(p *payment, expires time.Time) quote.Quote {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -47,6 +48,13 @@ type payment struct {
 	digest ledger.ID
 	payee  *participant.Participant // shared by the batch's payments to it
 	legs   []Leg
+	// target is the payee's currency when it is not the payer's: an FX
+	// payment, priced by its quote into fx.
+	target money.Currency
+	fx     *fxPlan
+	// pre is how many commands its chain has before its legs (the FX
+	// quote's mark), n how many in all.
+	pre, n int
 	// timeout is its reservation's (zero: posted at once).
 	timeout time.Duration
 	// screening is what the Screener is shown: kept here, so that
@@ -249,6 +257,8 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 		return fmt.Errorf("%w: note must be at most %d bytes", ErrInvalid, NoteMax)
 	case !req.Currency.Valid():
 		return fmt.Errorf("%w: unknown currency", ErrInvalid)
+	case req.Purpose != "" && !fx.ValidPurpose(req.Purpose):
+		return fmt.Errorf("%w: purpose %q is not an ISO 20022 external purpose code", ErrInvalid, req.Purpose)
 	}
 	typ, value, err := s.payeeKey(req.PayeeType, req.PayeeValue)
 	if err != nil {
@@ -263,7 +273,7 @@ func (s *Service) parseOne(payer *participant.Participant, p *payment) error {
 	}
 	p.typ = typ
 	p.rec = record{ID: req.ID, Payer: payer.ID, PayeeType: payeeType(typ), PayeeValue: value, QuoteID: req.QuoteID, Note: req.Note,
-		PayerAccount: req.PayerAccount, Factors: factors}
+		PayerAccount: req.PayerAccount, Factors: factors, Purpose: req.Purpose}
 	p.digest = p.rec.digest(req.Amount, req.Currency)
 	p.id = ledgerID(paymentLeg, req.ID)
 	return nil
@@ -342,8 +352,12 @@ func (s *Service) resolve(ctx context.Context, b *batch, p *payment) error {
 		return fmt.Errorf("payee %s %s: %w", typ, value, ErrSameParticipant)
 	case payee.Status != participant.Active:
 		return fmt.Errorf("payee participant %s: %w", payee.ID, ErrSuspended)
+	case party.Currency != c && s.Rates != nil && party.Currency.Valid() && payee.Uses(party.Currency):
+		p.target = party.Currency // an FX payment: its quote prices the exchange
 	case !payee.Uses(c) || party.Currency != c:
 		return fmt.Errorf("payee %s %s does not take %s: %w", typ, value, c, ErrCurrency)
+	case p.req.Purpose != "":
+		return fmt.Errorf("%w: purpose is for payments to a payee in another currency", ErrInvalid)
 	}
 	p.payee = payee
 	p.rec.PayeeParticipant, p.rec.PayeeAccount = payee.ID, party.Account
@@ -378,7 +392,12 @@ func (s *Service) price(b *batch, p *payment) error {
 	}
 	p.rec.Fee = fee
 	start := len(b.legSpace)
-	b.legSpace = schemeLegs(b.legSpace, &b.payer, p.payee, p.req.Currency, p.req.Amount, fee)
+	if f := p.fx; f != nil {
+		b.legSpace = fxLegs(b.legSpace, &b.payer, &f.provider, p.payee, p.req.Currency, p.req.Amount, fee, f.terms.ProviderFee, f.tgt, f.target)
+		p.pre = 1
+	} else {
+		b.legSpace = schemeLegs(b.legSpace, &b.payer, p.payee, p.req.Currency, p.req.Amount, fee)
+	}
 	p.legs = b.legSpace[start:len(b.legSpace):len(b.legSpace)]
 	return nil
 }
@@ -411,6 +430,9 @@ func (s *Service) confirmDeadlines(b *batch) {
 // holds, or the schedule's.
 func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount, error) {
 	req := p.req
+	if req.QuoteID == "" && p.target != 0 {
+		return 0, fmt.Errorf("payee %s %s takes %s: %w", p.rec.PayeeType, p.rec.PayeeValue, p.target, ErrFXQuoteRequired)
+	}
 	if req.QuoteID == "" {
 		fee, err := s.Fees.Schedule(req.Currency).Fee(req.Amount)
 		if err != nil {
@@ -427,6 +449,10 @@ func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount,
 	case q.Payer != payer.ID || q.PayeeType != p.rec.PayeeType || q.PayeeValue != p.rec.PayeeValue ||
 		q.PayeeParticipant != p.payee.ID || q.Amount != req.Amount || q.Currency != req.Currency:
 		return 0, fmt.Errorf("quote is for another transfer: %w", ErrQuoteMismatch)
+	case p.target != 0 || q.FX != nil:
+		if err := s.fxQuoted(payer, p, &q); err != nil {
+			return 0, err
+		}
 	}
 	return q.Fee, nil
 }
@@ -436,7 +462,12 @@ func (s *Service) fee(payer *participant.Participant, p *payment) (money.Amount,
 func (s *Service) post(ctx context.Context, b *batch) {
 	s.submit(ctx, b, "", func(p *payment) bool { return !p.done },
 		func(cmds []ledger.Command, p *payment) []ledger.Command {
-			return firstPhase(cmds, p.legs, p.rec.ID, p.digest, s.meta(&p.rec), p.timeout)
+			if p.fx == nil {
+				return firstPhase(cmds, p.legs, p.rec.ID, p.digest, s.meta(&p.rec), p.timeout)
+			}
+			cmds = firstPhase(append(cmds, p.fxMark()), p.legs, p.rec.ID, p.digest, s.meta(&p.rec), p.timeout)
+			cmds[len(cmds)-1].Meta = p.fx.terms.encode() // the fx leg, last
+			return cmds
 		},
 		func(i int, res []ledger.Result) { s.posted(ctx, b, i, res) })
 }
@@ -458,6 +489,7 @@ func (s *Service) submit(ctx context.Context, b *batch, step string, include fun
 		}
 		p.first = len(cmds)
 		cmds = build(cmds, p)
+		p.n = len(cmds) - p.first
 	}
 	if len(cmds) == 0 {
 		return
@@ -472,7 +504,7 @@ func (s *Service) submit(ctx context.Context, b *batch, step string, include fun
 			b.refuse(i, fmt.Errorf("transfer %s: %s%w", p.rec.ID, step, err))
 			continue
 		}
-		answer(i, res[p.first:p.first+len(p.legs)])
+		answer(i, res[p.first:p.first+p.n])
 	}
 }
 
@@ -480,10 +512,11 @@ func (s *Service) submit(ctx context.Context, b *batch, step string, include fun
 // reservation stays unanswered for the stages that decide it.
 func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Result) {
 	p := &b.items[i]
-	switch st := ledger.ChainStatus(res); st {
-	case ledger.StatusOK:
+	idx, st := ledger.ChainFailure(res)
+	switch {
+	case st == ledger.StatusOK:
 		o := &b.out[i]
-		p.fill(&o.Transfer, res[0].Timestamp)
+		p.fill(&o.Transfer, res[p.pre].Timestamp)
 		o.Transfer.State, o.Created = Committed, true
 		if p.rec.Held {
 			o.Transfer.State, p.done = Held, true // the operator decides
@@ -495,14 +528,15 @@ func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Resu
 		}
 		p.done = true
 		s.committed(&o.Transfer)
-	case ledger.StatusExists, ledger.StatusExistsDifferent:
+	case st == ledger.StatusExists || st == ledger.StatusExistsDifferent:
 		// The same id came in a concurrent request: the same request if
 		// it has the same digest (a prepare's reservation timeout, which
 		// the ledger compares, differs between two of them), a conflict
-		// if not.
+		// if not. An FX quote's mark taken by another id: the quote is
+		// used.
 		t, found, err := s.existing(ctx, p)
 		if err == nil && !found {
-			err = fmt.Errorf("transfer %s: %w", p.rec.ID, st.Err())
+			err = p.chainErr(idx, st)
 		}
 		if err != nil {
 			b.refuse(i, err)
@@ -510,7 +544,7 @@ func (s *Service) posted(ctx context.Context, b *batch, i int, res []ledger.Resu
 		}
 		b.answer(i, &t, false)
 	default:
-		b.refuse(i, fmt.Errorf("transfer %s: %w", p.rec.ID, st.Err()))
+		b.refuse(i, p.chainErr(idx, st))
 	}
 }
 
@@ -521,6 +555,9 @@ func (p *payment) fill(t *Transfer, ts int64) {
 		Payee:  Payee{Type: p.rec.PayeeType, Value: p.rec.PayeeValue, Participant: p.rec.PayeeParticipant, Account: p.rec.PayeeAccount},
 		Amount: p.req.Amount, Fee: p.rec.Fee, Currency: p.req.Currency, QuoteID: p.rec.QuoteID, Note: p.rec.Note,
 		CreatedAt: time.Unix(0, ts).UTC(), seq: ts, PayerAccount: p.rec.PayerAccount, Factors: p.rec.Factors, held: p.rec.Held,
+	}
+	if p.fx != nil {
+		t.FX = p.fx.view()
 	}
 }
 

@@ -28,6 +28,11 @@ func (s *Service) fromLedger(ctx context.Context, jt journal.Transfer) (Transfer
 		CreatedAt: time.Unix(0, jt.Timestamp).UTC(), seq: jt.Timestamp,
 		PayerAccount: rec.PayerAccount, Factors: rec.Factors, held: rec.Held,
 	}
+	if rec.FX {
+		if t.FX, err = s.fxOf(ctx, rec.ID); err != nil {
+			return Transfer{}, err
+		}
+	}
 	switch jt.State {
 	case ledger.StatePosted, ledger.StateCommitted:
 		t.State = Committed
@@ -57,11 +62,12 @@ type Viewer struct {
 }
 
 func (v Viewer) sees(t *Transfer) bool {
-	return v.Participant == "" || v.Participant == t.Payer || v.Participant == t.Payee.Participant
+	return v.Participant == "" || v.Participant == t.Payer || v.Participant == t.Payee.Participant ||
+		t.FX != nil && v.Participant == t.FX.Provider
 }
 
 // Get returns a transfer if the viewer may see it: its payer, its payee
-// participant or the operator. Anyone else gets ErrNotFound, as if it did
+// participant, the FX provider of an FX payment, or the operator. Anyone else gets ErrNotFound, as if it did
 // not exist.
 func (s *Service) Get(ctx context.Context, v Viewer, id string) (Transfer, error) {
 	_, t, err := s.lookup(ctx, id)
@@ -115,6 +121,14 @@ func (s *Service) List(ctx context.Context, p participant.Participant, since int
 	}
 	out := make([]Transfer, 0, len(all))
 	for _, e := range all {
+		if e.Purpose == purpose.FX {
+			t, err := s.fxPayment(ctx, &e)
+			if err != nil {
+				return nil, 0, fmt.Errorf("list transfers of %s: %w", p.ID, err)
+			}
+			out = append(out, t)
+			continue
+		}
 		// A payment posted at once is all in its event; only a
 		// reservation's state is read from the ledger.
 		jt := journal.Transfer{Event: e, State: ledger.StatePosted}
@@ -134,7 +148,8 @@ func (s *Service) List(ctx context.Context, p participant.Participant, since int
 }
 
 // paymentEvents returns at least n (if there are) of an account's
-// payments' first events from since on, oldest first.
+// payments' first events from since on, oldest first: and, for a payee
+// paid in another currency, the fx legs that paid it.
 func (s *Service) paymentEvents(ctx context.Context, acct ledger.AccountID, since int64, n int) ([]ledger.Event, error) {
 	var got []ledger.Event
 	from := since
@@ -144,7 +159,7 @@ func (s *Service) paymentEvents(ctx context.Context, acct ledger.AccountID, sinc
 			return nil, err
 		}
 		for _, e := range evs {
-			if isPayment(&e) {
+			if isPayment(&e) || isFXCredit(&e, acct) {
 				got = append(got, e)
 			}
 		}
@@ -162,6 +177,30 @@ func isPayment(e *ledger.Event) bool {
 	return e.Purpose == purpose.Payment && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve)
 }
 
+// isFXCredit reports whether e is the fx leg of an FX payment to the
+// payee whose account acct is: the payee's event of the payment.
+func isFXCredit(e *ledger.Event, acct ledger.AccountID) bool {
+	return e.Purpose == purpose.FX && e.Credit == acct && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve)
+}
+
+// fxPayment returns the FX payment whose fx leg (or its commit) e is.
+func (s *Service) fxPayment(ctx context.Context, e *ledger.Event) (Transfer, error) {
+	meta := e.Meta
+	if e.Kind == ledger.KindCommit || e.Kind == ledger.KindAbort {
+		leg, err := s.Journal.Transfer(ctx, e.Pending)
+		if err != nil {
+			return Transfer{}, fmt.Errorf("fx event %d: %w", e.Timestamp, err)
+		}
+		meta = leg.Meta
+	}
+	terms, err := decodeFXTerms(meta)
+	if err != nil {
+		return Transfer{}, fmt.Errorf("fx event %d: %w", e.Timestamp, err)
+	}
+	_, t, err := s.lookup(ctx, terms.TransferID)
+	return t, err
+}
+
 func sortEvents(evs []ledger.Event) {
 	// Few currencies: an insertion sort of already sorted runs is enough.
 	for i := 1; i < len(evs); i++ {
@@ -174,11 +213,22 @@ func sortEvents(evs []ledger.Event) {
 // Credit returns the payment that event e commits to the credit of
 // account, if it does: a one-phase payment to it, or the commit of a
 // reserved one. Delivery of notifications uses it.
+//
+// An FX payment is delivered to its payee by its fx leg: the payment leg
+// credits the FX provider, who is not the payment's payee.
 func (s *Service) Credit(ctx context.Context, account ledger.AccountID, e ledger.Event) (Transfer, bool, error) {
 	if e.Credit != account {
 		return Transfer{}, false, nil
 	}
-	return s.committedBy(ctx, &e)
+	if e.Purpose == purpose.FX && (e.Kind == ledger.KindPost || e.Kind == ledger.KindCommit) {
+		t, err := s.fxPayment(ctx, &e)
+		return t, err == nil, err
+	}
+	t, ok, err := s.committedBy(ctx, &e)
+	if ok && t.FX != nil {
+		return Transfer{}, false, nil
+	}
+	return t, ok, err
 }
 
 // committedBy returns the payment that event e commits, if it does: a

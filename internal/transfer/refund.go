@@ -84,6 +84,10 @@ func (s *Service) payable(ctx context.Context, payee participant.Participant, or
 		return Transfer{}, fmt.Errorf("transfer %s: %w", originalID, ErrNotPayee)
 	case orig.State != Committed || orig.Payee.Type == ReturnType || orig.Payee.Type == RefundType || orig.Payee.Type == DisputeType:
 		return Transfer{}, fmt.Errorf("transfer %s: %w", originalID, ErrNotReturnable)
+	case orig.FX != nil:
+		// The payee holds another currency than the payer paid: paying
+		// back needs its own exchange, a new FX payment with its quote.
+		return Transfer{}, fmt.Errorf("transfer %s is an FX payment, paid back by a new FX payment: %w", originalID, ErrNotReturnable)
 	case payee.Status != participant.Active:
 		return Transfer{}, fmt.Errorf("participant %s: %w", payee.ID, ErrSuspended)
 	}

@@ -21,7 +21,9 @@ import (
 // expiries move nothing.
 type Movement struct {
 	At time.Time
-	// Kind is payment, fee, deposit, withdrawal, settlement or other.
+	// Kind is payment, fee, deposit, withdrawal, settlement, fx (an FX
+	// payment's delivery, provider → payee, in the payee's currency),
+	// fx-fee (the FX provider's fee) or other.
 	Kind string
 	// Ref names what moved the money: the transfer id of a payment and of
 	// its fee, the id of a deposit or withdrawal, "window/participant" of
@@ -129,7 +131,10 @@ func (s *Service) statementOf(ctx context.Context, acct ledger.AccountID, from, 
 				after += amount
 				continue
 			}
-			feeOfPayment := e.Purpose == purpose.Fee && paymentAt == e.Timestamp-1
+			// A payment's chain is one batch, at consecutive timestamps:
+			// its fees are at most LegsMax after its payment leg, the
+			// last payment of this account before them.
+			feeOfPayment := (e.Purpose == purpose.Fee || e.Purpose == purpose.FXFee) && e.Timestamp-paymentAt <= LegsMax
 			if e.Purpose == purpose.Payment {
 				paymentAt = e.Timestamp
 			}
@@ -187,11 +192,31 @@ func (s *Service) movement(ctx context.Context, e *ledger.Event, acct ledger.Acc
 			return Movement{}, fmt.Errorf("statement: payment event %d: %w", e.Timestamp, err)
 		}
 		m.Ref, *lastPayment, *lastAt = rec.ID, rec.ID, e.Timestamp
-	case purpose.Fee:
+	case purpose.Fee, purpose.FXFee:
 		m.Kind = "fee"
-		if *lastAt == e.Timestamp-1 {
+		if e.Purpose == purpose.FXFee {
+			m.Kind = "fx-fee"
+		}
+		if e.Timestamp-*lastAt <= LegsMax {
 			m.Ref = *lastPayment
 		}
+	case purpose.FX:
+		// The fx leg of an FX payment: the provider pays the payee in
+		// the payee's currency.
+		m.Kind = "fx"
+		meta := e.Meta
+		if e.Kind == ledger.KindCommit {
+			jt, err := s.Journal.Transfer(ctx, e.Pending)
+			if err != nil {
+				return Movement{}, fmt.Errorf("statement: the reservation of commit %d: %w", e.Timestamp, err)
+			}
+			meta = jt.Meta
+		}
+		terms, err := decodeFXTerms(meta)
+		if err != nil {
+			return Movement{}, fmt.Errorf("statement: fx event %d: %w", e.Timestamp, err)
+		}
+		m.Ref = terms.TransferID
 	case purpose.Deposit, purpose.Withdrawal:
 		m.Kind = map[uint16]string{purpose.Deposit: "deposit", purpose.Withdrawal: "withdrawal"}[e.Purpose]
 		m.Participant, m.Ref, _ = strings.Cut(e.Meta, "/")
@@ -201,7 +226,8 @@ func (s *Service) movement(ctx context.Context, e *ledger.Event, acct ledger.Acc
 	return m, nil
 }
 
-// Payments calls fn with each of p's payments in c, as payer or payee,
+// Payments calls fn with each of p's payments in c, as payer, payee or
+// FX provider (Transfer.Line says its side),
 // whose first event falls in [from, to), in the ledger's order, each as
 // it stands now. It reads the window's events once (a reconciliation of
 // a busy day reads them all): a participant's own listing, List, pages
@@ -210,7 +236,18 @@ func (s *Service) Payments(ctx context.Context, p participant.Participant, c mon
 	fn func(*Transfer) error) error {
 	acct := p.Account(c)
 	return s.Journal.Scan(ctx, from.UnixNano(), to.UnixNano(), func(e ledger.Event) error {
-		if !isPayment(&e) || e.Debit != acct && e.Credit != acct {
+		if e.Debit != acct && e.Credit != acct {
+			return nil
+		}
+		if e.Purpose == purpose.FX && (e.Kind == ledger.KindPost || e.Kind == ledger.KindReserve) {
+			// The payee's, or the provider's in the target currency.
+			t, err := s.fxPayment(ctx, &e)
+			if err != nil {
+				return fmt.Errorf("payments of %s: %w", p.ID, err)
+			}
+			return fn(&t)
+		}
+		if !isPayment(&e) {
 			return nil
 		}
 		jt := journal.Transfer{Event: e, State: ledger.StatePosted}
@@ -226,4 +263,21 @@ func (s *Service) Payments(ctx context.Context, p participant.Participant, c mon
 		}
 		return fn(&t)
 	})
+}
+
+// Line returns what the transfer moved for participant in currency c,
+// and whether it was taken from it (debit) or paid to it: the payer's
+// amount, the payee's Received, and an FX provider's two sides — the
+// source amount in, the target amount out. Fees are not in it.
+func (t *Transfer) Line(participant string, c money.Currency) (amount money.Amount, debit bool) {
+	switch {
+	case t.Payer == participant && c == t.Currency:
+		return t.Amount, true
+	case t.FX != nil && t.FX.Provider == participant && c == t.FX.TargetCurrency:
+		return t.FX.TargetAmount, true
+	case t.FX != nil && t.FX.Provider == participant:
+		return t.Amount, false
+	}
+	amount, _ = t.Received()
+	return amount, false
 }

@@ -320,6 +320,18 @@ type Request struct {
 	// once, at most FactorsMax). Both are optional, and feed risk control.
 	PayerAccount string
 	Factors      []string
+	// Purpose is the payment's ISO 20022 purpose code (SALA, GDDS, …):
+	// required for a payment to a payee in another currency, refused on
+	// one in the payer's own.
+	Purpose string
+	// AmountType, for a quote, says which side Amount fixes: "SEND" (or
+	// empty: what the payer sends, in Currency) or "RECEIVE" (what the
+	// payee gets, in the payee's currency).
+	AmountType string
+	// AmountText, for a quote, is the amount as decimal text, read in
+	// the currency it is in once the payee is known (a RECEIVE amount is
+	// in the payee's); Amount is then ignored.
+	AmountText string
 }
 
 // PayerAccountMax bounds a request's PayerAccount, FactorsMax its

@@ -42,6 +42,8 @@ type TransferOut struct {
 	// payment (a single payment's view).
 	Refunded money.Amount
 	Refunds  bool
+	// FX is the exchange of an FX payment, already in its JSON shape.
+	FX *FX
 }
 
 // Transfer returns t in its JSON shape.
@@ -51,7 +53,7 @@ func (t *TransferOut) Transfer() Transfer {
 		Amount: t.Amount.Format(t.Currency), Fee: t.Fee.Format(t.Currency), Currency: t.Currency.String(),
 		QuoteID: t.QuoteID, Note: t.Note, Reason: t.Reason, CreatedAt: t.CreatedAt,
 		PayerAccount: t.PayerAccount, Authentication: authentication(t.Factors),
-		Refunded: refunded(t),
+		Refunded: refunded(t), FX: t.FX,
 	}
 }
 
@@ -124,6 +126,19 @@ func AppendTransfer(b []byte, t *TransferOut) ([]byte, error) {
 		b = append(b, `,"refunded":"`...)
 		b = t.Refunded.AppendFormat(b, t.Currency)
 		b = append(b, '"')
+	}
+	if f := t.FX; f != nil {
+		for i, fl := range [...]struct{ name, v string }{{`,"fx":{"provider":`, f.Provider}, {`,"sourceAmount":`, f.SourceAmount},
+			{`,"sourceCurrency":`, f.SourceCurrency}, {`,"targetAmount":`, f.TargetAmount}, {`,"targetCurrency":`, f.TargetCurrency},
+			{`,"rate":`, f.Rate}, {`,"providerFee":`, f.ProviderFee}, {`,"amountType":`, f.AmountType}, {`,"purpose":`, f.Purpose},
+			{`,"rounding":`, f.Rounding}} {
+			if i == 8 && fl.v == "" {
+				continue // omitempty
+			}
+			b = append(b, fl.name...)
+			b, err = appendString(b, fl.v, err)
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}'), err
 }

@@ -57,6 +57,11 @@ func TestAppendMatchesMarshal(t *testing.T) {
 		for range rng.IntN(3) {
 			tr.Factors = append(tr.Factors, randString(rng))
 		}
+		if rng.IntN(3) == 0 {
+			tr.FX = &FX{Provider: randString(rng), SourceAmount: randString(rng), SourceCurrency: randString(rng),
+				TargetAmount: randString(rng), TargetCurrency: randString(rng), Rate: randString(rng),
+				ProviderFee: randString(rng), AmountType: randString(rng), Purpose: randString(rng), Rounding: randString(rng)}
+		}
 		want, err := json.Marshal(tr.Transfer())
 		if err != nil {
 			t.Fatalf("seed %d, case %d: Marshal: %v", seed, i, err)

@@ -61,6 +61,12 @@ type FSPIOP struct {
 	// JWSPublicKey is the PEM public key that verifies the
 	// FSPIOP-Signature of its requests, if it signs them.
 	JWSPublicKey string `json:"jwsPublicKey,omitempty"`
+	// LinkID, for a participant of kind scheme, is the FSP id the far
+	// scheme knows this switch by.
+	LinkID string `json:"linkId,omitempty"`
+	// LinkAPIKey, for a participant of kind scheme, is the API key the
+	// far scheme issued for LinkID. Only in requests: never shown.
+	LinkAPIKey string `json:"linkApiKey,omitempty"`
 }
 
 // ParticipantPatch is the body of PATCH /v1/participants/{id}.
@@ -290,6 +296,34 @@ type NewQuote struct {
 	Payee    PayeeRef `json:"payee"`
 	Amount   string   `json:"amount"`
 	Currency string   `json:"currency"`
+	// AmountType says, for a payee in another currency, which side
+	// Amount fixes: "SEND" (the default: what the payer sends, in
+	// Currency) or "RECEIVE" (what the payee gets, in its currency).
+	AmountType string `json:"amountType,omitempty"`
+	// PayerAccount is the paying user's reference, for the annual FX
+	// quota: a quote over what remains of it is refused at once.
+	PayerAccount string `json:"payerAccount,omitempty"`
+}
+
+// FX is the foreign exchange of a payment to a payee in another
+// currency, as its quote fixed it: the payer sends SourceAmount (plus
+// ProviderFee and the scheme fee) in SourceCurrency to Provider, who
+// pays TargetAmount in TargetCurrency to the payee, at Rate (target per
+// source). Rounding is the exact remainder, in target major units, that
+// rounding in the payer's disfavour left to the provider.
+type FX struct {
+	Provider       string `json:"provider"`
+	SourceAmount   string `json:"sourceAmount"`
+	SourceCurrency string `json:"sourceCurrency"`
+	TargetAmount   string `json:"targetAmount"`
+	TargetCurrency string `json:"targetCurrency"`
+	Rate           string `json:"rate"`
+	ProviderFee    string `json:"providerFee"`
+	AmountType     string `json:"amountType"`
+	// Purpose is the payment's ISO 20022 purpose code (a transfer's; a
+	// quote has none).
+	Purpose  string `json:"purpose,omitempty"`
+	Rounding string `json:"rounding"`
 }
 
 // Quote is a signed offer.
@@ -300,6 +334,9 @@ type Quote struct {
 	Fee       string    `json:"fee"`
 	Currency  string    `json:"currency"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// FX is set for a payee in another currency: Amount and Currency are
+	// what the payer sends, before fees; the payee gets FX.TargetAmount.
+	FX *FX `json:"fx,omitempty"`
 }
 
 // NewTransfer is the body of POST /v1/transfers.
@@ -315,6 +352,9 @@ type NewTransfer struct {
 	PayerAccount string `json:"payerAccount,omitempty"`
 	// Authentication says how the payer's wallet authenticated its user.
 	Authentication *Authentication `json:"authentication,omitempty"`
+	// Purpose is the ISO 20022 purpose code (SALA, GDDS, SUPP, FAMI, …),
+	// required when the payee takes another currency.
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // Authentication is how a payer's wallet authenticated its user for a
@@ -344,6 +384,10 @@ type Transfer struct {
 	// Refunded is what was paid back of a committed payment by refunds
 	// and returns; shown when one transfer is read.
 	Refunded string `json:"refunded,omitempty"`
+	// FX is the exchange of a payment to a payee in another currency:
+	// Amount and Currency are what the payer sent, FX.TargetAmount what
+	// the payee got.
+	FX *FX `json:"fx,omitempty"`
 }
 
 // NewRefund is the body of POST /v1/transfers/{id}/refunds.
