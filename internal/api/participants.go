@@ -29,7 +29,7 @@ func toWire(p participant.Participant) wire.Participant {
 		MessageFormat: p.MessageFormat,
 	}
 	if p.FSPIOP != nil {
-		out.FSPIOP = &wire.FSPIOP{Endpoint: p.FSPIOP.Endpoint, JWSPublicKey: p.FSPIOP.JWSPublicKey}
+		out.FSPIOP = &wire.FSPIOP{Endpoint: p.FSPIOP.Endpoint, JWSPublicKey: p.FSPIOP.JWSPublicKey, LinkID: p.FSPIOP.LinkID}
 	}
 	return out
 }
@@ -39,7 +39,7 @@ func fspiopOf(f *wire.FSPIOP) *participant.FSPIOP {
 	if f == nil {
 		return nil
 	}
-	return &participant.FSPIOP{Endpoint: f.Endpoint, JWSPublicKey: f.JWSPublicKey}
+	return &participant.FSPIOP{Endpoint: f.Endpoint, JWSPublicKey: f.JWSPublicKey, LinkID: f.LinkID, LinkKey: f.LinkAPIKey}
 }
 
 func parseCurrencies(codes []string) ([]money.Currency, error) {

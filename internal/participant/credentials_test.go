@@ -214,3 +214,29 @@ func TestClientCertHash(t *testing.T) {
 		t.Fatalf("unbinding = %q, %v", p.ClientCertSHA256, err)
 	}
 }
+
+// TestLinkKeySealed: a scheme link's key for the far scheme is sealed at
+// rest and opened at start.
+func TestLinkKeySealed(t *testing.T) {
+	ctx := context.Background()
+	e := newCredEnv(t)
+	const key = "cn-link.far-secret-0123456789"
+	if _, _, err := e.reg.Create(ctx, participant.New{ID: "hk-link", Name: "HK", Kind: participant.Scheme, Currencies: []money.Currency{cny},
+		FSPIOP: &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "cn-link", LinkKey: key}}); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := e.DB.QueryRowContext(ctx, `SELECT fspiop_link_key FROM participants WHERE id = 'hk-link'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !seal.IsSealed(stored) || strings.Contains(stored, key) {
+		t.Fatalf("the link key is stored as %q", stored)
+	}
+	reg, err := participant.Load(ctx, e.DB, e.Journal, e.clk.Now, participant.Options{Seal: e.key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := reg.Get("hk-link"); p.FSPIOP == nil || p.FSPIOP.LinkKey != key {
+		t.Fatalf("after a restart: %+v", p.FSPIOP)
+	}
+}

@@ -75,3 +75,69 @@ func TestFSPIOP(t *testing.T) {
 		t.Fatalf("removed, then after a restart: %+v", got.FSPIOP)
 	}
 }
+
+// TestSchemeLink: a participant of kind scheme needs an FSPIOP endpoint
+// and the id the far scheme knows the switch by; its link key is kept
+// across a restart and changed with its FSPIOP settings; only scheme
+// links carry link credentials, and only active ones may be routed to.
+func TestSchemeLink(t *testing.T) {
+	e := newEnv(t)
+	link := participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "cn-link", LinkKey: "cn-link.secret"}
+	bad := []struct {
+		name string
+		kind participant.Kind
+		f    *participant.FSPIOP
+	}{
+		{"scheme without fspiop", participant.Scheme, nil},
+		{"scheme without endpoint", participant.Scheme, &participant.FSPIOP{LinkID: "cn-link"}},
+		{"scheme without link id", participant.Scheme, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b"}},
+		{"link id with a space", participant.Scheme, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "cn link"}},
+		{"link id too long", participant.Scheme, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: strings.Repeat("x", participant.LinkIDMax+1)}},
+		{"link key with a newline", participant.Scheme, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "a", LinkKey: "k\nX-Evil: 1"}},
+		{"link key too long", participant.Scheme, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "a", LinkKey: strings.Repeat("k", participant.LinkKeyMax+1)}},
+		{"wallet with a link id", participant.Wallet, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkID: "a"}},
+		{"wallet with a link key", participant.Wallet, &participant.FSPIOP{Endpoint: "http://127.0.0.1:9/b", LinkKey: "k"}},
+	}
+	for _, c := range bad {
+		_, _, err := e.Registry.Create(e.ctx, participant.New{ID: "link-bad", Name: "L", Kind: c.kind,
+			Currencies: []money.Currency{cny}, FSPIOP: c.f})
+		if !errors.Is(err, participant.ErrInvalid) {
+			t.Errorf("%s: Create = %v, want ErrInvalid", c.name, err)
+		}
+	}
+	p, _ := e.Create(participant.New{ID: "hk-link", Name: "HK scheme", Kind: participant.Scheme, Currencies: []money.Currency{cny}, FSPIOP: &link})
+	if p.FSPIOP == nil || *p.FSPIOP != link || !p.Confirms() {
+		t.Fatalf("created with %+v", p.FSPIOP)
+	}
+	if curs, ok := e.Registry.SchemeLink("hk-link"); !ok || len(curs) != 1 || curs[0] != cny {
+		t.Fatalf("SchemeLink = %v, %v", curs, ok)
+	}
+	e.Create(participant.New{ID: "wallet", Name: "W", Kind: participant.Wallet, Currencies: []money.Currency{cny}})
+	if _, ok := e.Registry.SchemeLink("wallet"); ok {
+		t.Error("a wallet is a scheme link")
+	}
+	e.Restart()
+	if got, _ := e.Registry.Get("hk-link"); got.FSPIOP == nil || *got.FSPIOP != link {
+		t.Fatalf("after a restart %+v, want %+v", got.FSPIOP, link)
+	}
+	// A scheme link keeps an endpoint; its key changes with its settings.
+	if _, err := e.Registry.Apply(e.ctx, "hk-link", participant.Update{FSPIOP: &participant.FSPIOP{}}); !errors.Is(err, participant.ErrInvalid) {
+		t.Errorf("endpoint removed: %v", err)
+	}
+	rotated := link
+	rotated.LinkKey = "cn-link.rotated"
+	if got, err := e.Registry.Apply(e.ctx, "hk-link", participant.Update{FSPIOP: &rotated}); err != nil || *got.FSPIOP != rotated {
+		t.Fatalf("rotate: %+v, %v", got.FSPIOP, err)
+	}
+	suspended := participant.Suspended
+	if _, err := e.Registry.Apply(e.ctx, "hk-link", participant.Update{Status: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.Registry.SchemeLink("hk-link"); ok {
+		t.Error("a suspended link may be routed to")
+	}
+	e.Restart()
+	if got, _ := e.Registry.Get("hk-link"); got.FSPIOP == nil || *got.FSPIOP != rotated {
+		t.Fatalf("after a restart %+v, want %+v", got.FSPIOP, rotated)
+	}
+}

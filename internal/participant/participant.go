@@ -1,6 +1,7 @@
 // Package participant owns the switch's participants — the wallets,
-// banks and FX providers connected to it — with their credentials,
-// their status and their ledger accounts.
+// banks and FX providers connected to it, and the links to other
+// payment schemes — with their credentials, their status and their
+// ledger accounts.
 //
 // Every participant has one settlement account per currency it uses. Its
 // id is derived, not stored: participant number, currency and account
@@ -43,6 +44,11 @@ const (
 	Wallet Kind = "wallet"
 	Bank   Kind = "bank"
 	FXP    Kind = "fxp" // foreign-exchange provider
+	// Scheme is another payment scheme reached through a gateway that
+	// speaks FSPIOP (another Hulian switch, or a Mojaloop hub): aliases
+	// the operator routes to it are paid through it, and the switch
+	// sees it as one participant with positions like any other.
+	Scheme Kind = "scheme"
 )
 
 // Acceptance is how a participant takes incoming transfers.
@@ -124,7 +130,23 @@ type FSPIOP struct {
 	// JWSPublicKey is the PEM public key that verifies the
 	// FSPIOP-Signature of its requests; "" when it does not sign.
 	JWSPublicKey string
+	// LinkID, for a scheme link only, is the FSP id the far scheme
+	// knows this switch by: the FSPIOP-Source of everything the switch
+	// sends it, and the FSPIOP-Destination of the far scheme's callbacks.
+	LinkID string
+	// LinkKey, for a scheme link only, is the API key the far scheme
+	// issued for LinkID, sent as the bearer token of everything the
+	// switch sends it ("" when the far scheme authenticates otherwise,
+	// e.g. by client certificate). It is stored sealed and never shown.
+	LinkKey string
 }
+
+// Link limits: an FSPIOP FspId is at most 32 characters; an API key of
+// another scheme is opaque, and bounded.
+const (
+	LinkIDMax  = 32
+	LinkKeyMax = 512
+)
 
 // JWSKeyMax bounds a registered JWS public key's PEM text: an RSA key
 // of 8192 bits takes about 1.4 KB.
@@ -209,6 +231,7 @@ const GraceMax = 30 * 24 * time.Hour
 const (
 	sealCallbackSecret     = "participants.callback_secret"
 	sealPrevCallbackSecret = "participants.prev_callback_secret"
+	sealLinkKey            = "participants.fspiop_link_key"
 )
 
 // Options are the registry's optional parts.
@@ -252,7 +275,7 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
 		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
 		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key,
-		message_format FROM participants`)
+		message_format, fspiop_link_id, fspiop_link_key FROM participants`)
 	if err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -260,15 +283,19 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	var plain []string // participants whose secrets are stored plain
 	for rows.Next() {
 		p := &Participant{}
-		var curs, secret, prevSecret, fspEndpoint, fspKey string
+		var curs, secret, prevSecret, fspEndpoint, fspKey, linkID, linkKey string
 		var hash, prevHash []byte
 		var created, updated, prevKeyExp, prevSecretExp int64
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
-			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey, &p.MessageFormat); err != nil {
+			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey, &p.MessageFormat,
+			&linkID, &linkKey); err != nil {
 			return nil, fmt.Errorf("load participants: %w", err)
 		}
 		if fspEndpoint != "" {
-			p.FSPIOP = &FSPIOP{Endpoint: fspEndpoint, JWSPublicKey: fspKey}
+			p.FSPIOP = &FSPIOP{Endpoint: fspEndpoint, JWSPublicKey: fspKey, LinkID: linkID}
+			if p.FSPIOP.LinkKey, err = r.open(sealLinkKey, linkKey); err != nil {
+				return nil, fmt.Errorf("load participant %s: link key: %w", p.ID, err)
+			}
 		}
 		if p.callbackSecret, err = r.open(sealCallbackSecret, secret); err != nil {
 			return nil, fmt.Errorf("load participant %s: callback secret: %w", p.ID, err)
@@ -276,7 +303,7 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		if p.prevCallbackSecret, err = r.open(sealPrevCallbackSecret, prevSecret); err != nil {
 			return nil, fmt.Errorf("load participant %s: previous callback secret: %w", p.ID, err)
 		}
-		if opts.Seal != nil && (!seal.IsSealed(secret) || prevSecret != "" && !seal.IsSealed(prevSecret)) {
+		if opts.Seal != nil && (!seal.IsSealed(secret) || prevSecret != "" && !seal.IsSealed(prevSecret) || linkKey != "" && !seal.IsSealed(linkKey)) {
 			plain = append(plain, p.ID)
 		}
 		copy(p.prevKeyHash[:], prevHash)
@@ -339,16 +366,17 @@ func (r *Registry) store(ctx context.Context, p *Participant) error {
 	if !p.prevSecretExpires.IsZero() {
 		prevSecretExp = p.prevSecretExpires.UnixNano()
 	}
-	endpoint, jwsKey := p.FSPIOP.columns()
+	endpoint, jwsKey, linkID, linkKey := p.FSPIOP.columns()
 	return r.db.Transact(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE participants SET status = $1, callback_url = $2, acceptance = $3,
 			updated_at = $4, api_key_hash = $5, callback_secret = $6, prev_api_key_hash = $7, prev_api_key_expires = $8,
 			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11,
-			fspiop_endpoint = $12, fspiop_jws_key = $13, message_format = $14 WHERE id = $15`,
+			fspiop_endpoint = $12, fspiop_jws_key = $13, message_format = $14, fspiop_link_id = $15,
+			fspiop_link_key = $16 WHERE id = $17`,
 			string(p.Status), p.CallbackURL, string(p.Acceptance), p.UpdatedAt.UnixNano(), p.keyHash[:],
 			r.sealed(sealCallbackSecret, p.callbackSecret), p.prevKeyHash[:], prevKeyExp,
 			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256,
-			endpoint, jwsKey, p.MessageFormat, p.ID)
+			endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey), p.ID)
 		return err
 	})
 }
@@ -403,8 +431,8 @@ func (n *New) validate() error {
 		return fmt.Errorf("%w: id %q is reserved", ErrInvalid, n.ID)
 	case strings.TrimSpace(n.Name) == "" || len(n.Name) > 200:
 		return fmt.Errorf("%w: name must be 1-200 characters", ErrInvalid)
-	case n.Kind != Wallet && n.Kind != Bank && n.Kind != FXP:
-		return fmt.Errorf("%w: kind must be wallet, bank or fxp", ErrInvalid)
+	case n.Kind != Wallet && n.Kind != Bank && n.Kind != FXP && n.Kind != Scheme:
+		return fmt.Errorf("%w: kind must be wallet, bank, fxp or scheme", ErrInvalid)
 	case len(n.Currencies) == 0 || len(n.Currencies) > 16:
 		return fmt.Errorf("%w: currencies must list 1 to 16 ISO 4217 codes", ErrInvalid)
 	}
@@ -457,14 +485,27 @@ func (r *Registry) checkCallbackURL(s string) error {
 	return nil
 }
 
-// checkFSPIOP checks an FSPIOP configuration and returns the copy to
-// keep: nil for none or an empty endpoint.
-func (r *Registry) checkFSPIOP(f *FSPIOP) (*FSPIOP, error) {
+// checkFSPIOP checks the FSPIOP configuration of a participant of kind
+// k and returns the copy to keep: nil for none or an empty endpoint. A
+// scheme link must have one, with the id the far scheme knows the switch
+// by; no other participant may carry link credentials.
+func (r *Registry) checkFSPIOP(k Kind, f *FSPIOP) (*FSPIOP, error) {
 	if f == nil || f.Endpoint == "" {
-		if f != nil && f.JWSPublicKey != "" {
-			return nil, fmt.Errorf("%w: fspiop.jwsPublicKey needs an fspiop.endpoint", ErrInvalid)
+		switch {
+		case k == Scheme:
+			return nil, fmt.Errorf("%w: a scheme link needs fspiop.endpoint and fspiop.linkId: it is reached over FSPIOP", ErrInvalid)
+		case f != nil && (f.JWSPublicKey != "" || f.LinkID != "" || f.LinkKey != ""):
+			return nil, fmt.Errorf("%w: fspiop.jwsPublicKey, linkId and linkApiKey need an fspiop.endpoint", ErrInvalid)
 		}
 		return nil, nil
+	}
+	switch {
+	case k != Scheme && (f.LinkID != "" || f.LinkKey != ""):
+		return nil, fmt.Errorf("%w: fspiop.linkId and linkApiKey are for participants of kind scheme", ErrInvalid)
+	case k == Scheme && !validLinkText(f.LinkID, LinkIDMax):
+		return nil, fmt.Errorf("%w: fspiop.linkId must be 1-%d printable ASCII characters without spaces", ErrInvalid, LinkIDMax)
+	case f.LinkKey != "" && !validLinkText(f.LinkKey, LinkKeyMax):
+		return nil, fmt.Errorf("%w: fspiop.linkApiKey must be 1-%d printable ASCII characters without spaces", ErrInvalid, LinkKeyMax)
 	}
 	if err := ValidCallbackURL(f.Endpoint); err != nil {
 		return nil, fmt.Errorf("%w: fspiop.endpoint must be an absolute http or https URL without credentials", ErrInvalid)
@@ -482,15 +523,31 @@ func (r *Registry) checkFSPIOP(f *FSPIOP) (*FSPIOP, error) {
 			return nil, fmt.Errorf("%w: fspiop.jwsPublicKey: %w", ErrInvalid, err)
 		}
 	}
-	return &FSPIOP{Endpoint: strings.TrimSuffix(f.Endpoint, "/"), JWSPublicKey: f.JWSPublicKey}, nil
+	return &FSPIOP{Endpoint: strings.TrimSuffix(f.Endpoint, "/"), JWSPublicKey: f.JWSPublicKey, LinkID: f.LinkID,
+		LinkKey: f.LinkKey}, nil
 }
 
-// columns returns what is stored of f: "" for a native participant.
-func (f *FSPIOP) columns() (endpoint, jwsKey string) {
-	if f == nil {
-		return "", ""
+// validLinkText reports whether s is 1 to max printable ASCII characters
+// other than space: it goes into HTTP headers as it is.
+func validLinkText(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
 	}
-	return f.Endpoint, f.JWSPublicKey
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// columns returns what is stored of f (the link key unsealed): "" for a
+// native participant.
+func (f *FSPIOP) columns() (endpoint, jwsKey, linkID, linkKey string) {
+	if f == nil {
+		return "", "", "", ""
+	}
+	return f.Endpoint, f.JWSPublicKey, f.LinkID, f.LinkKey
 }
 
 // ValidCallbackURL checks a callback URL: empty, or absolute http(s).
@@ -516,7 +573,7 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	if err := r.checkCallbackURL(n.CallbackURL); err != nil {
 		return Participant{}, Credentials{}, err
 	}
-	fsp, err := r.checkFSPIOP(n.FSPIOP)
+	fsp, err := r.checkFSPIOP(n.Kind, n.FSPIOP)
 	if err != nil {
 		return Participant{}, Credentials{}, err
 	}
@@ -564,14 +621,14 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	for i, c := range p.Currencies {
 		codes[i] = c.String()
 	}
-	endpoint, jwsKey := p.FSPIOP.columns()
+	endpoint, jwsKey, linkID, linkKey := p.FSPIOP.columns()
 	_, err = r.db.ExecContext(ctx, `INSERT INTO participants (id, number, name, kind, currencies, callback_url,
 		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256,
-		fspiop_endpoint, fspiop_jws_key, message_format)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		fspiop_endpoint, fspiop_jws_key, message_format, fspiop_link_id, fspiop_link_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		p.ID, p.Number, p.Name, string(p.Kind), strings.Join(codes, ","), p.CallbackURL, string(p.Acceptance),
 		string(p.Status), p.keyHash[:], r.sealed(sealCallbackSecret, p.callbackSecret), now.UnixNano(), now.UnixNano(),
-		p.ClientCertSHA256, endpoint, jwsKey, p.MessageFormat)
+		p.ClientCertSHA256, endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey))
 	if sqldb.IsUniqueViolation(err) {
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: %w", n.ID, ErrExists)
 	}
@@ -612,6 +669,19 @@ func (r *Registry) Get(id string) (Participant, bool) {
 		return Participant{}, false
 	}
 	return *p, true
+}
+
+// SchemeLink returns the currencies of participant id if it is an
+// active participant of kind scheme (what a route to another scheme may
+// name), and false otherwise.
+func (r *Registry) SchemeLink(id string) ([]money.Currency, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.byID[id]
+	if !ok || p.Kind != Scheme || p.Status != Active || p.FSPIOP == nil {
+		return nil, false
+	}
+	return slices.Clone(p.Currencies), true
 }
 
 // ByNumber returns a participant by number.
@@ -705,7 +775,9 @@ type Update struct {
 	// "" unbinds it.
 	ClientCertSHA256 *string
 	// FSPIOP makes it an FSPIOP participant, or changes how it is
-	// reached; one with an empty Endpoint makes it a native one again.
+	// reached (all of it: a scheme link's key too); one with an empty
+	// Endpoint makes it a native one again, except a scheme link, which
+	// keeps one.
 	FSPIOP *FSPIOP
 	// MessageFormat changes how its callbacks are written.
 	MessageFormat *string
@@ -751,7 +823,7 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 		next.MessageFormat = *u.MessageFormat
 	}
 	if u.FSPIOP != nil {
-		fsp, err := r.checkFSPIOP(u.FSPIOP)
+		fsp, err := r.checkFSPIOP(cur.Kind, u.FSPIOP)
 		if err != nil {
 			return Participant{}, err
 		}

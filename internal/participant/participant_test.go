@@ -113,6 +113,7 @@ func TestCreateValidation(t *testing.T) {
 		// kinds
 		{"kind bank", func(n *participant.New) { n.Kind = participant.Bank }, true},
 		{"kind fxp", func(n *participant.New) { n.Kind = participant.FXP }, true},
+		{"kind scheme without fspiop", func(n *participant.New) { n.Kind = participant.Scheme }, false},
 		{"kind empty", func(n *participant.New) { n.Kind = "" }, false},
 		{"kind upper case", func(n *participant.New) { n.Kind = "Wallet" }, false},
 		{"kind unknown", func(n *participant.New) { n.Kind = "exchange" }, false},
