@@ -1449,7 +1449,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	}
 	quote(keyA, M{"payee": M{"type": "MSISDN", "value": "+8613900139000"}, "amount": "1.00", "currency": "CNY"}, 422, "unknown-party")
 	quote(keyA, M{"payee": msisdn, "amount": "1.001", "currency": "CNY"}, 400, "invalid-request")
-	quote(keyA, M{"payee": msisdn, "amount": "100", "currency": "JPY"}, 422, "currency-not-enabled")
+	quote(keyA, M{"payee": msisdn, "amount": "100", "currency": "JPY"}, 422, "fx-unavailable") // the payee takes CNY: no JPY → CNY sheet
 	quote(keyA, M{"payee": M{"type": "WALLET", "value": "alice"}, "amount": "1.00", "currency": "CNY"}, 422, "same-participant")
 	quote(op, M{"payee": msisdn, "amount": "1.00", "currency": "CNY"}, 403, "forbidden")
 
