@@ -15,6 +15,11 @@
 // blind index. The operator may remove any alias (Remove, recorded with
 // its reason), and a portability claim moves one (Move).
 //
+// Aliases not registered here may belong to another payment scheme:
+// the operator routes alias prefixes to scheme links (SchemeRoutes, in
+// scheme.go; not to be confused with routes.go's in-memory table of
+// phone numbers), and Lookup asks the far scheme for them.
+//
 // The directory does not authenticate anyone: callers pass the
 // participant on whose behalf they act, as established by the API layer.
 package directory
@@ -161,6 +166,9 @@ type Options struct {
 	// MaxAliasesPerAccount bounds the aliases of one (participant,
 	// account): 0 means DefaultMaxAliasesPerAccount.
 	MaxAliasesPerAccount int
+	// SchemeRoutes, if set, resolve the aliases not registered here
+	// that the operator routes to other schemes (see Lookup).
+	SchemeRoutes *SchemeRoutes
 }
 
 // Directory is the alias directory. It is safe for concurrent use.
@@ -172,7 +180,8 @@ type Directory struct {
 	stopLoad context.CancelFunc // stops loading the routes
 	loaded   chan struct{}      // closed when loading the routes ended
 
-	seal          *seal.Key // nil: plain text
+	schemes       *SchemeRoutes // nil: no routes to other schemes
+	seal          *seal.Key     // nil: plain text
 	maxPerAccount int
 	stopSeal      context.CancelFunc // stops re-sealing
 	resealed      chan struct{}      // closed when re-sealing ended
@@ -184,7 +193,7 @@ type Directory struct {
 // New returns the directory over db, whose migrations have created the
 // parties table.
 func New(db *sqldb.DB, opts Options) *Directory {
-	d := &Directory{db: db, seal: opts.Seal, maxPerAccount: opts.MaxAliasesPerAccount}
+	d := &Directory{db: db, seal: opts.Seal, maxPerAccount: opts.MaxAliasesPerAccount, schemes: opts.SchemeRoutes}
 	if d.maxPerAccount <= 0 {
 		d.maxPerAccount = DefaultMaxAliasesPerAccount
 	}
@@ -257,7 +266,42 @@ const (
 // Lookup returns the party registered under the alias (t, value), or
 // ErrNotFound. The value must be normalized already (see Normalize); a
 // value that is not is simply not found.
+//
+// An alias not registered here that a scheme route matches (longest
+// prefix) is the far scheme's: Lookup asks it (Far) and returns the
+// link as the participant, the route's currency, the name as the far
+// scheme masked it, and no account; ErrNotFound if the far scheme does
+// not know it, ErrLinkUnavailable if it cannot be asked. Such parties
+// are never cached: the far scheme's users come and go without telling
+// this switch. Local registrations always win over routes.
 func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, error) {
+	p, err := d.lookupLocal(ctx, t, value)
+	if errors.Is(err, ErrNotFound) && d.schemes != nil {
+		if rp, routed, rerr := d.schemes.party(ctx, p.Type, value); routed {
+			if rerr != nil {
+				return Party{}, fmt.Errorf("directory: lookup %s alias through a scheme link: %w", p.Type, rerr)
+			}
+			return rp, nil
+		}
+	}
+	return p, err
+}
+
+// LookupLocal is Lookup without the scheme routes: the aliases
+// registered with this switch only. The FSPIOP front end answers other
+// FSPs, scheme links among them, from it, so that no request passes
+// through this switch on to a third scheme.
+func (d *Directory) LookupLocal(ctx context.Context, t Type, value string) (Party, error) {
+	p, err := d.lookupLocal(ctx, t, value)
+	if err != nil {
+		return Party{}, err
+	}
+	return p, nil
+}
+
+// lookupLocal is Lookup of the aliases registered here. On ErrNotFound
+// it returns a Party holding the parsed type.
+func (d *Directory) lookupLocal(ctx context.Context, t Type, value string) (Party, error) {
 	t, err := ParseType(string(t))
 	if err != nil {
 		return Party{}, fmt.Errorf("directory: lookup: %w", err)
@@ -289,7 +333,7 @@ func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, er
 	// aliases).
 	err = stmt.QueryRowContext(context.WithoutCancel(ctx), string(t), value).Scan(&p.Participant, &p.Name, &p.Account, &cur, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, ErrNotFound)
+		return Party{Type: t}, fmt.Errorf("directory: lookup %s alias: %w", t, ErrNotFound)
 	}
 	if err != nil {
 		return Party{}, fmt.Errorf("directory: lookup %s alias: %w", t, err)

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -43,7 +44,16 @@ func (d *Directory) Route(ctx context.Context, t Type, value string) (Route, err
 			}
 		}
 	}
-	p, err := d.Lookup(ctx, t, value)
+	p, err := d.lookupLocal(ctx, t, value)
+	if errors.Is(err, ErrNotFound) && d.schemes != nil {
+		// Another scheme's user: asked each time, never kept.
+		if rp, routed, rerr := d.schemes.party(ctx, p.Type, value); routed {
+			if rerr != nil {
+				return Route{}, fmt.Errorf("directory: lookup %s alias through a scheme link: %w", p.Type, rerr)
+			}
+			return Route{Type: rp.Type, Value: rp.Value, Participant: rp.Participant, DisplayName: MaskName(rp.Name), Currency: rp.Currency}, nil
+		}
+	}
 	if err != nil {
 		return Route{}, err
 	}
