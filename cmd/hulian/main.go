@@ -137,6 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Timezone, "timezone", def.Timezone, "the scheme's time zone, in which risk rules see the hour")
 	fs.IntVar(&cfg.FraudMarkDays, "fraud-mark-days", def.FraudMarkDays, "days an open fraud report counts in its payee alias's fraud marks")
 	fs.DurationVar(&cfg.RiskMaxWindow, "risk-max-window", def.RiskMaxWindow, "the longest velocity window risk rules may ask for")
+	fs.Var(&cfg.FXAnnualQuota, "fx-annual-quota", "each payer account's annual FX quota in a reference currency, e.g. 50000USD (default none)")
 	fs.DurationVar(&cfg.MandateNotice, "mandate-notice", 24*time.Hour, "how long before a scheduled mandate execution the payer's participant is told (mandate.execution-due)")
 	fs.IntVar(&cfg.MandateRetries, "mandate-retries", 3, "how many times a scheduled mandate execution short of funds is tried again, a day apart (-1: none)")
 	fs.IntVar(&cfg.DisputeDays, "dispute-days", 80, "how many days after a payment its payer's participant may dispute it")

@@ -60,6 +60,8 @@ type App struct {
 	DB           *sqldb.DB
 	Participants *participant.Registry
 	Directory    *directory.Directory
+	// SchemeRoutes route alias prefixes to links to other schemes.
+	SchemeRoutes *directory.SchemeRoutes
 	Claims       *portability.Service
 	Fees         *quote.Fees
 	Transfers    *transfer.Service
@@ -80,6 +82,9 @@ type App struct {
 	Disputes *dispute.Service
 	// FX keeps the FX providers' rate sheets.
 	FX    *fx.Book
+	// fxQuota counts FX payments against the annual FX quota; nil
+	// without one.
+	fxQuota *fx.Usage
 	Audit *audit.Log
 	API   *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
@@ -189,6 +194,32 @@ func (a *App) openDataKey(ctx context.Context) error {
 	return err
 }
 
+// openFXQuota loads the annual FX quota's count, if there is a quota,
+// before the journal opens: it is saved at Close after the journal has
+// closed (closers run in reverse), so that the save holds every durable
+// event; Open replays the journal's tail after the save into it.
+func (a *App) openFXQuota(ctx context.Context) error {
+	cfg := &a.cfg
+	if cfg.FXAnnualQuota.IsZero() {
+		return nil
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return err
+	}
+	u := fx.NewUsage(cfg.FXAnnualQuota, loc, transfer.QuotaOf)
+	if err := u.Load(ctx, a.DB, cfg.Now()); err != nil {
+		return fmt.Errorf("fx quota: %w", err)
+	}
+	a.fxQuota = u
+	a.life.closer("fx quota", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return u.Save(ctx, a.DB, cfg.Now())
+	})
+	return nil
+}
+
 // openLedger recovers the journal from the store and opens the audit
 // log that tails it.
 func (a *App) openLedger(ctx context.Context) error {
@@ -199,6 +230,9 @@ func (a *App) openLedger(ctx context.Context) error {
 		if f := a.durable.Load(); f != nil {
 			(*f)(b)
 		}
+	}
+	if err := a.openFXQuota(ctx); err != nil {
+		return err
 	}
 	var err error
 	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable}); err != nil {
@@ -264,9 +298,13 @@ func (a *App) openRegistries(ctx context.Context) error {
 // payees of transfers in memory; the rest are one database lookup away.
 // Lookups by phone number are answered from routes of all of them held
 // in memory (~21 bytes each), loaded in the background.
-func (a *App) openDirectory(context.Context) error {
+func (a *App) openDirectory(ctx context.Context) error {
 	log := a.cfg.Log
-	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: a.cfg.DirectoryCache, Routes: true,
+	a.SchemeRoutes = &directory.SchemeRoutes{DB: a.DB, Ledger: a.Journal, Links: a.Participants, Now: a.cfg.Now}
+	if err := a.SchemeRoutes.Load(ctx); err != nil {
+		return err
+	}
+	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: a.cfg.DirectoryCache, Routes: true, SchemeRoutes: a.SchemeRoutes,
 		RoutesLoaded: func(n int, took time.Duration, err error) {
 			if err != nil {
 				log.Error("directory routes not loaded; lookups go to the database", "read", n, "err", err)
@@ -316,10 +354,14 @@ func (a *App) buildFlow(ctx context.Context) error {
 	if err := a.FX.Load(ctx); err != nil {
 		return err
 	}
-	if a.Transfers, err = transfer.New(cfg.transferConfig(), transfer.Deps{
+	deps := transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
 		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Rates: a.FX, Now: cfg.Now,
-	}); err != nil {
+	}
+	if a.fxQuota != nil {
+		deps.Quota = a.fxQuota
+	}
+	if a.Transfers, err = transfer.New(cfg.transferConfig(), deps); err != nil {
 		return err
 	}
 	a.Risk.Bind(a.Transfers)
@@ -365,9 +407,19 @@ func (a *App) buildFlow(ctx context.Context) error {
 	a.Notices.Waker = a.Deliverer
 	durable := func(b []*ledger.Committed) {
 		a.Liquidity.Durable(b)
+		if a.fxQuota != nil {
+			a.fxQuota.Durable(b)
+		}
 		a.Audit.Wake()
 	}
 	a.durable.Store(&durable)
+	if a.fxQuota != nil {
+		// What became durable since the last save, and while the hook
+		// was not set yet.
+		if err := a.fxQuota.Replay(ctx, a.Journal.Scan); err != nil {
+			return fmt.Errorf("fx quota: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -403,6 +455,7 @@ func (a *App) buildAPI(context.Context) error {
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
+		SchemeRoutes: a.SchemeRoutes,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
@@ -430,6 +483,10 @@ func (a *App) buildFSPIOP(authn *auth.Authenticator) error {
 	a.FSPIOP, err = fspiop.New(cfg, fspiop.Deps{Auth: authn, Participants: a.Participants, Directory: a.Directory,
 		Transfers: a.Transfers, Fees: a.Fees, DB: a.DB, Signer: signer, Rate: a.API, Lookups: a.API.Lookups(), Log: a.cfg.Log, Now: a.cfg.Now})
 	a.confirm.fspiop = a.FSPIOP
+	if err == nil {
+		// Aliases routed to other schemes are asked there over FSPIOP.
+		a.SchemeRoutes.SetFar(a.FSPIOP)
+	}
 	return err
 }
 
@@ -462,6 +519,9 @@ func (a *App) Serve(ctx context.Context) error {
 	a.life.goRun("payment requests", a.runRequests)
 	a.life.goRun("mandates", a.runMandates)
 	a.life.goRun("housekeeping", a.runHousekeeping)
+	if a.fxQuota != nil {
+		a.life.goRun("fx quota", a.runFXQuota)
+	}
 	if cutoff, daily, _ := a.cfg.cutoff(); a.cfg.SettlementInterval > 0 || daily {
 		if !daily {
 			cutoff = -1
@@ -481,6 +541,23 @@ func (a *App) Serve(ctx context.Context) error {
 	a.ready.Store(true)
 	a.cfg.Log.Info("listening", "url", a.URL())
 	return nil
+}
+
+// runFXQuota saves the annual FX quota's count every minute, so that a
+// restart replays little of the journal.
+func (a *App) runFXQuota(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.fxQuota.Save(ctx, a.DB, a.cfg.Now()); err != nil && ctx.Err() == nil {
+			a.cfg.Log.Error("fx quota: save", "err", err)
+		}
+	}
 }
 
 // runRequests expires the payment requests past their expiry, and

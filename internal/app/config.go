@@ -11,6 +11,7 @@ import (
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/qr"
@@ -91,6 +92,9 @@ type Config struct {
 	FraudMarkDays int
 	// RiskMaxWindow bounds the velocity windows of risk rules (24 h).
 	RiskMaxWindow time.Duration
+	// FXAnnualQuota is each payer account's annual FX quota, in a
+	// reference currency ("50000USD"); zero: none.
+	FXAnnualQuota fx.Quota
 	// QRGUID is the scheme's globally unique id in its merchant QR codes
 	// (template 26, sub-object 00): "cn.hulian" unless set.
 	QRGUID string
@@ -269,7 +273,8 @@ func (c *Config) cutoff() (time.Duration, bool, error) {
 }
 
 func (c *Config) transferConfig() transfer.Config {
-	return transfer.Config{Region: c.Region, ConfirmTimeout: c.ConfirmTimeout, QuoteTTL: c.QuoteTTL, ReviewTimeout: c.ReviewTimeout}
+	return transfer.Config{Region: c.Region, ConfirmTimeout: c.ConfirmTimeout, QuoteTTL: c.QuoteTTL, ReviewTimeout: c.ReviewTimeout,
+		FXQuota: c.FXAnnualQuota}
 }
 
 func (c *Config) apiConfig() api.Config {

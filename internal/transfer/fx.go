@@ -1,6 +1,8 @@
 package transfer
 
 import (
+	"time"
+
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/money"
@@ -28,6 +30,15 @@ type FX struct {
 // Rates are the FX providers' live rate sheets (*fx.Book).
 type Rates interface {
 	Live(source, target money.Currency) []fx.Sheet
+}
+
+// Quota counts FX payments against each payer account's annual FX
+// quota (*fx.Usage): Reserve admits value on top of what the account
+// used this year and what is in flight, until release; Used is what the
+// year's durable payments used.
+type Quota interface {
+	Reserve(key [16]byte, value money.Amount, now time.Time) (release func(), err error)
+	Used(key [16]byte, now time.Time) money.Amount
 }
 
 // Received returns what the payee is paid: the FX target for a payment

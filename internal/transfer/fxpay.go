@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/ledger"
@@ -93,7 +94,13 @@ func (s *Service) fxQuoted(payer *participant.Participant, p *payment, q *quote.
 		Rounding: q.FX.Rounding, Mode: q.FX.Mode, Source: q.Amount, ProviderFee: q.FX.ProviderFee,
 		SourceCurrency: q.Currency, QuotaValue: q.FX.QuotaValue, QuotaCurrency: q.FX.QuotaCurrency,
 	}}
-	if q.FX.QuotaCurrency != 0 {
+	if qc := s.cfg.FXQuota.Currency; !s.cfg.FXQuota.IsZero() {
+		switch {
+		case q.FX.QuotaCurrency != qc:
+			return fmt.Errorf("the quote was made without the annual FX quota: %w", ErrQuoteMismatch)
+		case p.rec.PayerAccount == "":
+			return fmt.Errorf("%w: payerAccount is required for an FX payment: the annual FX quota counts by it", ErrInvalid)
+		}
 		p.fx.terms.QuotaKey = QuotaKey(payer.ID, p.rec.PayerAccount)
 	}
 	p.rec.FX = true
@@ -186,11 +193,71 @@ func (s *Service) quoteFX(payer *participant.Participant, p *payment) (quote.Quo
 	if offer.ValidUntil.Before(expires) {
 		expires = offer.ValidUntil
 	}
+	var qValue money.Amount
+	if !s.cfg.FXQuota.IsZero() {
+		if qValue, err = s.quotaValue(&offer, now); err != nil {
+			return quote.Quote{}, err
+		}
+		if p.rec.PayerAccount != "" {
+			// A courtesy: the transfer checks again, and binds.
+			used := s.Quota.Used(QuotaKey(payer.ID, p.rec.PayerAccount), now)
+			if err := s.cfg.FXQuota.Check(used, qValue); err != nil {
+				return quote.Quote{}, err
+			}
+		}
+	}
 	q := quote.Quote{
 		Payer: p.rec.Payer, PayeeType: p.rec.PayeeType, PayeeValue: p.rec.PayeeValue, PayeeParticipant: p.rec.PayeeParticipant,
 		Amount: offer.SourceAmount, Fee: fee, Currency: src, ExpiresAt: expires.UTC(),
 		FX: &quote.FX{Provider: offer.Provider, Mode: mode, TargetAmount: offer.TargetAmount, TargetCurrency: tgt,
 			Rate: offer.Rate, ProviderFee: offer.ProviderFee, Rounding: offer.Rounding},
 	}
+	if qValue > 0 {
+		q.FX.QuotaValue, q.FX.QuotaCurrency = qValue, s.cfg.FXQuota.Currency
+	}
 	return q, nil
+}
+
+// quotaValue is what an offer counts against the annual FX quota: what
+// the payer sends, valued in the quota's currency — the offer's own
+// amount if it is on either side, else at the providers' rates now
+// (fx.Quota.Value). The quote signs it, so that the payment depends on
+// no later sheet.
+func (s *Service) quotaValue(o *fx.Offer, now time.Time) (money.Amount, error) {
+	q := s.cfg.FXQuota
+	switch q.Currency {
+	case o.TargetCurrency:
+		return o.TargetAmount, nil
+	case o.SourceCurrency:
+		return o.SourceAmount, nil
+	}
+	sheets := append(s.Rates.Live(o.SourceCurrency, q.Currency), s.Rates.Live(q.Currency, o.SourceCurrency)...)
+	return q.Value(o.SourceAmount, o.SourceCurrency, sheets, now)
+}
+
+// reserveQuota counts an FX payment against its payer account's annual
+// quota, in flight until its submission returns (release): by then the
+// ledger's durable events count it.
+func (s *Service) reserveQuota(p *payment) error {
+	if p.fx == nil || p.fx.terms.QuotaCurrency == 0 {
+		return nil
+	}
+	release, err := s.Quota.Reserve(p.fx.terms.QuotaKey, p.fx.terms.QuotaValue, s.Now())
+	if err != nil {
+		return fmt.Errorf("transfer %s: %w", p.rec.ID, err)
+	}
+	p.release = release
+	return nil
+}
+
+// QuotaOf reads what the annual FX quota counts of an fx leg's Meta (its
+// FX terms): the payer account's key and the payment's value in the
+// quota's currency; ok is false for Meta that is not FX terms or counts
+// against no quota. It is fx.Usage's TermsFunc.
+func QuotaOf(meta string) (key [16]byte, value money.Amount, ok bool) {
+	t, err := decodeFXTerms(meta)
+	if err != nil || t.QuotaCurrency == 0 {
+		return key, 0, false
+	}
+	return t.QuotaKey, t.QuotaValue, true
 }

@@ -55,6 +55,8 @@ type payment struct {
 	// pre is how many commands its chain has before its legs (the FX
 	// quote's mark), n how many in all.
 	pre, n int
+	// release ends its FX quota's in-flight count.
+	release func()
 	// timeout is its reservation's (zero: posted at once).
 	timeout time.Duration
 	// screening is what the Screener is shown: kept here, so that
@@ -184,12 +186,14 @@ func (s *Service) run(ctx context.Context, b *batch) {
 	b.each(func(p *payment) error { return s.resolve(ctx, b, p) })
 	b.each(func(p *payment) error { return s.screen(ctx, &b.payer, p) })
 	b.each(func(p *payment) error { return s.price(b, p) })
+	b.each(s.reserveQuota)
 	if b.mode == modePrepare {
 		b.each(func(p *payment) error { return s.reservePrepared(b, p) })
 	} else {
 		s.confirmDeadlines(b)
 	}
 	s.post(ctx, b)
+	b.releaseQuota() // posted or reserved: the durable events count them now
 	if !b.anyReserved() {
 		return // the usual case: every payment was posted at once
 	}
@@ -611,6 +615,17 @@ func (s *Service) offer(ctx context.Context, b *batch) {
 	for i := range b.items {
 		if p := &b.items[i]; !p.done && !p.decided {
 			p.done = true
+		}
+	}
+}
+
+// releaseQuota ends the FX quota's in-flight counts of the batch's
+// payments, once their submission returned.
+func (b *batch) releaseQuota() {
+	for i := range b.items {
+		if r := b.items[i].release; r != nil {
+			r()
+			b.items[i].release = nil
 		}
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
@@ -205,6 +206,10 @@ type Config struct {
 	// ReviewTimeout is how long a payment held for review stays reserved
 	// before it aborts by itself (24 h).
 	ReviewTimeout time.Duration
+	// FXQuota is the annual FX quota of each payer account (zero: none):
+	// FX payments are valued in its currency and counted by the Quota
+	// dependency, and must name their payerAccount.
+	FXQuota fx.Quota
 }
 
 // reservationMargin is how much longer a confirm-mode reservation lives
@@ -241,6 +246,11 @@ func (c *Config) Validate() error {
 	case c.ReviewTimeout < time.Minute || c.ReviewTimeout > ledger.TimeoutMax:
 		return fmt.Errorf("review timeout %v: must be at least 1m and at most %v", c.ReviewTimeout, ledger.TimeoutMax)
 	}
+	if !c.FXQuota.IsZero() {
+		if err := c.FXQuota.Validate(); err != nil {
+			return fmt.Errorf("FX quota: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -263,6 +273,9 @@ type Deps struct {
 	// Rates, if set, prices payments to payees in another currency;
 	// without it they are refused (ErrCurrency).
 	Rates Rates
+	// Quota counts FX payments against Config.FXQuota (*fx.Usage);
+	// required with a quota.
+	Quota Quota
 	// Seal is the data key: with it, payments write record version 2,
 	// their payee account sealed and MACed; without it, version 1.
 	Seal *seal.Key
@@ -286,6 +299,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if d.Journal == nil || d.Participants == nil || d.Directory == nil || d.Fees == nil || d.Signer == nil {
 		return nil, errors.New("transfer: journal, participants, directory, fees and signer are required")
+	}
+	if !cfg.FXQuota.IsZero() && (d.Quota == nil || d.Rates == nil) {
+		return nil, errors.New("transfer: an FX quota needs the FX rates and a quota counter")
 	}
 	if d.Screener == nil {
 		d.Screener = AllowAll{}
