@@ -154,6 +154,9 @@ type Deps struct {
 	// FX keeps the FX providers' rate sheets; without it their routes
 	// answer 503.
 	FX *fx.Book
+	// SchemeRoutes are the operator's routes of alias prefixes to other
+	// schemes; without them their routes answer 503.
+	SchemeRoutes *directory.SchemeRoutes
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -302,6 +305,9 @@ func (s *Server) routes() []route {
 		{"PUT", "/v1/fx/rates/{source}/{target}", participantOn, s.putFXRate},
 		{"DELETE", "/v1/fx/rates/{source}/{target}", participantOn, s.deleteFXRate},
 		{"GET", "/v1/fx/rates", anyone, s.listFXRates},
+		{"PUT", "/v1/routes/{aliasType}/{prefix}", operator, s.putSchemeRoute},
+		{"DELETE", "/v1/routes/{aliasType}/{prefix}", operator, s.deleteSchemeRoute},
+		{"GET", "/v1/routes", auditor, s.listSchemeRoutes},
 		{"POST", "/v1/disputes", participantOn, s.openDispute},
 		{"GET", "/v1/disputes", anyone, s.listDisputes},
 		{"GET", "/v1/disputes/{id}", anyone, s.getDispute},

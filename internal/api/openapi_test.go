@@ -453,7 +453,8 @@ func serverKinds(t *testing.T) map[string][]int {
 
 // placeholder is a value for each path parameter when probing.
 var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000",
-	"name": "blocked-payees", "item": "MSISDN:+8613800138000", "source": "CNY", "target": "HKD"}
+	"name": "blocked-payees", "item": "MSISDN:+8613800138000", "source": "CNY", "target": "HKD",
+	"aliasType": "MSISDN", "prefix": "+852"}
 
 var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -2432,6 +2433,25 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyA, op: "GET /v1/fx/rates"}, 200, "")
 	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 204, "")
 	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 404, "not-found")
+
+	// Links between schemes: the operator routes Hong Kong phone numbers
+	// to a scheme link; the regulator reads the routes.
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "hk-link", "name": "HK scheme", "kind": "scheme",
+		"currencies": []string{"HKD"}, "fspiop": M{"endpoint": "http://127.0.0.1:9/hk", "linkId": "cn-link", "linkApiKey": "cn-link.key"}}}, 201, "")
+	cl.expect(call{tok: op, op: "POST /v1/participants", body: M{"id": "hk-bad", "name": "HK", "kind": "scheme", "currencies": []string{"HKD"}}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "PUT /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+852"}, body: M{"participant": "hk-link"}}, 201, "")
+	cl.expect(call{tok: op, op: "PUT /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+852"}, body: M{"participant": "hk-link", "currency": "HKD"}}, 200, "")
+	cl.expect(call{tok: op, op: "PUT /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+853"}, body: M{"participant": "wallet-a"}}, 400, "invalid-request")
+	cl.expect(call{tok: op, op: "PUT /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "852"}, body: M{"participant": "hk-link"}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "PUT /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+853"}, body: M{"participant": "hk-link"}}, 403, "forbidden")
+	if l := cl.expect(call{tok: op, op: "GET /v1/routes"}, 200, ""); length(l.v, "routes") != 1 {
+		t.Errorf("GET /v1/routes: %s", l.raw)
+	}
+	cl.expect(call{tok: reg, op: "GET /v1/routes"}, 200, "")
+	cl.expect(call{tok: keyA, op: "GET /v1/routes"}, 403, "forbidden")
+	cl.expect(call{tok: reg, op: "DELETE /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+852"}}, 403, "forbidden")
+	cl.expect(call{tok: op, op: "DELETE /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+852"}}, 204, "")
+	cl.expect(call{tok: op, op: "DELETE /v1/routes/{aliasType}/{prefix}", args: []string{"MSISDN", "+852"}}, 404, "not-found")
 
 	// Merchant QR: wallet-a registers a merchant and makes a dynamic
 	// code; wallet-b reads it and pays it.

@@ -979,3 +979,27 @@ type StatementEntry struct {
 	Amount    string    `json:"amount"`
 	Direction string    `json:"direction"`
 }
+
+// NewSchemeRoute is the body of PUT /v1/routes/{aliasType}/{prefix}: the
+// scheme link (a participant of kind scheme) that the aliases starting
+// with prefix are paid through, and the currency they are paid in (the
+// link's first currency when omitted).
+type NewSchemeRoute struct {
+	Participant string `json:"participant"`
+	Currency    string `json:"currency,omitempty"`
+}
+
+// SchemeRoute is a route of alias prefixes to a scheme link.
+type SchemeRoute struct {
+	AliasType   string    `json:"aliasType"`
+	Prefix      string    `json:"prefix"`
+	Participant string    `json:"participant"`
+	Currency    string    `json:"currency"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// SchemeRoutes is the answer to GET /v1/routes.
+type SchemeRoutes struct {
+	Routes []SchemeRoute `json:"routes"`
+}
