@@ -25,8 +25,32 @@ type reply struct {
 }
 
 // waitKey names the callback of a request the switch sent for a native
-// payer (dest, the callback's FSPIOP-Destination) at path.
-func waitKey(resource, dest, path string) string { return resource + " " + dest + " " + path }
+// payer (dest, the callback's FSPIOP-Destination) to the FSP answerer, at
+// path: only the FSP that was asked answers it, and another FSP's
+// callback to the same path is not taken for it.
+func waitKey(resource, answerer, dest, path string) string {
+	return resource + " " + answerer + " " + dest + " " + path
+}
+
+// sourceAt is the FSPIOP-Source under which the switch asks payee for
+// the native payer: the payer itself, or, for a scheme link, the id the
+// far scheme knows this switch by (whose callbacks come back to it).
+func sourceAt(payee participant.Participant, payer string) string {
+	if payee.FSPIOP != nil && payee.FSPIOP.LinkID != "" {
+		return payee.FSPIOP.LinkID
+	}
+	return payer
+}
+
+// isLink reports whether p is a link to another scheme.
+func isLink(p participant.Participant) bool {
+	return p.Kind == participant.Scheme && p.FSPIOP != nil && p.FSPIOP.LinkID != ""
+}
+
+// linkMarginMax bounds how much earlier than the payer's deadline a
+// scheme link's expiration is: the far scheme decides by its expiration,
+// and its answer must reach this switch before the payer stops waiting.
+const linkMarginMax = time.Second
 
 // wait registers for the callback of key; done unregisters. first says
 // no one else waited for it: several native payments of one payer to one
@@ -85,7 +109,14 @@ func uuidOf(kind, id string) string {
 // look-up, quote, prepare — and accepts it once the payee's fulfilment
 // meets the quote's condition. The payment flow has reserved it and
 // commits it on accept; a payee that answered RESERVED is sent a PATCH
-// once the ledger decided (see sweep).
+// once the ledger decided (see sweep). The payee is sent what it
+// receives (Transfer.Received: the FX target of an FX payment).
+//
+// A scheme link is asked as the FSP the far scheme knows this switch by
+// (its LinkID), for the payee FSP the far scheme's look-up names, with
+// an expiration a margin before this switch stops waiting; a link that
+// has not answered the prepare by then is asked for the transfer's state
+// once more (GET /transfers) before the payment is given up.
 func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t transfer.Transfer) (bool, string, error) {
 	if payee.FSPIOP == nil {
 		return false, "", fmt.Errorf("fspiop: %s is not an FSPIOP participant", payee.ID)
@@ -103,6 +134,12 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 		return s.releaseHeld(ctx, payee, &p)
 	}
 	version := "1.1"
+	link := isLink(payee)
+	source := sourceAt(payee, t.Payer)
+	expires := deadline
+	if link {
+		expires = deadline.Add(-min(linkMarginMax, time.Until(deadline)/4))
+	}
 	id, err := msg.PartyOf(t.Payee.Type, t.Payee.Value)
 	if err != nil {
 		return false, "payee identifier cannot be written in FSPIOP", nil
@@ -113,19 +150,27 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 	if id.PartySubIDOrType != "" {
 		lookup += "/" + url.PathEscape(id.PartySubIDOrType)
 	}
-	r, err := s.ask(ctx, payee, t.Payer, http.MethodGet, lookup, lookup, "parties", version, nil)
+	r, err := s.ask(ctx, payee, source, http.MethodGet, lookup, lookup, "parties", version, nil)
 	if err != nil || r.failed() {
 		return false, "payee lookup: " + r.reason(err), nil
 	}
+	if link {
+		// The far scheme's payee FSP, which the prepare names.
+		var found msg.PartiesPut
+		if err := msg.Decode(r.body, &found); err != nil || found.Party.PartyIDInfo.FSPID == "" {
+			return false, "payee lookup: malformed", nil
+		}
+		id.FSPID = found.Party.PartyIDInfo.FSPID
+	}
 	// Quote: the amount the payee receives, no fee of its own.
-	c := t.Currency
-	amount := msg.Money{Currency: c.String(), Amount: msg.FormatAmount(int64(t.Amount), c.Exponent())}
+	received, c := t.Received()
+	amount := msg.Money{Currency: c.String(), Amount: msg.FormatAmount(int64(received), c.Exponent())}
 	transferID, quoteID := uuidOf("transfer", t.ID), uuidOf("quote", t.ID)
-	payer := msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: msg.AccountID, PartyIdentifier: payerIdentifier(t), FSPID: t.Payer}}
+	payer := msg.Party{PartyIDInfo: msg.PartyIDInfo{PartyIDType: msg.AccountID, PartyIdentifier: payerIdentifier(t), FSPID: source}}
 	q := msg.QuotesPost{QuoteID: quoteID, TransactionID: transferID, Payee: msg.Party{PartyIDInfo: id}, Payer: payer,
-		AmountType: msg.AmountSend, Amount: amount, Note: t.Note, Expiration: msg.FormatDateTime(deadline),
+		AmountType: msg.AmountSend, Amount: amount, Note: t.Note, Expiration: msg.FormatDateTime(expires),
 		TransactionType: msg.TransactionType{Scenario: msg.ScenarioTransfer, Initiator: msg.InitiatorPayer, InitiatorType: msg.InitiatorConsumer}}
-	r, err = s.ask(ctx, payee, t.Payer, http.MethodPost, "/quotes", "/quotes/"+quoteID, "quotes", version, q)
+	r, err = s.ask(ctx, payee, source, http.MethodPost, "/quotes", "/quotes/"+quoteID, "quotes", version, q)
 	if err != nil || r.failed() {
 		return false, "payee quote: " + r.reason(err), nil
 	}
@@ -142,9 +187,14 @@ func (s *Server) Confirm(ctx context.Context, payee participant.Participant, t t
 	if err := s.store.insert(ctx, &p, s.Now()); err != nil {
 		return false, "", err
 	}
-	prep := msg.TransfersPost{TransferID: transferID, PayeeFSP: payee.ID, PayerFSP: t.Payer, Amount: amount,
-		ILPPacket: quoted.ILPPacket, Condition: quoted.Condition, Expiration: msg.FormatDateTime(deadline)}
-	r, err = s.ask(ctx, payee, t.Payer, http.MethodPost, "/transfers", transferPath(transferID), "transfers", version, prep)
+	prep := msg.TransfersPost{TransferID: transferID, PayeeFSP: id.FSPID, PayerFSP: source, Amount: amount,
+		ILPPacket: quoted.ILPPacket, Condition: quoted.Condition, Expiration: msg.FormatDateTime(expires)}
+	r, err = s.ask(ctx, payee, source, http.MethodPost, "/transfers", transferPath(transferID), "transfers", version, prep)
+	if link && err != nil {
+		// The far scheme may have paid just before this switch stopped
+		// waiting: its state decides, while the reservation lasts.
+		r, err = s.askState(ctx, payee, source, transferID, version)
+	}
 	if err != nil || r.failed() {
 		return false, "payee refused: " + r.reason(err), nil
 	}
@@ -189,7 +239,7 @@ func (s *Server) releaseHeld(ctx context.Context, payee participant.Participant,
 	if err != nil || !ok {
 		return false, "the held prepare is not kept", err
 	}
-	ch, _, done := s.wait(waitKey("transfers", p.Payer, transferPath(p.ID)))
+	ch, _, done := s.wait(waitKey("transfers", payee.ID, p.Payer, transferPath(p.ID)))
 	defer done()
 	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: h.Version, body: h.Body, relay: h.Header})
@@ -221,10 +271,19 @@ func payerIdentifier(t transfer.Transfer) string {
 	return t.Payer
 }
 
+// askState asks a scheme link for the state of transfer id after the
+// wait for its fulfilment ended, and waits up to a send timeout for it:
+// the payment flow's reservation outlives the wait by a margin.
+func (s *Server) askState(ctx context.Context, payee participant.Participant, source, id, version string) (reply, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.SendTimeout)
+	defer cancel()
+	return s.ask(ctx, payee, source, http.MethodGet, transferPath(id), transferPath(id), "transfers", version, nil)
+}
+
 // ask sends payee a request for a native payer (source) and waits for
 // its callback at cbPath.
 func (s *Server) ask(ctx context.Context, payee participant.Participant, source, method, path, cbPath, resource, version string, body any) (reply, error) {
-	ch, first, done := s.wait(waitKey(resource, source, cbPath))
+	ch, first, done := s.wait(waitKey(resource, payee.ID, source, cbPath))
 	defer done()
 	// A look-up already asked for this payer answers this payment too;
 	// anything else has an id of its own, so it is always first.

@@ -122,9 +122,11 @@ func (c *Config) Validate() error {
 	return directory.CheckRegion(c.Region)
 }
 
-// Directory is what the front end needs of the directory.
+// Directory is what the front end needs of the directory: FSPs are
+// answered from the aliases registered here only (LookupLocal), never
+// through a scheme link.
 type Directory interface {
-	Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error)
+	LookupLocal(ctx context.Context, t directory.Type, value string) (directory.Party, error)
 	Register(ctx context.Context, p directory.Party) (directory.Party, bool, error)
 	Delete(ctx context.Context, owner string, t directory.Type, value string) error
 }

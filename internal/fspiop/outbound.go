@@ -103,20 +103,33 @@ func (q *sender) attempt(ctx context.Context, m *message) (int, error) {
 	defer cancel()
 	body := m.body
 	h := make(http.Header)
-	if m.relay != nil {
-		jws.Relay(h, m.relay)
+	relay, source, dest := m.relay, m.source, m.dest
+	if m.to.LinkID != "" {
+		// Another scheme knows this switch as one FSP, LinkID, whatever
+		// FSP of this switch a message is from: it is sent as the
+		// switch's own, signed by the switch, with the far scheme's key.
+		if relay != nil {
+			dest = relay.Get(msg.HeaderDestination)
+		}
+		relay, source = nil, m.to.LinkID
+		if m.to.LinkKey != "" {
+			h.Set("Authorization", "Bearer "+m.to.LinkKey)
+		}
+	}
+	if relay != nil {
+		jws.Relay(h, relay)
 	} else {
 		h.Set("Date", msg.FormatDate(q.s.Now()))
-		h.Set(msg.HeaderSource, m.source)
-		if m.dest != "" {
-			h.Set(msg.HeaderDestination, m.dest)
+		h.Set(msg.HeaderSource, source)
+		if dest != "" {
+			h.Set(msg.HeaderDestination, dest)
 		}
 	}
 	h.Set("Content-Type", msg.ContentType(m.resource, m.version))
 	if m.method != http.MethodPut && m.method != http.MethodPatch {
 		h.Set("Accept", msg.ContentType(m.resource, m.version))
 	}
-	if m.relay == nil && q.s.Signer != nil && body != nil {
+	if relay == nil && q.s.Signer != nil && body != nil {
 		var err error
 		if body, err = q.s.Signer.Sign(h, m.method, m.path, body); err != nil {
 			return 0, fmt.Errorf("sign: %w", err)

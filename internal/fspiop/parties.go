@@ -70,7 +70,7 @@ func (s *Server) getParties(in *inbound) error {
 	}
 	path := partyPath("parties", in.r)
 	s.async(func(ctx context.Context) {
-		party, err := s.Directory.Lookup(ctx, t, v)
+		party, err := s.Directory.LookupLocal(ctx, t, v)
 		s.endLookup(in, err)
 		if err != nil {
 			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, lookupError(err))
@@ -190,7 +190,7 @@ func relayHeader(in *inbound, dest string) http.Header {
 // relayCallback hands a callback to the native payment waiting for it
 // (key), or relays it to the FSPIOP participant it names.
 func (s *Server) relayCallback(in *inbound, resource, path string) error {
-	if s.deliverWait(waitKey(resource, in.dest, strings.TrimSuffix(path, "/error")), in) {
+	if s.deliverWait(waitKey(resource, in.from.ID, in.dest, strings.TrimSuffix(path, "/error")), in) {
 		return nil
 	}
 	if in.dest == "" {
@@ -208,6 +208,9 @@ func (s *Server) relayCallback(in *inbound, resource, path string) error {
 // postParticipant registers a party of the caller in the directory:
 // the switch is the account-lookup oracle.
 func (s *Server) postParticipant(in *inbound) error {
+	if isLink(in.from) {
+		return errLinkRegisters
+	}
 	var body msg.ParticipantsPost
 	if err := msg.Decode(in.body, &body); err != nil {
 		return err
@@ -286,7 +289,7 @@ func (s *Server) getParticipant(in *inbound) error {
 	}
 	path := partyPath("participants", in.r)
 	s.async(func(ctx context.Context) {
-		party, err := s.Directory.Lookup(ctx, t, v)
+		party, err := s.Directory.LookupLocal(ctx, t, v)
 		s.endLookup(in, err)
 		if err != nil {
 			s.sendError(in.from, path, "participants", in.version, s.cfg.HubID, lookupError(err))
@@ -299,6 +302,9 @@ func (s *Server) getParticipant(in *inbound) error {
 
 // deleteParticipant removes a party of the caller's.
 func (s *Server) deleteParticipant(in *inbound) error {
+	if isLink(in.from) {
+		return errLinkRegisters
+	}
 	t, v, err := s.alias(in.r)
 	if err != nil {
 		return err
@@ -321,6 +327,9 @@ func (s *Server) deleteParticipant(in *inbound) error {
 // postParticipants registers up to 10,000 parties of the caller, each
 // on its own, and answers one result per party.
 func (s *Server) postParticipants(in *inbound) error {
+	if isLink(in.from) {
+		return errLinkRegisters
+	}
 	var body msg.ParticipantsBulkPost
 	if err := msg.Decode(in.body, &body); err != nil {
 		return err

@@ -38,7 +38,7 @@ func (s *Server) payeeOf(ctx context.Context, p *msg.Party) (directory.Party, pa
 	if err != nil {
 		return directory.Party{}, participant.Participant{}, err
 	}
-	party, err := s.Directory.Lookup(ctx, t, v)
+	party, err := s.Directory.LookupLocal(ctx, t, v)
 	if err != nil {
 		return directory.Party{}, participant.Participant{}, lookupError(err)
 	}
@@ -58,7 +58,10 @@ func (s *Server) postQuote(in *inbound) error {
 	}
 	path := "/quotes/" + url.PathEscape(body.QuoteID)
 	s.async(func(ctx context.Context) {
-		_, owner, err := s.payeeOf(ctx, &body.Payee)
+		party, owner, err := s.payeeOf(ctx, &body.Payee)
+		if err == nil && owner.FSPIOP == nil {
+			err = currencyMismatch(party, body.Amount.Currency)
+		}
 		if err != nil {
 			s.sendError(in.from, path, "quotes", in.version, s.cfg.HubID, err)
 			return

@@ -121,9 +121,10 @@ const transferHorizon = 30 * 24 * time.Hour
 // waiting reports whether a native payment is still waiting for p's
 // payee (Confirm decides it, not sweep).
 func (s *Server) waiting(p *payment) bool {
+	payee, _ := s.Participants.Get(p.Payee)
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
-	return len(s.waits[waitKey("transfers", p.Payer, transferPath(p.ID))]) > 0
+	return len(s.waits[waitKey("transfers", p.Payee, sourceAt(payee, p.Payer), transferPath(p.ID))]) > 0
 }
 
 // tellCommitted sends the FSPIOP parties of a committed payment what
@@ -149,6 +150,9 @@ func (s *Server) tellAborted(p *payment, reason string) {
 	payee, ok := s.Participants.Get(p.Payee)
 	switch {
 	case !ok || payee.FSPIOP == nil:
+	case isLink(payee) && !p.Patch:
+		// The far scheme is the payer's side there: it ends the payment
+		// by its expiration, and takes no error from its payee.
 	case p.Patch:
 		s.sendJSON(payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
 			msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateAborted})

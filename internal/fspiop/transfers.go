@@ -103,6 +103,9 @@ func (s *Server) prepare(ctx context.Context, in *inbound, body *msg.TransfersPo
 	if payee.FSPIOP != nil {
 		return s.prepareRelayed(ctx, in, &p, req, payee)
 	}
+	if err := currencyMismatch(party, body.Amount.Currency); err != nil {
+		return err
+	}
 	// A native payee: the switch answered the quote, so only it can
 	// fulfil the condition; a condition it cannot fulfil is not its.
 	f := ilp.Fulfil(s.cfg.Secret, body.ILPPacket)
@@ -357,7 +360,7 @@ func (s *Server) payeeCallback(in *inbound, body interface{ Validate() error }) 
 		return payment{}, false, err
 	}
 	id := in.r.PathValue("id")
-	if s.deliverWait(waitKey("transfers", in.dest, transferPath(id)), in) {
+	if s.deliverWait(waitKey("transfers", in.from.ID, in.dest, transferPath(id)), in) {
 		return payment{}, true, nil
 	}
 	p, found, err := s.store.get(in.r.Context(), id)
