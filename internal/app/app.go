@@ -477,7 +477,9 @@ func (a *App) buildFSPIOP(authn *auth.Authenticator) error {
 			return fmt.Errorf("fspiop JWS key %s: %w", a.cfg.FSPIOPJWSKey, err)
 		}
 	}
-	cfg := fspiop.Config{Secret: a.Seal.Derive("fspiop ilp secret"), Region: a.cfg.Region}
+	// A scheme link's look-up is bounded like a confirm-mode payee's
+	// answer: a payer waits for it.
+	cfg := fspiop.Config{Secret: a.Seal.Derive("fspiop ilp secret"), Region: a.cfg.Region, LookupTimeout: a.cfg.ConfirmTimeout}
 	cfg.EnsureDefaults()
 	var err error
 	a.FSPIOP, err = fspiop.New(cfg, fspiop.Deps{Auth: authn, Participants: a.Participants, Directory: a.Directory,

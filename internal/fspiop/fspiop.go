@@ -69,6 +69,9 @@ type Config struct {
 	// ConfirmTimeout bounds a native payer's wait for an FSPIOP payee's
 	// lookup, quote and fulfilment together (30 s).
 	ConfirmTimeout time.Duration
+	// LookupTimeout bounds the wait for a scheme link's answer to a
+	// look-up of one of its aliases (5 s): a payer waits for it.
+	LookupTimeout time.Duration
 	// SendTimeout bounds each attempt to deliver a request or callback
 	// (5 s); Attempts is how many are made (4), with backoff.
 	SendTimeout time.Duration
@@ -98,6 +101,9 @@ func (c *Config) EnsureDefaults() {
 	if c.SendTimeout == 0 {
 		c.SendTimeout = 5 * time.Second
 	}
+	if c.LookupTimeout == 0 {
+		c.LookupTimeout = 5 * time.Second
+	}
 	if c.Attempts == 0 {
 		c.Attempts = 4
 	}
@@ -116,7 +122,7 @@ func (c *Config) Validate() error {
 		return errors.New("fspiop: the ILP secret must be at least 32 bytes")
 	case c.QuoteTTL <= 0 || c.QuoteTTL > 24*time.Hour:
 		return fmt.Errorf("fspiop: quote TTL %v must be positive and at most 24h", c.QuoteTTL)
-	case c.ConfirmTimeout <= 0 || c.SendTimeout <= 0 || c.Attempts < 1 || c.QueueMax < 1 || c.Senders < 1:
+	case c.ConfirmTimeout <= 0 || c.SendTimeout <= 0 || c.LookupTimeout <= 0 || c.Attempts < 1 || c.QueueMax < 1 || c.Senders < 1:
 		return errors.New("fspiop: timeouts, attempts, queue and senders must be positive")
 	}
 	return directory.CheckRegion(c.Region)

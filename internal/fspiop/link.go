@@ -22,7 +22,7 @@ const farNameMax = 140
 
 // FarParty asks the scheme behind link (a participant of kind scheme)
 // for the holder of the alias (t, value): GET /parties, answered by its
-// PUT callback within the confirm timeout. It returns the holder's name
+// PUT callback within the look-up timeout. It returns the holder's name
 // masked (the far scheme's own masking, masked again here, so that a
 // scheme that sends full names shows no more than this switch would), or
 // an error wrapping directory.ErrNotFound when the far scheme does not
@@ -39,11 +39,8 @@ func (s *Server) FarParty(ctx context.Context, link string, t directory.Type, va
 		// An alias FSPIOP cannot name is not one the far scheme holds.
 		return "", fmt.Errorf("%w: not an FSPIOP party", directory.ErrNotFound)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.ConfirmTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LookupTimeout)
+	defer cancel()
 	path := "/parties/" + url.PathEscape(id.PartyIDType) + "/" + url.PathEscape(id.PartyIdentifier)
 	if id.PartySubIDOrType != "" {
 		path += "/" + url.PathEscape(id.PartySubIDOrType)
