@@ -305,6 +305,7 @@ func (s *Server) routes() []route {
 		{"PUT", "/v1/fx/rates/{source}/{target}", participantOn, s.putFXRate},
 		{"DELETE", "/v1/fx/rates/{source}/{target}", participantOn, s.deleteFXRate},
 		{"GET", "/v1/fx/rates", anyone, s.listFXRates},
+		{"GET", "/v1/reports/cross-border", auditor, s.crossBorderReport},
 		{"PUT", "/v1/routes/{aliasType}/{prefix}", operator, s.putSchemeRoute},
 		{"DELETE", "/v1/routes/{aliasType}/{prefix}", operator, s.deleteSchemeRoute},
 		{"GET", "/v1/routes", auditor, s.listSchemeRoutes},

@@ -2433,6 +2433,11 @@ func riskControl(t *testing.T, cl *client, op, reg, keyA, keyB, keyC string) {
 	cl.expect(call{tok: keyA, op: "GET /v1/fx/rates"}, 200, "")
 	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 204, "")
 	cl.expect(call{tok: fxKey, op: "DELETE /v1/fx/rates/{source}/{target}", args: []string{"CNY", "HKD"}}, 404, "not-found")
+	// The cross-border report: the regulator's and the operator's.
+	xbWindow := url.Values{"from": {time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, "to": {time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}}
+	cl.expect(call{tok: reg, op: "GET /v1/reports/cross-border", query: xbWindow}, 200, "")
+	cl.expect(call{tok: op, op: "GET /v1/reports/cross-border", query: url.Values{"from": {"2026-01-01T00:00:00Z"}, "to": {"2026-06-01T00:00:00Z"}}}, 400, "invalid-request")
+	cl.expect(call{tok: keyA, op: "GET /v1/reports/cross-border", query: xbWindow}, 403, "forbidden")
 
 	// Links between schemes: the operator routes Hong Kong phone numbers
 	// to a scheme link; the regulator reads the routes.

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"encoding/base64"
+	"encoding/csv"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +170,45 @@ func TestFXPayments(t *testing.T) {
 		}
 		f.problem(400, "invalid-request", "GET", "/v1/audit/transfers/fx-1/proof?leg=fee", f.a, nil)
 		f.problem(404, "not-found", "GET", "/v1/audit/transfers/fx-1/proof", other, nil)
+
+		// The cross-border report: the operator's and the regulator's,
+		// as JSON pages or CSV; a participant may not read it.
+		window := "?from=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(time.Now().Add(time.Minute).Format(time.RFC3339))
+		var rep wire.CrossBorderReport
+		f.ok(200, "GET", "/v1/reports/cross-border"+window, regToken, nil, &rep)
+		if len(rep.Transfers) != 2 || rep.Next != "" {
+			t.Fatalf("report %+v", rep)
+		}
+		if r := rep.Transfers[0]; r.TransferID != "fx-1" || r.Payer != "wallet-a" || r.Payee != "wallet-h" || r.FX != wantFX ||
+			r.SchemeFee != "0.20" || r.PayerAccount != "user-7" {
+			t.Errorf("row %+v", r)
+		}
+		f.ok(200, "GET", "/v1/reports/cross-border"+window+"&limit=1", opToken, nil, &rep)
+		if len(rep.Transfers) != 1 || rep.Next == "" || rep.Transfers[0].TransferID != "fx-1" {
+			t.Fatalf("page 1 %+v", rep)
+		}
+		f.ok(200, "GET", "/v1/reports/cross-border"+window+"&limit=1&after="+rep.Next, opToken, nil, &rep)
+		if len(rep.Transfers) != 1 || rep.Transfers[0].TransferID != "fx-2" || rep.Transfers[0].FX.Purpose != "FAMI" {
+			t.Fatalf("page 2 %+v", rep)
+		}
+		csvReq, _ := http.NewRequest("GET", s.url+"/v1/reports/cross-border"+window, nil)
+		csvReq.Header.Set("Authorization", "Bearer "+opToken)
+		csvReq.Header.Set("Accept", "text/csv")
+		res, err := s.hc.Do(csvReq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(res.Body).ReadAll()
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || len(rows) != 3 ||
+			rows[0][1] != "transferId" || rows[1][1] != "fx-1" || rows[1][6] != "100.00" || rows[1][8] != "108.50" || rows[2][14] != "FAMI" {
+			t.Errorf("CSV: %v %d %q", err, res.StatusCode, rows)
+		}
+		f.problem(403, "forbidden", "GET", "/v1/reports/cross-border"+window, f.a, nil)
+		f.problem(403, "forbidden", "GET", "/v1/reports/cross-border"+window, f.p, nil)
+		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border?from=yesterday&to=today", opToken, nil)
+		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", opToken, nil)
+		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border"+window+"&limit=0", opToken, nil)
 
 		// No sheet, no offer.
 		if r := f.do("DELETE", "/v1/fx/rates/CNY/HKD", f.p, nil); r.status != 204 {

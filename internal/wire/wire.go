@@ -1003,3 +1003,24 @@ type SchemeRoute struct {
 type SchemeRoutes struct {
 	Routes []SchemeRoute `json:"routes"`
 }
+
+// CrossBorderPayment is one row of the cross-border report: an FX
+// payment committed, with both sides.
+type CrossBorderPayment struct {
+	CommittedAt  time.Time `json:"committedAt"`
+	TransferID   string    `json:"transferId"`
+	Payer        string    `json:"payer"`
+	Payee        string    `json:"payee"`
+	PayerAccount string    `json:"payerAccount,omitempty"`
+	FX           FX        `json:"fx"`
+	SchemeFee    string    `json:"schemeFee"`
+}
+
+// CrossBorderReport is a page of the cross-border report; Next, when
+// present, is the value of after for the next page.
+type CrossBorderReport struct {
+	From      time.Time            `json:"from"`
+	To        time.Time            `json:"to"`
+	Transfers []CrossBorderPayment `json:"transfers"`
+	Next      string               `json:"next,omitempty"`
+}
