@@ -81,12 +81,12 @@ type App struct {
 	// Disputes keeps payers' disputes of payments.
 	Disputes *dispute.Service
 	// FX keeps the FX providers' rate sheets.
-	FX    *fx.Book
+	FX *fx.Book
 	// fxQuota counts FX payments against the annual FX quota; nil
 	// without one.
 	fxQuota *fx.Usage
-	Audit *audit.Log
-	API   *api.Server
+	Audit   *audit.Log
+	API     *api.Server
 	// FSPIOP is the Mojaloop FSPIOP front end, nil unless configured.
 	FSPIOP *fspiop.Server
 	// AdminToken is the operator's token when this process knows it: it
