@@ -534,3 +534,43 @@ func TestISO20022Batch(t *testing.T) {
 		}
 	})
 }
+
+// TestISO20022FXPayee: an HKD bank speaking ISO 20022 is asked to
+// confirm an FX payment from a CNY wallet with a pacs.008 (valid against
+// the XSD) that settles what it gets — the target amount in HKD — and
+// tells what the payer instructed in CNY, the rate and the purpose.
+func TestISO20022FXPayee(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		f := newFXSwitch(t, s)
+		bank := &isoBank{t: t, status: "ACSC"}
+		srv := httptest.NewServer(bank)
+		t.Cleanup(srv.Close)
+		bankKey, secret := s.participant("bank-k", func(n *wire.NewParticipant) {
+			n.Kind, n.CallbackURL, n.Acceptance, n.MessageFormat, n.Currencies = "bank", srv.URL, "confirm", "iso20022", []string{"HKD"}
+		})
+		bank.secret = secret
+		s.ok(201, "POST", "/v1/parties", bankKey, wire.NewParty{Type: "MSISDN", Value: "+85261234567", Name: "Ho Ka", Account: "hk-77", Currency: "HKD"}, nil)
+		var q wire.Quote
+		s.ok(201, "POST", "/v1/quotes", f.a, wire.NewQuote{Payee: wire.PayeeRef{Type: "MSISDN", Value: "+85261234567"}, Amount: "100.00", Currency: "CNY"}, &q)
+		var got wire.Transfer
+		s.ok(201, "POST", "/v1/transfers", f.a, wire.NewTransfer{ID: "fx-iso-1", Payee: wire.PayeeRef{Type: "MSISDN", Value: "+85261234567"},
+			Amount: q.Amount, Currency: "CNY", QuoteID: q.ID, Purpose: "GDDS", PayerAccount: "u-1"}, &got)
+		if got.State != "COMMITTED" || got.FX == nil {
+			t.Fatalf("accepted: %+v", got)
+		}
+		bank.mu.Lock()
+		defer bank.mu.Unlock()
+		if len(bank.got) == 0 {
+			t.Fatal("no pacs.008 to the bank")
+		}
+		// The confirmation, and the notification that may follow it.
+		for i, ct := range bank.got {
+			tx := ct.Transactions[0]
+			if tx.TxID != "fx-iso-1" || tx.Amount != 10850 || tx.Currency.String() != "HKD" || tx.InstructedAmount != 10000 ||
+				tx.InstructedCurrency.String() != "CNY" || tx.ExchangeRate != "1.085" || tx.Purpose != "GDDS" || tx.CreditorAccount.ID != "hk-77" {
+				t.Errorf("pacs.008 to the bank: %+v", tx)
+			}
+			xsdValid(t, msg.TypeCreditTransfer, bank.bodies[i])
+		}
+	})
+}

@@ -121,6 +121,16 @@ func creditOf(t *transfer.Transfer) msg.CreditTransaction {
 	case acct.ID == "":
 		acct.ID = t.Payee.Value
 	}
-	return msg.CreditTransaction{EndToEndID: id, TxID: id, Amount: t.Amount, Currency: t.Currency, DebtorAgent: t.Payer,
+	amount, cur := t.Received()
+	c := msg.CreditTransaction{EndToEndID: id, TxID: id, Amount: amount, Currency: cur, DebtorAgent: t.Payer,
 		CreditorAgent: t.Payee.Participant, CreditorAccount: acct, Note: note}
+	if f := t.FX; f != nil {
+		// The payee settles the target amount; what the payer instructed,
+		// the rate and the purpose are told as pacs.008 tells them.
+		c.InstructedAmount, c.InstructedCurrency, c.Purpose = t.Amount, t.Currency, f.Purpose
+		if r := f.Rate.String(); msg.FitsBaseOneRate(r) {
+			c.ExchangeRate = r
+		}
+	}
+	return c
 }

@@ -387,3 +387,43 @@ func (e *enc) nbOfTxs(path string, n int) []string {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// baseOneRate checks a BaseOneRate as the switch writes and reads it: a
+// positive decimal of digits with at most one point, at most 11 digits
+// of which at most 10 after the point (the XSD's totalDigits counts
+// significant digits: leading zeros of the integer part and trailing
+// zeros of the fraction are not counted).
+func baseOneRate(s string) error {
+	intPart, frac, _ := strings.Cut(s, ".")
+	switch {
+	case intPart == "" || !numeric(intPart) || (strings.Contains(s, ".") && (frac == "" || !numeric(frac))):
+		return fmt.Errorf("%q is not a decimal rate", s)
+	case len(frac) > 10:
+		return fmt.Errorf("%q has more than 10 decimals", s)
+	case len(strings.TrimLeft(intPart, "0"))+len(strings.TrimRight(frac, "0")) > 11:
+		return fmt.Errorf("%q has more than 11 digits", s)
+	case strings.Trim(intPart+frac, "0") == "":
+		return fmt.Errorf("%q is not positive", s)
+	}
+	return nil
+}
+
+// rate returns a BaseOneRate, whitespace collapsed.
+func (d *dec) rate(path, s string) string {
+	s = collapse(s)
+	if err := baseOneRate(s); err != nil && d.err == nil {
+		d.fail(path, ErrSchema, "%v", err)
+	}
+	return s
+}
+
+// rate renders a BaseOneRate.
+func (e *enc) rate(path, s string) string {
+	if err := baseOneRate(s); err != nil {
+		e.fail(path, ErrSchema, "%v", err)
+	}
+	return s
+}
+
+// FitsBaseOneRate reports whether a rate can be written as XchgRate.
+func FitsBaseOneRate(s string) bool { return baseOneRate(s) == nil }

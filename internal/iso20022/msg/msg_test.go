@@ -189,6 +189,18 @@ func TestRenderValid(t *testing.T) {
 			EndToEndID: "E", TxID: "T" + c.cur.String(), Amount: c.amt, Currency: c.cur, ChargeBearer: "SLEV",
 		})
 	}
+	// An FX payment's credit: the payee's amount to settle, what the
+	// debtor instructed in its currency, the rate and the purpose.
+	fxCredit := &CreditTransfer{MsgID: "FX", Created: t0, SettlementMethod: "CLRG", Transactions: []CreditTransaction{{
+		EndToEndID: "E", TxID: "fx-1", Amount: 10850, Currency: money.MustCurrency("HKD"), ChargeBearer: "SLEV",
+		InstructedAmount: 10000, InstructedCurrency: cny, ExchangeRate: "1.085", Purpose: "FAMI",
+		DebtorAgent: "wallet-a", CreditorAgent: "wallet-h", CreditorAccount: &Account{ID: "hk-1"},
+	}, {
+		EndToEndID: "E", TxID: "fx-2", Amount: 1, Currency: jpy, ChargeBearer: "SLEV",
+		InstructedAmount: 999_999, InstructedCurrency: kwd, ExchangeRate: "0.0000000001", Purpose: "SUPP",
+	}, {
+		EndToEndID: "E", TxID: "fx-3", Amount: 1, Currency: jpy, ChargeBearer: "SLEV", ExchangeRate: "99999999999",
+	}}}
 	overdrawn := &BankStatement{MsgID: "S", Created: t0, Statements: []AccountStatement{{
 		ID: "S1", Account: Account{ID: "a"},
 		Balances: []Balance{
@@ -205,6 +217,7 @@ func TestRenderValid(t *testing.T) {
 		{"batch of 1000", batch},
 		{"answer to a batch of 1000", answer},
 		{"every exponent", currencies},
+		{"an FX credit", fxCredit},
 		{"overdrawn statement", overdrawn},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,6 +347,12 @@ func TestParseRefuses(t *testing.T) {
 		{"deep nesting", deep, ErrTooDeep},
 		{"huge attribute", rep(p008, `<Document `, `<Document a="`+strings.Repeat("x", 4000)+`" `), ErrTooDeep},
 		{"repeated attribute", rep(p008, `Ccy="CNY"`, `Ccy="CNY" Ccy="USD"`), ErrMalformed},
+		{"rate of 12 digits", rep(p008, amt1, amt1+`<XchgRate>1.12345678901</XchgRate>`), ErrSchema},
+		{"rate of 11 decimals", rep(p008, amt1, amt1+`<XchgRate>0.12345678901</XchgRate>`), ErrSchema},
+		{"negative rate", rep(p008, amt1, amt1+`<XchgRate>-1.5</XchgRate>`), ErrSchema},
+		{"repeated rate", rep(p008, amt1, amt1+`<XchgRate>1.5</XchgRate><XchgRate>1.5</XchgRate>`), ErrSchema},
+		{"zero instructed amount", rep(p008, amt1, amt1+`<InstdAmt Ccy="CNY">0</InstdAmt>`), ErrAmount},
+		{"long purpose", rep(p008, "<RmtInf>", "<Purp><Cd>SALARY</Cd></Purp><RmtInf>"), ErrSchema},
 		{"unknown attribute", rep(p008, `<MsgId>`, `<MsgId foo="1">`), ErrSchema},
 		{"processing instruction", afterDecl(p008, `<?evil x?>`), ErrSchema},
 		{"wrong namespace", rep(p008, "pacs.008.001.09", "pacs.008.001.08"), ErrUnknownMessage},
@@ -423,7 +442,7 @@ func TestParseRefuses(t *testing.T) {
 var beyondXSD = map[string]bool{
 	"Latin-1": true, "billion laughs": true, "external entity": true, "parameter entity": true,
 	"external DTD": true, "processing instruction": true, "NbOfTxs too high": true,
-	"more than 1000 transactions": true, "zero amount": true, "three decimals for CNY": true,
+	"more than 1000 transactions": true, "zero amount": true, "negative rate": true, "zero instructed amount": true, "three decimals for CNY": true,
 	"decimals for JPY": true, "unknown currency": true, "pacs.004 amount decimals": true, "pacs.004 NbOfTxs": true,
 }
 
@@ -491,6 +510,12 @@ func TestMarshalRefuses(t *testing.T) {
 		{"IBAN and id", func(c *CreditTransfer) { c.Transactions[0].CreditorAccount.IBAN = "DE89370400440532013000" }, ErrSchema},
 		{"bad IBAN", func(c *CreditTransfer) { c.Transactions[3].CreditorAccount.IBAN = "de89" }, ErrSchema},
 		{"bad settlement method", func(c *CreditTransfer) { c.SettlementMethod = "X" }, ErrSchema},
+		{"zero instructed amount", func(c *CreditTransfer) { c.Transactions[0].InstructedCurrency = cny }, ErrAmount},
+		{"rate of 12 digits", func(c *CreditTransfer) { c.Transactions[0].ExchangeRate = "123456.123456" }, ErrSchema},
+		{"rate of 11 decimals", func(c *CreditTransfer) { c.Transactions[0].ExchangeRate = "0.00000000001" }, ErrSchema},
+		{"zero rate", func(c *CreditTransfer) { c.Transactions[0].ExchangeRate = "0.00" }, ErrSchema},
+		{"signed rate", func(c *CreditTransfer) { c.Transactions[0].ExchangeRate = "+1.2" }, ErrSchema},
+		{"long purpose", func(c *CreditTransfer) { c.Transactions[0].Purpose = "SALAR" }, ErrSchema},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok()

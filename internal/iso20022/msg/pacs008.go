@@ -35,13 +35,21 @@ type sttlmInf struct {
 type cdtTrfTx struct {
 	PmtID          []pmtID    `xml:"PmtId"`
 	IntrBkSttlmAmt []amt      `xml:"IntrBkSttlmAmt"`
+	InstdAmt       []amt      `xml:"InstdAmt"`
+	XchgRate       []string   `xml:"XchgRate"`
 	ChrgBr         []string   `xml:"ChrgBr"`
 	Dbtr           []party    `xml:"Dbtr"`
 	DbtrAgt        []agent    `xml:"DbtrAgt"`
 	CdtrAgt        []agent    `xml:"CdtrAgt"`
 	Cdtr           []party    `xml:"Cdtr"`
 	CdtrAcct       []cashAcct `xml:"CdtrAcct"`
+	Purp           []purp     `xml:"Purp"`
 	RmtInf         []rmtInf   `xml:"RmtInf"`
+}
+
+// purp is Purpose2Choice, of which the switch models the code.
+type purp struct {
+	Cd []string `xml:"Cd"`
 }
 
 type pmtID struct {
@@ -132,6 +140,15 @@ func (x *cdtTrfTx) tx(d *dec, p string) CreditTransaction {
 	t.EndToEndID = d.reqText(p+"/PmtId/EndToEndId", id.EndToEndID, 35)
 	t.TxID = d.optText(p+"/PmtId/TxId", id.TxID, 35)
 	t.Amount, t.Currency = d.amount(p+"/IntrBkSttlmAmt", one(d, p+"/IntrBkSttlmAmt", x.IntrBkSttlmAmt), true)
+	if a, ok := opt(d, p+"/InstdAmt", x.InstdAmt); ok {
+		t.InstructedAmount, t.InstructedCurrency = d.amount(p+"/InstdAmt", a, true)
+	}
+	if r, ok := opt(d, p+"/XchgRate", x.XchgRate); ok {
+		t.ExchangeRate = d.rate(p+"/XchgRate", r)
+	}
+	if pu, ok := opt(d, p+"/Purp", x.Purp); ok {
+		t.Purpose = d.reqText(p+"/Purp/Cd", pu.Cd, 4)
+	}
 	t.ChargeBearer = d.code(p+"/ChrgBr", one(d, p+"/ChrgBr", x.ChrgBr), chargeBearers...)
 	t.DebtorName = d.party(p+"/Dbtr", x.Dbtr)
 	t.DebtorAgent = d.agent(p+"/DbtrAgt", x.DbtrAgt)
@@ -259,6 +276,15 @@ func (t *CreditTransaction) wire(e *enc, p string) cdtTrfTx {
 	}
 	if t.CreditorAccount != nil {
 		x.CdtrAcct = []cashAcct{e.account(p+"/CdtrAcct", *t.CreditorAccount)}
+	}
+	if t.InstructedCurrency != 0 {
+		x.InstdAmt = []amt{e.amount(p+"/InstdAmt", t.InstructedAmount, t.InstructedCurrency, true)}
+	}
+	if t.ExchangeRate != "" {
+		x.XchgRate = []string{e.rate(p+"/XchgRate", t.ExchangeRate)}
+	}
+	if t.Purpose != "" {
+		x.Purp = []purp{{Cd: e.reqText(p+"/Purp/Cd", t.Purpose, 4)}}
 	}
 	if t.Note != "" {
 		x.RmtInf = []rmtInf{{Ustrd: e.lines(p+"/RmtInf/Ustrd", t.Note, 140)}}

@@ -70,6 +70,19 @@ type CreditTransaction struct {
 	// Note is RmtInf/Ustrd. Marshal cuts it into Ustrd lines of at most
 	// 140 characters and Parse joins the lines back without a separator.
 	Note string
+	// InstructedAmount and InstructedCurrency are InstdAmt, optional:
+	// what the debtor instructed in its own currency when it differs
+	// from the settlement's (an FX payment's source amount); zero
+	// currency: absent.
+	InstructedAmount   money.Amount
+	InstructedCurrency money.Currency
+	// ExchangeRate is XchgRate, optional: units of the settlement
+	// currency per unit of the instructed one, a BaseOneRate (at most 11
+	// digits, 10 after the point).
+	ExchangeRate string
+	// Purpose is Purp/Cd, optional: an ISO 20022 external purpose code
+	// of 1 to 4 characters.
+	Purpose string
 }
 
 // Account is a CashAccount's identification: Id/Othr/Id with its scheme
