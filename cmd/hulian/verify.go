@@ -23,6 +23,7 @@ import (
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/purpose"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -227,7 +228,7 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 	}
 	var newest audit.Checkpoint
 	macKeys := map[string][]byte{} // by payee
-	checked, bad, macs := 0, 0, 0
+	checked, bad, macs, fxLegs := 0, 0, 0, 0
 	fail := func(format string, a ...any) {
 		bad++
 		fmt.Fprintf(out, "FAIL: "+format+"\n", a...)
@@ -239,39 +240,31 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 			return fmt.Errorf("verify: %w", err)
 		}
 		for _, t := range page.Transfers {
-			var p wire.AuditProof
-			if err := c.getJSON(ctx, "/v1/audit/transfers/"+url.PathEscape(t.ID)+"/proof", &p); err != nil {
-				fail("transfer %q: no proof: %v", t.ID, err)
-				continue
-			}
-			n, err := note.Open([]byte(p.Checkpoint), note.VerifierList(v))
+			leaf, cp, err := proveLeg(ctx, c, v, t.ID, "")
 			if err != nil {
-				fail("transfer %q: checkpoint not signed by %s: %v", t.ID, v.Name(), err)
-				continue
-			}
-			cp, err := audit.ParseCheckpoint(n.Text)
-			if err != nil || cp.Origin != v.Name() || cp.Size != p.TreeSize {
-				fail("transfer %q: the checkpoint is not the switch's tree of size %d (%v)", t.ID, p.TreeSize, err)
-				continue
-			}
-			leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
-			if err != nil {
-				fail("transfer %q: leaf is not base64", t.ID)
-				continue
-			}
-			proof, err := decodeHashes(p.Proof)
-			if err != nil {
-				fail("transfer %q: proof: %v", t.ID, err)
-				continue
-			}
-			if err := tlog.CheckRecord(proof, p.TreeSize, cp.Root, p.Index, tlog.RecordHash(leaf)); err != nil {
-				fail("transfer %q: leaf %d is not in the signed tree of size %d: %v", t.ID, p.Index, p.TreeSize, err)
+				fail("transfer %q: %v", t.ID, err)
 				continue
 			}
 			r, err := checkLeaf(leaf, t)
 			if err != nil {
-				fail("transfer %q: leaf %d: %v", t.ID, p.Index, err)
+				fail("transfer %q: %v", t.ID, err)
 				continue
+			}
+			// An FX payment's payee is paid by its fx leg, a leaf of its
+			// own with the FX terms.
+			if t.FX != nil {
+				fxLeaf, fxCP, err := proveLeg(ctx, c, v, t.ID, "fx")
+				if err == nil {
+					err = checkFXLeaf(fxLeaf, t)
+				}
+				if err == nil {
+					err = consistent(ctx, c, &newest, fxCP)
+				}
+				if err != nil {
+					fail("transfer %q: fx leg: %v", t.ID, err)
+					continue
+				}
+				fxLegs++
 			}
 			// The payee (and the operator) see the account: the leaf's
 			// MAC must be of it.
@@ -285,7 +278,7 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 					macKeys[t.Payee.Participant] = macKey
 				}
 				if !hmac.Equal(audit.AccountMAC(macKey, t.Payee.Account), r.PayeeAccountMAC) {
-					fail("transfer %q: leaf %d: the account MAC is not of the payee account %q", t.ID, p.Index, t.Payee.Account)
+					fail("transfer %q: the account MAC is not of the payee account %q", t.ID, t.Payee.Account)
 					continue
 				}
 				macs++
@@ -306,11 +299,77 @@ func verifyOnline(ctx context.Context, base, token, switchKey string, out io.Wri
 	if macs > 0 {
 		fmt.Fprintf(out, "accounts: %d leaves hold the MAC of the payee account the switch shows\n", macs)
 	}
+	if fxLegs > 0 {
+		fmt.Fprintf(out, "fx legs: %d leaves pay the payee what the switch shows, at its rate, from its provider\n", fxLegs)
+	}
 	fmt.Fprintf(out, "checkpoints: all consistent with the newest seen, tree size %d, root %s\n", newest.Size, newest.Root)
 	if bad > 0 {
 		return fmt.Errorf("%w: %d discrepancies", errVerify, bad)
 	}
 	fmt.Fprintln(out, "OK")
+	return nil
+}
+
+// proveLeg fetches the audit proof of a transfer's leg ("" or "fx"),
+// checks its checkpoint's signature with v and the leaf's inclusion in
+// the signed tree, and returns the leaf and the checkpoint.
+func proveLeg(ctx context.Context, c *auditClient, v note.Verifier, id, leg string) ([]byte, audit.Checkpoint, error) {
+	path := "/v1/audit/transfers/" + url.PathEscape(id) + "/proof"
+	if leg != "" {
+		path += "?leg=" + url.QueryEscape(leg)
+	}
+	var p wire.AuditProof
+	if err := c.getJSON(ctx, path, &p); err != nil {
+		return nil, audit.Checkpoint{}, fmt.Errorf("no proof: %w", err)
+	}
+	n, err := note.Open([]byte(p.Checkpoint), note.VerifierList(v))
+	if err != nil {
+		return nil, audit.Checkpoint{}, fmt.Errorf("checkpoint not signed by %s: %w", v.Name(), err)
+	}
+	cp, err := audit.ParseCheckpoint(n.Text)
+	if err != nil || cp.Origin != v.Name() || cp.Size != p.TreeSize {
+		return nil, cp, fmt.Errorf("the checkpoint is not the switch's tree of size %d (%v)", p.TreeSize, err)
+	}
+	leaf, err := base64.StdEncoding.DecodeString(p.Leaf)
+	if err != nil {
+		return nil, cp, errors.New("leaf is not base64")
+	}
+	proof, err := decodeHashes(p.Proof)
+	if err != nil {
+		return nil, cp, fmt.Errorf("proof: %w", err)
+	}
+	if err := tlog.CheckRecord(proof, p.TreeSize, cp.Root, p.Index, tlog.RecordHash(leaf)); err != nil {
+		return nil, cp, fmt.Errorf("leaf %d is not in the signed tree of size %d: %w", p.Index, p.TreeSize, err)
+	}
+	return leaf, cp, nil
+}
+
+// checkFXLeaf decodes an FX payment's fx leg (docs/formats.md, "FX
+// terms") and checks it against what the switch shows: the payee paid
+// the target amount in its currency by the provider, at the rate, for
+// the purpose, for this transfer.
+func checkFXLeaf(leaf []byte, t wire.Transfer) error {
+	e, n, err := ledger.DecodeEvent(leaf)
+	if err != nil || n != len(leaf) {
+		return fmt.Errorf("not one ledger event (%v)", err)
+	}
+	if e.Purpose != purpose.FX || (e.Kind != ledger.KindPost && e.Kind != ledger.KindReserve) {
+		return fmt.Errorf("a %s event of purpose %d, not an fx leg", e.Kind, e.Purpose)
+	}
+	terms, err := audit.DecodeFXTerms(e.Meta)
+	if err != nil {
+		return err
+	}
+	f := t.FX
+	switch {
+	case terms.TransferID != t.ID:
+		return fmt.Errorf("names transfer %q", terms.TransferID)
+	case terms.Provider != f.Provider || terms.Rate != f.Rate || terms.Purpose != f.Purpose || terms.Mode != f.AmountType:
+		return fmt.Errorf("records %s at %s (%s, %s), the switch shows %s at %s (%s, %s)",
+			terms.Provider, terms.Rate, terms.Purpose, terms.Mode, f.Provider, f.Rate, f.Purpose, f.AmountType)
+	case e.Currency.String() != f.TargetCurrency || e.Amount.Format(e.Currency) != f.TargetAmount:
+		return fmt.Errorf("pays %s %s, the switch shows %s %s", e.Amount.Format(e.Currency), e.Currency, f.TargetAmount, f.TargetCurrency)
+	}
 	return nil
 }
 
