@@ -4,6 +4,8 @@
 -- issued for it (sealed with the data key; '' when none).
 ALTER TABLE participants ADD COLUMN fspiop_link_id text NOT NULL DEFAULT '';
 ALTER TABLE participants ADD COLUMN fspiop_link_key text NOT NULL DEFAULT '';
+ALTER TABLE participants DROP CONSTRAINT participants_kind_check;
+ALTER TABLE participants ADD CONSTRAINT participants_kind_check CHECK (kind IN ('wallet', 'bank', 'fxp', 'scheme'));
 
 -- The operator's routes of alias prefixes to scheme links (package
 -- directory, SchemeRoutes): an alias not registered here whose type
