@@ -50,9 +50,9 @@ var (
 	ErrSchemeRoute = fault.New(fault.Invalid, "", "directory: invalid scheme route")
 	// ErrNoSchemeRoute means no route of that type and prefix.
 	ErrNoSchemeRoute = fault.New(fault.NotFound, "", "directory: no such scheme route")
-	// ErrSchemeRoutesFull means SchemeRoutesMax routes exist: delete one
-	// first.
-	ErrSchemeRoutesFull = fault.New(fault.Conflict, "scheme-routes-limit", "directory: too many scheme routes")
+	// ErrSchemeRoutesFull means SchemeRoutesMax routes exist: refuse
+	// (HTTP 400); delete one first.
+	ErrSchemeRoutesFull = fault.New(fault.Invalid, "", "directory: at most 1000 scheme routes")
 	// ErrLinkUnavailable means an alias is routed to a scheme link but
 	// the switch cannot ask the far scheme (no FSPIOP front end, or the
 	// link is suspended): the payer learns nothing of the alias; retry
