@@ -188,7 +188,7 @@ func (s *Service) Quote(ctx context.Context, payer participant.Participant, req 
 	var q quote.Quote
 	if p.target != 0 {
 		var err error
-		if q, err = s.quoteFX(&payer, p); err != nil {
+		if q, err = s.quoteFX(ctx, &payer, p); err != nil {
 			return QuoteOffer{}, err
 		}
 	} else {

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"context"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -30,6 +31,27 @@ type FX struct {
 // Rates are the FX providers' live rate sheets (*fx.Book).
 type Rates interface {
 	Live(source, target money.Currency) []fx.Sheet
+}
+
+// LiveRates asks the FX providers that quote live (by callback, the
+// fx.quote request) for their offers on one exchange, and returns, as
+// one-off sheets, those answered within its own deadline. A provider
+// that does not answer makes no offer; the sheets compete with the
+// published ones.
+type LiveRates interface {
+	Ask(ctx context.Context, q LiveQuote) []fx.Sheet
+}
+
+// LiveQuote is what a live FX quote request tells the providers: the
+// exchange and the amount (what the payer sends in Send mode, what the
+// payee gets in Receive), not who pays whom.
+type LiveQuote struct {
+	Source, Target money.Currency
+	Amount         money.Amount
+	Mode           fx.Mode
+	// Exclude are participants that may not make the offer: the payer and
+	// the payee, which cannot exchange with themselves.
+	Exclude []string
 }
 
 // Quota counts FX payments against each payer account's annual FX

@@ -159,7 +159,7 @@ func (s *Service) fxOf(ctx context.Context, id string) (*FX, error) {
 // sends in SEND mode, what the payee gets in RECEIVE), the scheme fee on
 // what the payer sends, and a quote valid until the TTL or the sheet's
 // end, whichever comes first.
-func (s *Service) quoteFX(payer *participant.Participant, p *payment) (quote.Quote, error) {
+func (s *Service) quoteFX(ctx context.Context, payer *participant.Participant, p *payment) (quote.Quote, error) {
 	mode, err := fx.ParseMode(p.req.AmountType)
 	if err != nil {
 		return quote.Quote{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -167,6 +167,10 @@ func (s *Service) quoteFX(payer *participant.Participant, p *payment) (quote.Quo
 	src, tgt := p.req.Currency, p.target
 	now := s.Now()
 	sheets := s.Rates.Live(src, tgt)
+	if s.LiveRates != nil {
+		sheets = append(sheets, s.LiveRates.Ask(ctx, LiveQuote{Source: src, Target: tgt, Amount: p.req.Amount, Mode: mode,
+			Exclude: []string{payer.ID, p.payee.ID}})...)
+	}
 	usable := sheets[:0:0]
 	for _, sh := range sheets {
 		// A provider does not exchange with itself: as payer or payee, its

@@ -468,3 +468,50 @@ func TestFXPrepared(t *testing.T) {
 	}
 	f.zeroSum()
 }
+
+// liveRates answers live quote requests with fixed offers, and keeps the
+// requests.
+type liveRates struct {
+	offers []fx.Sheet
+	asked  []LiveQuote
+}
+
+func (l *liveRates) Ask(_ context.Context, q LiveQuote) []fx.Sheet {
+	l.asked = append(l.asked, q)
+	return l.offers
+}
+
+// TestFXLiveOffers: a live offer competes with the published sheets and
+// wins when it gives the payee more; the quote then lasts no longer than
+// the offer; the request names the exchange and whom to exclude.
+func TestFXLiveOffers(t *testing.T) {
+	live := &liveRates{}
+	f := newFXFixture(t, func(d *Deps) { d.LiveRates = live })
+	p2, _, err := f.reg.Create(f.ctx, participant.New{ID: "fx-live", Name: "Live", Kind: participant.FXP, Currencies: []money.Currency{cny, hkd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.fund(p2, hkd, 100000)
+	until := f.clk.now().Add(20 * time.Second)
+	live.offers = []fx.Sheet{{Provider: "fx-live", Source: cny, Target: hkd, Rate: fx.MustRate("1.09"), ValidUntil: until}}
+	q := f.quoteFX("h:1", 10000, "")
+	if q.FX.Provider != "fx-live" || q.FX.TargetAmount != 10900 || !q.ExpiresAt.Equal(until) {
+		t.Fatalf("quote %+v %+v", q, q.FX)
+	}
+	if a := live.asked; len(a) != 1 || a[0].Source != cny || a[0].Target != hkd || a[0].Amount != 10000 || a[0].Mode != fx.Send ||
+		!slices.Equal(a[0].Exclude, []string{"wallet-a", "wallet-h"}) {
+		t.Errorf("asked %+v", live.asked)
+	}
+	if _, _, err := f.pay("live.1", q); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.account(p2.Account(hkd)); got.Balance != 100000-10900 {
+		t.Errorf("the live provider's HKD: %d", got.Balance)
+	}
+	// A worse live offer loses to the sheet.
+	live.offers[0].Rate = fx.MustRate("1.05")
+	if q := f.quoteFX("h:1", 10000, ""); q.FX.Provider != "fx-p" {
+		t.Errorf("a worse live offer won: %+v", q.FX)
+	}
+	f.zeroSum()
+}

@@ -276,6 +276,9 @@ type Deps struct {
 	// Quota counts FX payments against Config.FXQuota (*fx.Usage);
 	// required with a quota.
 	Quota Quota
+	// LiveRates, if set, adds the live offers of providers that quote by
+	// callback to the published sheets, for each FX quote.
+	LiveRates LiveRates
 	// Seal is the data key: with it, payments write record version 2,
 	// their payee account sealed and MACed; without it, version 1.
 	Seal *seal.Key
