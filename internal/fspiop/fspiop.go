@@ -31,6 +31,16 @@
 // arrives (Confirmer). FSPIOP payments settle, show in the audit log and
 // pass risk control like native ones: they are native payments on the
 // ledger.
+//
+// A participant of kind scheme is a link to another payment scheme
+// (another Hulian switch, or a Mojaloop hub) over FSPIOP: the far
+// scheme knows this switch as one FSP, the link's LinkID. Everything
+// sent to a link is the switch's own message, from LinkID, with the key
+// the far scheme issued for it; the far scheme's requests and callbacks
+// come in with the link's own key, as any FSP's do. The directory asks a
+// link for the aliases routed to it (FarParty), and Confirm pays through
+// it. FSPs are answered from the aliases registered here only, so that
+// nothing passes through this switch from one scheme to a third.
 package fspiop
 
 import (
