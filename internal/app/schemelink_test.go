@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/fspiop/msg"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -337,6 +339,24 @@ func TestSchemeLink(t *testing.T) {
 			a.ok(200, "GET", "/v1/parties/MSISDN/+85298765432", l.hk, nil, &found)
 			if found.Participant != "a1" {
 				t.Errorf("a local registration lost to the route: %+v", found)
+			}
+
+			// A link registers no parties here: its users are routed.
+			req, _ := http.NewRequest("POST", a.app.FSPIOPURL()+"/participants/MSISDN/85211111111",
+				strings.NewReader(`{"fspId":"hk-link","currency":"HKD"}`))
+			req.Header.Set("Content-Type", msg.ContentType("participants", "1.1"))
+			req.Header.Set("Accept", msg.ContentType("participants", "1.1"))
+			req.Header.Set("Date", msg.FormatDate(time.Now()))
+			req.Header.Set("FSPIOP-Source", "hk-link")
+			req.Header.Set("Authorization", "Bearer "+l.hk)
+			if r, err := http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			} else {
+				body, _ := io.ReadAll(r.Body)
+				r.Body.Close()
+				if r.StatusCode/100 == 2 || errorCode(t, body) != "3003" {
+					t.Errorf("a link registers a party: %d %s", r.StatusCode, body)
+				}
 			}
 
 			// The link's key for the far scheme is never shown.
