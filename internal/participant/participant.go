@@ -99,7 +99,11 @@ type Participant struct {
 	// FormatISO20022 (pacs.008 notices and confirm requests, answered by
 	// pacs.002).
 	MessageFormat string
-	CreatedAt     time.Time
+	// FXLiveQuotes, for an FX provider with a callback URL, says that it
+	// answers live FX quote requests (the fx.quote callback): its offers
+	// compete with the published rate sheets for each FX quote.
+	FXLiveQuotes bool
+	CreatedAt    time.Time
 	UpdatedAt     time.Time
 
 	keyHash, prevKeyHash [sha256.Size]byte
@@ -275,7 +279,7 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
 		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
 		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key,
-		message_format, fspiop_link_id, fspiop_link_key FROM participants`)
+		message_format, fspiop_link_id, fspiop_link_key, fx_live_quotes FROM participants`)
 	if err != nil {
 		return nil, fmt.Errorf("load participants: %w", err)
 	}
@@ -285,10 +289,10 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		p := &Participant{}
 		var curs, secret, prevSecret, fspEndpoint, fspKey, linkID, linkKey string
 		var hash, prevHash []byte
-		var created, updated, prevKeyExp, prevSecretExp int64
+		var created, updated, prevKeyExp, prevSecretExp, liveQuotes int64
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
 			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey, &p.MessageFormat,
-			&linkID, &linkKey); err != nil {
+			&linkID, &linkKey, &liveQuotes); err != nil {
 			return nil, fmt.Errorf("load participants: %w", err)
 		}
 		if fspEndpoint != "" {
@@ -306,6 +310,7 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		if opts.Seal != nil && (!seal.IsSealed(secret) || prevSecret != "" && !seal.IsSealed(prevSecret) || linkKey != "" && !seal.IsSealed(linkKey)) {
 			plain = append(plain, p.ID)
 		}
+		p.FXLiveQuotes = liveQuotes != 0
 		copy(p.prevKeyHash[:], prevHash)
 		if prevKeyExp != 0 {
 			p.prevKeyExpires = time.Unix(0, prevKeyExp).UTC()
@@ -372,11 +377,11 @@ func (r *Registry) store(ctx context.Context, p *Participant) error {
 			updated_at = $4, api_key_hash = $5, callback_secret = $6, prev_api_key_hash = $7, prev_api_key_expires = $8,
 			prev_callback_secret = $9, prev_callback_secret_expires = $10, client_cert_sha256 = $11,
 			fspiop_endpoint = $12, fspiop_jws_key = $13, message_format = $14, fspiop_link_id = $15,
-			fspiop_link_key = $16 WHERE id = $17`,
+			fspiop_link_key = $16, fx_live_quotes = $17 WHERE id = $18`,
 			string(p.Status), p.CallbackURL, string(p.Acceptance), p.UpdatedAt.UnixNano(), p.keyHash[:],
 			r.sealed(sealCallbackSecret, p.callbackSecret), p.prevKeyHash[:], prevKeyExp,
 			r.sealed(sealPrevCallbackSecret, p.prevCallbackSecret), prevSecretExp, p.ClientCertSHA256,
-			endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey), p.ID)
+			endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey), flag(p.FXLiveQuotes), p.ID)
 		return err
 	})
 }
@@ -396,6 +401,9 @@ type New struct {
 	FSPIOP *FSPIOP
 	// MessageFormat is FormatJSON (the default) or FormatISO20022.
 	MessageFormat string
+	// FXLiveQuotes makes an FX provider with a callback URL answer live
+	// FX quote requests.
+	FXLiveQuotes bool
 }
 
 // Credentials are returned once, at creation; the switch keeps only a
@@ -456,9 +464,32 @@ func (n *New) validate() error {
 	if !validFormat(n.MessageFormat) {
 		return fmt.Errorf("%w: messageFormat must be json or iso20022", ErrInvalid)
 	}
+	if err := checkLiveQuotes(n.FXLiveQuotes, n.Kind, n.CallbackURL); err != nil {
+		return err
+	}
 	var err error
 	n.ClientCertSHA256, err = certHash(n.ClientCertSHA256)
 	return err
+}
+
+// checkLiveQuotes checks that only an FX provider that has a callback URL
+// answers live FX quote requests: they are asked by callback.
+func checkLiveQuotes(on bool, k Kind, callbackURL string) error {
+	switch {
+	case on && k != FXP:
+		return fmt.Errorf("%w: fxLiveQuotes is for participants of kind fxp", ErrInvalid)
+	case on && callbackURL == "":
+		return fmt.Errorf("%w: fxLiveQuotes needs a callbackUrl: live FX quotes are asked by callback", ErrInvalid)
+	}
+	return nil
+}
+
+// flag is a boolean column's value: 1 or 0, the same on both engines.
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // certHash checks a client certificate's SHA-256 in hex ("" for none)
@@ -615,7 +646,7 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	p := &Participant{
 		ID: n.ID, Number: number, Name: n.Name, Kind: n.Kind, Currencies: slices.Clone(n.Currencies),
 		CallbackURL: n.CallbackURL, Acceptance: n.Acceptance, Status: Active, ClientCertSHA256: n.ClientCertSHA256,
-		FSPIOP: fsp, MessageFormat: n.MessageFormat, CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
+		FSPIOP: fsp, MessageFormat: n.MessageFormat, FXLiveQuotes: n.FXLiveQuotes, CreatedAt: now, UpdatedAt: now, keyHash: sha256.Sum256([]byte(secret)), callbackSecret: cbSecret,
 	}
 	codes := make([]string, len(p.Currencies))
 	for i, c := range p.Currencies {
@@ -624,11 +655,11 @@ func (r *Registry) Create(ctx context.Context, n New) (Participant, Credentials,
 	endpoint, jwsKey, linkID, linkKey := p.FSPIOP.columns()
 	_, err = r.db.ExecContext(ctx, `INSERT INTO participants (id, number, name, kind, currencies, callback_url,
 		acceptance, status, api_key_hash, callback_secret, created_at, updated_at, client_cert_sha256,
-		fspiop_endpoint, fspiop_jws_key, message_format, fspiop_link_id, fspiop_link_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		fspiop_endpoint, fspiop_jws_key, message_format, fspiop_link_id, fspiop_link_key, fx_live_quotes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		p.ID, p.Number, p.Name, string(p.Kind), strings.Join(codes, ","), p.CallbackURL, string(p.Acceptance),
 		string(p.Status), p.keyHash[:], r.sealed(sealCallbackSecret, p.callbackSecret), now.UnixNano(), now.UnixNano(),
-		p.ClientCertSHA256, endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey))
+		p.ClientCertSHA256, endpoint, jwsKey, p.MessageFormat, linkID, r.sealed(sealLinkKey, linkKey), flag(p.FXLiveQuotes))
 	if sqldb.IsUniqueViolation(err) {
 		return Participant{}, Credentials{}, fmt.Errorf("create %s: %w", n.ID, ErrExists)
 	}
@@ -682,6 +713,22 @@ func (r *Registry) SchemeLink(id string) ([]money.Currency, bool) {
 		return nil, false
 	}
 	return slices.Clone(p.Currencies), true
+}
+
+// LiveQuoters returns the participants to ask for live FX offers from
+// source to target: the active FX providers enabled for both that answer
+// live FX quote requests (FXLiveQuotes) at a callback URL, in no
+// particular order. It scans the registry, which is held in memory.
+func (r *Registry) LiveQuoters(source, target money.Currency) []Participant {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []Participant
+	for _, p := range r.byID {
+		if p.FXLiveQuotes && p.Kind == FXP && p.Status == Active && p.CallbackURL != "" && p.Uses(source) && p.Uses(target) {
+			out = append(out, *p)
+		}
+	}
+	return out
 }
 
 // ByNumber returns a participant by number.
@@ -781,6 +828,8 @@ type Update struct {
 	FSPIOP *FSPIOP
 	// MessageFormat changes how its callbacks are written.
 	MessageFormat *string
+	// FXLiveQuotes turns live FX quote requests on or off.
+	FXLiveQuotes *bool
 }
 
 // Apply changes a participant and returns it as it is now.
@@ -837,6 +886,12 @@ func (r *Registry) Apply(ctx context.Context, id string, u Update) (Participant,
 	}
 	if next.Acceptance == Confirm && next.CallbackURL == "" {
 		return Participant{}, fmt.Errorf("%w: acceptance confirm needs a callbackUrl", ErrInvalid)
+	}
+	if u.FXLiveQuotes != nil {
+		next.FXLiveQuotes = *u.FXLiveQuotes
+	}
+	if err := checkLiveQuotes(next.FXLiveQuotes, next.Kind, next.CallbackURL); err != nil {
+		return Participant{}, err
 	}
 	return r.commit(ctx, cur, next)
 }

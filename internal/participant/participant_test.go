@@ -144,6 +144,14 @@ func TestCreateValidation(t *testing.T) {
 		{"callback ftp", func(n *participant.New) { n.CallbackURL = "ftp://example.com/cb" }, false},
 		{"callback without host", func(n *participant.New) { n.CallbackURL = "https:///cb" }, false},
 		{"callback unparsable", func(n *participant.New) { n.CallbackURL = "https://[::1/cb" }, false},
+		// live FX quotes: FX providers only, asked at their callback URL
+		{"fx live quotes", func(n *participant.New) {
+			n.Kind, n.Currencies, n.CallbackURL, n.FXLiveQuotes = participant.FXP, []money.Currency{cny, usd}, "https://example.com/cb", true
+		}, true},
+		{"fx live quotes without callback", func(n *participant.New) {
+			n.Kind, n.Currencies, n.FXLiveQuotes = participant.FXP, []money.Currency{cny, usd}, true
+		}, false},
+		{"fx live quotes of a wallet", func(n *participant.New) { n.CallbackURL, n.FXLiveQuotes = "https://example.com/cb", true }, false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -467,7 +475,8 @@ func TestLoadAfterRestart(t *testing.T) {
 		{ID: "wallet-a", Name: "Wallet A", Kind: participant.Wallet, Currencies: []money.Currency{cny}},
 		{ID: "bank-b", Name: "银行 B", Kind: participant.Bank, Currencies: []money.Currency{cny, usd},
 			CallbackURL: "https://b.example/cb", Acceptance: participant.Confirm},
-		{ID: "fxp-c", Name: "FX C", Kind: participant.FXP, Currencies: []money.Currency{usd, eur}, CallbackURL: "http://c.example:9000/"},
+		{ID: "fxp-c", Name: "FX C", Kind: participant.FXP, Currencies: []money.Currency{usd, eur}, CallbackURL: "http://c.example:9000/",
+			FXLiveQuotes: true},
 	}
 	keys := map[string]string{}
 	for _, n := range news {
@@ -591,5 +600,76 @@ func TestStatusMarksOnAFrozenClock(t *testing.T) {
 	}
 	if got, want := e.statusMarks(), []string{"alpha/suspended", "alpha/active", "alpha/suspended"}; !slices.Equal(got, want) {
 		t.Errorf("status marks %v, want %v", got, want)
+	}
+}
+
+// TestLiveQuoters checks which participants are asked for live FX
+// offers on a pair: active FX providers enabled for both currencies that
+// opted in, with a callback URL, which the opt-in needs as long as it
+// holds; and that the opt-in survives a restart.
+func TestLiveQuoters(t *testing.T) {
+	e := newEnv(t)
+	pair := []money.Currency{cny, usd}
+	for _, n := range []participant.New{
+		{ID: "fx-live", Kind: participant.FXP, Currencies: pair, CallbackURL: "https://a.example/cb", FXLiveQuotes: true},
+		{ID: "fx-published", Kind: participant.FXP, Currencies: pair, CallbackURL: "https://b.example/cb"},
+		{ID: "fx-other-pair", Kind: participant.FXP, Currencies: []money.Currency{cny, eur}, CallbackURL: "https://c.example/cb", FXLiveQuotes: true},
+		{ID: "fx-suspended", Kind: participant.FXP, Currencies: pair, CallbackURL: "https://d.example/cb", FXLiveQuotes: true},
+		{ID: "wallet-w", Kind: participant.Wallet, Currencies: pair, CallbackURL: "https://e.example/cb"},
+	} {
+		n.Name = n.ID
+		e.Create(n)
+	}
+	suspended := participant.Suspended
+	if _, err := e.Registry.Apply(e.ctx, "fx-suspended", participant.Update{Status: &suspended}); err != nil {
+		t.Fatal(err)
+	}
+	on, off, none := true, false, ""
+	ids := func(c1, c2 money.Currency) []string {
+		var out []string
+		for _, p := range e.Registry.LiveQuoters(c1, c2) {
+			out = append(out, p.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	steps := []struct {
+		name    string
+		id      string
+		u       participant.Update
+		wantErr bool
+		want    []string // asked for CNY → USD afterwards
+	}{
+		{"as created", "", participant.Update{}, false, []string{"fx-live"}},
+		{"opt in", "fx-published", participant.Update{FXLiveQuotes: &on}, false, []string{"fx-live", "fx-published"}},
+		{"the opt-in needs the callback url", "fx-published", participant.Update{CallbackURL: &none}, true, []string{"fx-live", "fx-published"}},
+		{"a wallet cannot opt in", "wallet-w", participant.Update{FXLiveQuotes: &on}, true, []string{"fx-live", "fx-published"}},
+		{"opt out and drop the url at once", "fx-published", participant.Update{FXLiveQuotes: &off, CallbackURL: &none}, false, []string{"fx-live"}},
+		{"opt in without a url", "fx-published", participant.Update{FXLiveQuotes: &on}, true, []string{"fx-live"}},
+		{"suspended", "fx-live", participant.Update{Status: &suspended}, false, nil},
+	}
+	for _, s := range steps {
+		if s.id != "" {
+			_, err := e.Registry.Apply(e.ctx, s.id, s.u)
+			if s.wantErr != errors.Is(err, participant.ErrInvalid) || !s.wantErr && err != nil {
+				t.Fatalf("%s: Apply = %v, want error %t", s.name, err, s.wantErr)
+			}
+		}
+		if got := ids(cny, usd); !slices.Equal(got, s.want) {
+			t.Errorf("%s: LiveQuoters(CNY, USD) = %q, want %q", s.name, got, s.want)
+		}
+	}
+	if got := ids(usd, cny); got != nil {
+		t.Errorf("LiveQuoters(USD, CNY) = %q, want none", got)
+	}
+	if got := ids(eur, cny); !slices.Equal(got, []string{"fx-other-pair"}) {
+		t.Errorf("LiveQuoters(EUR, CNY) = %q, want fx-other-pair", got)
+	}
+	e.Restart()
+	if p, _ := e.Registry.Get("fx-other-pair"); !p.FXLiveQuotes {
+		t.Error("the opt-in is lost in a restart")
+	}
+	if p, _ := e.Registry.Get("fx-published"); p.FXLiveQuotes {
+		t.Error("the opt-out is lost in a restart")
 	}
 }
