@@ -104,7 +104,7 @@ type Participant struct {
 	// compete with the published rate sheets for each FX quote.
 	FXLiveQuotes bool
 	CreatedAt    time.Time
-	UpdatedAt     time.Time
+	UpdatedAt    time.Time
 
 	keyHash, prevKeyHash [sha256.Size]byte
 	prevKeyExpires       time.Time // zero: no previous key
