@@ -27,8 +27,11 @@ type Participant struct {
 	// FSPIOP is set for a participant that speaks Mojaloop's FSPIOP API.
 	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
 	// MessageFormat is how its callbacks are written: json or iso20022.
-	MessageFormat string    `json:"messageFormat,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
+	MessageFormat string `json:"messageFormat,omitempty"`
+	// FXLiveQuotes says that an FX provider answers live FX quote
+	// requests (the fx.quote callback).
+	FXLiveQuotes bool      `json:"fxLiveQuotes,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
 	// APIKey and CallbackSecret are only in the answer to the creation.
 	APIKey         string `json:"apiKey,omitempty"`
 	CallbackSecret string `json:"callbackSecret,omitempty"`
@@ -51,6 +54,9 @@ type NewParticipant struct {
 	// or iso20022 (pacs.008 notices and confirm requests, answered by
 	// pacs.002).
 	MessageFormat string `json:"messageFormat,omitempty"`
+	// FXLiveQuotes makes an FX provider with a callbackUrl answer live FX
+	// quote requests (the fx.quote callback).
+	FXLiveQuotes bool `json:"fxLiveQuotes,omitempty"`
 }
 
 // FSPIOP is where and how the switch reaches a participant that speaks
@@ -79,6 +85,8 @@ type ParticipantPatch struct {
 	FSPIOP *FSPIOP `json:"fspiop,omitempty"`
 	// MessageFormat changes how its callbacks are written.
 	MessageFormat *string `json:"messageFormat,omitempty"`
+	// FXLiveQuotes turns an FX provider's live FX quotes on or off.
+	FXLiveQuotes *bool `json:"fxLiveQuotes,omitempty"`
 }
 
 // Rotation is the body of POST /v1/participants/{id}/keys and
@@ -591,6 +599,39 @@ type FXRate struct {
 // FXRates lists the valid rate sheets.
 type FXRates struct {
 	Rates []FXRate `json:"rates"`
+}
+
+// EventFXQuote asks an FX provider that quotes live for an offer on one
+// exchange, answered synchronously (FXQuoteRequest, FXOffer).
+const EventFXQuote = "fx.quote"
+
+// FXQuoteRequest is the body of the fx.quote callback: the exchange and
+// the amount of an FX quote being priced — Amount in Source when
+// AmountType is SEND (what the payer sends), in Target when RECEIVE
+// (what the payee gets) —, to be answered by ExpiresAt. It names no
+// participant: the provider does not learn who pays whom.
+type FXQuoteRequest struct {
+	Event      string    `json:"event"`
+	ID         string    `json:"id"`
+	Source     string    `json:"source"`
+	Target     string    `json:"target"`
+	Amount     string    `json:"amount"`
+	AmountType string    `json:"amountType"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+}
+
+// FXOffer is an FX provider's answer to the fx.quote callback: a rate
+// sheet for that one request, with the members of NewFXRate. ID, when
+// given, must be the request's: it binds a signed answer to its request,
+// so that it cannot be replayed as the answer to another. Providers
+// should send it.
+type FXOffer struct {
+	ID         string    `json:"id,omitempty"`
+	Rate       string    `json:"rate"`
+	ValidUntil time.Time `json:"validUntil"`
+	MinAmount  string    `json:"minAmount,omitempty"`
+	MaxAmount  string    `json:"maxAmount,omitempty"`
+	Fee        *FXFee    `json:"fee,omitempty"`
 }
 
 // NewDispute is the body of POST /v1/disputes.
