@@ -30,7 +30,7 @@ type Participant struct {
 	MessageFormat string `json:"messageFormat,omitempty"`
 	// FXLiveQuotes says that an FX provider answers live FX quote
 	// requests (the fx.quote callback).
-	FXLiveQuotes bool      `json:"fxLiveQuotes,omitempty"`
+	FXLiveQuotes bool      `json:"fxLiveQuotes,omitzero"`
 	CreatedAt    time.Time `json:"createdAt"`
 	// APIKey and CallbackSecret are only in the answer to the creation.
 	APIKey         string `json:"apiKey,omitempty"`
@@ -56,7 +56,7 @@ type NewParticipant struct {
 	MessageFormat string `json:"messageFormat,omitempty"`
 	// FXLiveQuotes makes an FX provider with a callbackUrl answer live FX
 	// quote requests (the fx.quote callback).
-	FXLiveQuotes bool `json:"fxLiveQuotes,omitempty"`
+	FXLiveQuotes bool `json:"fxLiveQuotes,omitzero"`
 }
 
 // FSPIOP is where and how the switch reaches a participant that speaks
