@@ -3,10 +3,12 @@ package api
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/transfer"
@@ -71,4 +73,36 @@ func (Callbacks) Decision(t *transfer.Transfer, body []byte) (bool, string, erro
 func (Callbacks) LiquidityAlert(a *liquidity.Alert) ([]byte, error) {
 	w := alertToWire(a)
 	return json.Marshal(wire.Callback{Event: "liquidity." + string(a.Kind), Alert: &w})
+}
+
+// FXQuote renders the fx.quote request id for q, to be answered by
+// expires: the exchange and the amount, in the currency its amountType
+// names, and nothing of who pays whom.
+func (Callbacks) FXQuote(id string, q *transfer.LiveQuote, expires time.Time) ([]byte, error) {
+	in := q.Source
+	if q.Mode == fx.Receive {
+		in = q.Target
+	}
+	return json.Marshal(wire.FXQuoteRequest{Event: wire.EventFXQuote, ID: id, Source: q.Source.String(), Target: q.Target.String(),
+		Amount: q.Amount.Format(in), AmountType: q.Mode.String(), ExpiresAt: expires.UTC()})
+}
+
+// errOffer means a provider's answer to fx.quote is not an offer.
+var errOffer = errors.New("not an FX offer")
+
+// FXOffer reads a provider's answer to the fx.quote request id for q: a
+// rate sheet read as PUT /v1/fx/rates reads one, without its Provider
+// and not yet validated. An answer that names a request (id) must name
+// this one, so that a signed offer cannot be replayed as the answer to
+// another request.
+func (Callbacks) FXOffer(id string, q *transfer.LiveQuote, body []byte) (fx.Sheet, error) {
+	var o wire.FXOffer
+	if err := json.Unmarshal(body, &o); err != nil {
+		return fx.Sheet{}, fmt.Errorf("%w: %v", errOffer, err)
+	}
+	if o.ID != "" && o.ID != id {
+		return fx.Sheet{}, fmt.Errorf("%w: the answer is for request %q", errOffer, o.ID)
+	}
+	return sheetOf(&wire.NewFXRate{Rate: o.Rate, ValidUntil: o.ValidUntil, MinAmount: o.MinAmount, MaxAmount: o.MaxAmount, Fee: o.Fee},
+		q.Source, q.Target)
 }

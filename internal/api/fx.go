@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/hulian/hulian/internal/auth"
@@ -42,32 +43,10 @@ func (s *Server) putFXRate(w http.ResponseWriter, r *http.Request, who auth.Prin
 	if !decode(w, r, bodyMax, &nr) {
 		return
 	}
-	sh := fx.Sheet{Source: src, Target: dst, ValidUntil: nr.ValidUntil}
-	var err error
-	if sh.Rate, err = fx.ParseRate(nr.Rate); err != nil {
+	sh, err := sheetOf(&nr, src, dst)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	for _, a := range []struct {
-		field, v string
-		to       *money.Amount
-	}{{"minAmount", nr.MinAmount, &sh.Min}, {"maxAmount", nr.MaxAmount, &sh.Max}} {
-		if a.v == "" {
-			continue
-		}
-		if *a.to, err = money.Parse(a.v, src); err != nil {
-			writeProblem(w, probInvalid, a.field+": "+err.Error())
-			return
-		}
-	}
-	if f := nr.Fee; f != nil {
-		sh.Fee.BPS = f.BPS
-		if f.Fixed != "" {
-			if sh.Fee.Fixed, err = money.Parse(f.Fixed, src); err != nil {
-				writeProblem(w, probInvalid, "fee.fixed: "+err.Error())
-				return
-			}
-		}
 	}
 	sh, created, err := book.Publish(r.Context(), who.Participant, sh)
 	if err != nil {
@@ -79,6 +58,39 @@ func (s *Server) putFXRate(w http.ResponseWriter, r *http.Request, who auth.Prin
 		status = http.StatusCreated
 	}
 	reply(w, status, fxRateWire(&sh, true))
+}
+
+// sheetOf reads a rate sheet from src to dst in its JSON form: the body
+// of PUT /v1/fx/rates/{source}/{target}, and a live offer (the answer to
+// the fx.quote callback). The sheet has no Provider and is not validated
+// as a whole (fx.Sheet.Validate, by its user); an unreadable member is
+// invalid-request, naming it.
+func sheetOf(nr *wire.NewFXRate, src, dst money.Currency) (fx.Sheet, error) {
+	sh := fx.Sheet{Source: src, Target: dst, ValidUntil: nr.ValidUntil}
+	var err error
+	if sh.Rate, err = fx.ParseRate(nr.Rate); err != nil {
+		return fx.Sheet{}, err
+	}
+	for _, a := range []struct {
+		field, v string
+		to       *money.Amount
+	}{{"minAmount", nr.MinAmount, &sh.Min}, {"maxAmount", nr.MaxAmount, &sh.Max}} {
+		if a.v == "" {
+			continue
+		}
+		if *a.to, err = money.Parse(a.v, src); err != nil {
+			return fx.Sheet{}, fmt.Errorf("%w: %s: %v", fx.ErrSheet, a.field, err)
+		}
+	}
+	if f := nr.Fee; f != nil {
+		sh.Fee.BPS = f.BPS
+		if f.Fixed != "" {
+			if sh.Fee.Fixed, err = money.Parse(f.Fixed, src); err != nil {
+				return fx.Sheet{}, fmt.Errorf("%w: fee.fixed: %v", fx.ErrSheet, err)
+			}
+		}
+	}
+	return sh, nil
 }
 
 func (s *Server) deleteFXRate(w http.ResponseWriter, r *http.Request, who auth.Principal) {

@@ -26,7 +26,7 @@ func toWire(p participant.Participant) wire.Participant {
 	out := wire.Participant{
 		ID: p.ID, Name: p.Name, Kind: string(p.Kind), Currencies: codes, CallbackURL: p.CallbackURL,
 		Acceptance: string(p.Acceptance), Status: string(p.Status), ClientCertSHA256: p.ClientCertSHA256, CreatedAt: p.CreatedAt,
-		MessageFormat: p.MessageFormat,
+		MessageFormat: p.MessageFormat, FXLiveQuotes: p.FXLiveQuotes,
 	}
 	if p.FSPIOP != nil {
 		out.FSPIOP = &wire.FSPIOP{Endpoint: p.FSPIOP.Endpoint, JWSPublicKey: p.FSPIOP.JWSPublicKey, LinkID: p.FSPIOP.LinkID}
@@ -67,7 +67,7 @@ func (s *Server) createParticipant(w http.ResponseWriter, r *http.Request, _ aut
 	p, creds, err := s.Participants.Create(r.Context(), participant.New{
 		ID: req.ID, Name: req.Name, Kind: participant.Kind(req.Kind), Currencies: curs,
 		CallbackURL: req.CallbackURL, Acceptance: participant.Acceptance(req.Acceptance), ClientCertSHA256: req.ClientCertSHA256,
-		FSPIOP: fspiopOf(req.FSPIOP), MessageFormat: req.MessageFormat,
+		FSPIOP: fspiopOf(req.FSPIOP), MessageFormat: req.MessageFormat, FXLiveQuotes: req.FXLiveQuotes,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -124,7 +124,7 @@ func (s *Server) patchParticipant(w http.ResponseWriter, r *http.Request, who au
 		return
 	}
 	u := participant.Update{CallbackURL: req.CallbackURL, ClientCertSHA256: req.ClientCertSHA256, FSPIOP: fspiopOf(req.FSPIOP),
-		MessageFormat: req.MessageFormat}
+		MessageFormat: req.MessageFormat, FXLiveQuotes: req.FXLiveQuotes}
 	if req.Acceptance != nil {
 		a := participant.Acceptance(*req.Acceptance)
 		u.Acceptance = &a
