@@ -357,6 +357,9 @@ func (a *App) buildFlow(ctx context.Context) error {
 	deps := transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
 		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Rates: a.FX, Now: cfg.Now,
+		// Providers that quote live answer within the confirm timeout.
+		LiveRates: &callback.LiveQuoter{Client: client, Format: api.Callbacks{}, Providers: a.Participants,
+			Timeout: cfg.ConfirmTimeout, Log: cfg.Log},
 	}
 	if a.fxQuota != nil {
 		deps.Quota = a.fxQuota
