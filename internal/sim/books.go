@@ -18,12 +18,21 @@ import (
 // in one structure, under one lock, is what lets the participant prove at
 // any time that
 //
-//	position at the switch = deposits − withdrawals − sent − fees paid + received
-//	                         + settled in − settled out
-//	Σ users' balances      = opening balances + received − sent − fees charged to users
+//	position at the switch = deposits − withdrawals − sent − fees paid − FX fees paid
+//	                         + received + FX fees earned + settled in − settled out
+//	Σ users' balances      = opening balances + received + FX fees earned − sent
+//	                         − fees charged to users − FX fees paid
 //
 // Amounts are int64 minor units of the participant's one currency: exact,
 // never float.
+//
+// A payment to a payee in another currency (an FX payment, see
+// crossborder.go) is an outgoing payment like any other, in the payer's
+// currency, plus the FX provider's fee, which the user always pays
+// (HoldFX); the payee's participant credits what it got in its own
+// currency. An FX provider keeps one Books per currency: the source side
+// is a credit of the amount plus its fee (CreditFX), the target side a
+// debit it did not send (Debit).
 //
 // Money leaves a user in two steps, as with a card: Hold before the
 // payment is sent (so that two concurrent payments cannot both spend the
@@ -55,16 +64,18 @@ type Books struct {
 	users    map[string]*User
 	suspense money.Amount // credits for accounts the participant cannot credit: returned to the payer by other means
 
-	opening     money.Amount // users' balances when they were opened (their money before the simulation)
-	deposits    money.Amount
-	withdrawals money.Amount
-	sent        money.Amount // committed outgoing payments, without fees
-	feesPaid    money.Amount // scheme fees the switch charged the participant
-	feesCharged money.Amount // the part of those the participant passed on to its users
-	received    money.Amount // committed incoming payments credited
-	held        money.Amount // sum of open holds
-	settledIn   money.Amount // net settlement it paid in at the settlement bank (restores its position)
-	settledOut  money.Amount // net settlement the settlement bank paid out to it
+	opening      money.Amount // users' balances when they were opened (their money before the simulation)
+	deposits     money.Amount
+	withdrawals  money.Amount
+	sent         money.Amount // committed outgoing payments, without fees
+	feesPaid     money.Amount // scheme fees the switch charged the participant
+	feesCharged  money.Amount // the part of those the participant passed on to its users
+	received     money.Amount // committed incoming payments credited
+	fxFeesPaid   money.Amount // FX providers' fees of committed outgoing FX payments, charged to the users
+	fxFeesEarned money.Amount // an FX provider's fees of the FX payments it credited
+	held         money.Amount // sum of open holds
+	settledIn    money.Amount // net settlement it paid in at the settlement bank (restores its position)
+	settledOut   money.Amount // net settlement the settlement bank paid out to it
 
 	outgoing map[string]*Outgoing // every outgoing payment, by transfer id
 	credited map[string]credit    // every credited incoming transfer, by id
@@ -104,11 +115,12 @@ type User struct {
 }
 
 // credit is the books' record of one incoming transfer: whom it
-// credited ("" for suspense) and how much. The user is what a refund of
-// the transfer debits.
+// credited ("" for suspense), how much, and the fee an FX provider earned
+// on it besides. The user is what a refund of the transfer debits.
 type credit struct {
 	user   string
 	amount money.Amount
+	fee    money.Amount
 }
 
 // Available is what the user may still spend.
@@ -122,9 +134,12 @@ type Outgoing struct {
 	Aborted bool
 	User    string
 	Amount  money.Amount
-	Hold    money.Amount // amount plus the fee the user may be charged
+	Hold    money.Amount // amount, plus the FX fee, plus the scheme fee the user may be charged
 	Fee     money.Amount // the fee the switch charged (known once committed)
-	State   OutState
+	// FXFee is an FX payment's provider fee, fixed by its quote and
+	// always charged to the user.
+	FXFee money.Amount
+	State OutState
 	// Unsent says the switch made it without the participant's request:
 	// a mandate's pull, a dispute's payback (see Debit).
 	Unsent bool
@@ -243,9 +258,18 @@ func (b *Books) Settle(direction string, a money.Amount) {
 // with ErrBalance or ErrNoUser. fee is what the user may be charged: zero
 // when the participant absorbs the scheme fee.
 func (b *Books) Hold(id, user string, amount, fee money.Amount) error {
-	if amount <= 0 || fee < 0 {
-		return fmt.Errorf("hold %s: amount must be positive, fee not negative", id)
+	return b.HoldFX(id, user, amount, 0, fee)
+}
+
+// HoldFX reserves amount+fxFee+fee of user for outgoing FX payment id:
+// amount is what its quote converts (the source amount), fxFee the FX
+// provider's fee, which the user pays, and fee the scheme fee the user
+// may be charged. It declines like Hold.
+func (b *Books) HoldFX(id, user string, amount, fxFee, fee money.Amount) error {
+	if amount <= 0 || fee < 0 || fxFee < 0 {
+		return fmt.Errorf("hold %s: amount must be positive, fees not negative", id)
 	}
+	fee += fxFee
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.outgoing[id]; ok {
@@ -260,13 +284,14 @@ func (b *Books) Hold(id, user string, amount, fee money.Amount) error {
 	}
 	u.Held += amount + fee
 	b.held += amount + fee
-	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, Hold: amount + fee, State: OutHeld}
+	b.outgoing[id] = &Outgoing{ID: id, User: user, Amount: amount, Hold: amount + fee, FXFee: fxFee, State: OutHeld}
 	return nil
 }
 
 // Commit turns payment id's hold into a debit: the switch answered
-// COMMITTED with scheme fee fee. The user is debited the amount, plus
-// the fee when chargeUser (never more than was held). Committing twice is
+// COMMITTED with scheme fee fee. The user is debited the amount and an FX
+// payment's provider fee, plus the scheme fee when chargeUser (never more
+// than was held). Committing twice is
 // a no-op; committing a released payment is an error (the books and the
 // switch disagree: investigate).
 func (b *Books) Commit(id string, fee money.Amount, chargeUser bool) error {
@@ -284,15 +309,16 @@ func (b *Books) Commit(id string, fee money.Amount, chargeUser bool) error {
 	u := b.users[o.User]
 	charged := money.Amount(0)
 	if chargeUser {
-		charged = min(fee, o.Hold-o.Amount)
+		charged = min(fee, o.Hold-o.Amount-o.FXFee)
 	}
 	u.Held -= o.Hold
 	b.held -= o.Hold
-	u.Balance -= o.Amount + charged
+	u.Balance -= o.Amount + o.FXFee + charged
 	o.Fee, o.State = fee, OutCommitted
 	b.sent += o.Amount
 	b.feesPaid += fee
 	b.feesCharged += charged
+	b.fxFeesPaid += o.FXFee
 	b.nSent++
 	return nil
 }
@@ -324,8 +350,15 @@ func (b *Books) Release(id string) error {
 // suspense, from where a real participant returns it; it is still
 // received.
 func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
-	if amount <= 0 {
-		return false, fmt.Errorf("credit %s: amount must be positive", id)
+	return b.CreditFX(id, user, amount, 0)
+}
+
+// CreditFX books, like Credit, incoming transfer id of amount to user,
+// and fee besides: an FX provider's side of an FX payment in the payer's
+// currency, the source amount it converts and the fee it earns on it.
+func (b *Books) CreditFX(id, user string, amount, fee money.Amount) (bool, error) {
+	if amount <= 0 || fee < 0 {
+		return false, fmt.Errorf("credit %s: amount must be positive, fee not negative", id)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -334,13 +367,14 @@ func (b *Books) Credit(id, user string, amount money.Amount) (bool, error) {
 		return false, nil
 	}
 	if u, ok := b.users[user]; ok && !u.Closed {
-		u.Balance += amount
+		u.Balance += amount + fee
 	} else {
-		b.suspense += amount
+		b.suspense += amount + fee
 		user = ""
 	}
-	b.credited[id] = credit{user: user, amount: amount}
+	b.credited[id] = credit{user: user, amount: amount, fee: fee}
 	b.received += amount
+	b.fxFeesEarned += fee
 	b.nRecv++
 	return true, nil
 }
@@ -545,31 +579,37 @@ type Summary struct {
 	FeesPaid    money.Amount
 	FeesCharged money.Amount
 	Received    money.Amount
-	SettledIn   money.Amount
-	SettledOut  money.Amount
-	Held        money.Amount
-	Suspense    money.Amount
-	UsersTotal  money.Amount // Σ users' booked balances, plus suspense
-	NSent       int          // committed outgoing payments
-	NReceived   int          // credited incoming transfers
-	Duplicates  int          // redelivered notifications ignored
-	Open        int          // outgoing payments still held
-	Earmarked   money.Amount // part of Held reserved for debits to come (Earmark)
-	Unsent      int          // outgoing transfers the switch made unasked (Debit, RecordAborted)
-	Overdrafts  int          // debits the users' money did not cover
+	// FXFeesPaid are the FX providers' fees of the committed outgoing FX
+	// payments (always charged to the users); FXFeesEarned an FX
+	// provider's fees of the FX payments it converted.
+	FXFeesPaid   money.Amount
+	FXFeesEarned money.Amount
+	SettledIn    money.Amount
+	SettledOut   money.Amount
+	Held         money.Amount
+	Suspense     money.Amount
+	UsersTotal   money.Amount // Σ users' booked balances, plus suspense
+	NSent        int          // committed outgoing payments
+	NReceived    int          // credited incoming transfers
+	Duplicates   int          // redelivered notifications ignored
+	Open         int          // outgoing payments still held
+	Earmarked    money.Amount // part of Held reserved for debits to come (Earmark)
+	Unsent       int          // outgoing transfers the switch made unasked (Debit, RecordAborted)
+	Overdrafts   int          // debits the users' money did not cover
 }
 
 // Position is where the participant believes its settlement account at
-// the switch stands: deposits − withdrawals − sent − fees paid + received
-// + settled in − settled out.
+// the switch stands: deposits − withdrawals − sent − fees paid − FX fees
+// paid + received + FX fees earned + settled in − settled out.
 func (s Summary) Position() money.Amount {
-	return s.Deposits - s.Withdrawals - s.Sent - s.FeesPaid + s.Received + s.SettledIn - s.SettledOut
+	return s.Deposits - s.Withdrawals - s.Sent - s.FeesPaid - s.FXFeesPaid + s.Received + s.FXFeesEarned + s.SettledIn - s.SettledOut
 }
 
 // ExpectedUsersTotal is what the users' balances must add up to:
-// opening balances + received − sent − fees charged to users.
+// opening balances + received + FX fees earned − sent − fees charged to
+// users − FX fees paid.
 func (s Summary) ExpectedUsersTotal() money.Amount {
-	return s.Opening + s.Received - s.Sent - s.FeesCharged
+	return s.Opening + s.Received + s.FXFeesEarned - s.Sent - s.FeesCharged - s.FXFeesPaid
 }
 
 // Summary totals the books.
@@ -578,7 +618,7 @@ func (b *Books) Summary() Summary {
 	defer b.mu.Unlock()
 	s := Summary{Currency: b.currency, Users: len(b.users), Opening: b.opening, Deposits: b.deposits,
 		Withdrawals: b.withdrawals, Sent: b.sent, FeesPaid: b.feesPaid, FeesCharged: b.feesCharged,
-		Received: b.received, SettledIn: b.settledIn, SettledOut: b.settledOut, Held: b.held, Suspense: b.suspense, NSent: b.nSent, NReceived: b.nRecv, Duplicates: b.dupes}
+		Received: b.received, FXFeesPaid: b.fxFeesPaid, FXFeesEarned: b.fxFeesEarned, SettledIn: b.settledIn, SettledOut: b.settledOut, Held: b.held, Suspense: b.suspense, NSent: b.nSent, NReceived: b.nRecv, Duplicates: b.dupes}
 	s.UsersTotal = b.suspense
 	for _, u := range b.users {
 		s.UsersTotal += u.Balance
@@ -616,12 +656,12 @@ func (b *Books) Verify() error {
 		}
 	}
 	total += b.suspense
-	if want := b.opening + b.received - b.sent - b.feesCharged; total != want {
+	if want := b.opening + b.received + b.fxFeesEarned - b.sent - b.feesCharged - b.fxFeesPaid; total != want {
 		errs = append(errs, fmt.Errorf("users' balances add up to %s, the payments to %s", total.Format(b.currency), want.Format(b.currency)))
 	}
 	var open money.Amount
 	var nSent int
-	var sent, fees money.Amount
+	var sent, fees, fxFees money.Amount
 	for _, o := range b.outgoing {
 		switch o.State {
 		case OutHeld:
@@ -630,6 +670,7 @@ func (b *Books) Verify() error {
 			nSent++
 			sent += o.Amount
 			fees += o.Fee
+			fxFees += o.FXFee
 		}
 	}
 	for _, e := range b.earmarks {
@@ -641,16 +682,19 @@ func (b *Books) Verify() error {
 	if held != b.held || open != b.held {
 		errs = append(errs, fmt.Errorf("holds: users %s, total %s, open payments and earmarks %s", held.Format(b.currency), b.held.Format(b.currency), open.Format(b.currency)))
 	}
-	if nSent != b.nSent || sent != b.sent || fees != b.feesPaid {
-		errs = append(errs, fmt.Errorf("committed payments: %d for %s with fees %s, totals say %d for %s with fees %s",
-			nSent, sent.Format(b.currency), fees.Format(b.currency), b.nSent, b.sent.Format(b.currency), b.feesPaid.Format(b.currency)))
+	if nSent != b.nSent || sent != b.sent || fees != b.feesPaid || fxFees != b.fxFeesPaid {
+		errs = append(errs, fmt.Errorf("committed payments: %d for %s with fees %s and FX fees %s, totals say %d for %s with fees %s and FX fees %s",
+			nSent, sent.Format(b.currency), fees.Format(b.currency), fxFees.Format(b.currency), b.nSent, b.sent.Format(b.currency),
+			b.feesPaid.Format(b.currency), b.fxFeesPaid.Format(b.currency)))
 	}
-	var recv money.Amount
+	var recv, earned money.Amount
 	for _, c := range b.credited {
 		recv += c.amount
+		earned += c.fee
 	}
-	if recv != b.received || len(b.credited) != b.nRecv {
-		errs = append(errs, fmt.Errorf("credits: %d for %s, totals say %d for %s", len(b.credited), recv.Format(b.currency), b.nRecv, b.received.Format(b.currency)))
+	if recv != b.received || earned != b.fxFeesEarned || len(b.credited) != b.nRecv {
+		errs = append(errs, fmt.Errorf("credits: %d for %s with FX fees %s, totals say %d for %s with FX fees %s", len(b.credited),
+			recv.Format(b.currency), earned.Format(b.currency), b.nRecv, b.received.Format(b.currency), b.fxFeesEarned.Format(b.currency)))
 	}
 	return errors.Join(errs...)
 }
@@ -683,13 +727,17 @@ func (b *Books) committedOutgoing() map[string]Outgoing {
 	return out
 }
 
+// inflow is an incoming transfer's amount, and the FX fee its FX
+// provider earned on it (zero for any other).
+type inflow struct{ amount, fee money.Amount }
+
 // creditedIDs returns a copy of the credited incoming transfers.
-func (b *Books) creditedIDs() map[string]money.Amount {
+func (b *Books) creditedIDs() map[string]inflow {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make(map[string]money.Amount, len(b.credited))
+	out := make(map[string]inflow, len(b.credited))
 	for id, c := range b.credited {
-		out[id] = c.amount
+		out[id] = inflow{c.amount, c.fee}
 	}
 	return out
 }

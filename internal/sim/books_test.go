@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -348,4 +349,128 @@ func TestBooksEarmark(t *testing.T) {
 		t.Errorf("after unmark: %+v", u)
 	}
 	mustVerify(t, b)
+}
+
+// TestBooksFX: an FX payment in the books of its three participants. The
+// payer's user pays the source amount and the provider's fee (and the
+// scheme fee if the participant charges it); the payee credits the
+// target amount in its currency; the provider credits the source amount
+// and its fee in the source currency and is debited the target amount in
+// the target currency. Each book's equations hold, and a redelivery or a
+// second reading changes nothing.
+func TestBooksFX(t *testing.T) {
+	hkd := money.MustCurrency("HKD")
+	const (
+		source money.Amount = 100_00 // CNY
+		fee    money.Amount = 20     // the scheme fee, CNY
+		fxFee  money.Amount = 35     // the provider's, CNY
+		target money.Amount = 108_50 // HKD
+	)
+	for _, tc := range []struct {
+		name        string
+		chargeUser  bool
+		wantBalance money.Amount // the paying user's, from 200.00
+	}{
+		{"wallet absorbs the scheme fee", false, 200_00 - source - fxFee},
+		{"bank charges the scheme fee", true, 200_00 - source - fxFee - fee},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			payer := NewBooks(cny)
+			payer.Open("alice", "王伟", 200_00)
+			payer.Deposit(200_00)
+			// The hold covers the amount and both fees: what is left is
+			// too little for the same payment again.
+			if err := payer.HoldFX("fx-1", "alice", source, fxFee, fee); err != nil {
+				t.Fatal(err)
+			}
+			if err := payer.HoldFX("fx-2", "alice", source, fxFee, fee); !errors.Is(err, ErrBalance) {
+				t.Fatalf("second hold: %v, want ErrBalance", err)
+			}
+			if o, _ := payer.Outgoing("fx-1"); o.Hold != source+fxFee+fee || o.FXFee != fxFee {
+				t.Fatalf("held %+v", o)
+			}
+			for range 2 {
+				if err := payer.Commit("fx-1", fee, tc.chargeUser); err != nil {
+					t.Fatal(err)
+				}
+			}
+			u, _ := payer.User("alice")
+			s := payer.Summary()
+			if u.Balance != tc.wantBalance || u.Held != 0 || s.Sent != source || s.FeesPaid != fee || s.FXFeesPaid != fxFee {
+				t.Fatalf("payer: %+v, %+v", u, s)
+			}
+			// The participant's position pays all three: amount, scheme
+			// fee and provider fee.
+			if got := s.Position(); got != 200_00-source-fee-fxFee {
+				t.Errorf("payer's position %s", got.Format(cny))
+			}
+			if s.UsersTotal != s.ExpectedUsersTotal() {
+				t.Errorf("payer's users %s, expected %s", s.UsersTotal.Format(cny), s.ExpectedUsersTotal().Format(cny))
+			}
+			mustVerify(t, payer)
+
+			payee := NewBooks(hkd)
+			payee.Open("hk-1", "Chan Tai Man", 0)
+			for range 2 {
+				payee.Credit("fx-1", "hk-1", target)
+			}
+			if u, _ := payee.User("hk-1"); u.Balance != target {
+				t.Errorf("payee: %+v", u)
+			}
+			mustVerify(t, payee)
+
+			in, out := NewBooks(cny), NewBooks(hkd)
+			for _, b := range []*Books{in, out} {
+				b.Open(FXTreasury, "treasury", 1_000_000_00)
+				b.Deposit(500_00)
+			}
+			for range 2 {
+				if _, err := in.CreditFX("fx-1", FXTreasury, source, fxFee); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := out.Debit("fx-1", FXTreasury, "", target, 0, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			si, so := in.Summary(), out.Summary()
+			if si.Position() != 500_00+source+fxFee || so.Position() != 500_00-target || si.NReceived != 1 || so.NSent != 1 ||
+				si.Duplicates != 1 || si.FXFeesEarned != fxFee {
+				t.Errorf("provider: CNY %+v, HKD %+v", si, so)
+			}
+			for _, b := range []*Books{in, out} {
+				mustVerify(t, b)
+				if s := b.Summary(); s.UsersTotal != s.ExpectedUsersTotal() {
+					t.Errorf("%s users %d, expected %d", b.Currency(), s.UsersTotal, s.ExpectedUsersTotal())
+				}
+			}
+
+			// The reconciliation uploads say what the switch's lines say:
+			// the payer sent the source amount, the provider received it
+			// in CNY and sent the target in HKD, the payee received that.
+			for _, c := range []struct {
+				b    *Books
+				want string
+			}{
+				{payer, "fx-1,100.00,debit,COMMITTED"},
+				{in, "fx-1,100.00,credit,COMMITTED"},
+				{out, "fx-1,108.50,debit,COMMITTED"},
+				{payee, "fx-1,108.50,credit,COMMITTED"},
+			} {
+				var sb strings.Builder
+				c.b.Records(&sb)
+				if got := strings.Split(strings.TrimSpace(sb.String()), "\n"); len(got) != 2 || got[1] != c.want {
+					t.Errorf("%s records %q, want %q", c.b.Currency(), got, c.want)
+				}
+			}
+		})
+	}
+	// An FX provider's fee is never negative; an FX hold's amount positive.
+	b := NewBooks(cny)
+	b.Open("alice", "王伟", 10_00)
+	if err := b.HoldFX("x", "alice", 1_00, -1, 0); err == nil {
+		t.Error("negative FX fee held")
+	}
+	if _, err := b.CreditFX("y", "alice", 1_00, -1); err == nil {
+		t.Error("negative FX fee credited")
+	}
 }

@@ -41,8 +41,11 @@ type Ledger struct {
 	// payee's answer (zero once traffic stopped).
 	Reserved money.Amount
 	// What the switch's transfer listing says: committed payments sent
-	// (and their fees), committed payments received, aborted payments.
+	// (and their fees, and the FX providers' fees of FX payments),
+	// committed payments received (and an FX provider's fees earned on
+	// them), aborted payments.
 	SwitchSent, SwitchFees, SwitchReceived money.Amount
+	SwitchFXFees, SwitchFXFeesEarned       money.Amount
 	NSwitchSent, NSwitchReceived, NAborted int
 	// Callbacks are its callback server's counters.
 	Callbacks CallbackStats
@@ -118,40 +121,98 @@ func (r *Report) Failed() []CheckResult {
 	return out
 }
 
-// switchView is what the switch's listing says of one participant.
+// switchView is what the switch's listing says of one participant in
+// one currency.
 type switchView struct {
-	sent     map[string]Outgoing     // committed outgoing: amount, fee
-	received map[string]money.Amount // committed incoming
+	sent     map[string]Outgoing // committed outgoing: amount, fee, FX fee
+	received map[string]inflow   // committed incoming: amount, FX fee earned
 	aborted  int
 	reserved int
-	fees     money.Amount // fees of committed outgoing
+	fees     money.Amount // scheme fees of committed outgoing
+	fxFees   money.Amount // FX providers' fees of committed outgoing
 }
 
-// list reads every transfer of m, as m itself sees them.
-func list(ctx context.Context, m *member) (switchView, error) {
-	v := switchView{sent: map[string]Outgoing{}, received: map[string]money.Amount{}}
-	c := m.Books().Currency()
+// side is one participant's books in one of its currencies, and the
+// switch's listing of it: what Check compares.
+type side struct {
+	m     *member
+	books *Books
+	view  *switchView
+	open  int // payments without a final outcome (counted once, on the member's first side)
+}
+
+// list reads every transfer of m, as m itself sees them, into a view per
+// currency of its books. An FX payment is in the payer's view in the
+// payer's currency (amount, fee, provider fee), in the payee's in the
+// target currency (fx.targetAmount), and in the provider's twice: the
+// source amount and its fee received in the source currency, the target
+// amount sent in the target currency.
+func list(ctx context.Context, m *member) (map[money.Currency]*switchView, error) {
+	views := map[money.Currency]*switchView{}
+	for _, c := range m.Currencies() {
+		views[c] = &switchView{sent: map[string]Outgoing{}, received: map[string]inflow{}}
+	}
+	// parse reads amounts of one currency, which m must hold.
+	parse := func(id, currency string, amounts ...string) (*switchView, []money.Amount, error) {
+		c, err := money.ParseCurrency(currency)
+		if err != nil || views[c] == nil {
+			return nil, nil, fmt.Errorf("transfer %s in %s", id, currency)
+		}
+		out := make([]money.Amount, len(amounts))
+		for i, a := range amounts {
+			if out[i], err = money.Parse(a, c); err != nil {
+				return nil, nil, fmt.Errorf("transfer %s: amount %q: %w", id, a, err)
+			}
+		}
+		return views[c], out, nil
+	}
 	err := m.API().EachTransfer(ctx, "", func(t wire.Transfer) error {
-		if t.Currency != c.String() {
-			return fmt.Errorf("transfer %s in %s", t.ID, t.Currency)
+		var v *switchView
+		var a []money.Amount
+		var err error
+		switch {
+		case t.Payer == m.ID() && t.FX != nil:
+			v, a, err = parse(t.ID, t.Currency, t.Amount, t.Fee, t.FX.ProviderFee)
+			if err == nil && t.State == "COMMITTED" {
+				v.sent[t.ID] = Outgoing{ID: t.ID, Amount: a[0], Fee: a[1], FXFee: a[2]}
+				v.fees += a[1]
+				v.fxFees += a[2]
+			}
+		case t.Payer == m.ID():
+			v, a, err = parse(t.ID, t.Currency, t.Amount, t.Fee)
+			if err == nil && t.State == "COMMITTED" {
+				v.sent[t.ID] = Outgoing{ID: t.ID, Amount: a[0], Fee: a[1]}
+				v.fees += a[1]
+			}
+		case t.FX != nil && t.Payee.Participant == m.ID():
+			v, a, err = parse(t.ID, t.FX.TargetCurrency, t.FX.TargetAmount)
+			if err == nil && t.State == "COMMITTED" {
+				v.received[t.ID] = inflow{amount: a[0]}
+			}
+		case t.FX != nil && t.FX.Provider == m.ID():
+			var out *switchView
+			var target []money.Amount
+			if out, target, err = parse(t.ID, t.FX.TargetCurrency, t.FX.TargetAmount); err == nil {
+				v, a, err = parse(t.ID, t.FX.SourceCurrency, t.FX.SourceAmount, t.FX.ProviderFee)
+			}
+			if err == nil && t.State == "COMMITTED" {
+				v.received[t.ID] = inflow{amount: a[0], fee: a[1]}
+				out.sent[t.ID] = Outgoing{ID: t.ID, Amount: target[0]}
+			}
+		case t.Payee.Participant == m.ID():
+			v, a, err = parse(t.ID, t.Currency, t.Amount)
+			if err == nil && t.State == "COMMITTED" {
+				v.received[t.ID] = inflow{amount: a[0]}
+			}
+		default:
+			// Listed, but none of m's: only its state counts.
+			v = views[m.Books().Currency()]
 		}
-		amt, err := money.Parse(t.Amount, c)
 		if err != nil {
-			return fmt.Errorf("transfer %s: amount: %w", t.ID, err)
-		}
-		fee, err := money.Parse(t.Fee, c)
-		if err != nil {
-			return fmt.Errorf("transfer %s: fee: %w", t.ID, err)
+			return err
 		}
 		switch t.State {
 		case "COMMITTED":
-			if t.Payer == m.ID() {
-				v.sent[t.ID] = Outgoing{ID: t.ID, Amount: amt, Fee: fee}
-				v.fees += fee
-			}
-			if t.Payee.Participant == m.ID() {
-				v.received[t.ID] = amt
-			}
 		case "ABORTED":
 			v.aborted++
 		default:
@@ -159,7 +220,7 @@ func list(ctx context.Context, m *member) (switchView, error) {
 		}
 		return nil
 	})
-	return v, err
+	return views, err
 }
 
 // Check compares every simulated participant's books with the switch,
@@ -169,11 +230,11 @@ func list(ctx context.Context, m *member) (switchView, error) {
 //  2. Each lists its transfers at the switch and waits (at most
 //     DrainTimeout) until it has been notified of every committed
 //     incoming transfer.
-//  3. Per participant: the position at the switch equals deposits −
-//     withdrawals − sent − fees + received from its own books; the
-//     committed payments it sent and received are exactly the switch's,
-//     with the same amounts and fees (so none was credited twice, none
-//     missed); its users' balances add up.
+//  3. Per participant and currency it holds: the position at the switch
+//     equals deposits − withdrawals − sent − fees + received from its own
+//     books; the committed payments it sent and received are exactly the
+//     switch's, with the same amounts and fees (so none was credited
+//     twice, none missed); its users' balances add up.
 //  4. Per currency: the ledger sums to zero (see ZeroSum).
 //
 // The error is for failures to ask (the switch unreachable); a
@@ -190,19 +251,25 @@ func (s *Scenario) Check(ctx context.Context) (*Report, error) {
 			reconcileErrs = append(reconcileErrs, fmt.Errorf("%s: %w", m.ID(), err))
 		}
 	}
-	views := make([]switchView, len(s.members))
+	var sides []side
 	for i, m := range s.members {
-		v, err := list(ctx, m)
+		views, err := list(ctx, m)
 		if err != nil {
 			return nil, fmt.Errorf("transfers of %s: %w", m.ID(), err)
 		}
-		views[i] = v
+		for k, c := range m.Currencies() {
+			sd := side{m: m, books: m.BooksIn(c), view: views[c]}
+			if k == 0 {
+				sd.open = open[i]
+			}
+			sides = append(sides, sd)
+		}
 	}
 
 	// Notifications are asynchronous: wait for them, bounded.
-	incoming := make([][]string, len(s.members))
-	for i, v := range views {
-		for id := range v.received {
+	incoming := make([][]string, len(sides))
+	for i, sd := range sides {
+		for id := range sd.view.received {
 			incoming[i] = append(incoming[i], id)
 		}
 		sort.Strings(incoming[i])
@@ -210,8 +277,8 @@ func (s *Scenario) Check(ctx context.Context) (*Report, error) {
 	deadline := time.Now().Add(s.cfg.DrainTimeout)
 	for {
 		missing := 0
-		for i, m := range s.members {
-			missing += m.Books().Missing(incoming[i])
+		for i, sd := range sides {
+			missing += sd.books.Missing(incoming[i])
 		}
 		if missing == 0 || time.Now().After(deadline) || ctx.Err() != nil {
 			break
@@ -223,8 +290,8 @@ func (s *Scenario) Check(ctx context.Context) (*Report, error) {
 	}
 	rep.Drained = time.Since(start)
 
-	for i, m := range s.members {
-		l, res, err := s.checkMember(ctx, m, views[i], open[i])
+	for _, sd := range sides {
+		l, res, err := s.checkMember(ctx, sd)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +304,7 @@ func (s *Scenario) Check(ctx context.Context) (*Report, error) {
 	if len(reconcileErrs) > 0 {
 		rep.Checks = append(rep.Checks, CheckResult{Name: "reconciliation", Detail: errors.Join(reconcileErrs...).Error()})
 	}
-	zs, err := s.zeroSums(ctx, views)
+	zs, err := s.zeroSums(ctx, sides)
 	if err != nil {
 		return nil, err
 	}
@@ -264,22 +331,27 @@ func lastErr(st StatsSnapshot) string {
 	return " (the last: " + st.LastError + ")"
 }
 
-// checkMember compares one participant's books with the switch's view.
-func (s *Scenario) checkMember(ctx context.Context, m *member, v switchView, open int) (Ledger, CheckResult, error) {
-	l, err := memberLedger(ctx, m, v)
+// checkMember compares one participant's books in one currency with the
+// switch's view.
+func (s *Scenario) checkMember(ctx context.Context, sd side) (Ledger, CheckResult, error) {
+	l, err := memberLedger(ctx, sd)
 	if err != nil {
 		return l, CheckResult{}, err
 	}
 	c := l.Currency
 	var p findings
-	p.totals(m, l, v, open)
-	p.outgoing(m.Books().committedOutgoing(), v.sent, c)
-	p.incoming(m.Books().creditedIDs(), v.received, c)
-	if cs := l.Callbacks; cs.Anomalies > 0 {
+	p.totals(sd, l)
+	p.outgoing(sd.books.committedOutgoing(), sd.view.sent, c)
+	p.incoming(sd.books.creditedIDs(), sd.view.received, c)
+	if cs := l.Callbacks; cs.Anomalies > 0 && sd.books == sd.m.Books() {
 		p.add("%d anomalous callbacks (last: %s)", cs.Anomalies, cs.LastAnomaly)
 	}
 
-	res := CheckResult{Name: m.ID() + " books agree with the switch", Pass: len(p) == 0}
+	name := sd.m.ID() + " books agree with the switch"
+	if len(sd.m.Currencies()) > 1 {
+		name = sd.m.ID() + " " + c.String() + " books agree with the switch"
+	}
+	res := CheckResult{Name: name, Pass: len(p) == 0}
 	if res.Pass {
 		res.Detail = agreement(l)
 	} else {
@@ -288,12 +360,13 @@ func (s *Scenario) checkMember(ctx context.Context, m *member, v switchView, ope
 	return l, res, nil
 }
 
-// memberLedger gathers m's side of the comparison: its books, its
-// account at the switch, and the totals of v, the switch's listing.
-func memberLedger(ctx context.Context, m *member, v switchView) (Ledger, error) {
-	c := m.Books().Currency()
-	l := Ledger{ID: m.ID(), Kind: m.plan.kind, Acceptance: m.plan.acceptance, Currency: c, Books: m.Books().Summary(),
-		NAborted: v.aborted, SwitchFees: v.fees, Callbacks: m.CallbackStats()}
+// memberLedger gathers a participant's side of the comparison in one
+// currency: its books, its account at the switch, and the totals of the
+// switch's listing.
+func memberLedger(ctx context.Context, sd side) (Ledger, error) {
+	m, v, c := sd.m, sd.view, sd.books.Currency()
+	l := Ledger{ID: m.ID(), Kind: m.plan.kind, Acceptance: m.plan.acceptance, Currency: c, Books: sd.books.Summary(),
+		NAborted: v.aborted, SwitchFees: v.fees, SwitchFXFees: v.fxFees, Callbacks: m.CallbackStats()}
 	accts, err := m.API().Accounts(ctx, m.ID())
 	if err != nil {
 		return l, fmt.Errorf("accounts of %s: %w", m.ID(), err)
@@ -314,7 +387,8 @@ func memberLedger(ctx context.Context, m *member, v switchView) (Ledger, error) 
 		l.SwitchSent += o.Amount
 	}
 	for _, a := range v.received {
-		l.SwitchReceived += a
+		l.SwitchReceived += a.amount
+		l.SwitchFXFeesEarned += a.fee
 	}
 	l.NSwitchSent, l.NSwitchReceived = len(v.sent), len(v.received)
 	return l, nil
@@ -338,8 +412,8 @@ func (p *findings) some(what string, n int, example string) {
 // totals compares m's position with its books, and looks for what should
 // be settled once traffic stopped: reservations, payments without a
 // final outcome (open of them), books that do not add up.
-func (p *findings) totals(m *member, l Ledger, v switchView, open int) {
-	c := l.Currency
+func (p *findings) totals(sd side, l Ledger) {
+	c, v, open := l.Currency, sd.view, sd.open
 	if got, want := l.Position.Balance, l.Books.Position(); got != want {
 		p.add("position at the switch %s, books say %s", Grouped(got, c), Grouped(want, c))
 	}
@@ -349,7 +423,7 @@ func (p *findings) totals(m *member, l Ledger, v switchView, open int) {
 	if open > 0 {
 		p.add("%d payments without a final outcome", open)
 	}
-	if err := m.Books().Verify(); err != nil {
+	if err := sd.books.Verify(); err != nil {
 		p.add("books: %v", err)
 	}
 	if n := l.Books.Overdrafts; n > 0 {
@@ -367,8 +441,9 @@ func (p *findings) outgoing(mine, sent map[string]Outgoing, c money.Currency) {
 	for id, o := range mine {
 		if so, ok := sent[id]; !ok {
 			n, ex = n+1, id
-		} else if so.Amount != o.Amount || so.Fee != o.Fee {
-			p.add("payment %s: switch %s fee %s, books %s fee %s", id, Grouped(so.Amount, c), Grouped(so.Fee, c), Grouped(o.Amount, c), Grouped(o.Fee, c))
+		} else if so.Amount != o.Amount || so.Fee != o.Fee || so.FXFee != o.FXFee {
+			p.add("payment %s: switch %s fee %s FX fee %s, books %s fee %s FX fee %s", id, Grouped(so.Amount, c), Grouped(so.Fee, c),
+				Grouped(so.FXFee, c), Grouped(o.Amount, c), Grouped(o.Fee, c), Grouped(o.FXFee, c))
 		}
 	}
 	p.some("payments debited in the books but not committed at the switch", n, ex)
@@ -383,15 +458,16 @@ func (p *findings) outgoing(mine, sent map[string]Outgoing, c money.Currency) {
 
 // incoming checks that every transfer the switch committed to the
 // participant (received) was credited once in its books (credited), with
-// its amount, and nothing else was.
-func (p *findings) incoming(credited, received map[string]money.Amount, c money.Currency) {
+// its amount (and the FX fee of an FX provider), and nothing else was.
+func (p *findings) incoming(credited, received map[string]inflow, c money.Currency) {
 	var n int
 	var ex string
-	for id, amt := range received {
+	for id, in := range received {
 		if got, ok := credited[id]; !ok {
 			n, ex = n+1, id
-		} else if got != amt {
-			p.add("transfer %s: switch %s, credited %s", id, Grouped(amt, c), Grouped(got, c))
+		} else if got != in {
+			p.add("transfer %s: switch %s (FX fee %s), credited %s (FX fee %s)", id, Grouped(in.amount, c), Grouped(in.fee, c),
+				Grouped(got.amount, c), Grouped(got.fee, c))
 		}
 	}
 	p.some("committed transfers never credited (notifications not drained)", n, ex)
@@ -408,34 +484,38 @@ func (p *findings) incoming(credited, received map[string]money.Amount, c money.
 // and the counts behind it.
 func agreement(l Ledger) string {
 	b, c := l.Books, l.Currency
-	return fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s + settled in %s − settled out %s; %s sent (%s by the switch unasked), %s received, %s redeliveries ignored; users' balances add up to %s (%s earmarked)",
+	fx := ""
+	if b.FXFeesPaid != 0 || b.FXFeesEarned != 0 {
+		fx = fmt.Sprintf(" − FX fees paid %s + FX fees earned %s", Grouped(b.FXFeesPaid, c), Grouped(b.FXFeesEarned, c))
+	}
+	return fmt.Sprintf("position %s = deposits %s − withdrawals %s − sent %s − fees %s + received %s%s + settled in %s − settled out %s; %s sent (%s by the switch unasked), %s received, %s redeliveries ignored; users' balances add up to %s (%s earmarked)",
 		Grouped(l.Position.Balance, c), Grouped(b.Deposits, c), Grouped(b.Withdrawals, c), Grouped(b.Sent, c), Grouped(b.FeesPaid, c),
-		Grouped(b.Received, c), Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.Unsent), groupInt(b.NReceived),
+		Grouped(b.Received, c), fx, Grouped(b.SettledIn, c), Grouped(b.SettledOut, c), groupInt(b.NSent), groupInt(b.Unsent), groupInt(b.NReceived),
 		groupInt(b.Duplicates), Grouped(b.UsersTotal, c), Grouped(b.Earmarked, c))
 }
 
 // zeroSums computes the ledger's balance per currency from the API: the
 // operator's view of every participant's accounts, the fees of committed
 // transfers, and the funds the operator moved.
-func (s *Scenario) zeroSums(ctx context.Context, views []switchView) ([]ZeroSum, error) {
+func (s *Scenario) zeroSums(ctx context.Context, sides []side) ([]ZeroSum, error) {
 	ps, err := s.op.Participants(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("participants: %w", err)
 	}
 	sums := zeroSumSet{}
-	viewOf := map[string]*switchView{}
-	for i, m := range s.members {
-		viewOf[m.ID()] = &views[i]
+	viewsOf := map[string][]side{}
+	for _, sd := range sides {
+		viewsOf[sd.m.ID()] = append(viewsOf[sd.m.ID()], sd)
 	}
 	for _, p := range ps {
 		if err := s.addBalances(ctx, sums, p.ID); err != nil {
 			return nil, err
 		}
-		if err := s.addFees(ctx, sums, p.ID, viewOf[p.ID]); err != nil {
+		if err := s.addFees(ctx, sums, p.ID, viewsOf[p.ID]); err != nil {
 			return nil, err
 		}
 	}
-	s.addFunds(sums.get(s.currency))
+	s.addFunds(sums)
 	if err := s.addHub(ctx, sums); err != nil {
 		return nil, err
 	}
@@ -480,11 +560,15 @@ func (s *Scenario) addBalances(ctx context.Context, sums zeroSumSet, id string) 
 	return nil
 }
 
-// addFees adds the fees participant id paid on committed transfers: from
-// v, its own listing, when the scenario simulates it (v not nil).
-func (s *Scenario) addFees(ctx context.Context, sums zeroSumSet, id string, v *switchView) error {
-	if v != nil {
-		sums.get(s.currency).Fees += v.fees
+// addFees adds the scheme fees participant id paid on committed
+// transfers: from its own listing, when the scenario simulates it (its
+// sides). An FX provider's fee is not one: it stays with the provider,
+// in the participants' balances.
+func (s *Scenario) addFees(ctx context.Context, sums zeroSumSet, id string, sides []side) error {
+	if len(sides) > 0 {
+		for _, sd := range sides {
+			sums.get(sd.books.Currency()).Fees += sd.view.fees
+		}
 		return nil
 	}
 	// A participant the scenario does not simulate: its fees from the
@@ -507,15 +591,19 @@ func (s *Scenario) addFees(ctx context.Context, sums zeroSumSet, id string, v *s
 	return nil
 }
 
-// addFunds adds to z the funds the operator moved during the scenario.
-func (s *Scenario) addFunds(z *ZeroSum) {
+// addFunds adds the funds the operator moved during the scenario, per
+// currency.
+func (s *Scenario) addFunds(sums zeroSumSet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z.Deposits += s.deposits
-	z.Withdrawals += s.withdrawals
-	z.SettledIn += s.settledIn
-	z.SettledOut += s.settledOut
-	z.HubPaidOut += s.hubPaidOut
+	for c, f := range s.funds {
+		z := sums.get(c)
+		z.Deposits += f.deposits
+		z.Withdrawals += f.withdrawals
+		z.SettledIn += f.settledIn
+		z.SettledOut += f.settledOut
+		z.HubPaidOut += f.hubPaidOut
+	}
 }
 
 // addHub adds the hub's own accounts, the zero-sum's second opinion, when

@@ -54,6 +54,16 @@ const (
 	ProblemMandateLimit     = "mandate-limit-exceeded"
 	ProblemMandatesMax      = "mandate-limit"
 	ProblemDisputeClosed    = "dispute-closed"
+	// The refusals of cross-border payments: no provider's sheet offers
+	// the exchange now, an FX quote used by another payment already, the
+	// provider short of the target currency (nothing moved: ask for a new
+	// quote), a purpose code missing, a payment to a payee in another
+	// currency without an FX quote.
+	ProblemFXUnavailable     = "fx-unavailable"
+	ProblemQuoteUsed         = "quote-used"
+	ProblemFXLiquidity       = "fx-provider-insufficient-funds"
+	ProblemFXPurposeRequired = "fx-purpose-required"
+	ProblemFXQuoteRequired   = "fx-quote-required"
 )
 
 // Error is a refusal by the switch: the HTTP status and the RFC 9457
@@ -303,7 +313,31 @@ func (c *Client) HubAccounts(ctx context.Context) ([]wire.HubAccount, error) {
 	return out.Accounts, err
 }
 
+// CrossBorderReport returns one page of the cross-border report: the FX
+// payments committed in [from, to), at most limit (0: the switch's
+// default), after the Next of an earlier page (operator or regulator).
+func (c *Client) CrossBorderReport(ctx context.Context, from, to time.Time, after string, limit int) (wire.CrossBorderReport, error) {
+	q := url.Values{"from": {from.UTC().Format(time.RFC3339Nano)}, "to": {to.UTC().Format(time.RFC3339Nano)}}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out wire.CrossBorderReport
+	_, err := c.do(ctx, http.MethodGet, "/v1/reports/cross-border?"+q.Encode(), nil, &out)
+	return out, err
+}
+
 // Calls of anyone.
+
+// FXRates lists the valid FX rate sheets; the operator sees who
+// publishes each.
+func (c *Client) FXRates(ctx context.Context) ([]wire.FXRate, error) {
+	var out wire.FXRates
+	_, err := c.do(ctx, http.MethodGet, "/v1/fx/rates", nil, &out)
+	return out.Rates, err
+}
 
 // Accounts returns a participant's positions, one per currency (the
 // operator, or itself).
@@ -415,6 +449,23 @@ func (c *Client) RegisterParties(ctx context.Context, ps []wire.NewParty) ([]wir
 		err = fmt.Errorf("POST /v1/parties:batch: %d results for %d parties", len(out.Results), len(ps))
 	}
 	return out.Results, err
+}
+
+// PublishFXRate publishes, or replaces, the caller's rate sheet from
+// source to target (an FX provider): quotes to payees in target from
+// payers in source may choose it until r.ValidUntil.
+func (c *Client) PublishFXRate(ctx context.Context, source, target string, r wire.NewFXRate) (wire.FXRate, error) {
+	var out wire.FXRate
+	_, err := c.do(ctx, http.MethodPut, "/v1/fx/rates/"+esc(source)+"/"+esc(target), r, &out)
+	return out, err
+}
+
+// WithdrawFXRate withdraws the caller's rate sheet from source to target
+// (an FX provider): no new quote chooses it; quotes made already keep
+// their terms until they expire.
+func (c *Client) WithdrawFXRate(ctx context.Context, source, target string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/fx/rates/"+esc(source)+"/"+esc(target), nil, nil)
+	return err
 }
 
 // Quote asks the switch for a signed price of a payment: it resolves the

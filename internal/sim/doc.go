@@ -95,6 +95,21 @@
 //     The payer's participant is credited by its ordinary callback (payee
 //     type DISPUTE, account the paying user).
 //
+//   - Cross-border payments (crossborder.go, Participant.PayFX). A user
+//     pays a payee whose alias is held in another currency: the wallet
+//     asks for an FX quote (amountType SEND: what the user sends;
+//     RECEIVE: what the payee gets), shows both amounts, the rate and
+//     the fees, holds the source amount and the FX provider's fee, and
+//     sends the transfer with the quote, a purpose code (FAMI, SUPP, …)
+//     and the paying user as payerAccount. A quote pays once; a refusal
+//     (quote-used, quote-expired, fx-provider-insufficient-funds) moved
+//     nothing. The payee's participant credits fx.targetAmount in
+//     fx.targetCurrency, never amount, which is the payer's. An FX
+//     provider (kind fxp) keeps books per currency and learns of the
+//     payments it converted from its listing (BookExchanges): in the
+//     source currency it received the amount and its fee, in the target
+//     currency the switch paid the payee from its account.
+//
 //   - News. The other callbacks of requests to pay, mandates and disputes
 //     (payment-request.*, mandate.*, dispute.*) are verified like the
 //     others and acknowledged with a 2xx.
@@ -102,9 +117,10 @@
 //   - Reconciling. At the end of the day the participant compares its
 //     books with the switch: its position (GET
 //     /v1/participants/{id}/accounts) must equal deposits − withdrawals −
-//     sent − fees + received, and the committed transfers it sent (or the
-//     switch made from it unasked) and received (GET /v1/transfers) must
-//     be exactly those in its books.
+//     sent − fees + received (FX fees paid and earned included), and the
+//     committed transfers it sent (or the switch made from it unasked)
+//     and received (GET /v1/transfers) must be exactly those in its
+//     books.
 //
 // # The scenario
 //
@@ -117,8 +133,12 @@
 // partial refunds, and a few mandates (proposed by the bank's customers
 // to wallet users, pulled by them; a scheduled one in runs of 20 s or
 // more) and disputes (all decided before the run ends, so that nothing
-// stays held); and Check compares every participant's books with the
-// switch and verifies that the ledger sums to zero.
+// stays held); and, unless ScenarioConfig.NoCrossBorder, an FX provider
+// publishing a CNY → HKD rate sheet and a wallet in Hong Kong whose users
+// the others pay across the border (scenario_crossborder.go). Settle
+// settles each currency's window on its own; Check compares every
+// participant's books, in each currency it holds, with the switch and
+// verifies that the ledger sums to zero per currency.
 //
 // Money is int64 minor units (money.Amount) throughout; floats appear
 // only in statistics (rates, latencies).

@@ -29,10 +29,13 @@ type Config struct {
 	ID string
 	// Name is its display name.
 	Name string
-	// Kind is "wallet" or "bank".
+	// Kind is "wallet", "bank" or "fxp" (an FX provider).
 	Kind string
-	// Currency is the one currency of its books.
+	// Currency is the currency of its books: its users' money.
 	Currency money.Currency
+	// Others are the other currencies it holds at the switch, each with
+	// books of its own (BooksIn): an FX provider's.
+	Others []money.Currency
 	// Acceptance is "notify" (transfers to it commit at once and it is
 	// told) or "confirm" (the switch asks it first).
 	Acceptance string
@@ -64,9 +67,10 @@ type Config struct {
 // which verifies every callback's signature, credits incoming transfers
 // exactly once, and answers confirmations.
 type Participant struct {
-	cfg   Config
-	books *Books
-	api   *Client
+	cfg    Config
+	books  *Books
+	others map[money.Currency]*Books // never written after NewParticipant
+	api    *Client
 
 	secret atomic.Pointer[string] // the callback secret, once connected
 	ln     net.Listener
@@ -105,6 +109,8 @@ type Participant struct {
 	disputeInbox []wire.Dispute
 	disputeSeen  map[string]bool
 	unsentSince  time.Time
+
+	fx fxFollow // an FX provider's place in its listing
 }
 
 // callbackPath is where the participant takes callbacks.
@@ -122,7 +128,7 @@ func NewParticipant(cfg Config) (*Participant, error) {
 	switch {
 	case cfg.ID == "" || cfg.Name == "":
 		return nil, errors.New("sim: participant needs an id and a name")
-	case cfg.Kind != "wallet" && cfg.Kind != "bank":
+	case cfg.Kind != "wallet" && cfg.Kind != "bank" && cfg.Kind != "fxp":
 		return nil, fmt.Errorf("sim: participant %s: kind %q", cfg.ID, cfg.Kind)
 	case cfg.Acceptance != "notify" && cfg.Acceptance != "confirm":
 		return nil, fmt.Errorf("sim: participant %s: acceptance %q", cfg.ID, cfg.Acceptance)
@@ -130,6 +136,13 @@ func NewParticipant(cfg Config) (*Participant, error) {
 		return nil, fmt.Errorf("sim: participant %s: no currency", cfg.ID)
 	case cfg.RejectRate < 0 || cfg.RejectRate > 1 || cfg.LoseAnswers < 0 || cfg.LoseAnswers > 1:
 		return nil, fmt.Errorf("sim: participant %s: rates must be 0 to 1", cfg.ID)
+	}
+	others := map[money.Currency]*Books{}
+	for _, c := range cfg.Others {
+		if !c.Valid() || c == cfg.Currency || others[c] != nil {
+			return nil, fmt.Errorf("sim: participant %s: other currency %q", cfg.ID, c)
+		}
+		others[c] = NewBooks(c)
 	}
 	if cfg.SignatureTolerance <= 0 {
 		cfg.SignatureTolerance = 5 * time.Minute
@@ -140,7 +153,7 @@ func NewParticipant(cfg Config) (*Participant, error) {
 	}
 	var tag [5]byte
 	crand.Read(tag[:])
-	p := &Participant{cfg: cfg, books: NewBooks(cfg.Currency), ln: ln,
+	p := &Participant{cfg: cfg, books: NewBooks(cfg.Currency), others: others, ln: ln,
 		tag:     base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(tag[:]),
 		aliases: map[string]string{}, requested: map[string]string{}, billSeen: map[string]bool{},
 		mandates: map[string]payerMandate{}, mandateSeen: map[string]bool{}, disputeSeen: map[string]bool{}}
@@ -157,8 +170,23 @@ func (p *Participant) ID() string { return p.cfg.ID }
 // Config returns the participant's configuration.
 func (p *Participant) Config() Config { return p.cfg }
 
-// Books are the participant's own books.
+// Books are the participant's own books, of Config.Currency.
 func (p *Participant) Books() *Books { return p.books }
+
+// BooksIn returns the participant's books of currency c, or nil if it
+// holds no c.
+func (p *Participant) BooksIn(c money.Currency) *Books {
+	if c == p.cfg.Currency {
+		return p.books
+	}
+	return p.others[c]
+}
+
+// Currencies returns the currencies the participant holds: Config.Currency
+// first, then Config.Others.
+func (p *Participant) Currencies() []money.Currency {
+	return append([]money.Currency{p.cfg.Currency}, p.cfg.Others...)
+}
 
 // API is the participant's client of the switch (nil until Connect).
 func (p *Participant) API() *Client { return p.api }
@@ -256,18 +284,13 @@ func (p *Participant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer is sent only after every credit is booked, since a 2xx tells
 // the switch it may forget them.
 func (p *Participant) onCommitted(w http.ResponseWriter, ts []wire.Transfer) {
-	c := p.books.Currency()
 	for _, t := range ts {
-		if t.Payee.Participant != p.cfg.ID || t.State != "COMMITTED" || t.Currency != c.String() {
-			p.anomaly(fmt.Sprintf("notified of transfer %s to %s in state %s and %s", t.ID, t.Payee.Participant, t.State, t.Currency))
+		books, amt, err := p.incoming(&t)
+		if err != nil {
+			p.anomaly(err.Error())
 			continue
 		}
-		amt, err := money.Parse(t.Amount, c)
-		if err != nil || amt <= 0 {
-			p.anomaly(fmt.Sprintf("transfer %s: amount %q", t.ID, t.Amount))
-			continue
-		}
-		credited, err := p.books.Credit(t.ID, p.payeeUser(t.Payee), amt)
+		credited, err := books.Credit(t.ID, p.payeeUser(t.Payee), amt)
 		switch {
 		case err != nil:
 			p.anomaly(err.Error())
@@ -285,6 +308,29 @@ func (p *Participant) onCommitted(w http.ResponseWriter, ts []wire.Transfer) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// incoming returns the books an incoming transfer t is credited in, and
+// the amount: what the payee gets, in its own currency. That is the
+// transfer's amount, except for an FX payment, whose amount is what the
+// payer sent in its currency: its payee is paid fx.targetAmount, in
+// fx.targetCurrency. A payee that credited amount would book yuan as
+// dollars.
+func (p *Participant) incoming(t *wire.Transfer) (*Books, money.Amount, error) {
+	amount, currency := t.Amount, t.Currency
+	if t.FX != nil {
+		amount, currency = t.FX.TargetAmount, t.FX.TargetCurrency
+	}
+	c, err := money.ParseCurrency(currency)
+	books := p.BooksIn(c)
+	if err != nil || books == nil || t.Payee.Participant != p.cfg.ID || t.State != "COMMITTED" {
+		return nil, 0, fmt.Errorf("notified of transfer %s to %s in state %s and %s", t.ID, t.Payee.Participant, t.State, currency)
+	}
+	amt, err := money.Parse(amount, c)
+	if err != nil || amt <= 0 {
+		return nil, 0, fmt.Errorf("transfer %s: amount %q", t.ID, amount)
+	}
+	return books, amt, nil
+}
+
 // onConfirm decides on a transfer to a user: reject when the account is
 // closed or unknown, or when the participant's own screen says no;
 // otherwise accept. The money is not credited now: only the
@@ -298,8 +344,12 @@ func (p *Participant) onConfirm(w http.ResponseWriter, t *wire.Transfer, secret 
 		return
 	}
 	d := wire.Decision{Decision: "accept"}
+	currency := t.Currency
+	if t.FX != nil {
+		currency = t.FX.TargetCurrency
+	}
 	switch {
-	case t.Payee.Participant != p.cfg.ID || t.Currency != p.books.Currency().String():
+	case t.Payee.Participant != p.cfg.ID || currency != p.books.Currency().String():
 		d = wire.Decision{Decision: "reject", Reason: "not for this participant"}
 	case !p.books.CanReceive(p.payeeUser(t.Payee)):
 		d = wire.Decision{Decision: "reject", Reason: "account closed"}
@@ -437,6 +487,10 @@ type Result struct {
 	// Sent is whether a transfer request was made; Looked and Quoted
 	// whether a lookup and a quote were.
 	Sent, Looked, Quoted bool
+	// FX is a cross-border payment's exchange, as its quote fixed it.
+	FX *wire.FX
+	// fxFee is FX's provider fee, in the payer's minor units.
+	fxFee money.Amount
 	// Latency is the transfer request's round trip, retries included.
 	Latency time.Duration
 	// Err is an unexpected error: a transport failure, or an answer that
@@ -494,7 +548,7 @@ func (p *Participant) Pay(ctx context.Context, pm Payment) Result {
 // refuse declines the payment without asking the switch.
 func (p *Participant) holdAndSend(ctx context.Context, res Result, user string, userFee money.Amount,
 	call func() (wire.Transfer, error)) Result {
-	if err := p.books.Hold(res.ID, user, res.Amount, userFee); err != nil {
+	if err := p.books.HoldFX(res.ID, user, res.Amount, res.fxFee, userFee); err != nil {
 		res.Status, res.Problem = StatusDeclined, "balance"
 		if !errors.Is(err, ErrBalance) {
 			res.Problem, res.Err = "account", err
@@ -600,6 +654,8 @@ func (p *Participant) book(res Result, t wire.Transfer) Result {
 		if o, ok := p.books.Outgoing(t.ID); ok {
 			if amt, err := money.Parse(t.Amount, c); err != nil || amt != o.Amount {
 				res.Err = fmt.Errorf("transfer %s: the switch committed %s, the books hold %s", t.ID, t.Amount, o.Amount.Format(c))
+			} else if err := fxAgrees(&t, o, c); err != nil {
+				res.Err = err
 			}
 		}
 		if err := p.books.Commit(t.ID, fee, p.cfg.ChargeFees); err != nil {
@@ -695,7 +751,8 @@ func (p *Participant) PayMany(ctx context.Context, pms []Payment) []Result {
 // when no payment is in flight: a transfer the switch does not know then
 // never happened, and its hold is released. It also books the transfers
 // the switch made from the participant unasked (mandates' pulls,
-// disputes' paybacks) that no callback brought yet. It returns how many
+// disputes' paybacks) that no callback brought yet, and an FX provider's
+// side of the payments it converted (BookExchanges). It returns how many
 // payments remain open (still RESERVED at the switch, or the switch
 // unreachable).
 func (p *Participant) Reconcile(ctx context.Context) (int, error) {
@@ -703,6 +760,11 @@ func (p *Participant) Reconcile(ctx context.Context) (int, error) {
 	var errs []error
 	if err := p.reconcileUnsent(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("transfers not sent: %w", err))
+	}
+	if p.cfg.Kind == "fxp" {
+		if _, err := p.BookExchanges(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("exchanges: %w", err))
+		}
 	}
 	for _, id := range p.books.openPayments() {
 		t, err := p.api.Transfer(ctx, id)

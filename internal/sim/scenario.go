@@ -19,8 +19,8 @@ import (
 type ScenarioConfig struct {
 	// Currency is the ISO 4217 code of the scenario (default "CNY").
 	Currency string
-	// Users is the number of end users over all participants (default
-	// 3,000; at least 100).
+	// Users is the number of end users over all participants, the wallet
+	// abroad's included (default 3,000; at least 100).
 	Users int
 	// Concurrency is the number of goroutines driving traffic (default
 	// 16): each runs one payment at a time, like that many app users
@@ -38,6 +38,10 @@ type ScenarioConfig struct {
 	DrainTimeout time.Duration
 	// Seed makes the traffic mix repeatable; zero picks one at random.
 	Seed uint64
+	// NoCrossBorder leaves out the FX provider, the wallet abroad and
+	// their cross-border payments (scenario_crossborder.go). They need
+	// Currency CNY: the provider's sheet is CNY → HKD.
+	NoCrossBorder bool
 	// HTTP is the client of the switch; nil makes one.
 	HTTP *http.Client
 	// Log receives a line per setup step; nil is silent.
@@ -84,7 +88,7 @@ type plan struct {
 // prefunded too little, and a bank with a net debit cap that passes fees
 // on to its customers.
 var plans = []plan{
-	{id: "peony-pay", name: "Peony Pay", kind: "wallet", acceptance: "notify", share: 400,
+	{id: "peony-pay", name: "Peony Pay", kind: "wallet", acceptance: "notify", share: 1000 - 300 - 50 - 250 - abroadShare,
 		opening: [2]int64{5_000, 50_000}, reserve: true, spender: true, loseAnswers: 0.05},
 	{id: "bamboo-wallet", name: "Bamboo Wallet", kind: "wallet", acceptance: "confirm", share: 300,
 		opening: [2]int64{5_000, 50_000}, reserve: true, spender: true, rejectRate: 0.02, closedPct: 2},
@@ -150,10 +154,11 @@ type Scenario struct {
 	op          *Client
 	apiURL      string
 	members     []*member
-	wallets     []target // aliases of wallet users
-	banks       []target // aliases of bank users
-	all         []target // both
-	closed      []target // aliases of closed accounts
+	wallets     []target    // aliases of wallet users
+	banks       []target    // aliases of bank users
+	all         []target    // both
+	closed      []target    // aliases of closed accounts
+	xb          crossBorder // the FX provider, the wallet abroad and its users' aliases
 	shops       []merchant
 	recent      recentPayments // committed payments, for refunds and disputes
 	mandateBook mandateBook
@@ -161,12 +166,25 @@ type Scenario struct {
 	stats       *Stats
 	attempts    atomic.Int64
 
-	mu          sync.Mutex
-	deposits    money.Amount // as the switch answered the operator
-	withdrawals money.Amount
-	settledIn   money.Amount // settlement instructions carried out, as the switch answered
-	settledOut  money.Amount
-	hubPaidOut  money.Amount
+	mu    sync.Mutex
+	funds map[money.Currency]*funds // what the operator moved, per currency
+}
+
+// funds is the money the operator moved in one currency, as the switch
+// answered it: deposits and withdrawals, and the settlement instructions
+// carried out.
+type funds struct {
+	deposits, withdrawals money.Amount
+	settledIn, settledOut money.Amount
+	hubPaidOut            money.Amount
+}
+
+// fundsIn returns the funds moved in c; call it with s.mu held.
+func (s *Scenario) fundsIn(c money.Currency) *funds {
+	if s.funds[c] == nil {
+		s.funds[c] = &funds{}
+	}
+	return s.funds[c]
 }
 
 // NewScenario prepares a scenario against the switch at apiURL, run by
@@ -202,7 +220,11 @@ func NewScenario(apiURL, operatorToken string, cfg ScenarioConfig) (*Scenario, e
 	for range c.Exponent() {
 		unit *= 10
 	}
-	return &Scenario{cfg: cfg, currency: c, unit: unit, op: NewClient(apiURL, operatorToken, cfg.HTTP), apiURL: apiURL, stats: NewStats()}, nil
+	if c != xbSource {
+		cfg.NoCrossBorder = true
+	}
+	return &Scenario{cfg: cfg, currency: c, unit: unit, op: NewClient(apiURL, operatorToken, cfg.HTTP), apiURL: apiURL, stats: NewStats(),
+		funds: map[money.Currency]*funds{}}, nil
 }
 
 // Config returns the scenario's configuration, defaults filled in.
@@ -284,11 +306,11 @@ func (s *Scenario) Setup(ctx context.Context) error {
 		if pl.reserve {
 			deposit = opening
 		}
-		if err := s.moveFunds(ctx, m, "deposit", deposit); err != nil {
+		if err := s.moveFunds(ctx, m, c, "deposit", deposit); err != nil {
 			return err
 		}
 		if pl.withdraw > 0 {
-			if err := s.moveFunds(ctx, m, "withdrawal", s.major(pl.withdraw)); err != nil {
+			if err := s.moveFunds(ctx, m, c, "withdrawal", s.major(pl.withdraw)); err != nil {
 				return err
 			}
 		}
@@ -316,6 +338,9 @@ func (s *Scenario) Setup(ctx context.Context) error {
 		s.logf("%-13s %-6s %-7s %5d users, %5d aliases, %d merchants; deposit %s, withdrawal %s, net debit cap %s; callbacks at %s",
 			pl.id, pl.kind, pl.acceptance, len(m.users)+len(m.closed), len(m.aliases), len(m.shops), Grouped(deposit, c),
 			Grouped(s.major(pl.withdraw), c), Grouped(s.major(pl.cap), c), p.CallbackURL())
+	}
+	if !s.cfg.NoCrossBorder {
+		return s.setupCrossBorder(ctx, &g, rng)
 	}
 	return nil
 }
@@ -421,14 +446,17 @@ func (s *Scenario) openUsers(ctx context.Context, m *member, n int, g *int, rng 
 	return total, nil
 }
 
-// moveFunds makes the operator record a deposit or withdrawal for m,
-// with an id so that a retry cannot move the money twice, and books it.
-func (s *Scenario) moveFunds(ctx context.Context, m *member, dir string, amt money.Amount) error {
+// moveFunds makes the operator record a deposit or withdrawal in c for
+// m, with an id so that a retry cannot move the money twice, and books it.
+func (s *Scenario) moveFunds(ctx context.Context, m *member, c money.Currency, dir string, amt money.Amount) error {
 	if amt <= 0 {
 		return nil
 	}
-	c := s.currency
-	f, err := s.op.MoveFunds(ctx, m.ID(), wire.Funds{ID: m.ID() + "-setup-" + dir, Currency: c.String(), Amount: amt.Format(c), Direction: dir})
+	id := m.ID() + "-setup-" + dir
+	if c != m.Books().Currency() {
+		id += "-" + c.String()
+	}
+	f, err := s.op.MoveFunds(ctx, m.ID(), wire.Funds{ID: id, Currency: c.String(), Amount: amt.Format(c), Direction: dir})
 	if err != nil {
 		return fmt.Errorf("%s for %s: %w", dir, m.ID(), err)
 	}
@@ -439,11 +467,11 @@ func (s *Scenario) moveFunds(ctx context.Context, m *member, dir string, amt mon
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if dir == "deposit" {
-		s.deposits += amt
-		m.Books().Deposit(amt)
+		s.fundsIn(c).deposits += amt
+		m.BooksIn(c).Deposit(amt)
 	} else {
-		s.withdrawals += amt
-		m.Books().Withdraw(amt)
+		s.fundsIn(c).withdrawals += amt
+		m.BooksIn(c).Withdraw(amt)
 	}
 	return nil
 }
@@ -453,19 +481,49 @@ func (s *Scenario) moveFunds(ctx context.Context, m *member, dir string, amt mon
 type Settlement struct {
 	Report      wire.SettlementReport
 	Outstanding []string // participants whose instruction failed (e.g. funds spent since)
+	// Others are the same cycle's windows of the scenario's other
+	// currencies (HKD, with cross-border payments): each currency settles
+	// on its own.
+	Others []Settlement
 }
 
 // Settle runs a deferred-net-settlement cycle as the operator would:
 // close the open window of the scenario's currency (traffic goes on into
 // the next one), read its report, and confirm every instruction as if the
 // settlement bank had carried it out, booking each in the participant's
-// books. A "receive" instruction of a participant that has spent the
-// money since is refused by the switch and stays outstanding.
+// books; then the same for each other currency of the scenario (HKD: the
+// FX provider pays in what it paid out, the wallet abroad is paid what
+// its users received). A "receive" instruction of a participant that has
+// spent the money since is refused by the switch and stays outstanding.
 func (s *Scenario) Settle(ctx context.Context) (Settlement, error) {
+	out, err := s.settle(ctx, s.currency)
+	if err != nil {
+		return out, err
+	}
+	for _, c := range s.currencies()[1:] {
+		o, err := s.settle(ctx, c)
+		if err != nil {
+			return out, err
+		}
+		out.Others = append(out.Others, o)
+	}
+	return out, nil
+}
+
+// currencies returns the scenario's currencies: its own first.
+func (s *Scenario) currencies() []money.Currency {
+	if s.cfg.NoCrossBorder {
+		return []money.Currency{s.currency}
+	}
+	return []money.Currency{s.currency, xbTarget}
+}
+
+// settle runs a settlement cycle of currency c (see Settle).
+func (s *Scenario) settle(ctx context.Context, c money.Currency) (Settlement, error) {
 	var out Settlement
-	ws, err := s.op.Windows(ctx, s.currency.String(), "OPEN")
+	ws, err := s.op.Windows(ctx, c.String(), "OPEN")
 	if err != nil || len(ws) != 1 {
-		return out, fmt.Errorf("open settlement window: %d, %v", len(ws), err)
+		return out, fmt.Errorf("open settlement window of %s: %d, %v", c, len(ws), err)
 	}
 	w, err := s.op.CloseWindow(ctx, ws[0].ID)
 	if err != nil {
@@ -475,7 +533,6 @@ func (s *Scenario) Settle(ctx context.Context) (Settlement, error) {
 	if err != nil {
 		return out, fmt.Errorf("report of %s: %w", w.ID, err)
 	}
-	c := s.currency
 	for _, in := range rep.Instructions {
 		amt, err := money.Parse(in.Amount, c)
 		if err != nil {
@@ -489,17 +546,20 @@ func (s *Scenario) Settle(ctx context.Context) (Settlement, error) {
 			return out, fmt.Errorf("confirm %s in %s: %w", in.Participant, w.ID, err)
 		}
 		s.mu.Lock()
+		f := s.fundsIn(c)
 		switch {
 		case in.Participant == "hub":
-			s.hubPaidOut += amt
+			f.hubPaidOut += amt
 		case in.Direction == "pay":
-			s.settledIn += amt
+			f.settledIn += amt
 		default:
-			s.settledOut += amt
+			f.settledOut += amt
 		}
 		s.mu.Unlock()
 		if m := s.member(in.Participant); m != nil {
-			m.Books().Settle(in.Direction, amt)
+			if b := m.BooksIn(c); b != nil {
+				b.Settle(in.Direction, amt)
+			}
 		}
 	}
 	if out.Report, err = s.op.SettlementReport(ctx, w.ID); err != nil {
@@ -524,6 +584,8 @@ func (s *Scenario) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Duration)
 		defer cancel()
 	}
+	stopProvider := s.runProvider(ctx)
+	defer stopProvider()
 	s.probe(ctx)
 	s.showcase(ctx)
 	s.showcaseMandates(ctx)
@@ -552,8 +614,9 @@ func (s *Scenario) member(id string) *member {
 
 // probe makes one of each refusal the scenario causes on purpose, so
 // that even a short run shows them: a payment to an unregistered alias,
-// one to a closed account at the confirm-mode wallet, and one beyond the
-// small wallet's prefunding.
+// one to a closed account at the confirm-mode wallet, one beyond the
+// small wallet's prefunding, and the cross-border ones
+// (probeCrossBorder).
 func (s *Scenario) probe(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
 	defer cancel()
@@ -566,13 +629,16 @@ func (s *Scenario) probe(ctx context.Context) {
 	s.record(peony.Pay(rctx, Payment{From: peony.users[0], Payee: bamboo.closed[0], Amount: s.major(10), Note: "probe: closed account"}), false)
 	s.record(lotus.Pay(rctx, Payment{From: lotus.users[0], Payee: peony.aliases[0], Amount: s.major(lotus.plan.deposit) + 1,
 		Note: "probe: beyond the prefunding"}), false)
+	s.probeCrossBorder(rctx)
 }
 
 // record counts a payment's result, and keeps a committed one to a
-// simulated participant as a candidate for a refund (refundSome).
+// simulated participant as a candidate for a refund (refundSome). A
+// cross-border payment is none: an FX payment is paid back by a new FX
+// payment, not refunded.
 func (s *Scenario) record(r Result, batched bool) {
 	s.stats.Add(r, batched)
-	if r.Status == StatusCommitted && !batched {
+	if r.Status == StatusCommitted && !batched && r.FX == nil {
 		if payee := s.member(r.Transfer.Payee.Participant); payee != nil && refundable(r.Transfer.Payee.Type) {
 			s.recent.add(paid{id: r.ID, payer: s.member(r.Transfer.Payer), payee: payee, amount: r.Amount})
 		}
@@ -584,7 +650,7 @@ var mix = []struct {
 	weight int
 	step   func(*Scenario, context.Context, *rand.Rand)
 }{
-	{455, (*Scenario).walletToWallet},
+	{425, (*Scenario).walletToWallet},
 	{150, (*Scenario).walletToBank},
 	{120, (*Scenario).bankToWallet},
 	{100, (*Scenario).lookupOnly},
@@ -603,6 +669,8 @@ var mix = []struct {
 	{4, (*Scenario).answerMandate},
 	{4, (*Scenario).pullMandate},
 	{3, (*Scenario).disputeSome},
+	// Cross-border payments, 3 % of steps.
+	{30, (*Scenario).crossBorderPay},
 }
 
 // step runs one random action of the mix.

@@ -62,7 +62,7 @@ func TestScenario(t *testing.T) {
 		t.Errorf("nothing committed")
 	}
 	// The probes make each deliberate refusal happen at least once.
-	for _, reason := range []string{ProblemUnknownParty, ProblemInsufficientFunds, "aborted: rejected"} {
+	for _, reason := range []string{ProblemUnknownParty, ProblemInsufficientFunds, "aborted: rejected", ProblemQuoteUsed, ProblemFXPurposeRequired} {
 		if st.Reasons[reason] == 0 {
 			t.Errorf("no refusal %q: %v", reason, st.Reasons)
 		}
@@ -78,6 +78,34 @@ func TestScenario(t *testing.T) {
 	}
 	t.Logf("experiences %v", st.Experiences)
 
+	// Cross-border payments in both modes, through the FX provider.
+	xb := st.CrossBorder
+	t.Logf("cross-border %+v", xb)
+	if xb.Paid == 0 || xb.Send == 0 || xb.Receive == 0 || xb.Source == 0 || xb.Target <= xb.Source || xb.Attempts != xb.Paid+xb.Refused {
+		t.Errorf("cross-border payments %+v: want some of each mode, HKD more than CNY", xb)
+	}
+	if sheet, n, ok := s.Sheet(); !ok || n == 0 || !strings.HasPrefix(sheet.Rate, "1.08") {
+		t.Errorf("sheet %+v, %d published", sheet, n)
+	}
+
+	// A settlement cycle settles each currency on its own: in HKD, the
+	// provider pays in what it paid out, the wallet abroad is paid what
+	// its users got. The checks below hold the books to it.
+	st2, err := s.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st2.Others) != 1 || st2.Others[0].Report.Window.Currency != "HKD" || len(st2.Others[0].Outstanding) > 0 {
+		t.Fatalf("settlement %+v", st2.Others)
+	}
+	nets := map[string]string{}
+	for _, p := range st2.Others[0].Report.Positions {
+		nets[p.Participant] = p.Net
+	}
+	if !strings.HasPrefix(nets["jade-fx"], "-") || strings.HasPrefix(nets["harbour-pay"], "-") || nets["harbour-pay"] == "" {
+		t.Errorf("HKD nets %v: the provider pays, the wallet abroad receives", nets)
+	}
+
 	rep, err := s.Check(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +116,19 @@ func TestScenario(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("checks failed: %v", rep.Failed())
 	}
-	if len(rep.ZeroSums) != 1 || rep.ZeroSums[0].Fees == 0 || !rep.ZeroSums[0].HubKnown {
-		t.Errorf("zero sums %+v: want one currency with fee revenue, checked against the hub's accounts", rep.ZeroSums)
+	if len(rep.ZeroSums) != 2 || rep.ZeroSums[0].Fees == 0 || !rep.ZeroSums[0].HubKnown || rep.ZeroSums[1].Currency.String() != "HKD" ||
+		rep.ZeroSums[1].SettledIn == 0 || !rep.ZeroSums[1].HubKnown {
+		t.Errorf("zero sums %+v: want CNY with fee revenue and HKD settled, checked against the hub's accounts", rep.ZeroSums)
+	}
+	// The provider's books are checked in both currencies.
+	var sides []string
+	for _, l := range rep.Participants {
+		if l.ID == "jade-fx" || l.ID == "harbour-pay" {
+			sides = append(sides, l.ID+" "+l.Currency.String())
+		}
+	}
+	if strings.Join(sides, ", ") != "jade-fx CNY, jade-fx HKD, harbour-pay HKD" {
+		t.Errorf("cross-border books checked: %v", sides)
 	}
 	// The pulls and paybacks the switch made unasked are in the payers'
 	// books (the checks above compared them with the switch's listing).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/histogram"
+	"github.com/hulian/hulian/internal/money"
 )
 
 // Stats collects what the traffic driver saw, from many goroutines. Its
@@ -26,6 +27,9 @@ type Stats struct {
 	quotes    atomic.Int64
 	batches   atomic.Int64
 	errors    atomic.Int64 // unexpected errors
+
+	fxMu sync.Mutex
+	fx   CrossBorderStats
 
 	mu       sync.Mutex
 	reasons  map[string]int64 // refusals and aborts by reason
@@ -119,6 +123,43 @@ func (s *Stats) Experience(kind string) {
 	s.mu.Unlock()
 }
 
+// CrossBorderStats counts the cross-border payments.
+type CrossBorderStats struct {
+	// Attempts are the payments tried (quoted, or paid with a quote);
+	// Paid were committed, Send and Receive of them in each mode.
+	Attempts, Paid, Send, Receive int64
+	// Source is what the paid ones converted, in minor units of the
+	// payers' currency; Target what their payees got, in theirs.
+	Source, Target int64
+	// Refused are the rest: refused by the switch (at the quote or the
+	// transfer), aborted by the payee, declined by the payer's wallet.
+	// Their reasons are in StatsSnapshot.Reasons with the others'.
+	Refused int64
+}
+
+// CrossBorder counts a cross-border payment's result, besides Add.
+func (s *Stats) CrossBorder(r Result) {
+	s.fxMu.Lock()
+	defer s.fxMu.Unlock()
+	s.fx.Attempts++
+	if r.Status != StatusCommitted || r.FX == nil {
+		s.fx.Refused++
+		return
+	}
+	s.fx.Paid++
+	if r.FX.AmountType == "RECEIVE" {
+		s.fx.Receive++
+	} else {
+		s.fx.Send++
+	}
+	s.fx.Source += int64(r.Amount)
+	if c, err := money.ParseCurrency(r.FX.TargetCurrency); err == nil {
+		if t, err := money.Parse(r.FX.TargetAmount, c); err == nil {
+			s.fx.Target += int64(t)
+		}
+	}
+}
+
 // Error records an unexpected error.
 func (s *Stats) Error(err error) {
 	s.errors.Add(1)
@@ -149,6 +190,8 @@ type StatsSnapshot struct {
 	// kind (XPQRStatic, XPQRDynamic, XPBillSent, XPBillPaid,
 	// XPBillDecline, XPRefund).
 	Experiences map[string]int64
+	// CrossBorder counts the cross-border payments (also counted above).
+	CrossBorder CrossBorderStats
 	// Latency of single transfer requests; BatchLatency of batches. They
 	// are copies, for reading and for Sub with an earlier snapshot's.
 	Latency, BatchLatency *histogram.Histogram
@@ -161,6 +204,9 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		Misses: s.misses.Load(), Quotes: s.quotes.Load(), Batches: s.batches.Load(), Errors: s.errors.Load(),
 		Latency: s.latency.Snapshot(), BatchLatency: s.batchLat.Snapshot()}
 	out.Refused = out.Transfers - out.Committed
+	s.fxMu.Lock()
+	out.CrossBorder = s.fx
+	s.fxMu.Unlock()
 	s.mu.Lock()
 	out.Reasons = maps.Clone(s.reasons)
 	out.Experiences = maps.Clone(s.xp)
