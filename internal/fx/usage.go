@@ -62,6 +62,10 @@ type Usage struct {
 	used     map[yearKey]money.Amount
 	open     map[ledger.ID]openLeg
 	inflight map[[16]byte]money.Amount
+	// flying are the reservations in flight by their fx leg's ledger id:
+	// the leg counted durable ends its own, at once, so that no moment
+	// counts a payment both in used and in flight.
+	flying map[ledger.ID]flight
 	// cursor is the ledger timestamp through which events are counted:
 	// every event at or before it is in used and open, none after it.
 	cursor int64
@@ -119,6 +123,7 @@ func NewUsage(q Quota, loc *time.Location, terms TermsFunc) *Usage {
 	return &Usage{
 		quota: q, loc: loc, terms: terms,
 		used: map[yearKey]money.Amount{}, open: map[ledger.ID]openLeg{}, inflight: map[[16]byte]money.Amount{},
+		flying: map[ledger.ID]flight{},
 		dirtyUsed: map[yearKey]struct{}{}, dirtyOpen: map[ledger.ID]bool{}, rewrite: true,
 	}
 }
@@ -179,8 +184,31 @@ func (u *Usage) apply(e *ledger.Event) {
 	}
 }
 
-// count adds a posted or reserved fx leg's value to its year.
+// flight is a payment in flight: its payer account's key and value.
+type flight struct {
+	key   [16]byte
+	value money.Amount
+}
+
+// land ends the flight id, if it is in flight: counted durable, or
+// released. The caller holds u.mu.
+func (u *Usage) land(id ledger.ID) {
+	f, ok := u.flying[id]
+	if !ok {
+		return
+	}
+	delete(u.flying, id)
+	if v := u.inflight[f.key] - f.value; v > 0 {
+		u.inflight[f.key] = v
+	} else {
+		delete(u.inflight, f.key)
+	}
+}
+
+// count adds a posted or reserved fx leg's value to its year, and ends
+// its flight.
 func (u *Usage) count(e *ledger.Event) {
+	u.land(e.ID)
 	key, value, ok := u.terms(e.Meta)
 	if !ok || key == ([16]byte{}) || value <= 0 {
 		return
@@ -257,18 +285,19 @@ func (u *Usage) yearOf(ts int64) int {
 // Reserve checks a payment of value (in the quota's currency) by the
 // payer account key against what the account used this year (the year
 // of now) plus what is in flight for it, and, if it fits, holds value in
-// flight until release is called. The pipeline calls release once the
-// ledger answered the payment's submission, whatever the answer: a
-// posted or reserved leg is counted by Durable by then, since the
-// journal calls its hook before it answers. Concurrent Reserves for one
-// key never together pass the quota.
+// flight: until Durable counts the payment's fx leg, whose ledger id is
+// id — in the same step, so that no moment counts the payment twice and
+// refuses another that fits — or until release, which the pipeline calls
+// once the ledger answered the submission (a refused payment is never
+// counted). Concurrent Reserves for one key never together pass the
+// quota; the same id twice at once is refused.
 //
 // It returns an error wrapping ErrQuotaExceeded if the payment does not
 // fit, ErrAmount for a value that is not positive, ErrUsageReplaying
 // from Load until Replay has finished. A zero key (not counted) and no quota
 // admit everything, holding nothing. release may be called more than
 // once.
-func (u *Usage) Reserve(key [16]byte, value money.Amount, now time.Time) (release func(), err error) {
+func (u *Usage) Reserve(id ledger.ID, key [16]byte, value money.Amount, now time.Time) (release func(), err error) {
 	if value <= 0 {
 		return nil, fmt.Errorf("reserve %d of the FX quota: %w", value, ErrAmount)
 	}
@@ -279,6 +308,11 @@ func (u *Usage) Reserve(key [16]byte, value money.Amount, now time.Time) (releas
 	defer u.mu.Unlock()
 	if u.replaying {
 		return nil, ErrUsageReplaying
+	}
+	if _, dup := u.flying[id]; dup {
+		// The same payment twice at once (a retry racing its first
+		// request): the ledger lets one through.
+		return nil, fmt.Errorf("reserve of the FX quota: the payment is in flight already: %w", ErrQuotaExceeded)
 	}
 	pending := u.inflight[key]
 	taken, err := money.Add(u.used[yearKey{u.yearOf(now.UnixNano()), key}], pending)
@@ -291,16 +325,13 @@ func (u *Usage) Reserve(key [16]byte, value money.Amount, now time.Time) (releas
 		return nil, fmt.Errorf("reserve of the FX quota: %w", err)
 	}
 	u.inflight[key] = pending + value // no overflow: Check kept it within the limit
+	u.flying[id] = flight{key: key, value: value}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			u.mu.Lock()
 			defer u.mu.Unlock()
-			if v := u.inflight[key] - value; v > 0 {
-				u.inflight[key] = v
-			} else {
-				delete(u.inflight, key)
-			}
+			u.land(id)
 		})
 	}, nil
 }

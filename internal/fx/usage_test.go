@@ -206,12 +206,12 @@ func TestUsageReserve(t *testing.T) {
 			if tt.used > 0 {
 				u.Durable(batch(fxLeg(ledger.KindPost, at(1, 5, 9), 1, 7, tt.used)))
 			}
-			for _, v := range tt.inflight {
-				if _, err := u.Reserve(qkey(7), v, usageNow); err != nil {
+			for i, v := range tt.inflight {
+				if _, err := u.Reserve(lid(100+i), qkey(7), v, usageNow); err != nil {
 					t.Fatal(err)
 				}
 			}
-			release, err := u.Reserve(qkey(tt.key), tt.value, usageNow)
+			release, err := u.Reserve(lid(99), qkey(tt.key), tt.value, usageNow)
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Reserve = %v, want %v", err, tt.wantErr)
 			}
@@ -237,29 +237,40 @@ func TestUsageReserve(t *testing.T) {
 }
 
 // TestUsageReserveUntilCounted follows the pipeline: a payment is in
-// flight until Durable counted it and the submission returned.
+// flight until Durable counts its fx leg, which ends its flight at once —
+// never counted twice, so that a payment that fits is not refused — or
+// until release (a payment the ledger refused).
 func TestUsageReserveUntilCounted(t *testing.T) {
 	u := NewUsage(usd100, beijing, testTerms)
-	release, err := u.Reserve(qkey(7), 60_00, usageNow)
+	release, err := u.Reserve(lid(1), qkey(7), 60_00, usageNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.Reserve(qkey(7), 40_01, usageNow); !errors.Is(err, ErrQuotaExceeded) {
+	if _, err := u.Reserve(lid(2), qkey(7), 40_01, usageNow); !errors.Is(err, ErrQuotaExceeded) {
 		t.Fatalf("second Reserve while the first is in flight = %v, want ErrQuotaExceeded", err)
 	}
+	if _, err := u.Reserve(lid(1), qkey(7), 1, usageNow); !errors.Is(err, ErrQuotaExceeded) {
+		t.Fatalf("the same payment in flight twice = %v, want ErrQuotaExceeded", err)
+	}
 	u.Durable(batch(fxLeg(ledger.KindPost, usageNow.UnixNano(), 1, 7, 60_00)))
-	// Counted and still in flight: briefly over, never under.
-	if _, err := u.Reserve(qkey(7), 1, usageNow); !errors.Is(err, ErrQuotaExceeded) {
-		t.Fatalf("Reserve while counted twice = %v, want ErrQuotaExceeded", err)
+	// Counted: no longer in flight, before the submission returned.
+	if len(u.inflight) != 0 || len(u.flying) != 0 {
+		t.Fatalf("in flight after its leg was counted: %v %v", u.inflight, u.flying)
 	}
-	release()
-	r2, err := u.Reserve(qkey(7), 40_00, usageNow)
+	r2, err := u.Reserve(lid(2), qkey(7), 40_00, usageNow)
 	if err != nil {
-		t.Fatalf("Reserve of the rest after release = %v", err)
+		t.Fatalf("Reserve of the rest while the first submission returns = %v", err)
 	}
-	r2()
-	if len(u.inflight) != 0 {
-		t.Errorf("in flight after every release: %v", u.inflight)
+	release() // the first submission returns: nothing left to end
+	if got := u.inflight[qkey(7)]; got != 40_00 {
+		t.Errorf("in flight = %d, want the second's 40.00", got)
+	}
+	r2() // refused by the ledger: released
+	if len(u.inflight) != 0 || len(u.flying) != 0 {
+		t.Errorf("in flight after every release: %v %v", u.inflight, u.flying)
+	}
+	if got := u.Used(qkey(7), usageNow); got != 60_00 {
+		t.Errorf("used %d, want 60.00", got)
 	}
 }
 
@@ -273,10 +284,10 @@ func TestUsageReserveRace(t *testing.T) {
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			results := make(chan error, tt.n)
-			for range tt.n {
+			for i := range tt.n {
 				wg.Go(func() {
 					<-start
-					_, err := u.Reserve(qkey(7), q, usageNow)
+					_, err := u.Reserve(lid(i), qkey(7), q, usageNow)
 					results <- err
 				})
 			}
@@ -319,7 +330,7 @@ func TestUsageReplayHoldsDurable(t *testing.T) {
 			u := NewUsage(usd100, beijing, testTerms)
 			scan := func(_ context.Context, lo, hi int64, fn func(ledger.Event) error) error {
 				u.Durable(batch(events[from:]...))
-				if _, err := u.Reserve(qkey(7), 1, usageNow); !errors.Is(err, ErrUsageReplaying) {
+				if _, err := u.Reserve(lid(1<<20), qkey(7), 1, usageNow); !errors.Is(err, ErrUsageReplaying) {
 					t.Errorf("Reserve during Replay = %v, want ErrUsageReplaying", err)
 				}
 				for _, e := range events[:seen] {
@@ -338,7 +349,7 @@ func TestUsageReplayHoldsDurable(t *testing.T) {
 				t.Errorf("seen %d, from %d: used %d, %d open, through %d; want 1100, 0, %d", seen, from, got, len(u.open),
 					u.Through(), events[len(events)-1].Timestamp)
 			}
-			if _, err := u.Reserve(qkey(7), 1, usageNow); err != nil {
+			if _, err := u.Reserve(lid(1<<20), qkey(7), 1, usageNow); err != nil {
 				t.Errorf("Reserve after Replay = %v", err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/fx"
+	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
 )
 
@@ -56,10 +57,11 @@ type LiveQuote struct {
 
 // Quota counts FX payments against each payer account's annual FX
 // quota (*fx.Usage): Reserve admits value on top of what the account
-// used this year and what is in flight, until release; Used is what the
-// year's durable payments used.
+// used this year and what is in flight, until the payment's fx leg (id)
+// is counted durable or release; Used is what the year's durable
+// payments used.
 type Quota interface {
-	Reserve(key [16]byte, value money.Amount, now time.Time) (release func(), err error)
+	Reserve(id ledger.ID, key [16]byte, value money.Amount, now time.Time) (release func(), err error)
 	Used(key [16]byte, now time.Time) money.Amount
 }
 

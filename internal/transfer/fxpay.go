@@ -246,7 +246,7 @@ func (s *Service) reserveQuota(p *payment) error {
 	if p.fx == nil || p.fx.terms.QuotaCurrency == 0 {
 		return nil
 	}
-	release, err := s.Quota.Reserve(p.fx.terms.QuotaKey, p.fx.terms.QuotaValue, s.Now())
+	release, err := s.Quota.Reserve(ledgerID(fxLegName, p.rec.ID), p.fx.terms.QuotaKey, p.fx.terms.QuotaValue, s.Now())
 	if err != nil {
 		return fmt.Errorf("transfer %s: %w", p.rec.ID, err)
 	}
