@@ -380,7 +380,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		Region: cfg.Region}); err != nil {
 		return err
 	}
-	a.Mandates.DB, a.Mandates.Ledger, a.Mandates.Payments, a.Mandates.Directory = a.DB, a.Journal, a.Transfers, a.Directory
+	a.Mandates.DB, a.Mandates.Ledger, a.Mandates.Payments, a.Mandates.Directory = a.DB, a.Journal, a.Transfers, localDirectory{a.Directory}
 	a.Mandates.Participants, a.Mandates.Notices, a.Mandates.Now, a.Mandates.Screener = a.Participants, a.Notices, cfg.Now, a.Risk
 	a.Mandates.RenderMandate, a.Mandates.RenderExecution = api.Callbacks{}.Mandate, api.Callbacks{}.MandateExecution
 	dcfg := dispute.Config{DisputeDays: cfg.DisputeDays, ResponseDays: cfg.DisputeResponseDays}
@@ -389,8 +389,8 @@ func (a *App) buildFlow(ctx context.Context) error {
 		Participants: a.Participants, Notices: a.Notices, Fraud: a.Risk, Render: api.Callbacks{}.Dispute, Now: cfg.Now}); err != nil {
 		return err
 	}
-	a.QR = &qr.Service{DB: a.DB, Directory: a.Directory, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
-	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: a.Directory,
+	a.QR = &qr.Service{DB: a.DB, Directory: localDirectory{a.Directory}, Payments: a.Transfers, GUID: cfg.QRGUID, Now: cfg.Now}
+	a.Requests = &rtp.Service{DB: a.DB, Ledger: a.Journal, Payments: a.Transfers, Directory: localDirectory{a.Directory},
 		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Screener: a.Risk, Region: cfg.Region,
 		Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
@@ -398,7 +398,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	if a.Claims, err = portability.New(portability.Config{Timeout: cfg.ClaimTimeout}, portability.Deps{
-		DB: a.DB, Directory: a.Directory, Participants: a.Participants, Sender: client, Render: api.Callbacks{}.PartyClaim,
+		DB: a.DB, Directory: localDirectory{a.Directory}, Participants: a.Participants, Sender: client, Render: api.Callbacks{}.PartyClaim,
 		Seal: a.Seal, Log: cfg.Log, Now: cfg.Now,
 	}); err != nil {
 		return err
@@ -424,6 +424,17 @@ func (a *App) buildFlow(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// localDirectory is the directory without its scheme routes: requests to
+// pay, mandates, merchant QR codes and portability claims concern the
+// aliases registered here; an alias of another scheme is unknown to them,
+// rather than the scheme link's.
+type localDirectory struct{ *directory.Directory }
+
+// Lookup finds an alias registered here.
+func (d localDirectory) Lookup(ctx context.Context, t directory.Type, value string) (directory.Party, error) {
+	return d.LookupLocal(ctx, t, value)
 }
 
 // source is what callback delivery reads: the journal's account events

@@ -247,6 +247,10 @@ func TestSchemeLink(t *testing.T) {
 			a.problem(404, "unknown-party", "GET", "/v1/parties/MSISDN/+85261234567", l.a1, nil)
 			a.problem(422, "unknown-party", "POST", "/v1/transfers", l.a1, payHKD("x-2", "+85261234567", "10.00"))
 			steady()
+			// Requests to pay concern the aliases registered here: a routed
+			// alias is unknown to them, not the link's.
+			a.problem(422, "unknown-party", "POST", "/v1/payment-requests", l.a1, wire.NewPaymentRequest{ID: "rq-1",
+				Payer: wire.PayeeRef{Type: "MSISDN", Value: l.aliceHK}, Amount: "10.00", Currency: "HKD", ExpiresAt: time.Now().Add(time.Hour)})
 
 			// B refuses: its user's alias takes CNY, and FSPIOP has no
 			// exchange (5106); A aborts.
