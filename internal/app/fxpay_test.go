@@ -265,3 +265,19 @@ func checkLeaf(t *testing.T, p wire.AuditProof) []byte {
 	}
 	return leaf
 }
+
+// TestFXQuoteExpired: an FX quote past its time is refused quote-expired
+// on both engines, and nothing moves; a new quote pays.
+func TestFXQuoteExpired(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.QuoteTTL = 300 * time.Millisecond }, func(t *testing.T, s *sw) {
+		f := newFXSwitch(t, s)
+		q := f.quote("10.00", "")
+		time.Sleep(400 * time.Millisecond)
+		before := f.accounts(opToken, "wallet-a")
+		f.problem(422, "quote-expired", "POST", "/v1/transfers", f.a, fxPay("fx-late", q, "SUPP"))
+		if got := f.accounts(opToken, "wallet-a"); got["CNY"] != before["CNY"] {
+			t.Errorf("an expired quote moved money: %v → %v", before, got)
+		}
+		f.ok(201, "POST", "/v1/transfers", f.a, fxPay("fx-late", f.quote("10.00", ""), "SUPP"), nil)
+	})
+}
