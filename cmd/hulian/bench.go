@@ -36,7 +36,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fees        = fs.Bool("fees", true, "for the switch bench starts: set a CNY fee schedule, so that transfers carry a fee")
 		fspTarget   = fs.String("fspiop-target", "", "with --target and --mode fspiop: base URL of the switch's FSPIOP front end (--fspiop-addr)")
 		mode        = fs.String("mode", "single", "traffic: single, batch, lookup, mix (70% transfers, 25% lookups, 5% quote+transfer), "+
-			"or fspiop (Mojaloop P2P payments, lookup + quote + transfer, between simulated DFSPs in this process)")
+			"quoted (every payment a quote then a transfer), crossborder (every payment an FX quote then a transfer, CNY to HKD "+
+			"through an FX provider bench sets up), or fspiop (Mojaloop P2P payments, lookup + quote + transfer, between simulated DFSPs in this process)")
 		concurrency = fs.Int("concurrency", 64, "workers, each with one request in flight")
 		duration    = fs.Duration("duration", 10*time.Second, "how long to measure (0: until --requests)")
 		requests    = fs.Int64("requests", 0, "stop after this many measured requests (0: until --duration)")
@@ -81,6 +82,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *fleet != "" && *target == "" {
 		return errors.New("bench: --fleet is for a --target switch: the switch bench starts is new every time")
+	}
+	if err := checkPaymentModeFlags(fs, cfg.Mode); err != nil {
+		return err
 	}
 	if *wrkDir != "" {
 		if *fleet == "" || *target == "" {
@@ -154,9 +158,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: %w", err)
 	}
 	res.WriteText(stdout)
-	if fspiop {
+	switch cfg.Mode {
+	case loadgen.FSPIOP:
 		fmt.Fprintln(stdout, "  (mode fspiop: a request is a whole payment, lookup, quote and transfer with their callbacks;\n"+
 			"   the operations are its phases, each from its request to its callback)")
+	case loadgen.Quoted, loadgen.CrossBorder:
+		fmt.Fprintf(stdout, "  (mode %s: a payment is two requests, a quote then a transfer naming it; transfers/s are payments/s)\n", cfg.Mode)
 	}
 	if *out != "" {
 		b, err := res.JSON()
@@ -174,6 +181,28 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("bench: %d errors", res.ErrorCount)
 	}
 	return nil
+}
+
+// checkPaymentModeFlags refuses, in the modes whose every payment is a
+// quote then a transfer, the flags that mean nothing there: a batch size
+// (no batches are sent), and for crossborder a fleet file (which keeps
+// no FX provider, HKD wallet or +852 aliases) and the wrk export built
+// on it.
+func checkPaymentModeFlags(fs *flag.FlagSet, mode loadgen.Mode) error {
+	if mode != loadgen.Quoted && mode != loadgen.CrossBorder {
+		return nil
+	}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case err != nil:
+		case f.Name == "batch-size":
+			err = fmt.Errorf("bench: --batch-size is for --mode batch, not %s: each payment is one quote and one transfer", mode)
+		case mode == loadgen.CrossBorder && (f.Name == "fleet" || f.Name == "wrk-export"):
+			err = fmt.Errorf("bench: --%s is not for --mode crossborder: a fleet file keeps no FX provider, HKD wallet or +852 aliases", f.Name)
+		}
+	})
+	return err
 }
 
 // startSwitch starts a switch in this process on a fresh temporary data

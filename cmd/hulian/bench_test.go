@@ -88,6 +88,31 @@ func TestBench(t *testing.T) {
 				if wantTransfers < 150 || res.Operations["lookup"].Requests < 20 || q < 1 {
 					t.Errorf("mix proportions: %+v", res.Operations)
 				}
+			case loadgen.Quoted, loadgen.CrossBorder:
+				// Every payment is a quote then its transfer; the start
+				// of the measured phase and its bound may each fall
+				// between the two of a worker's payment.
+				wantTransfers = res.Operations["transfer"].Requests
+				q := res.Operations["quote"].Requests
+				if len(res.Operations) != 2 || q+wantTransfers != 300 || q-wantTransfers < -8 || q-wantTransfers > 8 ||
+					res.Operations["quote"].Statuses["201"] != q {
+					t.Errorf("quote and transfer requests: %+v", res.Operations)
+				}
+				booked := "books: the accounts of 4 participants moved as"
+				if mode == loadgen.CrossBorder {
+					// The CNY participants, the FX provider and the HKD
+					// wallet, with a quarter as many +852 aliases.
+					booked = "books: the accounts of 6 participants moved as"
+					if res.Participants != 4 || res.Aliases != 250 {
+						t.Errorf("crossborder: %d participants, %d aliases", res.Participants, res.Aliases)
+					}
+				}
+				if !strings.Contains(stderr.String(), booked) {
+					t.Errorf("no books check passed; stderr:\n%s", &stderr)
+				}
+				if !strings.Contains(stdout.String(), "transfers/s are payments/s") {
+					t.Errorf("stdout:\n%s", &stdout)
+				}
 			}
 			if res.Transfers != wantTransfers || res.Committed != wantTransfers || res.TransferStatuses["201"] != wantTransfers {
 				t.Errorf("transfers %d, committed %d, statuses %v; want %d", res.Transfers, res.Committed, res.TransferStatuses, wantTransfers)
@@ -152,6 +177,14 @@ func TestBenchRefuses(t *testing.T) {
 		{[]string{"bench", "--mode", "fspiop", "--target", "http://127.0.0.1:1", "--token", "x", "--fspiop-target", "http://10.0.0.1:2"}, "--allow-remote"},
 		{[]string{"bench", "--mode", "fspiop", "--target", "http://127.0.0.1:1", "--token", "x", "--fspiop-target", "http://127.0.0.1:2", "--fleet", "f"}, "--fleet"},
 		{[]string{"bench", "--mode", "fspiop", "--aliases", "1000001"}, "--aliases"},
+		{[]string{"bench", "--mode", "quoted", "--batch-size", "10"}, "--batch-size is for --mode batch"},
+		{[]string{"bench", "--mode", "crossborder", "--batch-size", "1000"}, "--batch-size is for --mode batch"},
+		{[]string{"bench", "--mode", "crossborder", "--target", "http://127.0.0.1:1", "--token", "x", "--fleet", "f"},
+			"--fleet is not for --mode crossborder"},
+		{[]string{"bench", "--mode", "crossborder", "--target", "http://127.0.0.1:1", "--token", "x", "--fleet", "f", "--wrk-export", "d"},
+			"not for --mode crossborder"},
+		{[]string{"bench", "--mode", "crossborder", "--target", "http://127.0.0.1:1", "--token", "x", "--payer-accounts", "0"},
+			"--payer-accounts"},
 	}
 	t.Setenv("HULIAN_ADMIN_TOKEN", "")
 	for _, tc := range cases {
@@ -219,5 +252,56 @@ func TestBenchFleet(t *testing.T) {
 	other := strings.Replace(a.URL(), "127.0.0.1", "localhost", 1)
 	if code, out := bench(other); code == 0 || !strings.Contains(out, "another target") {
 		t.Fatalf("fleet of another target: exit %d\n%s", code, out)
+	}
+}
+
+// TestBenchPaymentModesTarget runs crossborder and quoted against a
+// running switch: crossborder withdraws its rate sheet at the end, and
+// quoted keeps its books right when a reused fleet has paid before (the
+// books start from the balances after the setup).
+func TestBenchPaymentModesTarget(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const token = "op-token-0123456789abcdef-0123456789"
+	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: token, RateLimit: 1e9, RateBurst: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	if err := a.Serve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bench := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"bench", "--target", a.URL(), "--token", token, "--requests", "200", "--aliases", "100",
+			"--warmup", "0", "--concurrency", "4"}, args...)
+		if code := run(ctx, args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, &stderr, &stdout)
+		}
+		return stderr.String()
+	}
+	if out := bench("--mode", "crossborder"); !strings.Contains(out, "books: the accounts of 6 participants") {
+		t.Errorf("crossborder:\n%s", out)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/v1/fx/rates?source=CNY&target=HKD", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rates wire.FXRates
+	if err := json.UnmarshalRead(resp.Body, &rates); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("rates: %d %v", resp.StatusCode, err)
+	}
+	if len(rates.Rates) != 0 {
+		t.Errorf("the bench's sheet outlived its run: %+v", rates.Rates)
+	}
+	fleet := filepath.Join(t.TempDir(), "fleet")
+	for i := range 2 {
+		if out := bench("--mode", "quoted", "--fleet", fleet); !strings.Contains(out, "books: the accounts of 4 participants") {
+			t.Errorf("quoted, run %d:\n%s", i+1, out)
+		}
 	}
 }

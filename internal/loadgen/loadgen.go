@@ -38,10 +38,19 @@ const (
 	// Mix sends 70 % single transfers, 25 % lookups and 5 % quote-then-
 	// transfer pairs, roughly what a wallet's traffic looks like.
 	Mix Mode = "mix"
+	// Quoted sends every payment as a quote then a transfer naming it
+	// (what Mix does 5 % of the time): the domestic baseline of
+	// CrossBorder, whose payments always need a quote.
+	Quoted Mode = "quoted"
+	// CrossBorder pays HKD aliases from the CNY participants through an
+	// FX provider the run sets up: every payment is an FX quote (SEND or
+	// RECEIVE at random) then a transfer naming it, with a purpose and a
+	// payerAccount (see crossborder.go).
+	CrossBorder Mode = "crossborder"
 )
 
 // Modes lists the modes, for flag help and validation.
-var Modes = []Mode{Single, Batch, Lookup, Mix}
+var Modes = []Mode{Single, Batch, Lookup, Mix, Quoted, CrossBorder}
 
 // Config is one run.
 type Config struct {
@@ -242,7 +251,14 @@ func (c *Config) check() error {
 		return fmt.Errorf("--aliases must be %d (one per participant) to 10000000", c.Participants)
 	}
 	switch c.Mode {
-	case Single, Lookup, Mix:
+	case Single, Lookup, Mix, Quoted:
+	case CrossBorder:
+		switch {
+		case c.Fleet != "":
+			return fmt.Errorf("--fleet is not for --mode %s: a fleet file keeps no FX provider, HKD wallet or +852 aliases", CrossBorder)
+		case c.PayerAccounts < 1:
+			return fmt.Errorf("--mode %s needs --payer-accounts of at least 1: every FX payment names its paying user", CrossBorder)
+		}
 	case Batch:
 		if c.BatchSize < 1 || c.BatchSize > 1000 {
 			return fmt.Errorf("--batch-size must be 1 to 1000")

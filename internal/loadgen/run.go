@@ -77,10 +77,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		p.say("%d of %d aliases were taken by earlier runs; using %d", f.dropped, cfg.Aliases, len(f.aliases))
 	}
 	p.say("set up in %.1fs (participants bench-%s-*)", setup.Seconds(), f.runID)
+	aliases := len(f.aliases)
+	if x := f.fx; x != nil {
+		defer g.withdrawFX(x, p)
+		aliases += len(x.hk)
+		p.say("FX: the %d %s participants pay %d +852 aliases of %s in %s through %s (%s→%s at %s, fee %s + %d bp, until %s)",
+			len(f.parties), currency, len(x.hk), x.wallet.id, fxCurrency, x.provider.id,
+			currency, fxCurrency, fxRate, fxFeeFixed, fxFeeBPS, x.validUntil.Format(time.RFC3339))
+	}
+	var before map[acctKey]balance
+	if cfg.Mode == Quoted || cfg.Mode == CrossBorder {
+		// The books start from the balances after the setup: a reused
+		// fleet's participants have paid before.
+		if before, err = g.balances(ctx, f.booked()); err != nil {
+			return nil, fmt.Errorf("books: %w", err)
+		}
+	}
 	r := &runner{g: g, f: f, cfg: &g.cfg, nonce: randomTag()}
 	res := r.run(ctx, p)
 	res.SetupSeconds = round(setup.Seconds(), 3)
-	res.Aliases = len(f.aliases)
+	res.Aliases = aliases
+	if before != nil {
+		r.checkBooks(ctx, res, before, p)
+	}
 	return res, nil
 }
 
@@ -334,11 +353,15 @@ type worker struct {
 	// accounts is the range of this worker's payer's users: Config.
 	// PayerAccounts split over the participants, so that they are that
 	// many users in all, each a user of one participant.
-	accounts [2]int
-	resp     []byte // the last answer's body
-	body     []byte // the request body being sent
-	quoteID  []byte
-	measured bool // the current request counts
+	accounts    [2]int
+	resp        []byte // the last answer's body
+	body        []byte // the request body being sent
+	quoteID     []byte
+	quoteAmount []byte // an FX quote's amount, what the payer sends
+	measured    bool   // the current request counts
+	// books adds up what the payments moved, in the modes that check
+	// the books (books.go); nil in the others.
+	books *tally
 
 	requests  atomic.Int64 // for the progress display
 	committed atomic.Int64
@@ -369,6 +392,9 @@ func newWorker(ctx context.Context, r *runner, n int) *worker {
 		errs:             map[string]int64{},
 		accounts:         usersOf(r.cfg.PayerAccounts, n%len(r.f.parties), len(r.f.parties)),
 	}
+	if r.cfg.Mode == Quoted || r.cfg.Mode == CrossBorder {
+		w.books = newTally(len(r.f.parties))
+	}
 	if r.cfg.Mode == Batch {
 		w.resp = make([]byte, 0, 512<<10)
 	} else {
@@ -398,6 +424,10 @@ func (w *worker) loop() {
 			default:
 				w.quoted()
 			}
+		case Quoted:
+			w.quoted()
+		case CrossBorder:
+			w.crossborder()
 		}
 	}
 }
@@ -593,6 +623,9 @@ func (w *worker) transfer(quote *quoted) {
 	w.body = b
 	start := time.Now()
 	status, err := w.send("POST", pathTransfers, w.hdrPost, b)
+	if w.books != nil && quote != nil {
+		w.tally(int(quote.payee.owner), status, err, idOf(b))
+	}
 	if !w.finish(opTransfer, start, status, err, 1) || !w.measured {
 		return
 	}

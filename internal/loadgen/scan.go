@@ -267,3 +267,74 @@ func (r *reader) member(name string) []byte {
 		}
 	}
 }
+
+// payAnswer is what a quote's or a transfer's answer tells the
+// generator: the top-level id, state, amount and fee, and whether there
+// is an fx object, with its provider, targetAmount and providerFee.
+type payAnswer struct {
+	id, state, amount, fee []byte
+	fx                     bool
+	provider, target       []byte
+	providerFee            []byte
+}
+
+// scanPayment reads a quote or transfer answer; ok is false if it is
+// not a JSON object.
+func scanPayment(doc []byte) (a payAnswer, ok bool) {
+	r := reader{b: doc}
+	if !r.eat('{') {
+		return a, false
+	}
+	for first := true; ; first = false {
+		k, ok := r.key(first)
+		if !ok {
+			break
+		}
+		switch string(k) {
+		case "id":
+			a.id = r.strValue()
+		case "state":
+			a.state = r.strValue()
+		case "amount":
+			a.amount = r.strValue()
+		case "fee":
+			a.fee = r.strValue()
+		case "fx":
+			if r.peek() != '{' {
+				r.skip() // null
+				continue
+			}
+			a.fx = true
+			r.eat('{')
+			for first := true; ; first = false {
+				k, ok := r.key(first)
+				if !ok {
+					break
+				}
+				switch string(k) {
+				case "provider":
+					a.provider = r.strValue()
+				case "targetAmount":
+					a.target = r.strValue()
+				case "providerFee":
+					a.providerFee = r.strValue()
+				default:
+					r.skip()
+				}
+			}
+		default:
+			r.skip()
+		}
+	}
+	return a, !r.bad && r.peek() == 0
+}
+
+// strValue reads a string value, or skips a value of another kind and
+// returns nil.
+func (r *reader) strValue() []byte {
+	if r.peek() != '"' {
+		r.skip()
+		return nil
+	}
+	return r.str()
+}

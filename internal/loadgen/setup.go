@@ -67,6 +67,8 @@ type fleet struct {
 	parties []*party
 	aliases []alias
 	dropped int // aliases an earlier run had taken
+	// fx is the FX provider and HKD wallet of a CrossBorder run.
+	fx *fxSide
 }
 
 // names are the display names of bench users: Chinese, so that the
@@ -113,6 +115,11 @@ func (g *gen) setup(ctx context.Context) (*fleet, error) {
 			return nil, fmt.Errorf("participant %s has no alias left to be paid at", p.id)
 		}
 	}
+	if g.cfg.Mode == CrossBorder {
+		if err := g.setupFX(ctx, f); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -136,22 +143,44 @@ func (g *gen) registerAliases(ctx context.Context, f *fleet) error {
 	}
 	seen = nil
 	f.aliases = make([]alias, 0, n)
-	type job struct {
-		owner  int
-		values []uint32
-	}
-	var jobs []job
+	var jobs []regJob
 	for o, vs := range byOwner {
-		for len(vs) > 0 {
-			k := min(len(vs), partyBatch)
-			jobs = append(jobs, job{o, vs[:k]})
-			vs = vs[k:]
-		}
+		jobs = appendJobs(jobs, f.parties[o], o, vs)
 	}
+	return g.registerJobs(ctx, jobs, &cnNumbers, func(j regJob, kept []uint32, dropped int) {
+		f.dropped += dropped
+		for _, v := range kept {
+			f.parties[j.owner].aliases = append(f.parties[j.owner].aliases, int32(len(f.aliases)))
+			f.aliases = append(f.aliases, alias{num: v, owner: uint8(j.owner)})
+		}
+	})
+}
+
+// regJob is one request's worth of numbers to register for one party.
+type regJob struct {
+	p      *party
+	owner  int // index in fleet.parties; -1 for the HKD wallet
+	values []uint32
+}
+
+// appendJobs cuts p's numbers vs into requests of at most partyBatch.
+func appendJobs(jobs []regJob, p *party, owner int, vs []uint32) []regJob {
+	for len(vs) > 0 {
+		k := min(len(vs), partyBatch)
+		jobs = append(jobs, regJob{p, owner, vs[:k]})
+		vs = vs[k:]
+	}
+	return jobs
+}
+
+// registerJobs registers the jobs' numbers on several connections and
+// calls done, one call at a time, with each job's numbers registered
+// and how many an earlier run had taken.
+func (g *gen) registerJobs(ctx context.Context, jobs []regJob, nb *numbering, done func(j regJob, kept []uint32, dropped int)) error {
 	var (
 		mu      sync.Mutex
 		errs    []error
-		next    = make(chan job)
+		next    = make(chan regJob)
 		wg      sync.WaitGroup
 		workers = min(8, g.cfg.Concurrency, len(jobs))
 	)
@@ -160,17 +189,13 @@ func (g *gen) registerAliases(ctx context.Context, f *fleet) error {
 	for range workers {
 		wg.Go(func() {
 			for j := range next {
-				kept, dropped, err := g.registerBatch(ctx, f.parties[j.owner], j.values)
+				kept, dropped, err := g.registerBatch(ctx, j.p, j.values, nb)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
 					cancel()
 				}
-				f.dropped += dropped
-				for _, v := range kept {
-					f.parties[j.owner].aliases = append(f.parties[j.owner].aliases, int32(len(f.aliases)))
-					f.aliases = append(f.aliases, alias{num: v, owner: uint8(j.owner)})
-				}
+				done(j, kept, dropped)
 				mu.Unlock()
 			}
 		})
@@ -189,15 +214,31 @@ func (g *gen) registerAliases(ctx context.Context, f *fleet) error {
 	return ctx.Err()
 }
 
+// numbering is a kind of phone number a run registers: how a number
+// kept as a uint32 is written, the account its owner files it under,
+// and the currency it is paid in.
+type numbering struct {
+	value    func(n uint32) string
+	account  func(value string) string
+	currency string
+}
+
+// cnNumbers are the CNY participants' +86 13x numbers.
+var cnNumbers = numbering{
+	value:    func(n uint32) string { return (&alias{num: n}).value() },
+	account:  func(v string) string { return "u-" + v[3:] },
+	currency: currency,
+}
+
 // registerBatch registers one participant's numbers in one request.
-func (g *gen) registerBatch(ctx context.Context, p *party, nums []uint32) (kept []uint32, dropped int, err error) {
+func (g *gen) registerBatch(ctx context.Context, p *party, nums []uint32, nb *numbering) (kept []uint32, dropped int, err error) {
 	batch := wire.PartyBatch{Parties: make([]wire.NewParty, len(nums))}
 	values := make([]string, len(nums))
 	for i, n := range nums {
-		v := (&alias{num: n}).value()
+		v := nb.value(n)
 		values[i] = v
 		batch.Parties[i] = wire.NewParty{Type: "MSISDN", Value: v, Name: names[mrand.IntN(len(names))],
-			Account: "u-" + v[3:], Currency: currency}
+			Account: nb.account(v), Currency: nb.currency}
 	}
 	var res wire.PartyBatchResult
 	if err := g.call(ctx, "POST", "/v1/parties:batch", p.auth, batch, &res); err != nil {
@@ -257,6 +298,14 @@ type errRetry time.Duration
 
 func (e errRetry) Error() string { return "rate-limited: retry after " + time.Duration(e).String() }
 
+// statusError is a setup request's answer other than 2xx.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
 // call1 is one attempt of call.
 func (g *gen) call1(ctx context.Context, method, path, auth string, enc []byte, hasBody bool, out any) error {
 	var body io.Reader
@@ -293,9 +342,9 @@ func (g *gen) call1(ctx context.Context, method, path, auth string, enc []byte, 
 			if resp.StatusCode == http.StatusUnauthorized && auth == "Bearer "+g.cfg.Token {
 				return errors.New("the switch refused the operator token (--token or HULIAN_ADMIN_TOKEN)")
 			}
-			return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Type, p.Detail)
+			return &statusError{resp.StatusCode, fmt.Sprintf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Type, p.Detail)}
 		}
-		return fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
+		return &statusError{resp.StatusCode, fmt.Sprintf("%s %s: status %d", method, path, resp.StatusCode)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
