@@ -157,9 +157,20 @@ func (q *LiveQuoter) Ask(ctx context.Context, lq transfer.LiveQuote) []fx.Sheet 
 			}
 			out = append(out, sh)
 		case <-ctx.Done():
-			// The deadline: what came is all there is. An offer a
-			// worker is handing over now is late, like the others.
-			return out
+			// The deadline: what came is all there is. Offers in the
+			// channel came in time (a worker hands over only those), and
+			// select may have picked this case first.
+			for {
+				select {
+				case sh, ok := <-offers:
+					if !ok {
+						return out
+					}
+					out = append(out, sh)
+				default:
+					return out
+				}
+			}
 		}
 	}
 }
