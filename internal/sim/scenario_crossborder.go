@@ -182,9 +182,10 @@ func (s *Scenario) openAbroad(ctx context.Context, m *member, n int, g *int, rng
 		}
 		total += opening
 		m.users = append(m.users, id)
-		// Hong Kong mobile numbers have eight digits; these begin with 9.
-		// 7,919 is prime to 10⁷: distinct users get distinct numbers.
-		phone := fmt.Sprintf("+8529%07d", (*g*7919)%10_000_000)
+		// Hong Kong mobile numbers have eight digits; these begin with 96,
+		// a mobile range whatever follows. 7,919 is prime to 10⁶:
+		// distinct users get distinct numbers.
+		phone := fmt.Sprintf("+85296%06d", (*g*7919)%1_000_000)
 		parties = append(parties, wire.NewParty{Type: "MSISDN", Value: phone, Name: name, Account: id, Currency: xbTarget.String()})
 	}
 	for start := 0; start < len(parties); start += PartyBatchMax {
@@ -249,11 +250,13 @@ func (s *Scenario) runProvider(ctx context.Context) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			rctx, rcancel := context.WithTimeout(ctx, requestTimeout)
-			if err := s.renewSheet(rctx); err != nil && ctx.Err() == nil {
+			// A renewal is finished, not abandoned, when the run ends:
+			// the provider does not hang up on the switch mid-request.
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
+			if err := s.renewSheet(rctx); err != nil {
 				s.stats.Error(err)
 			}
-			if _, err := s.xb.provider.BookExchanges(rctx); err != nil && ctx.Err() == nil {
+			if _, err := s.xb.provider.BookExchanges(rctx); err != nil {
 				s.stats.Error(fmt.Errorf("exchanges of %s: %w", s.xb.provider.ID(), err))
 			}
 			rcancel()
