@@ -80,6 +80,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := demoExperiences(ctx, stdout, a, opts.dir); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	if err := demoCrossBorder(ctx, stdout, a, run.started); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	return nil
 }
 
@@ -474,8 +477,9 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  traffic\t%.1f s (%s)\n", elapsed.Seconds(), why)
 	var vol string
-	if len(rep.ZeroSums) == 1 {
-		c := rep.ZeroSums[0].Currency
+	if c, err := money.ParseCurrency(sc.Config().Currency); err == nil {
+		// Every payment's amount is in the payers' currency, cross-border
+		// ones' too (what they sent).
 		vol = fmt.Sprintf(" for %s %s", c, sim.Grouped(money.Amount(st.Volume), c))
 	}
 	fmt.Fprintf(tw, "  transfers\t%s answered by the switch, %s/s; %s committed%s, %s refused or aborted\n",
@@ -490,6 +494,12 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 		count(st.Experiences[sim.XPMandateApproved]), count(st.Experiences[sim.XPMandatePulled]),
 		count(st.Experiences[sim.XPMandateScheduled]), count(st.Experiences[sim.XPDisputeAccepted]),
 		count(st.Experiences[sim.XPDisputeRejected]))
+	if xb := st.CrossBorder; xb.Attempts > 0 {
+		sheet, n, _ := sc.Sheet()
+		fmt.Fprintf(tw, "  cross-border\t%s paid CNY → HKD (SEND %s · RECEIVE %s): CNY %s converted, HKD %s delivered; %s not paid; rate sheets published %d (the last at %s)\n",
+			count(xb.Paid), count(xb.Send), count(xb.Receive), sim.Grouped(money.Amount(xb.Source), xpCNY),
+			sim.Grouped(money.Amount(xb.Target), xbHKD), count(xb.Refused), n, sheet.Rate)
+	}
 	fmt.Fprintf(tw, "  latency\tp50 %s · p90 %s · p99 %s · max %s (single transfers over HTTP, retries included)\n",
 		ms(st.Latency.QuantileDuration(0.5)), ms(st.Latency.QuantileDuration(0.9)), ms(st.Latency.QuantileDuration(0.99)),
 		ms(time.Duration(st.Latency.Max())))
@@ -500,13 +510,13 @@ func printSummary(w io.Writer, sc *sim.Scenario, rep *sim.Report, elapsed time.D
 	fmt.Fprintf(tw, "  notifications\tevery committed transfer credited by its payee (checked %.1f s after the traffic stopped); %s redeliveries ignored\n", rep.Drained.Seconds(), count(dupes))
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nNet positions at the switch (balance = deposits − withdrawals − sent − fees + received + settled)\n")
+	fmt.Fprintf(w, "\nNet positions at the switch (balance = deposits − withdrawals − sent − fees + received + settled; fees include FX providers' fees paid, received the FX fees earned)\n")
 	row := "  %-15s %-6s %-7s %16s %13s %16s %11s %16s %15s %16s  %s\n"
 	fmt.Fprintf(w, strings.TrimSuffix(row, "  %s\n")+"\n", "participant", "kind", "mode", "deposits", "withdrawals", "sent", "fees", "received", "settled", "balance")
 	for _, l := range rep.Participants {
 		c, b := l.Currency, l.Books
 		fmt.Fprintf(w, row, l.ID, l.Kind, l.Acceptance, sim.Grouped(b.Deposits, c), sim.Grouped(b.Withdrawals, c),
-			sim.Grouped(l.SwitchSent, c), sim.Grouped(l.SwitchFees, c), sim.Grouped(l.SwitchReceived, c),
+			sim.Grouped(l.SwitchSent, c), sim.Grouped(l.SwitchFees+l.SwitchFXFees, c), sim.Grouped(l.SwitchReceived+l.SwitchFXFeesEarned, c),
 			sim.Grouped(b.SettledIn-b.SettledOut, c), sim.Grouped(l.Position.Balance, c), c)
 	}
 	for _, z := range rep.ZeroSums {
@@ -540,13 +550,21 @@ func settlementLine(r settleResult) string {
 	if len(r.st.Outstanding) > 0 {
 		line += fmt.Sprintf("; outstanding: %v", r.st.Outstanding)
 	}
+	for _, o := range r.st.Others {
+		line += "\n  " + settlementLine(settleResult{o, nil})
+	}
 	return line
 }
 
 // printSettlementReport prints the last window's settlement report: each
 // participant's multilateral net position and the instruction that
-// settled it.
+// settled it; then the same cycle's windows of the other currencies.
 func printSettlementReport(w io.Writer, st sim.Settlement) {
+	defer func() {
+		for _, o := range st.Others {
+			printSettlementReport(w, o)
+		}
+	}()
 	rep := st.Report
 	fmt.Fprintf(w, "\nSettlement report %s (%s), %s → %s, state %s\n", rep.Window.ID, rep.Window.Currency,
 		rep.Window.OpenedAt.Format("15:04:05.000"), rep.Window.ClosedAt.Format("15:04:05.000"), rep.Window.State)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,20 @@ func TestDemo(t *testing.T) {
 		"mandates approved",
 		"QR again   the dynamic code paid a second time: refused, 409 qr-already-paid",
 		"PASS  their books agree with the switch",
+		// Cross-border: the simulators' FX provider and wallet abroad,
+		// checked per currency, HKD settled on its own; then the section.
+		"PASS  ledger zero-sum HKD",
+		"PASS  jade-fx CNY books agree with the switch",
+		"PASS  jade-fx HKD books agree with the switch",
+		"PASS  harbour-pay books agree with the switch",
+		"settlement window HKD-",
+		"Cross-border payments (issue 17)",
+		"SEND    500.00 CNY sent: 500.00 CNY → 542.60 HKD at 1.0852; provider fee 1.00 CNY, scheme fee 0.60 CNY",
+		"RECEIVE 300.00 HKD received: 276.45 CNY → 300.00 HKD at 1.0852; provider fee 0.78 CNY, scheme fee 0.38 CNY",
+		"422 fx-provider-insufficient-funds (the provider holds 157.40 HKD)",
+		"PASS  nothing moved",
+		"PASS  their books agree with the switch, per currency",
+		"PASS  each currency settles on its own: demo-fx receives 778.23 CNY and pays 842.60 HKD; each window's nets sum to zero",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)
@@ -62,6 +78,21 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(s, "FAIL") {
 		t.Errorf("a check failed")
+	}
+	// The summary counts the simulators' cross-border payments; the
+	// regulator's report has those and the section's two.
+	var paid, send, receive, reported int
+	if m := regexp.MustCompile(`cross-border\s+(\d+) paid CNY → HKD \(SEND (\d+) · RECEIVE (\d+)\)`).FindStringSubmatch(s); m != nil {
+		paid, _ = strconv.Atoi(m[1])
+		send, _ = strconv.Atoi(m[2])
+		receive, _ = strconv.Atoi(m[3])
+	}
+	if m := regexp.MustCompile(`cross-border \(operator, regulator\): (\d+) payments committed`).FindStringSubmatch(s); m != nil {
+		reported, _ = strconv.Atoi(m[1])
+	}
+	if paid == 0 || send == 0 || receive == 0 || send+receive != paid || reported != paid+2 {
+		t.Errorf("cross-border: %d paid (SEND %d, RECEIVE %d), %d reported: want some of each, and the report to have them and the section's 2",
+			paid, send, receive, reported)
 	}
 	dirs, _ := filepath.Glob(filepath.Join(tmp, "hulian-demo-*"))
 	if len(dirs) != 1 || !strings.Contains(s, dirs[0]) {
