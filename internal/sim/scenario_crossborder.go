@@ -43,13 +43,14 @@ var (
 // The FX provider's money, in major units of either currency: its
 // treasury (its own money, outside the switch: the opening balance of
 // its books' FXTreasury account) and what it prefunds at the switch. The
-// HKD it prefunds lasts some 15 s of the demo's traffic at full speed;
-// each settlement cycle restores it (the provider pays in what it paid
-// out), and between two it may run short: fx-provider-insufficient-funds.
+// HKD it prefunds is about what a settlement window of the demo's traffic
+// takes at full speed on two cores (750,000 to 800,000 HKD in 15 s); each
+// settlement cycle restores it (the provider pays in what it paid out),
+// and between two it may run short: fx-provider-insufficient-funds.
 const (
 	xbTreasury   = 100_000_000
 	xbPrefundCNY = 100_000
-	xbPrefundHKD = 500_000
+	xbPrefundHKD = 800_000
 )
 
 // The provider's rate sheet: about 1.085 HKD per CNY, moving a few pips
