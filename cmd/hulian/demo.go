@@ -414,6 +414,9 @@ func (p *progress) refresh(ctx context.Context) {
 			b.WriteString("  |")
 			for _, pos := range positions {
 				fmt.Fprintf(&b, " %s %s", pos.Participant, sim.Grouped(pos.Balance, pos.Currency))
+				if pos.Currency.String() != p.sc.Config().Currency {
+					b.WriteString(" " + pos.Currency.String()) // the FX provider's second side, the wallet abroad
+				}
 			}
 		}
 		fmt.Fprintln(p.w, b.String())
