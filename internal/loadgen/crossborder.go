@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -26,6 +25,10 @@ const (
 	// fxValidityMargin is how long the sheet outlives the run's planned
 	// end (warm-up and duration), for setup and slow answers.
 	fxValidityMargin = time.Hour
+	// sheetValidityMax is the farthest validUntil the switch takes
+	// (fx.ValidityMax, which a test holds it to: importing fx would link
+	// the switch's storage into the generator).
+	sheetValidityMax = 7 * 24 * time.Hour
 	// hkNumbersMax is how many +852 numbers there are to draw from:
 	// 63xx xxxx to 65xx xxxx and 96xx xxxx to 97xx xxxx, Hong Kong mobile
 	// numbers that all validate (a test samples them).
@@ -132,7 +135,7 @@ func (g *gen) setupFX(ctx context.Context, f *fleet) error {
 	// alone gets the longest validity the switch allows (the sheet is
 	// withdrawn at the end in any case).
 	now := time.Now()
-	valid := fx.ValidityMax - time.Minute
+	valid := sheetValidityMax - time.Minute
 	if g.cfg.Duration > 0 {
 		valid = min(valid, g.cfg.Warmup+g.cfg.Duration+fxValidityMargin)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -48,9 +49,12 @@ func TestHKNumbers(t *testing.T) {
 	}
 }
 
-// TestMinorDigits: the generator reads CNY and HKD amounts with the
-// exponent it assumes.
-func TestMinorDigits(t *testing.T) {
+// TestSwitchConstants: the generator reads CNY and HKD amounts with the
+// exponent it assumes, and publishes sheets within the switch's limit.
+func TestSwitchConstants(t *testing.T) {
+	if sheetValidityMax != fx.ValidityMax {
+		t.Errorf("sheetValidityMax %s, the switch's fx.ValidityMax %s", sheetValidityMax, fx.ValidityMax)
+	}
 	for _, c := range []string{currency, fxCurrency} {
 		if e := money.MustCurrency(c).Exponent(); e != minorDigits {
 			t.Errorf("%s has exponent %d, the generator reads %d", c, e, minorDigits)
