@@ -54,6 +54,8 @@ type Book struct {
 
 	mu     sync.RWMutex
 	sheets map[pairKey][]Sheet // by pair: every provider's
+	// write orders Publish and Withdraw.
+	write sync.Mutex
 }
 
 type pairKey struct{ source, target money.Currency }
@@ -118,6 +120,10 @@ func (b *Book) Publish(ctx context.Context, provider participant.Participant, s 
 	if err := s.Validate(now); err != nil {
 		return Sheet{}, false, err
 	}
+	// One change at a time: the table and the book in memory change in
+	// the same order.
+	b.write.Lock()
+	defer b.write.Unlock()
 	var n int
 	if err := b.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM fx_sheets WHERE provider = $1`, provider.ID).Scan(&n); err != nil {
 		return Sheet{}, false, fmt.Errorf("fx: %w", err)
@@ -135,7 +141,9 @@ func (b *Book) Publish(ctx context.Context, provider participant.Participant, s 
 			strconv.FormatInt(s.Fee.BPS, 10)}}); err != nil && !errors.Is(err, mark.ErrConflict) {
 		return Sheet{}, false, fmt.Errorf("fx: record the rate: %w", err)
 	}
-	if _, err := b.DB.ExecContext(ctx, `INSERT INTO fx_sheets (provider, source, target, rate, valid_until, min_amount, max_amount,
+	// The mark is durable: the sheet is stored even if the caller hung
+	// up meanwhile, so that the audit log names no sheet never offered.
+	if _, err := b.DB.ExecContext(context.WithoutCancel(ctx), `INSERT INTO fx_sheets (provider, source, target, rate, valid_until, min_amount, max_amount,
 		fee_fixed, fee_bps, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (provider, source, target) DO UPDATE SET rate = excluded.rate, valid_until = excluded.valid_until,
 		min_amount = excluded.min_amount, max_amount = excluded.max_amount, fee_fixed = excluded.fee_fixed, fee_bps = excluded.fee_bps,
@@ -159,6 +167,8 @@ func (b *Book) Withdraw(ctx context.Context, provider participant.Participant, s
 	if provider.Kind != participant.FXP {
 		return fmt.Errorf("participant %s: %w", provider.ID, ErrNotProvider)
 	}
+	b.write.Lock()
+	defer b.write.Unlock()
 	k := pairKey{source, target}
 	if _, ok := b.find(k, provider.ID); !ok {
 		return fmt.Errorf("provider %s, %s to %s: %w", provider.ID, source, target, ErrNoSheet)
