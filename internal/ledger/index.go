@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 )
 
@@ -99,7 +100,7 @@ type idIndex struct {
 	every  int
 	fresh  int
 	next   int
-	sink   uint8 // keeps the early loads of find and get
+	sink   uint8 // keeps the early loads of find (the writer's)
 
 	free []*[chunkLen]slot // log chunks that migrations freed
 
@@ -254,20 +255,24 @@ func (x *idIndex) get(id ID) (entry, bool) {
 	h := x.hash(id)
 	sg := x.segmentOf(h)
 	b := home(h, sg.buckets())
+	// get runs in many readers at once: the early loads go to a local,
+	// kept alive, not to x.sink (a write readers would race on).
+	var sink uint8
 	if g := b >> groupBits; sg.n > 0 {
 		// The bucket is near where an even spread over its group would
 		// put it, likely in the same page: touching that spot while the
 		// offsets load overlaps the TLB miss on the bucket with theirs.
 		lo, hi := int(sg.base[g]), int(sg.base[g+1])
-		x.sink += sg.id(min(lo+(hi-lo)*(b&(bucketGroup-1))/bucketGroup, sg.n-1))[0]
+		sink += sg.id(min(lo+(hi-lo)*(b&(bucketGroup-1))/bucketGroup, sg.n-1))[0]
 	}
 	lo, hi := sg.bounds(b)
 	if lo < hi {
 		// Load the bucket's first entry with its ids: the entry found
 		// is likely in the same cache line, and its load then overlaps
 		// theirs.
-		x.sink += uint8(sg.ent(lo).ts)
+		sink += uint8(sg.ent(lo).ts)
 	}
+	runtime.KeepAlive(sink)
 	for i := lo; i < hi; i++ {
 		if *sg.id(i) == id {
 			return *sg.ent(i), true
