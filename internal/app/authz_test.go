@@ -156,7 +156,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown currency", strings.Replace(good, `"CNY"`, `"XYZ"`, 1), 400, "invalid-request", a},
 		{"lower-case currency", strings.Replace(good, `"CNY"`, `"cny"`, 1), 400, "invalid-request", a},
 		{"currency not enabled for the payer", strings.Replace(good, `"CNY"`, `"USD"`, 1), 422, "currency-not-enabled", a},
-		{"currency not enabled for the payee", strings.Replace(good, `"CNY"`, `"USD"`, 1), 422, "currency-not-enabled", usd},
+		{"the payee takes another currency: an FX quote is needed", strings.Replace(good, `"CNY"`, `"USD"`, 1), 422, "fx-quote-required", usd},
 		{"invalid phone number", strings.Replace(good, `+8613800000002`, `+86123`, 1), 400, "invalid-request", a},
 		{"letters in a phone number", strings.Replace(good, `+8613800000002`, `+86138abc0002`, 1), 400, "invalid-request", a},
 		{"unknown alias type", strings.Replace(good, `MSISDN`, `IBAN`, 1), 400, "invalid-request", a},
