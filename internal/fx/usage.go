@@ -123,7 +123,7 @@ func NewUsage(q Quota, loc *time.Location, terms TermsFunc) *Usage {
 	return &Usage{
 		quota: q, loc: loc, terms: terms,
 		used: map[yearKey]money.Amount{}, open: map[ledger.ID]openLeg{}, inflight: map[[16]byte]money.Amount{},
-		flying: map[ledger.ID]flight{},
+		flying:    map[ledger.ID]flight{},
 		dirtyUsed: map[yearKey]struct{}{}, dirtyOpen: map[ledger.ID]bool{}, rewrite: true,
 	}
 }
