@@ -162,7 +162,9 @@ type Deps struct {
 	Location *time.Location
 	// Ready reports whether the switch takes traffic (for /healthz).
 	Ready func() bool
-	Log   *slog.Logger
+	// Observer, if set, hears of every request answered (metrics).
+	Observer RequestObserver
+	Log      *slog.Logger
 	Now   func() time.Time
 }
 
