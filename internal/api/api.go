@@ -165,7 +165,7 @@ type Deps struct {
 	// Observer, if set, hears of every request answered (metrics).
 	Observer RequestObserver
 	Log      *slog.Logger
-	Now   func() time.Time
+	Now      func() time.Time
 }
 
 // Server is the HTTP API.
