@@ -50,6 +50,20 @@ type Options struct {
 	// they are durable, before their callers are answered. It must be
 	// quick and must not keep the batches: they are reused.
 	OnDurable func([]*ledger.Committed)
+	// Observer, if set, hears of each batch applied and each group
+	// commit (metrics).
+	Observer Observer
+}
+
+// Observer hears of the journal's work, for metrics. Its methods are
+// called on the writer's and the syncer's goroutines, once per batch:
+// they must be quick and must not block.
+type Observer interface {
+	// Applied tells of a batch of commands the writer applied.
+	Applied(commands int)
+	// Committed tells of one group commit that made events durable, and
+	// how long the store's write took.
+	Committed(events int, took time.Duration)
 }
 
 // Journal owns a ledger and its storage.
@@ -57,6 +71,7 @@ type Journal struct {
 	store     Store
 	now       func() time.Time
 	onDurable func([]*ledger.Committed)
+	observer  Observer
 
 	// mu guards state against readers; the writer holds it while it
 	// applies a batch. Readers see applied state and then wait until it
@@ -116,6 +131,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, error) {
 		store:     store,
 		now:       opts.Now,
 		onDurable: opts.OnDurable,
+		observer:  opts.Observer,
 		state:     state,
 		reqs:      make(chan *request, opts.QueueMax),
 		toSync:    make(chan *batch, opts.PipelineMax),
@@ -263,6 +279,9 @@ func (j *Journal) apply(b *batch) {
 	b.results = j.state.Apply(now, b.cmds, b.results, &b.committed)
 	b.seq = j.state.Seq()
 	j.mu.Unlock()
+	if j.observer != nil {
+		j.observer.Applied(len(b.cmds))
+	}
 	j.toSync <- b
 }
 
@@ -298,11 +317,17 @@ func (j *Journal) sync() {
 		if f := j.failure.Load(); f != nil {
 			err = *f
 		} else if len(toStore) > 0 {
+			start := time.Now()
 			if err = j.store.Append(ctx, toStore); err != nil {
 				err = fmt.Errorf("%w: %w", ErrStopped, err)
 				j.failure.Store(&err)
-			} else if j.onDurable != nil {
-				j.onDurable(toStore)
+			} else {
+				if j.observer != nil {
+					j.observer.Committed(countEvents(toStore), time.Since(start))
+				}
+				if j.onDurable != nil {
+					j.onDurable(toStore)
+				}
 			}
 		}
 		for _, g := range group {
@@ -316,6 +341,15 @@ func (j *Journal) sync() {
 			j.wakeAll()
 		}
 	}
+}
+
+// countEvents returns how many events the batches hold.
+func countEvents(bs []*ledger.Committed) int {
+	n := 0
+	for _, b := range bs {
+		n += len(b.Events)
+	}
+	return n
 }
 
 func (j *Journal) answer(b *batch, err error) {
