@@ -270,6 +270,8 @@ type Deps struct {
 	Notifier     Notifier
 	// Learner, if set, is told of every payment committed.
 	Learner Learner
+	// Outcomes, if set, hears of every payment's outcome (metrics).
+	Outcomes Outcomes
 	// Rates, if set, prices payments to payees in another currency;
 	// without it they are refused (ErrCurrency).
 	Rates Rates
@@ -462,6 +464,7 @@ func (s *Service) Create(ctx context.Context, payer participant.Participant, req
 	b := newSingle(payer, nil, modeByPayee)
 	*b.items[0].req = req
 	s.run(ctx, b)
+	s.observe(b.out)
 	return b.out[0].Transfer, b.out[0].Created, b.out[0].Err
 }
 
@@ -475,6 +478,7 @@ func (s *Service) CreateMany(ctx context.Context, payer participant.Participant,
 		return refuseAll(len(reqs), fmt.Errorf("%w: at most %d transfers per batch", ErrInvalid, BatchMax))
 	}
 	s.run(ctx, b)
+	s.observe(b.out)
 	return b.out
 }
 

@@ -38,6 +38,7 @@ func (s *Service) PrepareMany(ctx context.Context, payer participant.Participant
 	}
 	b.expires = expires
 	s.run(ctx, b)
+	s.observe(b.out)
 	return b.out
 }
 
@@ -167,6 +168,7 @@ func (s *Service) end(ctx context.Context, jt *journal.Transfer, t Transfer, pay
 	case p.lost:
 		o.Err = fmt.Errorf("transfer %s: %w", id, ErrFinished)
 	}
+	s.decided(&o)
 	return o.Transfer, o.Created, o.Err
 }
 
