@@ -188,6 +188,8 @@ type Directory struct {
 
 	mu     sync.Mutex               // serializes preparing and closing
 	lookup atomic.Pointer[sql.Stmt] // prepared on first use: New has no context and no error
+
+	lookups lookupCounters // by result, for metrics (stats.go)
 }
 
 // New returns the directory over db, whose migrations have created the
@@ -275,6 +277,12 @@ const (
 // are never cached: the far scheme's users come and go without telling
 // this switch. Local registrations always win over routes.
 func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, error) {
+	p, err := d.lookupRouted(ctx, t, value)
+	d.lookups.count(err)
+	return p, err
+}
+
+func (d *Directory) lookupRouted(ctx context.Context, t Type, value string) (Party, error) {
 	p, err := d.lookupLocal(ctx, t, value)
 	if errors.Is(err, ErrNotFound) && d.schemes != nil {
 		if rp, routed, rerr := d.schemes.party(ctx, p.Type, value); routed {
@@ -293,6 +301,7 @@ func (d *Directory) Lookup(ctx context.Context, t Type, value string) (Party, er
 // through this switch on to a third scheme.
 func (d *Directory) LookupLocal(ctx context.Context, t Type, value string) (Party, error) {
 	p, err := d.lookupLocal(ctx, t, value)
+	d.lookups.count(err)
 	if err != nil {
 		return Party{}, err
 	}

@@ -29,6 +29,12 @@ type Route struct {
 // Lookup but without the private fields. With Options.Routes, phone
 // numbers are answered from memory.
 func (d *Directory) Route(ctx context.Context, t Type, value string) (Route, error) {
+	r, err := d.route(ctx, t, value)
+	d.lookups.count(err)
+	return r, err
+}
+
+func (d *Directory) route(ctx context.Context, t Type, value string) (Route, error) {
 	var (
 		key uint64
 		gen uint64
