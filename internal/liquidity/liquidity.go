@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -99,7 +100,12 @@ type Monitor struct {
 	thresholds map[ledger.AccountID]*Threshold
 	dirty      map[ledger.AccountID]bool
 	wake       chan struct{}
+	raised     atomic.Int64 // alerts recorded since Load
 }
+
+// Raised returns how many alerts (low and restored) the monitor recorded
+// since it was loaded, for metrics.
+func (m *Monitor) Raised() int64 { return m.raised.Load() }
 
 // Load reads the thresholds.
 func Load(ctx context.Context, d Deps) (*Monitor, error) {
@@ -277,6 +283,7 @@ func (m *Monitor) check(ctx context.Context, acct ledger.AccountID) error {
 	if err != nil {
 		return fmt.Errorf("record liquidity alert of %s: %w", cur.Participant, err)
 	}
+	m.raised.Add(1)
 	m.mu.Lock()
 	if t := m.thresholds[acct]; t != nil {
 		t.Below = below

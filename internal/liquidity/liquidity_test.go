@@ -563,6 +563,9 @@ func TestReload(t *testing.T) {
 	if as, err := m.Alerts(e.ctx, "", 0, 10); err != nil || len(as) != 2 || as[0].Kind != Low || as[1].Kind != Low {
 		t.Fatalf("alerts before the restart: %+v, %v", as, err)
 	}
+	if n := m.Raised(); n != 2 {
+		t.Errorf("Raised = %d before the restart, want 2", n)
+	}
 	e.stop()
 	e.mon.Store(nil)
 
@@ -585,6 +588,9 @@ func TestReload(t *testing.T) {
 	}
 	if len(as) != 1 || as[0].Participant != b.ID || as[0].Kind != Restored || as[0].Available != 60_00 {
 		t.Fatalf("alerts after the restart: %+v, want only b restored", as)
+	}
+	if n := m2.Raised(); n != 1 {
+		t.Errorf("Raised = %d after the restart, want 1 (counted since Load)", n)
 	}
 	// And the new side is what the next restart starts from.
 	m3 := e.load()

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -148,6 +149,9 @@ type Service struct {
 
 	mu      sync.Mutex // serialises closing and confirming
 	windows map[money.Currency][]*Window
+	// lastOpen is what OpenWindows returned last, for a look while a
+	// close holds mu.
+	lastOpen atomic.Pointer[[]Window]
 }
 
 // Load reads the windows, finishes any close a crash interrupted, and
@@ -321,6 +325,29 @@ func (s *Service) Windows(ctx context.Context, c money.Currency, st State) ([]Wi
 		return int(b.Number - a.Number)
 	})
 	return out, nil
+}
+
+// OpenWindows returns each currency's open window, from memory: a
+// read-only look for metrics, which neither syncs nor reads the database
+// nor waits for a close under way (it returns what it saw last then).
+func (s *Service) OpenWindows() []Window {
+	if !s.mu.TryLock() {
+		if last := s.lastOpen.Load(); last != nil {
+			return slices.Clone(*last)
+		}
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	out := make([]Window, 0, len(s.windows))
+	for _, ws := range s.windows {
+		if w := ws[len(ws)-1]; w.State == Open {
+			out = append(out, *w)
+		}
+	}
+	slices.SortFunc(out, func(a, b Window) int { return strings.Compare(a.Currency.String(), b.Currency.String()) })
+	last := slices.Clone(out)
+	s.lastOpen.Store(&last)
+	return out
 }
 
 // Window returns one window.

@@ -308,6 +308,11 @@ func TestWindowsPerCurrency(t *testing.T) {
 		}
 	}
 
+	// OpenWindows, for metrics, shows the open ones from memory.
+	if got := windowIDs(e.svc.OpenWindows()); !slices.Equal(got, []string{"CNY-4", "USD-2"}) {
+		t.Errorf("OpenWindows = %v, want [CNY-4 USD-2]", got)
+	}
+
 	// A currency new to the switch gets its first window when first seen.
 	if _, _, err := e.Registry.Create(e.ctx, participant.New{ID: "delta", Name: "D", Kind: participant.FXP, Currencies: []money.Currency{eur}}); err != nil {
 		t.Fatal(err)
