@@ -236,6 +236,10 @@ type Log struct {
 	haveLatest  bool
 	signedAt    time.Time
 	cosigned    map[int64][]note.Signature
+	// witnessed is the largest tree size each witness co-signed, by
+	// name, as far as the co-signatures loaded at open and added since
+	// tell.
+	witnessed map[string]int64
 	witnesses   []string // verifier keys
 	witnessVs   []note.Verifier
 	failed      error
@@ -280,7 +284,7 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 		j: j, signer: signer, verifier: verifier, vkey: vkey, origin: signer.Name(),
 		every: opts.SignEvery, now: opts.Now, log: opts.Log, dir: opts.Dir,
 		reinitOK: opts.Reinit, submit: opts.Submit, water: opts.Watermark, marked: -1,
-		lastTS: math.MinInt64, cosigned: map[int64][]note.Signature{},
+		lastTS: math.MinInt64, cosigned: map[int64][]note.Signature{}, witnessed: map[string]int64{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := l.open(ctx); err != nil {
@@ -328,6 +332,7 @@ func (l *Log) open(ctx context.Context) error {
 			return err
 		}
 		l.cosigned[c.size] = append(l.cosigned[c.size], c.sig)
+		l.witnessed[c.sig.Name] = max(l.witnessed[c.sig.Name], c.size)
 	}
 	// Hashes past the newest checkpoint may not have reached the disk
 	// before a crash: recompute them. With no checkpoint, none is
@@ -466,6 +471,7 @@ func (l *Log) reinitialise(ctx context.Context, r *Reinit) error {
 	}
 	l.latest, l.latestMsg, l.haveLatest = Checkpoint{}, nil, false
 	l.cosigned = map[int64][]note.Signature{}
+	l.witnessed = map[string]int64{}
 	l.reinit = r
 	return nil
 }
@@ -805,6 +811,37 @@ func (l *Log) Size() int64 {
 	return l.hashes.n
 }
 
+// Status is the log's progress, for metrics.
+type Status struct {
+	// Size is the number of leaves hashed.
+	Size int64
+	// Checkpoint is the newest signed checkpoint, and SignedAt when it
+	// was signed, or found current at Open.
+	Checkpoint Checkpoint
+	SignedAt   time.Time
+	// Witnessed is the largest tree size each registered witness
+	// co-signed, 0 if none of the co-signatures loaded at Open (the
+	// newest few hundred) or added since is its.
+	Witnessed []WitnessSize
+}
+
+// WitnessSize is the largest tree size a witness co-signed.
+type WitnessSize struct {
+	Name string
+	Size int64
+}
+
+// Status returns the log's progress.
+func (l *Log) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := Status{Size: l.hashes.n, Checkpoint: l.latest, SignedAt: l.signedAt, Witnessed: make([]WitnessSize, len(l.witnessVs))}
+	for i, v := range l.witnessVs {
+		st.Witnessed[i] = WitnessSize{Name: v.Name(), Size: l.witnessed[v.Name()]}
+	}
+	return st
+}
+
 // Latest returns the newest signed checkpoint.
 func (l *Log) Latest() Checkpoint {
 	l.mu.Lock()
@@ -1124,6 +1161,7 @@ func (l *Log) AddCosignature(msg []byte) (Checkpoint, int, error) {
 			return Checkpoint{}, 0, err
 		}
 		l.cosigned[c.Size] = append(l.cosigned[c.Size], s)
+		l.witnessed[s.Name] = max(l.witnessed[s.Name], c.Size)
 		added++
 	}
 	if len(l.cosigned) > cosignedKept {

@@ -292,6 +292,9 @@ func TestCosignature(t *testing.T) {
 	if _, _, err := l.AddWitness("regulator.example/w", wvk); err != nil {
 		t.Fatal(err)
 	}
+	if st := l.Status(); len(st.Witnessed) != 1 || st.Witnessed[0] != (audit.WitnessSize{Name: "regulator.example/w", Size: 0}) {
+		t.Fatalf("status before a co-signature: %+v", st)
+	}
 	if _, added, err := l.AddCosignature(cosigned); err != nil || added != 1 {
 		t.Fatal(err, added)
 	}
@@ -304,6 +307,26 @@ func TestCosignature(t *testing.T) {
 	forged, _ := note.Sign(&note.Note{Text: strings.Replace(n.Text, "\n4\n", "\n3\n", 1)}, ws)
 	if _, _, err := l.AddCosignature(forged); err == nil {
 		t.Fatal("forged checkpoint taken")
+	}
+	// Status tells the witness's progress; the tree grows past it.
+	f.pay(t, 1, 3)
+	if _, err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Status()
+	if st.Size != 7 || st.Checkpoint.Size != 7 || st.SignedAt.IsZero() ||
+		len(st.Witnessed) != 1 || st.Witnessed[0] != (audit.WitnessSize{Name: "regulator.example/w", Size: 4}) {
+		t.Fatalf("status after the co-signature of 4 and a tree of 7: %+v", st)
+	}
+	// Reopened, the log finds the co-signature again.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = audit.Open(ctx, f.j, audit.Options{Dir: filepath.Join(dir, "audit"), Key: key(t, dir)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Status(); len(st.Witnessed) != 1 || st.Witnessed[0].Size != 4 || st.Checkpoint.Size != 7 {
+		t.Fatalf("status after a restart: %+v", st)
 	}
 }
 
