@@ -236,13 +236,14 @@ type Log struct {
 	haveLatest  bool
 	signedAt    time.Time
 	cosigned    map[int64][]note.Signature
+	witnesses   []string // verifier keys
+	witnessVs   []note.Verifier
+	failed      error
+
 	// witnessed is the largest tree size each witness co-signed, by
 	// name, as far as the co-signatures loaded at open and added since
 	// tell.
 	witnessed map[string]int64
-	witnesses   []string // verifier keys
-	witnessVs   []note.Verifier
-	failed      error
 
 	wake   chan struct{}
 	stop   chan struct{}
