@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hulian/hulian/internal/fx"
@@ -98,8 +99,9 @@ func (s *Service) fxQuoted(payer *participant.Participant, p *payment, q *quote.
 		switch {
 		case q.FX.QuotaCurrency != qc:
 			return fmt.Errorf("the quote was made without the annual FX quota: %w", ErrQuoteMismatch)
-		case p.rec.PayerAccount == "":
-			return fmt.Errorf("%w: payerAccount is required for an FX payment: the annual FX quota counts by it", ErrInvalid)
+		case strings.TrimSpace(p.rec.PayerAccount) == "":
+			// Spaces name nobody: each spelling would be a fresh quota.
+			return fmt.Errorf("%w: payerAccount is required for an FX payment, not only spaces: the annual FX quota counts by it", ErrInvalid)
 		}
 		p.fx.terms.QuotaKey = QuotaKey(payer.ID, p.rec.PayerAccount)
 	}
