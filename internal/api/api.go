@@ -27,6 +27,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/hulian/hulian/internal/audit"
@@ -46,6 +47,7 @@ import (
 	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/rtp"
 	"github.com/hulian/hulian/internal/settlement"
+	"github.com/hulian/hulian/internal/telemetry"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -114,7 +116,8 @@ func (c *Config) Validate() error {
 // Deps are what the server is built on. Auth is required; the handlers
 // of the routes need the others (a server without Audit answers the
 // audit log's routes 503; a test of routing alone needs none). A nil
-// Ready is always ready, a nil Log discards, a nil Now is time.Now.
+// Ready is always ready, a nil Log discards, a nil Tracer traces
+// nothing, a nil Now is time.Now.
 type Deps struct {
 	Auth         *auth.Authenticator
 	Participants *participant.Registry
@@ -160,12 +163,18 @@ type Deps struct {
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
-	// Ready reports whether the switch takes traffic (for /healthz).
-	Ready func() bool
+	// Ready reports whether the switch takes traffic (for /readyz):
+	// nil, or why not, in words anyone may read (no host, no file).
+	Ready func(ctx context.Context) error
 	// Observer, if set, hears of every request answered (metrics).
 	Observer RequestObserver
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Tracer, if set, traces every request: a server span named for
+	// its route, continuing the caller's W3C traceparent.
+	Tracer trace.TracerProvider
+	// Log receives the access line of every request, with its id, and
+	// the API's other lines.
+	Log *slog.Logger
+	Now func() time.Time
 }
 
 // Server is the HTTP API.
@@ -174,6 +183,8 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
+	// tracer starts the server spans; nil when not tracing.
+	tracer trace.Tracer
 
 	limMu    sync.Mutex
 	limiters map[string]*client
@@ -207,15 +218,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("api: an authenticator is required")
 	}
 	if d.Log == nil {
-		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	if d.Ready == nil {
-		d.Ready = func() bool { return true }
+		d.Ready = func(context.Context) error { return nil }
 	}
-	s := &Server{Deps: d, cfg: cfg, log: d.Log, mux: http.NewServeMux(), limiters: map[string]*client{}}
+	s := &Server{Deps: d, cfg: cfg, log: slog.New(telemetry.WithRequestID(d.Log.Handler())), mux: http.NewServeMux(),
+		limiters: map[string]*client{}}
+	if d.Tracer != nil {
+		s.tracer = d.Tracer.Tracer(serverScope)
+	}
 	if err := s.buildGuard(); err != nil {
 		return nil, err
 	}
@@ -249,6 +264,7 @@ const (
 func (s *Server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
 		{"GET", "/openapi.json", public, s.openapi},
 
 		{"POST", "/v1/participants", operator, s.createParticipant},
@@ -372,9 +388,14 @@ func (s *Server) Routes() [][2]string {
 }
 
 // ServeHTTP answers a request; unknown paths and methods get problems.
+// Every answer carries the request's id (Hulian-Request-Id); once it is
+// written, the request is logged and observed (see exchange).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
+	x, r := s.begin(w, r)
+	defer s.end(x, r)
+	w = x
 	// The mux would redirect an unclean path to the clean one, and
 	// answer "*" itself; no route has either. It matches the escaped
 	// path, in which an alias's "/" or "." is escaped.
@@ -451,6 +472,10 @@ const regulatorBucket = "(regulator)"
 func (s *Server) wrap(rt route) http.Handler {
 	routeKey := rt.method + " " + rt.path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := exchangeOf(r)
+		if x != nil {
+			x.route = routeKey
+		}
 		if rt.access == public {
 			rt.handle(w, r, auth.Principal{})
 			return
@@ -463,6 +488,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
 			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>, and the client certificate the participant is bound to if any")
 			return
+		}
+		if x != nil {
+			x.who = caller(&p)
 		}
 		read := r.Method == http.MethodGet || r.Method == http.MethodHead
 		if err := auth.Allow(&p, rt.access, read); err != nil {
@@ -747,7 +775,7 @@ func reply(w http.ResponseWriter, status int, v any) {
 // and the switch's texts are checked on the way in), a logged 500.
 func (s *Server) replyAppended(w http.ResponseWriter, r *http.Request, status int, b []byte, err error) {
 	if err != nil {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 		writeProblem(w, probInternal, "")
 		return
 	}
@@ -769,9 +797,26 @@ func replyJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Write(b)
 }
 
+// healthz answers that the process is alive, whatever its state: for
+// liveness probes, which restart a process that does not answer.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if !s.Ready() {
-		writeProblem(w, probUnavailable, "starting or stopping")
+	reply(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyTimeout bounds the readiness check, whose pings of the stores
+// must be quick for a probe to trust them.
+const readyTimeout = 2 * time.Second
+
+// readyz answers whether the switch takes traffic, or why not: for
+// readiness probes and load balancers. Its 503 is the one whose detail
+// is kept, since the reason is what a probe's operator needs.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		p := problemOf(probUnavailable, "")
+		p.Detail = err.Error()
+		writeProblemDoc(w, p)
 		return
 	}
 	reply(w, http.StatusOK, map[string]string{"status": "ok"})

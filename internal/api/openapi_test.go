@@ -1186,6 +1186,25 @@ func startSwitch(t *testing.T, cfg app.Config) *app.App {
 	return a
 }
 
+// waitReady waits until the switch at base answers GET /readyz 200.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := http.Get(base + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz: not ready after 10 s (%v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func newClient(t *testing.T, s *spec, base string) *client {
 	return &client{t: t, spec: s, base: base, http: &http.Client{Timeout: 30 * time.Second}, seen: map[string]map[int]bool{}}
 }
@@ -1227,8 +1246,11 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	const op = "test-op-0123456789abcdef-0123456789ab"
 	type M = map[string]any
 
-	// Service.
+	// Service. The directory's routes load in the background: ready
+	// within moments on an empty switch.
 	cl.expect(call{op: "GET /healthz"}, 200, "")
+	waitReady(t, a.URL())
+	cl.expect(call{op: "GET /readyz"}, 200, "")
 	if got := cl.expect(call{op: "GET /openapi.json"}, 200, ""); !bytes.Equal(got.raw, s.raw) {
 		t.Errorf("GET /openapi.json does not serve openapi.json")
 	}
@@ -2037,7 +2059,8 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 		call   call
 		status int
 	}{
-		{call{op: "GET /healthz"}, 503},
+		{call{op: "GET /healthz"}, 200},
+		{call{op: "GET /readyz"}, 503},
 		{call{tok: op, op: "POST /v1/participants/{id}/funds", args: []string{"wallet-a"}, body: M{"currency": "CNY", "amount": "1.00", "direction": "deposit"}}, 503},
 		{call{tok: keyB, op: "GET /v1/parties"}, 500},
 		// The audit log's key and newest checkpoint are still served;

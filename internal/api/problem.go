@@ -191,7 +191,7 @@ func writeProblemDoc(w http.ResponseWriter, p wire.Problem) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	if p.Status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 	}
 	writeProblemDoc(w, p)
 }

@@ -104,6 +104,9 @@ type App struct {
 	// ones over FSPIOP once the front end exists.
 	confirm *confirmers
 	ready   atomic.Bool
+	// routesLoaded says the directory's routes of phone numbers are
+	// loaded (or failed to, lookups then going to the database).
+	routesLoaded atomic.Bool
 	// durable hears of durable batches: the liquidity monitor and the
 	// audit log, built after the journal that calls it.
 	durable atomic.Pointer[func([]*ledger.Committed)]
@@ -129,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		a.openStorage, a.openLedger, a.openRegistries, a.openDirectory, a.buildFlow, a.buildAPI,
+		a.openTracing, a.openStorage, a.openLedger, a.openRegistries, a.openDirectory, a.buildFlow, a.buildAPI,
 	} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -306,6 +309,7 @@ func (a *App) openDirectory(ctx context.Context) error {
 	}
 	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: a.cfg.DirectoryCache, Routes: true, SchemeRoutes: a.SchemeRoutes,
 		RoutesLoaded: func(n int, took time.Duration, err error) {
+			a.routesLoaded.Store(true)
 			if err != nil {
 				log.Error("directory routes not loaded; lookups go to the database", "read", n, "err", err)
 				return
@@ -337,6 +341,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		return err
 	}
 	client := callback.NewClient(api.Callbacks{}, cfg.Now, cfg.Callback.AllowPrivate)
+	client.Tracer = cfg.TracerProvider
 	client.Formats = map[string]callback.Format{
 		participant.FormatISO20022: iso20022.Callbacks{Alerts: api.Callbacks{}, Now: cfg.Now},
 	}
@@ -464,8 +469,8 @@ func (a *App) buildAPI(context.Context) error {
 	}
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
-		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.ready.Load, Log: a.cfg.Log, Now: a.cfg.Now,
-		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk,
+		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.readiness, Log: a.cfg.Log, Now: a.cfg.Now,
+		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk, Tracer: a.cfg.TracerProvider,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/directory"
@@ -15,6 +17,7 @@ import (
 	"github.com/hulian/hulian/internal/mandate"
 	"github.com/hulian/hulian/internal/portability"
 	"github.com/hulian/hulian/internal/qr"
+	"github.com/hulian/hulian/internal/telemetry"
 	"github.com/hulian/hulian/internal/transfer"
 )
 
@@ -131,6 +134,12 @@ type Config struct {
 	// SettlementCutoff, "HH:MM" (UTC), also closes them every day at
 	// that time; empty or "none": no daily close.
 	SettlementCutoff string
+	// OTLPEndpoint, if set, is where the switch exports its traces over
+	// OTLP/HTTP ("http://collector:4318"; /v1/traces unless a path is
+	// given); empty: nothing is traced. TracerProvider, if set, is used
+	// instead (tests record spans with it).
+	OTLPEndpoint   string
+	TracerProvider trace.TracerProvider
 	// Log receives the switch's structured logs (default: discarded),
 	// Out what it prints for a person (the generated operator token;
 	// default: discarded), and Now is its clock (time.Now).
@@ -238,6 +247,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := c.cutoff(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.OTLPEndpoint != "" {
+		if _, err := telemetry.ParseEndpoint(c.OTLPEndpoint); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if g := c.QRGUID; len(g) > 32 || strings.Trim(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != "" {
 		errs = append(errs, fmt.Errorf("QR GUID %.40q: at most 32 of letters, digits and . - _", g))

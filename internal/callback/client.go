@@ -19,14 +19,22 @@ package callback
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/telemetry"
 	"github.com/hulian/hulian/internal/transfer"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -61,6 +69,12 @@ type Client struct {
 	// for development); else only https:// ones are called, whatever an
 	// older release let participants register.
 	PlainHTTP bool
+	// Tracer, if set, traces each callback as a client span: a child of
+	// the span of the request it is sent for (a confirm), else a trace of
+	// its own (a notification). Without it, only callbacks sent for a
+	// traced request are traced. Either way a callback carries the W3C
+	// traceparent of its span, or of the request it is sent for.
+	Tracer trace.TracerProvider
 }
 
 // dialTimeout bounds connecting to a participant; keep-alive probes
@@ -107,12 +121,42 @@ func (c *Client) Post(ctx context.Context, p *participant.Participant, body []by
 	return b, err
 }
 
+// callbackScope names the scope of the callbacks' spans.
+const callbackScope = telemetry.Scope + "/internal/callback"
+
+// startSpan starts the client span of a callback to p, when its
+// request's span is recorded or the client has a tracer; else it
+// returns ctx and a span that records nothing.
+func (c *Client) startSpan(ctx context.Context, p *participant.Participant) (context.Context, trace.Span) {
+	opts := trace.WithSpanKind(trace.SpanKindClient)
+	var span trace.Span
+	if parent := trace.SpanFromContext(ctx); parent.IsRecording() || c.Tracer == nil {
+		ctx, span = telemetry.Start(ctx, "callback", opts)
+	} else {
+		ctx, span = c.Tracer.Tracer(callbackScope).Start(ctx, "callback", opts)
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("hulian.participant", p.ID), attribute.String("http.request.method", http.MethodPost))
+	}
+	return ctx, span
+}
+
 // send is Post, which also returns the answer's header.
-func (c *Client) send(ctx context.Context, p *participant.Participant, body []byte) ([]byte, http.Header, error) {
+func (c *Client) send(ctx context.Context, p *participant.Participant, body []byte) (_ []byte, _ http.Header, err error) {
+	ctx, span := c.startSpan(ctx, p)
+	defer func() {
+		if err != nil && span.IsRecording() {
+			span.SetStatus(codes.Error, "")
+		}
+		span.End()
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallbackURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, withoutURL(err))
 	}
+	// The participant's own trace goes on: the callback continues the
+	// traceparent its request came with (nothing without one).
+	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	if req.URL.Scheme != "https" && !c.PlainHTTP {
 		// A URL registered before callbacks had to be https: the body
 		// and the signed answer would cross the network in clear.
@@ -128,17 +172,31 @@ func (c *Client) send(ctx context.Context, p *participant.Participant, body []by
 	req.Header.Set(wire.SignatureHeader, wire.SignAll(p.CallbackSecrets(now), now, body))
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, withoutURL(err))
 	}
 	defer resp.Body.Close()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, bodyMax))
 	if err != nil {
-		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, err)
+		return nil, nil, fmt.Errorf("callback to %s: %w", p.ID, withoutURL(err))
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, nil, fmt.Errorf("callback to %s: status %d: %w", p.ID, resp.StatusCode, ErrRefused)
 	}
 	return b, resp.Header, nil
+}
+
+// withoutURL drops the URL net/http names in its errors: a callback URL
+// may hold a participant's token in its path or query, and the error is
+// logged. The participant's id names the callback instead.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // AnswerTolerance is how far the time in a confirm answer's signature
