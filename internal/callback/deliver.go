@@ -103,6 +103,16 @@ type Deps struct {
 	Participants Participants
 	DB           *sqldb.DB
 	Client       *Client
+	// Observer, if set, hears of every callback delivered or failed
+	// (metrics).
+	Observer Observer
+}
+
+// Observer hears of each callback delivery attempt: whether the
+// participant took it and how long it took. It is called on the
+// delivering worker's goroutine and must be quick.
+type Observer interface {
+	Delivery(ok bool, took time.Duration)
 }
 
 // Deliverer runs one worker per participant with a callback URL.
@@ -220,6 +230,41 @@ func (d *Deliverer) ensure(ctx context.Context, id string) *worker {
 	return w
 }
 
+// QueueDepths returns, for each participant whose worker runs, how many
+// ledger events on its accounts delivery has not passed yet, up to
+// limit per currency: its incoming payments waiting to be called back,
+// and the other events between them, which delivery only steps over. A
+// worker keeps up when the count stays near zero; one whose callbacks
+// fail sees it grow. It reads the events after the cursors the workers
+// saved last (at most Config.SaveEvery old), so a look costs a read of
+// the waiting events: for metrics, not for every request.
+func (d *Deliverer) QueueDepths(ctx context.Context, limit int) (map[string]int, error) {
+	d.mu.Lock()
+	workers := make([]*worker, 0, len(d.workers))
+	for _, w := range d.workers {
+		workers = append(workers, w)
+	}
+	d.mu.Unlock()
+	out := make(map[string]int, len(workers))
+	for _, w := range workers {
+		cur := w.published.Load()
+		p, ok := d.Participants.Get(w.id)
+		if cur == nil || !ok || p.CallbackURL == "" {
+			continue // not loaded yet, or nothing to deliver to
+		}
+		n := 0
+		for _, c := range p.Currencies {
+			evs, err := d.Source.AccountEvents(ctx, p.Account(c), (*cur)[creditStream(c)]+1, 1<<63-1, limit)
+			if err != nil {
+				return nil, fmt.Errorf("callback queue of %s: %w", w.id, err)
+			}
+			n += len(evs)
+		}
+		out[w.id] = n
+	}
+	return out, nil
+}
+
 // poke wakes the worker if it waits.
 func (w *worker) poke() {
 	select {
@@ -238,6 +283,9 @@ type worker struct {
 	wake    chan struct{}
 	cursors map[string]int64
 	saved   map[string]int64
+	// published is saved, for QueueDepths on other goroutines: saved is
+	// replaced, never changed, so that sharing it is safe.
+	published atomic.Pointer[map[string]int64]
 
 	creditRetry, alertRetry, noticeRetry retry
 	// alertsDue and noticesDue say the alerts table or the outbox may
@@ -271,6 +319,7 @@ func (w *worker) load(ctx context.Context) error {
 		}
 	}
 	w.saved = maps.Clone(w.cursors)
+	w.published.Store(&w.saved)
 	return rows.Err()
 }
 
@@ -294,7 +343,9 @@ func (w *worker) save(ctx context.Context) error {
 		return nil
 	})
 	if err == nil {
-		w.saved = maps.Clone(w.cursors)
+		saved := maps.Clone(w.cursors)
+		w.saved = saved
+		w.published.Store(&saved)
 	}
 	return err
 }
@@ -394,6 +445,17 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// post sends one callback and tells the Observer, unless delivery is
+// stopping (ctx ended), which is no failed callback.
+func (d *Deliverer) post(ctx context.Context, p *participant.Participant, body []byte) error {
+	start := time.Now()
+	_, err := d.Client.Post(ctx, p, body)
+	if d.Observer != nil && (err == nil || !errors.Is(ctx.Err(), context.Canceled)) {
+		d.Observer.Delivery(err == nil, time.Since(start))
+	}
+	return err
+}
+
 // credits delivers the next batch of committed incoming transfers as one
 // callback, and moves the credit cursors past them.
 func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool, error) {
@@ -408,7 +470,7 @@ func (w *worker) credits(ctx context.Context, p *participant.Participant) (bool,
 		}
 		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
 		defer cancel()
-		if _, err := w.d.Client.Post(cctx, p, body); err != nil {
+		if err := w.d.post(cctx, p, body); err != nil {
 			return false, err
 		}
 		w.d.delivered.Add(int64(len(batch)))
@@ -480,7 +542,7 @@ func (w *worker) feed(ctx context.Context, p *participant.Participant, due *atom
 	}
 	for i := range fs {
 		cctx, cancel := context.WithTimeout(ctx, w.d.cfg.Timeout)
-		_, err := w.d.Client.Post(cctx, p, fs[i].body)
+		err := w.d.post(cctx, p, fs[i].body)
 		cancel()
 		if err != nil {
 			due.Store(true)
