@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/hulian/hulian/internal/risk"
 	"github.com/hulian/hulian/internal/risk/rules"
 	"github.com/hulian/hulian/internal/sim"
+	"github.com/hulian/hulian/internal/telemetry"
 )
 
 // demo starts a switch on a fresh embedded data directory, connects
@@ -138,6 +138,8 @@ type demoOptions struct {
 	concurrency int
 	addr        string
 	users       int
+	// logFormat and logLevel say how the switch logs on stderr.
+	logFormat, logLevel string
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
@@ -149,6 +151,8 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 16, "payments in flight at once")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the switch's API (port 0 picks a free one)")
 	fs.IntVar(&o.users, "users", 3000, "simulated end users over all participants")
+	fs.StringVar(&o.logFormat, "log-format", "text", "the switch's log format on stderr: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "least level the switch logs: debug, info (one line per request), warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -158,15 +162,21 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	if o.duration < 0 || o.concurrency < 1 || o.users < 1 {
 		return o, errors.New("demo: --duration must not be negative, --concurrency and --users must be positive")
 	}
+	if _, err := telemetry.NewLogger(io.Discard, o.logFormat, o.logLevel); err != nil {
+		return o, fmt.Errorf("demo: %w", err)
+	}
 	var err error
 	o.dir, err = demoDataDir(o.dir)
 	return o, err
 }
 
-// startDemoSwitch opens and starts the switch. It logs warnings and
-// errors only: the demo's own output is the show.
+// startDemoSwitch opens and starts the switch. By default it logs
+// warnings and errors only: the demo's own output is the show.
 func startDemoSwitch(ctx context.Context, opts demoOptions, stderr io.Writer) (*app.App, error) {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log, err := telemetry.NewLogger(stderr, opts.logFormat, opts.logLevel)
+	if err != nil {
+		return nil, err
+	}
 	// The simulated wallets listen on loopback. They also pay aliases
 	// that are not registered, on purpose and far more often than real
 	// users mistype: a lookup budget of ten times the default keeps the

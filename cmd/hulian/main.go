@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/telemetry"
 )
 
 // commands are the subcommands; each parses its own flags.
@@ -154,6 +154,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.AuditKey, "audit-key", "", "file with the audit log's checkpoint signing key (default: DIR/audit.key, generated)")
 	fs.BoolVar(&cfg.AuditReinit, "audit-reinit", false, "start although the audit log's checkpoints are lost or its signing key changed: begin a new audit history, recorded as a leaf")
 	fs.BoolVar(&cfg.Callback.AllowPrivate, "callback-allow-private", false, "allow callback URLs on loopback and private addresses, and plain http (development and tests only)")
+	logFormat := fs.String("log-format", "json", "log format on stderr: json (one object a line) or text")
+	logLevel := fs.String("log-level", "info", "least level logged: debug, info (one line per request), warn or error")
+	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "export traces over OTLP/HTTP to this collector URL (http://host:4318; /v1/traces unless a path is given); empty: no tracing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the switch to this file when it stops (for performance work)")
 	if err := fs.Parse(args); err != nil {
@@ -169,7 +172,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.AdminToken = os.Getenv("HULIAN_ADMIN_TOKEN")
 	cfg.RegulatorToken = os.Getenv("HULIAN_REGULATOR_TOKEN")
-	cfg.Log = slog.New(slog.NewJSONHandler(stderr, nil))
+	log, err := telemetry.NewLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	cfg.Log = log
 	stopProfiles, err := startProfiles(*cpuprofile, *memprofile)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

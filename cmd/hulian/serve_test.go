@@ -24,6 +24,9 @@ func TestServeRefuses(t *testing.T) {
 		{[]string{"--store", "mysql://db"}, "store"},
 		{[]string{"--tls-cert", "cert.pem"}, "TLS"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--log-format", "xml"}, "log format"},
+		{[]string{"--log-level", "loud"}, "log level"},
+		{[]string{"--otlp-endpoint", "collector:4318"}, "OTLP endpoint"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, tc.args...)
