@@ -7,6 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
@@ -14,6 +17,7 @@ import (
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/quote"
+	"github.com/hulian/hulian/internal/telemetry"
 )
 
 // The payment pipeline. A batch of one payer's requests goes through
@@ -179,30 +183,45 @@ func (b *batch) each(fn func(p *payment) error) {
 	}
 }
 
-// run takes a batch through the stages.
+// run takes a batch through the stages, each a span of the request's
+// trace when it is traced.
 func (s *Service) run(ctx context.Context, b *batch) {
-	s.parse(b)
-	s.replay(ctx, b)
-	b.each(func(p *payment) error { return s.resolve(ctx, b, p) })
-	b.each(func(p *payment) error { return s.screen(ctx, &b.payer, p) })
-	b.each(func(p *payment) error { return s.price(b, p) })
-	b.each(s.reserveQuota)
-	if b.mode == modePrepare {
-		b.each(func(p *payment) error { return s.reservePrepared(b, p) })
-	} else {
-		s.confirmDeadlines(b)
-	}
-	s.post(ctx, b)
+	stage(ctx, "transfer.parse", func(context.Context) { s.parse(b) })
+	stage(ctx, "transfer.replay", func(ctx context.Context) { s.replay(ctx, b) })
+	stage(ctx, "transfer.resolve", func(ctx context.Context) {
+		b.each(func(p *payment) error { return s.resolve(ctx, b, p) })
+	})
+	stage(ctx, "transfer.screen", func(ctx context.Context) {
+		b.each(func(p *payment) error { return s.screen(ctx, &b.payer, p) })
+	})
+	stage(ctx, "transfer.price", func(context.Context) {
+		b.each(func(p *payment) error { return s.price(b, p) })
+		b.each(s.reserveQuota)
+		if b.mode == modePrepare {
+			b.each(func(p *payment) error { return s.reservePrepared(b, p) })
+		} else {
+			s.confirmDeadlines(b)
+		}
+	})
+	stage(ctx, "transfer.post", func(ctx context.Context) { s.post(ctx, b) })
 	b.releaseQuota() // posted or reserved: the durable events count them now
 	if !b.anyReserved() {
 		return // the usual case: every payment was posted at once
 	}
 	if b.mode == modePrepare {
-		s.offer(ctx, b)
+		stage(ctx, "transfer.offer", func(ctx context.Context) { s.offer(ctx, b) })
 	} else {
-		s.confirm(ctx, b)
+		stage(ctx, "transfer.confirm", func(ctx context.Context) { s.confirm(ctx, b) })
 	}
-	s.finish(ctx, b)
+	stage(ctx, "transfer.finish", func(ctx context.Context) { s.finish(ctx, b) })
+}
+
+// stage runs fn as the pipeline stage name: in a child span of ctx's
+// span if that one is recorded, else as it is, at no cost.
+func stage(ctx context.Context, name string, fn func(context.Context)) {
+	ctx, span := telemetry.Start(ctx, name)
+	fn(ctx)
+	span.End()
 }
 
 // parse validates each request and normalises its payee alias: enough to
@@ -498,7 +517,7 @@ func (s *Service) submit(ctx context.Context, b *batch, step string, include fun
 	if len(cmds) == 0 {
 		return
 	}
-	res, err := s.Journal.Submit(ctx, cmds)
+	res, err := s.commit(ctx, cmds)
 	for i := range b.items {
 		p := &b.items[i]
 		if p.first < 0 {
@@ -510,6 +529,21 @@ func (s *Service) submit(ctx context.Context, b *batch, step string, include fun
 		}
 		answer(i, res[p.first:p.first+p.n])
 	}
+}
+
+// commit submits cmds to the ledger and waits for them to be durable:
+// the span of the journal's group commit, in a traced request.
+func (s *Service) commit(ctx context.Context, cmds []ledger.Command) ([]ledger.Result, error) {
+	ctx, span := telemetry.Start(ctx, "ledger.submit")
+	res, err := s.Journal.Submit(ctx, cmds)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("ledger.commands", len(cmds)))
+		if err != nil {
+			span.SetStatus(codes.Error, "")
+		}
+	}
+	span.End()
+	return res, err
 }
 
 // posted answers payment i from the results of its legs' chain. A
