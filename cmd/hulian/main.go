@@ -7,6 +7,8 @@
 //	hulian bench [--target URL] [--mode single|batch|lookup|mix] …
 //	hulian witness --switch URL --switch-key VERIFIER --key FILE --state FILE [--once]
 //	hulian verify --data DIR [--store postgres://…] [--key VERIFIER] | --switch URL --token KEY
+//	hulian backup --data DIR --out FILE
+//	hulian restore --in FILE --data NEWDIR [--store postgres://…]
 package main
 
 import (
@@ -38,6 +40,8 @@ var commands = map[string]struct {
 	"witness":   {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
 	"verify":    {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
 	"risk-eval": {riskEval, "measure the anomaly model's precision and recall on labelled simulated payments"},
+	"backup":    {backup, "back up a data directory, while the switch serves"},
+	"restore":   {restore, "restore a backup into a new data directory"},
 }
 
 func main() {
@@ -102,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hulian <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "demo", "bench", "witness", "verify", "risk-eval"} {
+	for _, name := range []string{"serve", "demo", "bench", "witness", "verify", "backup", "restore", "risk-eval"} {
 		if c, ok := commands[name]; ok {
 			fmt.Fprintf(w, "  %-9s %s\n", name, c.usage)
 		}
