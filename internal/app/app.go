@@ -37,6 +37,7 @@ import (
 	"github.com/hulian/hulian/internal/liquidity"
 	"github.com/hulian/hulian/internal/lookups"
 	"github.com/hulian/hulian/internal/mandate"
+	"github.com/hulian/hulian/internal/metrics"
 	"github.com/hulian/hulian/internal/notice"
 	"github.com/hulian/hulian/internal/participant"
 	"github.com/hulian/hulian/internal/portability"
@@ -95,11 +96,14 @@ type App struct {
 	// Seal is the data key that seals secrets and end users' data at
 	// rest.
 	Seal *seal.Key
+	// Metrics are the switch's Prometheus metrics (metrics.go).
+	Metrics *metrics.Metrics
 
 	ledgerStore journal.Store
 	life        lifecycle
 	listener    net.Listener
 	fspiopLn    net.Listener
+	metricsLn   net.Listener
 	// confirm asks confirm-mode payees: native ones by callback, FSPIOP
 	// ones over FSPIOP once the front end exists.
 	confirm *confirmers
@@ -132,7 +136,8 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		a.openTracing, a.openStorage, a.openLedger, a.openRegistries, a.openDirectory, a.buildFlow, a.buildAPI,
+		a.openTracing, a.openMetrics, a.openStorage, a.openLedger, a.openRegistries, a.openDirectory, a.buildFlow, a.buildAPI,
+		a.watchMetrics,
 	} {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -238,7 +243,7 @@ func (a *App) openLedger(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable}); err != nil {
+	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable, Observer: a.Metrics}); err != nil {
 		return err
 	}
 	// The audit log closes after the journal, so that it hashes the last
@@ -361,7 +366,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 	}
 	deps := transfer.Deps{
 		Journal: a.Journal, Participants: a.Participants, Directory: a.Directory, Fees: a.Fees, Signer: signer,
-		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Rates: a.FX, Now: cfg.Now,
+		Confirmer: a.confirm, Screener: a.Risk, Learner: a.Risk, Seal: a.Seal, Rates: a.FX, Now: cfg.Now, Outcomes: a.Metrics,
 		// Providers that quote live answer within the confirm timeout.
 		LiveRates: &callback.LiveQuoter{Client: client, Format: api.Callbacks{}, Providers: a.Participants,
 			Timeout: cfg.ConfirmTimeout, Log: cfg.Log},
@@ -399,7 +404,7 @@ func (a *App) buildFlow(ctx context.Context) error {
 		Participants: a.Participants, Notices: a.Notices, Render: api.Callbacks{}.PaymentRequest, Screener: a.Risk, Region: cfg.Region,
 		Now: cfg.Now}
 	if a.Deliverer, err = callback.NewDeliverer(cfg.Callback, callback.Deps{Source: source{a.Journal, a.Transfers},
-		Alerts: a.Liquidity, Notices: a.Notices, Participants: a.Participants, DB: a.DB, Client: client}); err != nil {
+		Alerts: a.Liquidity, Notices: a.Notices, Participants: a.Participants, DB: a.DB, Client: client, Observer: a.Metrics}); err != nil {
 		return err
 	}
 	if a.Claims, err = portability.New(portability.Config{Timeout: cfg.ClaimTimeout}, portability.Deps{
@@ -470,7 +475,7 @@ func (a *App) buildAPI(context.Context) error {
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.readiness, Log: a.cfg.Log, Now: a.cfg.Now,
-		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk, Tracer: a.cfg.TracerProvider,
+		OperatorAlerts: &lookups.Alerts{DB: a.DB}, Risk: a.Risk, Tracer: a.cfg.TracerProvider, Observer: a.Metrics,
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
@@ -529,6 +534,9 @@ func (c *confirmers) Confirm(ctx context.Context, payee participant.Participant,
 // Serve starts the background workers and the HTTP API; it returns once
 // listening. URL tells where.
 func (a *App) Serve(ctx context.Context) error {
+	if err := a.serveMetrics(); err != nil {
+		return err
+	}
 	ln, err := a.listen()
 	if err != nil {
 		return err

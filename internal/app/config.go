@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -140,6 +141,10 @@ type Config struct {
 	// instead (tests record spans with it).
 	OTLPEndpoint   string
 	TracerProvider trace.TracerProvider
+	// MetricsAddr, if set, is where GET /metrics serves the Prometheus
+	// metrics, on a listener of its own ("127.0.0.1:9090"; ":0" picks a
+	// port); empty: not served (they are collected all the same).
+	MetricsAddr string
 	// Log receives the switch's structured logs (default: discarded),
 	// Out what it prints for a person (the generated operator token;
 	// default: discarded), and Now is its clock (time.Now).
@@ -247,6 +252,13 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := c.cutoff(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("metrics address %q: want HOST:PORT", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			errs = append(errs, errors.New("the metrics address must differ from the API's: metrics are never served with the API"))
+		}
 	}
 	if c.OTLPEndpoint != "" {
 		if _, err := telemetry.ParseEndpoint(c.OTLPEndpoint); err != nil {

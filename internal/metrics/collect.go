@@ -29,7 +29,7 @@ type Participants interface {
 
 // Settlement tells each currency's open window.
 type Settlement interface {
-	OpenWindows() []settlement.Window
+	OpenWindows(ctx context.Context) ([]settlement.Window, error)
 }
 
 // Audit tells the audit log's progress.
@@ -150,7 +150,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if c.s.Settlement != nil {
-		for _, w := range c.s.Settlement.OpenWindows() {
+		ws, err := c.s.Settlement.OpenWindows(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(descWindowOpen, err)
+		}
+		for _, w := range ws {
 			ch <- prometheus.MustNewConstMetric(descWindowOpen, prometheus.GaugeValue, max(now.Sub(w.OpenedAt).Seconds(), 0), w.Currency.String())
 		}
 	}

@@ -203,11 +203,13 @@ type fakeSources struct {
 func (f *fakeSources) Accounts(context.Context) ([]ledger.Account, error) {
 	return f.accounts, f.failing
 }
-func (f *fakeSources) List() []participant.Participant  { return f.parts }
-func (f *fakeSources) OpenWindows() []settlement.Window { return f.windows }
-func (f *fakeSources) Status() audit.Status             { return f.status }
-func (f *fakeSources) Lookups() directory.LookupCounts  { return f.lookups }
-func (f *fakeSources) Raised() int64                    { return f.raised }
+func (f *fakeSources) List() []participant.Participant { return f.parts }
+func (f *fakeSources) OpenWindows(context.Context) ([]settlement.Window, error) {
+	return f.windows, nil
+}
+func (f *fakeSources) Status() audit.Status            { return f.status }
+func (f *fakeSources) Lookups() directory.LookupCounts { return f.lookups }
+func (f *fakeSources) Raised() int64                   { return f.raised }
 func (f *fakeSources) Aliases(context.Context) (int64, error) {
 	f.counts++
 	return f.aliases, nil

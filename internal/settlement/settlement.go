@@ -328,12 +328,14 @@ func (s *Service) Windows(ctx context.Context, c money.Currency, st State) ([]Wi
 }
 
 // OpenWindows returns each currency's open window, from memory: a
-// read-only look for metrics, which neither syncs nor reads the database
-// nor waits for a close under way (it returns what it saw last then).
-func (s *Service) OpenWindows() []Window {
+// read-only look for metrics, which writes nothing and does not wait for
+// a close under way (it returns what it saw last then). A currency in use
+// whose first window Sync has not recorded yet is shown as Sync would
+// record it: open since the hub's fee account of it was created.
+func (s *Service) OpenWindows(ctx context.Context) ([]Window, error) {
 	if !s.mu.TryLock() {
 		if last := s.lastOpen.Load(); last != nil {
-			return slices.Clone(*last)
+			return slices.Clone(*last), nil
 		}
 		s.mu.Lock()
 	}
@@ -344,10 +346,25 @@ func (s *Service) OpenWindows() []Window {
 			out = append(out, *w)
 		}
 	}
+	for _, p := range s.participants.List() {
+		for _, c := range p.Currencies {
+			if len(s.windows[c]) > 0 || slices.ContainsFunc(out, func(w Window) bool { return w.Currency == c }) {
+				continue
+			}
+			a, err := s.journal.Account(ctx, participant.FeeAccount(c))
+			if errors.Is(err, journal.ErrNotFound) {
+				continue // not opened yet
+			}
+			if err != nil {
+				return nil, fmt.Errorf("settlement: open window of %s: %w", c, err)
+			}
+			out = append(out, Window{ID: windowID(c, 1), Currency: c, Number: 1, State: Open, OpenedAt: time.Unix(0, a.Created).UTC()})
+		}
+	}
 	slices.SortFunc(out, func(a, b Window) int { return strings.Compare(a.Currency.String(), b.Currency.String()) })
 	last := slices.Clone(out)
 	s.lastOpen.Store(&last)
-	return out
+	return out, nil
 }
 
 // Window returns one window.

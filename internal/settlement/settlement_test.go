@@ -309,17 +309,25 @@ func TestWindowsPerCurrency(t *testing.T) {
 	}
 
 	// OpenWindows, for metrics, shows the open ones from memory.
-	if got := windowIDs(e.svc.OpenWindows()); !slices.Equal(got, []string{"CNY-4", "USD-2"}) {
-		t.Errorf("OpenWindows = %v, want [CNY-4 USD-2]", got)
+	if ws, err := e.svc.OpenWindows(e.ctx); err != nil || !slices.Equal(windowIDs(ws), []string{"CNY-4", "USD-2"}) {
+		t.Errorf("OpenWindows = %v, %v; want [CNY-4 USD-2]", windowIDs(ws), err)
 	}
 
 	// A currency new to the switch gets its first window when first seen.
 	if _, _, err := e.Registry.Create(e.ctx, participant.New{ID: "delta", Name: "D", Kind: participant.FXP, Currencies: []money.Currency{eur}}); err != nil {
 		t.Fatal(err)
 	}
+	// OpenWindows shows it before Sync records it, as Sync will.
+	open, err := e.svc.OpenWindows(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ws, err := e.svc.Windows(e.ctx, eur, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := windowIDs(open); !slices.Equal(got, []string{"CNY-4", "EUR-1", "USD-2"}) || open[1] != ws[0] {
+		t.Errorf("OpenWindows before the EUR window was recorded: %+v, then %+v", open, ws)
 	}
 	if got := windowIDs(ws); !slices.Equal(got, []string{"EUR-1"}) || ws[0].State != settlement.Open {
 		t.Errorf("EUR windows %v, want EUR-1 open", ws)
