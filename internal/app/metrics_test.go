@@ -152,7 +152,9 @@ func TestMetrics(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		delta := func(name string, labels ...string) float64 { return after.sum(name, labels...) - before.sum(name, labels...) }
+		delta := func(name string, labels ...string) float64 {
+			return after.sum(name, labels...) - before.sum(name, labels...)
+		}
 		for _, c := range []struct {
 			what string
 			got  float64
