@@ -2,14 +2,21 @@ package app_test
 
 import (
 	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -123,6 +130,13 @@ func TestFXSecurityVisibility(t *testing.T) {
 			}
 		}
 		f.problem(404, "not-found", "GET", "/v1/audit/transfers/nope/proof?leg=fx", f.a, nil)
+		// The provider proves both its legs: the source currency it was
+		// paid, the target currency it paid.
+		for _, leg := range []string{"?leg=payment", "?leg=fx"} {
+			var p wire.AuditProof
+			f.ok(200, "GET", "/v1/audit/transfers/fx-1/proof"+leg, f.p, nil, &p)
+			checkLeaf(t, p)
+		}
 
 		// The cross-border report and the routes: no participant.
 		window := "?from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) + "&to=" + time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
@@ -529,5 +543,418 @@ func TestFXSecurityQuotaAccounts(t *testing.T) {
 		q.sameBooks("payments without a payer account", before)
 		q.pay(q.a, "ws-1", quotaHK, qt, "user-7")
 		q.remains(q.a, "user-7", 41_50)
+	})
+}
+
+// TestFXSecurityProviderSuspendedMidFlight: an FX payment to a payee
+// that confirms has reserved the provider's target currency when the
+// operator suspends the provider. The suspension stops new quotes at
+// once; the payment in flight, priced and funded before it, commits if
+// the payee accepts — as a domestic payment whose payer is suspended
+// meanwhile does — and the books stay whole in each currency. A provider
+// with a reservation cannot be closed meanwhile.
+func TestFXSecurityProviderSuspendedMidFlight(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.ConfirmTimeout = 10 * time.Second }, func(t *testing.T, s *sw) {
+		q := newQuotaSwitch(t, s, probeHKD)
+		for _, c := range []struct {
+			id, decision, state string
+		}{{"mid-1", "accept", "COMMITTED"}, {"mid-2", "reject", "ABORTED"}} {
+			qt := q.quote(q.a, quotaConfirm, "100.00", "", "user-1")
+			before := q.books()
+			q.hook.mu.Lock()
+			asked := len(q.hook.confirms)
+			q.hook.mu.Unlock()
+			answer := q.payAsync(q.a, quotaPay(c.id, quotaConfirm, qt, "user-1"))
+			q.waitConfirms(asked + 1)
+			if got := q.books()["fx-one HKD"]; got.Reserved != "108.50" {
+				t.Fatalf("%s: fx-one HKD %+v", c.id, got)
+			}
+			q.ok(200, "POST", "/v1/participants/fx-one/suspend", opToken, nil, nil)
+			q.problem(422, "fx-unavailable", "POST", "/v1/quotes", q.a, quoteReq(quotaHK, "10.00", "", "user-1"))
+			q.refused("POST", "/v1/participants/fx-one/close", opToken, nil)
+			q.decisions <- wire.Decision{Decision: c.decision, Reason: "test"}
+			tr := <-answer
+			if tr.State != c.state {
+				t.Fatalf("%s: %+v", c.id, tr)
+			}
+			after := q.books()
+			for _, k := range []string{"wallet-a CNY", "fx-one CNY", "fx-one HKD", "bank-k HKD"} {
+				if after[k].Reserved != "0.00" {
+					t.Errorf("%s: %s still reserved %+v", c.id, k, after[k])
+				}
+			}
+			want := map[string]string{"wallet-a CNY": "-100.40", "fx-one CNY": "100.20", "fx-one HKD": "-108.50", "bank-k HKD": "108.50"}
+			for k, d := range want {
+				moved := diff(t, before[k].Balance, after[k].Balance)
+				if c.state == "ABORTED" {
+					d = "0.00"
+				}
+				if moved != d {
+					t.Errorf("%s: %s moved %s, want %s", c.id, k, moved, d)
+				}
+			}
+			q.ok(200, "POST", "/v1/participants/fx-one/resume", opToken, nil, nil)
+		}
+	})
+}
+
+// diff returns b − a of two amounts of a currency with two decimals.
+func diff(t *testing.T, a, b string) string {
+	t.Helper()
+	x, err1 := money.Parse(strings.TrimPrefix(a, "-"), money.MustCurrency("CNY"))
+	y, err2 := money.Parse(strings.TrimPrefix(b, "-"), money.MustCurrency("CNY"))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("amounts %q %q: %v %v", a, b, err1, err2)
+	}
+	if strings.HasPrefix(a, "-") {
+		x = -x
+	}
+	if strings.HasPrefix(b, "-") {
+		y = -y
+	}
+	d := y - x
+	if d < 0 {
+		return "-" + (-d).Format(money.MustCurrency("CNY"))
+	}
+	return d.Format(money.MustCurrency("CNY"))
+}
+
+// hostileQuoter is an FX provider's fx.quote endpoint that answers as
+// answer says; it records the requests.
+type hostileQuoter struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	secret string
+	bodies [][]byte
+	answer func(w http.ResponseWriter, r *http.Request, req wire.FXQuoteRequest, secret string)
+}
+
+func newHostileQuoter(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, req wire.FXQuoteRequest, secret string)) *hostileQuoter {
+	h := &hostileQuoter{answer: answer}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req wire.FXQuoteRequest
+		json.Unmarshal(body, &req)
+		h.mu.Lock()
+		h.bodies = append(h.bodies, body)
+		secret := h.secret
+		h.mu.Unlock()
+		h.answer(w, r, req, secret)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// signedOffer writes offer, signed with secret (none if empty).
+func signedOffer(w http.ResponseWriter, secret string, offer any) {
+	b, _ := json.Marshal(offer)
+	w.Header().Set("Content-Type", "application/json")
+	if secret != "" {
+		w.Header().Set(wire.SignatureHeader, wire.Sign(secret, time.Now(), b))
+	}
+	w.Write(b)
+}
+
+// TestFXSecurityLiveQuotes: FX providers that quote live by callback and
+// answer with hostile bodies — huge, slow, trickled, unsigned, signed by
+// another, for another request, valid too long, a redirect — make no
+// offer, and together hold a quote for the confirm timeout and no more;
+// an honest live offer among them still wins. The fx.quote request names
+// neither party, their alias nor the payer's user.
+func TestFXSecurityLiveQuotes(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	s := start(t, "", func(c *app.Config) { c.ConfirmTimeout = timeout })
+	f := newFXSwitch(t, s)
+	offer := func(id string, rate string, valid time.Duration) wire.FXOffer {
+		return wire.FXOffer{ID: id, Rate: rate, ValidUntil: time.Now().Add(valid).UTC()}
+	}
+	behaviours := []struct {
+		name   string
+		answer func(w http.ResponseWriter, r *http.Request, req wire.FXQuoteRequest, secret string)
+	}{
+		{"huge", func(w http.ResponseWriter, _ *http.Request, req wire.FXQuoteRequest, secret string) {
+			signedOffer(w, secret, map[string]any{"id": req.ID, "rate": "2", "validUntil": time.Now().Add(time.Minute).UTC(),
+				"pad": strings.Repeat("x", 1<<20)})
+		}},
+		{"slow", func(w http.ResponseWriter, r *http.Request, req wire.FXQuoteRequest, secret string) {
+			select {
+			case <-time.After(3 * timeout):
+			case <-r.Context().Done():
+			}
+			signedOffer(w, secret, offer(req.ID, "2", time.Minute))
+		}},
+		{"trickle", func(w http.ResponseWriter, r *http.Request, req wire.FXQuoteRequest, secret string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			for range 60 {
+				if _, err := w.Write([]byte(" ")); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-time.After(timeout / 10):
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}},
+		{"unsigned", func(w http.ResponseWriter, _ *http.Request, req wire.FXQuoteRequest, _ string) {
+			signedOffer(w, "", offer(req.ID, "2", time.Minute))
+		}},
+		{"another's key", func(w http.ResponseWriter, _ *http.Request, req wire.FXQuoteRequest, _ string) {
+			signedOffer(w, "not-the-providers-secret-0123456789abcdef", offer(req.ID, "2", time.Minute))
+		}},
+		{"another request", func(w http.ResponseWriter, _ *http.Request, _ wire.FXQuoteRequest, secret string) {
+			signedOffer(w, secret, offer("someone-elses", "2", time.Minute))
+		}},
+		{"valid too long", func(w http.ResponseWriter, _ *http.Request, req wire.FXQuoteRequest, secret string) {
+			signedOffer(w, secret, offer(req.ID, "2", time.Hour))
+		}},
+		{"redirect", func(w http.ResponseWriter, r *http.Request, _ wire.FXQuoteRequest, _ string) {
+			http.Redirect(w, r, s.url+"/v1/fx/rates", http.StatusTemporaryRedirect)
+		}},
+		{"honest", func(w http.ResponseWriter, _ *http.Request, req wire.FXQuoteRequest, secret string) {
+			signedOffer(w, secret, offer(req.ID, "1.09", time.Minute))
+		}},
+	}
+	var quoters []*hostileQuoter
+	for i, b := range behaviours {
+		h := newHostileQuoter(t, b.answer)
+		id := "fx-live-" + string(rune('a'+i))
+		key, secret := s.participant(id, func(n *wire.NewParticipant) {
+			n.Kind, n.Currencies, n.CallbackURL = "fxp", []string{"CNY", "HKD"}, h.srv.URL
+		})
+		h.mu.Lock()
+		h.secret = secret
+		h.mu.Unlock()
+		s.ok(200, "PATCH", "/v1/participants/"+id, key, map[string]any{"fxLiveQuotes": true}, nil)
+		quoters = append(quoters, h)
+	}
+	honest := "fx-live-" + string(rune('a'+len(behaviours)-1))
+
+	for _, round := range []string{"with an honest offer", "without"} {
+		start := time.Now()
+		var q wire.Quote
+		s.ok(201, "POST", "/v1/quotes", f.a, wire.NewQuote{Payee: wire.PayeeRef{Type: "MSISDN", Value: "+85291234567"}, Amount: "100.00",
+			Currency: "CNY", PayerAccount: "user-7"}, &q)
+		took := time.Since(start)
+		want := honest
+		if round == "without" {
+			want = "fx-one"
+		}
+		if q.FX == nil || q.FX.Provider != want {
+			t.Errorf("%s: the quote went to %+v", round, q.FX)
+		}
+		if took > timeout+time.Second {
+			t.Errorf("%s: the quote took %v, the confirm timeout is %v", round, took, timeout)
+		}
+		t.Logf("%s: a quote took %v", round, took)
+		// The honest provider stops quoting live for the second round.
+		if round == "with an honest offer" {
+			quoters[len(quoters)-1].mu.Lock()
+			quoters[len(quoters)-1].answer = func(w http.ResponseWriter, _ *http.Request, _ wire.FXQuoteRequest, _ string) {
+				w.WriteHeader(http.StatusNoContent)
+			}
+			quoters[len(quoters)-1].mu.Unlock()
+		}
+	}
+	for i, h := range quoters {
+		h.mu.Lock()
+		bodies := slices.Clone(h.bodies)
+		h.mu.Unlock()
+		if len(bodies) == 0 {
+			t.Errorf("%s was not asked", behaviours[i].name)
+		}
+		for _, b := range bodies {
+			for _, secret := range []string{"wallet-a", "wallet-h", "85291234567", "Wing", "hk-acct-1", "user-7", "MSISDN"} {
+				if strings.Contains(string(b), secret) {
+					t.Errorf("the fx.quote request to %s tells %q: %s", behaviours[i].name, secret, b)
+				}
+			}
+		}
+	}
+}
+
+// TestFXSecurityReports: the cross-border report's window and pages are
+// bounded, and reports asked at once — the regulator's tooling retrying,
+// say — are all answered, in time, on both engines.
+func TestFXSecurityReports(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.RegulatorToken = regToken }, func(t *testing.T, s *sw) {
+		f := newFXSwitch(t, s)
+		s.deposit("wallet-a", "100000.00")
+		s.ok(201, "POST", "/v1/participants/fx-one/funds", opToken, wire.Funds{Currency: "HKD", Amount: "100000.00", Direction: "deposit"}, nil)
+		const payments = 40
+		for i := range payments {
+			f.ok(201, "POST", "/v1/transfers", f.a, fxPay(fmt.Sprintf("rep-%d", i), f.quote("1.00", ""), "SUPP"), nil)
+		}
+		now := time.Now().UTC()
+		at := func(d time.Duration) string { return url.QueryEscape(now.Add(d).Format(time.RFC3339Nano)) }
+		window := "?from=" + at(-time.Hour) + "&to=" + at(time.Minute)
+		for _, bad := range []string{
+			"?from=" + at(-32*24*time.Hour) + "&to=" + at(0),
+			"?from=" + at(0) + "&to=" + at(-time.Hour),
+			"?from=" + at(0) + "&to=" + at(0),
+			window + "&limit=10001",
+			window + "&limit=-1",
+			window + "&after=-5",
+			window + "&after=x",
+			"?from=" + at(-time.Hour),
+		} {
+			s.problem(400, "invalid-request", "GET", "/v1/reports/cross-border"+bad, regToken, nil)
+		}
+
+		// Eight reports at once, each CSV and JSON: every one whole.
+		const readers = 8
+		var wg sync.WaitGroup
+		errs := make(chan string, 2*readers)
+		hc := &http.Client{Timeout: 10 * time.Second}
+		for i := range 2 * readers {
+			wg.Go(func() {
+				req, _ := http.NewRequest("GET", s.url+"/v1/reports/cross-border"+window+"&limit=10000", nil)
+				req.Header.Set("Authorization", "Bearer "+regToken)
+				if i%2 == 0 {
+					req.Header.Set("Accept", "text/csv")
+				}
+				res, err := hc.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				defer res.Body.Close()
+				b, err := io.ReadAll(res.Body)
+				if err != nil || res.StatusCode != 200 {
+					errs <- fmt.Sprintf("%d %v %s", res.StatusCode, err, b)
+					return
+				}
+				var rows int
+				if i%2 == 0 {
+					rows = strings.Count(string(b), "\n") - 1 // the header
+				} else {
+					var rep wire.CrossBorderReport
+					json.Unmarshal(b, &rep)
+					rows = len(rep.Transfers)
+				}
+				if rows != payments {
+					errs <- fmt.Sprintf("%d rows, want %d", rows, payments)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		if n := len(errs); n > 0 {
+			// PostgreSQL: Store.Scan streams on one pooled connection while
+			// the scan's callback reads each row's legs through the pool
+			// (Journal.Transfer); with as many scans as the pool has
+			// connections (4 by default on 2 cores) every callback waits
+			// for a connection that no scan gives back, and every read of
+			// the switch waits with them, until the clients hang up.
+			t.Errorf("bug: %d of %d reports asked at once were not answered: %s", n, 2*readers, <-errs)
+		}
+		// The switch still answers.
+		s.ok(200, "GET", "/v1/transfers/rep-0", f.a, nil, nil)
+	})
+}
+
+// TestFXSecurityLookupBudget: an FX quote resolves its payee's alias, so
+// it is a lookup, charged to the payer's budget whatever its outcome —
+// priced, no offer, or no such alias (a miss, at its higher cost) — so
+// that FX quotes are no way to probe the directory for free.
+func TestFXSecurityLookupBudget(t *testing.T) {
+	eachEngine(t, func(c *app.Config) { c.LookupRate, c.LookupBurst, c.LookupMissCost = 0.001, 6, 3 }, func(t *testing.T, s *sw) {
+		f := newFXSwitch(t, s)
+		f.quote("10.00", "") // 1
+		if r := f.do("DELETE", "/v1/fx/rates/CNY/HKD", f.p, nil); r.status != 204 {
+			t.Fatalf("withdraw: %d %s", r.status, r.body)
+		}
+		f.problem(422, "fx-unavailable", "POST", "/v1/quotes", f.a, fxQuoteTo("+85291234567", "10.00", "")) // 2
+		s.ok(201, "PUT", "/v1/fx/rates/CNY/HKD", f.p, wire.NewFXRate{Rate: "1.085", ValidUntil: time.Now().Add(time.Hour).UTC()}, nil)
+		f.problem(422, "unknown-party", "POST", "/v1/quotes", f.a, fxQuoteTo("+85291239999", "10.00", "")) // 3, 4, 5
+		f.quote("10.00", "")                                                                               // 6
+		f.problem(429, "rate-limited", "POST", "/v1/quotes", f.a, fxQuoteTo("+85291234567", "10.00", ""))
+		f.problem(429, "rate-limited", "POST", "/v1/quotes", f.a, fxQuoteTo("+85291239998", "10.00", "RECEIVE"))
+	})
+}
+
+// TestFXSecuritySchemeLink: a scheme link is a participant that stands
+// for another scheme; its API key does not make it an FX provider, a
+// regulator, or a registrar of this scheme's aliases.
+func TestFXSecuritySchemeLink(t *testing.T) {
+	l := newLinked(t, engines[0].store)
+	a := l.a
+	window := "?from=" + url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)) + "&to=" +
+		url.QueryEscape(time.Now().Add(time.Minute).UTC().Format(time.RFC3339))
+	a.problem(403, "forbidden", "PUT", "/v1/fx/rates/CNY/HKD", l.hk, wire.NewFXRate{Rate: "1.085", ValidUntil: time.Now().Add(time.Hour).UTC()})
+	a.problem(403, "forbidden", "GET", "/v1/reports/cross-border"+window, l.hk, nil)
+	a.problem(403, "forbidden", "GET", "/v1/routes", l.hk, nil)
+	a.problem(403, "forbidden", "PUT", "/v1/routes/MSISDN/+853", l.hk, wire.NewSchemeRoute{Participant: "hk-link"})
+	a.problem(403, "forbidden", "GET", "/v1/transfers?participant=a1", l.hk, nil)
+	a.problem(403, "forbidden", "POST", "/v1/participants/a1/funds", l.hk, wire.Funds{Currency: "HKD", Amount: "1.00", Direction: "deposit"})
+	// Its users are reached by routes: it registers none here, neither
+	// over FSPIOP (TestSchemeLink) nor through the native API — a local
+	// registration would win over every route.
+	for _, value := range []string{"+85291234567", "+8613800138001"} {
+		r := a.do("POST", "/v1/parties", l.hk, wire.NewParty{Type: "MSISDN", Value: value, Name: "Link User", Account: "x", Currency: "HKD"})
+		if r.status/100 == 2 {
+			t.Errorf("bug: the scheme link registers %s here through the native API: %d %s", value, r.status, r.body)
+		}
+	}
+	// Nor does it claim this scheme's users' aliases (a1's user's, which
+	// newLinked registers), which would move to it if their owner let the
+	// claim's timeout pass.
+	if r := a.do("POST", "/v1/parties/MSISDN/"+url.PathEscape(l.aliceCN)+"/claims", l.hk, wire.NewClaim{Account: "x", Name: "Li Lei"}); r.status/100 == 2 {
+		t.Errorf("bug: the scheme link claims a user's alias here: %d %s", r.status, r.body)
+	}
+}
+
+// TestFXSecurityQuoteRaces: one FX quote pays once, however it is sent —
+// twice in one batch, or by requests racing with other ids — while
+// retries of the payment that used it are answered as the same payment.
+// The provider delivers once.
+func TestFXSecurityQuoteRaces(t *testing.T) {
+	eachEngine(t, nil, func(t *testing.T, s *sw) {
+		f := newFXSwitch(t, s)
+		q := f.quote("10.00", "")
+		var res wire.TransferBatchResult
+		f.ok(200, "POST", "/v1/transfers:batch", f.a, wire.TransferBatch{Transfers: []wire.NewTransfer{
+			fxPay("b-1", q, "SUPP"), fxPay("b-2", q, "SUPP"), fxPay("b-1", q, "SUPP")}}, &res)
+		if len(res.Results) != 3 || res.Results[0].Status != 201 || res.Results[1].Status != 422 || res.Results[1].Error == nil ||
+			!strings.HasSuffix(res.Results[1].Error.Type, "quote-used") || res.Results[2].Status != 400 {
+			b, _ := json.Marshal(res)
+			t.Fatalf("a quote twice in a batch: %s", b)
+		}
+
+		const racers = 12
+		for _, c := range []struct {
+			name    string
+			id      func(i int) string
+			created int
+			again   int // answered 200, the same payment
+		}{
+			{"other ids", func(i int) string { return fmt.Sprintf("r-%d", i) }, 1, 0},
+			{"one id", func(int) string { return "same" }, 1, racers - 1},
+		} {
+			q := f.quote("10.00", "")
+			got := s.race(racers, func(i int) (string, string, any) {
+				return "POST", "/v1/transfers", fxPay(c.id(i), q, "SUPP")
+			}, f.a)
+			created, again, used := 0, 0, 0
+			for _, st := range got {
+				switch st {
+				case 201:
+					created++
+				case 200:
+					again++
+				case 422:
+					used++
+				}
+			}
+			if created != c.created || again != c.again || created+again+used != racers {
+				t.Errorf("%s: statuses %v", c.name, got)
+			}
+		}
+		// Three payments of 10.00 CNY: 10.85 HKD each left the provider.
+		if got := f.accounts(f.p, "fx-one")["HKD"]; got != "467.45" {
+			t.Errorf("fx-one HKD: %s", got)
+		}
 	})
 }
