@@ -182,7 +182,8 @@ func startDemoSwitch(ctx context.Context, opts demoOptions, stderr io.Writer) (*
 	// users mistype: a lookup budget of ten times the default keeps the
 	// directory's anti-scraping limits from refusing the show's traffic.
 	a, err := app.Open(ctx, app.Config{DataDir: opts.dir, Addr: opts.addr, AdminToken: os.Getenv("HULIAN_ADMIN_TOKEN"), Out: io.Discard, Log: log,
-		Callback: callback.Config{AllowPrivate: true}, LookupRate: 10000, LookupBurst: 20000, FSPIOPAddr: "127.0.0.1:0"})
+		Callback: callback.Config{AllowPrivate: true}, LookupRate: 10000, LookupBurst: 20000, FSPIOPAddr: "127.0.0.1:0",
+		MetricsAddr: "127.0.0.1:0"})
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +199,7 @@ func printDemoBanner(w io.Writer, a *app.App, dir string) {
 	fmt.Fprintf(w, "  API             %s/v1/\n", a.URL())
 	fmt.Fprintf(w, "  OpenAPI         %s/openapi.json\n", a.URL())
 	fmt.Fprintf(w, "  Mojaloop FSPIOP %s/ (parties, quotes, transfers)\n", a.FSPIOPURL())
+	fmt.Fprintf(w, "  metrics         %s (Prometheus)\n", a.MetricsURL())
 	fmt.Fprintf(w, "  console         none yet: use the API with the operator token\n")
 	fmt.Fprintf(w, "  operator token  %s\n", a.AdminToken)
 	fmt.Fprintf(w, "  data            %s\n", dir)

@@ -39,6 +39,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"/openapi.json",
 		"operator token  op.",
+		"/metrics (Prometheus)",
 		"transfers/s",
 		"PASS  ledger zero-sum CNY",
 		"PASS  peony-pay books agree with the switch",

@@ -160,6 +160,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Callback.AllowPrivate, "callback-allow-private", false, "allow callback URLs on loopback and private addresses, and plain http (development and tests only)")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json (one object a line) or text")
 	logLevel := fs.String("log-level", "info", "least level logged: debug, info (one line per request), warn or error")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (GET /metrics) on this address, a listener of its own (e.g. 127.0.0.1:9464); empty: not served")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "export traces over OTLP/HTTP to this collector URL (http://host:4318; /v1/traces unless a path is given); empty: no tracing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
 	memprofile := fs.String("memprofile", "", "write an allocation profile of the switch to this file when it stops (for performance work)")
@@ -195,6 +196,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Hulian is listening on %s (data in %s)\n", a.URL(), cfg.DataDir)
+	if u := a.MetricsURL(); u != "" {
+		fmt.Fprintf(stdout, "Prometheus metrics at %s\n", u)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

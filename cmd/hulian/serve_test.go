@@ -27,6 +27,7 @@ func TestServeRefuses(t *testing.T) {
 		{[]string{"--log-format", "xml"}, "log format"},
 		{[]string{"--log-level", "loud"}, "log level"},
 		{[]string{"--otlp-endpoint", "collector:4318"}, "OTLP endpoint"},
+		{[]string{"--metrics-addr", "9464"}, "metrics address"},
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, tc.args...)

@@ -110,7 +110,7 @@ func New(log *slog.Logger) *Metrics {
 	m.commitDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hulian_journal_commit_duration_seconds",
 		Help:    "Time the store took to make one group commit of the journal durable.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 11), // 100 µs … 0.95 s
+		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
 	})
 	m.events = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hulian_ledger_events_total",
