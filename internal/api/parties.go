@@ -34,6 +34,9 @@ func partyToWire(p directory.Party, owner bool) wire.Party {
 
 // party validates a registration by participant owner.
 func (s *Server) party(owner participant.Participant, req wire.NewParty) (directory.Party, error) {
+	if err := linkOwnsNoAliases(owner); err != nil {
+		return directory.Party{}, err
+	}
 	t, err := directory.ParseType(req.Type)
 	if err != nil {
 		return directory.Party{}, fmt.Errorf("%w: type: %v", directory.ErrInvalidValue, err)
@@ -231,8 +234,8 @@ func (s *Server) lookupParty(w http.ResponseWriter, r *http.Request, who auth.Pr
 }
 
 // deleteParty deletes an alias: a participant's own, or, for the
-// operator, anyone's, with a reason that is recorded and logged. The
-// regulator only reads (auth refuses it).
+// operator, anyone's, with a reason that is recorded (the log names the
+// removal, not its reason). The regulator only reads (auth refuses it).
 func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who auth.Principal) {
 	t, v, err := s.aliasOf(r)
 	if err != nil {
@@ -254,9 +257,9 @@ func (s *Server) deleteParty(w http.ResponseWriter, r *http.Request, who auth.Pr
 		var rm directory.Removal
 		if rm, err = s.Directory.Remove(r.Context(), t, v, req.Reason, s.Now()); err == nil {
 			// The alias itself is personal data: the log names the
-			// removal's record instead.
-			s.log.Warn("alias removed by the operator", "removal", rm.Seq, "type", rm.Type, "owner", rm.Participant,
-				"reason", rm.Reason)
+			// removal's record instead, without the operator's reason,
+			// free text that may name the alias or its holder.
+			s.log.WarnContext(r.Context(), "alias removed by the operator", "removal", rm.Seq, "type", rm.Type, "owner", rm.Participant)
 		}
 	default:
 		writeProblem(w, probForbidden, "only the owner or the operator removes an alias")

@@ -104,9 +104,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e := errorOf(err)
 		// A DFSP's integrator debugs its connection from this line: who,
-		// what, and which code it was answered.
+		// what, and which code it was answered. Not the raw path nor the
+		// error's description, which may hold an alias.
 		h.s.Log.Info("fspiop: request refused", "source", r.Header.Get(msg.HeaderSource), "method", r.Method,
-			"path", r.URL.Path, "status", e.HTTPStatus(), "code", e.Code.String(), "description", e.Info().ErrorDescription)
+			"route", r.Pattern, "status", e.HTTPStatus(), "code", e.Code.String())
 		writeError(w, e, 0)
 		return
 	}

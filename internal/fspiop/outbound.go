@@ -3,9 +3,11 @@ package fspiop
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hulian/hulian/internal/fspiop/jws"
@@ -49,7 +51,7 @@ func (q *sender) send(m *message) {
 	select {
 	case q.queue <- m:
 	default:
-		q.s.Log.Error("fspiop: send queue full, message dropped", "to", m.toID, "method", m.method, "path", m.path)
+		q.s.Log.Error("fspiop: send queue full, message dropped", "to", m.toID, "method", m.method, "resource", m.resource)
 	}
 }
 
@@ -84,8 +86,10 @@ func (q *sender) deliver(ctx context.Context, m *message) {
 		}
 		final := attempt >= q.cfg.Attempts || (err == nil && status/100 == 4 && status != 408 && status != 429)
 		if final {
-			q.s.Log.Warn("fspiop: message not delivered", "to", m.toID, "method", m.method, "path", m.path,
-				"status", status, "err", err, "attempts", attempt)
+			// The resource, not the path, and the error without its URL:
+			// both may hold an alias.
+			q.s.Log.Warn("fspiop: message not delivered", "to", m.toID, "method", m.method, "resource", m.resource,
+				"status", status, "err", withoutURL(err), "attempts", attempt)
 			return
 		}
 		select {
@@ -95,6 +99,16 @@ func (q *sender) deliver(ctx context.Context, m *message) {
 		}
 		backoff *= 3
 	}
+}
+
+// withoutURL drops the URL net/http names in its errors: an FSPIOP path
+// may hold an alias ("/parties/MSISDN/…"), and these errors are logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // attempt sends m once.

@@ -376,7 +376,7 @@ func (s *Server) sendJSON(p participant.Participant, method, path, resource, ver
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		s.Log.Error("fspiop: encode a message", "path", path, "err", err)
+		s.Log.Error("fspiop: encode a message", "resource", resource, "err", err)
 		return
 	}
 	s.out.send(&message{to: p.FSPIOP, toID: p.ID, method: method, path: path, resource: resource, version: version,

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/hulian/hulian/internal/directory"
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
@@ -365,6 +366,11 @@ func (s *Service) resolve(ctx context.Context, b *batch, p *payment) error {
 	typ, value := p.rec.PayeeType, p.rec.PayeeValue
 	party, err := s.payeeParty(ctx, p.typ, value, c)
 	if err != nil {
+		if k := fault.KindOf(err); k == fault.Internal || k == fault.Unavailable {
+			// A failure of the switch is logged, not shown to the
+			// payer: the alias stays out of the logs.
+			return fmt.Errorf("payee %s: %w", typ, err)
+		}
 		return fmt.Errorf("payee %s %s: %w", typ, value, err)
 	}
 	payee, ok := b.payee(s.Participants, party.Participant)
