@@ -12,7 +12,8 @@
 # FSPIOP validator's npm packages (npm ci) if they are missing, so that
 # the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
 # rather than skip, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
-# zbarimg (zbar-tools) for the QR images,
+# zbarimg (zbar-tools) for the QR images, promtool (prometheus) for the
+# alert rules,
 # runs go vet and go test, and always
 # stops the cluster and removes the directory. Its exit status is go test's.
 set -euo pipefail
@@ -56,6 +57,16 @@ if ! command -v zbarimg >/dev/null 2>&1; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools >/dev/null
 fi
 export HULIAN_REQUIRE_ZBARIMG=1
+
+# The metrics tests load the alert rules with Prometheus's rule parser and
+# run their unit tests (promtool, internal/metrics): install Debian's
+# prometheus package, which ships it, if missing.
+if ! command -v promtool >/dev/null 2>&1; then
+	echo "$PG_WHO: promtool not found; installing prometheus with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+fi
+export HULIAN_REQUIRE_PROMTOOL=1
 
 export HULIAN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export HULIAN_REQUIRE_POSTGRES=1
