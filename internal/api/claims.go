@@ -44,6 +44,10 @@ func (s *Server) createClaim(w http.ResponseWriter, r *http.Request, who auth.Pr
 	if !s.claimsReady(w) {
 		return
 	}
+	if err := linkOwnsNoAliases(who.Participant); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	t, v, err := s.aliasOf(r)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -654,29 +654,45 @@ func collect(rows pgx.Rows, limit int) ([]ledger.Event, error) {
 	return evs, nil
 }
 
-// Scan calls fn with the events with from <= ts < to, oldest first,
-// streaming them from one query.
+// Scan calls fn with the events with from <= ts < to, oldest first.
 func (s *Store) Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error {
-	if from >= to {
-		return nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+eventSelect+` FROM ledger_events WHERE ts >= $1 AND ts < $2 ORDER BY ts`, from, to)
-	if err != nil {
-		return fmt.Errorf("postgres: scan events: %w", err)
-	}
-	defer rows.Close()
-	var sc eventScanner
-	for rows.Next() {
-		e, _, _, err := sc.scan(rows)
+	// In pages, each read whole and its connection given back before fn
+	// sees its events: fn may read the store itself (a payment's other
+	// legs), and callers holding every connection of the pool while
+	// waiting for one more would wait for ever.
+	page := make([]ledger.Event, 0, scanPage)
+	for from < to {
+		rows, err := s.pool.Query(ctx, `SELECT `+eventSelect+` FROM ledger_events WHERE ts >= $1 AND ts < $2 ORDER BY ts LIMIT $3`,
+			from, to, scanPage)
 		if err != nil {
 			return fmt.Errorf("postgres: scan events: %w", err)
 		}
-		if err := fn(e); err != nil {
-			return err
+		page = page[:0]
+		var sc eventScanner
+		for rows.Next() {
+			e, _, _, err := sc.scan(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("postgres: scan events: %w", err)
+			}
+			page = append(page, e)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: scan events: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("postgres: scan events: %w", err)
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+		from = page[len(page)-1].Timestamp + 1
 	}
 	return nil
 }
+
+// scanPage is how many events Scan reads per query.
+const scanPage = 1024
