@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -133,4 +137,40 @@ func TestTraceStart(t *testing.T) {
 		t.Error("a child of an unrecorded span records")
 	}
 	np.End()
+}
+
+// TestTraceExport: a provider made for an endpoint posts the spans to
+// its /v1/traces over OTLP/HTTP, at the latest when it shuts down.
+func TestTraceExport(t *testing.T) {
+	var mu sync.Mutex
+	var posts []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posts = append(posts, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
+		mu.Unlock()
+		if len(body) == 0 {
+			t.Error("an empty export")
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	ctx := context.Background()
+	tp, err := NewProvider(ctx, collector.URL, "hulian-test", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sp := tp.Tracer("test").Start(ctx, "request")
+	sp.End()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 1 || posts[0] != "POST /v1/traces application/x-protobuf" {
+		t.Errorf("the collector got %q, want one OTLP/HTTP protobuf export", posts)
+	}
+	if _, err := NewProvider(ctx, "collector:4318", "x", slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("NewProvider accepted an endpoint without a scheme")
+	}
 }
