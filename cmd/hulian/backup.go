@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -162,6 +163,9 @@ func backupDir(ctx context.Context, dir, out string) (m backupManifest, err erro
 	if err != nil {
 		return m, err
 	}
+	if o, err := filepath.Abs(out); err != nil || strings.HasPrefix(o, dir+string(filepath.Separator)) {
+		return m, fmt.Errorf("%s is inside the data directory: write the backup elsewhere", out)
+	}
 	m = backupManifest{Format: backupFormat, Kind: kind, Created: time.Now().UTC(), Source: dir}
 	// The archive is written beside its final name and renamed when
 	// whole, so that a backup file is never half written.
@@ -179,7 +183,7 @@ func backupDir(ctx context.Context, dir, out string) (m backupManifest, err erro
 	if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
 		return m, fmt.Errorf("%s exists: a backup never replaces a file", out)
 	}
-	aw := newArchiveWriter(f, strings.HasSuffix(out, ".gz") || strings.HasSuffix(out, ".tgz"))
+	aw := newArchiveWriter(&syncWriter{f: f}, strings.HasSuffix(out, ".gz") || strings.HasSuffix(out, ".tgz"))
 	// The database's copy is staged beside the archive: the backup API
 	// writes a file.
 	stage, err := os.MkdirTemp(filepath.Dir(out), ".hulian-backup-")
@@ -470,7 +474,8 @@ type archiveWriter struct {
 }
 
 func newArchiveWriter(w io.Writer, compress bool) *archiveWriter {
-	a := &archiveWriter{now: time.Now()}
+	// Whole seconds: a header needs no PAX records for its time.
+	a := &archiveWriter{now: time.Now().Truncate(time.Second)}
 	if compress {
 		a.gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
 		w = a.gz
@@ -481,7 +486,7 @@ func newArchiveWriter(w io.Writer, compress bool) *archiveWriter {
 
 // add writes the file name of size bytes, which write writes.
 func (a *archiveWriter) add(name string, size int64, mode fs.FileMode, write func(io.Writer) error) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: int64(mode.Perm()), ModTime: a.now, Format: tar.FormatPAX}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: int64(mode.Perm()), ModTime: a.now}
 	if err := a.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -540,6 +545,31 @@ func (a *archiveWriter) finish(m *backupManifest) error {
 		return a.gz.Close()
 	}
 	return nil
+}
+
+// syncEvery is how many bytes of the archive are written between two
+// fdatasyncs.
+const syncEvery = 8 << 20
+
+// syncWriter writes the archive to its file and syncs it every
+// syncEvery bytes. Left to the kernel, a gigabyte of dirty pages is
+// written back at once, at the final sync or when memory runs short, and
+// the switch's group commits on the same disk wait behind it: on the
+// development machine, single payments' worst latency went from 130 ms
+// to 580 ms while a 1 GiB backup was written, and to 150 ms when it went
+// to memory.
+type syncWriter struct {
+	f     *os.File
+	dirty int64
+}
+
+func (w *syncWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	if w.dirty += int64(n); err == nil && w.dirty >= syncEvery {
+		w.dirty = 0
+		err = syscall.Fdatasync(int(w.f.Fd()))
+	}
+	return n, err
 }
 
 type countWriter struct {
@@ -673,6 +703,8 @@ func checkTarget(dir string) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("%s exists and is not a directory", dir)
 	case err != nil:
 		return fmt.Errorf("%s: %w", dir, err)
 	case len(ents) > 0:
@@ -713,7 +745,7 @@ func readArchive(path string, extract func(name string, mode fs.FileMode, r io.R
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, tar.ErrInsecurePath) { // an insecure name is refused below
 			return m, fmt.Errorf("damaged or cut short: %w", err)
 		}
 		name := hdr.Name
