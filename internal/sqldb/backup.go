@@ -14,7 +14,9 @@ import (
 
 // BackupSQLite copies the SQLite database file to dst, a new file, as it
 // stood at one instant, while other processes (a running switch) go on
-// using it. It neither migrates nor writes the database.
+// using it. It neither migrates nor changes the database (closing the
+// last connection to it, SQLite may fold the write-ahead log into the
+// file, as any last connection does).
 //
 // At that instant it calls at, with the database's writers held back: it
 // holds SQLite's write lock, so that no transaction commits, while it
@@ -25,9 +27,10 @@ import (
 // writers wait for it. The copy itself is made after, from the snapshot,
 // while the writers go on. BackupSQLite returns how long it held them.
 //
-// The read snapshot it keeps while it copies delays a TRUNCATE
-// checkpoint of the write-ahead log (the switch's, when the log has grown
-// large) until the copy is done.
+// The read snapshot it keeps while it copies holds up a TRUNCATE
+// checkpoint of the write-ahead log until the copy is done: the switch's
+// checkpointer, when the log has passed walMax, then waits for it (at
+// most 5 s) with the switch's writers held back.
 func BackupSQLite(ctx context.Context, file, dst string, at func() error) (held time.Duration, err error) {
 	if _, err := os.Stat(file); err != nil {
 		return 0, fmt.Errorf("backup %s: %w", file, err)
