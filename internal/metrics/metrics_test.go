@@ -298,3 +298,25 @@ func TestGauges(t *testing.T) {
 		t.Errorf("audit tree size %v after another source failed", got)
 	}
 }
+
+// BenchmarkHooks measures what each hook costs a request or payment.
+func BenchmarkHooks(b *testing.B) {
+	m := New(nil)
+	committed := &transfer.Outcome{Transfer: transfer.Transfer{State: transfer.Committed, Amount: 100, Currency: cny}, Created: true}
+	for _, c := range []struct {
+		name string
+		fn   func()
+	}{
+		{"Request", func() { m.Request("POST /v1/transfers", "POST", 201, time.Millisecond, 100) }},
+		{"Outcome", func() { m.Outcome(committed) }},
+		{"Applied", func() { m.Applied(64) }},
+		{"Committed", func() { m.Committed(64, time.Millisecond) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.fn()
+			}
+		})
+	}
+}
