@@ -132,9 +132,12 @@ func (s *Server) end(x *exchange, r *http.Request) {
 		status = http.StatusOK // what net/http answers for a handler that wrote nothing
 	}
 	if s.log.Enabled(x, slog.LevelInfo) {
-		s.log.LogAttrs(x, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", x.route),
+		// The request's id is named here, and the line logged with the
+		// request's own context, which does not carry it again: a record
+		// whose attributes outgrow their first slice allocates once more.
+		s.log.LogAttrs(x.Context, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", x.route),
 			slog.Int("status", status), slog.Int64("took_us", took.Microseconds()), slog.Int64("in_bytes", x.in),
-			slog.Int64("out_bytes", x.out), slog.String("caller", x.who))
+			slog.Int64("out_bytes", x.out), slog.String("caller", x.who), slog.String(telemetry.RequestIDAttr, x.ID))
 	}
 	if s.Observer != nil {
 		s.Observer.Request(x.route, r.Method, status, took, x.out)

@@ -69,8 +69,8 @@ func FromContext(ctx context.Context) *Request {
 	return r
 }
 
-// requestIDKey is the attribute that names the request of a log line.
-const requestIDKey = "request_id"
+// RequestIDAttr is the attribute that names the request of a log line.
+const RequestIDAttr = "request_id"
 
 // requestHandler adds the request's id to each record logged with a
 // request's context.
@@ -89,7 +89,7 @@ func WithRequestID(h slog.Handler) slog.Handler {
 // Handle adds the request id, if any, then hands the record on.
 func (h requestHandler) Handle(ctx context.Context, r slog.Record) error {
 	if rq := FromContext(ctx); rq != nil && rq.ID != "" {
-		r.AddAttrs(slog.String(requestIDKey, rq.ID))
+		r.AddAttrs(slog.String(RequestIDAttr, rq.ID))
 	}
 	return h.Handler.Handle(ctx, r)
 }
