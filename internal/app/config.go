@@ -207,7 +207,7 @@ func (c *Config) EnsureDefaults() {
 		ac.LookupRate, ac.LookupBurst, ac.LookupMissCost, ac.LookupUserRate, ac.LookupMissAlert
 	c.Callback.EnsureDefaults()
 	if c.Log == nil {
-		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Log = slog.New(slog.DiscardHandler) // nothing formatted for nothing
 	}
 	if c.Out == nil {
 		c.Out = io.Discard
