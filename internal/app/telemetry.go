@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/telemetry"
 )
@@ -28,10 +29,10 @@ func (a *App) openTracing(ctx context.Context) error {
 // words for anyone, with no host, file or error of the stores in them
 // (those are logged).
 var (
-	errStarting      = errors.New("starting or stopping")
-	errRoutesLoading = errors.New("the directory's routes of phone numbers are loading")
-	errAppDB         = errors.New("the app database does not answer")
-	errLedgerStore   = errors.New("the ledger store does not answer")
+	errStarting      = fault.New(fault.Unavailable, "", "starting or stopping")
+	errRoutesLoading = fault.New(fault.Unavailable, "", "the directory's routes of phone numbers are loading")
+	errAppDB         = fault.New(fault.Unavailable, "", "the app database does not answer")
+	errLedgerStore   = fault.New(fault.Unavailable, "", "the ledger store does not answer")
 )
 
 // readiness reports whether the switch takes traffic: it serves (the
