@@ -33,18 +33,23 @@ var (
 	errRoutesLoading = fault.New(fault.Unavailable, "", "the directory's routes of phone numbers are loading")
 	errAppDB         = fault.New(fault.Unavailable, "", "the app database does not answer")
 	errLedgerStore   = fault.New(fault.Unavailable, "", "the ledger store does not answer")
+	errJournal       = fault.New(fault.Unavailable, "", "the ledger stopped after a storage failure: restart the switch once the storage is repaired")
 )
 
 // readiness reports whether the switch takes traffic: it serves (the
 // ledger recovered, everything built), the directory's routes are loaded
-// (or failed to load, lookups then going to the database), and both
-// stores answer a ping within ctx.
+// (or failed to load, lookups then going to the database), the journal
+// has not stopped after a storage failure, and both stores answer a ping
+// within ctx.
 func (a *App) readiness(ctx context.Context) error {
 	if !a.ready.Load() {
 		return errStarting
 	}
 	if !a.routesLoaded.Load() {
 		return errRoutesLoading
+	}
+	if err := a.Journal.Failure(); err != nil {
+		return errJournal
 	}
 	if err := a.DB.PingContext(ctx); err != nil {
 		a.cfg.Log.WarnContext(ctx, "not ready: the app database does not answer", "err", err)

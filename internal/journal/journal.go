@@ -529,3 +529,12 @@ func (j *Journal) View(fn func(*ledger.State)) {
 	defer j.mu.RUnlock()
 	fn(j.state)
 }
+
+// Failure returns the storage failure that stopped the journal (wrapping
+// ErrStopped), or nil while it runs: what a readiness probe reports.
+func (j *Journal) Failure() error {
+	if f := j.failure.Load(); f != nil {
+		return *f
+	}
+	return nil
+}

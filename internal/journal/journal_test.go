@@ -386,3 +386,46 @@ func checkScanEncoded(t *testing.T, j *journal.Journal) {
 		t.Fatalf("ScanEncoded did not stop: %d %v", n, err)
 	}
 }
+
+// failingStore fails every Append once told to.
+type failingStore struct {
+	journal.Store
+	fail atomic.Bool
+}
+
+func (s *failingStore) Append(ctx context.Context, b []*ledger.Committed) error {
+	if s.fail.Load() {
+		return errors.New("disk on fire")
+	}
+	return s.Store.Append(ctx, b)
+}
+
+// TestFailure: a storage failure stops the journal — the submission it
+// hit and every later one are refused ErrStopped — and Failure says so,
+// for the readiness probe; before it, Failure is nil.
+func TestFailure(t *testing.T) {
+	eachEngine(t, func(t *testing.T, open func(t *testing.T) journal.Store) {
+		ctx := context.Background()
+		var fs *failingStore
+		r := start(t, func(t *testing.T) journal.Store { fs = &failingStore{Store: open(t)}; return fs }, journal.Options{})
+		defer func() {
+			r.Close() // reports the failure again
+			r.store.Close()
+		}()
+		if _, err := r.Submit(ctx, []ledger.Command{{Kind: ledger.KindCreateAccount, Account: 1, Currency: cny}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Failure(); err != nil {
+			t.Fatalf("Failure before any: %v", err)
+		}
+		fs.fail.Store(true)
+		for i := range 2 {
+			if _, err := r.Submit(ctx, []ledger.Command{{Kind: ledger.KindCreateAccount, Account: ledger.AccountID(2 + i), Currency: cny}}); !errors.Is(err, journal.ErrStopped) {
+				t.Fatalf("Submit %d after the failure: %v", i, err)
+			}
+		}
+		if err := r.Failure(); !errors.Is(err, journal.ErrStopped) {
+			t.Errorf("Failure = %v, want ErrStopped", err)
+		}
+	})
+}
