@@ -73,6 +73,9 @@ const (
 	// SchemeRoute marks the operator's route of alias prefixes to a
 	// scheme link saved or deleted (Meta in docs/formats.md).
 	SchemeRoute uint16 = 21
+	// ConsoleAction marks a console user's action that changed something
+	// — who, in what role, did what to what (Meta in docs/formats.md).
+	ConsoleAction uint16 = 22
 )
 
 // names are the purposes' names, stable: ledger ids of payment legs are
@@ -100,6 +103,7 @@ var names = [...]string{
 	FXFee:          "fx-fee",
 	FXQuote:        "fx-quote",
 	SchemeRoute:    "scheme-route",
+	ConsoleAction:  "console-action",
 }
 
 // Name returns a purpose's name, and false for a number not registered.
