@@ -237,9 +237,15 @@ func list(ctx context.Context, m *member) (map[money.Currency]*switchView, error
 //     twice, none missed); its users' balances add up.
 //  4. Per currency: the ledger sums to zero (see ZeroSum).
 //
+// A person's payments (OpenPerson) wait while it runs.
+//
 // The error is for failures to ask (the switch unreachable); a
 // disagreement is a failed check in the report.
 func (s *Scenario) Check(ctx context.Context) (*Report, error) {
+	// A person's payment in flight would be in the books and not yet at
+	// the switch, or the other way round: wait for those, hold new ones.
+	s.quiet.mu.Lock()
+	defer s.quiet.mu.Unlock()
 	rep := &Report{}
 	start := time.Now()
 	open := make([]int, len(s.members))

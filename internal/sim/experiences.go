@@ -195,11 +195,17 @@ func (p *Participant) onRequest(w http.ResponseWriter, event string, r *wire.Pay
 	}
 	if event == eventRequestCreated {
 		p.mu.Lock()
-		if !p.billSeen[r.ID] && len(p.bills) < billsMax {
+		// A person's bill waits for the person (Person.Bills), never
+		// for the simulator's NextBill.
+		pe := p.persons[p.aliases[aliasKey(r.Payer.Type, r.Payer.Value)]]
+		if pe == nil && !p.billSeen[r.ID] && len(p.bills) < billsMax {
 			p.billSeen[r.ID] = true
 			p.bills = append(p.bills, *r)
 		}
 		p.mu.Unlock()
+		if pe != nil {
+			pe.addBill(*r)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

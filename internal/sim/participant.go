@@ -109,6 +109,7 @@ type Participant struct {
 	disputeInbox []wire.Dispute
 	disputeSeen  map[string]bool
 	unsentSince  time.Time
+	persons      map[string]*Person // users who use the app in person, by account (person.go)
 
 	fx fxFollow // an FX provider's place in its listing
 }
@@ -290,12 +291,16 @@ func (p *Participant) onCommitted(w http.ResponseWriter, ts []wire.Transfer) {
 			p.anomaly(err.Error())
 			continue
 		}
-		credited, err := books.Credit(t.ID, p.payeeUser(t.Payee), amt)
+		user := p.payeeUser(t.Payee)
+		credited, err := books.Credit(t.ID, user, amt)
 		switch {
 		case err != nil:
 			p.anomaly(err.Error())
 		case credited:
 			p.notified.Add(1)
+			if pe := p.personOf(user); pe != nil && books == p.books {
+				pe.received(&t, amt)
+			}
 		default:
 			p.duplicates.Add(1)
 		}

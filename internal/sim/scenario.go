@@ -165,6 +165,7 @@ type Scenario struct {
 	tills       atomic.Int64 // numbers the bills of dynamic QR codes
 	stats       *Stats
 	attempts    atomic.Int64
+	quiet       quiet // persons' payments share it, Check holds it alone (person.go)
 
 	mu    sync.Mutex
 	funds map[money.Currency]*funds // what the operator moved, per currency
@@ -449,12 +450,17 @@ func (s *Scenario) openUsers(ctx context.Context, m *member, n int, g *int, rng 
 // moveFunds makes the operator record a deposit or withdrawal in c for
 // m, with an id so that a retry cannot move the money twice, and books it.
 func (s *Scenario) moveFunds(ctx context.Context, m *member, c money.Currency, dir string, amt money.Amount) error {
-	if amt <= 0 {
-		return nil
-	}
 	id := m.ID() + "-setup-" + dir
 	if c != m.Books().Currency() {
 		id += "-" + c.String()
+	}
+	return s.moveFundsID(ctx, m, c, id, dir, amt)
+}
+
+// moveFundsID is moveFunds with the movement's id.
+func (s *Scenario) moveFundsID(ctx context.Context, m *member, c money.Currency, id, dir string, amt money.Amount) error {
+	if amt <= 0 {
+		return nil
 	}
 	f, err := s.op.MoveFunds(ctx, m.ID(), wire.Funds{ID: id, Currency: c.String(), Amount: amt.Format(c), Direction: dir})
 	if err != nil {
