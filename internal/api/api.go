@@ -32,6 +32,7 @@ import (
 
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
+	"github.com/hulian/hulian/internal/console/users"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/fx"
@@ -160,6 +161,9 @@ type Deps struct {
 	// SchemeRoutes are the operator's routes of alias prefixes to other
 	// schemes; without them their routes answer 503.
 	SchemeRoutes *directory.SchemeRoutes
+	// Console keeps the console's users and their actions; without it
+	// their routes answer 503.
+	Console *users.Store
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -200,6 +204,10 @@ type Server struct {
 
 	// recons are the reconciliations running.
 	recons slots
+
+	// mounted serves the paths under mountPrefix (Mount).
+	mountPrefix string
+	mounted     http.Handler
 }
 
 // Limits of request bodies.
@@ -370,6 +378,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/leaves", auditor, s.auditLeaves},
 		{"POST", "/v1/audit/witnesses", operator, s.addWitness},
 		{"POST", "/v1/audit/cosignatures", cosigner, s.addCosignature},
+
+		{"POST", "/v1/console/users", operator, s.createConsoleUser},
+		{"GET", "/v1/console/users", operator, s.listConsoleUsers},
+		{"DELETE", "/v1/console/users/{username}", operator, s.deleteConsoleUser},
+		{"GET", "/v1/console/actions", auditor, s.listConsoleActions},
 	}
 }
 
@@ -396,6 +409,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x, r := s.begin(w, r)
 	defer s.end(x, r)
 	w = x
+	if h, ok := s.mountFor(r); ok {
+		h.ServeHTTP(w, r)
+		return
+	}
 	// The mux would redirect an unclean path to the clean one, and
 	// answer "*" itself; no route has either. It matches the escaped
 	// path, in which an alias's "/" or "." is escaped.
@@ -484,13 +501,22 @@ func (s *Server) wrap(rt route) http.Handler {
 		if err == nil && p.Role == auth.RoleParticipant {
 			err = clientCert(r, &p.Participant)
 		}
+		as := ""
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
-			writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>, and the client certificate the participant is bound to if any")
-			return
+			// A request ServeAs answers for a principal carries no
+			// credentials; looked for only then, off the hot path.
+			a, ok := actingFor(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hulian"`)
+				writeProblem(w, probUnauthorized, "send Authorization: Bearer <token>, and the client certificate the participant is bound to if any")
+				return
+			}
+			p, as = a.p, a.who
 		}
 		if x != nil {
-			x.who = caller(&p)
+			if x.who = as; as == "" {
+				x.who = caller(&p)
+			}
 		}
 		read := r.Method == http.MethodGet || r.Method == http.MethodHead
 		if err := auth.Allow(&p, rt.access, read); err != nil {

@@ -454,7 +454,7 @@ func serverKinds(t *testing.T) map[string][]int {
 // placeholder is a value for each path parameter when probing.
 var placeholder = map[string]string{"id": "wallet-a", "currency": "CNY", "type": "MSISDN", "value": "+8613800138000",
 	"name": "blocked-payees", "item": "MSISDN:+8613800138000", "source": "CNY", "target": "HKD",
-	"aliasType": "MSISDN", "prefix": "+852"}
+	"aliasType": "MSISDN", "prefix": "+852", "username": "alice"}
 
 var paramRE = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -1702,6 +1702,7 @@ func TestOpenAPIEndToEnd(t *testing.T) {
 	windows(keyA, url.Values{"currency": {"XYZ"}}, 400, "invalid-request")
 
 	riskControl(t, cl, op, reg, keyA, keyB, keyC)
+	consoleUsers(t, cl, op, reg, keyA)
 
 	// The audit log, checked as a wallet, a regulator or a witness
 	// would: with note and tlog, the documented formats, and nothing

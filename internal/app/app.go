@@ -26,6 +26,7 @@ import (
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/console/users"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/dispute"
 	"github.com/hulian/hulian/internal/fspiop"
@@ -98,6 +99,9 @@ type App struct {
 	Seal *seal.Key
 	// Metrics are the switch's Prometheus metrics (metrics.go).
 	Metrics *metrics.Metrics
+	// ConsoleUsers are the console's users, their sessions and the
+	// trail of their actions.
+	ConsoleUsers *users.Store
 
 	ledgerStore journal.Store
 	life        lifecycle
@@ -472,6 +476,10 @@ func (a *App) buildAPI(context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.ConsoleUsers, err = users.Open(users.Options{DB: a.DB, Seal: a.Seal, Participants: a.Participants, Ledger: a.Journal,
+		Now: a.cfg.Now}); err != nil {
+		return err
+	}
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.readiness, Log: a.cfg.Log, Now: a.cfg.Now,
@@ -479,7 +487,7 @@ func (a *App) buildAPI(context.Context) error {
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
-		SchemeRoutes: a.SchemeRoutes,
+		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers,
 	})
 	if err != nil || a.cfg.FSPIOPAddr == "" {
 		return err
