@@ -26,6 +26,7 @@ import (
 	"github.com/hulian/hulian/internal/audit"
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/console"
 	"github.com/hulian/hulian/internal/console/users"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/dispute"
@@ -102,6 +103,9 @@ type App struct {
 	// ConsoleUsers are the console's users, their sessions and the
 	// trail of their actions.
 	ConsoleUsers *users.Store
+	// Console is the web console, served at /console/ by the API's
+	// listener.
+	Console *console.Console
 
 	ledgerStore journal.Store
 	life        lifecycle
@@ -489,8 +493,16 @@ func (a *App) buildAPI(context.Context) error {
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
 		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers,
 	})
-	if err != nil || a.cfg.FSPIOPAddr == "" {
+	if err != nil {
 		return err
+	}
+	if a.Console, err = console.New(console.Deps{Users: a.ConsoleUsers, API: a.API, Participants: a.Participants, Log: a.cfg.Log,
+		Now: a.cfg.Now}); err != nil {
+		return err
+	}
+	a.API.Mount(console.Prefix, a.Console)
+	if a.cfg.FSPIOPAddr == "" {
+		return nil
 	}
 	return a.buildFSPIOP(authn)
 }
