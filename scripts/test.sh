@@ -13,7 +13,7 @@
 # the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
 # rather than skip, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
 # zbarimg (zbar-tools) for the QR images, promtool (prometheus) for the
-# alert rules,
+# alert rules, chromium for the console's browser tests,
 # runs go vet and go test, and always
 # stops the cluster and removes the directory. Its exit status is go test's.
 set -euo pipefail
@@ -67,6 +67,16 @@ if ! command -v promtool >/dev/null 2>&1; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
 export HULIAN_REQUIRE_PROMTOOL=1
+
+# The console's browser tests drive a headless Chromium with chromedp
+# (internal/console): install Debian's chromium if missing, and make
+# those tests fail rather than skip without it.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	echo "$PG_WHO: chromium not found; installing chromium with apt-get" >&2
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+export HULIAN_REQUIRE_CHROMIUM=1
 
 export HULIAN_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export HULIAN_REQUIRE_POSTGRES=1
