@@ -3,9 +3,11 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/console"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -288,4 +291,42 @@ func (s *sw) signedIn(t *testing.T, ctx context.Context, u user) {
 func location(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return run(t, ctx, chromedp.Location())
+}
+
+// testPages registers, on s's console, pages that exercise the
+// mechanism part B's pages use: GET /console/test/act is a form (with
+// the session's CSRF token) that suspends wallet-b; POST
+// /console/test/act/{id} suspends the participant through Console.Act
+// and shows the API's status; GET /console/test/read/{id} reads a
+// participant through Console.Call and shows the status.
+func (s *sw) testPages() {
+	c := s.app.Console
+	c.Handle("GET /console/test/act", func(w http.ResponseWriter, r *http.Request, v *console.Visit) {
+		fmt.Fprintf(w, `<!DOCTYPE html><html><body><form id="act" method="post" action="/console/test/act/wallet-b">`+
+			`<input type="hidden" name="csrf" value="%s"><button id="go" type="submit">go</button></form></body></html>`, html.EscapeString(v.User.CSRF))
+	})
+	c.Handle("POST /console/test/act/{id}", func(w http.ResponseWriter, r *http.Request, v *console.Visit) {
+		id := r.PathValue("id")
+		a, err := c.Act(r, v, "participant-suspend", id, "POST", "/v1/participants/"+url.PathEscape(id)+"/suspend", nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(a.Status)
+		fmt.Fprintf(w, `<!DOCTYPE html><html><body><p id="status">%d</p></body></html>`, a.Status)
+	})
+	c.Handle("GET /console/test/read/{id}", func(w http.ResponseWriter, r *http.Request, v *console.Visit) {
+		a := c.Call(r, v, "GET", "/v1/participants/"+url.PathEscape(r.PathValue("id")), nil)
+		fmt.Fprintf(w, `<!DOCTYPE html><html><body><p id="status">%d</p></body></html>`, a.Status)
+	})
+}
+
+// status reads the participant's status through the API.
+func (s *sw) status(id string) string {
+	s.t.Helper()
+	var p wire.Participant
+	if st := s.api("GET", "/v1/participants/"+id, nil, &p); st != 200 {
+		s.t.Fatalf("participant %s: %d", id, st)
+	}
+	return p.Status
 }
