@@ -527,7 +527,8 @@ func (a *App) buildFSPIOP(authn *auth.Authenticator) error {
 	cfg.EnsureDefaults()
 	var err error
 	a.FSPIOP, err = fspiop.New(cfg, fspiop.Deps{Auth: authn, Participants: a.Participants, Directory: a.Directory,
-		Transfers: a.Transfers, Fees: a.Fees, DB: a.DB, Signer: signer, Rate: a.API, Lookups: a.API.Lookups(), Log: a.cfg.Log, Now: a.cfg.Now})
+		Transfers: a.Transfers, Fees: a.Fees, DB: a.DB, Signer: signer, Rate: a.API, Lookups: a.API.Lookups(),
+		Observer: a.Metrics, Tracer: a.cfg.TracerProvider, Log: a.cfg.Log, Now: a.cfg.Now})
 	a.confirm.fspiop = a.FSPIOP
 	if err == nil {
 		// Aliases routed to other schemes are asked there over FSPIOP.

@@ -241,7 +241,7 @@ func (s *Server) releaseHeld(ctx context.Context, payee participant.Participant,
 	}
 	ch, _, done := s.wait(waitKey("transfers", payee.ID, p.Payer, transferPath(p.ID)))
 	defer done()
-	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
+	s.out.send(ctx, &message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: h.Version, body: h.Body, relay: h.Header})
 	var r reply
 	select {
@@ -295,7 +295,7 @@ func (s *Server) ask(ctx context.Context, payee participant.Participant, source,
 				return reply{}, err
 			}
 		}
-		s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: method, path: path, resource: resource, version: version,
+		s.out.send(ctx, &message{to: payee.FSPIOP, toID: payee.ID, method: method, path: path, resource: resource, version: version,
 			source: source, dest: payee.ID, body: b})
 	}
 	select {

@@ -47,12 +47,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hulian/hulian/internal/auth"
 	"github.com/hulian/hulian/internal/directory"
@@ -155,8 +156,8 @@ type LookupGuard interface {
 	Done(participant, endUser string, found bool)
 }
 
-// Deps are what the front end is built on; all but Signer, Lookups, Log
-// and Now are required.
+// Deps are what the front end is built on; all but Signer, Rate,
+// Lookups, Client, Observer, Tracer, Log and Now are required.
 type Deps struct {
 	Auth         *auth.Authenticator
 	Participants *participant.Registry
@@ -177,8 +178,18 @@ type Deps struct {
 	// Client sends requests and callbacks; nil is a client with no
 	// overall timeout (SendTimeout bounds each attempt).
 	Client *http.Client
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Observer, if set, hears of every request answered (metrics).
+	Observer RequestObserver
+	// Tracer, if set, traces every request: a server span continuing
+	// the caller's W3C traceparent, a span for the work done after the
+	// answer, and a client span for each attempt to send a request or
+	// callback, whose traceparent the receiver gets. Nil traces nothing.
+	Tracer trace.TracerProvider
+	// Log gets an access line per request ("request", with the request's
+	// id, route template, status, latency, sizes and caller, and
+	// "listener":"fspiop") and the front end's failures; nil discards.
+	Log *slog.Logger
+	Now func() time.Time
 }
 
 // Server is the FSPIOP front end: an http.Handler for its listener, and
@@ -199,6 +210,10 @@ type Server struct {
 	keys sync.Map
 	// active counts requests being handled and processed.
 	active atomic.Int64
+	// tracer starts the front end's spans; nil when not tracing.
+	tracer trace.Tracer
+	// accessLog is Log naming the listener on each access line.
+	accessLog *slog.Logger
 }
 
 // New returns the front end; cfg must be valid (EnsureDefaults first).
@@ -210,7 +225,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, errors.New("fspiop: auth, participants, directory, transfers, fees and database are required")
 	}
 	if d.Log == nil {
-		d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		d.Log = slog.New(slog.DiscardHandler)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -225,16 +240,24 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, cfg: cfg, mux: http.NewServeMux(), store: newStore(d.DB), waits: map[string][]chan reply{},
 		work: make(chan struct{}, 4096)}
+	s.accessLog = d.Log.With("listener", "fspiop")
+	if d.Tracer != nil {
+		s.tracer = d.Tracer.Tracer(scope)
+	}
 	s.out = newSender(s, cfg)
 	s.routes()
 	return s, nil
 }
 
-// ServeHTTP serves the FSPIOP API.
+// ServeHTTP serves the FSPIOP API: every request with its id (returned
+// as Hulian-Request-Id), its access line, its metrics and, when tracing,
+// its server span.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
-	s.mux.ServeHTTP(w, r)
+	x, r := s.begin(w, r)
+	s.mux.ServeHTTP(x, r)
+	s.end(x)
 }
 
 // Run sends the queued requests and callbacks and finishes expired and
@@ -262,10 +285,14 @@ func (s *Server) Drain(ctx context.Context) error {
 	return nil
 }
 
-// async runs fn after the request was answered, bounded: when too many
+// async runs fn for in after in was answered, bounded: when too many
 // are in process, the request waits for room before it is answered, so
-// that a flood slows its sender instead of growing memory.
-func (s *Server) async(fn func(ctx context.Context)) {
+// that a flood slows its sender instead of growing memory. fn's context
+// carries the request's id (its log lines name it) and, when tracing, a
+// span of its own, a child of the request's server span, which the
+// messages fn sends continue.
+func (s *Server) async(in *inbound, fn func(ctx context.Context)) {
+	parent := context.WithoutCancel(in.r.Context())
 	s.work <- struct{}{}
 	s.active.Add(1)
 	go func() {
@@ -273,8 +300,13 @@ func (s *Server) async(fn func(ctx context.Context)) {
 			<-s.work
 			s.active.Add(-1)
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConfirmTimeout+s.cfg.SendTimeout)
+		ctx, cancel := context.WithTimeout(parent, s.cfg.ConfirmTimeout+s.cfg.SendTimeout)
 		defer cancel()
+		if s.tracer != nil {
+			var span trace.Span
+			ctx, span = s.tracer.Start(ctx, "fspiop.process")
+			defer span.End()
+		}
 		fn(ctx)
 	}()
 }

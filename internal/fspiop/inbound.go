@@ -45,10 +45,14 @@ type handler struct {
 	callback bool
 	max      int64
 	fn       func(*inbound) error
+	// route is the route's template as FSPIOP's definition writes it
+	// ("PUT /transfers/{ID}"), label the Observer's (RequestObserver).
+	route, label string
 }
 
 func (s *Server) route(pattern string, callback bool, max int64, fn func(*inbound) error) {
-	s.mux.Handle(pattern, &handler{s: s, callback: callback, max: max, fn: fn})
+	route := templateNames.Replace(pattern)
+	s.mux.Handle(pattern, &handler{s: s, callback: callback, max: max, fn: fn, route: route, label: labelPrefix + route})
 }
 
 func (s *Server) routes() {
@@ -97,17 +101,29 @@ func (s *Server) refuseCallback(in *inbound) error {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	in, err := h.check(w, r)
+	// The body is limited on the connection's own writer, which closes
+	// the connection after answering a body too large.
+	cw := w
+	x := exchangeOf(r)
+	if x != nil {
+		cw = x.ResponseWriter
+	}
+	in, err := h.check(cw, r)
+	if x != nil {
+		x.routed(h, in)
+	}
 	if err == nil {
 		err = h.fn(in)
 	}
 	if err != nil {
 		e := errorOf(err)
-		// A DFSP's integrator debugs its connection from this line: who,
-		// what, and which code it was answered. Not the raw path nor the
-		// error's description, which may hold an alias.
-		h.s.Log.Info("fspiop: request refused", "source", r.Header.Get(msg.HeaderSource), "method", r.Method,
-			"route", r.Pattern, "status", e.HTTPStatus(), "code", e.Code.String())
+		// A DFSP's integrator debugs its connection from this line and
+		// the access line after it (same request id): who it claimed to
+		// be, and which code it was answered. Not the raw path nor the
+		// error's description, which may hold an alias; no header but
+		// FSPIOP-Source, cut to an FSP id's length.
+		h.s.Log.InfoContext(r.Context(), "fspiop: request refused", "source", cut(r.Header.Get(msg.HeaderSource), fspIDMax),
+			"method", r.Method, "route", h.route, "status", e.HTTPStatus(), "code", e.Code.String())
 		writeError(w, e, 0)
 		return
 	}
@@ -116,6 +132,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// fspIDMax is the longest FSP id FSPIOP allows (FspId: 1 to 32
+// characters).
+const fspIDMax = 32
+
+// cut returns s cut to n bytes, whole UTF-8 characters only: a header
+// logged as a client sent it is not a way to flood the logs.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // check reads and checks a request in Mojaloop's order: the versions

@@ -10,9 +10,15 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hulian/hulian/internal/fspiop/jws"
 	"github.com/hulian/hulian/internal/fspiop/msg"
 	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/telemetry"
 )
 
 // message is one request or callback the switch sends to an FSPIOP
@@ -31,6 +37,12 @@ type message struct {
 	// byte for byte (the sender's signature among them); nil for the
 	// switch's own message, which the switch signs if it has a key.
 	relay http.Header
+	// parent is the span the message was sent under, which its client
+	// spans continue (set only when tracing); rid is the id of the
+	// request whose work sent it, "" if none, for the log lines of its
+	// delivery.
+	parent trace.SpanContext
+	rid    string
 }
 
 // sender delivers messages from a bounded queue with a few workers,
@@ -46,12 +58,19 @@ func newSender(s *Server, cfg Config) *sender {
 	return &sender{s: s, queue: make(chan *message, cfg.QueueMax), cfg: cfg}
 }
 
-// send queues m, or drops it (logged) when the queue is full.
-func (q *sender) send(m *message) {
+// send queues m, sent for the work of ctx (a request's, or a native
+// payment's), or drops it (logged) when the queue is full.
+func (q *sender) send(ctx context.Context, m *message) {
+	if q.s.tracer != nil {
+		m.parent = trace.SpanContextFromContext(ctx)
+	}
+	if rq := telemetry.FromContext(ctx); rq != nil {
+		m.rid = rq.ID
+	}
 	select {
 	case q.queue <- m:
 	default:
-		q.s.Log.Error("fspiop: send queue full, message dropped", "to", m.toID, "method", m.method, "resource", m.resource)
+		q.s.Log.ErrorContext(ctx, "fspiop: send queue full, message dropped", "to", m.toID, "method", m.method, "resource", m.resource)
 	}
 }
 
@@ -87,8 +106,12 @@ func (q *sender) deliver(ctx context.Context, m *message) {
 		final := attempt >= q.cfg.Attempts || (err == nil && status/100 == 4 && status != 408 && status != 429)
 		if final {
 			// The resource, not the path, and the error without its URL:
-			// both may hold an alias.
-			q.s.Log.Warn("fspiop: message not delivered", "to", m.toID, "method", m.method, "resource", m.resource,
+			// both may hold an alias. Named by the request that sent it.
+			lctx := ctx
+			if m.rid != "" {
+				lctx = telemetry.NewContext(ctx, &telemetry.Request{ID: m.rid})
+			}
+			q.s.Log.WarnContext(lctx, "fspiop: message not delivered", "to", m.toID, "method", m.method, "resource", m.resource,
 				"status", status, "err", withoutURL(err), "attempts", attempt)
 			return
 		}
@@ -101,6 +124,9 @@ func (q *sender) deliver(ctx context.Context, m *message) {
 	}
 }
 
+// traceHeaders are W3C Trace Context's headers, in canonical form.
+var traceHeaders = [...]string{"Traceparent", "Tracestate"}
+
 // withoutURL drops the URL net/http names in its errors: an FSPIOP path
 // may hold an alias ("/parties/MSISDN/…"), and these errors are logged.
 func withoutURL(err error) error {
@@ -111,10 +137,20 @@ func withoutURL(err error) error {
 	return err
 }
 
-// attempt sends m once.
-func (q *sender) attempt(ctx context.Context, m *message) (int, error) {
+// attempt sends m once, in a client span of its own when tracing.
+func (q *sender) attempt(ctx context.Context, m *message) (status int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.SendTimeout)
 	defer cancel()
+	ctx, span := q.s.startSend(ctx, m)
+	defer func() {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+			if err != nil || status >= 400 {
+				span.SetStatus(codes.Error, "")
+			}
+		}
+		span.End()
+	}()
 	body := m.body
 	h := make(http.Header)
 	relay, source, dest := m.relay, m.source, m.dest
@@ -128,6 +164,19 @@ func (q *sender) attempt(ctx context.Context, m *message) (int, error) {
 		relay, source = nil, m.to.LinkID
 		if m.to.LinkKey != "" {
 			h.Set("Authorization", "Bearer "+m.to.LinkKey)
+		}
+	}
+	switch {
+	case q.s.tracer != nil:
+		// The receiver's trace goes on from this attempt's span.
+		telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(h))
+	case relay != nil:
+		// Not tracing, the switch passes the sender's trace on, as
+		// Mojaloop's hub does.
+		for _, name := range traceHeaders {
+			if v := relay[name]; len(v) > 0 {
+				h[name] = v
+			}
 		}
 	}
 	if relay != nil {

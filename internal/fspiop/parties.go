@@ -69,23 +69,23 @@ func (s *Server) getParties(in *inbound) error {
 		return err
 	}
 	path := partyPath("parties", in.r)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		party, err := s.Directory.LookupLocal(ctx, t, v)
 		s.endLookup(in, err)
 		if err != nil {
-			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, lookupError(err))
+			s.sendError(ctx, in.from, path, "parties", in.version, s.cfg.HubID, lookupError(err))
 			return
 		}
 		owner, ok := s.Participants.Get(party.Participant)
 		switch {
 		case !ok || owner.Status != participant.Active:
-			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
+			s.sendError(ctx, in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
 		case owner.FSPIOP == nil && in.r.PathValue("sub") != "" && in.r.PathValue("type") != msg.PersonalID:
 			// A native participant's parties have no sub-accounts.
-			s.sendError(in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
+			s.sendError(ctx, in.from, path, "parties", in.version, s.cfg.HubID, msg.NewError(msg.PartyNotFound, ""))
 		case owner.FSPIOP != nil:
 			h := relayHeader(in, owner.ID)
-			s.out.send(&message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodGet, path: path, resource: "parties",
+			s.out.send(ctx, &message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodGet, path: path, resource: "parties",
 				version: in.version, relay: h})
 		default:
 			body := msg.PartiesPut{Party: msg.Party{
@@ -93,7 +93,7 @@ func (s *Server) getParties(in *inbound) error {
 					PartySubIDOrType: in.r.PathValue("sub"), FSPID: owner.ID},
 				Name: directory.MaskName(party.Name), PersonalInfo: initials(party.Name),
 			}}
-			s.sendJSON(in.from, http.MethodPut, path, "parties", in.version, owner.ID, body)
+			s.sendJSON(ctx, in.from, http.MethodPut, path, "parties", in.version, owner.ID, body)
 		}
 	})
 	return nil
@@ -200,7 +200,7 @@ func (s *Server) relayCallback(in *inbound, resource, path string) error {
 	if !ok || to.FSPIOP == nil {
 		return msg.NewError(msg.DestinationFSPError, "unknown FSPIOP-Destination")
 	}
-	s.out.send(&message{to: to.FSPIOP, toID: to.ID, method: in.r.Method, path: path, resource: resource,
+	s.out.send(in.r.Context(), &message{to: to.FSPIOP, toID: to.ID, method: in.r.Method, path: path, resource: resource,
 		version: in.version, body: in.body, relay: in.r.Header})
 	return nil
 }
@@ -227,12 +227,12 @@ func (s *Server) postParticipant(in *inbound) error {
 		return err
 	}
 	path := partyPath("participants", in.r)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		if err := s.register(ctx, in, t, v, c); err != nil {
-			s.sendError(in.from, path, "participants", in.version, s.cfg.HubID, err)
+			s.sendError(ctx, in.from, path, "participants", in.version, s.cfg.HubID, err)
 			return
 		}
-		s.sendJSON(in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{FSPID: in.from.ID})
+		s.sendJSON(ctx, in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{FSPID: in.from.ID})
 	})
 	return nil
 }
@@ -288,14 +288,14 @@ func (s *Server) getParticipant(in *inbound) error {
 		return err
 	}
 	path := partyPath("participants", in.r)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		party, err := s.Directory.LookupLocal(ctx, t, v)
 		s.endLookup(in, err)
 		if err != nil {
-			s.sendError(in.from, path, "participants", in.version, s.cfg.HubID, lookupError(err))
+			s.sendError(ctx, in.from, path, "participants", in.version, s.cfg.HubID, lookupError(err))
 			return
 		}
-		s.sendJSON(in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{FSPID: party.Participant})
+		s.sendJSON(ctx, in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{FSPID: party.Participant})
 	})
 	return nil
 }
@@ -310,16 +310,16 @@ func (s *Server) deleteParticipant(in *inbound) error {
 		return err
 	}
 	path := partyPath("participants", in.r)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		if err := s.Directory.Delete(ctx, in.from.ID, t, v); err != nil {
 			e := msg.NewError(msg.DeletePartyInfoError, "")
 			if errors.Is(err, directory.ErrNotFound) {
 				e = msg.NewError(msg.PartyNotFound, "")
 			}
-			s.sendError(in.from, path, "participants", in.version, s.cfg.HubID, e)
+			s.sendError(ctx, in.from, path, "participants", in.version, s.cfg.HubID, e)
 			return
 		}
-		s.sendJSON(in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{})
+		s.sendJSON(ctx, in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, msg.ParticipantsPut{})
 	})
 	return nil
 }
@@ -339,7 +339,7 @@ func (s *Server) postParticipants(in *inbound) error {
 		return err
 	}
 	path := "/participants/" + url.PathEscape(body.RequestID)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		out := msg.ParticipantsBulkPut{PartyList: make([]msg.PartyResult, len(body.PartyList)), Currency: body.Currency}
 		for i, p := range body.PartyList {
 			out.PartyList[i].PartyID = p
@@ -363,27 +363,27 @@ func (s *Server) postParticipants(in *inbound) error {
 				out.PartyList[i].ErrorInformation = &info
 			}
 		}
-		s.sendJSON(in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, out)
+		s.sendJSON(ctx, in.from, http.MethodPut, path, "participants", in.version, s.cfg.HubID, out)
 	})
 	return nil
 }
 
 // sendJSON sends the switch's own request or callback, from source (the
 // hub, or the native participant the switch answers for), to p.
-func (s *Server) sendJSON(p participant.Participant, method, path, resource, version, source string, body any) {
+func (s *Server) sendJSON(ctx context.Context, p participant.Participant, method, path, resource, version, source string, body any) {
 	if p.FSPIOP == nil {
 		return
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		s.Log.Error("fspiop: encode a message", "resource", resource, "err", err)
+		s.Log.ErrorContext(ctx, "fspiop: encode a message", "resource", resource, "err", err)
 		return
 	}
-	s.out.send(&message{to: p.FSPIOP, toID: p.ID, method: method, path: path, resource: resource, version: version,
+	s.out.send(ctx, &message{to: p.FSPIOP, toID: p.ID, method: method, path: path, resource: resource, version: version,
 		source: source, dest: p.ID, body: b})
 }
 
 // sendError sends p the error callback of path (".../error" appended).
-func (s *Server) sendError(p participant.Participant, path, resource, version, source string, err error) {
-	s.sendJSON(p, http.MethodPut, path+"/error", resource, version, source, errorOf(err).Body())
+func (s *Server) sendError(ctx context.Context, p participant.Participant, path, resource, version, source string, err error) {
+	s.sendJSON(ctx, p, http.MethodPut, path+"/error", resource, version, source, errorOf(err).Body())
 }

@@ -57,27 +57,27 @@ func (s *Server) postQuote(in *inbound) error {
 		return err
 	}
 	path := "/quotes/" + url.PathEscape(body.QuoteID)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		party, owner, err := s.payeeOf(ctx, &body.Payee)
 		if err == nil && owner.FSPIOP == nil {
 			err = currencyMismatch(party, body.Amount.Currency)
 		}
 		if err != nil {
-			s.sendError(in.from, path, "quotes", in.version, s.cfg.HubID, err)
+			s.sendError(ctx, in.from, path, "quotes", in.version, s.cfg.HubID, err)
 			return
 		}
 		if owner.FSPIOP != nil {
 			h := relayHeader(in, owner.ID)
-			s.out.send(&message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodPost, path: "/quotes", resource: "quotes",
+			s.out.send(ctx, &message{to: owner.FSPIOP, toID: owner.ID, method: http.MethodPost, path: "/quotes", resource: "quotes",
 				version: in.version, body: in.body, relay: h})
 			return
 		}
 		answer, err := s.quote(ctx, in, &body, owner)
 		if err != nil {
-			s.sendError(in.from, path, "quotes", in.version, owner.ID, err)
+			s.sendError(ctx, in.from, path, "quotes", in.version, owner.ID, err)
 			return
 		}
-		s.out.send(&message{to: in.from.FSPIOP, toID: in.from.ID, method: http.MethodPut, path: path, resource: "quotes",
+		s.out.send(ctx, &message{to: in.from.FSPIOP, toID: in.from.ID, method: http.MethodPut, path: path, resource: "quotes",
 			version: in.version, source: owner.ID, dest: in.from.ID, body: answer})
 	})
 	return nil
@@ -170,24 +170,24 @@ func (s *Server) quote(ctx context.Context, in *inbound, body *msg.QuotesPost, p
 func (s *Server) getQuote(in *inbound) error {
 	id := in.r.PathValue("id")
 	path := "/quotes/" + url.PathEscape(id)
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		q, ok, err := s.store.getQuote(ctx, id)
 		switch {
 		case err != nil:
-			s.sendError(in.from, path, "quotes", in.version, s.cfg.HubID, err)
+			s.sendError(ctx, in.from, path, "quotes", in.version, s.cfg.HubID, err)
 		case ok && q.Payer == in.from.ID && q.Expires.After(s.Now()):
-			s.out.send(&message{to: in.from.FSPIOP, toID: in.from.ID, method: http.MethodPut, path: path, resource: "quotes",
+			s.out.send(ctx, &message{to: in.from.FSPIOP, toID: in.from.ID, method: http.MethodPut, path: path, resource: "quotes",
 				version: in.version, source: s.cfg.HubID, dest: in.from.ID, body: q.Answer})
 		case ok && q.Payer == in.from.ID:
-			s.sendError(in.from, path, "quotes", in.version, s.cfg.HubID, msg.NewError(msg.QuoteExpired, ""))
+			s.sendError(ctx, in.from, path, "quotes", in.version, s.cfg.HubID, msg.NewError(msg.QuoteExpired, ""))
 		default:
 			to, known := s.Participants.Get(in.dest)
 			if !ok && known && to.FSPIOP != nil && in.dest != in.from.ID {
-				s.out.send(&message{to: to.FSPIOP, toID: to.ID, method: http.MethodGet, path: path, resource: "quotes",
+				s.out.send(ctx, &message{to: to.FSPIOP, toID: to.ID, method: http.MethodGet, path: path, resource: "quotes",
 					version: in.version, relay: in.r.Header})
 				return
 			}
-			s.sendError(in.from, path, "quotes", in.version, s.cfg.HubID, msg.NewError(msg.QuoteIDNotFound, ""))
+			s.sendError(ctx, in.from, path, "quotes", in.version, s.cfg.HubID, msg.NewError(msg.QuoteIDNotFound, ""))
 		}
 	})
 	return nil

@@ -71,7 +71,7 @@ func (s *Server) reconcile(ctx context.Context, p *payment, now time.Time) error
 	t, err := s.Transfers.Get(ctx, transfer.Viewer{}, p.TransferID)
 	if errors.Is(err, transfer.ErrNotFound) {
 		if now.After(p.Expires.Add(lostAfter)) && s.finish(ctx, p, stateAborted, "") {
-			s.tellAborted(p, "expired")
+			s.tellAborted(ctx, p, "expired")
 		}
 		return nil
 	}
@@ -103,11 +103,11 @@ func (s *Server) reconcile(ctx context.Context, p *payment, now time.Time) error
 			}
 		}
 		if s.finish(ctx, p, stateCommitted, p.Fulfilment) {
-			s.tellCommitted(p)
+			s.tellCommitted(ctx, p)
 		}
 	case transfer.Aborted:
 		if s.finish(ctx, p, stateAborted, "") {
-			s.tellAborted(p, t.Reason)
+			s.tellAborted(ctx, p, t.Reason)
 		}
 	}
 	return nil
@@ -130,22 +130,22 @@ func (s *Server) waiting(p *payment) bool {
 // tellCommitted sends the FSPIOP parties of a committed payment what
 // they are owed: the payer its fulfilment, a payee that answered
 // RESERVED its PATCH.
-func (s *Server) tellCommitted(p *payment) {
+func (s *Server) tellCommitted(ctx context.Context, p *payment) {
 	if payer, ok := s.Participants.Get(p.Payer); ok && payer.FSPIOP != nil {
-		s.sendState(payer, p, "1.1")
+		s.sendState(ctx, payer, p, "1.1")
 	}
 	if payee, ok := s.Participants.Get(p.Payee); ok && payee.FSPIOP != nil && p.Patch {
-		s.sendJSON(payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
+		s.sendJSON(ctx, payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
 			msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateCommitted})
 	}
 }
 
 // tellAborted sends the FSPIOP parties of an aborted payment its error
 // (a payee that answered RESERVED a PATCH ABORTED instead).
-func (s *Server) tellAborted(p *payment, reason string) {
+func (s *Server) tellAborted(ctx context.Context, p *payment, reason string) {
 	e := abortError(reason)
 	if payer, ok := s.Participants.Get(p.Payer); ok && payer.FSPIOP != nil {
-		s.sendError(payer, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
+		s.sendError(ctx, payer, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
 	}
 	payee, ok := s.Participants.Get(p.Payee)
 	switch {
@@ -154,9 +154,9 @@ func (s *Server) tellAborted(p *payment, reason string) {
 		// The far scheme is the payer's side there: it ends the payment
 		// by its expiration, and takes no error from its payee.
 	case p.Patch:
-		s.sendJSON(payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
+		s.sendJSON(ctx, payee, http.MethodPatch, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID,
 			msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateAborted})
 	default:
-		s.sendError(payee, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
+		s.sendError(ctx, payee, transferPath(p.ID), "transfers", "1.1", s.cfg.HubID, e)
 	}
 }

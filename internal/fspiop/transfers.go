@@ -30,9 +30,9 @@ func (s *Server) postTransfer(in *inbound) error {
 	if body.PayerFSP != in.from.ID {
 		return msg.NewError(msg.ValidationError, "FSPIOP-Source header should match Payer")
 	}
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		if err := s.prepare(ctx, in, &body); err != nil {
-			s.sendError(in.from, transferPath(body.TransferID), "transfers", in.version, s.cfg.HubID, s.modified(ctx, in, &body, err))
+			s.sendError(ctx, in.from, transferPath(body.TransferID), "transfers", in.version, s.cfg.HubID, s.modified(ctx, in, &body, err))
 		}
 	})
 	return nil
@@ -78,7 +78,7 @@ func (s *Server) prepare(ctx context.Context, in *inbound, body *msg.TransfersPo
 		if p, found, err := s.store.get(ctx, body.TransferID); err != nil {
 			return err
 		} else if found {
-			return s.repeat(in, &p, d)
+			return s.repeat(ctx, in, &p, d)
 		}
 		return msg.NewError(msg.TransferExpired, "")
 	}
@@ -124,7 +124,7 @@ func (s *Server) prepare(ctx context.Context, in *inbound, body *msg.TransfersPo
 		if err != nil {
 			return err
 		}
-		return s.repeat(in, &stored, d)
+		return s.repeat(ctx, in, &stored, d)
 	} else if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) prepareRelayed(ctx context.Context, in *inbound, p *payment, re
 		if err != nil {
 			return err
 		}
-		return s.repeat(in, &stored, p.Digest)
+		return s.repeat(ctx, in, &stored, p.Digest)
 	} else if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Server) prepareRelayed(ctx context.Context, in *inbound, p *payment, re
 		// Relayed once the operator releases it (Confirm).
 		return s.store.hold(ctx, p.ID, heldPrepare{Header: h, Body: in.body, Version: in.version})
 	}
-	s.out.send(&message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
+	s.out.send(ctx, &message{to: payee.FSPIOP, toID: payee.ID, method: http.MethodPost, path: "/transfers", resource: "transfers",
 		version: in.version, body: in.body, relay: h})
 	return nil
 }
@@ -181,19 +181,19 @@ func (s *Server) prepareRelayed(ctx context.Context, in *inbound, p *payment, re
 // repeat answers a POST /transfers whose id is known: the same request
 // gets the payment's state once it is decided (nothing while it is in
 // progress, as in Mojaloop); another request under the id is 3106.
-func (s *Server) repeat(in *inbound, p *payment, d []byte) error {
+func (s *Server) repeat(ctx context.Context, in *inbound, p *payment, d []byte) error {
 	if p.Payer != in.from.ID || !bytes.Equal(p.Digest, d) {
 		return msg.NewError(msg.ModifiedRequest, "")
 	}
 	if p.State != stateReserved {
-		s.sendState(in.from, p, in.version)
+		s.sendState(ctx, in.from, p, in.version)
 	}
 	return nil
 }
 
 // sendState sends to (payer or payee) the payment's state as PUT
 // /transfers/{ID}.
-func (s *Server) sendState(to participant.Participant, p *payment, version string) {
+func (s *Server) sendState(ctx context.Context, to participant.Participant, p *payment, version string) {
 	body := msg.TransfersPut{TransferState: p.State}
 	if p.State == stateCommitted {
 		body.Fulfilment = p.Fulfilment
@@ -201,7 +201,7 @@ func (s *Server) sendState(to participant.Participant, p *payment, version strin
 	if !p.Completed.IsZero() {
 		body.CompletedTimestamp = msg.FormatDateTime(p.Completed)
 	}
-	s.sendJSON(to, http.MethodPut, transferPath(p.ID), "transfers", version, s.cfg.HubID, body)
+	s.sendJSON(ctx, to, http.MethodPut, transferPath(p.ID), "transfers", version, s.cfg.HubID, body)
 }
 
 // decided tells an FSPIOP payer of a native payment's outcome: the
@@ -213,12 +213,12 @@ func (s *Server) decided(ctx context.Context, p *payment, t transfer.Transfer, f
 	switch t.State {
 	case transfer.Committed:
 		if s.finish(ctx, p, stateCommitted, fulfilment) {
-			s.sendJSON(payer, http.MethodPut, transferPath(p.ID), "transfers", version, p.Payee,
+			s.sendJSON(ctx, payer, http.MethodPut, transferPath(p.ID), "transfers", version, p.Payee,
 				msg.TransfersPut{Fulfilment: fulfilment, CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateCommitted})
 		}
 	case transfer.Aborted:
 		if s.finish(ctx, p, stateAborted, "") {
-			s.sendError(payer, transferPath(p.ID), "transfers", version, s.cfg.HubID, abortError(t.Reason))
+			s.sendError(ctx, payer, transferPath(p.ID), "transfers", version, s.cfg.HubID, abortError(t.Reason))
 		}
 	}
 }
@@ -265,7 +265,7 @@ func (s *Server) putTransfer(in *inbound) error {
 	if err != nil || waited || body.TransferState == msg.StateReceived {
 		return err // a RECEIVED is progress, not an answer
 	}
-	s.async(func(ctx context.Context) { s.payeeAnswered(ctx, in, &p, &body) })
+	s.async(in, func(ctx context.Context) { s.payeeAnswered(ctx, in, &p, &body) })
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 	if body.TransferState == msg.StateAborted {
 		s.reject(ctx, in, p, "aborted by the payee")
 		if s.finish(ctx, p, stateAborted, "") {
-			s.out.send(&message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: path, resource: "transfers",
+			s.out.send(ctx, &message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: path, resource: "transfers",
 				version: in.version, body: in.body, relay: in.r.Header})
 		}
 		return
@@ -285,8 +285,8 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 		s.reject(ctx, in, p, "invalid fulfilment")
 		if s.finish(ctx, p, stateAborted, "") {
 			e := msg.NewError(msg.ValidationError, "invalid fulfilment")
-			s.sendError(payer, path, "transfers", in.version, s.cfg.HubID, e)
-			s.sendError(in.from, path, "transfers", in.version, s.cfg.HubID, e)
+			s.sendError(ctx, payer, path, "transfers", in.version, s.cfg.HubID, e)
+			s.sendError(ctx, in.from, path, "transfers", in.version, s.cfg.HubID, e)
 		}
 		return
 	}
@@ -304,8 +304,8 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 	if err != nil {
 		e := errorOf(err)
 		if s.finish(ctx, p, stateAborted, "") {
-			s.sendError(payer, path, "transfers", in.version, s.cfg.HubID, e)
-			s.sendError(in.from, path, "transfers", in.version, s.cfg.HubID, e)
+			s.sendError(ctx, payer, path, "transfers", in.version, s.cfg.HubID, e)
+			s.sendError(ctx, in.from, path, "transfers", in.version, s.cfg.HubID, e)
 		}
 		return
 	}
@@ -313,14 +313,14 @@ func (s *Server) payeeAnswered(ctx context.Context, in *inbound, p *payment, bod
 		return
 	}
 	if !reserved {
-		s.out.send(&message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: path, resource: "transfers",
+		s.out.send(ctx, &message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: path, resource: "transfers",
 			version: in.version, body: in.body, relay: in.r.Header})
 		return
 	}
-	s.sendState(payer, p, in.version)
+	s.sendState(ctx, payer, p, in.version)
 	// PATCH exists from FSPIOP 1.1 on, whatever version the payee's PUT
 	// came in.
-	s.sendJSON(in.from, http.MethodPatch, path, "transfers", "1.1", s.cfg.HubID,
+	s.sendJSON(ctx, in.from, http.MethodPatch, path, "transfers", "1.1", s.cfg.HubID,
 		msg.TransfersPatch{CompletedTimestamp: msg.FormatDateTime(p.Completed), TransferState: stateCommitted})
 }
 
@@ -340,13 +340,13 @@ func (s *Server) putTransferError(in *inbound) error {
 	if err != nil || waited {
 		return err
 	}
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		s.reject(ctx, in, &p, "rejected: "+body.ErrorInformation.ErrorDescription)
 		if !s.finish(ctx, &p, stateAborted, "") {
 			return
 		}
 		payer, _ := s.Participants.Get(p.Payer)
-		s.out.send(&message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: transferPath(p.ID) + "/error",
+		s.out.send(ctx, &message{to: payer.FSPIOP, toID: payer.ID, method: http.MethodPut, path: transferPath(p.ID) + "/error",
 			resource: "transfers", version: in.version, body: in.body, relay: in.r.Header})
 	})
 	return nil
@@ -378,25 +378,25 @@ func (s *Server) payeeCallback(in *inbound, body interface{ Validate() error }) 
 // exist.
 func (s *Server) getTransfer(in *inbound) error {
 	id := in.r.PathValue("id")
-	s.async(func(ctx context.Context) {
+	s.async(in, func(ctx context.Context) {
 		p, found, err := s.store.get(ctx, id)
 		switch {
 		case err != nil:
-			s.sendError(in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, err)
+			s.sendError(ctx, in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, err)
 		case !found || (p.Payer != in.from.ID && p.Payee != in.from.ID):
-			s.sendError(in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, msg.NewError(msg.TransferIDNotFound, ""))
+			s.sendError(ctx, in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, msg.NewError(msg.TransferIDNotFound, ""))
 		default:
 			// The ledger decides: a payment it ended since is told as
 			// ended (its parties are sent what they are owed, as sweep
 			// would).
 			if err := s.reconcile(ctx, &p, s.Now()); err != nil {
-				s.sendError(in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, err)
+				s.sendError(ctx, in.from, transferPath(id), "transfers", in.version, s.cfg.HubID, err)
 				return
 			}
 			if p.State == stateCommitted && p.Payee == in.from.ID {
 				p.Fulfilment = "" // the payee knows it; keep the answer what Mojaloop sends
 			}
-			s.sendState(in.from, &p, in.version)
+			s.sendState(ctx, in.from, &p, in.version)
 		}
 	})
 	return nil
