@@ -241,9 +241,10 @@ func (s *Server) mountFor(r *http.Request) (http.Handler, bool) {
 }
 
 // Label names the route and the caller of r, a request to a mounted
-// handler, in its access line, its metrics and its span: route as the
-// route table writes them ("GET /console/transfers"), never a raw path;
-// who as "console:alice".
+// handler as the handler received it (its context the API's own, not
+// one derived from it), in its access line, its metrics and its span:
+// route as a route table writes them ("GET /console/transfers"), never
+// a raw path; who as "console:alice".
 func Label(r *http.Request, route, who string) {
 	if x := exchangeOf(r); x != nil {
 		x.route, x.who = route, who
