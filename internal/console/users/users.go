@@ -315,6 +315,10 @@ func (s *Store) Create(ctx context.Context, who Actor, n New) (User, string, err
 		return User{}, "", fmt.Errorf("users: create %s: %w", n.Username, err)
 	}
 	if err := s.Record(ctx, who, ActionUserCreate, u.Username); err != nil {
+		// No user without its trail: take it back.
+		if _, derr := s.db.ExecContext(ctx, `DELETE FROM console_users WHERE username_key = $1`, k); derr != nil {
+			err = errors.Join(err, derr)
+		}
 		return User{}, "", err
 	}
 	return u, totpURI(u.Username, secret), nil
@@ -378,19 +382,19 @@ func scanUser(row sqldb.Row, now time.Time) (User, error) {
 }
 
 // Delete deletes the user named name (in any case) and ends its
-// sessions; who is recorded as having deleted it.
+// sessions; who is recorded as having deleted it. The record comes
+// first, so that no user goes without its trail.
 func (s *Store) Delete(ctx context.Context, who Actor, name string) error {
-	if !ValidUsername(name) {
-		return ErrNotFound
-	}
-	var stored string
-	err := s.db.QueryRowContext(ctx, `DELETE FROM console_users WHERE username_key = $1 RETURNING username`, key(name)).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
+	u, err := s.Get(ctx, name)
 	if err != nil {
+		return err
+	}
+	if err := s.Record(ctx, who, ActionUserDelete, u.Username); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM console_users WHERE username_key = $1`, key(name)); err != nil {
 		return fmt.Errorf("users: delete %s: %w", name, err)
 	}
 	s.sessions.endUser(key(name))
-	return s.Record(ctx, who, ActionUserDelete, stored)
+	return nil
 }

@@ -25,11 +25,10 @@ import (
 
 // ledgerLog is a ledger that keeps the marks it is given.
 type ledgerLog struct {
-	mu    sync.Mutex
-	cmds  []ledger.Command
-	fail  bool
-	seen  map[ledger.ID]bool
-	count atomic.Int64
+	mu   sync.Mutex
+	cmds []ledger.Command
+	fail bool
+	seen map[ledger.ID]bool
 }
 
 func (l *ledgerLog) Submit(_ context.Context, cmds []ledger.Command) ([]ledger.Result, error) {
@@ -209,6 +208,22 @@ func TestCreate(t *testing.T) {
 		}
 		if got := len(f.led.cmds); got != 5 {
 			t.Errorf("%d marks for 5 users created", got)
+		}
+		// Without the ledger, no user is created or deleted: none
+		// goes without its trail.
+		f.led.fail = true
+		if _, _, err := f.s.Create(ctx, operator, New{"carol", pw, Regulator, ""}); err == nil {
+			t.Error("created without its mark")
+		}
+		if err := f.s.Delete(ctx, operator, "alice"); err == nil {
+			t.Error("deleted without its mark")
+		}
+		f.led.fail = false
+		if us, _ := f.s.List(ctx, "", 100); len(us) != 5 {
+			t.Errorf("after the ledger failed: %+v", us)
+		}
+		if _, _, err := f.s.Create(ctx, operator, New{"carol", pw, Regulator, ""}); err != nil {
+			t.Errorf("carol, once the ledger is back: %v", err)
 		}
 	})
 }
