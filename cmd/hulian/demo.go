@@ -62,6 +62,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := demoRules(ctx, a); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	stopWallet, err := demoWallet(ctx, stdout, sc, opts.walletAddr)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer stopWallet()
 	run, err := driveDemoTraffic(ctx, stdout, sc, opts)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -82,6 +87,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := demoCrossBorder(ctx, stdout, a, run.started); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	if opts.stay {
+		demoStay(ctx, stdout)
 	}
 	return nil
 }
@@ -140,6 +148,10 @@ type demoOptions struct {
 	users       int
 	// logFormat and logLevel say how the switch logs on stderr.
 	logFormat, logLevel string
+	// walletAddr is the demo wallet's listen address; stay keeps
+	// everything up after the demo, until Ctrl-C.
+	walletAddr string
+	stay       bool
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
@@ -153,6 +165,8 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.IntVar(&o.users, "users", 3000, "simulated end users over all participants")
 	fs.StringVar(&o.logFormat, "log-format", "text", "the switch's log format on stderr: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "least level the switch logs: debug, info (one line per request), warn or error")
+	fs.StringVar(&o.walletAddr, "wallet-addr", "127.0.0.1:0", "listen address of the demo wallet's page, a simulated user's (port 0 picks a free one)")
+	fs.BoolVar(&o.stay, "stay", false, "after the demo, keep the switch and the demo wallet up until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

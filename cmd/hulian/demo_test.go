@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,8 +31,12 @@ func TestDemo(t *testing.T) {
 	t.Setenv("HULIAN_ADMIN_TOKEN", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"demo", "--duration", "10s"}, &out, &errOut)
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"demo", "--duration", "10s"}, &out, &errOut) }()
+	// The demo wallet's page answers while the demo runs.
+	wallet := awaitWallet(t, &out, done)
+	code := <-done
 	t.Logf("stdout:\n%s", out.String())
 	if errOut.Len() > 0 {
 		t.Logf("stderr:\n%s", errOut.String())
@@ -95,6 +104,9 @@ func TestDemo(t *testing.T) {
 		t.Errorf("cross-border: %d paid (SEND %d, RECEIVE %d), %d reported: want some of each, and the report to have them and the section's 2",
 			paid, send, receive, reported)
 	}
+	if !strings.Contains(wallet, "李晓明") || !strings.Contains(wallet, "Peony Pay") || !strings.Contains(wallet, "electricity bill") {
+		t.Errorf("the demo wallet's page lacks its user, its wallet or its bills:\n%s", wallet)
+	}
 	dirs, _ := filepath.Glob(filepath.Join(tmp, "hulian-demo-*"))
 	if len(dirs) != 1 || !strings.Contains(s, dirs[0]) {
 		t.Errorf("data directories %v, not named in the output", dirs)
@@ -129,4 +141,100 @@ func TestDemoInterrupted(t *testing.T) {
 		!strings.Contains(errOut.String(), "not empty") {
 		t.Errorf("reused data directory: exit %d, %s", code, errOut.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer the demo writes to while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+// walletURL finds the demo wallet's URL in the demo's output.
+var walletURL = regexp.MustCompile(`Demo wallet: (http://127\.0\.0\.1:\d+/)\n`)
+
+// awaitWallet waits for the demo to print its wallet's URL, reads the
+// wallet's front page (in English), and pays the first of its contacts
+// through the page, as its user would, while the simulators' traffic
+// runs: the demo's checks that follow hold Peony Pay's books, the
+// payment in them, to the switch. It returns the front page; the test
+// fails if the demo ends first or the page does not answer.
+func awaitWallet(t *testing.T, out *syncBuffer, done chan int) string {
+	t.Helper()
+	var base string
+	for base == "" {
+		if m := walletURL.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Errorf("the demo ended without printing its wallet's URL")
+			return ""
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	page := func(method, path string, form url.Values) string {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, strings.TrimSuffix(base, "/")+path, body)
+		req.Header.Set("Accept-Language", "en")
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Errorf("demo wallet %s %s: %v", method, path, err)
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("demo wallet %s %s: %d", method, path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	field := func(page, name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	front := page(http.MethodGet, "/", nil)
+	contact := regexp.MustCompile(`href="/\?type=MSISDN&amp;alias=([^#"]+)#pay"`).FindStringSubmatch(front)
+	if contact == nil {
+		t.Errorf("the demo wallet shows no contact to pay:\n%s", front)
+		return front
+	}
+	alias, _ := url.QueryUnescape(contact[1])
+	confirm := page(http.MethodPost, "/pay", url.Values{"csrf": {field(front, "csrf")}, "type": {"MSISDN"}, "alias": {alias},
+		"amount": {"12.34"}, "note": {"from TestDemo"}})
+	receipt := page(http.MethodPost, "/pay/confirm", url.Values{"csrf": {field(confirm, "csrf")}, "payment": {field(confirm, "payment")}})
+	if !strings.Contains(receipt, "Paid CN¥12.34 to ") {
+		t.Errorf("paying through the demo wallet:\n%s", receipt)
+	}
+	return front
 }

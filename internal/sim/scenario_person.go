@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hulian/hulian/internal/money"
@@ -68,14 +69,17 @@ func (s *Scenario) OpenPerson(ctx context.Context, pc PersonConfig) (*Person, er
 		return nil, fmt.Errorf("sim: aliases of person %s: %w", pc.ID, err)
 	}
 	var refs []wire.PayeeRef
+	var shown []string
 	for i, r := range results {
 		if r.Party == nil || r.Status/100 != 2 {
 			return nil, fmt.Errorf("sim: alias %s %q of person %s: status %d", parties[i].Type, parties[i].Value, pc.ID, r.Status)
 		}
 		refs = append(refs, wire.PayeeRef{Type: r.Party.Type, Value: r.Party.Value})
+		shown = append(shown, r.Party.Type+" "+r.Party.Value)
 	}
 	pe.SetAliases(refs)
-	s.logf("%-13s person %s (%s), %s, aliases %v", m.ID(), pc.ID, pc.Name, Grouped(pc.Opening, c), refs)
+	s.logf("%-13s person %s (%s), opening balance %s, aliases %s; the traffic leaves the person alone", m.ID(), pc.ID, pc.Name,
+		Grouped(pc.Opening, c), strings.Join(shown, ", "))
 	return pe, nil
 }
 
