@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/hulian/hulian/internal/fault"
@@ -92,6 +94,32 @@ func TestInitials(t *testing.T) {
 	for _, name := range []string{"", "   ", "*** x", "1 2"} {
 		if p := initials(name); p != nil && name != "1 2" {
 			t.Errorf("initials(%q) = %+v, want nil", name, p.ComplexName)
+		}
+	}
+}
+
+// TestRouteTemplates: each route is named as FSPIOP's definition writes
+// it, its label set apart from the native API's; the path and its party
+// identifier appear in neither.
+func TestRouteTemplates(t *testing.T) {
+	s := &Server{mux: http.NewServeMux()}
+	s.routes()
+	for _, c := range []struct{ method, path, route string }{
+		{"GET", "/parties/MSISDN/8613800138000", "GET /parties/{Type}/{ID}"},
+		{"PUT", "/parties/MSISDN/8613800138000/sub/error", "PUT /parties/{Type}/{ID}/{SubId}/error"},
+		{"POST", "/participants", "POST /participants"},
+		{"PUT", "/participants/3f0c4e6a/error", "PUT /participants/{ID}/error"},
+		{"PUT", "/transfers/85feac2f-39b2-491b-817e-4a03203d4f14", "PUT /transfers/{ID}"},
+		{"GET", "/quotes/7c23e80c", "GET /quotes/{ID}"},
+		{"GET", "/nowhere/8613800138000", ""},
+	} {
+		h, _ := s.mux.Handler(httptest.NewRequest(c.method, c.path, nil))
+		var route, label string
+		if rh, ok := h.(*handler); ok {
+			route, label = rh.route, rh.label
+		}
+		if route != c.route || (route != "" && label != "fspiop: "+c.route) {
+			t.Errorf("%s %s: route %q, label %q; want %q", c.method, c.path, route, label, c.route)
 		}
 	}
 }
