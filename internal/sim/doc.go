@@ -140,6 +140,17 @@
 // participant's books, in each currency it holds, with the switch and
 // verifies that the ledger sums to zero per currency.
 //
+// # Persons
+//
+// A person (person.go, Scenario.OpenPerson) is one user of a simulated
+// participant who uses its app in person: the demo wallet's user
+// (package sim/wallet, served by `hulian demo`). The traffic leaves the
+// person alone — never pays from or to its account, never answers its
+// bills, which the callback keeps apart — and what the person does goes
+// through the participant's ordinary paths (Pay, PayBill, DeclineBill),
+// so that Check holds it to the switch like the rest; Check waits for a
+// person's payment in flight and holds new ones while it compares.
+//
 // Money is int64 minor units (money.Amount) throughout; floats appear
 // only in statistics (rates, latencies).
 package sim

@@ -254,6 +254,18 @@ func (pe *Person) Bills(ctx context.Context) []wire.PaymentRequest {
 	return slices.DeleteFunc(bills, func(r wire.PaymentRequest) bool { return slices.Contains(gone, r.ID) })
 }
 
+// Bill returns request to pay id if it waits for the person's answer.
+func (pe *Person) Bill(id string) (wire.PaymentRequest, bool) {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	for _, r := range pe.bills {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return wire.PaymentRequest{}, false
+}
+
 // addBill takes the news of a request to pay to one of the person's
 // aliases, once.
 func (pe *Person) addBill(r wire.PaymentRequest) {

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,4 +153,81 @@ func TestPerson(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d payments of the person around Check", paid.Load())
+}
+
+// TestPersonUnknownOutcome: a payment without a final answer stays out of
+// the statement, its money held, until the books learn it committed
+// (Reconcile); a released one never enters it. Bills to the person's
+// aliases wait for the person, not for NextBill.
+func TestPersonUnknownOutcome(t *testing.T) {
+	ctx := context.Background()
+	api, _ := fakeSwitch(t, problem(http.StatusServiceUnavailable, ProblemUnavailable, ""))
+	p := newTestParticipant(t, Config{ID: "peony-pay", Name: "Peony Pay", Kind: "wallet", Currency: cny, Acceptance: "notify"})
+	p.Connect(api, secret)
+	if err := p.Books().Open("p-li", "李晓明", 100_00); err != nil {
+		t.Fatal(err)
+	}
+	pe, err := NewPerson(p, "p-li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPerson(p, "p-li"); err == nil {
+		t.Error("a person made twice")
+	}
+	if _, err := NewPerson(p, "nobody"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("a person without an account: %v", err)
+	}
+	payee := wire.PayeeRef{Type: "MSISDN", Value: "+8613800138000"}
+	var ids []string
+	for range 2 {
+		r := pe.Pay(ctx, Payment{Payee: payee, Amount: 30_00, Note: "tea"}, "*伟")
+		if r.Status != StatusUnknown {
+			t.Fatalf("payment: %s %s", r.Status, r.Problem)
+		}
+		ids = append(ids, r.ID)
+	}
+	if st := pe.Statement(); len(st) != 0 {
+		t.Errorf("statement before the outcome: %+v", st)
+	}
+	if a := pe.Account(); a.Held != 60_00 {
+		t.Errorf("held %d, want 60.00", a.Held)
+	}
+	// Reconcile learns: the first committed, the second never happened.
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	p.book(Result{ID: ids[0]}, wire.Transfer{ID: ids[0], State: "COMMITTED", Amount: "30.00", Fee: "0.13", Currency: "CNY", Payee: payee, CreatedAt: at})
+	if err := p.Books().Release(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	st := pe.Statement()
+	if len(st) != 1 || st[0].ID != ids[0] || st[0].Payee != payee || st[0].Party != "*伟" || st[0].Amount != 30_00 || st[0].Fee != 0 {
+		t.Errorf("statement %+v", st)
+	}
+	if st := pe.Statement(); len(st) != 1 {
+		t.Errorf("statement read again: %+v", st)
+	}
+	if a := pe.Account(); a.Balance != 70_00 || a.Held != 0 {
+		t.Errorf("account %+v", a)
+	}
+
+	// A bill to the person's alias, and one to another user's.
+	p.mu.Lock()
+	p.aliases[aliasKey("MSISDN", "+8613712345678")] = "p-li"
+	p.aliases[aliasKey("MSISDN", "+8613800000001")] = "u-000001"
+	p.mu.Unlock()
+	for _, to := range []string{"+8613712345678", "+8613800000001", "+8613712345678"} {
+		bill := &wire.PaymentRequest{ID: "river-bank.r-" + to, Payee: "river-bank", Payer: wire.PayeeRef{Type: "MSISDN", Value: to,
+			Participant: "peony-pay"}, Amount: "58.20", Currency: "CNY", State: "PENDING"}
+		if st, body := callback(t, p, wire.Callback{Event: "payment-request.created", PaymentRequest: bill}, secret, time.Now()); st != http.StatusNoContent {
+			t.Fatalf("bill callback: %d %s", st, body)
+		}
+	}
+	if r, ok := p.NextBill(); !ok || r.Payer.Value != "+8613800000001" {
+		t.Errorf("the simulator's bill: %+v %v", r, ok)
+	}
+	if r, ok := p.NextBill(); ok {
+		t.Errorf("the simulator was handed the person's bill %+v", r)
+	}
+	if b, ok := pe.Bill("river-bank.r-+8613712345678"); !ok || b.Amount != "58.20" {
+		t.Errorf("the person's bill: %+v %v", b, ok)
+	}
 }

@@ -355,18 +355,6 @@ func (s *Server) billView(l *locale, b wire.PaymentRequest) billView {
 	return v
 }
 
-// Texts of the statement's entries.
-func init() {
-	for k, v := range map[string][2]string{
-		"entry_from":      {"From a user of %s", "来自 %s 的用户"},
-		"entry_requested": {"Your request, paid via %s", "您的收款请求，经 %s 支付"},
-		"entry_refund":    {"Refund via %s", "经 %s 的退款"},
-		"entry_request":   {"Request of %s", "%s 的收款请求"},
-	} {
-		messages[k] = v
-	}
-}
-
 // entryView shows statement entry e.
 func (s *Server) entryView(l *locale, e sim.Entry) entryView {
 	c := categoryOf(e)
@@ -561,14 +549,8 @@ func (s *Server) declineRequest(w http.ResponseWriter, r *http.Request) {
 // requester returns the participant that sent request to pay id, if it
 // waits for the person.
 func (s *Server) requester(id string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-	defer cancel()
-	for _, b := range s.person.Bills(ctx) {
-		if b.ID == id {
-			return b.Payee
-		}
-	}
-	return ""
+	r, _ := s.person.Bill(id)
+	return r.Payee
 }
 
 // redirect keeps receipt rc and sends the browser to it (303): a reload
