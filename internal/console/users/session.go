@@ -142,6 +142,19 @@ func (ss *sessions) get(token string, now time.Time) (Session, bool) {
 	return s.Session, true
 }
 
+// alive reports whether the session of token has not ended, leaving it
+// as it was.
+func (ss *sessions) alive(token string, now time.Time) bool {
+	if token == "" {
+		return false
+	}
+	h := sha256.Sum256([]byte(token))
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byHash[h]
+	return ok && !ss.ended(s, now)
+}
+
 func (ss *sessions) ended(s *session, now time.Time) bool {
 	return now.Sub(s.seen) >= ss.lim.Idle || now.Sub(s.Started) >= ss.lim.Lifetime
 }
@@ -196,6 +209,11 @@ func (ss *sessions) remove(h [sha256.Size]byte) {
 // ended (idle for too long, past its lifetime, signed out, its user
 // deleted), and counts it as used now.
 func (s *Store) Session(token string) (Session, bool) { return s.sessions.get(token, s.now()) }
+
+// Alive reports whether the session of token has not ended, without
+// counting it as used: a live page's stream asks it every second, and
+// must not keep an idle user's session open.
+func (s *Store) Alive(token string) bool { return s.sessions.alive(token, s.now()) }
 
 // SignOut ends the session of token.
 func (s *Store) SignOut(token string) { s.sessions.end(token) }

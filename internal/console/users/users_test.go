@@ -346,6 +346,10 @@ func TestSessions(t *testing.T) {
 	if _, ok := ss.get(a1, clk.now().Add(58*time.Minute)); !ok {
 		t.Error("use did not extend it")
 	}
+	// Asking whether it is alive does not count as use.
+	if !ss.alive(a1, clk.now().Add(87*time.Minute)) || ss.alive(a1, clk.now().Add(88*time.Minute)) || ss.alive("", clk.now()) {
+		t.Error("alive: not as used 58 minutes in")
+	}
 	if _, ok := ss.get(a1, clk.now().Add(88*time.Minute)); ok {
 		t.Error("lived past its idle timeout")
 	}
