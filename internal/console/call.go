@@ -78,6 +78,11 @@ func forbidden(detail string) *Answer {
 // The call is logged as one of the API's, with caller console:<name>
 // and the id of the page's request.
 func (c *Console) Call(r *http.Request, v *Visit, method, path string, body any) *Answer {
+	return c.call(r, v, method, path, body, "")
+}
+
+// call is Call with an Accept header ("text/csv"), if not "".
+func (c *Console) call(r *http.Request, v *Visit, method, path string, body any, accept string) *Answer {
 	if !safe(method) && !v.User.Role.Changes() {
 		return forbidden("the " + string(v.User.Role) + " role reads and changes nothing")
 	}
@@ -106,6 +111,9 @@ func (c *Console) Call(r *http.Request, v *Visit, method, path string, body any)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	if tr := telemetry.FromContext(r.Context()); tr != nil && telemetry.ValidRequestID(tr.ID) {
 		req.Header.Set(telemetry.RequestIDHeader, tr.ID)

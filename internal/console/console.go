@@ -28,6 +28,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -50,8 +52,10 @@ type Deps struct {
 	API *api.Server
 	// Participants finds the participant a participant role acts for.
 	Participants users.Participants
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Live are what the dashboard reads in process; any may be nil.
+	Live Live
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Console is the web console, an http.Handler for the paths under
@@ -61,6 +65,12 @@ type Console struct {
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	signIn *rate.Limiter
+	board  *board
+	// done is closed by Close: the live streams end.
+	done      chan struct{}
+	closeOnce sync.Once
+	// streams counts the live streams open.
+	streams atomic.Int64
 }
 
 // Sign-in attempts the console takes, in all: each costs a password
@@ -81,7 +91,8 @@ func New(d Deps) (*Console, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	c := &Console{Deps: d, mux: http.NewServeMux(), signIn: rate.NewLimiter(signInRate, signInBurst)}
+	c := &Console{Deps: d, mux: http.NewServeMux(), signIn: rate.NewLimiter(signInRate, signInBurst), board: newBoard(),
+		done: make(chan struct{})}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}
@@ -103,6 +114,12 @@ func New(d Deps) (*Console, error) {
 	return c, nil
 }
 
+// Close ends the live streams of the dashboard, at once and for good:
+// the HTTP server calls it when it shuts down (http.Server's
+// RegisterOnShutdown), since a stream would otherwise hold the shutdown
+// until its deadline. The pages still answer.
+func (c *Console) Close() { c.closeOnce.Do(func() { close(c.done) }) }
+
 // Handler is a console page: it answers a signed-in user's request.
 type Handler func(w http.ResponseWriter, r *http.Request, v *Visit)
 
@@ -119,6 +136,14 @@ func (c *Console) Handle(pattern string, h Handler) {
 			}
 			c.Error(w, r, nil, http.StatusForbidden, "error.session")
 			return
+		}
+		if !safe(r.Method) {
+			// The gate parsed the form unless the token came in a
+			// header; the body is bounded either way.
+			if err := r.ParseForm(); err != nil {
+				c.Error(w, r, v, http.StatusBadRequest, "error.form")
+				return
+			}
 		}
 		h(w, r, v)
 	}))

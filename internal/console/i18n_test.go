@@ -103,7 +103,7 @@ func TestCatalogs(t *testing.T) {
 		}
 		return nil
 	})
-	inGo := regexp.MustCompile(`"((?:app|nav|lang|role|login|logout|dashboard|placeholder|error)\.[a-z0-9.-]+)"`)
+	inGo := regexp.MustCompile(`"((?:app|nav|lang|role|login|logout|dashboard|error|done|unit|proof|transfers?|settlement|participants?|audit|risk|users|fees|field|status|state|window|kind|acceptance|direction|pager)\.[a-z0-9.-]+)"`)
 	files, _ := filepath.Glob("*.go")
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

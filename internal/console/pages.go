@@ -13,26 +13,35 @@ type page struct {
 	handle  Handler
 }
 
-// routes are the console's pages behind sign-in. The sections' pages
-// other than sign-out are placeholders until they are built.
+// routes are the console's pages behind sign-in. A POST changes
+// something; the gate has checked its CSRF token and that the user's
+// role changes things, and the API decides the rest.
 func (c *Console) routes() []page {
 	return []page{
-		{"GET " + Prefix + "/{$}", c.placeholder("dashboard.title")},
-		{"GET " + Prefix + "/participants", c.placeholder("nav.participants")},
-		{"GET " + Prefix + "/transfers", c.placeholder("nav.transfers")},
-		{"GET " + Prefix + "/settlement", c.placeholder("nav.settlement")},
-		{"GET " + Prefix + "/audit", c.placeholder("nav.audit")},
-		{"GET " + Prefix + "/risk", c.placeholder("nav.risk")},
-		{"GET " + Prefix + "/users", c.placeholder("nav.users")},
+		{"GET " + Prefix + "/{$}", c.dashboard},
+		{"GET " + Prefix + "/events", c.events},
+		{"GET " + Prefix + "/participants", c.participants},
+		{"POST " + Prefix + "/participants", c.onboard},
+		{"GET " + Prefix + "/participants/{id}", c.participantPage},
+		{"POST " + Prefix + "/participants/{id}/{what}", c.participantAct},
+		{"POST " + Prefix + "/fees", c.setFees},
+		{"GET " + Prefix + "/transfers", c.transfers},
+		{"GET " + Prefix + "/transfers/{id}", c.transferPage},
+		{"GET " + Prefix + "/transfers/{id}/proof", c.transferProof},
+		{"GET " + Prefix + "/settlement", c.settlement},
+		{"GET " + Prefix + "/settlement/{id}", c.window},
+		{"GET " + Prefix + "/settlement/{id}/report.csv", c.windowCSV},
+		{"POST " + Prefix + "/settlement/{id}/{what}", c.windowAct},
+		{"GET " + Prefix + "/audit", c.auditPage},
+		{"GET " + Prefix + "/risk", c.riskPage},
+		{"POST " + Prefix + "/risk/rules", c.riskRule},
+		{"POST " + Prefix + "/risk/rules/{id}/{what}", c.riskRule},
+		{"POST " + Prefix + "/risk/alerts/{id}/decision", c.riskDecide},
+		{"GET " + Prefix + "/users", c.onlyAdmin(c.usersPage)},
+		{"POST " + Prefix + "/users", c.onlyAdmin(c.createUser)},
+		{"POST " + Prefix + "/users/{name}/delete", c.onlyAdmin(c.deleteUser)},
 		{"GET " + Prefix + "/logout", c.logoutPage},
 		{"POST " + Prefix + "/logout", c.logout},
-	}
-}
-
-// placeholder is a section's page not built yet.
-func (c *Console) placeholder(title string) Handler {
-	return func(w http.ResponseWriter, r *http.Request, v *Visit) {
-		c.Render(w, r, v, http.StatusOK, "placeholder", Page{Title: title})
 	}
 }
 

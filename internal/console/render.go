@@ -13,6 +13,7 @@ import (
 
 	"github.com/hulian/hulian/internal/console/users"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // parse parses each page of assets/pages with the layout: page "x" is
@@ -25,13 +26,35 @@ func (c *Console) parse() error {
 	c.pages = map[string]*template.Template{}
 	for _, f := range names {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		t, err := template.New("layout.html").ParseFS(assets, "assets/layout.html", f)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "assets/layout.html", "assets/parts.html", f)
 		if err != nil {
 			return fmt.Errorf("console: page %s: %w", name, err)
 		}
 		c.pages[name] = t
 	}
 	return nil
+}
+
+// funcs are the templates' functions besides Page's methods: a path
+// segment and a query value escaped for a URL, and the page with other
+// data, for a template that shows a part of it.
+var funcs = template.FuncMap{
+	"path":  url.PathEscape,
+	"query": url.QueryEscape,
+	"page": func(p *Page, data any) *Page {
+		q := *p
+		q.Data = data
+		return &q
+	},
+	"list": func(s ...string) []string { return s },
+	"inc":  func(n int) int { return n + 1 },
+	"dec":  func(n int) int { return n - 1 },
+	"deref": func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 }
 
 // nav is one link of the layout's navigation.
@@ -69,6 +92,11 @@ type Page struct {
 	Message string
 	// Status is the answer's status, for pages that show it.
 	Status int
+	// Problem is the API's refusal of what the user asked, shown with
+	// the page; nil for none.
+	Problem *wire.Problem
+
+	now time.Time
 }
 
 // T is the message of key in the page's language.
@@ -164,6 +192,14 @@ func (c *Console) Render(w http.ResponseWriter, r *http.Request, v *Visit, statu
 	p.V = v
 	if p.Status == 0 {
 		p.Status = status
+	}
+	p.now = c.Now()
+	if p.Message == "" && status < 300 {
+		// A form that succeeded sends the user back to its page with
+		// ?done=<message key>: shown if it is one.
+		if k := r.URL.Query().Get("done"); strings.HasPrefix(k, "done.") && v.Lang.Has(k) {
+			p.Message = k
+		}
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout.html", &p); err != nil {
