@@ -497,7 +497,8 @@ func (a *App) buildAPI(context.Context) error {
 		return err
 	}
 	if a.Console, err = console.New(console.Deps{Users: a.ConsoleUsers, API: a.API, Participants: a.Participants, Log: a.cfg.Log,
-		Now: a.cfg.Now}); err != nil {
+		Now: a.cfg.Now, Live: console.Live{Stats: a.Metrics, Ledger: a.Journal, Participants: a.Participants, Audit: a.Audit,
+			Liquidity: a.Liquidity}}); err != nil {
 		return err
 	}
 	a.API.Mount(console.Prefix, a.Console)
@@ -785,6 +786,9 @@ func (a *App) serveHTTP(ln net.Listener) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// The console's live streams end when the server shuts down, rather
+	// than hold the shutdown until its deadline.
+	srv.RegisterOnShutdown(a.Console.Close)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
