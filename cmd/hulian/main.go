@@ -196,6 +196,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Hulian is listening on %s (data in %s)\n", a.URL(), cfg.DataDir)
+	fmt.Fprintf(stdout, "Console at %s/console/ (its users are created with POST /v1/console/users and the operator token)\n", a.URL())
 	if u := a.MetricsURL(); u != "" {
 		fmt.Fprintf(stdout, "Prometheus metrics at %s\n", u)
 	}
