@@ -115,8 +115,13 @@
 
   // parseVerifier reads a note verifier key and checks its hash.
   async function parseVerifier(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3 || !validName(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
+    // name+hash+key, cut at the first two "+" as note.NewVerifier does:
+    // the base64 key may hold "+" too.
+    const s = vkey.trim();
+    const i = s.indexOf("+");
+    const j = i < 0 ? -1 : s.indexOf("+", i + 1);
+    const parts = [s.slice(0, i), s.slice(i + 1, j), s.slice(j + 1)];
+    if (i < 0 || j < 0 || !validName(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
       throw new Error("the verifier key is malformed");
     }
     const key = b64(parts[2]);
@@ -250,6 +255,8 @@
       status.textContent = sec.dataset.fetchfailed + " " + (e && e.message ? e.message : e);
       return;
     }
+    // The proof as fetched or pasted, for whoever checks this page.
+    window.hulianProof.last = proof;
     show(await verify(proof, sec.dataset.verifier));
   }
   document.getElementById("verify").addEventListener("click", () =>
