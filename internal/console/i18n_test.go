@@ -12,6 +12,9 @@ import (
 
 	"github.com/hulian/hulian/internal/console/users"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/participant"
+	"github.com/hulian/hulian/internal/settlement"
+	"github.com/hulian/hulian/internal/transfer"
 )
 
 // TestNegotiate: Accept-Language picks the console's language of the
@@ -126,6 +129,51 @@ func TestCatalogs(t *testing.T) {
 	for k, where := range used {
 		if _, ok := catalogs[English][k]; !ok {
 			t.Errorf("%s asks for %q, which no catalog has", where, k)
+		}
+	}
+}
+
+// TestCatalogsNameValues: the values the pages name through a key made
+// of them (state.COMMITTED, kind.wallet …) and the message each form's
+// action leaves (done.<action>) are in the catalogs: a test of the
+// templates alone would not see them.
+func TestCatalogsNameValues(t *testing.T) {
+	var keys []string
+	for _, s := range []transfer.State{transfer.Committed, transfer.Reserved, transfer.Held, transfer.Aborted} {
+		keys = append(keys, "state."+string(s))
+	}
+	for _, s := range []participant.Status{participant.Active, participant.Suspended, participant.Closed} {
+		keys = append(keys, "status."+string(s))
+	}
+	for _, k := range []participant.Kind{participant.Wallet, participant.Bank, participant.FXP, participant.Scheme} {
+		keys = append(keys, "kind."+string(k))
+	}
+	for _, a := range []participant.Acceptance{participant.Notify, participant.Confirm} {
+		keys = append(keys, "acceptance."+string(a))
+	}
+	for _, s := range []settlement.State{settlement.Open, settlement.Closed, settlement.Settling, settlement.Settled} {
+		keys = append(keys, "window."+string(s))
+	}
+	for _, d := range []settlement.Direction{settlement.Pay, settlement.Receive} {
+		keys = append(keys, "direction."+string(d))
+	}
+	// Every action a form takes: c.act(w, r, v, "<action>", …) and the
+	// users' own.
+	acts := regexp.MustCompile(`\bc\.act\(w, r, v, "([a-z0-9-]+)"|Act\(r, v, "([a-z0-9-]+)"`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range acts.FindAllStringSubmatch(string(b), -1) {
+			keys = append(keys, "done."+m[1]+m[2])
+		}
+	}
+	keys = append(keys, "done."+users.ActionUserCreate, "done."+users.ActionUserDelete)
+	if len(keys) < 30 {
+		t.Fatalf("only %d keys: is the scan right?", len(keys))
+	}
+	for _, k := range keys {
+		if !English.Has(k) {
+			t.Errorf("no message %q", k)
 		}
 	}
 }

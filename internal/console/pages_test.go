@@ -408,3 +408,126 @@ func TestConsolePagesLanguages(t *testing.T) {
 		t.Errorf("the chosen language did not stay: %q", got)
 	}
 }
+
+// fill sets the inputs of form sel by name, then submits it with its
+// submit button (or the button named by button) and returns the status
+// of the page it leads to.
+func fill(t *testing.T, ctx context.Context, sel string, values map[string]string, button string) int {
+	t.Helper()
+	for name, v := range values {
+		do(t, ctx, chromedp.SetValue(chromedp.CSS(sel+` [name="`+name+`"]`), v))
+	}
+	if button == "" {
+		button = sel + ` button[type="submit"]`
+	}
+	return submit(t, ctx, button)
+}
+
+// TestConsoleOperatorForms: the operator's administrator's forms, each
+// done through the API and recorded: onboarding (the credentials shown
+// once work), fees, a cap, a risk rule and a decision on the alert it
+// raised (the held payment released), a console user created (its TOTP
+// key shown once signs it in) and deleted (its session ends).
+func TestConsoleOperatorForms(t *testing.T) {
+	s := start(t)
+	sc := s.scene("wallet-a", "wallet-b")
+	u := s.user("li.wei", "operator-admin", "")
+	ctx := tab(t)
+	chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": "en"}})
+	s.signedIn(t, ctx, u)
+
+	s.visit(t, ctx, "/console/participants")
+	if st := fill(t, ctx, "#onboard", map[string]string{"id": "lotus-bank", "name": "Lotus Bank", "kind": "bank", "currencies": "CNY"}, ""); st != http.StatusCreated {
+		t.Fatalf("onboard: %d", st)
+	}
+	key := text(t, ctx, "#api-key")
+	var p wire.Participant
+	if st, err := call(s.url, key, "GET", "/v1/participants/lotus-bank", nil, &p); err != nil || st != 200 || p.Kind != "bank" || p.Name != "Lotus Bank" {
+		t.Errorf("the API key shown: %d %v %+v", st, err, p)
+	}
+	if st := fill(t, ctx, "#fees-form", map[string]string{"currency": "CNY", "fixed": "0.50", "rate": "0.10", "min": "0.50", "max": "9.00"}, ""); st != 200 {
+		t.Errorf("fees: %d", st)
+	}
+	if got := text(t, ctx, "#fees"); !strings.Contains(got, "CNY 0.50") || !strings.Contains(got, "0.10%") || !strings.Contains(got, "CNY 9.00") {
+		t.Errorf("fees shown %q", got)
+	}
+	s.visit(t, ctx, "/console/participants/lotus-bank")
+	if st := fill(t, ctx, "#limit-form", map[string]string{"netDebitCap": "5000.00"}, ""); st != 200 {
+		t.Errorf("cap: %d", st)
+	}
+	var as wire.Accounts
+	s.api("GET", "/v1/participants/lotus-bank/accounts", nil, &as)
+	if len(as.Accounts) != 1 || as.Accounts[0].NetDebitCap != "5000.00" {
+		t.Errorf("accounts %+v", as)
+	}
+	// A bad value: the API's refusal, with its status.
+	s.visit(t, ctx, "/console/participants/lotus-bank")
+	if st := fill(t, ctx, "#limit-form", map[string]string{"netDebitCap": "lots"}, ""); st != http.StatusBadRequest {
+		t.Errorf("a bad cap: %d", st)
+	}
+	if got := text(t, ctx, "#problem"); got == "" {
+		t.Error("the refusal is not shown")
+	}
+
+	s.visit(t, ctx, "/console/risk")
+	if st := fill(t, ctx, "#rule-form", map[string]string{"id": "big", "expression": "amount > 100000", "action": "review", "mode": "enforce",
+		"reason": "big-amount"}, ""); st != 200 {
+		t.Fatalf("rule: %d", st)
+	}
+	if st := sc.pay("t-big", "wallet-a", "wallet-b", "2000.00"); st != 201 && st != 202 {
+		t.Fatalf("pay: %d", st)
+	}
+	var tr wire.Transfer
+	s.api("GET", "/v1/transfers/t-big", nil, &tr)
+	if tr.State != "HELD" {
+		t.Fatalf("t-big is %s", tr.State)
+	}
+	s.visit(t, ctx, "/console/risk")
+	if st := submit(t, ctx, `#alerts form.decide button[value="release"]`); st != 200 {
+		t.Errorf("release: %d", st)
+	}
+	s.api("GET", "/v1/transfers/t-big", nil, &tr)
+	if tr.State != "COMMITTED" {
+		t.Errorf("released, t-big is %s", tr.State)
+	}
+
+	s.visit(t, ctx, "/console/users")
+	if st := fill(t, ctx, "#create-user", map[string]string{"username": "wang.fang", "password": "another long password", "role": "participant-viewer",
+		"participant": "wallet-a"}, ""); st != http.StatusCreated {
+		t.Fatalf("create a user: %d", st)
+	}
+	uri := text(t, ctx, "#totp-uri")
+	if !strings.HasPrefix(uri, "otpauth://totp/") || !run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("totp-qr").naturalWidth > 0`)) {
+		t.Errorf("TOTP key shown as %q, with its QR code?", uri)
+	}
+	_, q, _ := strings.Cut(uri, "?secret=")
+	secret, _, _ := strings.Cut(q, "&")
+	wang := user{name: "wang.fang", password: "another long password", secret: secret}
+	other := tab(t)
+	s.signedIn(t, other, wang)
+	s.visit(t, ctx, "/console/users")
+	if st := submit(t, ctx, `#user-wang\.fang button`); st != 200 {
+		t.Errorf("delete: %d", st)
+	}
+	s.visit(t, other, "/console/")
+	if loc := location(t, other); loc != s.url+"/console/login" {
+		t.Errorf("deleted, its session goes on at %s", loc)
+	}
+
+	var acts struct {
+		Actions []struct {
+			Username string `json:"username"`
+			Action   string `json:"action"`
+		} `json:"actions"`
+	}
+	s.api("GET", "/v1/console/actions", nil, &acts)
+	var got []string
+	for _, a := range acts.Actions {
+		if a.Username == "li.wei" {
+			got = append(got, a.Action)
+		}
+	}
+	if strings.Join(got, " ") != "console-user-delete console-user-create risk-decision risk-rule-put participant-limit fees-set participant-onboard" {
+		t.Errorf("li.wei's trail, newest first: %v", got)
+	}
+}
