@@ -75,7 +75,9 @@ func TestConsoleDashboardLive(t *testing.T) {
 			paid++
 		}
 	})
-	defer func() { close(stop); wg.Wait() }()
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop); wg.Wait() }) }
+	defer halt()
 
 	read := func() float64 { return number(js(t, ctx, `document.getElementById("committed-total").textContent`)) }
 	var first float64
@@ -98,10 +100,8 @@ func TestConsoleDashboardLive(t *testing.T) {
 	if state := text(t, ctx, "#live-state"); state != "Live: updated every second." && state != "实时：每秒更新。" {
 		t.Errorf("live state %q", state)
 	}
+	halt()
 	t.Logf("committed since start %v → %v → %v (%d paid, %d failed)", before, first, second, paid, failed)
-	close(stop)
-	wg.Wait()
-	stop = make(chan struct{})
 
 	// The stream ends with the server: the shutdown does not wait for
 	// its deadline (the confirm timeout plus 3 s).

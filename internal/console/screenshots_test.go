@@ -40,18 +40,19 @@ func TestScreenshots(t *testing.T) {
 		Mode: "enforce", Description: "Hold payments above CNY 30,000 for review"}, nil)
 	cosign := s.witness("witness.example.org/hulian")
 	n := 0
-	payAll := func(amount string, rounds int) {
+	// Each payer pays its own amounts, so that the nets differ.
+	payAll := func(base, rounds int) {
 		for range rounds {
 			for i, from := range ids {
 				n++
-				sc.pay(fmt.Sprintf("shot-%d", n), from, ids[(i+1+n%3)%len(ids)], amount)
+				sc.pay(fmt.Sprintf("shot-%d", n), from, ids[(i+1+n%3)%len(ids)], fmt.Sprintf("%d.%02d", base+731*i, (17*n)%100))
 			}
 		}
 	}
-	payAll("7500.00", 3)
+	payAll(7500, 3)
 	sc.pay("shot-large", "peony-pay", "lotus-bank", "32000.00")
 	first := s.openWindow()
-	payAll("2100.00", 2)
+	payAll(2100, 2)
 	if st := s.api("POST", "/v1/settlement-windows/"+first+"/close", nil, nil); st != 200 {
 		t.Fatalf("close: %d", st)
 	}
@@ -60,9 +61,9 @@ func TestScreenshots(t *testing.T) {
 	for _, in := range rep.Instructions[:2] {
 		s.api("POST", "/v1/settlement-windows/"+first+"/confirmations", wire.Confirmation{Participant: in.Participant}, nil)
 	}
-	payAll("2600.00", 2)
+	payAll(2600, 2)
 	cosign()
-	payAll("1200.00", 1)
+	payAll(1200, 1)
 
 	u := s.user("li.wei", "operator-admin", "")
 	ctx := tab(t)
@@ -84,24 +85,33 @@ func TestScreenshots(t *testing.T) {
 				return
 			case <-time.After(15 * time.Millisecond):
 			}
-			from, to := ids[k%len(ids)], ids[(k+2)%len(ids)]
-			amount := "88.00"
-			if k%17 == 0 {
-				amount = "999999.00" // more than anyone has
+			from, to := ids[k%len(ids)], ids[(k+2)%len(ids)]+"@example.cn"
+			amount := fmt.Sprintf("%d.%02d", 20+k%300, k%100)
+			switch {
+			case k%17 == 0:
+				to = "nobody@example.cn" // no such alias
+			case k%29 == 0:
+				amount = "29000.00" // more than some have
 			}
 			call(s.url, sc.keys[from], "POST", "/v1/transfers", wire.NewTransfer{ID: fmt.Sprintf("live-%d", k),
-				Payee: wire.PayeeRef{Type: "EMAIL", Value: to + "@example.cn"}, Amount: amount, Currency: "CNY"}, nil)
+				Payee: wire.PayeeRef{Type: "EMAIL", Value: to}, Amount: amount, Currency: "CNY"}, nil)
 		}
 	})
 	defer func() { close(stop); wg.Wait() }()
 
-	shot := func(path, file string, wait chromedp.Action[chromedp.Void]) {
+	// shot writes the page at path, whole or (for long lists) as much as
+	// the window shows.
+	shot := func(path, file string, wait chromedp.Action[chromedp.Void], whole bool) {
 		t.Helper()
 		s.visit(t, ctx, path)
 		if wait != nil {
 			do(t, ctx, wait)
 		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		capture := chromedp.CaptureScreenshot()
+		if whole {
+			capture = chromedp.FullScreenshot(100)
+		}
+		png, err := chromedp.Run(ctx, capture)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,14 +122,14 @@ func TestScreenshots(t *testing.T) {
 		t.Logf("wrote %s (%d bytes)", f, len(png))
 	}
 	sleep := chromedp.Func(func(context.Context, *chromedp.Target) error { time.Sleep(3500 * time.Millisecond); return nil })
-	shot("/console/", "console-dashboard.png", sleep)
-	shot("/console/?lang=zh", "console-dashboard-zh.png", sleep)
-	shot("/console/participants?lang=en", "console-participants.png", nil)
-	shot("/console/transfers?participant=peony-pay", "console-transfers.png", nil)
+	shot("/console/", "console-dashboard.png", sleep, true)
+	shot("/console/?lang=zh", "console-dashboard-zh.png", sleep, true)
+	shot("/console/participants?lang=en", "console-participants.png", nil, true)
+	shot("/console/transfers?participant=peony-pay", "console-transfers.png", nil, false)
 	shot("/console/transfers/shot-large", "console-transfer-proof.png", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		return chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#verify")), chromedp.WaitVisible(chromedp.CSS(`#proof-status[data-verified="true"]`)))
-	}))
-	shot("/console/settlement/"+first, "console-settlement.png", nil)
-	shot("/console/audit", "console-audit.png", nil)
-	shot("/console/risk", "console-risk.png", nil)
+	}), true)
+	shot("/console/settlement/"+first, "console-settlement.png", nil, true)
+	shot("/console/audit", "console-audit.png", nil, true)
+	shot("/console/risk", "console-risk.png", nil, false)
 }
