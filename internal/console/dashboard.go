@@ -37,13 +37,44 @@ type dashView struct {
 	RiskMore bool
 	RiskErr  string
 	Audit    *auditView
+
+	read time.Time // monotonic, when it was read
 }
 
 // riskShown is how many open risk alerts the dashboard lists.
 const riskShown = 5
 
-// view reads what the dashboard shows v now.
+// view returns what the dashboard shows v: read anew at most once a
+// tick for all who watch the same scope (the scheme, or one
+// participant), so that the API is asked a few times a second however
+// many watch.
 func (c *Console) view(r *http.Request, v *Visit) *dashView {
+	key := "scheme"
+	if v.User.Role.OfParticipant() {
+		key = "participant " + v.User.Participant
+	}
+	b := c.board
+	b.viewsMu.Lock()
+	defer b.viewsMu.Unlock()
+	now := time.Now()
+	if d, ok := b.views[key]; ok && now.Sub(d.read) < tick-50*time.Millisecond {
+		return d
+	}
+	for k, d := range b.views {
+		if now.Sub(d.read) > time.Minute {
+			delete(b.views, k)
+		}
+	}
+	d := c.read(r, v)
+	d.read = now
+	b.views[key] = d
+	return d
+}
+
+// read reads what the dashboard shows v now: the scheme's view or v's
+// participant's positions, and through the API as v, the open windows
+// and risk alerts.
+func (c *Console) read(r *http.Request, v *Visit) *dashView {
 	d := &dashView{At: c.Now()}
 	if v.User.Role.OfParticipant() {
 		d.Mine, d.MineErr = c.ownPositions(r, v)
@@ -110,9 +141,6 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *Visit) {
 	c.Render(w, r, v, http.StatusOK, "dashboard", Page{Title: "dashboard.title", Data: c.view(r, v)})
 }
 
-// errStreams means too many live streams are open.
-var errStreams = errors.New("console: too many live streams")
-
 // events is the dashboard's stream: every tick, a "tick" event whose
 // data is the dashboard's live part as HTML (the page's script puts it
 // in place); an "end" event when the session has ended, after which the
@@ -122,7 +150,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *Visit) {
 	if c.streams.Add(1) > streamsMax {
 		c.streams.Add(-1)
 		w.Header().Set("Retry-After", "10")
-		http.Error(w, errStreams.Error(), http.StatusServiceUnavailable)
+		http.Error(w, "too many live streams; retry later", http.StatusServiceUnavailable)
 		return
 	}
 	defer c.streams.Add(-1)

@@ -80,14 +80,19 @@ type sample struct {
 }
 
 // board is what the dashboard's watchers share: samples of the counters
-// for the rates, and the scheme's view, computed at most once a tick.
+// for the rates, the scheme's view, and each scope's dashboard, each
+// computed at most once a tick.
 type board struct {
 	mu      sync.Mutex
 	samples []sample // oldest first, spanning a little more than rateWindow
 	scheme  *schemeView
+
+	// views are the dashboards last read, by scope (Console.view).
+	viewsMu sync.Mutex
+	views   map[string]*dashView
 }
 
-func newBoard() *board { return &board{} }
+func newBoard() *board { return &board{views: map[string]*dashView{}} }
 
 // schemeView is the scheme-wide part of the dashboard, read in process.
 type schemeView struct {
