@@ -15,7 +15,16 @@
 // A page is a Handler registered with the signed-in middleware (pages
 // in pages.go, or Handle): it gets the Visit (the user, the language),
 // calls the API, and renders a template of assets/pages with the layout
-// (Console.Render).
+// (Console.Render). A form's change is an Act, answered by a redirect
+// back that says it was done, or by the API's refusal with its status
+// (forms.go).
+//
+// Two things are read otherwise. The dashboard's scheme-wide numbers
+// (throughput, positions, the audit log's progress) are read in process
+// from Live, at most once a second however many watch, and pushed to the
+// page by server-sent events (live.go, dashboard.go). A transfer's audit
+// proof is verified in the user's browser (assets/static/proof.js), so
+// that the user need not trust the switch's word that it holds.
 package console
 
 import (

@@ -18,20 +18,9 @@ import (
 // Admin reports whether the user is the operator's administrator.
 func (p *Page) Admin() bool { return p.V.User.Role == users.OperatorAdmin }
 
-// Changes reports whether the user's role changes anything: whether the
-// pages show it forms.
-func (p *Page) Changes() bool { return p.V.User.Role.Changes() }
-
 // Scheme reports whether the user reads the whole scheme (the
 // operator's roles and the regulator) rather than one participant.
 func (p *Page) Scheme() bool { return !p.V.User.Role.OfParticipant() }
-
-// Regulator reports whether the user reads as the regulator does: the
-// audit trail of the console's actions is theirs and the operator's.
-func (p *Page) Regulator() bool {
-	r := p.V.User.Role
-	return r == users.Regulator || r == users.OperatorViewer || r == users.OperatorAdmin
-}
 
 // ActsOn reports whether the user may change participant id's own
 // settings (callback, liquidity threshold): the operator's
