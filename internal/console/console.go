@@ -78,8 +78,11 @@ type Console struct {
 	// done is closed by Close: the live streams end.
 	done      chan struct{}
 	closeOnce sync.Once
-	// streams counts the live streams open.
-	streams atomic.Int64
+	// streams counts the live streams open; userStreams those of each
+	// user (by its username's lower case), under streamsMu.
+	streams     atomic.Int64
+	streamsMu   sync.Mutex
+	userStreams map[string]int
 }
 
 // Sign-in attempts the console takes, in all: each costs a password
@@ -101,7 +104,7 @@ func New(d Deps) (*Console, error) {
 		d.Now = time.Now
 	}
 	c := &Console{Deps: d, mux: http.NewServeMux(), signIn: rate.NewLimiter(signInRate, signInBurst), board: newBoard(),
-		done: make(chan struct{})}
+		done: make(chan struct{}), userStreams: map[string]int{}}
 	if err := c.parse(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hulian/hulian/internal/money"
@@ -147,6 +148,12 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *Visit) {
 // script stops. It ends when the user leaves, the session ends or the
 // console closes.
 func (c *Console) events(w http.ResponseWriter, r *http.Request, v *Visit) {
+	if !c.takeUserStream(v) {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many live streams of this user; close some of its pages", http.StatusTooManyRequests)
+		return
+	}
+	defer c.giveUserStream(v)
 	if c.streams.Add(1) > streamsMax {
 		c.streams.Add(-1)
 		w.Header().Set("Retry-After", "10")
@@ -168,6 +175,29 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *Visit) {
 	})
 	if err != nil && r.Context().Err() == nil {
 		c.Log.InfoContext(r.Context(), "console: live stream ended", "err", err)
+	}
+}
+
+// takeUserStream counts a stream of v's user, if it has fewer than
+// streamsPerUser.
+func (c *Console) takeUserStream(v *Visit) bool {
+	k := strings.ToLower(v.User.Username)
+	c.streamsMu.Lock()
+	defer c.streamsMu.Unlock()
+	if c.userStreams[k] >= streamsPerUser {
+		return false
+	}
+	c.userStreams[k]++
+	return true
+}
+
+// giveUserStream uncounts a stream of v's user.
+func (c *Console) giveUserStream(v *Visit) {
+	k := strings.ToLower(v.User.Username)
+	c.streamsMu.Lock()
+	defer c.streamsMu.Unlock()
+	if c.userStreams[k]--; c.userStreams[k] <= 0 {
+		delete(c.userStreams, k)
 	}
 }
 

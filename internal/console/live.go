@@ -69,8 +69,11 @@ const (
 	// used of their net debit caps.
 	positionsTop = 10
 	// streamsMax bounds the live streams open at once, and
-	// streamsPerSession those of one session.
-	streamsMax = 200
+	// streamsPerUser those of one user (all its sessions), so that one
+	// user, a participant's viewer say, cannot take every stream and
+	// leave the operator's dashboard without one; a few tabs each.
+	streamsMax     = 200
+	streamsPerUser = 8
 )
 
 // sample is the counters at one moment.
