@@ -210,14 +210,19 @@ func (b *Book) Live(source, target money.Currency) []Sheet {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	var out []Sheet
-	for k, list := range b.sheets {
-		if source != 0 && (k.source != source || k.target != target) {
-			continue
-		}
+	add := func(list []Sheet) {
 		for _, s := range list {
 			if s.Live(now) && b.active(s.Provider) {
 				out = append(out, s)
 			}
+		}
+	}
+	if source != 0 {
+		// One pair: every FX quote asks, so it is looked up, not searched.
+		add(b.sheets[pairKey{source, target}])
+	} else {
+		for _, list := range b.sheets {
+			add(list)
 		}
 	}
 	slices.SortFunc(out, func(a, b Sheet) int {
