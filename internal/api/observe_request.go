@@ -3,14 +3,9 @@ package api
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hulian/hulian/internal/auth"
@@ -101,17 +96,11 @@ const serverScope = telemetry.Scope + "/internal/api"
 // when tracing.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, *http.Request) {
 	x := &exchange{Context: r.Context(), ResponseWriter: w, start: time.Now()}
-	id := ""
-	if v := r.Header[telemetry.RequestIDHeader]; len(v) == 1 && telemetry.ValidRequestID(v[0]) {
-		id = v[0]
-	} else {
-		id = telemetry.NewRequestID()
-	}
+	id := telemetry.RequestIDOf(r.Header)
 	x.ID, x.idHeader[0] = id, id
 	w.Header()[telemetry.RequestIDHeader] = x.idHeader[:]
 	if s.tracer != nil {
-		ctx := telemetry.Propagator.Extract(x.Context, propagation.HeaderCarrier(r.Header))
-		x.Context, x.span = s.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		x.Context, x.span = telemetry.StartServer(x.Context, s.tracer, r.Method, r.Header)
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body = r.Body
@@ -131,41 +120,16 @@ func (s *Server) end(x *exchange, r *http.Request) {
 	if status == 0 {
 		status = http.StatusOK // what net/http answers for a handler that wrote nothing
 	}
-	if s.log.Enabled(x, slog.LevelInfo) {
-		// The request's id is named here, and the line logged with the
-		// request's own context, which does not carry it again: a record
-		// whose attributes outgrow their first slice allocates once more.
-		s.log.LogAttrs(x.Context, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", x.route),
-			slog.Int("status", status), slog.Int64("took_us", took.Microseconds()), slog.Int64("in_bytes", x.in),
-			slog.Int64("out_bytes", x.out), slog.String("caller", x.who), slog.String(telemetry.RequestIDAttr, x.ID))
-	}
+	a := telemetry.Access{Method: r.Method, Route: x.route, Status: status, Took: took, In: x.in, Out: x.out, Caller: x.who, ID: x.ID}
+	// Logged with the request's own context, which does not carry its id
+	// again (Access.Log names it).
+	a.Log(x.Context, s.log)
 	if s.Observer != nil {
 		s.Observer.Request(x.route, r.Method, status, took, x.out)
 	}
 	if x.span != nil {
-		if x.span.IsRecording() {
-			s.endSpan(x, r, status)
-		}
+		a.Annotate(x.span)
 		x.span.End()
-	}
-}
-
-// endSpan names the server span for its route and records the answer.
-func (s *Server) endSpan(x *exchange, r *http.Request, status int) {
-	sp := x.span
-	if x.route != "" {
-		sp.SetName(x.route)
-		_, path, _ := strings.Cut(x.route, " ")
-		sp.SetAttributes(attribute.String("http.route", path))
-	}
-	sp.SetAttributes(attribute.String("http.request.method", r.Method), attribute.Int("http.response.status_code", status),
-		attribute.String("hulian.request_id", x.ID), attribute.Int64("http.request.body.size", x.in),
-		attribute.Int64("http.response.body.size", x.out))
-	if x.who != "" {
-		sp.SetAttributes(attribute.String("hulian.caller", x.who))
-	}
-	if status >= 500 {
-		sp.SetStatus(codes.Error, "")
 	}
 }
 
