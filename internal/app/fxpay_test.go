@@ -209,6 +209,8 @@ func TestFXPayments(t *testing.T) {
 		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border?from=yesterday&to=today", opToken, nil)
 		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", opToken, nil)
 		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border"+window+"&limit=0", opToken, nil)
+		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border"+window+"&after=-1", opToken, nil)
+		f.problem(400, "invalid-request", "GET", "/v1/reports/cross-border?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", opToken, nil)
 
 		// No sheet, no offer.
 		if r := f.do("DELETE", "/v1/fx/rates/CNY/HKD", f.p, nil); r.status != 204 {
