@@ -1,16 +1,12 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -78,9 +74,6 @@ const (
 	expCrashStoreEnv = "HULIAN_EXPCRASH_STORE"
 )
 
-// expCrashListening starts the line on which the child tells its URL.
-const expCrashListening = "expcrash listening "
-
 // TestExperiencesCrashChild is the child's side; it does nothing in a
 // normal run. It serves until it is killed, or until its standard input
 // ends (the parent died).
@@ -89,15 +82,7 @@ func TestExperiencesCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestExperiencesCrash's child")
 	}
-	a, err := app.Open(context.Background(), expCrashConfig(dir, os.Getenv(expCrashStoreEnv)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(os.Stdout, expCrashListening+a.URL())
-	io.Copy(io.Discard, os.Stdin)
+	serveChild(t, expCrashConfig(dir, os.Getenv(expCrashStoreEnv)))
 	fmt.Fprintln(os.Stderr, "expcrash child: the parent went away before the kill")
 	os.Exit(1)
 }
@@ -112,59 +97,9 @@ func expCrashConfig(dir, store string) app.Config {
 // listens, retrying for a while when it ends first (a killed child's
 // database session may take a moment to end). The child is killed when
 // the test ends, if not before.
-func startExpChild(t *testing.T, dir, store string) *riskChild {
+func startExpChild(t *testing.T, dir, store string) *crashChild {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := tryExpChild(t, dir, store)
-		if err == nil {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("start the child: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func tryExpChild(t *testing.T, dir, store string) (*riskChild, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestExperiencesCrashChild$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), expCrashDirEnv+"="+dir, expCrashStoreEnv+"="+store)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &riskChild{cmd: cmd, stdin: in, done: make(chan struct{})}
-	t.Cleanup(c.kill)
-	urls := make(chan string, 1)
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), expCrashListening); ok {
-				urls <- u
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case c.url = <-urls:
-		return c, nil
-	case <-c.done:
-		c.kill()
-		return nil, errors.New("the child ended before it listened")
-	case <-time.After(30 * time.Second):
-		c.kill()
-		return nil, errors.New("the child did not listen within 30 s")
-	}
+	return startChild(t, "TestExperiencesCrashChild", map[string]string{expCrashDirEnv: dir, expCrashStoreEnv: store}, 20*time.Second)
 }
 
 // The sizes of the load.
@@ -634,7 +569,7 @@ func runGroups(ops []*expOp, base string, after bool, stop <-chan struct{}, answ
 // expLoad sends ops to the child and kills it after killAfter
 // acknowledgements (or when all are answered); it returns how many were
 // answered before the kill.
-func expLoad(t *testing.T, child *riskChild, ops []*expOp, killAfter int) int {
+func expLoad(t *testing.T, child *crashChild, ops []*expOp, killAfter int) int {
 	t.Helper()
 	var acks, answered atomic.Int64
 	kill := make(chan struct{})

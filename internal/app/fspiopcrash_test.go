@@ -1,19 +1,16 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -96,9 +93,6 @@ const (
 	fspCrashFSPIOPEnv = "HULIAN_FSPIOPCRASH_FSPIOP"
 )
 
-// fspCrashListening starts the line on which the child tells its URL.
-const fspCrashListening = "fspiopcrash listening "
-
 // Timing of the crash test.
 const (
 	// crashExpiry is the life of the DFSPs' quotes and prepares, and each
@@ -140,16 +134,7 @@ func TestFSPIOPCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestFSPIOPCrash's child")
 	}
-	a, err := app.Open(context.Background(), fspCrashConfig(dir, os.Getenv(fspCrashStoreEnv), os.Getenv(fspCrashAddrEnv),
-		os.Getenv(fspCrashFSPIOPEnv), nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(os.Stdout, fspCrashListening+a.URL())
-	io.Copy(io.Discard, os.Stdin)
+	serveChild(t, fspCrashConfig(dir, os.Getenv(fspCrashStoreEnv), os.Getenv(fspCrashAddrEnv), os.Getenv(fspCrashFSPIOPEnv), nil))
 	fmt.Fprintln(os.Stderr, "fspiopcrash child: the parent went away before the kill")
 	os.Exit(1)
 }
@@ -157,44 +142,10 @@ func TestFSPIOPCrashChild(t *testing.T) {
 // startFSPIOPChild starts the child on dir and store, listening on addr
 // and fsp, and waits until it listens; it is killed when the test ends,
 // if not before.
-func startFSPIOPChild(t *testing.T, dir, store, addr, fsp string) *riskChild {
+func startFSPIOPChild(t *testing.T, dir, store, addr, fsp string) *crashChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFSPIOPCrashChild$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), fspCrashDirEnv+"="+dir, fspCrashStoreEnv+"="+store, fspCrashAddrEnv+"="+addr,
-		fspCrashFSPIOPEnv+"="+fsp)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &riskChild{cmd: cmd, stdin: in, done: make(chan struct{})}
-	t.Cleanup(c.kill)
-	urls := make(chan string, 1)
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), fspCrashListening); ok {
-				urls <- u
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case c.url = <-urls:
-	case <-c.done:
-		t.Fatal("the child ended before it listened")
-	case <-time.After(30 * time.Second):
-		t.Fatal("the child did not listen within 30 s")
-	}
-	return c
+	return startChild(t, "TestFSPIOPCrashChild", map[string]string{fspCrashDirEnv: dir, fspCrashStoreEnv: store,
+		fspCrashAddrEnv: addr, fspCrashFSPIOPEnv: fsp}, 0)
 }
 
 // freeAddr returns a loopback address free at the time of the call, so
@@ -545,7 +496,7 @@ func startCrashLoad(t *testing.T, w *fspiopCrashSetup, apiURL string, rng *rand.
 // killAfterFirst kills the child after's after the first committed
 // payment, stops the workers from starting more, and returns when the
 // kill happened.
-func (l *crashLoad) killAfterFirst(t *testing.T, child *riskChild, after time.Duration) time.Time {
+func (l *crashLoad) killAfterFirst(t *testing.T, child *crashChild, after time.Duration) time.Time {
 	t.Helper()
 	select {
 	case <-l.first:

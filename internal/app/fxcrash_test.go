@@ -1,16 +1,12 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,9 +66,6 @@ const (
 	fxCrashStoreEnv = "HULIAN_FXCRASH_STORE"
 )
 
-// fxCrashListening starts the line on which the child tells its URL.
-const fxCrashListening = "fxcrash listening "
-
 // TestFXCrashChild is the child's side; it does nothing in a normal run.
 // It serves until it is killed, or until its standard input ends (the
 // parent died).
@@ -81,15 +74,7 @@ func TestFXCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestFXCrash's child")
 	}
-	a, err := app.Open(context.Background(), fxCrashConfig(t, dir, os.Getenv(fxCrashStoreEnv)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(os.Stdout, fxCrashListening+a.URL())
-	io.Copy(io.Discard, os.Stdin)
+	a := serveChild(t, fxCrashConfig(t, dir, os.Getenv(fxCrashStoreEnv)))
 	// The parent closed the input (or died): a clean stop, which saves
 	// the quota's count for the next start to load.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -103,7 +88,7 @@ func TestFXCrashChild(t *testing.T) {
 
 // stopFXChild stops the child cleanly: it closes the switch when its
 // input ends.
-func stopFXChild(t *testing.T, c *riskChild) {
+func stopFXChild(t *testing.T, c *crashChild) {
 	t.Helper()
 	c.stdin.Close()
 	select {
@@ -137,59 +122,9 @@ func fxCrashConfig(t *testing.T, dir, store string) app.Config {
 // startFXChild starts a child on dir and store and waits until it
 // listens, retrying for a while when it ends first. The child is killed
 // when the test ends, if not before.
-func startFXChild(t *testing.T, dir, store string) *riskChild {
+func startFXChild(t *testing.T, dir, store string) *crashChild {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := tryFXChild(t, dir, store)
-		if err == nil {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("start the child: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func tryFXChild(t *testing.T, dir, store string) (*riskChild, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFXCrashChild$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), fxCrashDirEnv+"="+dir, fxCrashStoreEnv+"="+store)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &riskChild{cmd: cmd, stdin: in, done: make(chan struct{})}
-	t.Cleanup(c.kill)
-	urls := make(chan string, 1)
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), fxCrashListening); ok {
-				urls <- u
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case c.url = <-urls:
-		return c, nil
-	case <-c.done:
-		c.kill()
-		return nil, errors.New("the child ended before it listened")
-	case <-time.After(30 * time.Second):
-		c.kill()
-		return nil, errors.New("the child did not listen within 30 s")
-	}
+	return startChild(t, "TestFXCrashChild", map[string]string{fxCrashDirEnv: dir, fxCrashStoreEnv: store}, 20*time.Second)
 }
 
 // fxPayer is a payer account: a CNY wallet and its user's reference.

@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,9 +62,6 @@ const (
 	riskCrashAddrEnv  = "HULIAN_RISKCRASH_ADDR"
 )
 
-// riskCrashListening starts the line on which the child tells its URL.
-const riskCrashListening = "riskcrash listening "
-
 // TestRiskCrashChild is the child's side; it does nothing in a normal
 // run. It serves until it is killed, or until its standard input ends
 // (the parent died), whichever comes first.
@@ -78,78 +70,17 @@ func TestRiskCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestRiskCrash's child")
 	}
-	a, err := app.Open(context.Background(), app.Config{DataDir: dir, Store: os.Getenv(riskCrashStoreEnv),
-		Addr: os.Getenv(riskCrashAddrEnv), AdminToken: opToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(os.Stdout, riskCrashListening+a.URL())
-	io.Copy(io.Discard, os.Stdin)
+	serveChild(t, app.Config{DataDir: dir, Store: os.Getenv(riskCrashStoreEnv), Addr: os.Getenv(riskCrashAddrEnv), AdminToken: opToken})
 	fmt.Fprintln(os.Stderr, "riskcrash child: the parent went away before the kill")
 	os.Exit(1)
 }
 
-// riskChild is the switch process of a crash test.
-type riskChild struct {
-	cmd   *exec.Cmd
-	stdin io.Closer
-	url   string
-	done  chan struct{} // closed once its standard output ends
-	once  sync.Once
-}
-
 // startRiskChild starts the child on dir and store and waits until it
 // listens; the child is killed when the test ends, if not before.
-func startRiskChild(t *testing.T, dir, store string) *riskChild {
+func startRiskChild(t *testing.T, dir, store string) *crashChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRiskCrashChild$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), riskCrashDirEnv+"="+dir, riskCrashStoreEnv+"="+store, riskCrashAddrEnv+"=127.0.0.1:0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &riskChild{cmd: cmd, stdin: in, done: make(chan struct{})}
-	t.Cleanup(c.kill)
-	urls := make(chan string, 1)
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), riskCrashListening); ok {
-				urls <- u
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case c.url = <-urls:
-	case <-c.done:
-		t.Fatal("the child ended before it listened")
-	case <-time.After(30 * time.Second):
-		t.Fatal("the child did not listen within 30 s")
-	}
-	return c
-}
-
-// kill sends the child SIGKILL and waits for it to end.
-func (c *riskChild) kill() {
-	c.once.Do(func() {
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		<-c.done
-		c.cmd.Wait()
-		c.stdin.Close()
-	})
+	return startChild(t, "TestRiskCrashChild", map[string]string{riskCrashDirEnv: dir, riskCrashStoreEnv: store,
+		riskCrashAddrEnv: "127.0.0.1:0"}, 0)
 }
 
 // Outcomes of a transfer as its payer was answered.
@@ -338,7 +269,7 @@ func riskCrash(t *testing.T, store string) {
 // loadRiskCrash sends single transfers to wallet-b's alias from 8
 // workers, half paying from wallet-a and half from wallet-c, kills the
 // child 1 to 1.5 s after the first answer, and returns what was sent.
-func loadRiskCrash(t *testing.T, child *riskChild, keyA, keyC string, rng *rand.Rand) []sent {
+func loadRiskCrash(t *testing.T, child *crashChild, keyA, keyC string, rng *rand.Rand) []sent {
 	t.Helper()
 	const workers = 8
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
