@@ -311,6 +311,9 @@ func (s *Scenario) payAbroad(ctx context.Context, m *member, pm FXPayment) Resul
 	return r
 }
 
+// probeTries bounds the probe's tries of a payment the payee may reject.
+const probeTries = 5
+
 // probeCrossBorder makes each cross-border refusal that can be made on
 // purpose happen once: a quote used for a second payment (quote-used),
 // and a payment without a purpose code (fx-purpose-required); neither
@@ -321,17 +324,25 @@ func (s *Scenario) probeCrossBorder(ctx context.Context) {
 		return
 	}
 	user, to := peony.users[1], s.xb.payees[0].ref
-	q, err := peony.API().Quote(ctx, wire.NewQuote{Payee: to, Amount: s.major(200).Format(s.currency), Currency: s.currency.String(),
-		PayerAccount: user})
-	if err != nil {
-		s.stats.Error(fmt.Errorf("probe: FX quote: %w", err))
-		return
+	// The HKD wallet's own screen rejects a share of payments at random:
+	// the quote to use again is that of a payment it took.
+	for try := 0; try < probeTries; try++ {
+		q, err := peony.API().Quote(ctx, wire.NewQuote{Payee: to, Amount: s.major(200).Format(s.currency), Currency: s.currency.String(),
+			PayerAccount: user})
+		if err != nil {
+			s.stats.Error(fmt.Errorf("probe: FX quote: %w", err))
+			return
+		}
+		pm := FXPayment{From: user, Payee: to, Purpose: "FAMI", Note: "probe: FX, SEND", Quote: &q}
+		if r := s.payAbroad(ctx, peony, pm); r.Status == StatusCommitted {
+			pm.Note = "probe: the same FX quote again"
+			s.payAbroad(ctx, peony, pm)
+			break
+		} else if r.Status != StatusAborted {
+			break
+		}
 	}
-	pm := FXPayment{From: user, Payee: to, Purpose: "FAMI", Note: "probe: FX, SEND", Quote: &q}
-	if r := s.payAbroad(ctx, peony, pm); r.Status == StatusCommitted {
-		pm.Note = "probe: the same FX quote again"
-		s.payAbroad(ctx, peony, pm)
-	}
+	var pm FXPayment
 	pm = FXPayment{From: user, Payee: to, Amount: s.major(100), Target: xbTarget, Note: "probe: FX without a purpose"}
 	s.payAbroad(ctx, peony, pm)
 	pm.Purpose, pm.Receive, pm.Note, pm.Payee = "GDDS", true, "probe: FX, RECEIVE", s.xb.payees[1].ref

@@ -87,6 +87,9 @@ func (s *Scenario) OpenPerson(ctx context.Context, pc PersonConfig) (*Person, er
 // person and bring its bills.
 const welcomeWait = 15 * time.Second
 
+// welcomeTries bounds the tries of each payment of a person's past.
+const welcomeTries = 5
+
 // Welcome gives a person of the scenario's CNY participants a short past,
 // as if it had used its app before: a phone book of users of the other
 // participants and two of the bank's merchants; two payments received (a
@@ -157,7 +160,14 @@ func (s *Scenario) Welcome(ctx context.Context, pe *Person) error {
 		if err != nil {
 			return fmt.Errorf("sim: welcome %s: lookup %s: %w", pe.User(), out.to.Value, err)
 		}
-		if r := pe.Pay(ctx, Payment{Payee: out.to, Amount: out.amount, Note: out.note}, l.DisplayName); r.Status != StatusCommitted {
+		// A confirm-mode payee's own screen rejects a share of payments
+		// by their ids at random: the past is made of payments that went
+		// through, so a rejected one is tried again with a new id.
+		r := pe.Pay(ctx, Payment{Payee: out.to, Amount: out.amount, Note: out.note}, l.DisplayName)
+		for try := 1; r.Status == StatusAborted && try < welcomeTries; try++ {
+			r = pe.Pay(ctx, Payment{Payee: out.to, Amount: out.amount, Note: out.note}, l.DisplayName)
+		}
+		if r.Status != StatusCommitted {
 			return fmt.Errorf("sim: welcome %s: paying %s: %s %s %v", pe.User(), out.to.Value, r.Status, r.Problem, r.Err)
 		}
 	}
