@@ -86,6 +86,16 @@ type Journal struct {
 	stopOnce sync.Once
 	done     chan struct{} // closed when the syncer has finished
 
+	// A follower's journal applies the batches another process writes
+	// (follow.go); mode says what it does now, under modeMu.
+	fstore     FollowStore
+	following  atomic.Bool
+	modeMu     sync.Mutex
+	mode       mode
+	followStop chan struct{}
+	followDone chan struct{}
+	followed   atomic.Pointer[followStatus]
+
 	durable  atomic.Uint64 // seq of the last durable batch
 	failure  atomic.Pointer[error]
 	waitMu   sync.Mutex
@@ -111,6 +121,17 @@ type batch struct {
 // Open replays the store into a fresh ledger, checks the ledger's
 // invariants and starts the writer.
 func Open(ctx context.Context, store Store, opts Options) (*Journal, error) {
+	j, err := recoverState(ctx, store, opts)
+	if err != nil {
+		return nil, err
+	}
+	j.startWriter()
+	return j, nil
+}
+
+// recoverState replays the store into a fresh ledger and checks the ledger's
+// invariants: a journal that neither writes nor follows yet.
+func recoverState(ctx context.Context, store Store, opts Options) (*Journal, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -144,15 +165,23 @@ func Open(ctx context.Context, store Store, opts Options) (*Journal, error) {
 	for i := 0; i < opts.PipelineMax+2; i++ {
 		j.free <- &batch{}
 	}
-	go j.write()
-	go j.sync()
 	return j, nil
 }
 
+// startWriter starts the writer and the syncer, which closes done when
+// it has finished.
+func (j *Journal) startWriter() {
+	j.mode = modeWriting
+	go j.write()
+	go j.sync()
+}
+
 // Close stops taking submissions, finishes what was submitted and waits
-// until it is durable. It does not close the store.
+// until it is durable; a follower stops following. It does not close the
+// store.
 func (j *Journal) Close() error {
 	j.stopOnce.Do(func() { close(j.stop) })
+	j.stopFollowing()
 	<-j.done
 	if err := j.failure.Load(); err != nil {
 		return *err
@@ -173,6 +202,9 @@ func (j *Journal) Submit(ctx context.Context, cmds []ledger.Command) ([]ledger.R
 	}
 	if err := j.failure.Load(); err != nil {
 		return nil, *err
+	}
+	if j.following.Load() {
+		return nil, ErrNotLeader
 	}
 	r := &request{cmds: cmds, done: make(chan struct{})}
 	select {
