@@ -37,6 +37,8 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/pg_ctl" ]; then
 	echo "$PG_WHO: FATAL: no PostgreSQL server (pg_ctl) under /usr/lib/postgresql/*/bin, even after apt-get install postgresql" >&2
 	exit 1
 fi
+# Tests that start servers of their own (pgtest.Replicated) use the same binaries.
+export HULIAN_TEST_PG_BINDIR="$bindir"
 
 # PostgreSQL refuses to run as root: then the cluster belongs to the
 # postgres system user.
