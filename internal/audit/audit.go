@@ -24,6 +24,12 @@
 // checkpoint it signed. Witnesses co-sign checkpoints; the co-signatures
 // are kept and published with the checkpoint.
 //
+// In a cluster only the leader signs. A follower's log (Options.Follow)
+// hashes the same events into its own directory and imports the
+// checkpoints the leader signed (Import), so that it proves from them
+// and, once it leads, goes on from them as if it had signed them
+// itself (follow.go).
+//
 // Files, in the audit directory:
 //
 //	hashes        the tree's stored hashes, 32 bytes each, at tlog.StoredHashIndex positions
@@ -133,8 +139,34 @@ type Options struct {
 	// stops start-up like a missing one (ErrHistoryLost) instead of the
 	// log re-signing from the older checkpoint.
 	Watermark Watermark
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Follow makes the log a cluster follower's: it hashes the ledger's
+	// durable events but never signs (the leader does; Import brings its
+	// checkpoints here), never re-initialises, never saves the watermark
+	// and opens without a checkpoint. The checkpoints it holds must still
+	// match the ledger (ErrFork, ErrRollback). A proof uses the newest
+	// checkpoint imported, or fails with ErrNotSigned. To lead, close the
+	// log and open one without Follow on the same directory. Not with
+	// Reinit.
+	Follow bool
+	// OnSigned, if set, is called with each checkpoint the log signed
+	// (its tree size and signed note, as Import takes it), after it is on
+	// disk, in signing order, outside the log's lock: it may call the
+	// log. It runs on the goroutine that signed, or on one delivering
+	// earlier checkpoints, and a slow hook delays that goroutine's next
+	// signing, not reads. A crash between storing and the call loses the
+	// call: publish Checkpoint at start too.
+	OnSigned func(size int64, note []byte)
+	// OnWitness, if set, is called after AddWitness registered a new
+	// witness, outside the log's lock, so that the app can register it
+	// on the other nodes.
+	OnWitness func(name, vkey string)
+	// OnCosigned, if set, is called after AddCosignature kept new
+	// co-signatures, outside the log's lock, with the checkpoint signed
+	// by the switch and by those witnesses: what AddCosignature on
+	// another node's log takes.
+	OnCosigned func(msg []byte)
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Watermark stores the tree size of the newest checkpoint signed.
@@ -213,8 +245,13 @@ type Log struct {
 	origin   string
 	every    time.Duration
 	reinitOK bool
+	follow   bool
 	submit   func(context.Context, []ledger.Command) ([]ledger.Result, error)
-	water    Watermark
+	// The hooks of Options; onSigned is fed through unsent.
+	onSigned   func(size int64, note []byte)
+	onWitness  func(name, vkey string)
+	onCosigned func(msg []byte)
+	water      Watermark
 	// marked is the newest signed size as the watermark holds it, -1
 	// when it holds none (or there is no watermark).
 	marked int64
@@ -239,6 +276,11 @@ type Log struct {
 	witnesses   []string // verifier keys
 	witnessVs   []note.Verifier
 	failed      error
+	// unsent holds the checkpoints signed but not yet given to
+	// onSigned, oldest first; announcing is set while a goroutine gives
+	// them.
+	unsent     []signedNote
+	announcing bool
 
 	// witnessed is the largest tree size each witness co-signed, by
 	// name, as far as the co-signatures loaded at open and added since
@@ -266,6 +308,10 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Follow && opts.Reinit {
+		// Beginning a history is signing: the leader's business.
+		return nil, fmt.Errorf("%w: a follower never re-initialises (Follow with Reinit)", ErrInvalid)
+	}
 	signer, err := note.NewSigner(opts.Key)
 	if err != nil {
 		return nil, fmt.Errorf("audit: signer key: %w", err)
@@ -284,7 +330,8 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 	l := &Log{
 		j: j, signer: signer, verifier: verifier, vkey: vkey, origin: signer.Name(),
 		every: opts.SignEvery, now: opts.Now, log: opts.Log, dir: opts.Dir,
-		reinitOK: opts.Reinit, submit: opts.Submit, water: opts.Watermark, marked: -1,
+		reinitOK: opts.Reinit, follow: opts.Follow, submit: opts.Submit, water: opts.Watermark, marked: -1,
+		onSigned: opts.OnSigned, onWitness: opts.OnWitness, onCosigned: opts.OnCosigned,
 		lastTS: math.MinInt64, cosigned: map[int64][]note.Signature{}, witnessed: map[string]int64{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -292,6 +339,7 @@ func Open(ctx context.Context, j Journal, opts Options) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	l.announce()
 	go l.run()
 	return l, nil
 }
@@ -375,6 +423,15 @@ func (l *Log) open(ctx context.Context) error {
 	}
 	if err := l.hashes.flush(); err != nil {
 		return err
+	}
+	if l.follow {
+		// The continuity checks ask whether this log signed what it
+		// should have; a follower signs nothing, and the watermark is
+		// the leader's. They run when it opens to lead.
+		if l.haveLatest {
+			l.signedAt = l.now()
+		}
+		return nil
 	}
 	if l.water != nil {
 		size, ok, err := l.water.Load(ctx)
@@ -674,15 +731,21 @@ func (l *Log) run() {
 }
 
 // step hashes the new durable events and signs a checkpoint if one is
-// due, or now if force is set.
+// due, or now if force is set (a follower only hashes).
 func (l *Log) step(ctx context.Context, force bool) error {
+	err := l.stepLocked(ctx, force)
+	l.announce()
+	return err
+}
+
+func (l *Log) stepLocked(ctx context.Context, force bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	closed, err := l.catchUp(ctx)
 	if err != nil {
 		return err
 	}
-	if l.hashes.n > l.latest.Size && (force || closed || l.now().Sub(l.signedAt) >= l.every) {
+	if !l.follow && l.hashes.n > l.latest.Size && (force || closed || l.now().Sub(l.signedAt) >= l.every) {
 		return l.sign()
 	}
 	return nil
@@ -732,6 +795,9 @@ func (l *Log) catchUp(ctx context.Context) (closed bool, err error) {
 // sign signs a checkpoint of the current tree and keeps it. The caller
 // holds mu.
 func (l *Log) sign() error {
+	if l.follow {
+		return errors.New("audit: a follower's log signed a checkpoint")
+	}
 	root, err := tlog.TreeHash(l.hashes.n, l.hashes)
 	if err != nil {
 		return fmt.Errorf("audit: tree hash: %w", err)
@@ -750,6 +816,9 @@ func (l *Log) sign() error {
 		return err
 	}
 	l.latest, l.latestMsg, l.haveLatest, l.signedAt = c, msg, true, l.now()
+	if l.onSigned != nil {
+		l.unsent = append(l.unsent, signedNote{size: c.Size, msg: msg})
+	}
 	// After the checkpoint is on disk, so that the watermark never
 	// claims one that is not. A failure leaves it behind, which only
 	// weakens the check until the next checkpoint.
@@ -764,8 +833,8 @@ func (l *Log) sign() error {
 }
 
 // Close stops tailing, hashes what became durable last, signs a final
-// checkpoint if the tree grew and closes the files. Close the journal
-// first and the store after.
+// checkpoint if the tree grew (not a follower) and closes the files.
+// Close the journal first and the store after.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -863,7 +932,7 @@ func (l *Log) published() []byte {
 }
 
 // Sync hashes every durable event and signs a checkpoint of the tree if
-// it grew; it returns the newest checkpoint.
+// it grew (a follower only hashes); it returns the newest checkpoint.
 func (l *Log) Sync(ctx context.Context) (Checkpoint, error) {
 	if err := l.step(ctx, true); err != nil {
 		return Checkpoint{}, err
@@ -883,7 +952,8 @@ type Proof struct {
 
 // ProveTransfer proves the event with ledger id id: for a payment
 // (transfer.LedgerID of the client's id), its first event, whose record
-// names the transfer.
+// names the transfer. A follower proves in the newest checkpoint it
+// imported, and returns ErrNotSigned if that does not cover the leaf.
 func (l *Log) ProveTransfer(ctx context.Context, id ledger.ID) (Proof, error) {
 	jt, err := l.j.Transfer(ctx, id)
 	if errors.Is(err, journal.ErrNotFound) {
@@ -898,9 +968,13 @@ func (l *Log) ProveTransfer(ctx context.Context, id ledger.ID) (Proof, error) {
 		return Proof{}, err
 	}
 	leaf := AppendLeaf(nil, e.AppendBinary(nil))
+	defer l.announce() // after the lock is released
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if index >= l.latest.Size {
+		if l.follow {
+			return Proof{}, fmt.Errorf("leaf %d, newest checkpoint imported of tree size %d: %w", index, l.latest.Size, ErrNotSigned)
+		}
 		// Sign now rather than make the caller wait for the next one.
 		if _, err := l.catchUp(ctx); err != nil {
 			return Proof{}, err
@@ -1058,6 +1132,14 @@ func (l *Log) loadWitnesses() error {
 // AddWitness registers a witness by its note verifier key; name must be
 // the key's name. Registering the same key again does nothing.
 func (l *Log) AddWitness(name, vkey string) (Witness, bool, error) {
+	w, added, err := l.addWitness(name, vkey)
+	if added && l.onWitness != nil {
+		l.onWitness(w.Name, w.Key)
+	}
+	return w, added, err
+}
+
+func (l *Log) addWitness(name, vkey string) (Witness, bool, error) {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return Witness{}, false, fmt.Errorf("%w: witness key: %v", ErrInvalid, err)
@@ -1107,8 +1189,20 @@ func (l *Log) Witnesses() []Witness {
 // body must be the switch's tree of that size, and every other signature
 // must be a registered witness's and verify. The witnesses' signatures
 // are kept and published with the checkpoint. It returns the checkpoint
-// and how many new co-signatures were kept.
+// and how many new co-signatures were kept. A follower returns
+// ErrBehind for a checkpoint newer than the newest it imported.
 func (l *Log) AddCosignature(msg []byte) (Checkpoint, int, error) {
+	c, added, cosigned, err := l.addCosignature(msg)
+	if added > 0 && l.onCosigned != nil {
+		l.onCosigned(cosigned)
+	}
+	return c, added, err
+}
+
+// addCosignature does AddCosignature's work under the lock; it also
+// returns the checkpoint signed by the switch and by the witnesses whose
+// co-signatures are new, for OnCosigned.
+func (l *Log) addCosignature(msg []byte) (Checkpoint, int, []byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, err := note.Open(msg, note.VerifierList(append([]note.Verifier{l.verifier}, l.witnessVs...)...))
@@ -1116,42 +1210,46 @@ func (l *Log) AddCosignature(msg []byte) (Checkpoint, int, error) {
 	var invalid *note.InvalidSignatureError
 	switch {
 	case errors.As(err, &unverified):
-		return Checkpoint{}, 0, fmt.Errorf("%w: the note has no signature by the switch or a registered witness", ErrUnknownWitness)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: the note has no signature by the switch or a registered witness", ErrUnknownWitness)
 	case errors.As(err, &invalid):
-		return Checkpoint{}, 0, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	case err != nil:
-		return Checkpoint{}, 0, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(n.UnverifiedSigs) > 0 {
 		s := n.UnverifiedSigs[0]
-		return Checkpoint{}, 0, fmt.Errorf("%w: signature by %s+%08x", ErrUnknownWitness, s.Name, s.Hash)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: signature by %s+%08x", ErrUnknownWitness, s.Name, s.Hash)
 	}
-	var mine bool
+	var mine *note.Signature
 	var theirs []note.Signature
-	for _, s := range n.Sigs {
+	for i, s := range n.Sigs {
 		if s.Name == l.verifier.Name() && s.Hash == l.verifier.KeyHash() {
-			mine = true
+			mine = &n.Sigs[i]
 		} else {
 			theirs = append(theirs, s)
 		}
 	}
-	if !mine {
-		return Checkpoint{}, 0, fmt.Errorf("%w: the note is not a checkpoint signed by this switch", ErrInvalid)
+	if mine == nil {
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: the note is not a checkpoint signed by this switch", ErrInvalid)
 	}
 	if len(theirs) == 0 {
-		return Checkpoint{}, 0, fmt.Errorf("%w: the note has no witness co-signature", ErrInvalid)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: the note has no witness co-signature", ErrInvalid)
 	}
 	c, err := ParseCheckpoint(n.Text)
 	if err != nil {
-		return Checkpoint{}, 0, err
+		return Checkpoint{}, 0, nil, err
+	}
+	if l.follow && c.Origin == l.origin && c.Size > l.latest.Size {
+		// The leader signed it; the app has not brought it here yet.
+		return Checkpoint{}, 0, nil, fmt.Errorf("co-signed checkpoint of tree size %d, newest imported %d: %w", c.Size, l.latest.Size, ErrBehind)
 	}
 	if c.Origin != l.origin || c.Size > l.hashes.n {
-		return Checkpoint{}, 0, fmt.Errorf("%w: not a checkpoint of this log", ErrInvalid)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: not a checkpoint of this log", ErrInvalid)
 	}
 	if root, err := tlog.TreeHash(c.Size, l.hashes); err != nil || root != c.Root {
-		return Checkpoint{}, 0, fmt.Errorf("%w: the checkpoint's root is not this log's tree of size %d", ErrInvalid, c.Size)
+		return Checkpoint{}, 0, nil, fmt.Errorf("%w: the checkpoint's root is not this log's tree of size %d", ErrInvalid, c.Size)
 	}
-	added := 0
+	var added []note.Signature
 	for _, s := range theirs {
 		if slices.Contains(l.cosigned[c.Size], s) {
 			continue
@@ -1159,11 +1257,11 @@ func (l *Log) AddCosignature(msg []byte) (Checkpoint, int, error) {
 		// A witness signs a tree size once; a second, different
 		// signature by it replaces nothing but is kept as evidence.
 		if err := l.cosigs.append(cosignature{size: c.Size, sig: s}.encode()); err != nil {
-			return Checkpoint{}, 0, err
+			return Checkpoint{}, 0, nil, err
 		}
 		l.cosigned[c.Size] = append(l.cosigned[c.Size], s)
 		l.witnessed[s.Name] = max(l.witnessed[s.Name], c.Size)
-		added++
+		added = append(added, s)
 	}
 	if len(l.cosigned) > cosignedKept {
 		sizes := make([]int64, 0, len(l.cosigned))
@@ -1175,5 +1273,8 @@ func (l *Log) AddCosignature(msg []byte) (Checkpoint, int, error) {
 			delete(l.cosigned, s)
 		}
 	}
-	return c, added, nil
+	if len(added) == 0 {
+		return c, 0, nil, nil
+	}
+	return c, len(added), withSignatures([]byte(n.Text+"\n"+sigLine(*mine)), added), nil
 }
