@@ -8,6 +8,7 @@ import (
 
 	"github.com/hulian/hulian/internal/ledger"
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/store/postgres"
 	"github.com/hulian/hulian/internal/store/postgres/pgtest"
 )
 
@@ -18,15 +19,34 @@ func BenchmarkAppend(b *testing.B) {
 	for _, size := range []int{1, 100, ledger.BatchMax} {
 		dsn := pgtest.DSN(b)
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
-			benchmarkAppend(b, dsn, size)
+			benchmarkAppend(b, dsn, size, func() *postgres.Store { return open(b, dsn) })
 		})
 	}
 }
 
-func benchmarkAppend(b *testing.B, dsn string, size int) {
+// BenchmarkAppendNode is BenchmarkAppend for a node's store (OpenNode),
+// whose appends also check the lease and notify the followers.
+func BenchmarkAppendNode(b *testing.B) {
+	for _, size := range []int{1, 100, ledger.BatchMax} {
+		dsn := pgtest.DSN(b)
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			benchmarkAppend(b, dsn, size, func() *postgres.Store {
+				s, err := postgres.OpenNode(context.Background(), dsn, "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				setLease(b, sqlConn(b, dsn), "bench", 1)
+				s.SetEpoch(1)
+				return s
+			})
+		})
+	}
+}
+
+func benchmarkAppend(b *testing.B, dsn string, size int, open func() *postgres.Store) {
 	ctx := context.Background()
 	// Each call of this function with a larger b.N starts afresh.
-	s := open(b, dsn)
+	s := open()
 	defer s.Close()
 	c := sqlConn(b, dsn)
 	if _, err := c.Exec(ctx, "TRUNCATE ledger_events, ledger_batches"); err != nil {

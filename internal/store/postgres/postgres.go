@@ -9,6 +9,13 @@
 //
 // The tables are append-only: the store inserts rows, one transaction per
 // Append, and never updates or deletes them.
+//
+// A cluster of switch nodes shares one database through stores opened
+// with OpenNode instead: no session lock, but every Append checks, in its
+// own transaction, that the cluster's lease still names the node and the
+// epoch the store is armed with (fencing), and announces the batches on
+// channel hulian_ledger; followers tail the tables with ReadAfter and
+// Appended (node.go).
 package postgres
 
 import (
@@ -17,9 +24,11 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -51,19 +60,37 @@ const eventSelect = "ts, batch, pos, kind, flags, purpose, currency, id, pending
 var eventColumns = strings.Split(eventSelect, ", ")
 
 // Store is a ledger journal in a PostgreSQL database. Reads go through a
-// connection pool; writes go through the one connection that holds the
-// writer lock, so that a write can only succeed while the lock is held.
-// Its methods are safe for concurrent use, though the journal calls
-// Replay and Append from one goroutine.
+// connection pool; writes go through one connection of their own, which
+// in a single-node store (Open) holds the writer lock, so that a write
+// can only succeed while the lock is held, and in a node's store
+// (OpenNode) checks the lease in every write instead. Its methods are
+// safe for concurrent use, though the journal calls Replay and Append
+// from one goroutine.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	node  string       // the node's id (OpenNode); empty for a single-node store (Open)
+	epoch atomic.Int64 // the lease epoch a node's Append is fenced with; 0 refuses to write
+
+	// life ends at Close, and with it the listener and the reads in
+	// progress (and, in a node's store, a write that does not finish).
+	life context.Context
+	kill context.CancelFunc
+	ln   listener
 
 	mu       sync.Mutex // guards the fields below and serialises writes
-	conn     *pgx.Conn  // holds the writer lock; nil once closed
+	conn     *pgx.Conn  // writes; holds the writer lock in a single-node store; nil once closed
 	replayed bool
 	lastSeq  uint64 // the last stored batch's Seq, known after Replay
 	lastTS   int64  // the last stored event's Timestamp, if haveTS
 	haveTS   bool   // whether any event is stored
+}
+
+// newStore returns a store that writes through conn, for node (empty for
+// a single-node store).
+func newStore(conn *pgx.Conn, node string) *Store {
+	s := &Store{conn: conn, node: node}
+	s.life, s.kill = context.WithCancel(context.Background())
+	return s
 }
 
 // Open connects to the database named by dsn (a PostgreSQL URL or
@@ -76,9 +103,35 @@ type Store struct {
 // pooler in session mode, not one that shares server sessions between
 // transactions.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := poolConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: connect: %w", err)
+	}
+	s := newStore(conn, "")
+	if err := s.setup(ctx); err != nil {
+		s.kill()
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		s.kill()
+		_ = s.unlock()
+		return nil, fmt.Errorf("postgres: open: pool: %w", err)
+	}
+	return s, nil
+}
+
+// poolConfig parses dsn, naming the application hulian unless it says
+// otherwise.
+func poolConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
@@ -86,21 +139,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "hulian"
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: connect: %w", err)
-	}
-	s := &Store{conn: conn}
-	if err := s.setup(ctx); err != nil {
-		conn.Close(context.Background())
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		_ = s.unlock()
-		return nil, fmt.Errorf("postgres: open: pool: %w", err)
-	}
-	return s, nil
+	return cfg, nil
 }
 
 // setup takes the writer lock on s.conn, makes its commits synchronous
@@ -112,25 +151,41 @@ func (s *Store) setup(ctx context.Context) error {
 	}
 	if !ok {
 		// Say who holds it, for the operator; a failure here changes nothing.
-		var pid int32
-		_ = s.conn.QueryRow(ctx, `SELECT pid FROM pg_locks
-			WHERE locktype = 'advisory' AND granted AND objsubid = 1
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid::bigint = $1 AND objid::bigint = $2`,
-			writerLockKey>>32, writerLockKey&0xffffffff).Scan(&pid)
+		pid, _ := writerLockHolder(ctx, s.conn)
 		return fmt.Errorf("%w (held by server process %d)", ErrLocked, pid)
 	}
-	var sc string
-	if err := s.conn.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&sc); err != nil {
-		return fmt.Errorf("synchronous_commit: %w", err)
-	}
-	if sc == "off" {
-		if _, err := s.conn.Exec(ctx, "SET synchronous_commit = on"); err != nil {
-			return fmt.Errorf("synchronous_commit: %w", err)
-		}
+	if err := syncCommit(ctx, s.conn); err != nil {
+		return err
 	}
 	if err := migrate(ctx, s.conn); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// writerLockHolder returns the server process that holds the writer lock
+// on conn's database, or pgx.ErrNoRows if none does.
+func writerLockHolder(ctx context.Context, conn *pgx.Conn) (int32, error) {
+	var pid int32
+	err := conn.QueryRow(ctx, `SELECT pid FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND objsubid = 1
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid::bigint = $1 AND objid::bigint = $2`,
+		writerLockKey>>32, writerLockKey&0xffffffff).Scan(&pid)
+	return pid, err
+}
+
+// syncCommit makes conn's commits synchronous if the server or role has
+// turned synchronous_commit off.
+func syncCommit(ctx context.Context, conn *pgx.Conn) error {
+	var sc string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&sc); err != nil {
+		return fmt.Errorf("synchronous_commit: %w", err)
+	}
+	if sc == "off" {
+		if _, err := conn.Exec(ctx, "SET synchronous_commit = on"); err != nil {
+			return fmt.Errorf("synchronous_commit: %w", err)
+		}
 	}
 	return nil
 }
@@ -150,12 +205,28 @@ func (s *Store) unlock() error {
 	return err
 }
 
-// Close releases the writer lock and closes the store's connections.
+// Close releases the writer lock and closes the store's connections,
+// ending the listener of Appended and the reads in progress. A node's
+// store gives an Append in progress closeWait to finish, then cancels it,
+// so that Close returns soon even when the server no longer answers.
 // Closing a closed store does nothing.
 func (s *Store) Close() error {
-	s.mu.Lock()
+	s.lockToClose()
 	defer s.mu.Unlock()
 	if s.conn == nil {
+		return nil
+	}
+	s.kill()
+	s.ln.stop()
+	if s.node != "" {
+		s.closePool()
+		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		defer cancel()
+		err := s.conn.Close(ctx)
+		s.conn = nil
+		if err != nil {
+			return fmt.Errorf("postgres: close: %w", err)
+		}
 		return nil
 	}
 	s.pool.Close()
@@ -314,7 +385,10 @@ func (f *fetcher[T]) next(ctx context.Context) (T, bool, error) {
 // committed, which with synchronous_commit on means durably. It refuses,
 // before writing anything, batches that do not follow the stored ones
 // without a gap, events whose timestamps do not increase, and a store
-// that has not replayed.
+// that has not replayed. A node's store (OpenNode) also fails with
+// ErrFenced, having written nothing, unless the cluster lease carries the
+// epoch it is armed with and its node; its commit notifies the followers
+// (Appended). A single-node store does neither: nobody follows it.
 func (s *Store) Append(ctx context.Context, batches []*ledger.Committed) error {
 	if len(batches) == 0 {
 		return nil
@@ -326,6 +400,15 @@ func (s *Store) Append(ctx context.Context, batches []*ledger.Committed) error {
 		return fmt.Errorf("postgres: append batch %d: store is closed", batches[0].Seq)
 	case !s.replayed:
 		return fmt.Errorf("postgres: append batch %d: Append before Replay", batches[0].Seq)
+	}
+	var epoch int64
+	if s.node != "" {
+		if epoch = s.epoch.Load(); epoch == 0 {
+			return fmt.Errorf("%w: append batch %d: no lease epoch is armed", ErrFenced, batches[0].Seq)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = s.bind(ctx)
+		defer cancel()
 	}
 	seq, ts, haveTS := s.lastSeq, s.lastTS, s.haveTS
 	for _, b := range batches {
@@ -349,7 +432,10 @@ func (s *Store) Append(ctx context.Context, batches []*ledger.Committed) error {
 		}
 		seq = b.Seq
 	}
-	if err := s.append(ctx, batches); err != nil {
+	if err := s.append(ctx, epoch, batches); err != nil {
+		if fenced(err) {
+			return fmt.Errorf("%w: append batch %d: the lease no longer carries epoch %d of node %q", ErrFenced, batches[0].Seq, epoch, s.node)
+		}
 		return fmt.Errorf("postgres: append batch %d: %w", batches[0].Seq, err)
 	}
 	s.lastSeq, s.lastTS, s.haveTS = seq, ts, haveTS
@@ -371,8 +457,9 @@ const insertEventsSQL = `INSERT INTO ledger_events (` + eventSelect + `)
 		$14::bigint[], $15::bigint[], $16::bigint[], $17::bytea[])`
 
 // append stores batches in one transaction that has committed when it
-// returns without error.
-func (s *Store) append(ctx context.Context, batches []*ledger.Committed) error {
+// returns without error. Unless epoch is 0, the transaction starts with
+// the lease check (leaseCheckSQL), which also announces the batches.
+func (s *Store) append(ctx context.Context, epoch int64, batches []*ledger.Committed) error {
 	seqs := make([]int64, len(batches))
 	nows := make([]int64, len(batches))
 	counts := make([]int32, len(batches))
@@ -382,13 +469,18 @@ func (s *Store) append(ctx context.Context, batches []*ledger.Committed) error {
 		n += len(b.Events)
 	}
 	if n <= pipelineMax {
-		return s.appendPipelined(ctx, batches, n, seqs, nows, counts)
+		return s.appendPipelined(ctx, epoch, batches, n, seqs, nows, counts)
 	}
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if epoch != 0 {
+		if _, err := tx.Exec(ctx, leaseCheckSQL, epoch, s.node, seqs[len(seqs)-1]); err != nil {
+			return fmt.Errorf("lease check: %w", err)
+		}
+	}
 	if _, err := tx.Exec(ctx, insertBatchesSQL, seqs, nows, counts); err != nil {
 		return fmt.Errorf("insert batches: %w", err)
 	}
@@ -405,11 +497,12 @@ func (s *Store) append(ctx context.Context, batches []*ledger.Committed) error {
 	return nil
 }
 
-// appendPipelined stores a few events in one round trip: both INSERTs go
-// in one pipeline ending in one Sync, so PostgreSQL runs them as one
-// implicit transaction, committed (durably) before it answers, or rolled
-// back whole if either fails.
-func (s *Store) appendPipelined(ctx context.Context, batches []*ledger.Committed, n int, seqs, nows []int64, counts []int32) error {
+// appendPipelined stores a few events in one round trip: both INSERTs,
+// after the lease check unless epoch is 0, go in one pipeline ending in
+// one Sync, so PostgreSQL runs them as one implicit transaction,
+// committed (durably) before it answers, or rolled back whole if any
+// statement fails.
+func (s *Store) appendPipelined(ctx context.Context, epoch int64, batches []*ledger.Committed, n int, seqs, nows []int64, counts []int32) error {
 	var (
 		ts, batch, amount, timeout, floor = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 		meta                              = make([][]byte, 0, n)
@@ -431,13 +524,25 @@ func (s *Store) appendPipelined(ctx context.Context, batches []*ledger.Committed
 		}
 	}
 	var q pgx.Batch
+	if epoch != 0 {
+		q.Queue(leaseCheckSQL, epoch, s.node, seqs[len(seqs)-1])
+	}
 	q.Queue(insertBatchesSQL, seqs, nows, counts)
 	if n > 0 {
 		q.Queue(insertEventsSQL, ts, batch, pos, kind, flags, purpose, currency, id, pending, ref,
 			debit, credit, account, amount, timeout, floor, meta)
 	}
 	br := s.conn.SendBatch(ctx, &q)
-	tag, err := br.Exec()
+	var err error
+	if epoch != 0 {
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("lease check: %w", err)
+		}
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
 	if err == nil && tag.RowsAffected() != int64(len(batches)) {
 		err = fmt.Errorf("stored %d of %d batches", tag.RowsAffected(), len(batches))
 	}
