@@ -50,6 +50,7 @@ import (
 	"github.com/hulian/hulian/internal/settlement"
 	"github.com/hulian/hulian/internal/telemetry"
 	"github.com/hulian/hulian/internal/transfer"
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // Directory is what the API needs of the alias directory.
@@ -164,6 +165,10 @@ type Deps struct {
 	// Console keeps the console's users and their actions; without it
 	// their routes answer 503.
 	Console *users.Store
+	// Cluster describes the switch's nodes, their leader and each
+	// follower's lag (GET /v1/cluster); without it a single switch
+	// describes itself.
+	Cluster func(ctx context.Context) (wire.Cluster, error)
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -335,6 +340,7 @@ func (s *Server) routes() []route {
 		{"PUT", "/v1/routes/{aliasType}/{prefix}", operator, s.putSchemeRoute},
 		{"DELETE", "/v1/routes/{aliasType}/{prefix}", operator, s.deleteSchemeRoute},
 		{"GET", "/v1/routes", auditor, s.listSchemeRoutes},
+		{"GET", "/v1/cluster", operator, s.cluster},
 		{"POST", "/v1/disputes", participantOn, s.openDispute},
 		{"GET", "/v1/disputes", anyone, s.listDisputes},
 		{"GET", "/v1/disputes/{id}", anyone, s.getDispute},

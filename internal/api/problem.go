@@ -88,6 +88,7 @@ var (
 	probFXNoValuation   = kind{422, "fx-no-rate", "No valid rate sheet values the payment in the quota's currency"}
 	probInternal        = kind{500, "internal", "Internal error"}
 	probUnavailable     = kind{503, "unavailable", "The switch is not able to take requests now"}
+	probNotLeader       = kind{503, "not-leader", "This node does not lead the cluster now: try again"}
 )
 
 // statusName keys problem types by status and name.
@@ -107,7 +108,7 @@ var faultKinds = func() map[statusName]kind {
 		probInvalidQR, probAmountMismatch, probQRExpired, probQRPaid,
 		probMandateInactive, probMandateLimit, probMandateCond, probMandateState, probMandatesMax, probInvalidCond,
 		probDisputeClosed, probDisputeOpen, probDisputeLate, probNotDisputable, probPaidBack, probFXSheets, probDisputeLimit,
-		probFXQuoteRequired, probFXPurpose, probFXLiquidity, probQuoteUsed, probFXUnavailable, probFXQuota, probFXNoValuation} {
+		probFXQuoteRequired, probFXPurpose, probFXLiquidity, probQuoteUsed, probFXUnavailable, probFXQuota, probFXNoValuation, probNotLeader} {
 		m[statusName{k.status, k.name}] = k
 	}
 	return m
@@ -181,7 +182,12 @@ func writeProblemDoc(w http.ResponseWriter, p wire.Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	if k.status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
+		// A new leader takes over within seconds; other outages last.
+		retry := "5"
+		if p.Type == wire.ProblemBase+probNotLeader.name {
+			retry = "1"
+		}
+		w.Header().Set("Retry-After", retry)
 	}
 	w.WriteHeader(k.status)
 	w.Write(b)
@@ -194,4 +200,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)
 	}
 	writeProblemDoc(w, p)
+}
+
+// WriteNotLeader answers a request that a cluster node cannot take now,
+// because the cluster's leader is changing or not reachable: 503
+// not-leader, to be tried again after a second with the same ids.
+func WriteNotLeader(w http.ResponseWriter, detail string) {
+	writeProblem(w, probNotLeader, detail)
 }

@@ -163,6 +163,9 @@ type Options struct {
 	// Resealed, if set, is called once the background re-sealing has
 	// ended, with how many rows it sealed, or the error that stopped it.
 	Resealed func(n int, took time.Duration, err error)
+	// KeepPlain leaves rows stored in plain text as they are, with Seal
+	// set: another process re-seals them (a cluster's leader).
+	KeepPlain bool
 	// MaxAliasesPerAccount bounds the aliases of one (participant,
 	// account): 0 means DefaultMaxAliasesPerAccount.
 	MaxAliasesPerAccount int
@@ -209,7 +212,7 @@ func New(db *sqldb.DB, opts Options) *Directory {
 		d.routes = newRoutes()
 		d.startLoading(opts.RoutesLoaded)
 	}
-	if d.seal != nil {
+	if d.seal != nil && !opts.KeepPlain {
 		d.startResealing(opts.Resealed)
 	}
 	return d

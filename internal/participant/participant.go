@@ -275,16 +275,47 @@ type Registry struct {
 // Load reads all participants from db. Callback secrets stored plain by
 // an earlier release are sealed as they are read, when opts.Seal is set.
 func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opts Options) (*Registry, error) {
-	r := &Registry{db: db, ledger: l, now: now, opts: opts, byID: map[string]*Participant{}, byNumber: map[uint32]*Participant{}}
+	r := &Registry{db: db, ledger: l, now: now, opts: opts}
+	byID, byNumber, plain, err := r.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.byID, r.byNumber = byID, byNumber
+	for _, id := range plain {
+		if err := r.store(ctx, r.byID[id]); err != nil {
+			return nil, fmt.Errorf("seal the secrets of %s: %w", id, err)
+		}
+	}
+	return r, nil
+}
+
+// Reload reads all participants from the database again, for a process
+// that does not write them (a cluster's follower, whose leader does): it
+// sees participants created, changed and closed since. It seals nothing.
+func (r *Registry) Reload(ctx context.Context) error {
+	byID, byNumber, _, err := r.read(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.byID, r.byNumber = byID, byNumber
+	r.mu.Unlock()
+	return nil
+}
+
+// read reads all participants from the database, and says whose secrets
+// are stored plain.
+func (r *Registry) read(ctx context.Context) (byID map[string]*Participant, byNumber map[uint32]*Participant, plain []string, err error) {
+	byID, byNumber = map[string]*Participant{}, map[uint32]*Participant{}
+	opts, db := r.opts, r.db
 	rows, err := db.QueryContext(ctx, `SELECT id, number, name, kind, currencies, callback_url, acceptance, status,
 		api_key_hash, callback_secret, created_at, updated_at, prev_api_key_hash, prev_api_key_expires,
 		prev_callback_secret, prev_callback_secret_expires, client_cert_sha256, fspiop_endpoint, fspiop_jws_key,
 		message_format, fspiop_link_id, fspiop_link_key, fx_live_quotes FROM participants`)
 	if err != nil {
-		return nil, fmt.Errorf("load participants: %w", err)
+		return nil, nil, nil, fmt.Errorf("load participants: %w", err)
 	}
 	defer rows.Close()
-	var plain []string // participants whose secrets are stored plain
 	for rows.Next() {
 		p := &Participant{}
 		var curs, secret, prevSecret, fspEndpoint, fspKey, linkID, linkKey string
@@ -293,19 +324,19 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		if err := rows.Scan(&p.ID, &p.Number, &p.Name, &p.Kind, &curs, &p.CallbackURL, &p.Acceptance, &p.Status,
 			&hash, &secret, &created, &updated, &prevHash, &prevKeyExp, &prevSecret, &prevSecretExp, &p.ClientCertSHA256, &fspEndpoint, &fspKey, &p.MessageFormat,
 			&linkID, &linkKey, &liveQuotes); err != nil {
-			return nil, fmt.Errorf("load participants: %w", err)
+			return nil, nil, nil, fmt.Errorf("load participants: %w", err)
 		}
 		if fspEndpoint != "" {
 			p.FSPIOP = &FSPIOP{Endpoint: fspEndpoint, JWSPublicKey: fspKey, LinkID: linkID}
 			if p.FSPIOP.LinkKey, err = r.open(sealLinkKey, linkKey); err != nil {
-				return nil, fmt.Errorf("load participant %s: link key: %w", p.ID, err)
+				return nil, nil, nil, fmt.Errorf("load participant %s: link key: %w", p.ID, err)
 			}
 		}
 		if p.callbackSecret, err = r.open(sealCallbackSecret, secret); err != nil {
-			return nil, fmt.Errorf("load participant %s: callback secret: %w", p.ID, err)
+			return nil, nil, nil, fmt.Errorf("load participant %s: callback secret: %w", p.ID, err)
 		}
 		if p.prevCallbackSecret, err = r.open(sealPrevCallbackSecret, prevSecret); err != nil {
-			return nil, fmt.Errorf("load participant %s: previous callback secret: %w", p.ID, err)
+			return nil, nil, nil, fmt.Errorf("load participant %s: previous callback secret: %w", p.ID, err)
 		}
 		if opts.Seal != nil && (!seal.IsSealed(secret) || prevSecret != "" && !seal.IsSealed(prevSecret) || linkKey != "" && !seal.IsSealed(linkKey)) {
 			plain = append(plain, p.ID)
@@ -321,25 +352,20 @@ func Load(ctx context.Context, db *sqldb.DB, l Ledger, now func() time.Time, opt
 		for _, code := range strings.Split(curs, ",") {
 			c, err := money.ParseCurrency(code)
 			if err != nil {
-				return nil, fmt.Errorf("load participant %s: %w", p.ID, err)
+				return nil, nil, nil, fmt.Errorf("load participant %s: %w", p.ID, err)
 			}
 			p.Currencies = append(p.Currencies, c)
 		}
 		copy(p.keyHash[:], hash)
 		p.CreatedAt, p.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
-		r.byID[p.ID] = p
-		r.byNumber[p.Number] = p
+		byID[p.ID] = p
+		byNumber[p.Number] = p
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load participants: %w", err)
+		return nil, nil, nil, fmt.Errorf("load participants: %w", err)
 	}
 	rows.Close()
-	for _, id := range plain {
-		if err := r.store(ctx, r.byID[id]); err != nil {
-			return nil, fmt.Errorf("seal the secrets of %s: %w", id, err)
-		}
-	}
-	return r, nil
+	return byID, byNumber, plain, nil
 }
 
 // open reads a stored secret: sealed, or plain when stored before sealing

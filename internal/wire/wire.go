@@ -1065,3 +1065,41 @@ type CrossBorderReport struct {
 	Transfers []CrossBorderPayment `json:"transfers"`
 	Next      string               `json:"next,omitempty"`
 }
+
+// Cluster describes the switch's nodes (GET /v1/cluster): a single
+// switch, or the nodes of a cluster sharing one PostgreSQL database, one
+// of which leads.
+type Cluster struct {
+	// Mode is "single" (one switch process) or "cluster".
+	Mode string `json:"mode"`
+	// Node is the node that answered.
+	Node string `json:"node"`
+	// Leader is the lease's holder; empty when the lease has lapsed.
+	Leader string `json:"leader"`
+	// LeaderAddr is where the leader takes requests (host:port).
+	LeaderAddr string `json:"leaderAddr,omitempty"`
+	// Epoch is the lease's epoch: it grows at every change of leader.
+	Epoch int64 `json:"epoch"`
+	// LeaseExpiresInMs is how long the lease runs unless renewed, in
+	// milliseconds; negative once it has lapsed.
+	LeaseExpiresInMs int64 `json:"leaseExpiresInMs"`
+	// Nodes are the nodes that reported, sorted by id.
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode is one node of a cluster and how far behind the leader it
+// is.
+type ClusterNode struct {
+	Node string `json:"node"`
+	Addr string `json:"addr"`
+	// Role is "leader", "follower" or "starting".
+	Role string `json:"role"`
+	// AppliedSeq is the last ledger batch the node applied.
+	AppliedSeq uint64 `json:"appliedSeq"`
+	// LagBatches is how many batches it is behind the leader.
+	LagBatches uint64 `json:"lagBatches"`
+	// SeenMsAgo is how long ago, in milliseconds, it last reported.
+	SeenMsAgo int64 `json:"seenMsAgo"`
+	// Alive says it reported within three lease lifetimes.
+	Alive bool `json:"alive"`
+}
