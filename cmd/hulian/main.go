@@ -160,6 +160,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Callback.AllowPrivate, "callback-allow-private", false, "allow callback URLs on loopback and private addresses, and plain http (development and tests only)")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json (one object a line) or text")
 	logLevel := fs.String("log-level", "info", "least level logged: debug, info (one line per request), warn or error")
+	fs.StringVar(&cfg.NodeID, "node-id", "", "with a PostgreSQL --store: run as this node of a cluster sharing the database — one node leads (a lease row), the others follow, answer reads and forward writes to it; empty: a single switch")
+	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "with --node-id: host:port where the other nodes reach this one (default: --addr when it names a host)")
+	fs.DurationVar(&cfg.LeaseRenew, "lease-renew", time.Second, "with --node-id: how often the leader renews its lease")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "with --node-id: how long the lease lasts unrenewed; a follower takes over once it has lapsed")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (GET /metrics) on this address, a listener of its own (e.g. 127.0.0.1:9464); empty: not served")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", "", "export traces over OTLP/HTTP to this collector URL (http://host:4318; /v1/traces unless a path is given); empty: no tracing")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the switch to this file until it stops (for performance work)")
@@ -187,6 +191,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer stopProfiles(stderr)
+	if cfg.NodeID != "" {
+		return serveNode(ctx, cfg, stdout)
+	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -241,4 +248,18 @@ func startProfiles(cpu, mem string) (stop func(w io.Writer), err error) {
 			}
 		}
 	}, nil
+}
+
+// serveNode runs the switch as one node of a cluster until ctx ends.
+func serveNode(ctx context.Context, cfg app.Config, stdout io.Writer) error {
+	n, err := app.OpenNode(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Hulian node %s is listening on %s (advertised as %s); it follows until it holds the lease\n", cfg.NodeID, n.URL(), cfg.AdvertiseAddr)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.Close(sctx)
 }

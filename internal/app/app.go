@@ -108,6 +108,9 @@ type App struct {
 	Console *console.Console
 
 	ledgerStore journal.Store
+	// node is set when the app is one role of a cluster node (node.go),
+	// which owns the ledger's store and journal.
+	node        *nodeLedger
 	life        lifecycle
 	listener    net.Listener
 	fspiopLn    net.Listener
@@ -127,20 +130,30 @@ type App struct {
 // Open opens storage, recovers the ledger and builds the switch from
 // cfg, after EnsureDefaults and Validate. It does not listen yet: Serve
 // does. On error, what it opened is closed.
-func Open(ctx context.Context, cfg Config) (a *App, err error) {
+func Open(ctx context.Context, cfg Config) (*App, error) {
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if cfg.NodeID != "" {
+		return nil, errors.New("a cluster node (NodeID) is started with OpenNode")
 	}
-	a = &App{cfg: cfg}
-	// self, because returning nil, err sets a to nil before this runs.
-	self := a
+	a := &App{cfg: cfg}
+	if err := a.open(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// open builds the app from its Config, which is valid and complete. On
+// error, what it opened is closed.
+func (a *App) open(ctx context.Context) (err error) {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
 	defer func() {
 		if err != nil {
-			self.life.stop(context.Background())
+			a.life.stop(context.Background())
 		}
 	}()
 	for _, step := range []func(context.Context) error{
@@ -148,10 +161,10 @@ func Open(ctx context.Context, cfg Config) (a *App, err error) {
 		a.watchMetrics,
 	} {
 		if err := step(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return a, nil
+	return nil
 }
 
 // openStorage opens the ledger's store and the app database: the
@@ -166,6 +179,12 @@ func (a *App) openStorage(ctx context.Context) error {
 		a.ledgerStore = l
 		a.life.closer("ledger store", l.Close)
 		if a.DB, err = sqldb.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "hulian.db")); err != nil {
+			return err
+		}
+	} else if a.node != nil {
+		a.ledgerStore = a.node.store
+		var err error
+		if a.DB, err = sqldb.OpenPostgres(ctx, cfg.Store); err != nil {
 			return err
 		}
 	} else {
@@ -216,7 +235,8 @@ func (a *App) openDataKey(ctx context.Context) error {
 // event; Open replays the journal's tail after the save into it.
 func (a *App) openFXQuota(ctx context.Context) error {
 	cfg := &a.cfg
-	if cfg.FXAnnualQuota.IsZero() {
+	if cfg.FXAnnualQuota.IsZero() || a.following() {
+		// A follower takes no payments: the leader counts them.
 		return nil
 	}
 	loc, err := time.LoadLocation(cfg.Timezone)
@@ -251,18 +271,32 @@ func (a *App) openLedger(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable, Observer: a.Metrics}); err != nil {
-		return err
-	}
-	// The audit log closes after the journal, so that it hashes the last
-	// durable events, and before the store, which it reads.
-	a.life.closer("journal and audit log", func() error {
-		err := a.Journal.Close()
-		if a.Audit != nil {
-			err = errors.Join(err, a.Audit.Close())
+	if a.node != nil {
+		// The node's journal outlives this app: it calls the hook of the
+		// app that serves now.
+		a.Journal = a.node.journal
+		a.node.hook.Store(&onDurable)
+		a.life.closer("audit log", func() error {
+			a.node.hook.Store(nil)
+			if a.Audit != nil {
+				return a.Audit.Close()
+			}
+			return nil
+		})
+	} else {
+		if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable, Observer: a.Metrics}); err != nil {
+			return err
 		}
-		return err
-	})
+		// The audit log closes after the journal, so that it hashes the last
+		// durable events, and before the store, which it reads.
+		a.life.closer("journal and audit log", func() error {
+			err := a.Journal.Close()
+			if a.Audit != nil {
+				err = errors.Join(err, a.Audit.Close())
+			}
+			return err
+		})
+	}
 	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "took", time.Since(start).Round(time.Millisecond))
 	keyFile := cfg.AuditKey
 	if keyFile == "" {
@@ -273,8 +307,15 @@ func (a *App) openLedger(ctx context.Context) error {
 		return err
 	}
 	start = time.Now()
-	a.Audit, err = audit.Open(ctx, a.Journal, audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log,
-		Reinit: cfg.AuditReinit, Submit: a.Journal.Submit, Watermark: auditWatermark{db: a.DB, now: cfg.Now}})
+	aopts := audit.Options{Dir: filepath.Join(cfg.DataDir, "audit"), Key: akey, Now: cfg.Now, Log: cfg.Log,
+		Reinit: cfg.AuditReinit && !a.following(), Submit: a.Journal.Submit, Watermark: auditWatermark{db: a.DB, now: cfg.Now},
+		Follow: a.following()}
+	if a.node != nil && !a.following() {
+		// The followers import what the leader signs (node.go).
+		aopts.OnSigned = a.publishCheckpoint
+		aopts.Watermark = auditWatermark{db: a.DB, now: cfg.Now, published: true}
+	}
+	a.Audit, err = audit.Open(ctx, a.Journal, aopts)
 	if errors.Is(err, audit.ErrHistoryLost) || errors.Is(err, audit.ErrKeyChanged) {
 		return fmt.Errorf("%w; restore the audit directory (or use the key that signed it), or start with --audit-reinit to begin a new audit history, recorded in the log", err)
 	}
@@ -288,6 +329,11 @@ func (a *App) openLedger(ctx context.Context) error {
 			"previous_origin", r.Previous, "origin", r.Origin, "tree_size", r.Size, "kept_aside", r.Archived)
 		fmt.Fprintf(cfg.Out, "AUDIT LOG RE-INITIALISED (%s): previous origin %q, new origin %q, %d ledger events before the mark; old history kept in %v\n",
 			r.Reason, r.Previous, r.Origin, r.Size, r.Archived)
+	}
+	if aopts.OnSigned != nil && a.Audit.Latest().Size > 0 {
+		// Published again: a crash may have come between signing and
+		// publishing.
+		a.publishCheckpoint(a.Audit.Latest().Size, a.Audit.Checkpoint())
 	}
 	wake := func([]*ledger.Committed) { a.Audit.Wake() }
 	a.durable.Store(&wake)
@@ -320,7 +366,7 @@ func (a *App) openDirectory(ctx context.Context) error {
 	if err := a.SchemeRoutes.Load(ctx); err != nil {
 		return err
 	}
-	a.Directory = directory.New(a.DB, directory.Options{CacheEntries: a.cfg.DirectoryCache, Routes: true, SchemeRoutes: a.SchemeRoutes,
+	dopts := directory.Options{CacheEntries: a.cfg.DirectoryCache, Routes: true, SchemeRoutes: a.SchemeRoutes,
 		RoutesLoaded: func(n int, took time.Duration, err error) {
 			a.routesLoaded.Store(true)
 			if err != nil {
@@ -336,7 +382,15 @@ func (a *App) openDirectory(ctx context.Context) error {
 			} else if n > 0 {
 				log.Info("directory: aliases stored in plain text sealed", "aliases", n, "took", took.Round(time.Millisecond))
 			}
-		}})
+		}}
+	if a.following() {
+		// A follower's lookups read the database, which the leader
+		// writes: a cache or routes in memory would go stale, and the
+		// leader alone re-seals.
+		dopts.CacheEntries, dopts.Routes, dopts.KeepPlain = -1, false, true
+		a.routesLoaded.Store(true)
+	}
+	a.Directory = directory.New(a.DB, dopts)
 	a.life.closer("directory", a.Directory.Close)
 	return nil
 }
@@ -491,7 +545,7 @@ func (a *App) buildAPI(context.Context) error {
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
-		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers,
+		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers, Cluster: a.clusterStatus(),
 	})
 	if err != nil {
 		return err
@@ -563,6 +617,21 @@ func (a *App) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.startWorkers()
+	a.serveHTTP(ln)
+	if a.FSPIOP != nil {
+		if err := a.serveFSPIOP(); err != nil {
+			return err
+		}
+	}
+	a.ready.Store(true)
+	a.cfg.Log.Info("listening", "url", a.URL())
+	return nil
+}
+
+// startWorkers starts the background workers: the leader's, or a
+// single switch's.
+func (a *App) startWorkers() {
 	a.life.goRun("callback delivery", a.Deliverer.Run)
 	a.life.goRun("liquidity monitor", a.Liquidity.Run)
 	a.life.goRun("portability claims", a.Claims.Run)
@@ -583,15 +652,6 @@ func (a *App) Serve(ctx context.Context) error {
 			})
 		})
 	}
-	a.serveHTTP(ln)
-	if a.FSPIOP != nil {
-		if err := a.serveFSPIOP(); err != nil {
-			return err
-		}
-	}
-	a.ready.Store(true)
-	a.cfg.Log.Info("listening", "url", a.URL())
-	return nil
 }
 
 // runFXQuota saves the annual FX quota's count every minute, so that a

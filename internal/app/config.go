@@ -13,6 +13,7 @@ import (
 
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/cluster"
 	"github.com/hulian/hulian/internal/directory"
 	"github.com/hulian/hulian/internal/fx"
 	"github.com/hulian/hulian/internal/mandate"
@@ -37,6 +38,19 @@ type Config struct {
 	Store string
 	// Addr is the listen address ("127.0.0.1:8080"; ":0" picks a port).
 	Addr string
+	// NodeID, with a PostgreSQL Store, makes the switch one node of a
+	// cluster sharing the database (OpenNode): one node leads, the
+	// others follow. Empty: a single switch, which holds the database
+	// alone.
+	NodeID string
+	// AdvertiseAddr is where the other nodes reach this one (host:port):
+	// followers forward writes to the leader's. Default: Addr, when it
+	// names a host.
+	AdvertiseAddr string
+	// LeaseRenew is how often the leader renews its lease (default 1 s);
+	// LeaseTTL how long the lease lasts unrenewed (default 5 s), which
+	// bounds the time without a leader when one dies.
+	LeaseRenew, LeaseTTL time.Duration
 	// TLSCert and TLSKey, when both set, make the API serve HTTPS.
 	TLSCert, TLSKey string
 	// ClientCA, with TLS, is a PEM file of the CAs whose client
@@ -197,6 +211,17 @@ func (c *Config) EnsureDefaults() {
 	if c.FraudMarkDays == 0 {
 		c.FraudMarkDays = 90
 	}
+	if c.NodeID != "" {
+		if c.LeaseRenew == 0 {
+			c.LeaseRenew = cluster.DefaultRenew
+		}
+		if c.LeaseTTL == 0 {
+			c.LeaseTTL = cluster.DefaultTTL
+		}
+		if host, _, err := net.SplitHostPort(c.Addr); c.AdvertiseAddr == "" && err == nil && host != "" && !net.ParseIP(host).IsUnspecified() {
+			c.AdvertiseAddr = c.Addr
+		}
+	}
 	if c.RiskMaxWindow == 0 {
 		c.RiskMaxWindow = 24 * time.Hour
 	}
@@ -222,6 +247,14 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		errs = append(errs, errors.New("store must be a postgres:// DSN, or empty for the embedded store"))
+	}
+	if c.NodeID != "" {
+		if c.Store == "" {
+			errs = append(errs, errors.New("a cluster node (--node-id) needs a PostgreSQL store (--store postgres://…): the embedded engine is single-node"))
+		}
+		if err := (cluster.Config{Node: c.NodeID, Addr: c.AdvertiseAddr, Renew: c.LeaseRenew, TTL: c.LeaseTTL}).Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))

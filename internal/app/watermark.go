@@ -15,6 +15,9 @@ import (
 type auditWatermark struct {
 	db  *sqldb.DB
 	now func() time.Time
+	// published: the watermark is saved with each checkpoint the
+	// cluster's leader publishes, not here.
+	published bool
 }
 
 func (w auditWatermark) Load(ctx context.Context) (int64, bool, error) {
@@ -27,7 +30,21 @@ func (w auditWatermark) Load(ctx context.Context) (int64, bool, error) {
 }
 
 func (w auditWatermark) Save(ctx context.Context, size int64) error {
-	_, err := w.db.ExecContext(ctx, `INSERT INTO audit_watermark (id, size, updated_at) VALUES (1, $1, $2)
+	if w.published {
+		// A cluster's leader saves it with the published checkpoint
+		// (publishCheckpoint).
+		return nil
+	}
+	return w.save(ctx, w.db, size)
+}
+
+// execer is a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (w auditWatermark) save(ctx context.Context, db execer, size int64) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO audit_watermark (id, size, updated_at) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at`, size, w.now().UnixNano())
 	return err
 }
