@@ -103,8 +103,9 @@ func binDir() string {
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	// Newest first by major version: "9.6" < "15" needs a numeric sort.
-	major := func(d string) float64 {
-		v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(d)), 64)
+	major := func(d string) int {
+		whole, _, _ := strings.Cut(filepath.Base(filepath.Dir(d)), ".")
+		v, _ := strconv.Atoi(whole)
 		return v
 	}
 	slices.SortFunc(dirs, func(a, b string) int {
