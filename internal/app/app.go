@@ -110,11 +110,11 @@ type App struct {
 	ledgerStore journal.Store
 	// node is set when the app is one role of a cluster node (node.go),
 	// which owns the ledger's store and journal.
-	node        *nodeLedger
-	life        lifecycle
-	listener    net.Listener
-	fspiopLn    net.Listener
-	metricsLn   net.Listener
+	node      *nodeLedger
+	life      lifecycle
+	listener  net.Listener
+	fspiopLn  net.Listener
+	metricsLn net.Listener
 	// confirm asks confirm-mode payees: native ones by callback, FSPIOP
 	// ones over FSPIOP once the front end exists.
 	confirm *confirmers

@@ -1,9 +1,9 @@
 package app
 
 import (
-	"database/sql"
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
