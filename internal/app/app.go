@@ -657,31 +657,17 @@ func (a *App) startWorkers() {
 // runFXQuota saves the annual FX quota's count every minute, so that a
 // restart replays little of the journal.
 func (a *App) runFXQuota(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Minute, func(ctx context.Context) {
 		if err := a.fxQuota.Save(ctx, a.DB, a.cfg.Now()); err != nil && ctx.Err() == nil {
 			a.cfg.Log.Error("fx quota: save", "err", err)
 		}
-	}
+	})
 }
 
 // runRequests expires the payment requests past their expiry, and
 // settles those whose payment outlived a crash, every 10 seconds.
 func (a *App) runRequests(ctx context.Context) {
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 10*time.Second, func(ctx context.Context) {
 		for {
 			n, err := a.Requests.Sweep(ctx, 1000)
 			if err != nil && ctx.Err() == nil {
@@ -691,21 +677,14 @@ func (a *App) runRequests(ctx context.Context) {
 				break
 			}
 		}
-	}
+	})
 }
 
 // runHousekeeping deletes, every hour, what is kept only for a while:
 // notices past their retention, dynamic QR codes long expired, lapsed
 // FX rate sheets.
 func (a *App) runHousekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Hour, func(ctx context.Context) {
 		now := time.Now()
 		if a.cfg.Now != nil {
 			now = a.cfg.Now()
@@ -719,7 +698,7 @@ func (a *App) runHousekeeping(ctx context.Context) {
 		if _, err := a.FX.Prune(ctx, now); err != nil && ctx.Err() == nil {
 			a.cfg.Log.Error("housekeeping", "err", err)
 		}
-	}
+	})
 }
 
 // runMandates expires mandates, sends the notices of scheduled

@@ -55,6 +55,29 @@ func TestFailover(t *testing.T) {
 	s.deposit("alpha", "1000000.00")
 	c.waitFollowers(t)
 	s.party(keyB, "MSISDN", "+8613800000001", "Bob", "b-1")
+	// Refusals: a participant may not read the cluster; a request that
+	// a node forwarded, arriving at a node that does not lead (the lease
+	// moved), is answered not-leader rather than forwarded again.
+	s.problem(403, "forbidden", "GET", "/v1/cluster", keyA, nil)
+	follower := c.client((c.leader(t) + 1) % len(c.nodes))
+	req, _ := http.NewRequest("POST", follower.url+"/v1/transfers", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+keyA)
+	req.Header.Set(app.ForwardedHeader, "node9")
+	if r, err := follower.hc.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		var p wire.Problem
+		if r.StatusCode != 503 || r.Header.Get("Retry-After") != "1" || json.Unmarshal(b, &p) != nil || p.Type != wire.ProblemBase+"not-leader" {
+			t.Fatalf("a forwarded request at a follower: %d %q %s", r.StatusCode, r.Header.Get("Retry-After"), b)
+		}
+	}
+	var cl wire.Cluster
+	follower.ok(200, "GET", "/v1/cluster", opToken, nil, &cl)
+	if cl.Mode != "cluster" || cl.Leader != fmt.Sprintf("node%d", c.leader(t)) || cl.Epoch < 1 || len(cl.Nodes) != 3 {
+		t.Fatalf("GET /v1/cluster at a follower: %+v", cl)
+	}
 
 	var (
 		acked   sync.Map // id → amount, answered COMMITTED

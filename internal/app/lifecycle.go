@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // lifecycle holds the switch's parts that must be stopped: resources to
@@ -66,4 +67,19 @@ func (l *lifecycle) stop(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// every calls fn every d until ctx ends, first after d: the loop of the
+// switch's periodic jobs.
+func every(ctx context.Context, d time.Duration, fn func(ctx context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn(ctx)
+	}
 }

@@ -336,18 +336,11 @@ func (n *Node) retire(a *App) {
 // followParticipants reads the participants again every second: the
 // leader registers and changes them.
 func (a *App) followParticipants(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Second, func(ctx context.Context) {
 		if err := a.Participants.Reload(ctx); err != nil && ctx.Err() == nil {
 			a.cfg.Log.Warn("cluster node: reload the participants", "err", err)
 		}
-	}
+	})
 }
 
 // publishCheckpoint stores a checkpoint the leader signed, for the
@@ -386,18 +379,11 @@ func (a *App) catchUpCheckpoints(ctx context.Context) error {
 // followCheckpoints imports the checkpoints the leader signed, every
 // half second, into the follower's audit log.
 func (a *App) followCheckpoints(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 500*time.Millisecond, func(ctx context.Context) {
 		if err := a.importCheckpoints(ctx); err != nil && ctx.Err() == nil {
 			a.cfg.Log.Warn("cluster node: import the leader's audit checkpoints", "err", err)
 		}
-	}
+	})
 }
 
 // importCheckpoints imports the leader's checkpoints newer than the
