@@ -9,6 +9,8 @@
 //	hulian verify --data DIR [--store postgres://…] [--key VERIFIER] | --switch URL --token KEY
 //	hulian backup --data DIR --out FILE
 //	hulian restore --in FILE --data NEWDIR [--store postgres://…]
+//	hulian connector --switch URL --key FILE --callback-secret FILE --backend URL --listen HOST:PORT --data DIR
+//	hulian conformance --switch URL --participant ID --key FILE [--callback-secret FILE] [--junit FILE]
 package main
 
 import (
@@ -34,14 +36,16 @@ var commands = map[string]struct {
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	usage string
 }{
-	"serve":     {serve, "run the switch's HTTP API"},
-	"demo":      {demo, "run the switch with simulated wallets and a bank, and show it working"},
-	"bench":     {bench, "load-test a switch (one it starts, or a running one)"},
-	"witness":   {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
-	"verify":    {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
-	"risk-eval": {riskEval, "measure the anomaly model's precision and recall on labelled simulated payments"},
-	"backup":    {backup, "back up a data directory, while the switch serves"},
-	"restore":   {restore, "restore a backup into a new data directory"},
+	"serve":       {serve, "run the switch's HTTP API"},
+	"demo":        {demo, "run the switch with simulated wallets and a bank, and show it working"},
+	"bench":       {bench, "load-test a switch (one it starts, or a running one)"},
+	"witness":     {witness, "witness a switch's audit log: check, co-sign, detect forks and rollbacks"},
+	"verify":      {verify, "verify the audit log: offline against the stored ledger, or online your transfers' proofs"},
+	"risk-eval":   {riskEval, "measure the anomaly model's precision and recall on labelled simulated payments"},
+	"backup":      {backup, "back up a data directory, while the switch serves"},
+	"restore":     {restore, "restore a backup into a new data directory"},
+	"connector":   {connector, "run beside a participant's core system: a simple synchronous API to the switch"},
+	"conformance": {conformance, "check a participant's implementation against the scheme's rules"},
 }
 
 func main() {
@@ -106,9 +110,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hulian <command> [flags]\n\ncommands:")
-	for _, name := range []string{"serve", "demo", "bench", "witness", "verify", "backup", "restore", "risk-eval"} {
+	for _, name := range []string{"serve", "demo", "bench", "witness", "verify", "backup", "restore", "risk-eval", "connector", "conformance"} {
 		if c, ok := commands[name]; ok {
-			fmt.Fprintf(w, "  %-9s %s\n", name, c.usage)
+			fmt.Fprintf(w, "  %-11s %s\n", name, c.usage)
 		}
 	}
 	fmt.Fprintln(w, "\nRun 'hulian <command> -h' for its flags.")
