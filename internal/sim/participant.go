@@ -160,6 +160,7 @@ func NewParticipant(cfg Config) (*Participant, error) {
 		mandates: map[string]payerMandate{}, mandateSeen: map[string]bool{}, disputeSeen: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.Handle(callbackPath, p)
+	mux.HandleFunc(probePattern, p.serveProbe) // the conformance probe (probe.go)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go p.srv.Serve(ln)
 	return p, nil
