@@ -29,7 +29,7 @@ func TestClusterDatabaseFailover(t *testing.T) {
 	s := c.client(0)
 	keyA, _ := s.participant("alpha", nil)
 	keyB, _ := s.participant("beta", nil)
-	s.deposit("alpha", "1000000.00")
+	s.deposit("alpha", "100000000.00")
 	c.waitFollowers(t)
 	s.party(keyB, "MSISDN", "+8613800000001", "Bob", "b-1")
 
