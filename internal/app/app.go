@@ -111,6 +111,7 @@ type App struct {
 	// node is set when the app is one role of a cluster node (node.go),
 	// which owns the ledger's store and journal.
 	node      *nodeLedger
+	cosigSeen int64 // a follower's newest audit_cosignatures row taken (node.go)
 	life      lifecycle
 	listener  net.Listener
 	fspiopLn  net.Listener
@@ -313,6 +314,7 @@ func (a *App) openLedger(ctx context.Context) error {
 	if a.node != nil && !a.following() {
 		// The followers import what the leader signs (node.go).
 		aopts.OnSigned = a.publishCheckpoint
+		aopts.OnWitness, aopts.OnCosigned = a.publishWitness, a.publishCosignature
 		aopts.Watermark = auditWatermark{db: a.DB, now: cfg.Now, published: true}
 	}
 	a.Audit, err = audit.Open(ctx, a.Journal, aopts)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/hulian/hulian/internal/app"
 	"github.com/hulian/hulian/internal/audit"
@@ -98,6 +100,30 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("GET /v1/cluster at a follower: %+v", cl)
 	}
 
+	// A witness registered, and its co-signature posted, through a
+	// follower: every node takes both from the leader.
+	waitFor(t, "every node publishes the leader's checkpoint", 5*time.Second, func() bool {
+		var first string
+		for i := range c.nodes {
+			r := c.client(i).do("GET", "/v1/audit/checkpoint", keyA, nil)
+			lines := strings.Split(string(r.body), "\n")
+			if r.status != 200 || len(lines) < 2 || lines[1] == "0" || (i > 0 && string(r.body) != first) {
+				return false
+			}
+			first = string(r.body)
+		}
+		return true
+	})
+	w := newWitness(t, "witness.example/w1")
+	follower.ok(201, "POST", "/v1/audit/witnesses", opToken, wire.Witness{Name: w.name, Key: w.vkey}, nil)
+	w.cosign(t, follower, c.client(c.leader(t)))
+	for i := range c.nodes {
+		waitFor(t, fmt.Sprintf("node %d publishes the co-signature", i), 5*time.Second, func() bool {
+			r := c.client(i).do("GET", "/v1/audit/checkpoint", keyA, nil)
+			return r.status == 200 && strings.Contains(string(r.body), "\n— "+w.name+" ")
+		})
+	}
+
 	ld := startLoad(t, c, keyA, "fo")
 	var gaps []time.Duration
 	for kill := 0; kill < failoverKills; kill++ {
@@ -125,7 +151,76 @@ func TestFailover(t *testing.T) {
 	slices.Sort(gaps)
 	t.Logf("time without a leader over %d kills (renew %v, TTL %v): min %v, median %v, max %v", len(gaps),
 		testLeaseRenew, testLeaseTTL, gaps[0].Round(time.Millisecond), gaps[len(gaps)/2].Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond))
+	// The new leader knows the witness: it takes its next co-signature.
+	w.cosign(t, c.client(0), c.client(c.leader(t)))
 	c.verify(t, ld, keyA, keyB)
+}
+
+// witness is an audit log witness of the cluster tests.
+type witness struct {
+	name, vkey string
+	signer     note.Signer
+}
+
+func newWitness(t *testing.T, name string) *witness {
+	skey, vkey, err := note.GenerateKey(nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &witness{name: name, vkey: vkey, signer: signer}
+}
+
+// cosign co-signs the newest checkpoint of the switch at from and posts
+// it to to, which must take it as one new co-signature.
+func (w *witness) cosign(t *testing.T, to, from *sw) {
+	t.Helper()
+	r := from.do("GET", "/v1/audit/checkpoint", opToken, nil)
+	v := from.do("GET", "/v1/audit/verifier", "", nil)
+	sv, err := note.NewVerifier(strings.TrimSpace(string(v.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open(r.body, note.VerifierList(sv))
+	if err != nil {
+		t.Fatalf("the checkpoint: %v %s", err, r.body)
+	}
+	n.Sigs = n.Sigs[:1] // the switch's: other witnesses' are not ours to verify
+	msg, err := note.Sign(n, w.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", to.url+"/v1/audit/cosignatures", bytes.NewReader(msg))
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	req.Header.Set("Authorization", "Bearer "+opToken)
+	res, err := to.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var got wire.Cosigned
+	if res.StatusCode != 200 || json.Unmarshal(b, &got) != nil {
+		t.Fatalf("co-signature: %d %s", res.StatusCode, b)
+	}
+	if got.Added != 1 {
+		t.Fatalf("co-signature of tree %d: %d added", got.TreeSize, got.Added)
+	}
+}
+
+// waitFor waits until cond holds, or fails the test after d.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // load is the 16 clients of the cluster tests: each sends transfers

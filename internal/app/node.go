@@ -20,6 +20,7 @@ import (
 	"github.com/hulian/hulian/internal/cluster"
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/sqldb"
 	"github.com/hulian/hulian/internal/store/postgres"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -219,6 +220,9 @@ func (n *Node) term(ctx context.Context) (err error) {
 		return err
 	}
 	ierr := fol.catchUpCheckpoints(ctx)
+	if ierr == nil {
+		ierr = fol.importWitnesses(ctx)
+	}
 	n.retire(fol)
 	if ierr != nil {
 		return fmt.Errorf("import the audit checkpoints: %w", ierr)
@@ -376,35 +380,135 @@ func (a *App) catchUpCheckpoints(ctx context.Context) error {
 	}
 }
 
-// followCheckpoints imports the checkpoints the leader signed, every
-// half second, into the follower's audit log.
+// followCheckpoints imports the checkpoints the leader signed, the
+// witnesses it registered and the co-signatures it kept, every half
+// second, into the follower's audit log.
 func (a *App) followCheckpoints(ctx context.Context) {
 	every(ctx, 500*time.Millisecond, func(ctx context.Context) {
-		if err := a.importCheckpoints(ctx); err != nil && ctx.Err() == nil {
+		err := a.importCheckpoints(ctx)
+		if err == nil {
+			err = a.importWitnesses(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			a.cfg.Log.Warn("cluster node: import the leader's audit checkpoints", "err", err)
 		}
 	})
+}
+
+// cosignaturesKept is how many co-signed checkpoints the leader keeps in
+// the database for the followers: each node keeps its own copy of every
+// one it took in its audit directory, and a checkpoint's co-signatures
+// matter while it is among the newest.
+const cosignaturesKept = 4096
+
+// publishWitness stores a witness the leader registered, for the
+// followers to register.
+func (a *App) publishWitness(name, vkey string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO audit_witnesses (name, vkey, registered_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO NOTHING`, name, vkey, a.cfg.Now().UnixNano()); err != nil {
+		a.cfg.Log.Error("cluster node: publish an audit witness", "witness", name, "err", err)
+	}
+}
+
+// publishCosignature stores a checkpoint co-signed by witnesses, as the
+// leader kept it, for the followers to keep; the oldest beyond
+// cosignaturesKept go.
+func (a *App) publishCosignature(msg []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.DB.Transact(ctx, func(tx *sql.Tx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO audit_cosignatures (note, stored_at) VALUES ($1, $2) RETURNING id`,
+			msg, a.cfg.Now().UnixNano()).Scan(&id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM audit_cosignatures WHERE id <= $1`, id-cosignaturesKept)
+		return err
+	}); err != nil {
+		a.cfg.Log.Error("cluster node: publish an audit co-signature", "err", err)
+	}
+}
+
+// importWitnesses registers the witnesses the leader registered, then
+// keeps the co-signatures it kept since the last taken, oldest first,
+// until one is for a checkpoint not imported yet.
+func (a *App) importWitnesses(ctx context.Context) error {
+	type witness struct{ name, vkey string }
+	ws, err := queryAll(ctx, a.DB, `SELECT name, vkey FROM audit_witnesses ORDER BY registered_at, name`, nil,
+		func(rows *sql.Rows) (witness, error) {
+			var w witness
+			err := rows.Scan(&w.name, &w.vkey)
+			return w, err
+		})
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		if _, _, err := a.Audit.AddWitness(w.name, w.vkey); err != nil {
+			return fmt.Errorf("witness %s: %w", w.name, err)
+		}
+	}
+	type cosigned struct {
+		id   int64
+		note []byte
+	}
+	for {
+		cs, err := queryAll(ctx, a.DB, `SELECT id, note FROM audit_cosignatures WHERE id > $1 ORDER BY id LIMIT 64`,
+			[]any{a.cosigSeen}, func(rows *sql.Rows) (cosigned, error) {
+				var c cosigned
+				err := rows.Scan(&c.id, &c.note)
+				return c, err
+			})
+		if err != nil || len(cs) == 0 {
+			return err
+		}
+		for _, c := range cs {
+			_, _, err := a.Audit.AddCosignature(c.note)
+			if errors.Is(err, audit.ErrBehind) {
+				return nil
+			}
+			if err != nil {
+				// The leader took it against the same tree: a refusal
+				// here is this node's problem, not a reason to stop
+				// taking the next ones.
+				a.cfg.Log.Warn("cluster node: a co-signature the leader kept is refused here", "id", c.id, "err", err)
+			}
+			a.cosigSeen = c.id
+		}
+	}
+}
+
+// queryAll runs a query and reads every row with scan.
+func queryAll[T any](ctx context.Context, db *sqldb.DB, query string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // importCheckpoints imports the leader's checkpoints newer than the
 // audit log's newest, oldest first, until one is beyond what the
 // follower has hashed.
 func (a *App) importCheckpoints(ctx context.Context) error {
-	rows, err := a.DB.QueryContext(ctx, `SELECT note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 64`, a.Audit.Latest().Size)
+	notes, err := queryAll(ctx, a.DB, `SELECT note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 64`,
+		[]any{a.Audit.Latest().Size}, func(rows *sql.Rows) ([]byte, error) {
+			var note []byte
+			err := rows.Scan(&note)
+			return note, err
+		})
 	if err != nil {
-		return err
-	}
-	var notes [][]byte
-	for rows.Next() {
-		var note []byte
-		if err := rows.Scan(&note); err != nil {
-			rows.Close()
-			return err
-		}
-		notes = append(notes, note)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, note := range notes {
