@@ -277,8 +277,11 @@ func (a *App) openLedger(ctx context.Context) error {
 		// app that serves now.
 		a.Journal = a.node.journal
 		a.node.hook.Store(&onDurable)
+		var obs journal.Observer = a.Metrics
+		a.node.observer.Store(&obs)
 		a.life.closer("audit log", func() error {
 			a.node.hook.Store(nil)
+			a.node.observer.CompareAndSwap(&obs, nil)
 			if a.Audit != nil {
 				return a.Audit.Close()
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -362,6 +363,16 @@ func (c *cluster) verify(t *testing.T, ld *load, keyA, keyB string) {
 			t.Errorf("node %d: %d transfers listed, %d acknowledged", i, len(seen), ld.count())
 		}
 	}
+	// The leader's metrics count the journal's commits of its term.
+	mr, err := http.Get("http://127.0.0.1:" + strconv.Itoa(c.mport[c.leader(t)]) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mr.Body)
+	mr.Body.Close()
+	if m := regexp.MustCompile(`(?m)^hulian_journal_commit_duration_seconds_count (\d+)`).FindSubmatch(mb); m == nil || string(m[1]) == "0" {
+		t.Errorf("the leader's metrics count no journal commit: %.300s", mb)
+	}
 	var someID string
 	ld.acked.Range(func(k, _ any) bool { someID = k.(string); return false })
 	for i := range c.nodes {
@@ -423,6 +434,7 @@ type cluster struct {
 	dsn   string
 	dirs  []string
 	ports []int
+	mport []int // each node's metrics listener
 	nodes []*crashChild
 	mu    sync.Mutex
 }
@@ -452,6 +464,7 @@ func startClusterOn(t *testing.T, dsn string, n int) *cluster {
 		}
 		c.dirs = append(c.dirs, dir)
 		c.ports = append(c.ports, freePort(t))
+		c.mport = append(c.mport, freePort(t))
 		c.nodes = append(c.nodes, nil)
 	}
 	for i := 0; i < n; i++ {
@@ -474,7 +487,7 @@ func freePort(t *testing.T) int {
 func (c *cluster) restart(t *testing.T, i int) {
 	node := startChild(t, "TestClusterNodeChild", map[string]string{
 		"HULIAN_NODE_DIR": c.dirs[i], "HULIAN_NODE_STORE": c.dsn, "HULIAN_NODE_ID": "node" + strconv.Itoa(i),
-		"HULIAN_NODE_ADDR": "127.0.0.1:" + strconv.Itoa(c.ports[i]),
+		"HULIAN_NODE_ADDR": "127.0.0.1:" + strconv.Itoa(c.ports[i]), "HULIAN_NODE_METRICS": "127.0.0.1:" + strconv.Itoa(c.mport[i]),
 	}, 10*time.Second)
 	c.mu.Lock()
 	c.nodes[i] = node
@@ -567,7 +580,7 @@ func TestClusterNodeChild(t *testing.T) {
 	}
 	addr := os.Getenv("HULIAN_NODE_ADDR")
 	n, err := app.OpenNode(context.Background(), app.Config{DataDir: dir, Store: os.Getenv("HULIAN_NODE_STORE"),
-		Addr: addr, AdvertiseAddr: addr, NodeID: os.Getenv("HULIAN_NODE_ID"), AdminToken: opToken,
+		Addr: addr, AdvertiseAddr: addr, MetricsAddr: os.Getenv("HULIAN_NODE_METRICS"), NodeID: os.Getenv("HULIAN_NODE_ID"), AdminToken: opToken,
 		LeaseRenew: testLeaseRenew, LeaseTTL: testLeaseTTL, ConfirmTimeout: 2 * time.Second,
 		Callback: callback.Config{AllowPrivate: true},
 		Log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))})

@@ -35,11 +35,28 @@ type nodeLedger struct {
 	lease    *cluster.Lease
 	// hook is the serving app's OnDurable.
 	hook atomic.Pointer[func([]*ledger.Committed)]
+	// observer is the serving app's metrics, which the journal feeds.
+	observer atomic.Pointer[journal.Observer]
 }
 
 func (nl *nodeLedger) onDurable(b []*ledger.Committed) {
 	if f := nl.hook.Load(); f != nil {
 		(*f)(b)
+	}
+}
+
+// Applied passes the journal's count on to the serving app's metrics.
+func (nl *nodeLedger) Applied(commands int) {
+	if o := nl.observer.Load(); o != nil {
+		(*o).Applied(commands)
+	}
+}
+
+// Committed passes the journal's group commit on to the serving app's
+// metrics.
+func (nl *nodeLedger) Committed(events int, took time.Duration) {
+	if o := nl.observer.Load(); o != nil {
+		(*o).Committed(events, took)
 	}
 }
 
@@ -189,7 +206,7 @@ func (n *Node) term(ctx context.Context) (err error) {
 		return fmt.Errorf("open the ledger store: %w", err)
 	}
 	nl := &nodeLedger{store: store, follower: true, lease: n.lease}
-	j, err := journal.Follow(ctx, store, journal.FollowOptions{Options: journal.Options{Now: cfg.Now, OnDurable: nl.onDurable},
+	j, err := journal.Follow(ctx, store, journal.FollowOptions{Options: journal.Options{Now: cfg.Now, OnDurable: nl.onDurable, Observer: nl},
 		Poll: min(cfg.LeaseRenew/4, 250*time.Millisecond)})
 	if err != nil {
 		store.Close()
