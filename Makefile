@@ -1,6 +1,6 @@
 # Hulian's entry points. The test harness is scripts/test.sh: it starts a
 # throwaway PostgreSQL so that every test runs, none skips.
-.PHONY: test demo bench bench-wrk
+.PHONY: test demo bench bench-wrk clients
 
 # Vet and test everything against a throwaway PostgreSQL.
 test:
@@ -19,3 +19,9 @@ bench:
 # an operator would: see scripts/bench-wrk.sh for its settings.
 bench-wrk:
 	bash scripts/bench-wrk.sh
+
+# Regenerate the client libraries (clients/go, clients/ts) from the
+# switch's OpenAPI document: see clients/README.md. make test fails while
+# they are not what the document generates.
+clients:
+	bash scripts/clients.sh
