@@ -39,6 +39,17 @@ if [ ! -f "$validator/node_modules/.package-lock.json" ] || [ "$validator/packag
 	npm ci --no-audit --no-fund --loglevel=error --prefix "$validator" >/dev/null
 fi
 
+# The client libraries' tests (clients/) compile the TypeScript client
+# with tsc and run its example with node: install its pinned npm packages
+# if they are missing or older than its lock file, and make those tests
+# fail rather than skip without them.
+clients_ts=clients/ts
+if [ ! -f "$clients_ts/node_modules/.package-lock.json" ] || [ "$clients_ts/package-lock.json" -nt "$clients_ts/node_modules/.package-lock.json" ]; then
+	echo "$PG_WHO: installing $clients_ts/node_modules with npm ci" >&2
+	npm ci --no-audit --no-fund --loglevel=error --prefix "$clients_ts" >/dev/null
+fi
+export HULIAN_REQUIRE_CLIENTS=1
+
 # The ISO 20022 tests validate every message the switch renders against
 # the official XSDs with xmllint (internal/iso20022/msg): install it if
 # missing, and make those tests fail rather than skip without it.
