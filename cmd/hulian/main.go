@@ -261,7 +261,12 @@ func serveNode(ctx context.Context, cfg app.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Hulian node %s is listening on %s (advertised as %s); it follows until it holds the lease\n", cfg.NodeID, n.URL(), cfg.AdvertiseAddr)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-n.Done():
+		n.Close(context.Background())
+		return n.Err()
+	}
 	fmt.Fprintln(stdout, "shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -327,6 +327,9 @@ func (a *App) openLedger(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.sameKey(ctx, "audit", []byte(a.Audit.VerifierKey())); err != nil {
+		return err
+	}
 	if r, ok := a.Audit.Reinitialised(); ok {
 		// Loud on purpose: a new audit history is what an attacker who
 		// rewrote the ledger would want, so everyone must see it.
@@ -406,6 +409,9 @@ func (a *App) buildFlow(ctx context.Context) error {
 	cfg := &a.cfg
 	key, err := secretFile(filepath.Join(cfg.DataDir, "quote.key"))
 	if err != nil {
+		return err
+	}
+	if err := a.sameKey(ctx, "quote", key); err != nil {
 		return err
 	}
 	signer, err := quote.NewSigner(key)

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +87,7 @@ type Node struct {
 	proxy   *httputil.ReverseProxy
 	cancel  context.CancelFunc
 	done    chan struct{}
+	fatal   error // why the node stopped by itself, once done is closed
 	// Promoted, if set, hears how long each promotion took, from the
 	// lease won to the first request taken (tests, logs).
 	Promoted func(epoch int64, took time.Duration)
@@ -108,6 +111,11 @@ func OpenNode(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if cfg.NodeID == "" {
 		return nil, errors.New("a cluster node needs a node id (--node-id)")
+	}
+	// The lease lives in the ledger's schema: the first node on a new
+	// database makes it.
+	if err := postgres.Migrate(ctx, cfg.Store); err != nil {
+		return nil, err
 	}
 	lease, err := cluster.Open(ctx, cfg.Store, cluster.Config{Node: cfg.NodeID, Addr: cfg.AdvertiseAddr,
 		Renew: cfg.LeaseRenew, TTL: cfg.LeaseTTL, Log: cfg.Log})
@@ -134,6 +142,21 @@ func OpenNode(ctx context.Context, cfg Config) (*Node, error) {
 	go n.run(rctx)
 	cfg.Log.Info("cluster node listening", "node", cfg.NodeID, "url", n.URL(), "advertise", cfg.AdvertiseAddr)
 	return n, nil
+}
+
+// Done is closed when the node stops by itself, for a reason Err gives
+// (a key that differs from the cluster's), or after Close.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Err says why the node stopped by itself; nil before Done is closed,
+// or after Close.
+func (n *Node) Err() error {
+	select {
+	case <-n.done:
+		return n.fatal
+	default:
+		return nil
+	}
 }
 
 // URL is the node's base URL.
@@ -185,7 +208,14 @@ func (n *Node) App() *App {
 func (n *Node) run(ctx context.Context) {
 	defer close(n.done)
 	for ctx.Err() == nil {
-		if err := n.term(ctx); err != nil && ctx.Err() == nil {
+		err := n.term(ctx)
+		if errors.Is(err, errKeyDiffers) {
+			// Starting again would not change the key: stop, loudly.
+			n.cfg.Log.Error("cluster node: stopping", "err", err)
+			n.fatal = err
+			return
+		}
+		if err != nil && ctx.Err() == nil {
 			n.cfg.Log.Error("cluster node: starting again as follower", "err", err)
 			select {
 			case <-ctx.Done():
@@ -676,4 +706,33 @@ func (a *App) clusterStatus() func(ctx context.Context) (wire.Cluster, error) {
 		}
 		return out, nil
 	}
+}
+
+// errKeyDiffers means a node's key is not the cluster's: the node stops.
+var errKeyDiffers = errors.New("a key is not the cluster's")
+
+// sameKey checks, on a cluster node, that a key every node must share is
+// the one the first node recorded (its fingerprint in cluster_keys): a
+// node started without the shared copy made a key of its own, and would
+// sign what the others refuse.
+func (a *App) sameKey(ctx context.Context, name string, key []byte) error {
+	if a.node == nil {
+		return nil
+	}
+	h := sha256.New()
+	h.Write([]byte("hulian cluster key fingerprint\x00" + name + "\x00"))
+	h.Write(key)
+	fp := hex.EncodeToString(h.Sum(nil))
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO cluster_keys (name, fingerprint, node, recorded_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO NOTHING`, name, fp, a.cfg.NodeID, a.cfg.Now().UnixNano()); err != nil {
+		return fmt.Errorf("record the %s key's fingerprint: %w", name, err)
+	}
+	var want, node string
+	if err := a.DB.QueryRowContext(ctx, `SELECT fingerprint, node FROM cluster_keys WHERE name = $1`, name).Scan(&want, &node); err != nil {
+		return fmt.Errorf("read the %s key's fingerprint: %w", name, err)
+	}
+	if want != fp {
+		return fmt.Errorf("%w: the %s key differs from the one node %s recorded: copy the cluster's key to this node (docs/high-availability.md, \"What every node must share\")", errKeyDiffers, name, node)
+	}
+	return nil
 }

@@ -449,3 +449,30 @@ func signal(ch chan<- struct{}) {
 	default:
 	}
 }
+
+// Migrate brings the ledger's schema, and the cluster's tables with it,
+// up to date in the database named by dsn, as Open and OpenNode do: a
+// cluster node calls it before it takes part in the lease, which lives
+// in those tables.
+func Migrate(ctx context.Context, dsn string) error {
+	cfg, err := poolConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectWait
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: connect: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	if err := migrate(ctx, conn); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
