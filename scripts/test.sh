@@ -11,7 +11,8 @@
 # so that no PostgreSQL test can skip, installs node (apt-get) and the
 # FSPIOP validator's npm packages (npm ci) if they are missing, so that
 # the FSPIOP tests check messages against Mojaloop's OpenAPI definitions
-# rather than skip, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
+# rather than skip, the TypeScript client's npm packages (clients/ts) for
+# the client libraries' tests, and xmllint (libxml2-utils) for the ISO 20022 XSDs,
 # zbarimg (zbar-tools) for the QR images, promtool (prometheus) for the
 # alert rules, chromium for the console's browser tests,
 # runs go vet and go test, and always
