@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -384,13 +385,21 @@ func TestWrongKey(t *testing.T) {
 	}
 }
 
-// TestCasesHaveRules: every case names a rule, once.
+// TestCasesHaveRules: every case names a rule, once, and
+// docs/conformance.md describes it.
 func TestCasesHaveRules(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/conformance.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
 	for _, c := range conformance.Cases() {
 		if c.Rule == "" || seen[c.Name] || !strings.Contains(c.Name, ".") {
 			t.Errorf("case %q: rule %q", c.Name, c.Rule)
 		}
 		seen[c.Name] = true
+		if !bytes.Contains(doc, []byte("| `"+c.Name+"` |")) {
+			t.Errorf("docs/conformance.md has no row for %s", c.Name)
+		}
 	}
 }
