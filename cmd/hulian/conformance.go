@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/hulian/hulian/internal/atomicfile"
 	suite "github.com/hulian/hulian/internal/conformance"
@@ -54,11 +52,11 @@ func conformance(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("conformance: --switch, --participant and --key are required")
 	}
 	var err error
-	if cfg.APIKey, err = conformanceSecret(*keyFile); err != nil {
+	if cfg.APIKey, err = readSecret(*keyFile, stderr); err != nil {
 		return fmt.Errorf("conformance: --key: %w", err)
 	}
 	if *secretFile != "" {
-		if cfg.CallbackSecret, err = conformanceSecret(*secretFile); err != nil {
+		if cfg.CallbackSecret, err = readSecret(*secretFile, stderr); err != nil {
 			return fmt.Errorf("conformance: --callback-secret: %w", err)
 		}
 	}
@@ -86,18 +84,4 @@ func conformance(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("conformance: %w: %d of %d cases failed", errConformance, n, len(rep.Results))
 	}
 	return nil
-}
-
-// conformanceSecret reads a credential from file: its content, without
-// the surrounding white space an editor leaves.
-func conformanceSecret(file string) (string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("%s is empty", file)
-	}
-	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,5 +174,61 @@ func TestConformanceFlags(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+// TestConformanceConnector: a wallet that runs `hulian connector` in
+// front of its core system (here an httptest backend that accepts every
+// incoming transfer) passes the suite, in confirm mode, with nothing
+// skipped.
+func TestConformanceConnector(t *testing.T) {
+	b := newConformanceBed(t)
+	url := b.sw.app.URL()
+	var incoming atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/incoming" {
+			http.NotFound(w, r)
+			return
+		}
+		incoming.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"accept": true}`))
+	}))
+	t.Cleanup(backend.Close)
+	// The connector points the participant's callbackUrl at itself.
+	_, keyFile, secretFile := b.enroll(t, "kapok-pay", "notify", "http://127.0.0.1:9/not-yet")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"connector", "--switch", url, "--key", keyFile, "--callback-secret", secretFile,
+			"--backend", backend.URL, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--acceptance", "confirm"}, &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("connector exit %d: %s", code, errOut.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "Hulian connector of"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the connector did not start:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	code, report, _ := conform(t, "--switch", url, "--participant", "kapok-pay", "--key", keyFile,
+		"--callback-secret", secretFile, "--foreign-alias", b.foreign, "--junit", junit)
+	t.Logf("conformance:\n%s", report)
+	if code != 0 {
+		t.Fatalf("the connector does not conform (exit %d); its log:\n%s", code, errOut.String())
+	}
+	if s := readJUnit(t, junit).Suites[0]; s.Failures != 0 || s.Skipped != 0 || s.Tests != len(suite.Cases()) {
+		t.Errorf("report: %d tests, %d failures, %d skipped", s.Tests, s.Failures, s.Skipped)
+	}
+	if incoming.Load() == 0 {
+		t.Error("the backend was never told of an incoming transfer")
 	}
 }
