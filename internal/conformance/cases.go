@@ -108,7 +108,11 @@ func probeUnsigned(ctx context.Context, s *session) error {
 	if err != nil {
 		return err
 	}
-	if r.status != http.StatusUnauthorized {
+	switch r.status {
+	case http.StatusUnauthorized:
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return failf("an unsigned probe answered %d, want 401: is the conformance probe served, and signed? (docs/conformance.md)", r.status)
+	default:
 		return failf("an unsigned probe answered %d, want 401", r.status)
 	}
 	return nil
