@@ -149,9 +149,12 @@ func (c *Connector) inboundOf(t *wire.Transfer, event string) (incoming, money.A
 func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wire.Transfer) {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
-	if c.depth.Load()+int64(len(ts)) > int64(c.cfg.OutboxMax) {
+	if c.depth.Load() >= int64(c.cfg.OutboxMax) {
 		// The backend is behind: the switch keeps the notification and
-		// delivers it again later.
+		// delivers it again later. A notification is taken whole while
+		// the outbox has room, so the outbox may pass its bound by one
+		// notification's transfers (at most 1,000): a batch larger than
+		// the room left must not wait for ever.
 		c.log.Warn("outbox full: notification refused until the backend catches up", "depth", c.depth.Load())
 		writeProblem(w, probBusy, "outbox full")
 		return

@@ -68,8 +68,10 @@ type Config struct {
 	// left PENDING (2 s).
 	ResolveEvery time.Duration
 	// OutboxMax bounds the incoming transfers not yet delivered to the
-	// backend (100,000): beyond it, notifications are answered 503 and
-	// the switch keeps them until the backend catches up.
+	// backend (100,000): once it is reached, notifications are answered
+	// 503 and the switch keeps them until the backend catches up. (One
+	// notification is taken whole, so the outbox may pass the bound by
+	// its transfers, at most 1,000.)
 	OutboxMax int
 	// PaymentsMax bounds the payments driven at once (64); ConfirmsMax
 	// the confirm requests asking the backend at once (64); RequestsMax

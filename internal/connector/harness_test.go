@@ -378,3 +378,6 @@ func unique(ids []string) []string {
 	}
 	return out
 }
+
+// moneyOf is n minor units.
+func moneyOf(n int64) money.Amount { return money.Amount(n) }
