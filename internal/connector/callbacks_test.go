@@ -142,7 +142,18 @@ func committedTo(id, amount string) wire.Transfer {
 // with secret (unsigned when empty).
 func probe(t testing.TB, c *connector.Connector, secret, id string, at time.Time) (int, []byte) {
 	t.Helper()
-	url := c.CallbackURL() + "/conformance/transfers/" + id
+	return probeSigned(t, c.CallbackURL(), secret, id, at)
+}
+
+// probeAt asks the probe at callback URL cb, signed now.
+func probeAt(t testing.TB, cb, secret, id string) (int, []byte) {
+	t.Helper()
+	return probeSigned(t, cb, secret, id, time.Now())
+}
+
+func probeSigned(t testing.TB, cb, secret, id string, at time.Time) (int, []byte) {
+	t.Helper()
+	url := cb + "/conformance/transfers/" + id
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if secret != "" {
 		req.Header.Set(wire.SignatureHeader, wire.Sign(secret, at, []byte(req.URL.EscapedPath())))
