@@ -198,6 +198,35 @@ func TestParticipantSideLinksNoDatabase(t *testing.T) {
 	}
 }
 
+// TestConnectorIsParticipantSide: the connector runs at a participant,
+// beside its core system. It keeps its own record in SQLite
+// (modernc.org/sqlite through database/sql) but links nothing of the
+// switch's: no pgx, no app database, no ledger storage, none of the
+// switch's internals. Of the tree it uses the JSON contract and what
+// that brings (money, fault).
+func TestConnectorIsParticipantSide(t *testing.T) {
+	allowed := map[string]bool{module + "internal/wire": true, module + "internal/money": true, module + "internal/fault": true}
+	deps := closure(imports(t), "internal/connector")
+	if !deps["modernc.org/sqlite"] || !deps["database/sql"] {
+		t.Errorf("internal/connector no longer keeps its record in SQLite: update this rule")
+	}
+	for p := range deps {
+		switch {
+		case strings.HasPrefix(p, "github.com/jackc/pgx"):
+			t.Errorf("internal/connector depends on %s", p)
+		case strings.HasPrefix(p, module) && !allowed[p]:
+			t.Errorf("internal/connector depends on %s: the switch's internals stay at the switch", p)
+		}
+	}
+	// And the participant side's simulators reach the connector over
+	// HTTP, like any backend.
+	for _, dir := range []string{"internal/sim", "internal/loadgen"} {
+		if closure(imports(t), dir)[module+"internal/connector"] {
+			t.Errorf("%s depends on internal/connector", dir)
+		}
+	}
+}
+
 // TestSentinelErrorsHaveKinds: every exported sentinel error of the
 // switch's own packages is a fault.Error (or another package's), so that
 // every refusal reaches a front end with a kind and a code, never as an
