@@ -88,6 +88,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := demoCrossBorder(ctx, stdout, a, run.started); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	if err := demoConnector(ctx, stdout, a, opts.dir, 10); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	if opts.stay {
 		demoStay(ctx, stdout)
 	}

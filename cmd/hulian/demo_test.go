@@ -81,6 +81,11 @@ func TestDemo(t *testing.T) {
 		"PASS  nothing moved",
 		"PASS  their books agree with the switch, per currency",
 		"PASS  each currency settles on its own: demo-fx receives 778.23 CNY and pays 842.60 HKD; each window's nets sum to zero",
+		// A wallet that joined through its connector (issue 23).
+		"Joining through the connector (issue 23)",
+		"10 payments demo-tea-wallet → demo-plum-pay committed",
+		"a payment to an alias nobody holds: REFUSED unknown-party, nothing moved",
+		"PASS  demo-tea-wallet books agree with the switch",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q", want)

@@ -98,6 +98,13 @@ func openDB(ctx context.Context, dir string) (*sql.DB, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	file := filepath.Join(dir, dbFile)
+	// The record holds the participant's payments: readable by its owner
+	// only. SQLite gives its journal files the database file's mode.
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	f.Close()
 	dsn := "file:" + file + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
 		"&_pragma=foreign_keys(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
