@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,9 +136,18 @@ func (c *Connector) inboundOf(t *wire.Transfer, event string) (incoming, money.A
 		return in, 0, 0, fmt.Errorf("transfer id %q", t.ID)
 	case t.Payee.Participant != c.cfg.Participant:
 		return in, 0, 0, fmt.Errorf("transfer %s is to %s, not to this participant", t.ID, t.Payee.Participant)
+	case !c.holds(cur):
+		return in, 0, 0, fmt.Errorf("transfer %s is in %s, which this participant does not hold", t.ID, cur)
 	}
 	in.Amount = amt.Format(cur)
 	return in, amt, cur, nil
+}
+
+// holds reports whether the participant holds currency cur at the
+// switch (as it last read itself; any, before it has).
+func (c *Connector) holds(cur money.Currency) bool {
+	p := c.self.Load()
+	return p == nil || slices.Contains(p.Currencies, cur.String())
 }
 
 // onCommitted books the committed transfers of a notification, each
@@ -242,6 +252,11 @@ const (
 // backend that does not answer in time, or answers without a decision,
 // rejects the transfer: nothing moves, and the payer may try again.
 func (c *Connector) onConfirm(w http.ResponseWriter, r *http.Request, t *wire.Transfer) {
+	if t.ID == "" || len(t.ID) > keyMax {
+		c.stats.anomalies.Add(1)
+		writeProblem(w, probInvalid, "a confirm request without a transfer id")
+		return
+	}
 	ctx := r.Context()
 	d, ok, err := c.decided(ctx, t.ID)
 	if err != nil {
