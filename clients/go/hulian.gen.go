@@ -7362,9 +7362,9 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/participants/{id} (the `GetParticipant` operationId).
 	GetParticipant(ctx context.Context, id ParticipantIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateParticipantWithBody Change a participant's callback URL or acceptance mode
+	// UpdateParticipantWithBody Change a participant's callback URL, acceptance mode or message format
 	//
-	// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+	// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 	//
 	// **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 	//
@@ -7375,9 +7375,9 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/participants/{id} (the `UpdateParticipant` operationId).
 	UpdateParticipantWithBody(ctx context.Context, id ParticipantIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateParticipant Change a participant's callback URL or acceptance mode
+	// UpdateParticipant Change a participant's callback URL, acceptance mode or message format
 	//
-	// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+	// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 	//
 	// **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 	//
@@ -9728,9 +9728,9 @@ func (c *Client) GetParticipant(ctx context.Context, id ParticipantIdPath, reqEd
 	return c.Client.Do(req)
 }
 
-// UpdateParticipantWithBody Change a participant's callback URL or acceptance mode
+// UpdateParticipantWithBody Change a participant's callback URL, acceptance mode or message format
 //
-// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 //
 // **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 //
@@ -9751,9 +9751,9 @@ func (c *Client) UpdateParticipantWithBody(ctx context.Context, id ParticipantId
 	return c.Client.Do(req)
 }
 
-// UpdateParticipant Change a participant's callback URL or acceptance mode
+// UpdateParticipant Change a participant's callback URL, acceptance mode or message format
 //
-// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 //
 // **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 //
@@ -17112,9 +17112,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/participants/{id} (the `GetParticipant` operationId).
 	GetParticipantWithResponse(ctx context.Context, id ParticipantIdPath, reqEditors ...RequestEditorFn) (*GetParticipantResponse, error)
 
-	// UpdateParticipantWithBodyWithResponse Change a participant's callback URL or acceptance mode
+	// UpdateParticipantWithBodyWithResponse Change a participant's callback URL, acceptance mode or message format
 	//
-	// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+	// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 	//
 	// **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 	//
@@ -17125,9 +17125,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/participants/{id} (the `UpdateParticipant` operationId).
 	UpdateParticipantWithBodyWithResponse(ctx context.Context, id ParticipantIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateParticipantResponse, error)
 
-	// UpdateParticipantWithResponse Change a participant's callback URL or acceptance mode
+	// UpdateParticipantWithResponse Change a participant's callback URL, acceptance mode or message format
 	//
-	// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+	// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 	//
 	// **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 	//
@@ -30709,9 +30709,9 @@ func (c *ClientWithResponses) GetParticipantWithResponse(ctx context.Context, id
 	return ParseGetParticipantResponse(rsp)
 }
 
-// UpdateParticipantWithBodyWithResponse Change a participant's callback URL or acceptance mode
+// UpdateParticipantWithBodyWithResponse Change a participant's callback URL, acceptance mode or message format
 //
-// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 //
 // **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 //
@@ -30728,9 +30728,9 @@ func (c *ClientWithResponses) UpdateParticipantWithBodyWithResponse(ctx context.
 	return ParseUpdateParticipantResponse(rsp)
 }
 
-// UpdateParticipantWithResponse Change a participant's callback URL or acceptance mode
+// UpdateParticipantWithResponse Change a participant's callback URL, acceptance mode or message format
 //
-// Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+// Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
 //
 // **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
 //

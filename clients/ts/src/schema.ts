@@ -126,8 +126,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a participant's callback URL or acceptance mode
-         * @description Changes `callbackUrl` and/or `acceptance`; members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
+         * Change a participant's callback URL, acceptance mode or message format
+         * @description Changes `callbackUrl`, `acceptance`, `messageFormat` (and the other members of the body: `clientCertSha256`, `fspiop`, `fxLiveQuotes`); members left out stay as they are, and `"callbackUrl": ""` removes the URL. A participant may change itself; the operator any participant. The body is `application/json` (not JSON Merge Patch: `null` is not a removal).
          *
          *     **Who:** the operator, or any participant (the regulator's read-only token gets `forbidden`).
          *
