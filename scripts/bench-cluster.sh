@@ -90,13 +90,15 @@ echo "bench-cluster: setting up $PARTICIPANTS participants and $ALIASES aliases 
 "$work/hulian" bench --target "$leader" --fleet "$work/fleet" --participants "$PARTICIPANTS" --aliases "$ALIASES" \
 	--mode lookup --concurrency 8 --duration 1s --warmup 0s >"$work/setup.txt" 2>&1 || { cat "$work/setup.txt" >&2; exit 1; }
 sleep 2 # the followers reload the participants every second
+# The same fleet for the follower: one switch, another address.
+sed "1s#\"target\":\"$leader\"#\"target\":\"$follower\"#" "$work/fleet" >"$work/fleet.follower"
 
 for mode in $MODES; do
 	for role in leader follower; do
-		url=$leader
-		[ "$role" = follower ] && url=$follower
+		url=$leader fleet=$work/fleet
+		[ "$role" = follower ] && url=$follower fleet=$work/fleet.follower
 		echo
 		echo "== $mode via the $role ($url): hulian bench --mode $mode --concurrency $CONC --duration $DURATION"
-		"$work/hulian" bench --target "$url" --fleet "$work/fleet" --mode "$mode" --concurrency "$CONC" --duration "$DURATION"
+		"$work/hulian" bench --target "$url" --fleet "$fleet" --mode "$mode" --concurrency "$CONC" --duration "$DURATION"
 	done
 done
