@@ -107,19 +107,11 @@ func confirmRequest(t wire.Transfer) []byte {
 	return b
 }
 
-// probeAnswer is the conformance probe's answer (docs/conformance.md).
-type probeAnswer struct {
-	TransferID string `json:"transferId"`
-	Credits    int64  `json:"credits"`
-	Amount     string `json:"amount"`
-	Currency   string `json:"currency"`
-}
-
 // probeResult is what the probe answered.
 type probeResult struct {
 	status      int
 	contentType string
-	answer      probeAnswer
+	answer      wire.ConformanceProbe
 }
 
 // probe asks the participant's conformance probe about transfer id,
@@ -161,15 +153,15 @@ func (s *session) probe(ctx context.Context, id string, signed bool) (probeResul
 
 // credits returns how many times the participant says it credited
 // transfer id: 0 when its probe answers 404.
-func (s *session) credits(ctx context.Context, id string) (probeAnswer, error) {
+func (s *session) credits(ctx context.Context, id string) (wire.ConformanceProbe, error) {
 	r, err := s.probe(ctx, id, true)
 	switch {
 	case err != nil:
-		return probeAnswer{}, err
+		return wire.ConformanceProbe{}, err
 	case r.status == http.StatusNotFound:
-		return probeAnswer{TransferID: id}, nil
+		return wire.ConformanceProbe{TransferID: id}, nil
 	case r.status != http.StatusOK:
-		return probeAnswer{}, fmt.Errorf("probe of %s answered %d, want 200 or 404 (is the probe implemented and signed as the contract says?)", id, r.status)
+		return wire.ConformanceProbe{}, fmt.Errorf("probe of %s answered %d, want 200 or 404 (is the probe implemented and signed as the contract says?)", id, r.status)
 	}
 	return r.answer, nil
 }

@@ -10,15 +10,6 @@ import (
 	"github.com/hulian/hulian/internal/wire"
 )
 
-// probeAnswer is the answer of the conformance probe: how many times the
-// participant booked a transfer as a credit, and what it credited.
-type probeAnswer struct {
-	TransferID string `json:"transferId"`
-	Credits    int64  `json:"credits"`
-	Amount     string `json:"amount"`
-	Currency   string `json:"currency"`
-}
-
 // serveProbe is the conformance probe, GET
 // {callbackUrl}/conformance/transfers/{id}: the one way a conformance
 // suite, a black box to the participant, can see whether a redelivered
@@ -33,7 +24,7 @@ func (c *Connector) serveProbe(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, probSignature, "")
 		return
 	}
-	var a probeAnswer
+	var a wire.ConformanceProbe
 	var amt int64
 	err := c.db.QueryRowContext(r.Context(), "SELECT credits, amount, currency FROM inbound WHERE transfer_id = ?", id).
 		Scan(&a.Credits, &amt, &a.Currency)

@@ -15,23 +15,12 @@ import (
 // suite — can ask without another address or credential.
 const probePattern = "GET " + callbackPath + "/conformance/transfers/{id}"
 
-// ProbeAnswer is the conformance probe's answer: how many times the
-// participant booked incoming transfer TransferID as a credit, and what
-// it credited. A participant that credits each transfer once by its id
-// answers Credits 1 however often the switch delivered it.
-type ProbeAnswer struct {
-	TransferID string `json:"transferId"`
-	Credits    int64  `json:"credits"`
-	Amount     string `json:"amount"`
-	Currency   string `json:"currency"`
-}
-
 // serveProbe answers the conformance probe of one transfer. The request
 // carries a Hulian-Signature over its URL path under the callback
 // secret, as recent as a callback's must be: the answer tells who was
 // paid what, which only the switch's side may learn. It answers 401 to
 // anything else, 404 when the transfer was never credited, and 200 with
-// a ProbeAnswer when it was. The books credit a transfer at most once
+// a wire.ConformanceProbe when it was. The books credit a transfer at most once
 // (Books.Credit), so Credits is 1.
 func (p *Participant) serveProbe(w http.ResponseWriter, r *http.Request) {
 	secret := p.secret.Load()
@@ -43,7 +32,7 @@ func (p *Participant) serveProbe(w http.ResponseWriter, r *http.Request) {
 	for _, c := range p.Currencies() {
 		b := p.BooksIn(c)
 		if amt, ok := b.Credited(id); ok {
-			out, _ := json.Marshal(ProbeAnswer{TransferID: id, Credits: 1, Amount: amt.Format(c), Currency: c.String()})
+			out, _ := json.Marshal(wire.ConformanceProbe{TransferID: id, Credits: 1, Amount: amt.Format(c), Currency: c.String()})
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")
 			w.Write(out)

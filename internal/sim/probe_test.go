@@ -14,7 +14,7 @@ import (
 
 // probe asks p's conformance probe about transfer id, signed with key at
 // time at ("" sends no signature).
-func probe(t *testing.T, p *Participant, id, key string, at time.Time) (int, ProbeAnswer) {
+func probe(t *testing.T, p *Participant, id, key string, at time.Time) (int, wire.ConformanceProbe) {
 	t.Helper()
 	u := p.CallbackURL() + "/conformance/transfers/" + id
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
@@ -27,7 +27,7 @@ func probe(t *testing.T, p *Participant, id, key string, at time.Time) (int, Pro
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var a ProbeAnswer
+	var a wire.ConformanceProbe
 	if resp.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, &a); err != nil {
 			t.Fatalf("probe answer %s: %v", b, err)
@@ -53,13 +53,13 @@ func TestProbe(t *testing.T) {
 		name, id, key string
 		at            time.Time
 		status        int
-		want          ProbeAnswer
+		want          wire.ConformanceProbe
 	}{
-		{"credited once, delivered twice", "t1", secret, now, http.StatusOK, ProbeAnswer{"t1", 1, "10.00", "CNY"}},
-		{"never delivered", "t2", secret, now, http.StatusNotFound, ProbeAnswer{}},
-		{"unsigned", "t1", "", now, http.StatusUnauthorized, ProbeAnswer{}},
-		{"other secret", "t1", "guess", now, http.StatusUnauthorized, ProbeAnswer{}},
-		{"stale", "t1", secret, now.Add(-10 * time.Minute), http.StatusUnauthorized, ProbeAnswer{}},
+		{"credited once, delivered twice", "t1", secret, now, http.StatusOK, wire.ConformanceProbe{TransferID: "t1", Credits: 1, Amount: "10.00", Currency: "CNY"}},
+		{"never delivered", "t2", secret, now, http.StatusNotFound, wire.ConformanceProbe{}},
+		{"unsigned", "t1", "", now, http.StatusUnauthorized, wire.ConformanceProbe{}},
+		{"other secret", "t1", "guess", now, http.StatusUnauthorized, wire.ConformanceProbe{}},
+		{"stale", "t1", secret, now.Add(-10 * time.Minute), http.StatusUnauthorized, wire.ConformanceProbe{}},
 	} {
 		st, a := probe(t, p, tc.id, tc.key, tc.at)
 		if st != tc.status || a != tc.want {
