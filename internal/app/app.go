@@ -112,6 +112,7 @@ type App struct {
 	// which owns the ledger's store and journal.
 	node      *nodeLedger
 	cosigSeen int64 // a follower's newest audit_cosignatures row taken (node.go)
+	authn     *auth.Authenticator
 	life      lifecycle
 	listener  net.Listener
 	fspiopLn  net.Listener
@@ -393,9 +394,12 @@ func (a *App) openDirectory(ctx context.Context) error {
 		}}
 	if a.following() {
 		// A follower's lookups read the database, which the leader
-		// writes: a cache or routes in memory would go stale, and the
-		// leader alone re-seals.
-		dopts.CacheEntries, dopts.Routes, dopts.KeepPlain = -1, false, true
+		// writes: its cache keeps an answer a second at most (without
+		// one, each lookup was a query: 19,000/s against the leader's
+		// 61,000/s, BENCHMARKS.md), routes in memory would go stale, and
+		// the leader alone re-seals.
+		dopts.CacheMaxAge, dopts.Now = followerLookupMaxAge, a.cfg.Now
+		dopts.Routes, dopts.KeepPlain = false, true
 		a.routesLoaded.Store(true)
 	}
 	a.Directory = directory.New(a.DB, dopts)
@@ -538,6 +542,7 @@ func (a *App) buildAPI(context.Context) error {
 		regulator = sha256.Sum256([]byte(a.cfg.RegulatorToken))
 	}
 	authn, err := auth.NewAuthenticator(hash, regulator, a.Participants)
+	a.authn = authn
 	if err != nil {
 		return err
 	}

@@ -101,6 +101,20 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("GET /v1/cluster at a follower: %+v", cl)
 	}
 
+	// An alias registered and then deleted through a follower: every
+	// node's look-ups (a follower's from a cache of bounded age) see
+	// each change within a second or two.
+	s.party(keyB, "MSISDN", "+8613800000002", "Bea", "b-2")
+	for i := range c.nodes {
+		c.client(i).ok(200, "GET", "/v1/parties/MSISDN/+8613800000002", keyA, nil, nil)
+	}
+	follower.ok(204, "DELETE", "/v1/parties/MSISDN/+8613800000002", keyB, nil, nil)
+	for i := range c.nodes {
+		waitFor(t, fmt.Sprintf("node %d forgets the deleted alias", i), 2500*time.Millisecond, func() bool {
+			return c.client(i).do("GET", "/v1/parties/MSISDN/+8613800000002", keyA, nil).status == 404
+		})
+	}
+
 	// A witness registered, and its co-signature posted, through a
 	// follower: every node takes both from the leader.
 	waitFor(t, "every node publishes the leader's checkpoint", 5*time.Second, func() bool {

@@ -66,6 +66,11 @@ func (nl *nodeLedger) Committed(events int, took time.Duration) {
 // reads, and the leader writes.
 func (a *App) following() bool { return a.node != nil && a.node.follower }
 
+// followerLookupMaxAge is how long a follower answers an alias lookup
+// from its cache: the leader's changes reach the follower's lookups
+// within it, as they reach its ledger within a second.
+const followerLookupMaxAge = time.Second
+
 // ForwardedHeader marks a request a follower forwarded to the leader: a
 // node that is not the leader answers it 503 rather than forward again.
 const ForwardedHeader = "Hulian-Forwarded-By"
@@ -590,7 +595,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Forwarded by a node that took this one for the leader: the
 		// lease has just moved. The client tries again.
 		api.WriteNotLeader(w, "this node is not the leader; try again")
-	case localRead(r):
+	case localRead(r) && !newCredentials(role.app, r):
 		role.app.API.ServeHTTP(w, r)
 	default:
 		n.proxy.ServeHTTP(w, r)
@@ -628,6 +633,20 @@ func (n *Node) readyz(w http.ResponseWriter, r *http.Request, role *nodeRole) {
 		return
 	}
 	status(http.StatusOK, "ready", "follower")
+}
+
+// newCredentials reports whether r carries a bearer token that the
+// follower's app does not know: perhaps a participant's key the leader
+// made since the follower last read the participants (every second).
+// The leader answers such a request rather than the follower a 401; a
+// request without a token is answered here.
+func newCredentials(a *App, r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if h == "" || a.authn == nil {
+		return false
+	}
+	_, err := a.authn.Bearer(h)
+	return err != nil
 }
 
 // localRead reports whether a follower answers r itself: reads of the

@@ -762,8 +762,10 @@ func (l *Log) catchUp(ctx context.Context) (closed bool, err error) {
 	}
 	for {
 		n := 0
+		var appendErr error
 		err := l.j.ScanEncoded(ctx, l.lastTS+1, math.MaxInt64, func(raw []byte) error {
 			if err := l.appendEvent(raw); err != nil {
+				appendErr = err
 				return err
 			}
 			if kind, p := ledger.EventKindPurpose(raw); kind == ledger.KindMark && p == purpose.WindowClose {
@@ -775,12 +777,20 @@ func (l *Log) catchUp(ctx context.Context) (closed bool, err error) {
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStepFull) {
-			if !errors.Is(err, context.Canceled) {
+			if appendErr != nil {
 				// A leaf half appended cannot be taken back: stop, a
 				// restart recomputes from the events.
 				l.failed = fmt.Errorf("audit: tail the ledger: %w", err)
+				return closed, l.failed
 			}
-			return closed, err
+			// Reading failed (the database went away, a failover): the
+			// leaves appended so far are whole, and the next step reads
+			// on from the last of them.
+			if ferr := l.hashes.flush(); ferr != nil {
+				l.failed = ferr
+				return closed, ferr
+			}
+			return closed, fmt.Errorf("audit: tail the ledger: %w", err)
 		}
 		if ferr := l.hashes.flush(); ferr != nil {
 			l.failed = ferr

@@ -28,7 +28,12 @@ import (
 type lagJournal struct {
 	*journal.Journal
 	limit atomic.Int64 // newest timestamp visible
+	// failAfter, when positive, makes a scan fail with errRead after
+	// that many events: the database going away mid-read.
+	failAfter atomic.Int64
 }
+
+var errRead = errors.New("unexpected EOF")
 
 func newLag(j *journal.Journal) *lagJournal {
 	lj := &lagJournal{Journal: j}
@@ -42,6 +47,16 @@ func (lj *lagJournal) ScanEncoded(ctx context.Context, from, to int64, fn func(r
 	}
 	if from >= to {
 		return nil
+	}
+	if n := lj.failAfter.Load(); n > 0 {
+		seen := int64(0)
+		err := lj.Journal.ScanEncoded(ctx, from, to, func(raw []byte) error {
+			if seen++; seen > n {
+				return errRead
+			}
+			return fn(raw)
+		})
+		return err
 	}
 	return lj.Journal.ScanEncoded(ctx, from, to, fn)
 }
@@ -661,3 +676,31 @@ func TestWitnessHooks(t *testing.T) {
 		t.Fatalf("follower publishes %q, leader %q", follower.Checkpoint(), leader.Checkpoint())
 	}
 }
+
+// TestFollowerReadFails: a follower's log whose reading of the ledger
+// fails midway (its database failed over) is not stuck: the leaves read
+// so far are whole, and the next step reads on from the last of them,
+// to the same tree as the leader's.
+func TestFollowerReadFails(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t)
+	c.f.setup(t)
+	c.lag.failAfter.Store(7)
+	cp := c.grow(t, 0, 40)
+	if err := c.follower.Import(ctx, cp); !errors.Is(err, errRead) {
+		t.Fatalf("import while reading fails: %v", err)
+	}
+	c.lag.failAfter.Store(0)
+	if err := c.follower.Import(ctx, cp); err != nil {
+		t.Fatalf("import once reading works again: %v", err)
+	}
+	if c.follower.Size() != c.leader.Size() {
+		t.Fatalf("follower %d leaves, leader %d", c.follower.Size(), c.leader.Size())
+	}
+	p, err := c.follower.ProveTransfer(ctx, tid(1, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProof(t, p, c.leader.VerifierKey(), cp)
+}
+

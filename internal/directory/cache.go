@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"sync"
+	"time"
 	"unique"
 
 	"github.com/hulian/hulian/internal/money"
@@ -32,10 +33,17 @@ const maxShards = 64
 // concurrent write of the same key may have committed after it. Many
 // buckets keep concurrent batches of registrations from spoiling each
 // other's entries.
+//
+// A cache with a maximum age also forgets an entry that old: for a
+// process whose cache no write of its own keeps current (a cluster's
+// follower, whose leader writes the database), so that what it answers
+// is never older than that.
 type cache struct {
 	seed     maphash.Seed
 	perShard int
 	shards   []shard // a power of two of them
+	maxAge   int64   // nanoseconds; 0: entries last until a write or eviction
+	now      func() time.Time
 }
 
 // cacheBuckets is the number of generations per shard (512 Ki in all
@@ -63,6 +71,7 @@ type cacheEntry struct {
 	nName       uint16
 	currency    money.Currency
 	typ         uint8 // typeCode
+	read        int64 // when it was read, unix nanoseconds; 0 without a maximum age
 }
 
 // newCacheEntry returns the entry of an alias of type code typ; ok is
@@ -125,7 +134,7 @@ func (c *cache) get(t Type, v string) (cacheEntry, bool, uint64) {
 	e, ok := s.m[k]
 	gen := s.gens[cacheBucket(k)]
 	s.mu.RUnlock()
-	if ok && (e.typ != code || e.value() != v) {
+	if ok && (e.typ != code || e.value() != v || c.maxAge > 0 && c.now().UnixNano()-e.read > c.maxAge) {
 		return cacheEntry{}, false, gen
 	}
 	return e, ok, gen
@@ -163,6 +172,9 @@ func entryOf(p Party) (cacheEntry, bool) {
 // hold puts e under k in s, whose lock the caller holds, evicting a
 // random entry when s is full.
 func (c *cache) hold(s *shard, k uint64, e cacheEntry) {
+	if c.maxAge > 0 {
+		e.read = c.now().UnixNano()
+	}
 	if _, ok := s.m[k]; !ok && len(s.m) >= c.perShard {
 		for old := range s.m {
 			delete(s.m, old)

@@ -148,6 +148,13 @@ type Options struct {
 	// it off when another process writes the same database, as it would
 	// not see those writes.
 	CacheEntries int
+	// CacheMaxAge, if positive, bounds how old a cached lookup may be:
+	// for a process that shares the database with one that writes it
+	// (a cluster's follower), whose cache would otherwise keep what the
+	// writer changed since.
+	CacheMaxAge time.Duration
+	// Now is the cache's clock for CacheMaxAge (time.Now).
+	Now func() time.Time
 	// Routes keeps the routes of all phone-number aliases in memory
 	// (about 21 bytes per alias), loaded in the background from New on,
 	// for Route. Like the cache, it is per process.
@@ -207,6 +214,12 @@ func New(db *sqldb.DB, opts Options) *Directory {
 		d.cache = newCache(DefaultCacheEntries)
 	case n > 0:
 		d.cache = newCache(n)
+	}
+	if d.cache != nil && opts.CacheMaxAge > 0 {
+		d.cache.maxAge, d.cache.now = opts.CacheMaxAge.Nanoseconds(), opts.Now
+		if d.cache.now == nil {
+			d.cache.now = time.Now
+		}
 	}
 	if opts.Routes {
 		d.routes = newRoutes()

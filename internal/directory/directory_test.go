@@ -744,3 +744,41 @@ func TestCacheEntryParts(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheMaxAge: a directory whose cache has a maximum age, beside
+// another that writes the same database (a cluster's follower and its
+// leader), answers from its cache while the entry is younger, and reads
+// the database again once it is older: what another process changed is
+// seen within the maximum age.
+func TestCacheMaxAge(t *testing.T) {
+	db := openSQLite(t)
+	now := time.Unix(1_800_000_000, 0)
+	writer := New(db, Options{})
+	follower := New(db, Options{CacheMaxAge: time.Second, Now: func() time.Time { return now }})
+	addParticipants(t, db, "alpha")
+	ctx := context.Background()
+	mustRegister(t, writer, party("alpha", WALLET, "w-1", "old name"))
+	if got := mustLookup(t, follower, WALLET, "w-1"); got.Name != "old name" {
+		t.Fatalf("first lookup: %+v", got)
+	}
+	mustRegister(t, writer, party("alpha", WALLET, "w-1", "new name"))
+	for _, step := range []struct {
+		after time.Duration
+		want  string // "" for not found
+	}{
+		{500 * time.Millisecond, "old name"}, // cached: the writer's change is not seen yet
+		{1001 * time.Millisecond, "new name"}, // older than a second: read again
+	} {
+		now = now.Add(step.after)
+		if got := mustLookup(t, follower, WALLET, "w-1"); got.Name != step.want {
+			t.Fatalf("%v later: %q, want %q", step.after, got.Name, step.want)
+		}
+	}
+	if err := writer.Delete(ctx, "alpha", WALLET, "w-1"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(1001 * time.Millisecond)
+	if got, err := follower.Lookup(ctx, WALLET, "w-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a second after the delete: %+v, %v", got, err)
+	}
+}
