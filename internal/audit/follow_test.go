@@ -703,4 +703,3 @@ func TestFollowerReadFails(t *testing.T) {
 	}
 	checkProof(t, p, c.leader.VerifierKey(), cp)
 }
-

@@ -766,7 +766,7 @@ func TestCacheMaxAge(t *testing.T) {
 		after time.Duration
 		want  string // "" for not found
 	}{
-		{500 * time.Millisecond, "old name"}, // cached: the writer's change is not seen yet
+		{500 * time.Millisecond, "old name"},  // cached: the writer's change is not seen yet
 		{1001 * time.Millisecond, "new name"}, // older than a second: read again
 	} {
 		now = now.Add(step.after)
