@@ -45,17 +45,27 @@ HULIAN_ADMIN_TOKEN="bench-cluster-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 export HULIAN_ADMIN_TOKEN
 serve_flags=(--store "$store" --settlement-cutoff none --lookup-rate 10000000 --lookup-burst 10000000)
 
+free_addr() { # a loopback address nothing listens on
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		(echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "127.0.0.1:$p"
+}
+
 wait_http() { # url path
 	for _ in $(seq 1 200); do
 		curl -sf "$1$2" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	echo "bench-cluster: $1$2 did not answer" >&2
+	tail -n 5 "$work"/*.log >&2
 	return 1
 }
 
 # The keys, made once by a single switch and copied to every node.
-seed_addr=127.0.0.1:$((20000 + RANDOM % 20000))
+seed_addr=$(free_addr)
 "$work/hulian" serve --data "$work/seed" --addr "$seed_addr" "${serve_flags[@]}" >"$work/seed.log" 2>&1 &
 seed_pid=$!
 wait_http "http://$seed_addr" /healthz
@@ -65,7 +75,7 @@ wait "$seed_pid" || true
 urls=()
 for i in $(seq 0 $((NODES - 1))); do
 	cp -a "$work/seed" "$work/node$i"
-	addr=127.0.0.1:$((20000 + RANDOM % 20000))
+	addr=$(free_addr)
 	# shellcheck disable=SC2086
 	"$work/hulian" serve --data "$work/node$i" --addr "$addr" --node-id "node$i" --advertise-addr "$addr" \
 		"${serve_flags[@]}" ${SERVE_FLAGS:-} >"$work/node$i.log" 2>&1 &
@@ -91,10 +101,12 @@ echo "bench-cluster: setting up $PARTICIPANTS participants and $ALIASES aliases 
 	--mode lookup --concurrency 8 --duration 1s --warmup 0s >"$work/setup.txt" 2>&1 || { cat "$work/setup.txt" >&2; exit 1; }
 sleep 2 # the followers reload the participants every second
 # The same fleet for the follower: one switch, another address.
-sed "1s#\"target\":\"$leader\"#\"target\":\"$follower\"#" "$work/fleet" >"$work/fleet.follower"
+[ -n "$follower" ] && sed "1s#\"target\":\"$leader\"#\"target\":\"$follower\"#" "$work/fleet" >"$work/fleet.follower"
 
+roles="leader follower"
+[ -z "$follower" ] && roles=leader # NODES=1: the leader alone, for comparison
 for mode in $MODES; do
-	for role in leader follower; do
+	for role in $roles; do
 		url=$leader fleet=$work/fleet
 		[ "$role" = follower ] && url=$follower fleet=$work/fleet.follower
 		echo
