@@ -488,8 +488,8 @@ func (a *App) publishCosignature(msg []byte) {
 // until one is for a checkpoint not imported yet.
 func (a *App) importWitnesses(ctx context.Context) error {
 	type witness struct{ name, vkey string }
-	ws, err := queryAll(ctx, a.DB, `SELECT name, vkey FROM audit_witnesses ORDER BY registered_at, name`, nil,
-		func(rows *sql.Rows) (witness, error) {
+	ws, err := sqldb.Query(ctx, a.DB, `SELECT name, vkey FROM audit_witnesses ORDER BY registered_at, name`, nil,
+		func(rows sqldb.Row) (witness, error) {
 			var w witness
 			err := rows.Scan(&w.name, &w.vkey)
 			return w, err
@@ -507,8 +507,8 @@ func (a *App) importWitnesses(ctx context.Context) error {
 		note []byte
 	}
 	for {
-		cs, err := queryAll(ctx, a.DB, `SELECT id, note FROM audit_cosignatures WHERE id > $1 ORDER BY id LIMIT 64`,
-			[]any{a.cosigSeen}, func(rows *sql.Rows) (cosigned, error) {
+		cs, err := sqldb.Query(ctx, a.DB, `SELECT id, note FROM audit_cosignatures WHERE id > $1 ORDER BY id LIMIT 64`,
+			[]any{a.cosigSeen}, func(rows sqldb.Row) (cosigned, error) {
 				var c cosigned
 				err := rows.Scan(&c.id, &c.note)
 				return c, err
@@ -532,30 +532,12 @@ func (a *App) importWitnesses(ctx context.Context) error {
 	}
 }
 
-// queryAll runs a query and reads every row with scan.
-func queryAll[T any](ctx context.Context, db *sqldb.DB, query string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // importCheckpoints imports the leader's checkpoints newer than the
 // audit log's newest, oldest first, until one is beyond what the
 // follower has hashed.
 func (a *App) importCheckpoints(ctx context.Context) error {
-	notes, err := queryAll(ctx, a.DB, `SELECT note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 64`,
-		[]any{a.Audit.Latest().Size}, func(rows *sql.Rows) ([]byte, error) {
+	notes, err := sqldb.Query(ctx, a.DB, `SELECT note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT 64`,
+		[]any{a.Audit.Latest().Size}, func(rows sqldb.Row) ([]byte, error) {
 			var note []byte
 			err := rows.Scan(&note)
 			return note, err

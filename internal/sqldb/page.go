@@ -79,6 +79,11 @@ func List[T any](ctx context.Context, db *DB, from, cursor string, eqs []Eq, lim
 	if err != nil {
 		return nil, err
 	}
+	return Query(ctx, db, q, args, scan)
+}
+
+// Query runs a query and reads every row it returns with scan.
+func Query[T any](ctx context.Context, db *DB, q string, args []any, scan func(Row) (T, error)) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
