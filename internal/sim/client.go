@@ -116,6 +116,16 @@ func ProblemKind(err error) string {
 // IsProblem reports whether err is a refusal of the given kind.
 func IsProblem(err error, kind string) bool { return err != nil && ProblemKind(err) == kind }
 
+// Definite reports whether err is the switch's answer that the request
+// cannot succeed as it is: an *Error that is not Temporary. Anything
+// else (no answer, a 429, a 5xx) may succeed if tried again, and may
+// even have been carried out: a caller that retries asks again with the
+// same id.
+func Definite(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && !e.Temporary()
+}
+
 // Client calls the switch's API v1 with one bearer token: a
 // participant's API key, or the operator's token. It is safe for
 // concurrent use. It does not retry: whether a retry is safe depends on
@@ -128,6 +138,13 @@ type Client struct {
 	Token string
 	// HTTP sends the requests; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Timeout bounds each call, reading the answer included; 0 leaves
+	// it to the caller's context.
+	Timeout time.Duration
+	// AnswerMax bounds what is read of one answer, in bytes; 0 means
+	// 16 MiB, enough for a page of 1,000 transfers. A longer answer is
+	// cut short, and so fails to decode.
+	AnswerMax int64
 }
 
 // NewClient returns a client of the switch at baseURL.
@@ -145,13 +162,18 @@ func NewHTTPClient(conns int) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// answerMax bounds what the client reads of an answer: a page of 1,000
-// transfers is well under it.
+// answerMax is the default AnswerMax: a page of 1,000 transfers is well
+// under it.
 const answerMax = 16 << 20
 
 // do sends one request and decodes a 2xx answer into out (if not nil);
 // any other answer becomes an *Error. It returns the status.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) (int, error) {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -177,10 +199,14 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, withoutURL(err))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, answerMax))
+	limit := c.AnswerMax
+	if limit <= 0 {
+		limit = answerMax
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
@@ -194,6 +220,9 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 			// status, which is all that is known.
 			e.Problem = wire.Problem{Type: "about:blank", Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode}
 		}
+		// The answer's status is the one that counts (RFC 9457 3.1.2):
+		// whoever passes the problem on answers with it.
+		e.Problem.Status = resp.StatusCode
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 			e.RetryAfter = time.Duration(s) * time.Second
 		}
@@ -207,6 +236,16 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// withoutURL drops the URL net/http names in its errors: the method
+// and path are named already, and the errors may be logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 func esc(s string) string { return url.PathEscape(s) }
@@ -431,9 +470,25 @@ func (c *Client) EachTransfer(ctx context.Context, participant string, fn func(w
 // empty value of type RANDOM asks the switch to make a random key: the
 // answer holds it.
 func (c *Client) RegisterParty(ctx context.Context, p wire.NewParty) (wire.Party, error) {
-	var out wire.Party
-	_, err := c.do(ctx, http.MethodPost, "/v1/parties", p, &out)
-	return out, err
+	party, _, err := c.RegisterPartyCreated(ctx, p)
+	return party, err
+}
+
+// RegisterPartyCreated is RegisterParty that also says whether the alias
+// is new (201) or replaced the caller's own registration of it (200),
+// for a caller that passes the answer on. A retry after a lost answer
+// sees false.
+func (c *Client) RegisterPartyCreated(ctx context.Context, p wire.NewParty) (party wire.Party, created bool, err error) {
+	status, err := c.do(ctx, http.MethodPost, "/v1/parties", p, &party)
+	return party, status == http.StatusCreated, err
+}
+
+// DeleteParty deletes one of the caller's aliases. An alias not
+// registered is an *Error of kind unknown-party: after a retry, the
+// first attempt may have deleted it.
+func (c *Client) DeleteParty(ctx context.Context, typ, value string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/parties/"+esc(typ)+"/"+esc(value), nil, nil)
+	return err
 }
 
 // PartyBatchMax is the most parties one RegisterParties takes.
