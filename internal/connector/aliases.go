@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -60,8 +61,11 @@ func (c *Connector) postAlias(w http.ResponseWriter, r *http.Request) {
 	}
 	a, _, err := retrying(r.Context(), c.cfg.Now().Add(aliasWait), c.cfg.RetryMin, c.cfg.RetryMax, c.cfg.Now,
 		func(ctx context.Context) (answer, error) {
-			p, st, err := c.sw.registerParty(ctx, np)
-			return answer{p, st}, err
+			p, created, err := c.sw.RegisterPartyCreated(ctx, np)
+			if created {
+				return answer{p, http.StatusCreated}, err
+			}
+			return answer{p, http.StatusOK}, err
 		})
 	if err != nil {
 		c.switchFailed(w, err)
@@ -76,8 +80,8 @@ func (c *Connector) postAlias(w http.ResponseWriter, r *http.Request) {
 func (c *Connector) deleteAlias(w http.ResponseWriter, r *http.Request) {
 	typ, value := r.PathValue("type"), r.PathValue("value")
 	_, tried, err := retrying(r.Context(), c.cfg.Now().Add(aliasWait), c.cfg.RetryMin, c.cfg.RetryMax, c.cfg.Now,
-		func(ctx context.Context) (struct{}, error) { return struct{}{}, c.sw.deleteParty(ctx, typ, value) })
-	if err != nil && !(tried && isKind(err, "unknown-party")) {
+		func(ctx context.Context) (struct{}, error) { return struct{}{}, c.sw.DeleteParty(ctx, typ, value) })
+	if err != nil && !(tried && sim.IsProblem(err, sim.ProblemUnknownParty)) {
 		c.switchFailed(w, err)
 		return
 	}
@@ -88,7 +92,7 @@ func (c *Connector) deleteAlias(w http.ResponseWriter, r *http.Request) {
 // one it did not answer with switch-unreachable (502).
 func (c *Connector) switchFailed(w http.ResponseWriter, err error) {
 	if r, ok := refusalOf(err); ok {
-		if r.status == http.StatusUnauthorized {
+		if r.Status == http.StatusUnauthorized {
 			// The backend's credentials are fine; the connector's are not.
 			c.log.Error("the switch refuses the connector's API key", "err", err)
 			writeProblem(w, probSwitch, "the switch refuses the connector's API key")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -69,11 +70,11 @@ func writeProblem(w http.ResponseWriter, p problemType, detail string) {
 
 // writeRefusal answers a refusal of the switch as the switch made it:
 // its type, title, status and detail.
-func writeRefusal(w http.ResponseWriter, r *refusal) {
-	pr := r.problem
+func writeRefusal(w http.ResponseWriter, r *sim.Error) {
+	pr := r.Problem
 	pr.Instance = ""
-	if r.status == http.StatusServiceUnavailable || r.status == http.StatusTooManyRequests {
-		secs := max(int(r.retryAfter.Seconds()), 1)
+	if r.Status == http.StatusServiceUnavailable || r.Status == http.StatusTooManyRequests {
+		secs := max(int(r.RetryAfter.Seconds()), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	writeDoc(w, pr)

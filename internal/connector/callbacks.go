@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -446,4 +447,14 @@ func (c *Connector) inboundView(ctx context.Context, id string) (paymentView, bo
 // backendURL is path on the backend.
 func (c *Connector) backendURL(path string) string {
 	return strings.TrimRight(c.cfg.BackendURL, "/") + path
+}
+
+// withoutURL drops the URL net/http names in its errors, which may be
+// logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

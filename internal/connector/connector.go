@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/fault"
+	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -30,7 +31,7 @@ type Connector struct {
 	cfg Config
 	log *slog.Logger
 	db  *sql.DB
-	sw  *switchClient
+	sw  *sim.Client
 
 	self        atomic.Pointer[wire.Participant] // as the switch last answered
 	callbackURL string
@@ -85,7 +86,7 @@ func Open(ctx context.Context, cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("connector: %w", err)
 	}
 	c := &Connector{cfg: cfg, log: cfg.Log, db: db,
-		sw:       &switchClient{base: strings.TrimRight(cfg.SwitchURL, "/"), key: cfg.APIKey, hc: cfg.HTTP, timeout: cfg.SwitchTimeout},
+		sw:       newSwitchClient(cfg),
 		requests: make(chan struct{}, cfg.RequestsMax), slots: make(chan struct{}, cfg.PaymentsMax),
 		confirms: make(chan struct{}, cfg.ConfirmsMax), flights: map[string]*flight{}, wake: make(chan struct{}, 1)}
 	if err := c.open(ctx); err != nil {
@@ -175,9 +176,9 @@ func (c *Connector) attach(ctx context.Context) error {
 		}
 		if r, ok := refusalOf(err); ok {
 			switch {
-			case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden || r.status == http.StatusNotFound:
+			case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || r.Status == http.StatusNotFound:
 				return fmt.Errorf("participant %s: %w: %v", c.cfg.Participant, ErrRefusedKey, err)
-			case !r.temporary():
+			case !r.Temporary():
 				return fmt.Errorf("participant %s: %w", c.cfg.Participant, err)
 			}
 		}
@@ -192,7 +193,7 @@ func (c *Connector) attach(ctx context.Context) error {
 }
 
 func (c *Connector) attachOnce(ctx context.Context) error {
-	p, err := c.sw.participant(ctx, c.cfg.Participant)
+	p, err := c.sw.Participant(ctx, c.cfg.Participant)
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (c *Connector) attachOnce(ctx context.Context) error {
 		patch.Acceptance = &a
 	}
 	if patch != (wire.ParticipantPatch{}) {
-		if p, err = c.sw.updateParticipant(ctx, c.cfg.Participant, patch); err != nil {
+		if p, err = c.sw.UpdateParticipant(ctx, c.cfg.Participant, patch); err != nil {
 			return err
 		}
 		c.log.Info("participant updated at the switch", "callbackUrl", p.CallbackURL, "acceptance", p.Acceptance)

@@ -38,6 +38,7 @@
 // keeps them), payments driven at once, backend API requests at once.
 //
 // The package is participant-side: it reaches the switch over HTTP only,
-// its JSON is package wire's, and it links no storage of the switch
-// (a house-rules test checks it); its own record is one SQLite file.
+// with the reference participant's client (sim.Client), its JSON is
+// package wire's, and it links no storage of the switch (a house-rules
+// test checks it); its own record is one SQLite file.
 package connector

@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/money"
+	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -360,37 +361,38 @@ func (c *Connector) pay(ctx context.Context, p *payment, until time.Time) error 
 	for requotes := 0; ; requotes++ {
 		if !p.sent {
 			if err := c.prepare(ctx, p, until); err != nil {
-				if definite(err) {
+				if sim.Definite(err) {
 					return c.refuse(p, err)
 				}
 				return err
 			}
 		}
 		t, tried, err := retrying(ctx, until, c.cfg.RetryMin, c.cfg.RetryMax, c.cfg.Now, func(ctx context.Context) (wire.Transfer, error) {
-			return c.sw.createTransfer(ctx, p.newTransfer())
+			t, _, err := c.sw.CreateTransfer(ctx, p.newTransfer())
+			return t, err
 		})
 		if err == nil {
 			return c.settle(ctx, p, t, until)
 		}
-		if !definite(err) {
+		if !sim.Definite(err) {
 			return err
 		}
 		if tried || resumed {
 			// An attempt without an answer may have gone through: the
 			// refusal may describe the retry alone (its quote expired
 			// meanwhile). The switch knows.
-			t, gerr := c.sw.transfer(ctx, p.id)
+			t, gerr := c.sw.Transfer(ctx, p.id)
 			switch {
 			case gerr == nil:
 				return c.settle(ctx, p, t, until)
-			case !isKind(gerr, "not-found"):
+			case !sim.IsProblem(gerr, sim.ProblemNotFound):
 				return gerr
 			}
 		}
 		// Nothing went through. A quote that expired before the
 		// transfer reached the switch is asked for again, with the same
 		// transfer id.
-		if isKind(err, "quote-expired") && requotes < 2 && c.cfg.Now().Before(until) {
+		if sim.IsProblem(err, sim.ProblemQuoteExpired) && requotes < 2 && c.cfg.Now().Before(until) {
 			p.sent, resumed = false, false
 			continue
 		}
@@ -403,13 +405,13 @@ func (c *Connector) pay(ctx context.Context, p *payment, until time.Time) error 
 // the transfer is about to be sent, durably, before it is.
 func (c *Connector) prepare(ctx context.Context, p *payment, until time.Time) error {
 	lk, _, err := retrying(ctx, until, c.cfg.RetryMin, c.cfg.RetryMax, c.cfg.Now, func(ctx context.Context) (wire.PartyLookup, error) {
-		return c.sw.lookup(ctx, p.to.Type, p.to.Value)
+		return c.sw.Lookup(ctx, p.to.Type, p.to.Value)
 	})
 	if err != nil {
 		return err
 	}
 	q, _, err := retrying(ctx, until, c.cfg.RetryMin, c.cfg.RetryMax, c.cfg.Now, func(ctx context.Context) (wire.Quote, error) {
-		return c.sw.quote(ctx, wire.NewQuote{Payee: wire.PayeeRef{Type: p.to.Type, Value: p.to.Value}, Amount: p.amount.Format(p.currency),
+		return c.sw.Quote(ctx, wire.NewQuote{Payee: wire.PayeeRef{Type: p.to.Type, Value: p.to.Value}, Amount: p.amount.Format(p.currency),
 			Currency: p.currency.String(), PayerAccount: p.payerAccount})
 	})
 	if err != nil {
@@ -464,7 +466,7 @@ func (c *Connector) settle(ctx context.Context, p *payment, t wire.Transfer, unt
 		case <-time.After(wait):
 		}
 		var err error
-		if t, err = c.sw.transfer(ctx, p.id); err != nil {
+		if t, err = c.sw.Transfer(ctx, p.id); err != nil {
 			return err
 		}
 	}
@@ -473,7 +475,7 @@ func (c *Connector) settle(ctx context.Context, p *payment, t wire.Transfer, unt
 // refuse records p as refused by the switch's definite refusal err.
 func (c *Connector) refuse(p *payment, err error) error {
 	r, _ := refusalOf(err)
-	pr := r.problem
+	pr := r.Problem
 	return c.finish(p, stateRefused, `problem_type = ?, problem_title = ?, problem_status = ?, problem_detail = ?`,
 		pr.Type, pr.Title, pr.Status, pr.Detail)
 }

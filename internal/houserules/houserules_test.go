@@ -203,9 +203,11 @@ func TestParticipantSideLinksNoDatabase(t *testing.T) {
 // (modernc.org/sqlite through database/sql) but links nothing of the
 // switch's: no pgx, no app database, no ledger storage, none of the
 // switch's internals. Of the tree it uses the JSON contract and what
-// that brings (money, fault).
+// that brings (money, fault), and the reference participant's client of
+// the switch's API (sim) with what sim brings (histogram).
 func TestConnectorIsParticipantSide(t *testing.T) {
-	allowed := map[string]bool{module + "internal/wire": true, module + "internal/money": true, module + "internal/fault": true}
+	allowed := map[string]bool{module + "internal/wire": true, module + "internal/money": true, module + "internal/fault": true,
+		module + "internal/sim": true, module + "internal/histogram": true}
 	deps := closure(imports(t), "internal/connector")
 	if !deps["modernc.org/sqlite"] || !deps["database/sql"] {
 		t.Errorf("internal/connector no longer keeps its record in SQLite: update this rule")
