@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -349,4 +350,28 @@ func TestPayRetryRefusedButCommitted(t *testing.T) {
 		t.Errorf("alice %+v", u)
 	}
 	mustVerify(t, p.Books())
+}
+
+// TestScreenIndependent: the confirm-mode screen rejects its share of
+// transfers, and consecutive ids (a payment tried again under the next
+// one) are screened independently: at a 2 % rate no run of rejections
+// is longer than three among 20,000 sequential ids.
+func TestScreenIndependent(t *testing.T) {
+	p := newTestParticipant(t, Config{ID: "bamboo-wallet", Name: "Bamboo", Kind: "wallet", Currency: cny, Acceptance: "confirm", RejectRate: 0.02})
+	rejected, run, longest := 0, 0, 0
+	for i := range 20_000 {
+		if p.screened(fmt.Sprintf("lotus-pay.p-li.%06d", i)) {
+			rejected++
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if rejected < 300 || rejected > 500 {
+		t.Errorf("%d of 20,000 rejected at 2 %%", rejected)
+	}
+	if longest > 3 {
+		t.Errorf("%d consecutive ids rejected in a row", longest)
+	}
 }
