@@ -77,7 +77,9 @@ func (l *Lease) Members(ctx context.Context) (Status, error) {
 			var applied, seenUS int64
 			err := r.Scan(&m.Node, &m.Addr, &m.Role, &m.Epoch, &applied, &seenUS)
 			m.AppliedSeq = uint64(max(applied, 0))
-			m.Seen = time.Duration(seenUS) * time.Microsecond
+			// now() is when this transaction began: a heartbeat
+			// committed since is "just now", not in the future.
+			m.Seen = time.Duration(max(seenUS, 0)) * time.Microsecond
 			return m, err
 		})
 		if err != nil {
