@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -198,29 +198,6 @@ func TestGoModule(t *testing.T) {
 	run(t, goDir, nil, g, "test", "-count=1", "./...")
 }
 
-// startSwitch runs a whole switch in-process on a fresh embedded store.
-func startSwitch(t *testing.T) *app.App {
-	t.Helper()
-	ctx := context.Background()
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-clients-token-0123456789abcdef-0123"}
-	a, err := app.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(ctx); err != nil {
-		a.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Close(cctx); err != nil {
-			t.Errorf("closing the switch: %v", err)
-		}
-	})
-	return a
-}
-
 // TestExamples runs each library's example against a real switch: the
 // operator onboards a payer wallet (funded) and a payee wallet (which
 // registers an alias) and sets a fee; each example pays the alias, and
@@ -249,7 +226,7 @@ func TestExamples(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	sw := startSwitch(t)
+	sw := apptest.Start(t, nil)
 	op := sim.NewClient(sw.URL(), sw.AdminToken, nil)
 	payer, err := op.CreateParticipant(ctx, wire.NewParticipant{ID: "wallet-a", Name: "Wallet A", Kind: "wallet", Currencies: []string{"CNY"}})
 	if err != nil {

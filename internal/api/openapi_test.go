@@ -42,6 +42,7 @@ import (
 
 	"github.com/hulian/hulian/internal/api"
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/auth"
 	isomsg "github.com/hulian/hulian/internal/iso20022/msg"
 	"github.com/hulian/hulian/internal/money"
@@ -1167,23 +1168,17 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// startSwitch starts a switch on a temporary data directory.
+// startSwitch starts a switch on a temporary data directory with cfg's
+// settings, the operator token these tests use, and callbacks allowed to
+// loopback; it is closed when the test ends.
 func startSwitch(t *testing.T, cfg app.Config) *app.App {
 	t.Helper()
-	cfg.DataDir = t.TempDir()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.AdminToken = "test-op-0123456789abcdef-0123456789ab"
-	cfg.Callback.AllowPrivate = true // the receiver listens on loopback
-	ctx := context.Background()
-	a, err := app.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(ctx); err != nil {
-		a.Close(ctx)
-		t.Fatal(err)
-	}
-	return a
+	return apptest.Start(t, func(c *app.Config) {
+		cfg.DataDir, cfg.Addr = c.DataDir, c.Addr
+		cfg.AdminToken = "test-op-0123456789abcdef-0123456789ab"
+		cfg.Callback.AllowPrivate = true // the receiver listens on loopback
+		*c = cfg
+	})
 }
 
 // waitReady waits until the switch at base answers GET /readyz 200.
@@ -2659,7 +2654,6 @@ func TestOpenAPIAuditWithoutLog(t *testing.T) {
 func TestOpenAPIRateLimited(t *testing.T) {
 	s := loadSpec(t)
 	a := startSwitch(t, app.Config{RateLimit: 0.001, RateBurst: 1, RegulatorToken: "test-regulator-0123456789abcdef-012345"})
-	defer a.Close(context.Background())
 	cl := newClient(t, s, a.URL())
 	p := cl.expect(call{tok: "test-op-0123456789abcdef-0123456789ab", op: "POST /v1/participants", body: map[string]any{"id": "wallet-a", "name": "Wallet A", "kind": "wallet", "currencies": []string{"CNY"}}}, 201, "")
 	key := str(p.v, "apiKey")

@@ -16,6 +16,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/conformance"
 	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/sim"
@@ -41,22 +42,8 @@ const foreignPhone = "+8613800138000"
 func newBed(t *testing.T) *bed {
 	t.Helper()
 	ctx := context.Background()
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token-0123456789abcdef-012345"}
-	cfg.Callback.AllowPrivate = true // the participants listen on loopback
-	a, err := app.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(ctx); err != nil {
-		a.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Close(cctx); err != nil {
-			t.Errorf("closing the switch: %v", err)
-		}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.Callback.AllowPrivate = true // the participants listen on loopback
 	})
 	b := &bed{url: a.URL(), op: sim.NewClient(a.URL(), a.AdminToken, nil), secrets: map[string]string{}}
 	b.other = b.simParticipant(t, "other-pay", "notify")

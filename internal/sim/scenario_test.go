@@ -7,30 +7,15 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 )
 
 // startSwitch runs a whole switch in-process on a fresh embedded store.
 func startSwitch(t *testing.T) *app.App {
 	t.Helper()
-	ctx := context.Background()
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-test-token-0123456789abcdef-012345"}
-	cfg.Callback.AllowPrivate = true // the simulated wallets listen on loopback
-	a, err := app.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(ctx); err != nil {
-		a.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Close(cctx); err != nil {
-			t.Errorf("closing the switch: %v", err)
-		}
+	return apptest.Start(t, func(c *app.Config) {
+		c.Callback.AllowPrivate = true // the simulated wallets listen on loopback
 	})
-	return a
 }
 
 func TestScenario(t *testing.T) {
