@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/loadgen"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -202,15 +203,10 @@ func TestBenchRefuses(t *testing.T) {
 func TestBenchFleet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: "op-token-0123456789abcdef-0123456789",
-		RateLimit: 1e9, RateBurst: 1e9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken = "op-token-0123456789abcdef-0123456789"
+		c.RateLimit, c.RateBurst = 1e9, 1e9
+	})
 	fleet := filepath.Join(t.TempDir(), "fleet")
 	// Each run pays as well as looks up: a rerun with the same fleet must
 	// not reuse the transfer ids of the run before.
@@ -263,14 +259,10 @@ func TestBenchPaymentModesTarget(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const token = "op-token-0123456789abcdef-0123456789"
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: token, RateLimit: 1e9, RateBurst: 1e9})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken = token
+		c.RateLimit, c.RateBurst = 1e9, 1e9
+	})
 	bench := func(args ...string) string {
 		t.Helper()
 		var stdout, stderr bytes.Buffer

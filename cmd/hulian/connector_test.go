@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
-	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -26,16 +26,13 @@ func TestConnectorCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const token = "op-token-0123456789abcdef-0123456789"
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: token, Callback: callback.Config{AllowPrivate: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken = token
+		c.Callback.AllowPrivate = true
+	})
 	op := sim.NewClient(a.URL(), token, nil)
 	var ws [2]wire.Participant
+	var err error
 	for i, id := range []string{"tea-wallet", "peony-pay"} {
 		if ws[i], err = op.CreateParticipant(ctx, wire.NewParticipant{ID: id, Name: id, Kind: "wallet", Currencies: []string{"CNY"}}); err != nil {
 			t.Fatal(err)

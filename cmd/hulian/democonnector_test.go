@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
-	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/app/apptest"
 )
 
 // TestDemoConnector runs the connector section against a switch of its
@@ -20,18 +20,14 @@ import (
 func TestDemoConnector(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	a, err := app.Open(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", AdminToken: "op-token-0123456789abcdef-0123456789",
-		Callback: callback.Config{AllowPrivate: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir() // demoConnector keeps the wallet's files beside the switch's data, as the demo does
+	a := apptest.Start(t, func(c *app.Config) {
+		c.DataDir = dir
+		c.AdminToken = "op-token-0123456789abcdef-0123456789"
+		c.Callback.AllowPrivate = true
+	})
 	var out bytes.Buffer
-	err = demoConnector(ctx, &out, a, dir, 4)
+	err := demoConnector(ctx, &out, a, dir, 4)
 	t.Logf("output:\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/sim"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -20,14 +21,7 @@ func TestDemoCrossBorder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const token = "op-token-0123456789abcdef-0123456789"
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Start(t, func(c *app.Config) { c.AdminToken = token })
 	// The simulator's fee schedule: 0.10 + 0.10 %.
 	if _, err := sim.NewClient(a.URL(), token, nil).SetFees(ctx, wire.Fees{Currency: "CNY", Fixed: "0.10", Rate: "0.10", Min: "0.10",
 		Max: "5.00"}); err != nil {

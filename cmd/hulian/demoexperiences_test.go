@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/wire"
 )
 
@@ -26,15 +27,11 @@ func TestDemoExperiences(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const token = "op-token-0123456789abcdef-0123456789"
-	dir := t.TempDir()
-	a, err := app.Open(ctx, app.Config{DataDir: dir, Addr: "127.0.0.1:0", AdminToken: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir() // runExperiences writes its QR images beside the switch's data, as the demo does
+	a := apptest.Start(t, func(c *app.Config) {
+		c.DataDir = dir
+		c.AdminToken = token
+	})
 	op := xpClient{a.URL(), token}
 	// A scheme fee, as the demo's simulator sets one: the books must
 	// count it.

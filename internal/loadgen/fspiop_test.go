@@ -13,7 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
-	"github.com/hulian/hulian/internal/callback"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/loadgen"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -85,16 +85,12 @@ func fspCall(t *testing.T, method, url string, in, out any) {
 func TestRunFSPIOP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Open(ctx, app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: fspToken,
-		RateLimit: 1e9, RateBurst: 1e9, LookupRate: 1e9, LookupBurst: 1e9,
-		FSPIOPAddr: "127.0.0.1:0", Callback: callback.Config{AllowPrivate: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(context.Background())
-	if err := a.Serve(ctx); err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken = fspToken
+		c.RateLimit, c.RateBurst, c.LookupRate, c.LookupBurst = 1e9, 1e9, 1e9, 1e9
+		c.FSPIOPAddr = "127.0.0.1:0"
+		c.Callback.AllowPrivate = true
+	})
 	target, err := loadgen.CheckTarget(a.URL(), false)
 	if err != nil {
 		t.Fatal(err)
