@@ -203,8 +203,9 @@ func TestBenchRefuses(t *testing.T) {
 func TestBenchFleet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	const token = "op-token-0123456789abcdef-0123456789"
 	a := apptest.Start(t, func(c *app.Config) {
-		c.AdminToken = "op-token-0123456789abcdef-0123456789"
+		c.AdminToken = token
 		c.RateLimit, c.RateBurst = 1e9, 1e9
 	})
 	fleet := filepath.Join(t.TempDir(), "fleet")
@@ -212,18 +213,21 @@ func TestBenchFleet(t *testing.T) {
 	// not reuse the transfer ids of the run before.
 	bench := func(target string) (int, string) {
 		var stdout, stderr bytes.Buffer
-		code := run(ctx, []string{"bench", "--target", target, "--token", "op-token-0123456789abcdef-0123456789", "--fleet", fleet,
+		code := run(ctx, []string{"bench", "--target", target, "--token", token, "--fleet", fleet,
 			"--mode", "mix", "--requests", "300", "--aliases", "300", "--warmup", "0", "--concurrency", "4"}, &stdout, &stderr)
 		return code, stderr.String() + stdout.String()
 	}
 	participants := func() int {
 		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/v1/participants", nil)
-		req.Header.Set("Authorization", "Bearer op-token")
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /v1/participants: %s", resp.Status)
+		}
 		var ps wire.Participants
 		if err := json.UnmarshalRead(resp.Body, &ps); err != nil {
 			t.Fatal(err)
