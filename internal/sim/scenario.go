@@ -42,6 +42,10 @@ type ScenarioConfig struct {
 	// their cross-border payments (scenario_crossborder.go). They need
 	// Currency CNY: the provider's sheet is CNY → HKD.
 	NoCrossBorder bool
+	// NoScreen turns the confirm-mode participants' own screens off
+	// (they reject a share of incoming transfers at random, as a fraud
+	// screen would): for tests in which a given payment must commit.
+	NoScreen bool
 	// HTTP is the client of the switch; nil makes one.
 	HTTP *http.Client
 	// Log receives a line per setup step; nil is silent.
@@ -285,7 +289,7 @@ func (s *Scenario) Setup(ctx context.Context) error {
 	g := 0 // global user number: makes aliases unique across participants
 	for _, pl := range plans {
 		p, err := NewParticipant(Config{ID: pl.id, Name: pl.name, Kind: pl.kind, Currency: c, Acceptance: pl.acceptance,
-			ChargeFees: pl.chargeFees, FeeHold: feeMax, RejectRate: pl.rejectRate, LoseAnswers: pl.loseAnswers})
+			ChargeFees: pl.chargeFees, FeeHold: feeMax, RejectRate: s.rejectRate(pl), LoseAnswers: pl.loseAnswers})
 		if err != nil {
 			return err
 		}
@@ -953,4 +957,12 @@ func parseAccount(a wire.Account) (Position, error) {
 		}
 	}
 	return p, nil
+}
+
+// rejectRate is the share of incoming transfers pl's screen rejects.
+func (s *Scenario) rejectRate(pl plan) float64 {
+	if s.cfg.NoScreen {
+		return 0
+	}
+	return pl.rejectRate
 }

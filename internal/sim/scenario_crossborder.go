@@ -123,7 +123,7 @@ func (s *Scenario) setupCrossBorder(ctx context.Context, g *int, rng *rand.Rand)
 
 	pl = xbAbroadPlan
 	abroad, err := s.addMember(ctx, pl, Config{ID: pl.id, Name: pl.name, Kind: pl.kind, Currency: xbTarget, Acceptance: pl.acceptance,
-		RejectRate: pl.rejectRate}, []string{xbTarget.String()})
+		RejectRate: s.rejectRate(pl)}, []string{xbTarget.String()})
 	if err != nil {
 		return err
 	}

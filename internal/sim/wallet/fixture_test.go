@@ -44,7 +44,8 @@ func newFixture(t *testing.T) *fixture {
 	a := apptest.Start(t, func(c *app.Config) {
 		c.Callback.AllowPrivate = true // the simulated wallets listen on loopback
 	})
-	sc, err := sim.NewScenario(a.URL(), a.AdminToken, sim.ScenarioConfig{Users: 100, Concurrency: 2, NoCrossBorder: true, Seed: 19})
+	sc, err := sim.NewScenario(a.URL(), a.AdminToken, sim.ScenarioConfig{Users: 100, Concurrency: 2, NoCrossBorder: true, Seed: 19,
+		NoScreen: true}) // a payment to bamboo-wallet must commit
 	if err != nil {
 		t.Fatal(err)
 	}
