@@ -101,6 +101,14 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("GET /v1/cluster at a follower: %+v", cl)
 	}
 
+	// A participant made a moment ago is known at a follower at once
+	// (the follower, not knowing its key yet, lets the leader answer);
+	// a key nobody issued is refused there, 401.
+	keyC, _ := c.client(c.leader(t)).participant("gamma", nil)
+	follower.ok(200, "GET", "/v1/participants/gamma/accounts", keyC, nil, nil)
+	follower.problem(401, "unauthorized", "GET", "/v1/participants/gamma/accounts", "gamma.not-a-key-the-switch-issued", nil)
+	follower.problem(401, "unauthorized", "GET", "/v1/participants/gamma/accounts", "", nil)
+
 	// An alias registered and then deleted through a follower: every
 	// node's look-ups (a follower's from a cache of bounded age) see
 	// each change within a second or two.
