@@ -111,7 +111,6 @@ type App struct {
 	// node is set when the app is one role of a cluster node (node.go),
 	// which owns the ledger's store and journal.
 	node      *nodeLedger
-	cosigSeen int64 // a follower's newest audit_cosignatures row taken (node.go)
 	authn     *auth.Authenticator
 	life      lifecycle
 	listener  net.Listener

@@ -39,6 +39,10 @@ type nodeLedger struct {
 	hook atomic.Pointer[func([]*ledger.Committed)]
 	// observer is the serving app's metrics, which the journal feeds.
 	observer atomic.Pointer[journal.Observer]
+	// cosigSeen is the newest audit_cosignatures row the node's audit
+	// log took: the node's, so that a new term's follower does not take
+	// again what its audit directory holds already.
+	cosigSeen *atomic.Int64
 }
 
 func (nl *nodeLedger) onDurable(b []*ledger.Committed) {
@@ -93,6 +97,8 @@ type Node struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	fatal   error // why the node stopped by itself, once done is closed
+	// cosigSeen: see nodeLedger.cosigSeen.
+	cosigSeen atomic.Int64
 	// Promoted, if set, hears how long each promotion took, from the
 	// lease won to the first request taken (tests, logs).
 	Promoted func(epoch int64, took time.Duration)
@@ -240,7 +246,7 @@ func (n *Node) term(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("open the ledger store: %w", err)
 	}
-	nl := &nodeLedger{store: store, follower: true, lease: n.lease}
+	nl := &nodeLedger{store: store, follower: true, lease: n.lease, cosigSeen: &n.cosigSeen}
 	j, err := journal.Follow(ctx, store, journal.FollowOptions{Options: journal.Options{Now: cfg.Now, OnDurable: nl.onDurable, Observer: nl},
 		Poll: min(cfg.LeaseRenew/4, 250*time.Millisecond)})
 	if err != nil {
@@ -508,7 +514,7 @@ func (a *App) importWitnesses(ctx context.Context) error {
 	}
 	for {
 		cs, err := sqldb.Query(ctx, a.DB, `SELECT id, note FROM audit_cosignatures WHERE id > $1 ORDER BY id LIMIT 64`,
-			[]any{a.cosigSeen}, func(rows sqldb.Row) (cosigned, error) {
+			[]any{a.node.cosigSeen.Load()}, func(rows sqldb.Row) (cosigned, error) {
 				var c cosigned
 				err := rows.Scan(&c.id, &c.note)
 				return c, err
@@ -527,7 +533,7 @@ func (a *App) importWitnesses(ctx context.Context) error {
 				// taking the next ones.
 				a.cfg.Log.Warn("cluster node: a co-signature the leader kept is refused here", "id", c.id, "err", err)
 			}
-			a.cosigSeen = c.id
+			a.node.cosigSeen.Store(c.id)
 		}
 	}
 }
