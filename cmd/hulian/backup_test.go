@@ -143,6 +143,28 @@ func startLoad(s *auditSw, key string, payers int) *loader {
 	return l
 }
 
+// await waits until at least n payments were answered at or after since,
+// and a window was closed and an alias registered, or within has passed
+// (the test's count check then says what was missing).
+func (l *loader) await(since time.Time, n int, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		got := 0
+		for _, a := range l.acks {
+			if !a.at.Before(since) {
+				got++
+			}
+		}
+		done := got >= n && l.closed > 0 && len(l.aliases) > 0
+		l.mu.Unlock()
+		if done {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (l *loader) stopped() bool {
 	select {
 	case <-l.stop:
@@ -231,13 +253,15 @@ func TestBackupUnderLoad(t *testing.T) {
 	key := s.populate(4)
 	s.call("PUT", "/v1/risk/rules/hold", auditOpToken, wire.RiskRule{Expression: "amount % 2 == 0", Action: "review", Reason: "hold-even", Mode: "enforce"}, nil)
 	load := startLoad(s, key, 4)
-	time.Sleep(700 * time.Millisecond)
+	// Waits for counts, not for a fixed time: a slow machine (CI's) acked
+	// only 15 payments in the 300 ms after a backup.
+	load.await(time.Time{}, 20, 30*time.Second)
 
 	file := filepath.Join(tmp, "backup.tar.gz")
 	began := time.Now()
 	out := mustRun(t, "backup", "--data", dir, "--out", file)
 	ended := time.Now()
-	time.Sleep(300 * time.Millisecond)
+	load.await(began, 20, 30*time.Second)
 	load.finish(t)
 	s.stop()
 	if t.Failed() {
