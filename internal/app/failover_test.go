@@ -584,13 +584,25 @@ func (c *cluster) waitFollowers(t *testing.T) {
 					caught++
 				}
 			}
-			if caught >= len(c.nodes) {
+			// Alive in the table is not yet serving: a node heartbeats
+			// while it still builds its follower's app (and answers 503).
+			if caught >= len(c.nodes) && c.allReady() {
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the followers did not catch up within 10 s")
+}
+
+// allReady reports whether every node answers /readyz 200.
+func (c *cluster) allReady() bool {
+	for i := range c.nodes {
+		if c.client(i).do("GET", "/readyz", "", nil).status != http.StatusOK {
+			return false
+		}
+	}
+	return true
 }
 
 // TestClusterNodeChild is a node of the cluster tests, in a child

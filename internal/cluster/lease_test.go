@@ -264,10 +264,14 @@ func TestTakeover(t *testing.T) {
 			if took < tt.min {
 				t.Errorf("b took over after %v, before the lease could lapse (%v)", took, tt.min)
 			}
-			if e, _ := b.Leading(); e != epoch+1 {
-				t.Errorf("b leads with epoch %d, want %d", e, epoch+1)
+			// Above a's, not necessarily the next: on a loaded machine b's
+			// first acquisition may commit after its deadline has passed,
+			// and b, not knowing, takes the next epoch.
+			e, _ := b.Leading()
+			if e <= epoch {
+				t.Errorf("b leads with epoch %d, want above a's %d", e, epoch)
 			}
-			if !follows(b, b, epoch+1)() {
+			if !follows(b, b, e)() {
 				t.Errorf("b's Leader() is not itself")
 			}
 			select {
@@ -278,7 +282,7 @@ func TestTakeover(t *testing.T) {
 			if tt.name != "released" {
 				return
 			}
-			waitFor(t, 2*time.Second, "a follows b", follows(a, b, epoch+1))
+			waitFor(t, 2*time.Second, "a follows b", follows(a, b, e))
 			// A released Lease stays a follower even when the lease lapses.
 			b.halt()
 			time.Sleep(testTTL + 3*testRenew)
