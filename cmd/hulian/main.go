@@ -166,6 +166,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "least level logged: debug, info (one line per request), warn or error")
 	fs.StringVar(&cfg.NodeID, "node-id", "", "with a PostgreSQL --store: run as this node of a cluster sharing the database — one node leads (a lease row), the others follow, answer reads and forward writes to it; empty: a single switch")
 	fs.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "with --node-id: host:port where the other nodes reach this one (default: --addr when it names a host)")
+	fs.StringVar(&cfg.ClusterCA, "cluster-ca", "", "with --node-id and TLS: PEM file of the CAs of the nodes' server certificates, which a follower verifies when it forwards to the leader (default: the system's roots)")
 	fs.DurationVar(&cfg.LeaseRenew, "lease-renew", time.Second, "with --node-id: how often the leader renews its lease")
 	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", 5*time.Second, "with --node-id: how long the lease lasts unrenewed; a follower takes over once it has lapsed")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics (GET /metrics) on this address, a listener of its own (e.g. 127.0.0.1:9464); empty: not served")

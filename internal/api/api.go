@@ -169,6 +169,12 @@ type Deps struct {
 	// follower's lag (GET /v1/cluster); without it a single switch
 	// describes itself.
 	Cluster func(ctx context.Context) (wire.Cluster, error)
+	// ForwardedCert, if set, gives the SHA-256 of the client certificate
+	// that a cluster node presented for a request it forwarded, having
+	// checked it and attested it; false when the request carries no
+	// such attestation or a false one. Without it only the request's own
+	// TLS connection counts.
+	ForwardedCert func(r *http.Request) (sum []byte, ok bool)
 	// Location is the scheme's time zone, in which statements' days run
 	// (nil: UTC).
 	Location *time.Location
@@ -505,7 +511,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		p, err := s.Auth.Bearer(r.Header.Get("Authorization"))
 		if err == nil && p.Role == auth.RoleParticipant {
-			err = clientCert(r, &p.Participant)
+			err = s.clientCert(r, &p.Participant)
 		}
 		as := ""
 		if err != nil {
@@ -603,17 +609,27 @@ func refuseRate(w http.ResponseWriter, detail string) {
 }
 
 // clientCert checks that a participant bound to a client certificate
-// presented it (verified against --client-ca by the TLS layer).
-func clientCert(r *http.Request, p *participant.Participant) error {
+// presented it (verified against --client-ca by the TLS layer), to this
+// node or, for a request a follower forwarded, to the follower.
+func (s *Server) clientCert(r *http.Request, p *participant.Participant) error {
 	if p.ClientCertSHA256 == "" {
 		return nil
 	}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+	var sum []byte
+	switch {
+	case r.TLS != nil && len(r.TLS.PeerCertificates) > 0:
+		h := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		sum = h[:]
+	case s.ForwardedCert != nil:
+		var ok bool
+		if sum, ok = s.ForwardedCert(r); !ok {
+			return auth.ErrUnauthenticated
+		}
+	default:
 		return auth.ErrUnauthenticated
 	}
-	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
 	want, err := hex.DecodeString(p.ClientCertSHA256)
-	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+	if err != nil || subtle.ConstantTimeCompare(sum, want) != 1 {
 		return auth.ErrUnauthenticated
 	}
 	return nil

@@ -110,12 +110,15 @@ type App struct {
 	ledgerStore journal.Store
 	// node is set when the app is one role of a cluster node (node.go),
 	// which owns the ledger's store and journal.
-	node      *nodeLedger
-	authn     *auth.Authenticator
-	life      lifecycle
-	listener  net.Listener
-	fspiopLn  net.Listener
-	metricsLn net.Listener
+	node *nodeLedger
+	// forwardKey is a cluster node's key of attested client
+	// certificates (forwardcert.go).
+	forwardKey []byte
+	authn      *auth.Authenticator
+	life       lifecycle
+	listener   net.Listener
+	fspiopLn   net.Listener
+	metricsLn  net.Listener
 	// confirm asks confirm-mode payees: native ones by callback, FSPIOP
 	// ones over FSPIOP once the front end exists.
 	confirm *confirmers
@@ -553,6 +556,11 @@ func (a *App) buildAPI(context.Context) error {
 		Now: a.cfg.Now}); err != nil {
 		return err
 	}
+	var fwdCert func(*http.Request) ([]byte, bool)
+	if a.node != nil {
+		a.forwardKey = a.Seal.Derive(forwardedCertLabel)
+		fwdCert = forwardedCert(a.forwardKey, a.cfg.Now)
+	}
 	a.API, err = api.New(a.cfg.apiConfig(), api.Deps{
 		Auth: authn, Participants: a.Participants, Directory: a.Directory, Claims: a.Claims, Transfers: a.Transfers, Fees: a.Fees,
 		Settlement: a.Settlement, Liquidity: a.Liquidity, Audit: a.Audit, Ready: a.readiness, Log: a.cfg.Log, Now: a.cfg.Now,
@@ -560,7 +568,7 @@ func (a *App) buildAPI(context.Context) error {
 		ISO20022: &iso20022.Gateway{Payments: a.Transfers, Now: a.cfg.Now},
 		Recon:    &recon.Service{DB: a.DB, Transfers: a.Transfers, Now: a.cfg.Now}, Location: loc,
 		Requests: a.Requests, QR: a.QR, Mandates: a.Mandates, Disputes: a.Disputes, FX: a.FX,
-		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers, Cluster: a.clusterStatus(),
+		SchemeRoutes: a.SchemeRoutes, Console: a.ConsoleUsers, Cluster: a.clusterStatus(), ForwardedCert: fwdCert,
 	})
 	if err != nil {
 		return err

@@ -57,6 +57,10 @@ type Config struct {
 	// certificates the switch verifies; a participant bound to a
 	// certificate (clientCertSha256) must present it.
 	ClientCA string
+	// ClusterCA, for a cluster node with TLS, is a PEM file of the CAs
+	// that the nodes' server certificates are verified against when a
+	// follower forwards to the leader (default: the system's roots).
+	ClusterCA string
 	// AdminToken is the operator's bearer token (HULIAN_ADMIN_TOKEN). If
 	// empty, the token is the one stored in DataDir, or a new one is
 	// generated, stored (as a hash) and printed once to Out.
@@ -261,6 +265,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClientCA != "" && c.TLSCert == "" {
 		errs = append(errs, errors.New("client certificates (--client-ca) need TLS (--tls-cert and --tls-key)"))
+	}
+	if c.ClusterCA != "" && (c.TLSCert == "" || c.NodeID == "") {
+		errs = append(errs, errors.New("the nodes' CA (--cluster-ca) is for a cluster node (--node-id) with TLS (--tls-cert and --tls-key)"))
 	}
 	for _, t := range []struct{ name, token string }{{"operator token (HULIAN_ADMIN_TOKEN)", c.AdminToken},
 		{"regulator token (HULIAN_REGULATOR_TOKEN)", c.RegulatorToken}} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -139,7 +141,11 @@ func OpenNode(ctx context.Context, cfg Config) (*Node, error) {
 		lease.Close()
 		return nil, err
 	}
-	n.proxy = n.newProxy()
+	if n.proxy, err = n.newProxy(); err != nil {
+		lease.Close()
+		n.ln.Close()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
@@ -659,7 +665,7 @@ func localRead(r *http.Request) bool {
 }
 
 // newProxy forwards requests to the leader named by the lease.
-func (n *Node) newProxy() *httputil.ReverseProxy {
+func (n *Node) newProxy() (*httputil.ReverseProxy, error) {
 	scheme := "http"
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = n.cfg.ConfirmTimeout + 10*time.Second
@@ -667,6 +673,17 @@ func (n *Node) newProxy() *httputil.ReverseProxy {
 	if n.cfg.TLSCert != "" {
 		scheme = "https"
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if n.cfg.ClusterCA != "" {
+			pem, err := os.ReadFile(n.cfg.ClusterCA)
+			if err != nil {
+				return nil, fmt.Errorf("the nodes' CA (--cluster-ca): %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("the nodes' CA (--cluster-ca) %s holds no PEM certificate", n.cfg.ClusterCA)
+			}
+			tr.TLSClientConfig.RootCAs = pool
+		}
 	}
 	return &httputil.ReverseProxy{
 		Transport: tr,
@@ -676,12 +693,17 @@ func (n *Node) newProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(ForwardedHeader, n.cfg.NodeID)
+			var key []byte
+			if role := n.serving.Load(); role != nil {
+				key = role.app.forwardKey
+			}
+			attestClientCert(key, n.cfg.NodeID, time.Now(), pr.In, pr.Out)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			n.cfg.Log.Debug("cluster node: forward to the leader", "err", err)
 			api.WriteNotLeader(w, "the leader did not answer; try again")
 		},
-	}
+	}, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
