@@ -262,6 +262,9 @@ func serveNode(ctx context.Context, cfg app.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Hulian node %s is listening on %s (advertised as %s); it follows until it holds the lease\n", cfg.NodeID, n.URL(), cfg.AdvertiseAddr)
+	if u := n.FSPIOPURL(); u != "" {
+		fmt.Fprintf(stdout, "FSPIOP on %s (forwarded to the leader while this node follows)\n", u)
+	}
 	select {
 	case <-ctx.Done():
 	case <-n.Done():

@@ -898,8 +898,7 @@ func (a *App) serveFSPIOP() error {
 		return fmt.Errorf("listen %s (fspiop): %w", a.cfg.FSPIOPAddr, err)
 	}
 	a.fspiopLn = ln
-	srv := &http.Server{Handler: a.FSPIOP, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	srv := newFSPIOPServer(a.FSPIOP)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -907,18 +906,35 @@ func (a *App) serveFSPIOP() error {
 			a.cfg.Log.Error("fspiop http server", "err", err)
 		}
 	}()
+	a.runFSPIOP(func(ctx context.Context) {
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close()
+		}
+		<-done
+	})
+	a.cfg.Log.Info("fspiop listening", "url", a.FSPIOPURL())
+	return nil
+}
+
+// newFSPIOPServer is the FSPIOP front end's HTTP server: headers of up
+// to 64 KiB, for the JWS signature's.
+func newFSPIOPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
+// runFSPIOP runs the FSPIOP front end's sender and sweeper until the
+// lifecycle stops them, after stopping what takes its requests (a
+// listener of its own, or nothing: a cluster node's listener outlives
+// its apps).
+func (a *App) runFSPIOP(stopServing func(ctx context.Context)) {
 	a.life.goRun("fspiop delivery", a.FSPIOP.Run)
 	a.life.onStop("fspiop http server", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
-		}
-		<-done
+		stopServing(sctx)
 		return a.FSPIOP.Drain(sctx)
 	})
-	a.cfg.Log.Info("fspiop listening", "url", a.FSPIOPURL())
-	return nil
 }
 
 // FSPIOPURL is the FSPIOP front end's base URL once Serve returned, ""

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/store/postgres/pgtest"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -35,42 +36,14 @@ func TestClusterClientCertificates(t *testing.T) {
 	p.issue("server", true)
 	bound, boundDER := p.issue("wallet-a", false)
 	other, _ := p.issue("wallet-x", false)
-	dsn := pgtest.DSN(t)
-
-	// The nodes share the data key: one directory, copied.
-	seed := t.TempDir()
-	a, err := app.Open(context.Background(), app.Config{DataDir: seed, Store: dsn, Addr: "127.0.0.1:0", AdminToken: opToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	open := func(id string) *app.Node {
-		t.Helper()
-		dir := t.TempDir()
-		if out, err := exec.Command("cp", "-a", seed+"/.", dir).CombinedOutput(); err != nil {
-			t.Fatalf("copy the keys: %v %s", err, out)
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-		n, err := app.OpenNode(context.Background(), app.Config{DataDir: dir, Store: dsn, Addr: addr, AdvertiseAddr: addr,
-			NodeID: id, AdminToken: opToken, LeaseRenew: testLeaseRenew, LeaseTTL: testLeaseTTL,
-			TLSCert: filepath.Join(p.dir, "server.pem"), TLSKey: filepath.Join(p.dir, "server.key"),
-			ClientCA: filepath.Join(p.dir, "ca.pem"), ClusterCA: filepath.Join(p.dir, "ca.pem"),
-			Log: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close(context.Background()) })
-		return n
-	}
-	role := func(n *app.Node, want string) func() bool {
-		return func() bool { r, _ := n.Role(); return r == want }
-	}
+	open := inProcessCluster(t, func(c *app.Config) {
+		c.TLSCert, c.TLSKey = filepath.Join(p.dir, "server.pem"), filepath.Join(p.dir, "server.key")
+		c.ClientCA, c.ClusterCA = filepath.Join(p.dir, "ca.pem"), filepath.Join(p.dir, "ca.pem")
+	})
 	leader := open("node0")
-	waitFor(t, "node0 leads", 15*time.Second, role(leader, "leader"))
+	waitFor(t, "node0 leads", 15*time.Second, hasRole(leader, "leader"))
 	follower := open("node1")
-	waitFor(t, "node1 follows", 15*time.Second, role(follower, "follower"))
+	waitFor(t, "node1 follows", 15*time.Second, hasRole(follower, "follower"))
 
 	roots := x509.NewCertPool()
 	roots.AddCert(p.caCert)
@@ -135,4 +108,45 @@ func TestClusterClientCertificates(t *testing.T) {
 	var parties wire.Party
 	client(leader.URL()).ok(200, "GET", "/v1/parties/MSISDN/+8613800000011", kb, nil, &parties)
 	client(leader.URL()).problem(404, "unknown-party", "GET", "/v1/parties/MSISDN/+8613800000030", kb, nil)
+}
+
+// inProcessCluster makes a database and the keys its nodes share, and
+// returns what opens a node of it in this process (closed at the test's
+// end), its config edited by edit.
+func inProcessCluster(t *testing.T, edit func(*app.Config)) func(id string) *app.Node {
+	dsn := pgtest.DSN(t)
+	seed := t.TempDir()
+	a, err := app.Open(context.Background(), app.Config{DataDir: seed, Store: dsn, Addr: "127.0.0.1:0", AdminToken: opToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return func(id string) *app.Node {
+		t.Helper()
+		dir := t.TempDir()
+		// Modes kept: the keys must stay private (0600).
+		if out, err := exec.Command("cp", "-a", seed+"/.", dir).CombinedOutput(); err != nil {
+			t.Fatalf("copy the keys: %v %s", err, out)
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		cfg := app.Config{DataDir: dir, Store: dsn, Addr: addr, AdvertiseAddr: addr, NodeID: id, AdminToken: opToken,
+			LeaseRenew: testLeaseRenew, LeaseTTL: testLeaseTTL, ConfirmTimeout: 2 * time.Second,
+			Callback: callback.Config{AllowPrivate: true}, Log: slog.New(slog.DiscardHandler)}
+		if edit != nil {
+			edit(&cfg)
+		}
+		n, err := app.OpenNode(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close(context.Background()) })
+		return n
+	}
+}
+
+// hasRole reports whether n has the role.
+func hasRole(n *app.Node, want string) func() bool {
+	return func() bool { r, _ := n.Role(); return r == want }
 }

@@ -63,26 +63,39 @@ func attestClientCert(key []byte, node string, now time.Time, in, out *http.Requ
 // a node and its proof holds.
 func forwardedCert(key []byte, now func() time.Time) func(r *http.Request) ([]byte, bool) {
 	return func(r *http.Request) ([]byte, bool) {
-		node, certHex, proof := r.Header.Get(ForwardedHeader), r.Header.Get(forwardedCertHeader), r.Header.Get(forwardedProofHeader)
-		if node == "" || certHex == "" || proof == "" {
-			return nil, false
-		}
-		ts, mac, ok := strings.Cut(proof, ",v1=")
-		ts, okT := strings.CutPrefix(ts, "t=")
-		at, err := strconv.ParseInt(ts, 10, 64)
-		if !ok || !okT || err != nil {
-			return nil, false
-		}
-		if d := now().Sub(time.Unix(at, 0)); d > forwardedCertSkew || d < -forwardedCertSkew {
-			return nil, false
-		}
+		certHex := r.Header.Get(forwardedCertHeader)
 		sum, err := hex.DecodeString(certHex)
-		if err != nil || len(sum) != sha256.Size {
-			return nil, false
-		}
-		if !hmac.Equal([]byte(mac), []byte(certProof(key, node, at, certHex, r))) {
+		if certHex == "" || err != nil || len(sum) != sha256.Size || !proofHolds(key, now(), certHex, r) {
 			return nil, false
 		}
 		return sum, true
 	}
+}
+
+// proofHolds reports whether r carries a node's proof, made recently
+// under key, of itself and certHex (empty: a request forwarded without
+// a certificate to attest, e.g. over FSPIOP).
+func proofHolds(key []byte, now time.Time, certHex string, r *http.Request) bool {
+	node, proof := r.Header.Get(ForwardedHeader), r.Header.Get(forwardedProofHeader)
+	if node == "" || proof == "" || key == nil {
+		return false
+	}
+	ts, mac, ok := strings.Cut(proof, ",v1=")
+	ts, okT := strings.CutPrefix(ts, "t=")
+	at, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || !okT || err != nil {
+		return false
+	}
+	if d := now.Sub(time.Unix(at, 0)); d > forwardedCertSkew || d < -forwardedCertSkew {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(certProof(key, node, at, certHex, r)))
+}
+
+// proveForwarded sets out's proof that node forwarded it, attesting no
+// certificate.
+func proveForwarded(key []byte, node string, now time.Time, out *http.Request) {
+	at := now.Unix()
+	out.Header.Del(forwardedCertHeader)
+	out.Header.Set(forwardedProofHeader, "t="+strconv.FormatInt(at, 10)+",v1="+certProof(key, node, at, "", out))
 }

@@ -96,9 +96,14 @@ type Node struct {
 	// changes role.
 	serving atomic.Pointer[nodeRole]
 	proxy   *httputil.ReverseProxy
-	cancel  context.CancelFunc
-	done    chan struct{}
-	fatal   error // why the node stopped by itself, once done is closed
+	// fspLn, fspSrv and fspProxy serve FSPIOP (nodefspiop.go), when
+	// configured.
+	fspLn    net.Listener
+	fspSrv   *http.Server
+	fspProxy *httputil.ReverseProxy
+	cancel   context.CancelFunc
+	done     chan struct{}
+	fatal    error // why the node stopped by itself, once done is closed
 	// cosigSeen: see nodeLedger.cosigSeen.
 	cosigSeen atomic.Int64
 	// Promoted, if set, hears how long each promotion took, from the
@@ -141,7 +146,10 @@ func OpenNode(ctx context.Context, cfg Config) (*Node, error) {
 		lease.Close()
 		return nil, err
 	}
-	if n.proxy, err = n.newProxy(); err != nil {
+	if n.proxy, err = n.newProxy(); err == nil {
+		err = n.listenFSPIOP()
+	}
+	if err != nil {
 		lease.Close()
 		n.ln.Close()
 		return nil, err
@@ -194,6 +202,9 @@ func (n *Node) Close(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := n.srv.Shutdown(sctx)
+	if n.fspSrv != nil {
+		err = errors.Join(err, n.fspSrv.Shutdown(sctx))
+	}
 	n.lease.Close()
 	return err
 }
@@ -298,10 +309,9 @@ func (n *Node) term(ctx context.Context) (err error) {
 	}
 	lead.startWorkers()
 	if lead.FSPIOP != nil {
-		if err := lead.serveFSPIOP(); err != nil {
-			n.retire(lead)
-			return err
-		}
+		// The node's FSPIOP listener takes the requests; they reach
+		// the app once it serves.
+		lead.runFSPIOP(func(context.Context) {})
 	}
 	n.serving.Store(&nodeRole{app: lead, leader: true, epoch: epoch})
 	took := time.Since(start)
@@ -578,6 +588,9 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/readyz":
 		n.readyz(w, r, role)
+		return
+	}
+	if n.fspLn != nil && n.forwardedFSPIOP(w, r, role) {
 		return
 	}
 	switch {
