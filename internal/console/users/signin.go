@@ -64,7 +64,11 @@ func (s *Store) SignIn(ctx context.Context, username, password, code string) (Se
 	if !ok {
 		return Session{}, "", ErrSignIn
 	}
-	return s.sessions.start(a.key, a.username, a.role, a.participant, now)
+	token, err := s.sessions.start(ctx, a.key, now)
+	if err != nil {
+		return Session{}, "", err
+	}
+	return Session{Username: a.username, Role: a.role, Participant: a.participant, CSRF: csrfOf(token), Started: now}, token, nil
 }
 
 // attempt is a sign-in under way: the user's row as it was read, and

@@ -10,8 +10,9 @@
 //
 // Users live in the app database (console_users): a password only as its
 // Argon2id hash with its salt and parameters, the TOTP secret sealed
-// with the data key. Sessions live in this process's memory only, their
-// tokens kept as SHA-256 hashes: a restart signs everyone out.
+// with the data key. Sessions live there too (console_sessions), so that
+// they survive a restart and a failover, each under its token's SHA-256
+// hash: the database holds neither a session's token nor its CSRF token.
 package users
 
 import (
@@ -249,7 +250,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{db: opts.DB, seal: opts.Seal, parts: opts.Participants, ledger: opts.Ledger, cur: opts.MarkCurrency,
 		hash: opts.Hash, lockN: opts.LockAfter, lockFor: opts.LockFor, now: opts.Now,
-		hashing: make(chan struct{}, hashingMax), sessions: newSessions(opts.Sessions)}
+		hashing: make(chan struct{}, hashingMax), sessions: newSessions(opts.DB, opts.Sessions)}
 	d, err := opts.Hash.hash(randomText())
 	if err != nil {
 		return nil, err
@@ -392,9 +393,17 @@ func (s *Store) Delete(ctx context.Context, who Actor, name string) error {
 	if err := s.Record(ctx, who, ActionUserDelete, u.Username); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM console_users WHERE username_key = $1`, key(name)); err != nil {
+	// Its sessions go with it, in the same transaction (the foreign
+	// key's cascade would take them too).
+	err = s.db.Transact(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE username_key = $1`, key(name)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM console_users WHERE username_key = $1`, key(name))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("users: delete %s: %w", name, err)
 	}
-	s.sessions.endUser(key(name))
 	return nil
 }

@@ -64,6 +64,12 @@ func (c *clock) now() time.Time {
 }
 func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
+// set puts the clock d after its start.
+func (c *clock) set(d time.Duration) { c.off.Store(int64(d)) }
+
+// elapsed is how far the clock is past its start.
+func (c *clock) elapsed() time.Duration { return time.Duration(c.off.Load()) }
+
 // fastHash keeps the tests quick: the parameters are stored with each
 // hash, so that verifying takes what hashing took.
 var fastHash = Hash{MemoryKiB: 64, Time: 1, Threads: 1}
@@ -74,20 +80,23 @@ type fixture struct {
 	clk *clock
 }
 
-// engines open a store on each database engine.
+// engines make a database on each engine (where) and open it, as often
+// as a test asks: every DB opened on one where is the same database, as
+// the nodes of a cluster, or a process and its restart, see it.
 var engines = []struct {
-	name string
-	open func(t *testing.T) *sqldb.DB
+	name  string
+	where func(t testing.TB) string
+	open  func(t testing.TB, where string) *sqldb.DB
 }{
-	{"sqlite", func(t *testing.T) *sqldb.DB {
-		db, err := sqldb.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "hulian.db"))
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "hulian.db") }, func(t testing.TB, file string) *sqldb.DB {
+		db, err := sqldb.OpenSQLite(context.Background(), file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return db
 	}},
-	{"postgres", func(t *testing.T) *sqldb.DB {
-		db, err := sqldb.OpenPostgres(context.Background(), pgtest.DSN(t))
+	{"postgres", pgtest.DSN, func(t testing.TB, dsn string) *sqldb.DB {
+		db, err := sqldb.OpenPostgres(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,15 +104,22 @@ var engines = []struct {
 	}},
 }
 
-func open(t *testing.T, db *sqldb.DB) fixture {
+func open(t testing.TB, db *sqldb.DB) fixture {
+	t.Helper()
+	return openWith(t, db, &clock{}, &ledgerLog{}, SessionLimits{})
+}
+
+// openWith opens a store on db with the clock, the ledger and the
+// session limits given, so that two stores may share them.
+func openWith(t testing.TB, db *sqldb.DB, clk *clock, led *ledgerLog, lim SessionLimits) fixture {
 	t.Helper()
 	t.Cleanup(func() { db.Close() })
 	key, err := seal.New(make([]byte, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fixture{led: &ledgerLog{}, clk: &clock{}}
-	f.s, err = Open(Options{DB: db, Seal: key, Ledger: f.led, Hash: fastHash, Now: f.clk.now,
+	f := fixture{led: led, clk: clk}
+	f.s, err = Open(Options{DB: db, Seal: key, Ledger: f.led, Hash: fastHash, Now: f.clk.now, Sessions: lim,
 		Participants: parts{"wallet-a": {ID: "wallet-a", Status: participant.Active}, "gone": {ID: "gone", Status: participant.Closed}}})
 	if err != nil {
 		t.Fatal(err)
@@ -113,14 +129,14 @@ func open(t *testing.T, db *sqldb.DB) fixture {
 
 func eachEngine(t *testing.T, fn func(t *testing.T, f fixture)) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { fn(t, open(t, e.open(t))) })
+		t.Run(e.name, func(t *testing.T) { fn(t, open(t, e.open(t, e.where(t)))) })
 	}
 }
 
 var operator = Actor{Role: "operator"}
 
 // secretOf reads the TOTP secret out of a key URI.
-func secretOf(t *testing.T, uri string) string {
+func secretOf(t testing.TB, uri string) string {
 	t.Helper()
 	_, q, _ := strings.Cut(uri, "?secret=")
 	secret, _, ok := strings.Cut(q, "&")
@@ -130,7 +146,7 @@ func secretOf(t *testing.T, uri string) string {
 	return secret
 }
 
-func code(t *testing.T, secret string, at time.Time) string {
+func code(t testing.TB, secret string, at time.Time) string {
 	t.Helper()
 	c, err := totp.GenerateCode(secret, at)
 	if err != nil {
@@ -332,62 +348,6 @@ func TestSignInParallel(t *testing.T) {
 			t.Error("not locked after 20 parallel failures")
 		}
 	})
-}
-
-// TestSessions: idle timeout, lifetime, sign-out, per-user and total
-// bounds.
-func TestSessions(t *testing.T) {
-	clk := &clock{}
-	ss := newSessions(SessionLimits{Idle: 30 * time.Minute, Lifetime: 2 * time.Hour, PerUser: 2, Total: 3})
-	_, a1, _ := ss.start("a", "a", OperatorAdmin, "", clk.now())
-	if _, ok := ss.get(a1, clk.now().Add(29*time.Minute)); !ok {
-		t.Error("ended before its idle timeout")
-	}
-	if _, ok := ss.get(a1, clk.now().Add(58*time.Minute)); !ok {
-		t.Error("use did not extend it")
-	}
-	// Asking whether it is alive does not count as use.
-	if !ss.alive(a1, clk.now().Add(87*time.Minute)) || ss.alive(a1, clk.now().Add(88*time.Minute)) || ss.alive("", clk.now()) {
-		t.Error("alive: not as used 58 minutes in")
-	}
-	if _, ok := ss.get(a1, clk.now().Add(88*time.Minute)); ok {
-		t.Error("lived past its idle timeout")
-	}
-	_, a2, _ := ss.start("a", "a", OperatorAdmin, "", clk.now())
-	for i := 1; i < 5; i++ {
-		if _, ok := ss.get(a2, clk.now().Add(time.Duration(i)*25*time.Minute)); !ok {
-			t.Fatalf("ended at %d minutes", i*25)
-		}
-	}
-	if _, ok := ss.get(a2, clk.now().Add(2*time.Hour)); ok {
-		t.Error("lived past its lifetime")
-	}
-	_, a3, _ := ss.start("a", "a", OperatorAdmin, "", clk.now())
-	_, a4, _ := ss.start("a", "a", OperatorAdmin, "", clk.now())
-	_, a5, _ := ss.start("a", "a", OperatorAdmin, "", clk.now())
-	if _, ok := ss.get(a3, clk.now()); ok {
-		t.Error("a third session of a user with two kept the oldest")
-	}
-	for _, tok := range []string{a4, a5} {
-		if _, ok := ss.get(tok, clk.now()); !ok {
-			t.Error("the newest sessions ended")
-		}
-	}
-	ss.start("b", "b", Regulator, "", clk.now())
-	if _, _, err := ss.start("c", "c", Regulator, "", clk.now()); !errors.Is(err, ErrSessionsFull) {
-		t.Errorf("a fourth session of three: %v", err)
-	}
-	ss.end(a4)
-	if _, ok := ss.get(a4, clk.now()); ok {
-		t.Error("signed out, still there")
-	}
-	if _, _, err := ss.start("c", "c", Regulator, "", clk.now()); err != nil {
-		t.Errorf("after a sign-out: %v", err)
-	}
-	// Sessions that ended by time make room.
-	if _, _, err := ss.start("d", "d", Regulator, "", clk.now().Add(time.Hour)); err != nil {
-		t.Errorf("with ended sessions: %v", err)
-	}
 }
 
 // TestRecord: an action is a console-action mark whose fields are who,
