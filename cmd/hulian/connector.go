@@ -25,16 +25,18 @@ func connector(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var def connect.Config
 	def.EnsureDefaults()
 	var cfg connect.Config
-	var keyFile, secretFile, tokenFile, logFormat, logLevel string
+	var keyFile, secretFile, tokenFile, backendSecretFile, backendTokenFile, logFormat, logLevel string
 	fs.StringVar(&cfg.SwitchURL, "switch", "", "the switch's API base URL (https://switch.example)")
 	fs.StringVar(&keyFile, "key", "", "file with the participant's API key, as onboarding gave it")
 	fs.StringVar(&secretFile, "callback-secret", "", "file with the participant's callback secret (one per line during a rotation: the first signs answers)")
 	fs.StringVar(&cfg.BackendURL, "backend", "", "the participant's core system: the connector POSTs {backend}/incoming")
+	fs.StringVar(&backendSecretFile, "backend-secret", "", "file with a secret that signs each POST {backend}/incoming (Hulian-Signature, as the switch signs callbacks; one per line during a rotation) (default: unsigned)")
+	fs.StringVar(&backendTokenFile, "backend-token", "", "file with a token sent with each POST {backend}/incoming as Authorization: Bearer, for a backend behind an API gateway (default: none)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8700", "listen address: the switch's callbacks (/hulian/callbacks) and, without --api-listen, the backend API")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory of the connector's record (connector.db)")
 	fs.StringVar(&cfg.CallbackURL, "callback-url", "", "the URL the switch must call back, when a proxy stands in front (default http://<listen>/hulian/callbacks)")
 	fs.StringVar(&cfg.APIListen, "api-listen", "", "serve the backend API on this address instead, apart from the callbacks (keep it private)")
-	fs.StringVar(&tokenFile, "api-token", "", "file with a token the backend must send as Authorization: Bearer (default: none; keep the API private)")
+	fs.StringVar(&tokenFile, "api-token", "", "file with a token the backend must send as Authorization: Bearer, to the API and GET /metrics (default: none; keep the API private)")
 	fs.StringVar(&cfg.Participant, "participant", "", "the participant's id (default: the one the API key names)")
 	fs.StringVar(&cfg.Acceptance, "acceptance", "", "set the acceptance mode at start: notify or confirm (default: leave it)")
 	fs.DurationVar(&cfg.ConfirmTimeout, "confirm-timeout", def.ConfirmTimeout, "how long a confirm request waits for the backend before the connector rejects the transfer (keep it below the switch's)")
@@ -73,6 +75,18 @@ func connector(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("connector: --api-token: %w", err)
 		}
 	}
+	if backendSecretFile != "" {
+		s, err := readSecret(backendSecretFile, stderr)
+		if err != nil {
+			return fmt.Errorf("connector: --backend-secret: %w", err)
+		}
+		cfg.BackendSecrets = strings.Fields(s)
+	}
+	if backendTokenFile != "" {
+		if cfg.BackendToken, err = readSecret(backendTokenFile, stderr); err != nil {
+			return fmt.Errorf("connector: --backend-token: %w", err)
+		}
+	}
 	if cfg.Log, err = newConnectorLog(stderr, logFormat, logLevel); err != nil {
 		return fmt.Errorf("connector: %w", err)
 	}
@@ -82,8 +96,19 @@ func connector(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Hulian connector of %s\n", c.Participant())
 	fmt.Fprintf(stdout, "  switch     %s (its callbacks come to %s)\n", cfg.SwitchURL, c.CallbackURL())
-	fmt.Fprintf(stdout, "  API        %s (POST /payments, GET /payments/{id}, POST /aliases, DELETE /aliases/{type}/{value}, GET /status)\n", c.URL())
-	fmt.Fprintf(stdout, "  backend    %s/incoming\n", strings.TrimRight(cfg.BackendURL, "/"))
+	fmt.Fprintf(stdout, "  API        %s (POST /payments, GET /payments/{id}, POST /aliases, DELETE /aliases/{type}/{value}, GET /status, GET /metrics)\n", c.URL())
+	var auth []string
+	if len(cfg.BackendSecrets) > 0 {
+		auth = append(auth, "signed")
+	}
+	if cfg.BackendToken != "" {
+		auth = append(auth, "Bearer token")
+	}
+	backend := strings.TrimRight(cfg.BackendURL, "/") + "/incoming"
+	if len(auth) > 0 {
+		backend += " (" + strings.Join(auth, ", ") + ")"
+	}
+	fmt.Fprintf(stdout, "  backend    %s\n", backend)
 	fmt.Fprintf(stdout, "  data       %s\n", cfg.DataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "shutting down")

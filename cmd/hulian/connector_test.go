@@ -60,8 +60,9 @@ func TestConnectorCommand(t *testing.T) {
 	bln := listen(t)
 	go bsrv.Serve(bln)
 	defer bsrv.Close()
+	bsecret, btoken := write("backend-secret", "backend-secret-0123456789abcdef", 0o600), write("backend-token", "gateway-token-0123", 0o600)
 	args := []string{"connector", "--switch", a.URL(), "--key", key, "--callback-secret", secret, "--backend", "http://" + bln.Addr().String(),
-		"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-level", "warn"}
+		"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-level", "warn", "--backend-secret", bsecret, "--backend-token", btoken}
 
 	for round := range 2 {
 		cctx, stop := context.WithCancel(ctx)
@@ -92,6 +93,18 @@ func TestConnectorCommand(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"state":"COMMITTED"`) {
 			t.Errorf("round %d: POST /payments: %d %s", round, resp.StatusCode, b)
 		}
+		if !strings.Contains(out.String(), "/incoming (signed, Bearer token)") {
+			t.Errorf("the banner does not say how the backend is called:\n%s", out.String())
+		}
+		if resp, err := http.Get(api + "/metrics"); err != nil {
+			t.Error(err)
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `hulian_connector_payments_total{state="committed"} 1`) {
+				t.Errorf("round %d: GET /metrics: %d\n%s", round, resp.StatusCode, b)
+			}
+		}
 		stop()
 		if code := <-done; code != 0 || !strings.Contains(out.String(), "shutting down") {
 			t.Fatalf("round %d: exit %d\n%s\n%s", round, code, out.String(), errOut.String())
@@ -112,6 +125,8 @@ func TestConnectorFlags(t *testing.T) {
 	os.WriteFile(secret, []byte("0123456789abcdef0123\n"), 0o600)
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, nil, 0o600)
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("too-short\n"), 0o600)
 	ts := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusUnauthorized)
@@ -130,6 +145,12 @@ func TestConnectorFlags(t *testing.T) {
 		{"empty key", []string{"--switch", sw, "--key", empty, "--callback-secret", secret, "--backend", sw, "--data", dir}, "is empty"},
 		{"no such file", []string{"--switch", sw, "--key", filepath.Join(dir, "nope"), "--callback-secret", secret, "--backend", sw, "--data", dir}, "no such file"},
 		{"bad URL", []string{"--switch", "ftp://x", "--key", key, "--callback-secret", secret, "--backend", sw, "--data", dir}, "want http:// or https://"},
+		{"empty backend secret", []string{"--switch", sw, "--key", key, "--callback-secret", secret, "--backend", sw, "--data", dir,
+			"--backend-secret", empty}, "--backend-secret: " + empty + " is empty"},
+		{"short backend secret", []string{"--switch", sw, "--key", key, "--callback-secret", secret, "--backend", sw, "--data", dir,
+			"--backend-secret", short}, "backend secret: shorter than 16 characters"},
+		{"no backend token", []string{"--switch", sw, "--key", key, "--callback-secret", secret, "--backend", sw, "--data", dir,
+			"--backend-token", filepath.Join(dir, "nope")}, "--backend-token: stat"},
 		{"refused key", []string{"--switch", sw, "--key", key, "--callback-secret", secret, "--backend", sw, "--data", dir, "--listen", "127.0.0.1:0"},
 			"the switch refuses the API key"},
 	} {

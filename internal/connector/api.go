@@ -144,10 +144,15 @@ func (c *Connector) routes() (api, callbacks *http.ServeMux) {
 	api.Handle("POST /aliases", guard(c.postAlias))
 	api.Handle("DELETE /aliases/{type}/{value}", guard(c.deleteAlias))
 	api.Handle("GET /status", guard(c.serveStatus))
+	// The metrics want the token as /status does, but not a place among
+	// RequestsMax: a scrape must get through when the API is saturated,
+	// which is when it matters. The handler bounds its own (4 at once).
+	api.Handle("GET /metrics", c.authorize(c.metrics.handler(c).ServeHTTP))
 	api.HandleFunc("/payments", methodNotAllowed("POST"))
 	api.HandleFunc("/payments/{id}", methodNotAllowed("GET"))
 	api.HandleFunc("/aliases", methodNotAllowed("POST"))
 	api.HandleFunc("/aliases/{type}/{value}", methodNotAllowed("DELETE"))
+	api.HandleFunc("/metrics", methodNotAllowed("GET"))
 	api.HandleFunc("GET /healthz", c.serveHealth)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeProblem(w, probNotFound, "") })
 	return api, callbacks

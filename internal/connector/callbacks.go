@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,14 +47,17 @@ func (c *Connector) serveCallback(w http.ResponseWriter, r *http.Request) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
+		c.metrics.callback(eventUnknown, resultMalformed)
 		writeProblem(w, probTooLarge, "")
 		return
 	case err != nil:
+		c.metrics.callback(eventUnknown, resultMalformed)
 		writeProblem(w, probInvalid, "unreadable body")
 		return
 	}
 	if !c.verify(r.Header.Get(wire.SignatureHeader), body) {
 		c.stats.badSignatures.Add(1)
+		c.metrics.callback(eventUnknown, resultBadSignature)
 		writeProblem(w, probSignature, "")
 		return
 	}
@@ -61,15 +65,17 @@ func (c *Connector) serveCallback(w http.ResponseWriter, r *http.Request) {
 	cb, err := parseCallback(body)
 	if err != nil {
 		c.stats.anomalies.Add(1)
+		c.metrics.callback(cmp.Or(cb.Event, eventUnknown), resultMalformed)
 		c.log.Error("a signed callback that is not one", "err", err)
 		writeProblem(w, probInvalid, err.Error())
 		return
 	}
+	result := resultOK
 	switch cb.Event {
 	case wire.EventTransfersCommitted:
-		c.onCommitted(w, r, cb.Transfers)
+		result = c.onCommitted(w, r, cb.Transfers)
 	case wire.EventTransferConfirm:
-		c.onConfirm(w, r, cb.Transfer)
+		result = c.onConfirm(w, r, cb.Transfer)
 	default:
 		// Liquidity alerts, claims, requests to pay, mandates, disputes:
 		// the connector does not act on them. Acknowledged, so that they
@@ -77,6 +83,7 @@ func (c *Connector) serveCallback(w http.ResponseWriter, r *http.Request) {
 		c.log.Info("callback acknowledged, not acted on", "event", cb.Event)
 		w.WriteHeader(http.StatusNoContent)
 	}
+	c.metrics.callback(cb.Event, result)
 }
 
 // parseCallback reads a callback's body: a JSON object with an event;
@@ -156,8 +163,10 @@ func (c *Connector) holds(cur money.Currency) bool {
 // transaction; it answers 2xx only once that is durable, since a 2xx
 // lets the switch forget them. A transfer that makes no sense (not to
 // this participant, not committed) is logged and skipped: refusing the
-// notification would stop every later one with it.
-func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wire.Transfer) {
+// notification would stop every later one with it. It returns the
+// result to count: duplicate when the notification changed nothing but
+// redelivery counts.
+func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wire.Transfer) string {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	if c.depth.Load() >= int64(c.cfg.OutboxMax) {
@@ -168,17 +177,17 @@ func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wir
 		// the room left must not wait for ever.
 		c.log.Warn("outbox full: notification refused until the backend catches up", "depth", c.depth.Load())
 		writeProblem(w, probBusy, "outbox full")
-		return
+		return resultBusy
 	}
 	ctx := context.WithoutCancel(r.Context())
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		c.internal(w, err)
-		return
+		return resultError
 	}
 	defer tx.Rollback()
 	now := c.cfg.Now().UnixMilli()
-	var added, dupes int64
+	var added, dupes, skipped int64
 	for i := range ts {
 		t := &ts[i]
 		in, amt, cur, err := c.inboundOf(t, "committed")
@@ -187,6 +196,7 @@ func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wir
 		}
 		if err != nil {
 			c.stats.anomalies.Add(1)
+			skipped++
 			c.log.Error("notified of a transfer that makes no sense; skipped", "err", err)
 			continue
 		}
@@ -196,31 +206,34 @@ func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wir
 			t.ID, int64(amt), cur.String(), in.Payee.Type, in.Payee.Value, in.PayeeAccount, in.Payer, in.Note, string(raw), now)
 		if err != nil {
 			c.internal(w, fmt.Errorf("book transfer %s: %w", t.ID, err))
-			return
+			return resultError
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			// Booked before: a redelivery changes nothing but its count.
 			dupes++
 			if _, err := tx.ExecContext(ctx, `UPDATE inbound SET redeliveries = redeliveries + 1 WHERE transfer_id = ?`, t.ID); err != nil {
 				c.internal(w, err)
-				return
+				return resultError
 			}
 			continue
 		}
 		seq, _ := res.LastInsertId()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq) VALUES (?)`, seq); err != nil {
 			c.internal(w, fmt.Errorf("queue transfer %s: %w", t.ID, err))
-			return
+			return resultError
 		}
 		added++
 	}
 	if err := tx.Commit(); err != nil {
 		c.internal(w, fmt.Errorf("book a notification: %w", err))
-		return
+		return resultError
 	}
 	c.depth.Add(added)
 	c.stats.credited.Add(added)
 	c.stats.redelivered.Add(dupes)
+	c.metrics.incoming.WithLabelValues("booked").Add(float64(added))
+	c.metrics.incoming.WithLabelValues(resultDuplicate).Add(float64(dupes))
+	c.metrics.incoming.WithLabelValues("skipped").Add(float64(skipped))
 	if added > 0 {
 		select {
 		case c.wake <- struct{}{}:
@@ -228,6 +241,10 @@ func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wir
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+	if added == 0 && dupes > 0 {
+		return resultDuplicate
+	}
+	return resultOK
 }
 
 // decision is an answer to a confirm request.
@@ -251,37 +268,42 @@ const (
 // ConfirmTimeout, recorded durably, then answered signed with the first
 // callback secret (the switch counts an unsigned answer as none). A
 // backend that does not answer in time, or answers without a decision,
-// rejects the transfer: nothing moves, and the payer may try again.
-func (c *Connector) onConfirm(w http.ResponseWriter, r *http.Request, t *wire.Transfer) {
+// rejects the transfer: nothing moves, and the payer may try again. It
+// returns the result to count: duplicate for a question answered before.
+func (c *Connector) onConfirm(w http.ResponseWriter, r *http.Request, t *wire.Transfer) string {
 	if t.ID == "" || len(t.ID) > keyMax {
 		c.stats.anomalies.Add(1)
 		writeProblem(w, probInvalid, "a confirm request without a transfer id")
-		return
+		return resultMalformed
 	}
 	ctx := r.Context()
 	d, ok, err := c.decided(ctx, t.ID)
 	if err != nil {
 		c.internal(w, err)
-		return
+		return resultError
 	}
+	result := resultDuplicate
 	if !ok {
+		result = resultOK
+		answer := confirmFailed
 		in, amt, cur, err := c.inboundOf(t, "confirm")
 		if err != nil {
 			c.stats.anomalies.Add(1)
 			c.log.Error("asked to confirm a transfer that makes no sense; rejected", "err", err)
 			d = decision{reason: reasonNotOurs}
 		} else {
-			d = c.ask(ctx, in)
+			d, answer = c.ask(ctx, in)
 		}
 		if d, err = c.decide(ctx, t, in, amt, cur, d); err != nil {
 			c.internal(w, err)
-			return
+			return resultError
 		}
 		if d.accept {
 			c.stats.accepted.Add(1)
 		} else {
 			c.stats.rejected.Add(1)
 		}
+		c.metrics.confirms.WithLabelValues(answer).Inc()
 		c.log.Info("confirm answered", "transfer", t.ID, "accept", d.accept, "reason", d.reason)
 	}
 	ans := wire.Decision{Decision: "reject", Reason: d.reason, TransferID: t.ID}
@@ -292,6 +314,7 @@ func (c *Connector) onConfirm(w http.ResponseWriter, r *http.Request, t *wire.Tr
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set(wire.SignatureHeader, wire.Sign(c.cfg.CallbackSecrets[0], c.cfg.Now(), b))
 	w.Write(b)
+	return result
 }
 
 // decided returns the decision recorded for transfer id, if any.
@@ -329,13 +352,14 @@ func (c *Connector) decide(ctx context.Context, t *wire.Transfer, in incoming, a
 const backendAnswerMax = 64 << 10
 
 // ask asks the backend whether to accept an incoming transfer, within
-// ConfirmTimeout; at most ConfirmsMax at once.
-func (c *Connector) ask(ctx context.Context, in incoming) decision {
+// ConfirmTimeout; at most ConfirmsMax at once. It returns the decision
+// and how it came (confirmAccepted, …).
+func (c *Connector) ask(ctx context.Context, in incoming) (decision, string) {
 	select {
 	case c.confirms <- struct{}{}:
 		defer func() { <-c.confirms }()
 	default:
-		return decision{reason: reasonBusy}
+		return decision{reason: reasonBusy}, confirmFailed
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConfirmTimeout)
 	defer cancel()
@@ -343,9 +367,9 @@ func (c *Connector) ask(ctx context.Context, in incoming) decision {
 	if err != nil {
 		c.log.Warn("the backend did not decide; rejecting", "transfer", in.TransferID, "err", err)
 		if ctx.Err() != nil {
-			return decision{reason: reasonNoAnswer}
+			return decision{reason: reasonNoAnswer}, confirmLate
 		}
-		return decision{reason: reasonBackendDown}
+		return decision{reason: reasonBackendDown}, confirmFailed
 	}
 	var ans struct {
 		Accept *bool  `json:"accept"`
@@ -353,7 +377,7 @@ func (c *Connector) ask(ctx context.Context, in incoming) decision {
 	}
 	if err := json.Unmarshal(b, &ans); err != nil || ans.Accept == nil {
 		c.log.Warn("the backend answered without a decision; rejecting", "transfer", in.TransferID, "answer", truncate(string(b), 200))
-		return decision{reason: reasonBadAnswer}
+		return decision{reason: reasonBadAnswer}, confirmFailed
 	}
 	if !text(ans.Reason, reasonMax) {
 		ans.Reason = "" // the switch would refuse the answer
@@ -361,32 +385,59 @@ func (c *Connector) ask(ctx context.Context, in incoming) decision {
 	if !*ans.Accept && ans.Reason == "" {
 		ans.Reason = "rejected by the payee's participant"
 	}
-	return decision{accept: *ans.Accept, reason: ans.Reason}
+	if *ans.Accept {
+		return decision{accept: true, reason: ans.Reason}, confirmAccepted
+	}
+	return decision{reason: ans.Reason}, confirmRejected
 }
 
 // postBackend POSTs in to the backend's /incoming and returns the body
-// of a 2xx answer; any other answer is an error.
+// of a 2xx answer; any other answer is an error. With BackendSecrets
+// the call carries a SignatureHeader over its exact body, made as the
+// switch signs its callbacks, so that the backend can refuse a forged
+// credit with the verifier it may already have; with BackendToken, a
+// Bearer token. Each attempt is signed anew: a retry after a long outage
+// is still within the backend's tolerance.
 func (c *Connector) postBackend(ctx context.Context, in incoming) ([]byte, error) {
+	start := time.Now()
+	b, status, err := c.postBackendOnce(ctx, in)
+	c.metrics.backendCall(in.Event, status, err, time.Since(start))
+	if err == nil && status/100 != 2 {
+		err = errors.New("status " + strconv.Itoa(status))
+	}
+	return b, err
+}
+
+// postBackendOnce makes the call of postBackend and returns the answer's
+// body (at most backendAnswerMax) and status; an error when no answer
+// was read.
+func (c *Connector) postBackendOnce(ctx context.Context, in incoming) ([]byte, int, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.backendURL("/incoming"), bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", in.TransferID)
+	if len(c.cfg.BackendSecrets) > 0 {
+		req.Header.Set(wire.SignatureHeader, wire.SignAll(c.cfg.BackendSecrets, c.cfg.Now(), body))
+	}
+	if c.cfg.BackendToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.BackendToken)
+	}
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return nil, withoutURL(err)
+		return nil, 0, withoutURL(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, backendAnswerMax))
-	if resp.StatusCode/100 != 2 {
-		return nil, errors.New("status " + strconv.Itoa(resp.StatusCode))
+	if err != nil && resp.StatusCode/100 == 2 {
+		return nil, 0, withoutURL(err)
 	}
-	return b, err
+	return b, resp.StatusCode, nil
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary.

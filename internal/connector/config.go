@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hulian/hulian/internal/wire"
 )
 
 // Config says where the connector's ends are and how it behaves.
@@ -29,6 +31,15 @@ type Config struct {
 	// BackendURL is the participant's core system, where the connector
 	// POSTs /incoming.
 	BackendURL string
+	// BackendSecrets, if set, sign every POST /incoming: a
+	// Hulian-Signature header over the exact body, in the format of the
+	// switch's callback signatures (wire.SignAll: one v1= per secret,
+	// two during a rotation), so that the backend can refuse a forged
+	// credit. Optional.
+	BackendSecrets []string
+	// BackendToken, if set, is sent with every POST /incoming as a
+	// Bearer token, for a backend behind an API gateway. Optional.
+	BackendToken string
 	// Listen is the address of the connector's listener: the callbacks,
 	// and the backend API unless APIListen is set. Port 0 picks one.
 	Listen string
@@ -166,6 +177,18 @@ func (c *Config) Validate() error {
 			bad("callback secret: shorter than 16 characters or with spaces")
 			break
 		}
+	}
+	if len(c.BackendSecrets) > wire.SignaturesMax {
+		bad("backend secret: %d of them, at most %d", len(c.BackendSecrets), wire.SignaturesMax)
+	}
+	for _, s := range c.BackendSecrets {
+		if len(s) < 16 || strings.ContainsAny(s, " \t\r\n") {
+			bad("backend secret: shorter than 16 characters or with spaces")
+			break
+		}
+	}
+	if strings.ContainsFunc(c.BackendToken, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		bad("backend token: with spaces or control characters")
 	}
 	for name, addr := range map[string]string{"listen": c.Listen, "API listen": c.APIListen} {
 		if addr == "" && name == "API listen" {

@@ -57,7 +57,8 @@ type Connector struct {
 	depth    atomic.Int64 // incoming transfers in the outbox
 	wake     chan struct{}
 
-	stats stats
+	stats   stats
+	metrics *metrics // Prometheus's, at GET /metrics
 }
 
 // stats count what the connector saw since it started, for GET /status.
@@ -86,9 +87,13 @@ func Open(ctx context.Context, cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("connector: %w", err)
 	}
 	c := &Connector{cfg: cfg, log: cfg.Log, db: db,
-		sw:       newSwitchClient(cfg),
 		requests: make(chan struct{}, cfg.RequestsMax), slots: make(chan struct{}, cfg.PaymentsMax),
 		confirms: make(chan struct{}, cfg.ConfirmsMax), flights: map[string]*flight{}, wake: make(chan struct{}, 1)}
+	c.metrics = newMetrics(c)
+	if u, err := url.Parse(cfg.SwitchURL); err == nil {
+		c.metrics.switchBase = strings.TrimRight(u.EscapedPath(), "/")
+	}
+	c.sw = newSwitchClient(cfg, c.metrics)
 	if err := c.open(ctx); err != nil {
 		c.closeListeners()
 		db.Close()

@@ -32,6 +32,15 @@
 //     the backend's /incoming from a durable outbox, one at a time, in
 //     the order the switch committed them, until the backend answers
 //     2xx: at least once, so the backend de-duplicates by transferId.
+//     With BackendSecrets each call is signed as the switch signs its
+//     callbacks (wire.SignAll over the exact body), so that the backend
+//     can refuse a forged credit with the same verifier; a call it
+//     refuses stays in the outbox and is tried again.
+//
+// GET /metrics serves Prometheus metrics from a registry of the
+// connector's own (metrics.go), behind the API token like /status: the
+// payments' outcomes and latency, the callbacks by result, the confirm
+// answers, the outbox, and the calls to the backend and the switch.
 //
 // Everything that grows is bounded: request and callback bodies, the
 // outbox (when it is full, notifications are answered 503 and the switch

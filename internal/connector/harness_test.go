@@ -124,16 +124,22 @@ func (p peer) pay(t testing.TB, typ, value string, amount money.Amount) sim.Resu
 
 // backend is a participant's core system as a test sees it: it records
 // every call of /incoming, answers confirm requests with decide, and
-// answers status (when not 0) instead of 204 while it is "down".
+// answers status (when not 0) instead of 204 while it is "down". With a
+// secret it verifies each call's signature as a core system would
+// (wire.Verify, the verifier of the switch's callbacks) and refuses a
+// call without a valid one, 401.
 type backend struct {
 	srv *httptest.Server
 
-	mu     sync.Mutex
-	calls  []incoming // every call, in order
-	status int
-	delay  time.Duration
-	decide func(incoming) (bool, string)
-	token  string // the Authorization the connector sent, last
+	mu      sync.Mutex
+	calls   []incoming // every call, in order
+	status  int
+	delay   time.Duration
+	decide  func(incoming) (bool, string)
+	token   string // the Authorization the connector sent, last
+	secret  string // verifies the Hulian-Signature, when set
+	sig     string // the Hulian-Signature the connector sent, last
+	refused int    // calls refused for their signature
 }
 
 // incoming is the body of POST {backend}/incoming.
@@ -171,7 +177,13 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	b.mu.Lock()
 	status, delay, decide := b.status, b.delay, b.decide
-	b.token = r.Header.Get("Authorization")
+	b.token, b.sig = r.Header.Get("Authorization"), r.Header.Get(wire.SignatureHeader)
+	if b.secret != "" && wire.Verify(b.sig, b.secret, body, time.Now(), 5*time.Minute) != nil {
+		b.refused++
+		b.mu.Unlock()
+		http.Error(w, "forged", http.StatusUnauthorized)
+		return
+	}
 	if status == 0 {
 		b.calls = append(b.calls, in)
 	}

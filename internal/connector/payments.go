@@ -488,12 +488,18 @@ func (c *Connector) refuse(p *payment, err error) error {
 func (c *Connector) finish(p *payment, state, set string, args ...any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	args = append([]any{state, c.cfg.Now().UnixMilli()}, args...)
+	now := c.cfg.Now()
+	args = append([]any{state, now.UnixMilli()}, args...)
 	args = append(args, p.id)
-	if _, err := c.db.ExecContext(ctx, `UPDATE payments SET state = ?, updated_at = ?, `+set+` WHERE id = ? AND state = 'PENDING'`, args...); err != nil {
+	res, err := c.db.ExecContext(ctx, `UPDATE payments SET state = ?, updated_at = ?, `+set+` WHERE id = ? AND state = 'PENDING'`, args...)
+	if err != nil {
 		return fmt.Errorf("record payment %s %s: %w", p.id, state, err)
 	}
 	p.state = state
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		// Counted by the flight that made it final, once.
+		c.metrics.finished(state, p.createdAt, now)
+	}
 	c.log.Info("payment final", "id", p.id, "state", state)
 	return nil
 }
@@ -501,6 +507,7 @@ func (c *Connector) finish(p *payment, state, set string, args ...any) error {
 // postpone records that p's outcome is not known yet (why) and when the
 // background loop tries again: later each time, at most every 5 minutes.
 func (c *Connector) postpone(p *payment, why error) {
+	c.metrics.postponed.Inc()
 	p.attempts++
 	next := c.cfg.Now().Add(backoff(p.attempts, time.Second, 5*time.Minute, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

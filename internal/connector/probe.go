@@ -21,9 +21,11 @@ func (c *Connector) serveProbe(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !c.probeSigned(r, id) {
 		c.stats.badSignatures.Add(1)
+		c.metrics.callback(eventProbe, resultBadSignature)
 		writeProblem(w, probSignature, "")
 		return
 	}
+	c.metrics.callback(eventProbe, resultOK)
 	var a wire.ConformanceProbe
 	var amt int64
 	err := c.db.QueryRowContext(r.Context(), "SELECT credits, amount, currency FROM inbound WHERE transfer_id = ?", id).

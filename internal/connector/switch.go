@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/hulian/hulian/internal/sim"
@@ -19,9 +20,16 @@ import (
 const switchAnswerMax = 1 << 20
 
 // newSwitchClient returns the client of the switch at cfg.SwitchURL with
-// the participant's key, each call bounded by cfg.SwitchTimeout.
-func newSwitchClient(cfg Config) *sim.Client {
-	c := sim.NewClient(cfg.SwitchURL, cfg.APIKey, cfg.HTTP)
+// the participant's key, each call bounded by cfg.SwitchTimeout and
+// counted in m. It shares cfg.HTTP's connections.
+func newSwitchClient(cfg Config, m *metrics) *sim.Client {
+	hc := *cfg.HTTP
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = switchTransport{base: base, m: m}
+	c := sim.NewClient(cfg.SwitchURL, cfg.APIKey, &hc)
 	c.Timeout, c.AnswerMax = cfg.SwitchTimeout, switchAnswerMax
 	return c
 }
