@@ -106,7 +106,11 @@ func (c *Console) logoutPage(w http.ResponseWriter, r *http.Request, v *Visit) {
 // logout ends the session (the gate checked its CSRF token) and sends
 // the user to the sign-in form.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *Visit) {
-	c.Users.SignOut(v.token)
+	if err := c.Users.SignOut(v.token); err != nil {
+		// This node refuses the session already; the others may take
+		// it until it expires.
+		c.Log.WarnContext(r.Context(), "console: sign-out not recorded in the database", "user", v.User.Username, "err", err)
+	}
 	setSession(w, r, "", -1)
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
