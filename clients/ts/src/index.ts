@@ -28,6 +28,7 @@ import createClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
 export type { components, paths };
+export * from "./signature.js";
 
 type Schemas = components["schemas"];
 /** A decimal amount in the currency's major unit, e.g. `"100.00"`. */
