@@ -50,9 +50,13 @@ type Member struct {
 	Leading bool
 }
 
+// membersTimeout bounds Members: an operator's read, which need not keep
+// the lease's beat (a loaded database took longer than a 50 ms renewal).
+const membersTimeout = 5 * time.Second
+
 // Members reads the lease and every node's row in one snapshot.
 func (l *Lease) Members(ctx context.Context) (Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.Renew)
+	ctx, cancel := context.WithTimeout(ctx, membersTimeout)
 	defer cancel()
 	var st Status
 	err := pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

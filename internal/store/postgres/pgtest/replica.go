@@ -251,7 +251,20 @@ log_min_messages = warning
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+PairDatabase); err != nil {
 		return fmt.Errorf("create database %s: %w", PairDatabase, err)
 	}
-	return nil
+	// Flushed is not yet replayed: wait until the standby serves the
+	// database too (a loaded run connected before it had).
+	for {
+		sc, err := pgx.Connect(ctx, p.StandbyDSN)
+		if err == nil {
+			sc.Close(context.Background())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the standby does not serve database %s after 30 s: %w", PairDatabase, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // dsn is the URL of a database on one loopback port.
