@@ -22,7 +22,9 @@
 # starts `hulian serve` (embedded: a throwaway data directory; postgres:
 # a database of its own on the same server) and measures single
 # transfers and batches of 1,000 with `hulian bench --target`: durable,
-# authenticated, risk-screened, with fees. Everything shares the two
+# authenticated, risk-screened, with fees; the per-participant rate
+# limits are lifted (a batch of 1,000 costs 1,000 tokens), so that the
+# run measures the switch, not the policy. Everything shares the two
 # cores: pgbench with its server, the switch with the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,7 +89,7 @@ for engine in $ENGINES; do
 	[ "$engine" = postgres ] && store_flag=(--store "postgres://postgres@127.0.0.1:$port/hulian?sslmode=disable")
 	addr=127.0.0.1:$((20000 + RANDOM % 20000))
 	"$work/hulian" serve --data "$work/data-$engine" "${store_flag[@]}" --addr "$addr" --settlement-cutoff none \
-		--lookup-rate 10000000 --lookup-burst 10000000 >"$work/serve-$engine.log" 2>&1 &
+		--lookup-rate 10000000 --lookup-burst 10000000 --rate-limit 1000000000 --rate-burst 1000000000 >"$work/serve-$engine.log" 2>&1 &
 	switch_pid=$!
 	for _ in $(seq 1 300); do
 		curl -sf "http://$addr/readyz" >/dev/null 2>&1 && break
