@@ -7,8 +7,11 @@
 // ledger_batches and ledger_events: plain columns, documented with
 // COMMENT ON, that an auditor can query with ordinary SQL.
 //
-// The tables are append-only: the store inserts rows, one transaction per
-// Append, and never updates or deletes them.
+// The ledger's tables are append-only: the store inserts rows, one
+// transaction per Append, and never updates or deletes them. Beside them
+// it keeps the latest snapshot of the ledger's state (snapshot.go),
+// replaced whole at each clean close, so that a start replays only the
+// batches after it.
 //
 // A cluster of switch nodes shares one database through stores opened
 // with OpenNode instead: no session lock, but every Append checks, in its
@@ -48,9 +51,6 @@ var ErrLocked = fault.New(fault.Unavailable, "", "database is in use by another 
 // database from Open to Close. Advisory locks are per database, so one
 // server may hold several ledgers' databases.
 const writerLockKey int64 = 0x68756c69616e0001 // "hulian" 0001
-
-// fetchSize is how many rows Replay fetches from a cursor at a time.
-const fetchSize = 8192
 
 // eventSelect lists ledger_events' columns in the order the store reads
 // and writes them.
@@ -238,16 +238,18 @@ func (s *Store) Close() error {
 
 // Replay calls fn with every stored batch in sequence order, each with
 // its events in order. It reads in one read-only snapshot through two
-// cursors, fetchSize rows at a time, so memory stays bounded however
-// long the journal; it checks that sequence numbers run from 1 without a
-// gap and that each batch has exactly its events.
+// cursors, fetchSize rows at a time, on a goroutine of its own that
+// decodes the rows while fn applies the batches before them, at most
+// replayChunks chunks ahead, so memory stays bounded however long the
+// journal; it checks that sequence numbers run from 1 without a gap and
+// that each batch has exactly its events.
 func (s *Store) Replay(ctx context.Context, fn func(*ledger.Committed) error) error {
-	seq, ts, haveTS, err := s.replay(ctx, fn)
+	at, err := s.replay(ctx, position{}, fn)
 	if err != nil {
 		return fmt.Errorf("postgres: replay: %w", err)
 	}
 	s.mu.Lock()
-	s.replayed, s.lastSeq, s.lastTS, s.haveTS = true, seq, ts, haveTS
+	s.replayed, s.lastSeq, s.lastTS, s.haveTS = true, at.seq, at.ts, at.haveTS
 	s.mu.Unlock()
 	return nil
 }
@@ -261,124 +263,6 @@ type eventRow struct {
 	ev    ledger.Event
 	batch int64
 	pos   int32
-}
-
-func (s *Store) replay(ctx context.Context, fn func(*ledger.Committed) error) (lastSeq uint64, lastTS int64, haveTS bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	defer conn.Release()
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return 0, 0, false, err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // read-only
-	// Timestamps increase with the batch and the position in it (Append
-	// checks it), so the primary key gives the events in replay order.
-	if _, err := tx.Exec(ctx, "DECLARE hulian_replay_batches NO SCROLL CURSOR FOR SELECT seq, now, events FROM ledger_batches ORDER BY seq"); err != nil {
-		return 0, 0, false, err
-	}
-	if _, err := tx.Exec(ctx, "DECLARE hulian_replay_events NO SCROLL CURSOR FOR SELECT "+eventSelect+" FROM ledger_events ORDER BY ts"); err != nil {
-		return 0, 0, false, err
-	}
-	batches := &fetcher[batchRow]{tx: tx, sql: fmt.Sprintf("FETCH %d FROM hulian_replay_batches", fetchSize),
-		scan: func(rows pgx.Rows) (batchRow, error) {
-			var b batchRow
-			err := rows.Scan(&b.seq, &b.now, &b.events)
-			return b, err
-		}}
-	var sc eventScanner
-	events := &fetcher[eventRow]{tx: tx, sql: fmt.Sprintf("FETCH %d FROM hulian_replay_events", fetchSize),
-		scan: func(rows pgx.Rows) (eventRow, error) {
-			var r eventRow
-			var err error
-			r.ev, r.batch, r.pos, err = sc.scan(rows)
-			return r, err
-		}}
-	var c ledger.Committed
-	for {
-		b, ok, err := batches.next(ctx)
-		if err != nil {
-			return 0, 0, false, fmt.Errorf("read batches: %w", err)
-		}
-		if !ok {
-			break
-		}
-		if b.seq != int64(lastSeq)+1 {
-			return 0, 0, false, fmt.Errorf("batch %d follows batch %d: the stored journal has a gap", b.seq, lastSeq)
-		}
-		c.Seq, c.Now, c.Events = uint64(b.seq), b.now, c.Events[:0]
-		for i := int32(0); i < b.events; i++ {
-			r, ok, err := events.next(ctx)
-			if err != nil {
-				return 0, 0, false, fmt.Errorf("batch %d: read events: %w", b.seq, err)
-			}
-			if !ok {
-				return 0, 0, false, fmt.Errorf("batch %d: %d of its %d events are missing", b.seq, b.events-i, b.events)
-			}
-			if r.batch != b.seq || r.pos != i {
-				return 0, 0, false, fmt.Errorf("batch %d: event %d is stored as batch %d position %d, want position %d", b.seq, r.ev.Timestamp, r.batch, r.pos, i)
-			}
-			c.Events = append(c.Events, r.ev)
-		}
-		if err := fn(&c); err != nil {
-			return 0, 0, false, fmt.Errorf("batch %d: %w", b.seq, err)
-		}
-		lastSeq = c.Seq
-		if len(c.Events) > 0 {
-			lastTS, haveTS = c.Events[len(c.Events)-1].Timestamp, true
-		}
-	}
-	r, ok, err := events.next(ctx)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("read events: %w", err)
-	}
-	if ok {
-		return 0, 0, false, fmt.Errorf("event %d (batch %d position %d) is not part of any batch's events", r.ev.Timestamp, r.batch, r.pos)
-	}
-	return lastSeq, lastTS, haveTS, nil
-}
-
-// fetcher reads a cursor's rows fetchSize at a time.
-type fetcher[T any] struct {
-	tx   pgx.Tx
-	sql  string
-	scan func(pgx.Rows) (T, error)
-	buf  []T
-	i    int
-	done bool
-}
-
-func (f *fetcher[T]) next(ctx context.Context) (T, bool, error) {
-	var zero T
-	if f.i == len(f.buf) {
-		if f.done {
-			return zero, false, nil
-		}
-		f.buf, f.i = f.buf[:0], 0
-		rows, err := f.tx.Query(ctx, f.sql)
-		if err != nil {
-			return zero, false, err
-		}
-		for rows.Next() {
-			v, err := f.scan(rows)
-			if err != nil {
-				rows.Close()
-				return zero, false, err
-			}
-			f.buf = append(f.buf, v)
-		}
-		if err := rows.Err(); err != nil {
-			return zero, false, err
-		}
-		f.done = len(f.buf) < fetchSize
-		if len(f.buf) == 0 {
-			return zero, false, nil
-		}
-	}
-	f.i++
-	return f.buf[f.i-1], true, nil
 }
 
 // Append stores batches in one transaction and returns once it has
