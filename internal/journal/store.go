@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"io"
 
 	"github.com/hulian/hulian/internal/fault"
 	"github.com/hulian/hulian/internal/ledger"
@@ -31,6 +32,45 @@ type Store interface {
 	Scan(ctx context.Context, from, to int64, fn func(ledger.Event) error) error
 	// Close releases the store.
 	Close() error
+}
+
+// Snapshotter is a Store that also keeps the latest snapshot of the
+// ledger (ledger.State.WriteSnapshot), so that a start loads it and
+// replays only the batches stored after it. A journal opened with Open
+// saves one when it closes cleanly; one that started as a follower
+// (Follow) does not, but loads one when it starts. The embedded engine
+// has no snapshots.
+//
+// A snapshot is only ever a shortcut: the stored batches stay the
+// record, and a snapshot that does not match them is ignored.
+type Snapshotter interface {
+	Store
+	// ReplaySnapshot is Replay, starting from the stored snapshot when
+	// there is one that belongs to the stored batches: batch seq is
+	// stored and its last event has timestamp lastTS. Then it calls load
+	// with the snapshot's bytes, which r returns io.EOF after only if
+	// they are whole and intact, and fn with every batch after seq.
+	// When there is none, or load fails, it calls fn with every batch,
+	// as Replay does; load must then leave what fn applies to as it
+	// was. A load that returns nil has read r to its end, and the
+	// snapshot is used. The SnapshotUse tells which happened, also with
+	// an error.
+	ReplaySnapshot(ctx context.Context, load func(seq uint64, lastTS int64, r io.Reader) error, fn func(*ledger.Committed) error) (SnapshotUse, error)
+	// SaveSnapshot replaces the stored snapshot, atomically, with what
+	// write writes: the ledger as of batch seq, whose last event has
+	// timestamp lastTS, which must be the last batch stored. On error
+	// the previous snapshot, if any, stays.
+	SaveSnapshot(ctx context.Context, seq uint64, lastTS int64, write func(io.Writer) error) error
+}
+
+// SnapshotUse tells how ReplaySnapshot used the stored snapshot.
+type SnapshotUse struct {
+	// Seq is the batch of the snapshot loaded, 0 if none was.
+	Seq uint64
+	// Ignored is why a stored snapshot was not loaded (it does not
+	// belong to the stored batches, or is damaged), nil if none is
+	// stored or it was loaded.
+	Ignored error
 }
 
 // ErrNotFound means there is no such event or transfer. Callers branch
