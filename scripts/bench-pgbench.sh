@@ -44,7 +44,7 @@ PG_WHO=bench-pgbench
 source scripts/pg.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/hulian-pgbench.XXXXXX")
 switch_pid=
-trap 'kill "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; rm -rf "$work"; cleanup' EXIT
+trap 'rc=$?; kill "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; rm -rf "$work"; (exit $rc); cleanup' EXIT
 
 psql_() { "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 psql_ -d postgres -c "CREATE DATABASE pgbench" -c "CREATE DATABASE hulian"
