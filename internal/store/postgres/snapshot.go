@@ -199,57 +199,45 @@ func (s *Store) saveSnapshot(ctx context.Context, seq uint64, lastTS int64, writ
 	if _, err := tx.Exec(ctx, "DELETE FROM ledger_snapshot"); err != nil {
 		return err
 	}
-	w := &chunkWriter{ctx: ctx, tx: tx, buf: make([]byte, 0, snapshotChunk)}
-	if err := write(w); err != nil {
+	// write runs on a goroutine of its own, so that the ledger encodes
+	// the next chunk while PostgreSQL stores the last one.
+	pr, pw := io.Pipe()
+	werr := make(chan error, 1)
+	go func() {
+		err := write(pw)
+		pw.CloseWithError(err) // io.EOF for the reader if nil
+		werr <- err
+	}()
+	var n int32
+	var size int64
+	var sum uint32
+	buf := make([]byte, snapshotChunk)
+	for {
+		var k int
+		k, err = io.ReadFull(pr, buf)
+		if k > 0 {
+			if _, err := tx.Exec(ctx, "INSERT INTO ledger_snapshot_chunks (n, data) VALUES ($1, $2)", n, buf[:k]); err != nil {
+				pr.CloseWithError(err) // the writer's next Write fails
+				<-werr
+				return fmt.Errorf("chunk %d: %w", n, err)
+			}
+			sum = crc32.Update(sum, castagnoli, buf[:k])
+			size += int64(k)
+			n++
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err := <-werr; err != nil {
 		return err
 	}
-	if err := w.flush(); err != nil {
+	if err != io.EOF && err != io.ErrUnexpectedEOF {
 		return err
 	}
 	if _, err := tx.Exec(ctx, "INSERT INTO ledger_snapshot (id, seq, last_ts, size, chunks, crc32c) VALUES (1, $1, $2, $3, $4, $5)",
-		int64(seq), lastTS, w.size, w.n, int64(w.crc)); err != nil {
+		int64(seq), lastTS, size, n, int64(sum)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
-}
-
-// chunkWriter stores what is written to it in rows of
-// ledger_snapshot_chunks of snapshotChunk bytes.
-type chunkWriter struct {
-	ctx  context.Context
-	tx   pgx.Tx
-	buf  []byte
-	n    int32
-	size int64
-	crc  uint32
-}
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	done := 0
-	for len(p) > 0 {
-		k := min(len(p), snapshotChunk-len(w.buf))
-		w.buf = append(w.buf, p[:k]...)
-		p, done = p[k:], done+k
-		if len(w.buf) == snapshotChunk {
-			if err := w.flush(); err != nil {
-				return done, err
-			}
-		}
-	}
-	return done, nil
-}
-
-// flush stores the buffered bytes as the next chunk.
-func (w *chunkWriter) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	if _, err := w.tx.Exec(w.ctx, "INSERT INTO ledger_snapshot_chunks (n, data) VALUES ($1, $2)", w.n, w.buf); err != nil {
-		return fmt.Errorf("chunk %d: %w", w.n, err)
-	}
-	w.crc = crc32.Update(w.crc, castagnoli, w.buf)
-	w.size += int64(len(w.buf))
-	w.n++
-	w.buf = w.buf[:0]
-	return nil
 }
