@@ -262,9 +262,10 @@ func (s *Store) readAfter(ctx context.Context, seq uint64, max int, from tsBound
 			rows.Close()
 			return nil, nil, fmt.Errorf("batch %d follows batch %d: the stored journal has a gap", b.seq, int64(seq)+int64(len(bs)))
 		}
-		if b.events < 0 || b.events > ledger.BatchMax {
-			// The ledger never commits more; a larger count is damage,
-			// and would make the read below as large as the table.
+		if b.events < 0 || b.events > batchEventsMax {
+			// The ledger never commits more (expiries and then
+			// commands); a larger count is damage, and would make the
+			// read below as large as the table.
 			rows.Close()
 			return nil, nil, fmt.Errorf("batch %d: %d events", b.seq, b.events)
 		}

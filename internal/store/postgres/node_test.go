@@ -18,6 +18,7 @@ import (
 
 	"github.com/hulian/hulian/internal/journal"
 	"github.com/hulian/hulian/internal/ledger"
+	"github.com/hulian/hulian/internal/money"
 	"github.com/hulian/hulian/internal/store/postgres"
 	"github.com/hulian/hulian/internal/store/postgres/pgtest"
 	"github.com/hulian/hulian/internal/store/storetest"
@@ -608,4 +609,50 @@ func TestReadAfterBoundsMemory(t *testing.T) {
 	equalBatches(t, got, bs[:want])
 	got, _ = readAfter(t, r, last, 100)
 	equalBatches(t, got, bs[want:])
+}
+
+// TestReadAfterLargestBatch: a batch may hold ledger.BatchMax expiries
+// and then ledger.BatchMax commands' events; a follower reads it (it
+// refused more than BatchMax events, and would have stopped following).
+func TestReadAfterLargestBatch(t *testing.T) {
+	ctx := context.Background()
+	cny := money.MustCurrency("CNY")
+	l := ledger.New()
+	var bs []ledger.Committed
+	apply := func(now int64, cmds []ledger.Command) {
+		var c ledger.Committed
+		l.Apply(now, cmds, nil, &c)
+		bs = append(bs, ledger.Committed{Seq: c.Seq, Now: c.Now, Events: slices.Clone(c.Events)})
+	}
+	apply(1e18, []ledger.Command{
+		{Kind: ledger.KindCreateAccount, Account: 1, Currency: cny, AccountFlags: ledger.AccountUnbounded},
+		{Kind: ledger.KindCreateAccount, Account: 2, Currency: cny},
+	})
+	cmds := make([]ledger.Command, ledger.BatchMax)
+	for i := range cmds {
+		cmds[i] = ledger.Command{Kind: ledger.KindReserve, ID: ledger.ID{0: 7, 14: byte(i >> 8), 15: byte(i)}, Debit: 1, Credit: 2,
+			Amount: money.Amount(i + 1), Timeout: time.Second}
+	}
+	apply(1e18+1, cmds)
+	for i := range cmds {
+		cmds[i] = ledger.Command{Kind: ledger.KindPost, ID: ledger.ID{0: 8, 14: byte(i >> 8), 15: byte(i)}, Debit: 1, Credit: 2, Amount: money.Amount(i + 1)}
+	}
+	apply(1e18+int64(2*time.Second), cmds) // expires the reservations, then posts
+	if n := len(bs[2].Events); n != 2*ledger.BatchMax {
+		t.Fatalf("the largest batch has %d events, want %d", n, 2*ledger.BatchMax)
+	}
+
+	dsn := pgtest.DSN(t)
+	w := openNode(t, dsn, "w")
+	setLease(t, sqlConn(t, dsn), "w", 1)
+	w.SetEpoch(1)
+	replay(t, w)
+	if err := w.Append(ctx, ptrs(bs)); err != nil {
+		t.Fatal(err)
+	}
+	got, last := readAfter(t, openNode(t, dsn, "r"), 0, 10)
+	if last != 3 {
+		t.Fatalf("ReadAfter returned %d, want 3", last)
+	}
+	equalBatches(t, got, bs)
 }
