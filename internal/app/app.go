@@ -291,7 +291,17 @@ func (a *App) openLedger(ctx context.Context) error {
 			return nil
 		})
 	} else {
-		if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable, Observer: a.Metrics}); err != nil {
+		// On PostgreSQL a clean close saves the ledger's snapshot, which
+		// the next start loads instead of replaying every batch.
+		onSnapshot := func(seq uint64, took time.Duration, err error) {
+			if err != nil {
+				cfg.Log.Warn("ledger snapshot not saved: the next start replays every batch", "batch", seq, "took", took.Round(time.Millisecond), "err", err)
+				return
+			}
+			cfg.Log.Info("ledger snapshot saved", "batch", seq, "took", took.Round(time.Millisecond))
+		}
+		if a.Journal, err = journal.Open(ctx, a.ledgerStore, journal.Options{Now: cfg.Now, OnDurable: onDurable, Observer: a.Metrics,
+			OnSnapshot: onSnapshot}); err != nil {
 			return err
 		}
 		// The audit log closes after the journal, so that it hashes the last
@@ -304,7 +314,12 @@ func (a *App) openLedger(ctx context.Context) error {
 			return err
 		})
 	}
-	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "took", time.Since(start).Round(time.Millisecond))
+	rec := a.Journal.Recovery()
+	cfg.Log.Info("ledger recovered", "batches", a.Journal.Seq(), "snapshot", rec.Snapshot, "replayed", rec.Replayed,
+		"took", time.Since(start).Round(time.Millisecond))
+	if rec.SnapshotIgnored != nil {
+		cfg.Log.Warn("ledger snapshot ignored: every batch replayed", "err", rec.SnapshotIgnored)
+	}
 	keyFile := cfg.AuditKey
 	if keyFile == "" {
 		keyFile = filepath.Join(cfg.DataDir, "audit.key")
