@@ -38,7 +38,7 @@ stop_all() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
-trap 'stop_all; rm -rf "$work"; cleanup' EXIT
+trap 'rc=$?; set +e; stop_all; rm -rf "$work"; (exit $rc); cleanup' EXIT
 
 go build -o "$work/hulian" ./cmd/hulian
 HULIAN_ADMIN_TOKEN="bench-cluster-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"

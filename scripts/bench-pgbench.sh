@@ -44,7 +44,15 @@ PG_WHO=bench-pgbench
 source scripts/pg.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/hulian-pgbench.XXXXXX")
 switch_pid=
-trap 'rc=$?; kill "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; rm -rf "$work"; (exit $rc); cleanup' EXIT
+# The trap must not fail (errexit would end it before cleanup stops
+# PostgreSQL), and keeps the script's status.
+stop_switch() {
+	if [ -n "$switch_pid" ]; then
+		kill "$switch_pid" 2>/dev/null || true
+		wait "$switch_pid" 2>/dev/null || true
+	fi
+}
+trap 'rc=$?; set +e; stop_switch; rm -rf "$work"; (exit $rc); cleanup' EXIT
 
 psql_() { "$bindir/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 psql_ -d postgres -c "CREATE DATABASE pgbench" -c "CREATE DATABASE hulian"

@@ -41,15 +41,23 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hulian-wrk.XXXXXX")
+# The traps must not fail (errexit would end them before cleanup stops
+# PostgreSQL): wait answers the killed switch's status.
+stop_switch() {
+	if [ -n "$switch_pid" ]; then
+		kill "$switch_pid" 2>/dev/null || true
+		wait "$switch_pid" 2>/dev/null || true
+	fi
+}
 store=""
 if [ "${BENCH_STORE:-}" = postgres ]; then
 	PG_WHO=bench-wrk
 	# shellcheck source=scripts/pg.sh
 	source scripts/pg.sh
 	store="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-	trap 'kill "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; rm -rf "$work"; cleanup' EXIT
+	trap 'rc=$?; set +e; stop_switch; rm -rf "$work"; (exit $rc); cleanup' EXIT
 else
-	trap 'kill "$switch_pid" 2>/dev/null; wait "$switch_pid" 2>/dev/null; rm -rf "$work"' EXIT
+	trap 'stop_switch; rm -rf "$work" || true' EXIT
 fi
 switch_pid=
 
