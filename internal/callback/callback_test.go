@@ -492,7 +492,10 @@ func TestConfirm(t *testing.T) {
 	_, other := e.participant("bank-d", "", participant.Notify, cny)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.requests) != len(tests) {
+	// The last, "slow", may end at its 100 ms deadline before the hook
+	// took it in (a loaded machine): it is the only one that may be
+	// missing.
+	if n := len(h.requests); n != len(tests) && (n != len(tests)-1 || tests[n].id != "slow") {
 		t.Fatalf("%d requests, want %d", len(h.requests), len(tests))
 	}
 	for i, r := range h.requests {
