@@ -71,10 +71,12 @@ func TestForwardedCert(t *testing.T) {
 		"another path":        func(r *http.Request) { r.URL.Path = "/v1/parties" },
 		"another query":       func(r *http.Request) { r.URL.RawQuery = "x=2" },
 		"another method":      func(r *http.Request) { r.Method = "PUT" },
-		"another time":        func(r *http.Request) { r.Header.Set(forwardedProofHeader, "t=1"+r.Header.Get(forwardedProofHeader)[2:]) },
-		"no proof":            func(r *http.Request) { r.Header.Del(forwardedProofHeader) },
-		"a malformed proof":   func(r *http.Request) { r.Header.Set(forwardedProofHeader, "v1=t=") },
-		"a short hash":        func(r *http.Request) { r.Header.Set(forwardedCertHeader, "abcd") },
+		"another time": func(r *http.Request) {
+			r.Header.Set(forwardedProofHeader, "t=1"+r.Header.Get(forwardedProofHeader)[2:])
+		},
+		"no proof":          func(r *http.Request) { r.Header.Del(forwardedProofHeader) },
+		"a malformed proof": func(r *http.Request) { r.Header.Set(forwardedProofHeader, "v1=t=") },
+		"a short hash":      func(r *http.Request) { r.Header.Set(forwardedCertHeader, "abcd") },
 	} {
 		r := forwarded(nil)
 		edit(r)
