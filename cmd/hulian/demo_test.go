@@ -237,6 +237,11 @@ func awaitWallet(t *testing.T, out *syncBuffer, done chan int) string {
 	alias, _ := url.QueryUnescape(contact[1])
 	var receipt string
 	for try := 0; try < 3; try++ {
+		if try > 0 {
+			// Each form's token is used up by its POST: a person paying
+			// again starts from a fresh page.
+			front = page(http.MethodGet, "/", nil)
+		}
 		confirm := page(http.MethodPost, "/pay", url.Values{"csrf": {field(front, "csrf")}, "type": {"MSISDN"}, "alias": {alias},
 			"amount": {"12.34"}, "note": {"from TestDemo"}})
 		receipt = page(http.MethodPost, "/pay/confirm", url.Values{"csrf": {field(confirm, "csrf")}, "payment": {field(confirm, "payment")}})
