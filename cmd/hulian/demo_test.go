@@ -217,7 +217,9 @@ func awaitWallet(t *testing.T, out *syncBuffer, done chan int) string {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK {
-			t.Errorf("demo wallet %s %s: %d", method, path, resp.StatusCode)
+			// What the guard saw, for a refused form: the session cookie
+			// sent and the token (a refusal once seen under load).
+			t.Errorf("demo wallet %s %s: %d (cookies %v, form %v)", method, path, resp.StatusCode, jar.Cookies(req.URL), form)
 		}
 		return string(b)
 	}
