@@ -96,7 +96,7 @@ func connector(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Hulian connector of %s\n", c.Participant())
 	fmt.Fprintf(stdout, "  switch     %s (its callbacks come to %s)\n", cfg.SwitchURL, c.CallbackURL())
-	fmt.Fprintf(stdout, "  API        %s (POST /payments, GET /payments/{id}, POST /aliases, DELETE /aliases/{type}/{value}, GET /status, GET /metrics)\n", c.URL())
+	fmt.Fprintf(stdout, "  API        %s (/payments, /aliases, /requests, /mandates, GET /status, GET /metrics)\n", c.URL())
 	var auth []string
 	if len(cfg.BackendSecrets) > 0 {
 		auth = append(auth, "signed")

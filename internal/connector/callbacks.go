@@ -77,7 +77,11 @@ func (c *Connector) serveCallback(w http.ResponseWriter, r *http.Request) {
 	case wire.EventTransferConfirm:
 		result = c.onConfirm(w, r, cb.Transfer)
 	default:
-		// Liquidity alerts, claims, requests to pay, mandates, disputes:
+		if _, ok := noticeEvents[cb.Event]; ok {
+			result = c.onNotice(w, r, &cb)
+			break
+		}
+		// Liquidity alerts, claims, disputes:
 		// the connector does not act on them. Acknowledged, so that they
 		// never hold up the stream of payments.
 		c.log.Info("callback acknowledged, not acted on", "event", cb.Event)
@@ -102,7 +106,7 @@ func parseCallback(body []byte) (wire.Callback, error) {
 	case cb.Event == wire.EventTransferConfirm && cb.Transfer == nil:
 		return cb, errors.New("malformed callback: transfer.confirm without a transfer")
 	}
-	return cb, nil
+	return cb, checkNotice(&cb)
 }
 
 // incoming is what the connector POSTs to the backend's /incoming: a
@@ -218,7 +222,7 @@ func (c *Connector) onCommitted(w http.ResponseWriter, r *http.Request, ts []wir
 			continue
 		}
 		seq, _ := res.LastInsertId()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq) VALUES (?)`, seq); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (kind, ref) VALUES ('transfer', ?)`, seq); err != nil {
 			c.internal(w, fmt.Errorf("queue transfer %s: %w", t.ID, err))
 			return resultError
 		}
@@ -363,7 +367,11 @@ func (c *Connector) ask(ctx context.Context, in incoming) (decision, string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConfirmTimeout)
 	defer cancel()
-	b, err := c.postBackend(ctx, in)
+	body, err := json.Marshal(in)
+	var b []byte
+	if err == nil {
+		b, err = c.postBackend(ctx, in.Event, in.TransferID, body)
+	}
 	if err != nil {
 		c.log.Warn("the backend did not decide; rejecting", "transfer", in.TransferID, "err", err)
 		if ctx.Err() != nil {
@@ -398,10 +406,10 @@ func (c *Connector) ask(ctx context.Context, in incoming) (decision, string) {
 // credit with the verifier it may already have; with BackendToken, a
 // Bearer token. Each attempt is signed anew: a retry after a long outage
 // is still within the backend's tolerance.
-func (c *Connector) postBackend(ctx context.Context, in incoming) ([]byte, error) {
+func (c *Connector) postBackend(ctx context.Context, event, key string, body []byte) ([]byte, error) {
 	start := time.Now()
-	b, status, err := c.postBackendOnce(ctx, in)
-	c.metrics.backendCall(in.Event, status, err, time.Since(start))
+	b, status, err := c.postBackendOnce(ctx, key, body)
+	c.metrics.backendCall(event, status, err, time.Since(start))
 	if err == nil && status/100 != 2 {
 		err = errors.New("status " + strconv.Itoa(status))
 	}
@@ -411,17 +419,13 @@ func (c *Connector) postBackend(ctx context.Context, in incoming) ([]byte, error
 // postBackendOnce makes the call of postBackend and returns the answer's
 // body (at most backendAnswerMax) and status; an error when no answer
 // was read.
-func (c *Connector) postBackendOnce(ctx context.Context, in incoming) ([]byte, int, error) {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return nil, 0, err
-	}
+func (c *Connector) postBackendOnce(ctx context.Context, key string, body []byte) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.backendURL("/incoming"), bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", in.TransferID)
+	req.Header.Set("Idempotency-Key", key)
 	if len(c.cfg.BackendSecrets) > 0 {
 		req.Header.Set(wire.SignatureHeader, wire.SignAll(c.cfg.BackendSecrets, c.cfg.Now(), body))
 	}

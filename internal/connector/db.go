@@ -88,6 +88,48 @@ var migrations = []string{
 		note          TEXT NOT NULL,
 		decided_at    INTEGER NOT NULL
 	) STRICT;`,
+	// 2: requests to pay and mandates. The switch's other callbacks
+	// (notices) join the incoming transfers in one outbox, which now
+	// numbers its items itself: kind says which table ref is a row of.
+	// A payment may pay a request to pay (request_id).
+	`CREATE TABLE notices (
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+		key         TEXT NOT NULL UNIQUE,   -- the callback's identity: event and ids (notice.go)
+		event       TEXT NOT NULL,          -- the connector's name of it: request, mandate-due, …
+		body        TEXT NOT NULL,          -- what POST {backend}/incoming carries, fixed when booked
+		redeliveries INTEGER NOT NULL DEFAULT 0,
+		received_at INTEGER NOT NULL,
+		delivered_at INTEGER
+	) STRICT;
+	CREATE TABLE outbox_items (
+		seq        INTEGER PRIMARY KEY AUTOINCREMENT, -- the order of delivery
+		kind       TEXT NOT NULL CHECK (kind IN ('transfer', 'notice')),
+		ref        INTEGER NOT NULL,                  -- inbound.seq or notices.seq
+		attempts   INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT NOT NULL DEFAULT ''
+	) STRICT;
+	INSERT INTO outbox_items (seq, kind, ref, attempts, last_error) SELECT seq, 'transfer', seq, attempts, last_error FROM outbox ORDER BY seq;
+	DROP TABLE outbox;
+	ALTER TABLE outbox_items RENAME TO outbox;
+	CREATE TABLE requests (
+		id          TEXT PRIMARY KEY,       -- the request's id at the switch
+		idem_key    TEXT UNIQUE,            -- the backend's id of a request it sent
+		direction   TEXT NOT NULL,          -- outbound (the participant asks) | inbound (it is asked)
+		asked       TEXT NOT NULL DEFAULT '', -- an outbound request's body, as the backend sent it
+		account     TEXT NOT NULL DEFAULT '', -- the user an outbound request credits
+		state       TEXT NOT NULL,          -- the switch's, or UNSENT, REFUSED
+		doc         TEXT NOT NULL DEFAULT '', -- the request as the switch last showed it
+		problem     TEXT NOT NULL DEFAULT '', -- why the switch refused it
+		created_at  INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL
+	) STRICT;
+	CREATE TABLE mandates (
+		id         TEXT PRIMARY KEY,
+		state      TEXT NOT NULL,
+		doc        TEXT NOT NULL,           -- the mandate as the switch last showed it
+		updated_at INTEGER NOT NULL
+	) STRICT;
+	ALTER TABLE payments ADD COLUMN request_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // openDB opens (or creates) the record in dir and brings its schema up

@@ -37,10 +37,28 @@
 //     can refuse a forged credit with the same verifier; a call it
 //     refuses stays in the outbox and is tried again.
 //
+//   - Requests to pay and mandates (requests.go, mandates.go,
+//     notices.go). The switch's payment-request.* and mandate.*
+//     callbacks are verified, booked once by their identity (the
+//     request's id and the event; a mandate's id with its state and time,
+//     its due time, or the execution's id) in one transaction with the
+//     connector's record of the request or mandate, and queued in the
+//     same outbox as the incoming transfers, as notices in the
+//     connector's own vocabulary (request, request-paid, …,
+//     mandate-executed). The backend sends requests (POST /requests,
+//     stored before they are sent, sent again with the same id), pays
+//     those to its users (POST /requests/{id}/accept: a payment in the
+//     payments table whose transfer the switch makes on acceptance,
+//     driven and finished like any other) or declines them, and
+//     approves, rejects, pauses, resumes or revokes mandates, which the
+//     switch makes idempotent. Disputes, claims and liquidity alerts are
+//     acknowledged and logged only.
+//
 // GET /metrics serves Prometheus metrics from a registry of the
 // connector's own (metrics.go), behind the API token like /status: the
 // payments' outcomes and latency, the callbacks by result, the confirm
-// answers, the outbox, and the calls to the backend and the switch.
+// answers, the notices, the API calls on requests and mandates, the
+// outbox, and the calls to the backend and the switch.
 //
 // Everything that grows is bounded: request and callback bodies, the
 // outbox (when it is full, notifications are answered 503 and the switch

@@ -155,6 +155,25 @@ type incoming struct {
 	} `json:"payee"`
 	Payer string `json:"payer"`
 	Note  string `json:"note"`
+	// The notices' (requests to pay, mandates).
+	EventID        string `json:"eventId"`
+	Role           string `json:"role"`
+	RequestID      string `json:"requestId"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	MandateID      string `json:"mandateId"`
+	State          string `json:"state"`
+	MaxAmount      string `json:"maxAmount"`
+	PayerAlias     struct {
+		Type        string `json:"type"`
+		Value       string `json:"value"`
+		Participant string `json:"participant"`
+	} `json:"payerAlias"`
+	Requester string    `json:"requester"`
+	Biller    string    `json:"biller"`
+	Message   string    `json:"message"`
+	Reference string    `json:"reference"`
+	Reason    string    `json:"reason"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 func newBackend(t testing.TB) *backend {
@@ -233,6 +252,20 @@ func (b *backend) call(event, id string) (incoming, bool) {
 		}
 	}
 	return incoming{}, false
+}
+
+// notices returns the calls of event about id (a request's or a
+// mandate's, or a transfer's), in order, repeats included.
+func (b *backend) notices(event, id string) []incoming {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []incoming
+	for _, c := range b.calls {
+		if c.Event == event && (c.RequestID == id || c.MandateID == id || c.TransferID == id) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // waitFor polls cond until it holds or d passes.

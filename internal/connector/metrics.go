@@ -38,7 +38,14 @@ const (
 	eventUnknown       = "unknown"
 	eventOther         = "other"
 	eventProbe         = "probe"
+	eventNotice        = "notice"
+	resultRefused      = "refused"
+	resultPending      = "pending"
 )
+
+// apiCalls are the backend API's calls on requests to pay and mandates,
+// counted by hulian_connector_api_calls_total.
+var apiCalls = []string{"request_create", "request_accept", "request_decline", "request_get", "mandate_action", "mandate_get"}
 
 // The answers to confirm requests, counted by hulian_connector_confirms_total.
 const (
@@ -59,6 +66,12 @@ var switchRoutes = []struct{ method, pattern, call string }{
 	{http.MethodPost, "quotes", "quote"},
 	{http.MethodPost, "transfers", "transfer"},
 	{http.MethodGet, "transfers/*", "transfer_status"},
+	{http.MethodPost, "payment-requests", "request_create"},
+	{http.MethodGet, "payment-requests/*", "request_status"},
+	{http.MethodPost, "payment-requests/*/accept", "request_accept"},
+	{http.MethodPost, "payment-requests/*/decline", "request_decline"},
+	{http.MethodGet, "mandates/*", "mandate_status"},
+	{http.MethodPost, "mandates/*/*", "mandate_action"},
 }
 
 // latencyBuckets span a local backend's milliseconds to a payment that
@@ -77,6 +90,8 @@ type metrics struct {
 	confirms        *prometheus.CounterVec
 	backendCalls    *prometheus.CounterVec
 	backendDuration *prometheus.HistogramVec
+	notices         *prometheus.CounterVec
+	apiCalls        *prometheus.CounterVec
 	switchCalls     *prometheus.CounterVec
 	switchDuration  *prometheus.HistogramVec
 
@@ -104,7 +119,7 @@ func newMetrics(c *Connector) *metrics {
 	})
 	m.callbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hulian_connector_callbacks_total",
-		Help: "Requests on the callback URL, by event (transfers.committed, transfer.confirm, other; probe for the conformance probe; unknown when unverified or unreadable) and result: ok, duplicate (a redelivery that changed nothing), bad_signature (refused 401), malformed (refused 400 or 413), busy (outbox full: 503, the switch keeps it), error (500).",
+		Help: "Requests on the callback URL, by event (transfers.committed, transfer.confirm, notice for those of requests to pay and mandates, other; probe for the conformance probe; unknown when unverified or unreadable) and result: ok, duplicate (a redelivery that changed nothing), bad_signature (refused 401), malformed (refused 400 or 413), busy (outbox full: 503, the switch keeps it), error (500).",
 	}, []string{"event", "result"})
 	m.incoming = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hulian_connector_incoming_transfers_total",
@@ -116,16 +131,24 @@ func newMetrics(c *Connector) *metrics {
 	}, []string{"answer"})
 	m.backendCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hulian_connector_backend_calls_total",
-		Help: "Calls of POST {backend}/incoming, by event (committed, confirm) and result: ok (2xx), 4xx, 5xx, other_status, timeout, unreachable. A committed transfer is sent again until ok.",
+		Help: "Calls of POST {backend}/incoming, by event (committed, confirm, and the notices' events) and result: ok (2xx), 4xx, 5xx, other_status, timeout, unreachable. A committed transfer is sent again until ok.",
 	}, []string{"event", "result"})
 	m.backendDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hulian_connector_backend_call_duration_seconds",
 		Help:    "Time one call of POST {backend}/incoming took, until its answer was read or it failed, by event.",
 		Buckets: latencyBuckets,
 	}, []string{"event"})
+	m.notices = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hulian_connector_notices_total",
+		Help: "Callbacks of requests to pay and mandates, by the event the backend is told (request, request-paid, request-declined, request-expired, mandate-proposed, mandate-changed, mandate-due, mandate-executed, mandate-failed) and result: booked (queued for the backend), duplicate (a redelivery).",
+	}, []string{"event", "result"})
+	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hulian_connector_api_calls_total",
+		Help: "Calls of the backend API on requests to pay and mandates, by call (request_create, request_accept, request_decline, request_get, mandate_action, mandate_get) and result: ok, refused (by the switch), pending (no final answer yet), error (the switch unreachable, or the record failed).",
+	}, []string{"call", "result"})
 	m.switchCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hulian_connector_switch_calls_total",
-		Help: "Requests to the switch's API, by call (participant, participant_update, lookup, quote, transfer, transfer_status, alias_register, alias_delete) and result: ok (2xx), 4xx (a refusal), 429, 5xx, other_status, timeout, unreachable. All but ok and 4xx are retried.",
+		Help: "Requests to the switch's API, by call (participant, participant_update, lookup, quote, transfer, transfer_status, alias_register, alias_delete, request_create, request_status, request_accept, request_decline, mandate_status, mandate_action) and result: ok (2xx), 4xx (a refusal), 429, 5xx, other_status, timeout, unreachable. All but ok and 4xx are retried.",
 	}, []string{"call", "result"})
 	m.switchDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hulian_connector_switch_call_duration_seconds",
@@ -137,7 +160,7 @@ func newMetrics(c *Connector) *metrics {
 		m.payments.WithLabelValues(s)
 		m.paymentDuration.WithLabelValues(s)
 	}
-	for _, e := range []string{"transfers.committed", "transfer.confirm", eventOther, eventProbe, eventUnknown} {
+	for _, e := range []string{"transfers.committed", "transfer.confirm", eventNotice, eventOther, eventProbe, eventUnknown} {
 		results := []string{resultOK, resultDuplicate, resultMalformed, resultBusy, resultError}
 		switch e {
 		case eventUnknown:
@@ -152,10 +175,20 @@ func newMetrics(c *Connector) *metrics {
 	for _, r := range []string{"booked", resultDuplicate, "skipped"} {
 		m.incoming.WithLabelValues(r)
 	}
+	for _, e := range noticeNames {
+		for _, r := range []string{"booked", resultDuplicate} {
+			m.notices.WithLabelValues(e, r)
+		}
+	}
+	for _, c := range apiCalls {
+		for _, r := range []string{resultOK, resultRefused, resultPending, resultError} {
+			m.apiCalls.WithLabelValues(c, r)
+		}
+	}
 	for _, a := range []string{confirmAccepted, confirmRejected, confirmLate, confirmFailed} {
 		m.confirms.WithLabelValues(a)
 	}
-	for _, e := range []string{"committed", "confirm"} {
+	for _, e := range append([]string{"committed", "confirm"}, noticeNames...) {
 		m.backendDuration.WithLabelValues(e)
 		for _, r := range []string{resultOK, result4xx, result5xx, resultOtherStatus, resultTimeout, resultUnreachable} {
 			m.backendCalls.WithLabelValues(e, r)
@@ -170,10 +203,10 @@ func newMetrics(c *Connector) *metrics {
 
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hulian_connector_outbox_depth",
-		Help: "Incoming transfers booked and not yet taken by the backend (2xx to POST /incoming).",
+		Help: "Items booked and not yet taken by the backend (2xx to POST /incoming): incoming transfers and notices.",
 	}, func() float64 { return float64(c.depth.Load()) })
 	m.reg.MustRegister(m.payments, m.paymentDuration, m.postponed, m.callbacks, m.incoming, m.confirms, m.backendCalls,
-		m.backendDuration, m.switchCalls, m.switchDuration, depth, recordCollector{c},
+		m.backendDuration, m.notices, m.apiCalls, m.switchCalls, m.switchDuration, depth, recordCollector{c},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -200,7 +233,7 @@ var (
 	descPending = prometheus.NewDesc("hulian_connector_payments_pending",
 		"Outbound payments PENDING in the record now: being driven, or waiting for the background loop.", nil, nil)
 	descOldest = prometheus.NewDesc("hulian_connector_outbox_oldest_age_seconds",
-		"Age of the oldest incoming transfer the backend has not taken yet, since it was booked; 0 when the outbox is empty.", nil, nil)
+		"Age of the oldest item (incoming transfer or notice) the backend has not taken yet, since it was booked; 0 when the outbox is empty.", nil, nil)
 )
 
 // recordCollector reads the gauges that the record answers, at scrape
@@ -222,7 +255,8 @@ func (r recordCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending))
 	}
 	var oldest *int64
-	if err := r.c.db.QueryRowContext(ctx, "SELECT MIN(i.received_at) FROM outbox o JOIN inbound i ON i.seq = o.seq").Scan(&oldest); err != nil {
+	if err := r.c.db.QueryRowContext(ctx, `SELECT MIN(COALESCE(i.received_at, n.received_at)) FROM outbox o
+		LEFT JOIN inbound i ON o.kind = 'transfer' AND i.seq = o.ref LEFT JOIN notices n ON o.kind = 'notice' AND n.seq = o.ref`).Scan(&oldest); err != nil {
 		ch <- prometheus.NewInvalidMetric(descOldest, fmt.Errorf("the outbox's oldest: %w", err))
 		return
 	}
@@ -238,7 +272,11 @@ func (m *metrics) callback(event, result string) {
 	switch event {
 	case "transfers.committed", "transfer.confirm", eventProbe, eventUnknown:
 	default:
-		event = eventOther
+		if _, ok := noticeEvents[event]; ok {
+			event = eventNotice
+		} else {
+			event = eventOther
+		}
 	}
 	m.callbacks.WithLabelValues(event, result).Inc()
 }

@@ -7,40 +7,64 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-json-experiment/json"
+
 	"github.com/hulian/hulian/internal/money"
 )
 
-// outboxItem is the oldest incoming transfer not yet delivered to the
-// backend.
+// outboxItem is the oldest item not yet delivered to the backend: an
+// incoming transfer (kind "transfer") or a notice of a request to pay or
+// a mandate (kind "notice").
 type outboxItem struct {
-	seq      int64
+	seq, ref int64
+	kind     string
 	attempts int
-	in       incoming
+	event    string // what the call's "event" says
+	key      string // its Idempotency-Key: the transfer id, or the notice's eventId
+	body     []byte
 }
 
 // next returns the outbox's oldest item, if any.
 func (c *Connector) next(ctx context.Context) (outboxItem, bool, error) {
 	var it outboxItem
-	var amt int64
-	var created sql.NullString
-	err := c.db.QueryRowContext(ctx, `SELECT o.seq, o.attempts, i.transfer_id, i.amount, i.currency, i.payee_type, i.payee_value,
-		i.payee_account, i.payer, i.note, json_extract(i.transfer, '$.createdAt') FROM outbox o JOIN inbound i ON i.seq = o.seq
-		ORDER BY o.seq LIMIT 1`).Scan(&it.seq, &it.attempts, &it.in.TransferID, &amt, &it.in.Currency, &it.in.Payee.Type,
-		&it.in.Payee.Value, &it.in.PayeeAccount, &it.in.Payer, &it.in.Note, &created)
+	err := c.db.QueryRowContext(ctx, `SELECT seq, kind, ref, attempts FROM outbox ORDER BY seq LIMIT 1`).Scan(&it.seq, &it.kind, &it.ref,
+		&it.attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, false, nil
 	}
 	if err != nil {
 		return it, false, fmt.Errorf("outbox: %w", err)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, created.String); err == nil {
-		it.in.CreatedAt = t
+	if it.kind == "notice" {
+		var body string
+		if err := c.db.QueryRowContext(ctx, `SELECT key, event, body FROM notices WHERE seq = ?`, it.ref).Scan(&it.key, &it.event,
+			&body); err != nil {
+			return it, false, fmt.Errorf("outbox %d: notice %d: %w", it.seq, it.ref, err)
+		}
+		it.body = []byte(body)
+		return it, true, nil
 	}
-	cur, err := money.ParseCurrency(it.in.Currency)
+	var in incoming
+	var amt int64
+	var created sql.NullString
+	err = c.db.QueryRowContext(ctx, `SELECT transfer_id, amount, currency, payee_type, payee_value, payee_account, payer, note,
+		json_extract(transfer, '$.createdAt') FROM inbound WHERE seq = ?`, it.ref).Scan(&in.TransferID, &amt, &in.Currency,
+		&in.Payee.Type, &in.Payee.Value, &in.PayeeAccount, &in.Payer, &in.Note, &created)
+	if err != nil {
+		return it, false, fmt.Errorf("outbox %d: transfer %d: %w", it.seq, it.ref, err)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, created.String); err == nil {
+		in.CreatedAt = t
+	}
+	cur, err := money.ParseCurrency(in.Currency)
 	if err != nil {
 		return it, false, fmt.Errorf("outbox %d: %w", it.seq, err)
 	}
-	it.in.Event, it.in.Amount = "committed", money.Amount(amt).Format(cur)
+	in.Event, in.Amount = "committed", money.Amount(amt).Format(cur)
+	if it.body, err = json.Marshal(in); err != nil {
+		return it, false, err
+	}
+	it.event, it.key = in.Event, in.TransferID
 	return it, true, nil
 }
 
@@ -80,7 +104,7 @@ func (c *Connector) deliverLoop(ctx context.Context) {
 			c.stats.lastDeliveryError.Store(&msg)
 			wait := backoff(it.attempts, c.cfg.RetryMin, c.cfg.RetryMax, nil)
 			if it.attempts == 1 || it.attempts%10 == 0 {
-				c.log.Warn("the backend did not take an incoming transfer; trying again", "transfer", it.in.TransferID,
+				c.log.Warn("the backend did not take an incoming item; trying again", "event", it.event, "id", it.key,
 					"attempts", it.attempts, "err", err, "in", wait)
 			}
 			if _, err := c.db.ExecContext(ctx, "UPDATE outbox SET attempts = ?, last_error = ? WHERE seq = ?", it.attempts,
@@ -96,10 +120,10 @@ func (c *Connector) deliverLoop(ctx context.Context) {
 // the outbox.
 func (c *Connector) deliver(ctx context.Context, it outboxItem) error {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.BackendTimeout)
-	_, err := c.postBackend(dctx, it.in)
+	_, err := c.postBackend(dctx, it.event, it.key, it.body)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("deliver %s: %w", it.in.TransferID, err)
+		return fmt.Errorf("deliver %s: %w", it.key, err)
 	}
 	// Delivered: recorded even if the connector is stopping, or the
 	// next start would deliver it again for nothing.
@@ -113,7 +137,11 @@ func (c *Connector) deliver(ctx context.Context, it outboxItem) error {
 	if _, err := tx.ExecContext(wctx, "DELETE FROM outbox WHERE seq = ?", it.seq); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(wctx, "UPDATE inbound SET delivered_at = ? WHERE seq = ?", c.cfg.Now().UnixMilli(), it.seq); err != nil {
+	table := "inbound"
+	if it.kind == "notice" {
+		table = "notices"
+	}
+	if _, err := tx.ExecContext(wctx, "UPDATE "+table+" SET delivered_at = ? WHERE seq = ?", c.cfg.Now().UnixMilli(), it.ref); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -85,6 +85,10 @@ type payment struct {
 	problem                          wire.Problem
 	attempts                         int
 	createdAt, updatedAt             time.Time
+	// requestID is the request to pay that the payment accepts, if it
+	// is one (POST /requests/{id}/accept): the switch makes its
+	// transfer, to the requester's account.
+	requestID string
 }
 
 // newPayment checks a request and returns its payment, or what is wrong
@@ -145,7 +149,7 @@ func (p *payment) newTransfer() wire.NewTransfer {
 
 const paymentColumns = `id, idem_key, to_type, to_value, amount, currency, payer_account, reference, purpose, factors, state, sent,
 	quote_id, fee, fx, payee_participant, payee_name, reason, problem_type, problem_title, problem_status, problem_detail, attempts,
-	created_at, updated_at`
+	created_at, updated_at, request_id`
 
 // scanPayment reads a row of paymentColumns.
 func scanPayment(row interface{ Scan(...any) error }) (payment, error) {
@@ -155,7 +159,7 @@ func scanPayment(row interface{ Scan(...any) error }) (payment, error) {
 	var created, updated int64
 	err := row.Scan(&p.id, &key, &p.to.Type, &p.to.Value, &p.amount, &cur, &p.payerAccount, &p.reference, &p.purpose, &factors,
 		&p.state, &p.sent, &p.quoteID, &p.fee, &p.fx, &p.payeeParticipant, &p.payeeName, &p.reason, &p.problem.Type,
-		&p.problem.Title, &p.problem.Status, &p.problem.Detail, &p.attempts, &created, &updated)
+		&p.problem.Title, &p.problem.Status, &p.problem.Detail, &p.attempts, &created, &updated, &p.requestID)
 	if err != nil {
 		return p, err
 	}
@@ -192,9 +196,10 @@ func (c *Connector) insertPayment(ctx context.Context, p *payment) (bool, error)
 		key = p.key
 	}
 	res, err := c.db.ExecContext(ctx, `INSERT INTO payments (id, idem_key, to_type, to_value, amount, currency, payer_account, reference,
-		purpose, factors, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
+		purpose, factors, state, created_at, updated_at, request_id, payee_participant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (idem_key) DO NOTHING`,
 		p.id, key, p.to.Type, p.to.Value, int64(p.amount), p.currency.String(), p.payerAccount, p.reference, p.purpose,
-		strings.Join(p.factors, ","), statePending, now.UnixMilli(), now.UnixMilli())
+		strings.Join(p.factors, ","), statePending, now.UnixMilli(), now.UnixMilli(), p.requestID, p.payeeParticipant)
 	if err != nil {
 		return false, fmt.Errorf("store payment %s: %w", p.id, err)
 	}
@@ -345,7 +350,11 @@ func (c *Connector) drive(ctx context.Context, id string) {
 	if !ok || p.state != statePending {
 		return
 	}
-	if err := c.pay(ctx, &p, c.cfg.Now().Add(c.cfg.PaymentWait)); err != nil {
+	pay := c.pay
+	if p.requestID != "" {
+		pay = c.payRequest
+	}
+	if err := pay(ctx, &p, c.cfg.Now().Add(c.cfg.PaymentWait)); err != nil {
 		c.postpone(&p, err)
 	}
 }
@@ -595,7 +604,8 @@ func (c *Connector) getPayment(w http.ResponseWriter, r *http.Request) {
 type paymentView struct {
 	ID             string        `json:"id"`
 	IdempotencyKey string        `json:"idempotencyKey,omitempty"`
-	Direction      string        `json:"direction"` // outbound | inbound
+	Request        string        `json:"request,omitempty"` // the request to pay it accepts
+	Direction      string        `json:"direction"`         // outbound | inbound
 	State          string        `json:"state"`
 	Amount         string        `json:"amount"`
 	Currency       string        `json:"currency"`
@@ -625,7 +635,7 @@ type payeeView struct {
 func viewOf(p *payment) paymentView {
 	v := paymentView{ID: p.id, IdempotencyKey: p.key, Direction: "outbound", State: p.state, Amount: p.amount.Format(p.currency),
 		Currency: p.currency.String(), To: p.to, PayerAccount: p.payerAccount, Reference: p.reference, Purpose: p.purpose,
-		CreatedAt: p.createdAt, UpdatedAt: p.updatedAt}
+		CreatedAt: p.createdAt, UpdatedAt: p.updatedAt, Request: p.requestID}
 	if p.payeeParticipant != "" {
 		v.Payee = &payeeView{Participant: p.payeeParticipant, Name: p.payeeName}
 	}
