@@ -14,6 +14,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/store/postgres/pgtest"
 	"github.com/hulian/hulian/internal/wire"
@@ -40,28 +41,14 @@ type sw struct {
 
 func start(t *testing.T, store string, mod func(*app.Config)) *sw {
 	t.Helper()
-	cfg := app.Config{DataDir: t.TempDir(), Store: store, Addr: "127.0.0.1:0", AdminToken: opToken, ConfirmTimeout: 2 * time.Second,
-		Callback: callback.Config{AllowPrivate: true}} // hooks listen on loopback
-	if mod != nil {
-		mod(&cfg)
-	}
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
-	s := &sw{t: t, app: a, url: a.URL(), hc: &http.Client{Timeout: 30 * time.Second}}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
+	a := apptest.Start(t, func(c *app.Config) {
+		c.Store, c.AdminToken, c.ConfirmTimeout = store, opToken, 2*time.Second
+		c.Callback = callback.Config{AllowPrivate: true} // hooks listen on loopback
+		if mod != nil {
+			mod(c)
 		}
 	})
-	return s
+	return &sw{t: t, app: a, url: a.URL(), hc: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // eachEngine runs fn on a fresh switch per engine.

@@ -17,6 +17,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/callback"
 	"github.com/hulian/hulian/internal/connector"
 	"github.com/hulian/hulian/internal/money"
@@ -40,21 +41,9 @@ type testSwitch struct {
 // schedule of 0.10 + 0.10 % (at most 5.00) in CNY.
 func startSwitch(t testing.TB) *testSwitch {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: opToken,
-		ConfirmTimeout: 2 * time.Second, Callback: callback.Config{AllowPrivate: true, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close the switch: %v", err)
-		}
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken, c.ConfirmTimeout = opToken, 2*time.Second
+		c.Callback = callback.Config{AllowPrivate: true, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
 	})
 	s := &testSwitch{app: a, url: a.URL(), op: sim.NewClient(a.URL(), opToken, nil)}
 	if _, err := s.op.SetFees(context.Background(), wire.Fees{Currency: "CNY", Fixed: "0.10", Rate: "0.10", Min: "0.10", Max: "5.00"}); err != nil {

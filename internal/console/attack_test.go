@@ -31,25 +31,7 @@ const regToken = "test-regulator-token-0123456789abcdef"
 // startReg is start with a regulator token too.
 func startReg(t *testing.T) *sw {
 	t.Helper()
-	clk := &clock{}
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: opToken, RegulatorToken: regToken, Now: clk.now,
-		ConfirmTimeout: 2 * time.Second}
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return &sw{t: t, app: a, url: a.URL(), clk: clk}
+	return startWith(t, func(c *app.Config) { c.RegulatorToken = regToken })
 }
 
 // agent is a scripted browser: its own cookies, no redirects followed.

@@ -21,6 +21,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/hulian/hulian/internal/app"
+	"github.com/hulian/hulian/internal/app/apptest"
 	"github.com/hulian/hulian/internal/console"
 	"github.com/hulian/hulian/internal/wire"
 )
@@ -51,21 +52,17 @@ type sw struct {
 // start starts a switch on the embedded store in a temporary directory.
 func start(t *testing.T) *sw {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with the switch's config edited by edit.
+func startWith(t *testing.T, edit func(*app.Config)) *sw {
+	t.Helper()
 	clk := &clock{}
-	cfg := app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", AdminToken: opToken, Now: clk.now, ConfirmTimeout: 2 * time.Second}
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Serve(context.Background()); err != nil {
-		a.Close(context.Background())
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
+	a := apptest.Start(t, func(c *app.Config) {
+		c.AdminToken, c.Now, c.ConfirmTimeout = opToken, clk.now, 2*time.Second
+		if edit != nil {
+			edit(c)
 		}
 	})
 	return &sw{t: t, app: a, url: a.URL(), clk: clk}
