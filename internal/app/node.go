@@ -186,11 +186,24 @@ func (n *Node) Err() error {
 
 // URL is the node's base URL.
 func (n *Node) URL() string {
-	scheme := "http"
+	return n.scheme() + "://" + n.ln.Addr().String()
+}
+
+// scheme is the nodes' URL scheme: https when they serve TLS.
+func (n *Node) scheme() string {
 	if n.cfg.TLSCert != "" {
-		scheme = "https"
+		return "https"
 	}
-	return scheme + "://" + n.ln.Addr().String()
+	return "http"
+}
+
+// forwardKey is the key of the proofs this node adds to what it
+// forwards (forwardcert.go); nil while it changes role.
+func (n *Node) forwardKey() []byte {
+	if role := n.serving.Load(); role != nil {
+		return role.app.forwardKey
+	}
+	return nil
 }
 
 // Close stops the node: it stops taking requests, lets those in flight
@@ -679,12 +692,11 @@ func localRead(r *http.Request) bool {
 
 // newProxy forwards requests to the leader named by the lease.
 func (n *Node) newProxy() (*httputil.ReverseProxy, error) {
-	scheme := "http"
+	scheme := n.scheme()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = n.cfg.ConfirmTimeout + 10*time.Second
 	tr.MaxIdleConnsPerHost = 256
-	if n.cfg.TLSCert != "" {
-		scheme = "https"
+	if scheme == "https" {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		if n.cfg.ClusterCA != "" {
 			pem, err := os.ReadFile(n.cfg.ClusterCA)
@@ -706,11 +718,7 @@ func (n *Node) newProxy() (*httputil.ReverseProxy, error) {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(ForwardedHeader, n.cfg.NodeID)
-			var key []byte
-			if role := n.serving.Load(); role != nil {
-				key = role.app.forwardKey
-			}
-			attestClientCert(key, n.cfg.NodeID, time.Now(), pr.In, pr.Out)
+			attestClientCert(n.forwardKey(), n.cfg.NodeID, time.Now(), pr.In, pr.Out)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			n.cfg.Log.Debug("cluster node: forward to the leader", "err", err)

@@ -85,10 +85,7 @@ func (n *Node) forwardedFSPIOP(w http.ResponseWriter, r *http.Request, role *nod
 // newFSPIOPProxy forwards a follower's FSPIOP requests to the leader, as
 // they came (the JWS signature covers them), X-Forwarded-For included.
 func (n *Node) newFSPIOPProxy() *httputil.ReverseProxy {
-	scheme := "http"
-	if n.cfg.TLSCert != "" {
-		scheme = "https"
-	}
+	scheme := n.scheme()
 	return &httputil.ReverseProxy{
 		Transport: n.proxy.Transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -103,11 +100,7 @@ func (n *Node) newFSPIOPProxy() *httputil.ReverseProxy {
 			}
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(ForwardedHeader, n.cfg.NodeID)
-			var key []byte
-			if role := n.serving.Load(); role != nil {
-				key = role.app.forwardKey
-			}
-			proveForwarded(key, n.cfg.NodeID, time.Now(), pr.Out)
+			proveForwarded(n.forwardKey(), n.cfg.NodeID, time.Now(), pr.Out)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			n.cfg.Log.Debug("cluster node: forward FSPIOP to the leader", "err", err)
