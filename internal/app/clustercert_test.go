@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,24 @@ func TestClusterClientCertificates(t *testing.T) {
 		c.TLSCert, c.TLSKey = filepath.Join(p.dir, "server.pem"), filepath.Join(p.dir, "server.key")
 		c.ClientCA, c.ClusterCA = filepath.Join(p.dir, "ca.pem"), filepath.Join(p.dir, "ca.pem")
 	})
+	// A nodes' CA that cannot be read, or holds no certificate: the node
+	// does not start.
+	notPEM := filepath.Join(p.dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ca := range []string{filepath.Join(p.dir, "missing.pem"), notPEM} {
+		cfg := app.Config{DataDir: t.TempDir(), Store: pgtest.DSN(t), Addr: "127.0.0.1:0", AdvertiseAddr: "127.0.0.1:1", NodeID: "bad",
+			AdminToken: opToken, TLSCert: filepath.Join(p.dir, "server.pem"), TLSKey: filepath.Join(p.dir, "server.key"), ClusterCA: ca,
+			Log: slog.New(slog.DiscardHandler)}
+		if n, err := app.OpenNode(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "--cluster-ca") {
+			if n != nil {
+				n.Close(context.Background())
+			}
+			t.Errorf("a node with the nodes' CA %s: %v, want a refusal naming --cluster-ca", ca, err)
+		}
+	}
+
 	leader := open("node0")
 	waitFor(t, "node0 leads", 15*time.Second, hasRole(leader, "leader"))
 	follower := open("node1")

@@ -52,6 +52,8 @@ func TestConfigValidate(t *testing.T) {
 		{"interval", func(c *Config) { c.SettlementInterval = -time.Minute }, "settlement interval"},
 		{"cutoff", func(c *Config) { c.SettlementCutoff = "25:00" }, "settlement cut-off"},
 		{"callback batch", func(c *Config) { c.Callback.BatchMax = 5000 }, "callback batch"},
+		{"cluster CA without a node", func(c *Config) { c.TLSCert, c.TLSKey, c.ClusterCA = "c.pem", "k.pem", "ca.pem" }, "--cluster-ca"},
+		{"cluster CA without TLS", func(c *Config) { c.NodeID, c.Store, c.ClusterCA = "a", "postgres://x/y", "ca.pem" }, "--cluster-ca"},
 	} {
 		var cfg Config
 		c.mod(&cfg)
