@@ -9,6 +9,10 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"github.com/hulian/hulian/internal/fspiop/msg"
 )
 
 // TestForwardedCert: a leader takes a follower's attestation of a client
@@ -83,5 +87,21 @@ func TestForwardedCert(t *testing.T) {
 		if sum, ok := check(r); ok {
 			t.Errorf("%s: the proof still holds (%x)", name, sum)
 		}
+	}
+}
+
+// TestFSPIOPUnavailable: a node that cannot pass an FSPIOP request on
+// answers as FSPIOP does when a peer should retry: 503, Retry-After,
+// and error 2003 in an ErrorInformationResponse.
+func TestFSPIOPUnavailable(t *testing.T) {
+	w := httptest.NewRecorder()
+	writeFSPIOPUnavailable(w, "the leader did not answer; try again")
+	var body msg.ErrorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || w.Header().Get("Content-Type") != "application/json" ||
+		body.ErrorInformation.ErrorCode != "2003" || body.ErrorInformation.ErrorDescription == "" {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
